@@ -1,0 +1,61 @@
+// The one door to inter-process communication (cf. Arbor's distributed_context).
+//
+// The simulator talks to other ranks only through this interface: one spike exchange per
+// exchange interval (DESIGN.md principle 3) and a few small reductions at set-up and at the
+// end. `make_local_communicator()` is a single-process implementation used by the serial
+// tests and by reference runs inside the MPI tests; `make_mpi_communicator()` duplicates
+// MPI_COMM_WORLD. Only src/communicator_mpi.cpp includes <mpi.h>.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace seqlearn {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+
+  // Concatenation of every rank's `local` in rank order (an Allgather(v)). Called by all
+  // ranks. The spike exchange of the step loop; also used for small set-up gathers.
+  virtual std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) = 0;
+
+  virtual double max(double value) = 0;
+  virtual double sum(double value) = 0;
+  virtual std::uint64_t sum(std::uint64_t value) = 0;
+  virtual std::uint64_t max(std::uint64_t value) = 0;
+  virtual void barrier() = 0;
+
+  // Ends the whole job at once (MPI_Abort): for errors on one rank that the others cannot
+  // know about, so that no rank waits forever in a collective.
+  [[noreturn]] virtual void abort(int exit_code) = 0;
+
+  // Address of the underlying MPI_Comm, for parallel HDF5 only; nullptr for the local one.
+  virtual const void* mpi_comm_handle() const = 0;
+
+  // Bytes this rank has sent in all_gather so far (benchmark figure).
+  virtual std::uint64_t bytes_sent() const = 0;
+};
+
+std::unique_ptr<Communicator> make_local_communicator();
+
+// Needs an initialised MPI (see MpiSession). Duplicates MPI_COMM_WORLD so that the
+// simulator's traffic never mixes with anyone else's.
+std::unique_ptr<Communicator> make_mpi_communicator();
+
+// RAII for MPI_Init_thread / MPI_Finalize (funneled: only the main thread communicates).
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  static int world_rank();
+};
+
+}  // namespace seqlearn

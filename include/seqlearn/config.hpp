@@ -1,0 +1,140 @@
+// The resolved configuration of one run: every key of the option table, validated.
+//
+// One Boost.Program_options table serves the INI config file and the command line
+// (`--SECTION.KEY VALUE`); the command line wins. Every value is checked before anything is
+// simulated: a bad one throws ConfigError naming the key and what is allowed (exit code 2).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace seqlearn {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Connectivity { km2013, fixed_indegree };
+enum class Boundary { open, periodic };
+enum class InitialWeights { zero, log_uniform };
+enum class Schedule { variance_tracking, inverse_time, constant };
+enum class PatternMode { random_switching, random_independent, alternating };
+
+// Input-generator settings (MODEL.md 5); `[input]` for train phases, `[test]` for test phases.
+struct InputSettings {
+  double r_input_hz = 5.0;
+  double r_noise_hz = 2.0;
+  bool use_noise = true;
+  double t_noise_min_ms = 300.0;
+  double t_noise_max_ms = 500.0;
+  PatternMode mode = PatternMode::random_switching;
+  double p_switch = 0.5;
+  std::vector<double> sequence_probs;  // empty: uniform
+  double warp_min = 1.0;
+  double warp_max = 1.0;
+};
+
+struct Phase {
+  std::string name;  // "train" or "test"
+  std::int64_t steps = 0;
+  bool learning = true;
+};
+
+// A forced spike of validation mode (MODEL.md 7).
+struct ForcedSpike {
+  std::int64_t step = 0;
+  std::uint64_t id = 0;  // channel or neuron id
+};
+
+struct ForcedSpikes {
+  bool inputs_forced = false;
+  bool neurons_forced = false;
+  std::vector<ForcedSpike> inputs;   // sorted by (step, id)
+  std::vector<ForcedSpike> neurons;  // sorted by (step, id)
+};
+
+enum class RecordMode { all, random, range, list };
+
+struct Config {
+  // [network]
+  int rows = 10;
+  int cols = 5;
+  int k_min = 2;
+  int k_max = 10;
+  int n_inputs = 100;
+  Connectivity connectivity = Connectivity::km2013;
+  double lambda = 0.088;
+  std::int64_t n_conn = 1000;
+  int wta_indegree = 20;
+  Boundary boundary = Boundary::open;
+  int delay_steps = 1;
+  InitialWeights initial_weights = InitialWeights::zero;
+  // [neuron]
+  double r_max_hz = 100.0;
+  double dt_ms = 1.0;
+  double tau_decay_ms = 20.0;
+  double tau_rise_ms = 2.0;
+  // [plasticity]
+  double learning_rate = 0.05;
+  Schedule schedule = Schedule::variance_tracking;
+  bool use_stp = true;
+  double stp_U = 0.5;
+  double stp_D_ms = 110.0;
+  double stp_F_ms = 5.0;
+  double stp_cv = 0.5;
+  bool train_inputs = true;
+  // [input] and [test]
+  int n_patterns = 1;
+  std::vector<double> t_pattern_ms{300.0};
+  std::vector<std::vector<int>> sequences{{0}, {0}};
+  InputSettings train_input;
+  InputSettings test_input;
+  bool reset_transients = true;
+  // [run]
+  std::vector<Phase> protocol;
+  std::uint32_t seed = 1;
+  int threads = 0;
+  // [record]
+  RecordMode record_mode = RecordMode::random;
+  std::vector<std::uint64_t> record_list;  // list: ids; range: {first, last}; random: {K}
+  std::int64_t dt_rec = 100;
+  bool record_synapses = true;
+  // [validation]
+  std::string forced_spikes_file;
+  ForcedSpikes forced;
+  // [output]
+  std::string output_file = "results/default.h5";
+  bool overwrite = false;
+
+  // Every key with its resolved value as text, in table order (written to /config).
+  std::vector<std::pair<std::string, std::string>> resolved;
+
+  std::int64_t total_steps() const;
+  std::int64_t n_circuits() const { return static_cast<std::int64_t>(rows) * cols; }
+  double dt_s() const { return dt_ms * 1e-3; }
+};
+
+// What the command line asked for besides a configuration.
+struct Invocation {
+  bool show_help = false;
+  bool show_version = false;
+  std::string help_text;
+  Config config;
+};
+
+// Parses the command line (and the --config file it names). Throws ConfigError.
+Invocation parse_command_line(int argc, const char* const* argv);
+
+// Parses only `key=value` overrides on top of the defaults (tests use this).
+Config make_config(const std::vector<std::pair<std::string, std::string>>& overrides);
+
+// Loads and checks MODEL.md 7's CSV (`source,id,step`) against the network's sizes.
+ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint64_t n_neurons,
+                                std::int64_t total_steps);
+
+}  // namespace seqlearn

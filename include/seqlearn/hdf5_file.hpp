@@ -1,0 +1,84 @@
+// Collective parallel HDF5 output (DESIGN.md principle 7). The only module that includes
+// <hdf5.h>; every HDF5 return code is checked and turned into an exception naming the object.
+//
+// All calls are collective: every rank calls them in the same order with the same names and
+// global shapes; each rank passes only the block of rows (or columns) it owns.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "seqlearn/communicator.hpp"
+
+namespace seqlearn {
+
+class H5File {
+ public:
+  // Creates (truncates) `path`; parallel (MPI-IO) when the communicator is an MPI one.
+  H5File(const std::string& path, const Communicator& comm);
+  ~H5File();
+  H5File(const H5File&) = delete;
+  H5File& operator=(const H5File&) = delete;
+
+  void create_group(const std::string& path);
+  void attribute(const std::string& object, const std::string& name, const std::string& value);
+  void attribute(const std::string& object, const std::string& name, std::int64_t value);
+  void attribute(const std::string& object, const std::string& name, double value);
+
+  // 1-D dataset of `total` elements; this rank writes `count` elements at `offset`.
+  template <class T>
+  void write_rows(const std::string& path, const T* data, std::uint64_t count, std::uint64_t offset,
+                  std::uint64_t total) {
+    write_block(path, type_of<T>(), data, {total}, {offset}, {count});
+  }
+  template <class T>
+  void write_rows(const std::string& path, const std::vector<T>& data, std::uint64_t offset,
+                  std::uint64_t total) {
+    write_rows(path, data.data(), data.size(), offset, total);
+  }
+  // 2-D dataset [rows, total_cols]; this rank writes its row-major block
+  // [row_offset, row_offset + row_count) x [col_offset, col_offset + col_count).
+  template <class T>
+  void write_matrix(const std::string& path, const T* data, std::uint64_t rows, std::uint64_t total_cols,
+                    std::uint64_t row_offset, std::uint64_t row_count, std::uint64_t col_offset,
+                    std::uint64_t col_count) {
+    write_block(path, type_of<T>(), data, {rows, total_cols}, {row_offset, col_offset},
+                {row_count, col_count});
+  }
+  // Fixed-length strings; only rank 0's `values` are written (all ranks must call).
+  void write_strings(const std::string& path, const std::vector<std::string>& values);
+
+  // Flushes and closes; further calls are errors. The destructor closes too, quietly.
+  void close();
+
+ private:
+  enum class Type { f64, i64, u64, i32, u32, i16, u8 };
+  template <class T>
+  static constexpr Type type_of();
+  void write_block(const std::string& path, Type type, const void* data,
+                   const std::vector<std::uint64_t>& dims, const std::vector<std::uint64_t>& offset,
+                   const std::vector<std::uint64_t>& count);
+
+  struct Handles;
+  std::unique_ptr<Handles> handles_;
+  int rank_;
+};
+
+template <class T>
+constexpr H5File::Type H5File::type_of() {
+  if constexpr (std::is_same_v<T, double>) return Type::f64;
+  else if constexpr (std::is_same_v<T, std::int64_t>) return Type::i64;
+  else if constexpr (std::is_same_v<T, std::uint64_t>) return Type::u64;
+  else if constexpr (std::is_same_v<T, std::int32_t>) return Type::i32;
+  else if constexpr (std::is_same_v<T, std::uint32_t>) return Type::u32;
+  else if constexpr (std::is_same_v<T, std::int16_t>) return Type::i16;
+  else {
+    static_assert(std::is_same_v<T, std::uint8_t>, "unsupported HDF5 element type");
+    return Type::u8;
+  }
+}
+
+}  // namespace seqlearn

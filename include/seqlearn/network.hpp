@@ -1,0 +1,76 @@
+// The network's structure (MODEL.md 1-2) and its partition over ranks (DESIGN.md 2, 5).
+//
+// Everything here is a pure function of the configuration and the seed, so every rank can
+// build exactly the part it needs. Per circuit it keeps only a size and a neuron offset
+// (a few bytes per circuit); the list of source circuits is kept for km2013 (at most 4096
+// circuits) and recomputed on demand for fixed_indegree.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "seqlearn/config.hpp"
+#include "seqlearn/rng.hpp"
+
+namespace seqlearn {
+
+// Short-term plasticity parameters of one source (MODEL.md 2), times in seconds.
+struct StpParameters {
+  double U = 1.0;
+  double D_s = 0.0;
+  double F_s = 0.0;
+};
+
+class Network {
+ public:
+  Network(const Config& config, int n_ranks);
+
+  std::int64_t n_circuits() const { return static_cast<std::int64_t>(circuit_size_.size()); }
+  std::uint64_t n_neurons() const { return first_neuron_.back(); }
+  int n_inputs() const { return n_inputs_; }
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+
+  int circuit_size(std::int64_t circuit) const { return circuit_size_[static_cast<std::size_t>(circuit)]; }
+  std::uint64_t first_neuron(std::int64_t circuit) const {
+    return first_neuron_[static_cast<std::size_t>(circuit)];
+  }
+  std::int64_t circuit_of(std::uint64_t neuron) const;
+
+  // Source circuits A of circuit B (A -> B connects all-to-all), ascending, never B itself.
+  std::vector<std::uint32_t> sources_of(std::int64_t circuit) const;
+
+  // STP parameters of source `source` (inputs 0..n_inputs-1, then neuron g as n_inputs+g).
+  StpParameters stp_parameters(std::uint64_t source) const;
+
+  // Circuits [first, last) owned by `rank`: contiguous, balanced by estimated synapses.
+  std::pair<std::int64_t, std::int64_t> circuits_of_rank(int rank) const {
+    return {partition_[static_cast<std::size_t>(rank)], partition_[static_cast<std::size_t>(rank) + 1]};
+  }
+
+ private:
+  void build_km2013(const Config& config);
+  std::vector<std::uint32_t> draw_fixed_indegree(std::int64_t circuit) const;
+  void partition(const Config& config, int n_ranks);
+
+  CounterRng rng_;
+  int rows_;
+  int cols_;
+  int n_inputs_;
+  Connectivity connectivity_;
+  Boundary boundary_;
+  double lambda_;
+  int wta_indegree_;
+  bool use_stp_;
+  double dt_s_;
+  double stp_U_, stp_D_s_, stp_F_s_, stp_cv_;
+  std::vector<std::uint16_t> circuit_size_;
+  std::vector<std::uint64_t> first_neuron_;  // prefix sum of circuit_size_, size C + 1
+  // km2013 only: CSR of source circuits per target circuit.
+  std::vector<std::uint64_t> km_source_begin_;
+  std::vector<std::uint32_t> km_sources_;
+  std::vector<std::int64_t> partition_;  // size n_ranks + 1
+};
+
+}  // namespace seqlearn

@@ -1,0 +1,132 @@
+// The only file that includes <mpi.h>.
+#include <mpi.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "seqlearn/communicator.hpp"
+
+namespace seqlearn {
+namespace {
+
+void check(int code, const char* what) {
+  if (code != MPI_SUCCESS) throw std::runtime_error(std::string("MPI call failed: ") + what);
+}
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator() {
+    check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+    check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+    check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+    check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+  }
+  ~MpiCommunicator() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Comm_free(&comm_);
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  // One MPI_Allgather of fixed-size slots [count, items...] per call. Only when some rank has
+  // more items than a slot holds does a second collective (Allgatherv with the now known
+  // counts) follow, and the slot grows so that it rarely happens again (NEST does the same).
+  std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) override {
+    const std::size_t slot = capacity_ + 1;
+    send_.assign(slot, 0);
+    send_[0] = local.size();
+    std::copy_n(local.begin(), std::min(local.size(), capacity_), send_.begin() + 1);
+    receive_.resize(slot * static_cast<std::size_t>(size_));
+    check(MPI_Allgather(send_.data(), static_cast<int>(slot), MPI_UINT64_T, receive_.data(),
+                        static_cast<int>(slot), MPI_UINT64_T, comm_),
+          "MPI_Allgather");
+    bytes_sent_ += slot * sizeof(std::uint64_t);
+
+    std::vector<int> counts(static_cast<std::size_t>(size_));
+    std::size_t largest = 0;
+    std::size_t total = 0;
+    for (int r = 0; r < size_; ++r) {
+      const auto count = receive_[static_cast<std::size_t>(r) * slot];
+      counts[static_cast<std::size_t>(r)] = static_cast<int>(count);
+      largest = std::max<std::size_t>(largest, count);
+      total += count;
+    }
+    std::vector<std::uint64_t> all;
+    all.reserve(total);
+    if (largest <= capacity_) {
+      for (int r = 0; r < size_; ++r) {
+        const auto* begin = receive_.data() + static_cast<std::size_t>(r) * slot + 1;
+        all.insert(all.end(), begin, begin + counts[static_cast<std::size_t>(r)]);
+      }
+      return all;
+    }
+    std::vector<int> displs(counts.size(), 0);
+    for (std::size_t r = 1; r < counts.size(); ++r) displs[r] = displs[r - 1] + counts[r - 1];
+    all.resize(total);
+    check(MPI_Allgatherv(local.data(), static_cast<int>(local.size()), MPI_UINT64_T, all.data(),
+                         counts.data(), displs.data(), MPI_UINT64_T, comm_),
+          "MPI_Allgatherv");
+    bytes_sent_ += local.size() * sizeof(std::uint64_t);
+    capacity_ = std::max(2 * capacity_, largest);
+    return all;
+  }
+
+  double max(double value) override { return reduce(value, MPI_DOUBLE, MPI_MAX); }
+  double sum(double value) override { return reduce(value, MPI_DOUBLE, MPI_SUM); }
+  std::uint64_t sum(std::uint64_t value) override { return reduce(value, MPI_UINT64_T, MPI_SUM); }
+  std::uint64_t max(std::uint64_t value) override { return reduce(value, MPI_UINT64_T, MPI_MAX); }
+  void barrier() override { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+  [[noreturn]] void abort(int exit_code) override {
+    MPI_Abort(MPI_COMM_WORLD, exit_code);
+    std::abort();
+  }
+  const void* mpi_comm_handle() const override { return &comm_; }
+  std::uint64_t bytes_sent() const override { return bytes_sent_; }
+
+ private:
+  template <class T>
+  T reduce(T value, MPI_Datatype type, MPI_Op op) {
+    T result{};
+    check(MPI_Allreduce(&value, &result, 1, type, op, comm_), "MPI_Allreduce");
+    return result;
+  }
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0;
+  int size_ = 1;
+  std::size_t capacity_ = 15;
+  std::vector<std::uint64_t> send_;
+  std::vector<std::uint64_t> receive_;
+  std::uint64_t bytes_sent_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_mpi_communicator() {
+  return std::make_unique<MpiCommunicator>();
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+}
+
+MpiSession::~MpiSession() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+int MpiSession::world_rank() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) return 0;
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+}  // namespace seqlearn

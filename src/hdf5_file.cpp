@@ -1,0 +1,175 @@
+// The only file that includes <hdf5.h> (which brings in <mpi.h> for the MPI-IO driver).
+#include <hdf5.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "seqlearn/hdf5_file.hpp"
+
+namespace seqlearn {
+namespace {
+
+hid_t checked(hid_t id, const std::string& what) {
+  if (id < 0) throw std::runtime_error("HDF5: " + what + " failed");
+  return id;
+}
+void checked_status(herr_t status, const std::string& what) {
+  if (status < 0) throw std::runtime_error("HDF5: " + what + " failed");
+}
+
+// Owns one hid_t and closes it with the matching H5?close.
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle(hid_t id, Closer closer, const std::string& what) : id_(checked(id, what)), closer_(closer) {}
+  ~Handle() {
+    if (id_ >= 0) closer_(id_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t get() const { return id_; }
+
+ private:
+  hid_t id_;
+  Closer closer_;
+};
+
+hid_t native(int type_index) {
+  switch (type_index) {
+    case 0: return H5T_NATIVE_DOUBLE;
+    case 1: return H5T_NATIVE_INT64;
+    case 2: return H5T_NATIVE_UINT64;
+    case 3: return H5T_NATIVE_INT32;
+    case 4: return H5T_NATIVE_UINT32;
+    case 5: return H5T_NATIVE_INT16;
+    default: return H5T_NATIVE_UINT8;
+  }
+}
+
+}  // namespace
+
+struct H5File::Handles {
+  hid_t file = -1;
+  hid_t transfer = -1;  // dataset transfer list: collective MPI-IO or default
+  hid_t link_create = -1;
+};
+
+H5File::H5File(const std::string& path, const Communicator& comm)
+    : handles_(std::make_unique<Handles>()), rank_(comm.rank()) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors come back as exceptions instead
+  Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate(file access)");
+  handles_->transfer = checked(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate(transfer)");
+  if (const void* handle = comm.mpi_comm_handle()) {
+    const MPI_Comm mpi_comm = *static_cast<const MPI_Comm*>(handle);
+    checked_status(H5Pset_fapl_mpio(access.get(), mpi_comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+    checked_status(H5Pset_dxpl_mpio(handles_->transfer, H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+  }
+  handles_->link_create = checked(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate(link)");
+  checked_status(H5Pset_create_intermediate_group(handles_->link_create, 1),
+                 "H5Pset_create_intermediate_group");
+  handles_->file = checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()),
+                           "creating '" + path + "'");
+}
+
+H5File::~H5File() {
+  try {
+    close();
+  } catch (...) {  // a destructor must not throw; close() reports errors when called directly
+  }
+}
+
+void H5File::close() {
+  if (!handles_) return;
+  auto handles = std::move(handles_);
+  H5Pclose(handles->transfer);
+  H5Pclose(handles->link_create);
+  checked_status(H5Fclose(handles->file), "closing the output file");
+}
+
+void H5File::create_group(const std::string& path) {
+  Handle group(H5Gcreate2(handles_->file, path.c_str(), handles_->link_create, H5P_DEFAULT, H5P_DEFAULT),
+               H5Gclose, "creating group " + path);
+}
+
+void H5File::attribute(const std::string& object, const std::string& name, const std::string& value) {
+  Handle target(H5Oopen(handles_->file, object.c_str(), H5P_DEFAULT), H5Oclose, "opening " + object);
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
+  checked_status(H5Tset_size(type.get(), std::max<std::size_t>(1, value.size())), "H5Tset_size");
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
+  Handle attr(H5Acreate2(target.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose, "creating attribute " + object + ":" + name);
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  checked_status(H5Awrite(attr.get(), type.get(), padded.data()), "writing attribute " + name);
+}
+
+template <class T>
+static void numeric_attribute(hid_t file, const std::string& object, const std::string& name, T value,
+                              hid_t type) {
+  Handle target(H5Oopen(file, object.c_str(), H5P_DEFAULT), H5Oclose, "opening " + object);
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
+  Handle attr(H5Acreate2(target.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose, "creating attribute " + object + ":" + name);
+  checked_status(H5Awrite(attr.get(), type, &value), "writing attribute " + name);
+}
+
+void H5File::attribute(const std::string& object, const std::string& name, std::int64_t value) {
+  numeric_attribute(handles_->file, object, name, value, H5T_NATIVE_INT64);
+}
+void H5File::attribute(const std::string& object, const std::string& name, double value) {
+  numeric_attribute(handles_->file, object, name, value, H5T_NATIVE_DOUBLE);
+}
+
+void H5File::write_block(const std::string& path, Type type, const void* data,
+                         const std::vector<std::uint64_t>& dims, const std::vector<std::uint64_t>& offset,
+                         const std::vector<std::uint64_t>& count) {
+  const auto rank = static_cast<int>(dims.size());
+  std::vector<hsize_t> h_dims(dims.begin(), dims.end());
+  std::vector<hsize_t> h_offset(offset.begin(), offset.end());
+  std::vector<hsize_t> h_count(count.begin(), count.end());
+  const hid_t mem_type = native(static_cast<int>(type));
+  Handle file_space(H5Screate_simple(rank, h_dims.data(), nullptr), H5Sclose, "dataspace of " + path);
+  Handle dataset(H5Dcreate2(handles_->file, path.c_str(), mem_type, file_space.get(),
+                            handles_->link_create, H5P_DEFAULT, H5P_DEFAULT),
+                 H5Dclose, "creating dataset " + path);
+  Handle mem_space(H5Screate_simple(rank, h_count.data(), nullptr), H5Sclose, "memory space of " + path);
+  const bool empty = std::any_of(count.begin(), count.end(), [](auto c) { return c == 0; });
+  if (empty) {
+    checked_status(H5Sselect_none(file_space.get()), "H5Sselect_none");
+    checked_status(H5Sselect_none(mem_space.get()), "H5Sselect_none");
+  } else {
+    checked_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, h_offset.data(), nullptr,
+                                       h_count.data(), nullptr),
+                   "selecting block of " + path);
+  }
+  static const std::uint64_t dummy = 0;
+  checked_status(H5Dwrite(dataset.get(), mem_type, mem_space.get(), file_space.get(), handles_->transfer,
+                          empty ? &dummy : data),
+                 "writing " + path);
+}
+
+void H5File::write_strings(const std::string& path, const std::vector<std::string>& values) {
+  std::size_t width = 1;
+  for (const auto& v : values) width = std::max(width, v.size() + 1);
+  std::vector<char> buffer(values.size() * width, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), buffer.begin() + static_cast<std::ptrdiff_t>(i * width));
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
+  checked_status(H5Tset_size(type.get(), width), "H5Tset_size");
+  hsize_t dims[1] = {values.size()};
+  Handle file_space(H5Screate_simple(1, dims, nullptr), H5Sclose, "dataspace of " + path);
+  Handle dataset(H5Dcreate2(handles_->file, path.c_str(), type.get(), file_space.get(), handles_->link_create,
+                            H5P_DEFAULT, H5P_DEFAULT),
+                 H5Dclose, "creating dataset " + path);
+  const bool mine = rank_ == 0 && !values.empty();
+  hsize_t count[1] = {mine ? values.size() : 0};
+  Handle mem_space(H5Screate_simple(1, count, nullptr), H5Sclose, "memory space of " + path);
+  if (!mine) {
+    checked_status(H5Sselect_none(file_space.get()), "H5Sselect_none");
+    checked_status(H5Sselect_none(mem_space.get()), "H5Sselect_none");
+  }
+  static const char dummy = 0;
+  checked_status(H5Dwrite(dataset.get(), type.get(), mem_space.get(), file_space.get(), handles_->transfer,
+                          mine ? buffer.data() : &dummy),
+                 "writing " + path);
+}
+
+}  // namespace seqlearn

@@ -1,0 +1,162 @@
+// seqlearn_mpi: the command-line front end. Parses and checks the configuration on every
+// rank (identically, so a bad input ends every rank with exit code 2 and one message from
+// rank 0), builds the network, runs the protocol with progress on rank 0, writes the HDF5
+// file and prints a summary. A failure on one rank only ends the whole job via MPI_Abort.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "seqlearn/communicator.hpp"
+#include "seqlearn/config.hpp"
+#include "seqlearn/output.hpp"
+#include "seqlearn/simulator.hpp"
+
+#ifndef SEQLEARN_VERSION
+#define SEQLEARN_VERSION "unknown"
+#endif
+
+namespace {
+
+using seqlearn::ConfigError;
+namespace fs = std::filesystem;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) * 1024.0;
+}
+
+// The output must not exist (unless overwrite) and its folder must be writable. Checked on
+// rank 0 before anything is simulated; the verdict is shared so that every rank exits 2.
+void check_output(const seqlearn::Config& config, seqlearn::Communicator& comm) {
+  std::string problem;
+  if (comm.rank() == 0) {
+    const fs::path path(config.output_file);
+    std::error_code ec;
+    if (fs::exists(path, ec) && !config.overwrite) {
+      problem = "output.file '" + config.output_file +
+                "' exists; choose another --output or pass --overwrite to replace it";
+    } else if (fs::is_directory(path, ec)) {
+      problem = "output.file '" + config.output_file + "' is a directory";
+    } else {
+      const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+      fs::create_directories(folder, ec);
+      if (ec || access(folder.c_str(), W_OK) != 0)
+        problem = "output.file '" + config.output_file + "': cannot write to folder '" + folder.string() + "'";
+    }
+  }
+  if (comm.max(problem.empty() ? 0.0 : 1.0) > 0) throw ConfigError(problem);
+}
+
+void print_progress(std::int64_t done, std::int64_t total, double dt_ms, double wall_s) {
+  const double simulated_s = static_cast<double>(done) * dt_ms * 1e-3;
+  const double rtf = simulated_s > 0 ? wall_s / simulated_s : 0.0;
+  const double eta = done > 0 ? wall_s * static_cast<double>(total - done) / static_cast<double>(done) : 0.0;
+  std::fprintf(stderr, "seqlearn_mpi: %5.1f%%  %.1f of %.1f s simulated  real-time factor %.4f  ETA %.0f s\n",
+               100.0 * static_cast<double>(done) / static_cast<double>(total), simulated_s,
+               static_cast<double>(total) * dt_ms * 1e-3, rtf, eta);
+}
+
+int run(int argc, char** argv, seqlearn::Communicator& comm) {
+  const bool root = comm.rank() == 0;
+  const seqlearn::Invocation invocation = seqlearn::parse_command_line(argc, argv);
+  if (invocation.show_help || invocation.show_version) {
+    if (root) std::cout << (invocation.show_help ? invocation.help_text : "seqlearn_mpi " SEQLEARN_VERSION "\n");
+    return 0;
+  }
+  const seqlearn::Config& config = invocation.config;
+  check_output(config, comm);
+
+  const auto build_start = std::chrono::steady_clock::now();
+  seqlearn::Simulator simulator(config, comm);
+  const double build_s = comm.max(seconds_since(build_start));
+
+  const auto run_start = std::chrono::steady_clock::now();
+  double last_report = 0;
+  simulator.run([&](std::int64_t done, std::int64_t total) {
+    if (!root) return;
+    const double wall = seconds_since(run_start);
+    if (wall - last_report >= 5.0 || done == total) {
+      print_progress(done, total, config.dt_ms, wall);
+      last_report = wall;
+    }
+  });
+  const double simulate_s = comm.max(seconds_since(run_start));
+
+  const double simulated_s = static_cast<double>(config.total_steps()) * config.dt_s();
+  const auto& counters = simulator.counters();
+  seqlearn::RunInfo info;
+  info["ranks"] = comm.size();
+  info["threads_per_rank"] = simulator.threads();
+  info["simulated_s"] = simulated_s;
+  info["build_s"] = build_s;
+  info["simulate_s"] = simulate_s;
+  info["real_time_factor"] = simulate_s / simulated_s;
+  info["compute_s_max"] = comm.max(simulator.timers().compute_s);
+  info["exchange_s_max"] = comm.max(simulator.timers().exchange_s);
+  info["network_spikes"] = static_cast<double>(comm.sum(counters.network_spikes));
+  info["input_spikes"] = static_cast<double>(counters.input_spikes);
+  info["synaptic_events"] = static_cast<double>(comm.sum(counters.deliveries));
+  info["stdp_updates"] = static_cast<double>(comm.sum(counters.stdp_updates));
+  info["synapses"] = static_cast<double>(comm.sum(simulator.local_synapses()));
+  info["exchange_bytes_per_step"] = comm.sum(static_cast<double>(comm.bytes_sent())) / static_cast<double>(config.total_steps());
+
+  const auto output_start = std::chrono::steady_clock::now();
+  seqlearn::write_output(config.output_file, simulator, info, comm);
+  const double output_s = comm.max(seconds_since(output_start));
+  const double peak_rss = comm.max(peak_rss_bytes());
+  const double synapses_per_rank_max = comm.max(static_cast<double>(simulator.local_synapses()));
+
+  if (root) {
+    const auto& net = simulator.network();
+    std::printf("seqlearn_mpi %s: %d rank(s) x %d thread(s); %lld circuits, %llu neurons, %.0f synapses\n",
+                SEQLEARN_VERSION, comm.size(), simulator.threads(), static_cast<long long>(net.n_circuits()),
+                static_cast<unsigned long long>(net.n_neurons()), info["synapses"]);
+    std::printf("simulated %.3f s in %.3f s: real-time factor %.5f (build %.3f s, output %.3f s)\n", simulated_s,
+                simulate_s, info["real_time_factor"], build_s, output_s);
+    std::printf("time split (max over ranks): compute %.3f s, exchange %.3f s, output %.3f s\n",
+                info["compute_s_max"], info["exchange_s_max"], output_s);
+    std::printf("network spikes %.0f (%.1f Hz per neuron), input spikes %.0f\n", info["network_spikes"],
+                info["network_spikes"] / simulated_s / static_cast<double>(net.n_neurons()), info["input_spikes"]);
+    std::printf("synaptic events %.3g /s wall, STDP synapse updates %.3g /s wall\n",
+                info["synaptic_events"] / simulate_s, info["stdp_updates"] / simulate_s);
+    std::printf("peak memory %.1f MiB per rank (max); %.0f bytes per synapse on the largest rank\n",
+                peak_rss / 1048576.0, peak_rss / std::max(1.0, synapses_per_rank_max));
+    std::printf("output written to %s\n", config.output_file.c_str());
+    std::printf("bench: ranks=%d threads=%d rtf=%.6f simulate_s=%.4f build_s=%.4f output_s=%.4f spikes=%.0f "
+                "events_per_s=%.4g stdp_per_s=%.4g peak_rss_mib=%.2f bytes_per_synapse=%.1f exchange_s=%.4f\n",
+                comm.size(), simulator.threads(), info["real_time_factor"], simulate_s, build_s, output_s,
+                info["network_spikes"], info["synaptic_events"] / simulate_s, info["stdp_updates"] / simulate_s,
+                peak_rss / 1048576.0, peak_rss / std::max(1.0, synapses_per_rank_max), info["exchange_s_max"]);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  seqlearn::MpiSession mpi(&argc, &argv);
+  const int rank = seqlearn::MpiSession::world_rank();
+  std::unique_ptr<seqlearn::Communicator> comm;
+  try {
+    comm = seqlearn::make_mpi_communicator();
+    return run(argc, argv, *comm);
+  } catch (const ConfigError& e) {
+    // Every rank reaches this with the same error; rank 0 speaks for all of them.
+    if (rank == 0) std::cerr << "seqlearn_mpi: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "seqlearn_mpi: rank " << rank << ": fatal error: " << e.what() << "\n";
+    if (comm) comm->abort(1);
+    return 1;
+  }
+}

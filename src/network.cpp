@@ -1,0 +1,174 @@
+#include "seqlearn/network.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace seqlearn {
+
+Network::Network(const Config& config, int n_ranks)
+    : rng_(config.seed),
+      rows_(config.rows),
+      cols_(config.cols),
+      n_inputs_(config.n_inputs),
+      connectivity_(config.connectivity),
+      boundary_(config.boundary),
+      lambda_(config.lambda),
+      wta_indegree_(config.wta_indegree),
+      use_stp_(config.use_stp),
+      dt_s_(config.dt_s()),
+      stp_U_(config.stp_U),
+      stp_D_s_(config.stp_D_ms * 1e-3),
+      stp_F_s_(config.stp_F_ms * 1e-3),
+      stp_cv_(config.stp_cv) {
+  const auto n_circuits = static_cast<std::size_t>(config.n_circuits());
+  circuit_size_.resize(n_circuits);
+  first_neuron_.resize(n_circuits + 1, 0);
+  for (std::size_t c = 0; c < n_circuits; ++c) {  // K_c ~ U{k_min..k_max} (MODEL 1)
+    circuit_size_[c] = static_cast<std::uint16_t>(
+        rng_.uniform_int(config.k_min, config.k_max, Purpose::circuit_size, c, 0));
+    first_neuron_[c + 1] = first_neuron_[c] + circuit_size_[c];
+  }
+  if (connectivity_ == Connectivity::km2013) build_km2013(config);
+  partition(config, n_ranks);
+}
+
+std::int64_t Network::circuit_of(std::uint64_t neuron) const {
+  const auto it = std::upper_bound(first_neuron_.begin(), first_neuron_.end(), neuron);
+  return static_cast<std::int64_t>(it - first_neuron_.begin()) - 1;
+}
+
+// MODEL 1, rule km2013: repeat { d ~ Exp(mean 1/lambda); pick uniformly an ordered pair (A, B)
+// with d-1 < dist(A,B) <= d+1 (A = B included, then nothing is marked) } until n_conn
+// distinct pairs A != B are marked. Pairs sorted by distance make each draw a binary search.
+void Network::build_km2013(const Config& config) {
+  const std::int64_t n = config.n_circuits();
+  const std::int64_t target = std::min<std::int64_t>(config.n_conn, n * (n - 1));
+  struct Pair {
+    double distance;
+    std::uint32_t from, to;
+  };
+  std::vector<Pair> pairs;
+  pairs.reserve(static_cast<std::size_t>(n * n));
+  for (std::int64_t a = 0; a < n; ++a) {
+    for (std::int64_t b = 0; b < n; ++b) {
+      const double di = static_cast<double>(a / cols_ - b / cols_);
+      const double dj = static_cast<double>(a % cols_ - b % cols_);
+      pairs.push_back({std::sqrt(di * di + dj * dj), static_cast<std::uint32_t>(a),
+                       static_cast<std::uint32_t>(b)});
+    }
+  }
+  std::stable_sort(pairs.begin(), pairs.end(),
+                   [](const Pair& x, const Pair& y) { return x.distance < y.distance; });
+  std::vector<double> distances(pairs.size());
+  std::transform(pairs.begin(), pairs.end(), distances.begin(), [](const Pair& p) { return p.distance; });
+
+  std::vector<char> marked(static_cast<std::size_t>(n * n), 0);
+  std::int64_t n_marked = 0;
+  const std::uint64_t max_draws = 100000000ULL;
+  for (std::uint64_t draw = 0; n_marked < target; ++draw) {
+    if (draw == max_draws)
+      throw std::runtime_error("km2013 connectivity: no " + std::to_string(target) +
+                               " distinct pairs after 1e8 draws; lower network.n_conn");
+    const double d = rng_.exponential(1.0 / lambda_, Purpose::km2013_draw, draw, 0);
+    const auto first = std::upper_bound(distances.begin(), distances.end(), d - 1.0);
+    const auto last = std::upper_bound(distances.begin(), distances.end(), d + 1.0);
+    if (first == last) continue;
+    const auto pick = rng_.uniform_int(0, last - first - 1, Purpose::km2013_draw, draw, 1);
+    const Pair& p = pairs[static_cast<std::size_t>((first - distances.begin()) + pick)];
+    char& flag = marked[static_cast<std::size_t>(p.from) * static_cast<std::size_t>(n) + p.to];
+    if (p.from != p.to && !flag) {
+      flag = 1;
+      ++n_marked;
+    }
+  }
+  km_source_begin_.assign(static_cast<std::size_t>(n) + 1, 0);
+  for (std::int64_t b = 0; b < n; ++b) {
+    for (std::int64_t a = 0; a < n; ++a)
+      if (marked[static_cast<std::size_t>(a * n + b)]) km_sources_.push_back(static_cast<std::uint32_t>(a));
+    km_source_begin_[static_cast<std::size_t>(b) + 1] = km_sources_.size();
+  }
+}
+
+// MODEL 1, rule fixed_indegree: radius ~ Exp(mean 1/lambda) and a uniform angle from the target,
+// rounded to the nearest grid point; outside the grid it is rejected (open) or wrapped
+// (periodic); itself and repeats are rejected. Depends only on (seed, circuit).
+std::vector<std::uint32_t> Network::draw_fixed_indegree(std::int64_t circuit) const {
+  const auto row = static_cast<double>(circuit / cols_);
+  const auto col = static_cast<double>(circuit % cols_);
+  std::vector<std::uint32_t> sources;
+  const std::uint64_t max_tries = 10000ULL * static_cast<std::uint64_t>(wta_indegree_) + 100000ULL;
+  for (std::uint64_t attempt = 0; static_cast<int>(sources.size()) < wta_indegree_; ++attempt) {
+    if (attempt == max_tries)
+      throw std::runtime_error("fixed_indegree connectivity: circuit " + std::to_string(circuit) +
+                               " found only " + std::to_string(sources.size()) + " of " +
+                               std::to_string(wta_indegree_) +
+                               " sources; lower network.wta_indegree or use boundary = periodic");
+    const double radius = -std::log(rng_.uniform(Purpose::indegree_draw, static_cast<std::uint64_t>(circuit), attempt, 0)) / lambda_;
+    const double angle = 2.0 * std::numbers::pi * rng_.uniform(Purpose::indegree_draw, static_cast<std::uint64_t>(circuit), attempt, 1);
+    auto r = static_cast<std::int64_t>(std::round(row + radius * std::sin(angle)));
+    auto c = static_cast<std::int64_t>(std::round(col + radius * std::cos(angle)));
+    if (boundary_ == Boundary::periodic) {
+      r = ((r % rows_) + rows_) % rows_;
+      c = ((c % cols_) + cols_) % cols_;
+    } else if (r < 0 || r >= rows_ || c < 0 || c >= cols_) {
+      continue;
+    }
+    const auto source = static_cast<std::uint32_t>(r * cols_ + c);
+    if (source == circuit || std::find(sources.begin(), sources.end(), source) != sources.end()) continue;
+    sources.push_back(source);
+  }
+  std::sort(sources.begin(), sources.end());
+  return sources;
+}
+
+std::vector<std::uint32_t> Network::sources_of(std::int64_t circuit) const {
+  if (connectivity_ == Connectivity::fixed_indegree) return draw_fixed_indegree(circuit);
+  const auto begin = km_sources_.begin() + static_cast<std::ptrdiff_t>(km_source_begin_[static_cast<std::size_t>(circuit)]);
+  const auto end = km_sources_.begin() + static_cast<std::ptrdiff_t>(km_source_begin_[static_cast<std::size_t>(circuit) + 1]);
+  return {begin, end};
+}
+
+// MODEL 2: U ~ N(U, (cv U)^2) clipped >= 0; D, F ~ N(mean, (cv mean)^2) clipped >= dt.
+// Inputs are static synapses (U = 1, D = F = dt).
+StpParameters Network::stp_parameters(std::uint64_t source) const {
+  if (source < static_cast<std::uint64_t>(n_inputs_)) return {1.0, dt_s_, dt_s_};
+  StpParameters p;
+  p.U = std::max(0.0, stp_U_ + stp_cv_ * stp_U_ * rng_.normal(Purpose::stp_parameters, source, 0));
+  p.D_s = std::max(dt_s_, stp_D_s_ + stp_cv_ * stp_D_s_ * rng_.normal(Purpose::stp_parameters, source, 1));
+  p.F_s = std::max(dt_s_, stp_F_s_ + stp_cv_ * stp_F_s_ * rng_.normal(Purpose::stp_parameters, source, 2));
+  return p;
+}
+
+// Contiguous circuits per rank, balanced by estimated work = synapses onto the circuit. A
+// circuit goes to the rank in whose share the midpoint of its work falls.
+void Network::partition(const Config& config, int n_ranks) {
+  const auto n = static_cast<std::size_t>(n_circuits());
+  const double mean_k = 0.5 * (config.k_min + config.k_max);
+  std::vector<double> work(n);
+  for (std::size_t c = 0; c < n; ++c) {
+    double fan_in = n_inputs_;
+    if (connectivity_ == Connectivity::km2013) {
+      for (auto a : sources_of(static_cast<std::int64_t>(c))) fan_in += circuit_size_[a];
+    } else {
+      fan_in += wta_indegree_ * mean_k;
+    }
+    work[c] = circuit_size_[c] * (fan_in + 1.0);
+  }
+  const double total = std::accumulate(work.begin(), work.end(), 0.0);
+  partition_.assign(static_cast<std::size_t>(n_ranks) + 1, static_cast<std::int64_t>(n));
+  partition_[0] = 0;
+  double before = 0;
+  int rank = 0;
+  for (std::size_t c = 0; c < n; ++c) {
+    const double midpoint = before + 0.5 * work[c];
+    const int owner = std::min(n_ranks - 1, static_cast<int>(midpoint / total * n_ranks));
+    while (rank < owner) partition_[static_cast<std::size_t>(++rank)] = static_cast<std::int64_t>(c);
+    before += work[c];
+  }
+}
+
+}  // namespace seqlearn

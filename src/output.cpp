@@ -1,0 +1,181 @@
+#include "seqlearn/output.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+#include <stdexcept>
+
+#include "seqlearn/hdf5_file.hpp"
+
+#ifndef SEQLEARN_VERSION
+#define SEQLEARN_VERSION "unknown"
+#endif
+
+namespace seqlearn {
+namespace {
+
+// Where this rank's block of `count` items goes in a dataset concatenated in rank order.
+struct Slice {
+  std::uint64_t offset = 0;
+  std::uint64_t total = 0;
+};
+
+Slice slice_of(std::uint64_t count, Communicator& comm) {
+  const auto counts = comm.all_gather({count});
+  Slice slice;
+  for (int r = 0; r < comm.size(); ++r) {
+    if (r < comm.rank()) slice.offset += counts[static_cast<std::size_t>(r)];
+    slice.total += counts[static_cast<std::size_t>(r)];
+  }
+  return slice;
+}
+
+template <class T>
+void write_concatenated(H5File& file, const std::string& path, const std::vector<T>& local, Communicator& comm) {
+  const Slice s = slice_of(local.size(), comm);
+  file.write_rows(path, local, s.offset, s.total);
+}
+
+// Rank 0 writes `values` (identical on every rank), the others nothing.
+template <class T>
+void write_from_root(H5File& file, const std::string& path, const std::vector<T>& values, Communicator& comm) {
+  const std::uint64_t total = comm.rank() == 0 ? values.size() : 0;
+  const std::uint64_t all = comm.max(total);
+  file.write_rows(path, values.data(), total, 0, all);
+}
+
+void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
+  const Network& net = sim.network();
+  const Config& config = sim.config();
+  file.create_group("/network");
+  file.attribute("/network", "n_circuits", static_cast<std::int64_t>(net.n_circuits()));
+  file.attribute("/network", "n_neurons", static_cast<std::int64_t>(net.n_neurons()));
+  file.attribute("/network", "n_inputs", static_cast<std::int64_t>(net.n_inputs()));
+  file.attribute("/network", "rows", static_cast<std::int64_t>(net.rows()));
+  file.attribute("/network", "cols", static_cast<std::int64_t>(net.cols()));
+
+  std::vector<std::int32_t> sizes, positions, pair_pre, pair_post;
+  std::vector<std::uint32_t> circuit_of;
+  for (auto c = sim.circuit_begin(); c < sim.circuit_end(); ++c) {
+    sizes.push_back(net.circuit_size(c));
+    positions.push_back(static_cast<std::int32_t>(c / net.cols()));
+    positions.push_back(static_cast<std::int32_t>(c % net.cols()));
+    circuit_of.insert(circuit_of.end(), static_cast<std::size_t>(net.circuit_size(c)), static_cast<std::uint32_t>(c));
+    for (auto a : net.sources_of(c)) {
+      pair_pre.push_back(static_cast<std::int32_t>(a));
+      pair_post.push_back(static_cast<std::int32_t>(c));
+    }
+  }
+  const Slice circuits = slice_of(sizes.size(), comm);
+  file.write_rows("/network/circuit_size", sizes, circuits.offset, circuits.total);
+  file.write_matrix("/network/circuit_position", positions.data(), circuits.total, 2, circuits.offset,
+                    sizes.size(), 0, 2);
+  write_concatenated(file, "/network/circuit_of", circuit_of, comm);
+  write_concatenated(file, "/network/circuit_pairs/pre", pair_pre, comm);
+  write_concatenated(file, "/network/circuit_pairs/post", pair_post, comm);
+
+  // STP parameters per source: rank 0 also writes the input channels, which precede neuron 0.
+  std::vector<double> U, D, F;
+  const std::uint64_t first = comm.rank() == 0 ? 0 : static_cast<std::uint64_t>(config.n_inputs) + sim.neuron_begin();
+  const std::uint64_t last = static_cast<std::uint64_t>(config.n_inputs) + sim.neuron_end();
+  for (std::uint64_t source = first; source < last; ++source) {
+    const StpParameters p = net.stp_parameters(source);
+    U.push_back(p.U);
+    D.push_back(p.D_s);
+    F.push_back(p.F_s);
+  }
+  const std::uint64_t n_sources = static_cast<std::uint64_t>(config.n_inputs) + net.n_neurons();
+  file.write_rows("/network/stp/U", U, first, n_sources);
+  file.write_rows("/network/stp/D", D, first, n_sources);
+  file.write_rows("/network/stp/F", F, first, n_sources);
+
+  if (config.record_synapses) {
+    write_concatenated(file, "/network/synapses/pre", sim.synapse_sources(), comm);
+    write_concatenated(file, "/network/synapses/post", sim.synapse_targets(), comm);
+    write_concatenated(file, "/network/synapses/weight", sim.weights(), comm);
+    write_concatenated(file, "/network/synapses/variance_tracking_mean", sim.variance_tracking_mean(), comm);
+    write_concatenated(file, "/network/synapses/variance_tracking_second_moment",
+                       sim.variance_tracking_second_moment(), comm);
+  }
+}
+
+void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
+  const Record& rec = sim.record();
+  // Spikes ordered by (neuron, step): each rank's neurons form one contiguous block.
+  std::vector<std::size_t> order(rec.spike_step.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return rec.spike_neuron[a] < rec.spike_neuron[b]; });
+  std::vector<std::int64_t> steps(order.size());
+  std::vector<std::uint64_t> neurons(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    steps[i] = rec.spike_step[order[i]];
+    neurons[i] = rec.spike_neuron[order[i]];
+  }
+  write_concatenated(file, "/spikes/step", steps, comm);
+  write_concatenated(file, "/spikes/neuron", neurons, comm);
+
+  write_from_root(file, "/input/spikes/step", rec.input_step, comm);
+  write_from_root(file, "/input/spikes/channel", rec.input_channel, comm);
+  write_from_root(file, "/input/spikes/from_pattern", rec.input_from_pattern, comm);
+  write_from_root(file, "/input/pattern_id", rec.pattern_id, comm);
+  write_from_root(file, "/input/sequence_id", rec.sequence_id, comm);
+
+  const Config& config = sim.config();
+  std::vector<std::string> names;
+  std::vector<std::int64_t> first_step, steps_of_phase;
+  std::vector<std::uint8_t> learning;
+  std::int64_t at = 0;
+  for (const Phase& phase : config.protocol) {
+    names.push_back(phase.name);
+    first_step.push_back(at);
+    steps_of_phase.push_back(phase.steps);
+    learning.push_back(phase.learning ? 1 : 0);
+    at += phase.steps;
+  }
+  file.write_strings("/phases/name", names);
+  write_from_root(file, "/phases/first_step", first_step, comm);
+  write_from_root(file, "/phases/steps", steps_of_phase, comm);
+  write_from_root(file, "/phases/learning", learning, comm);
+
+  // Traces: [T, n] and [T, m], each rank owning a block of columns.
+  const std::uint64_t n_times = rec.trace_steps.size();  // the same on every rank
+  file.create_group("/traces");
+  file.attribute("/traces", "dt_rec_steps", static_cast<std::int64_t>(config.dt_rec));
+  write_from_root(file, "/traces/step", rec.trace_steps, comm);
+  const Slice neurons_slice = slice_of(rec.trace_neurons.size(), comm);
+  file.write_rows("/traces/neuron", rec.trace_neurons, neurons_slice.offset, neurons_slice.total);
+  const std::uint64_t n_local = rec.trace_neurons.size();
+  file.write_matrix("/traces/u", rec.trace_u.data(), n_times, neurons_slice.total, 0, n_times, neurons_slice.offset, n_local);
+  file.write_matrix("/traces/p", rec.trace_p.data(), n_times, neurons_slice.total, 0, n_times, neurons_slice.offset, n_local);
+  const Slice weights_slice = slice_of(rec.trace_weight_pre.size(), comm);
+  file.write_rows("/traces/weight_pre", rec.trace_weight_pre, weights_slice.offset, weights_slice.total);
+  file.write_rows("/traces/weight_post", rec.trace_weight_post, weights_slice.offset, weights_slice.total);
+  file.write_matrix("/traces/weight", rec.trace_weight.data(), n_times, weights_slice.total, 0, n_times,
+                    weights_slice.offset, rec.trace_weight_pre.size());
+}
+
+}  // namespace
+
+void write_output(const std::string& path, const Simulator& sim, const RunInfo& info, Communicator& comm) {
+  const std::string partial = path + ".partial";
+  {
+    H5File file(partial, comm);
+    file.create_group("/config");
+    for (const auto& [key, value] : sim.config().resolved) file.attribute("/config", key, value);
+    file.attribute("/config", "program_version", std::string(SEQLEARN_VERSION));
+    file.attribute("/config", "n_ranks", static_cast<std::int64_t>(comm.size()));
+    file.attribute("/config", "threads_per_rank", static_cast<std::int64_t>(sim.threads()));
+    write_network(file, sim, comm);
+    write_activity(file, sim, comm);
+    file.create_group("/run");
+    for (const auto& [name, value] : info) file.attribute("/run", name, value);
+    file.close();
+  }
+  comm.barrier();
+  double failed = 0;
+  if (comm.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = 1;
+  if (comm.max(failed) > 0) throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
+}
+
+}  // namespace seqlearn
