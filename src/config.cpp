@@ -231,6 +231,8 @@ std::vector<std::vector<int>> parse_sequences(const Values& v, int n_patterns) {
                  "], ',' within a sequence and ';' between sequences (e.g. 0,1;2)");
       sequence.push_back(static_cast<int>(id));
     }
+    if (sequence.empty())
+      fail(key, v.text(key), "expected non-empty sequences of pattern ids, ',' within and ';' between");
     sequences.push_back(sequence);
   }
   if (sequences.empty()) fail(key, v.text(key), "expected at least one sequence");
@@ -328,8 +330,10 @@ Config build_config(const Values& v) {
          "fixed_indegree for a " + v.text("network.grid") + " grid");
   c.lambda = v.real("network.lambda", 0.0, 1e6, true);
   c.n_conn = v.integer("network.n_conn", 0, std::numeric_limits<std::int32_t>::max());
-  c.wta_indegree =
-      static_cast<int>(v.integer("network.wta_indegree", 0, std::min<std::int64_t>(c.n_circuits() - 1, 100000)));
+  // Checked against the grid only where it is used.
+  c.wta_indegree = static_cast<int>(v.integer(
+      "network.wta_indegree", 0,
+      c.connectivity == Connectivity::fixed_indegree ? std::min<std::int64_t>(c.n_circuits() - 1, 100000) : 100000));
   c.boundary = v.choice<Boundary>("network.boundary",
                                   {{"open", Boundary::open}, {"periodic", Boundary::periodic}});
   c.delay_steps = static_cast<int>(v.integer("network.delay", 1, 1000));

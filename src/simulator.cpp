@@ -1,5 +1,7 @@
 #include "seqlearn/simulator.hpp"
 
+#include "seqlearn/kernels.hpp"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -294,7 +296,7 @@ void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start,
 #pragma omp parallel num_threads(n_threads_) if (n_threads_ > 1)
   {
 #pragma omp for schedule(static)
-    for (std::size_t j = 0; j < epsp_.size(); ++j) epsp_[j] = trace_decay_[j] - trace_rise_[j];  // M1
+    for (std::size_t j = 0; j < epsp_.size(); ++j) epsp_[j] = kernels::epsp(trace_decay_[j], trace_rise_[j]);  // M1
     const int t = omp_get_thread_num();
     for (auto b = thread_circuit_begin_[static_cast<std::size_t>(t)]; b < thread_circuit_begin_[static_cast<std::size_t>(t) + 1]; ++b)
       update_circuit(b, sample ? n : -1);
@@ -392,22 +394,13 @@ void Simulator::update_circuit(std::int64_t local_circuit, std::int64_t n) {
   const std::int64_t c = circuit_begin_ + local_circuit;
   const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
   const std::uint64_t last = first + static_cast<std::uint64_t>(network_.circuit_size(c));
-  double max_potential = -std::numeric_limits<double>::infinity();
-  for (auto k = first; k < last; ++k) {
+  for (auto k = first; k < last; ++k)
     potential_[k] = bias_[k] + (weighted_decay_[k] - weighted_rise_[k]);  // M2
-    max_potential = std::max(max_potential, potential_[k]);
-  }
-  double normaliser = 0;  // M3, shifted by the circuit's maximum for stability
-  for (auto k = first; k < last; ++k) {
-    rate_fraction_[k] = std::exp(potential_[k] - max_potential);
-    normaliser += rate_fraction_[k];
-  }
-  for (auto k = first; k < last; ++k) rate_fraction_[k] /= normaliser;
+  kernels::softmax(&potential_[first], &rate_fraction_[first], last - first);  // M3
   if (n < 0) return;
   const double dt_s = config_.dt_s();
   for (auto k = first; k < last; ++k) {
-    const double rate_hz = config_.r_max_hz * rate_fraction_[k];           // M4
-    const double p_spike = 1.0 - std::exp(-rate_hz * dt_s);                // M5
+    const double p_spike = kernels::spike_probability(config_.r_max_hz, rate_fraction_[k], dt_s);  // M4-M5
     spiked_[k] = rng_.uniform(Purpose::neuron_spike, neuron_begin_ + k, static_cast<std::uint64_t>(n)) < p_spike;
   }
 }
@@ -432,8 +425,7 @@ void Simulator::exchange(std::int64_t interval_start, std::int64_t interval_step
     if (config_.use_stp) {
       amplitude = stp_R_[j] * stp_u_[j];
       const double isi_s = static_cast<double>(s - last_spike_[j] - 1) * dt_s;                  // M14
-      stp_R_[j] = 1.0 + (stp_R_[j] - stp_u_[j] * stp_R_[j] - 1.0) * std::exp(-isi_s / stp_D_s_[j]);  // M12
-      stp_u_[j] = stp_U_[j] + stp_u_[j] * (1.0 - stp_U_[j]) * std::exp(-isi_s / stp_F_s_[j]);        // M13
+      kernels::stp_after_spike(stp_R_[j], stp_u_[j], stp_U_[j], stp_D_s_[j], stp_F_s_[j], isi_s);  // M12-M13
     }
     last_spike_[j] = s;
     arrivals_[static_cast<std::size_t>((s + delay - 1) % delay)].push_back({j, circuit_index, offset, amplitude});
@@ -506,16 +498,10 @@ void Simulator::learn(std::uint64_t k) {
     const double* Y = epsp_.data() + block.first_source;
     const bool trains = config_.train_inputs || block.first_source >= static_cast<std::uint32_t>(config_.n_inputs);
     if (trains) {
-      for (std::uint32_t i = 0; i < block.count; ++i) {
-        const double rate = variance_tracking ? eta * (Q[i] - S[i] * S[i]) / (std::exp(-S[i]) + 1.0)  // M7
-                                              : fixed_rate;                                          // M7', M7''
-        const double exp_w = std::exp(w[i]);
-        const double delta = (Y[i] - exp_w) / std::max(exp_w, rate);  // M8
-        w[i] = w[i] + rate * delta;                                   // M9
-        if (variance_tracking) {
-          S[i] = S[i] + rate * (w[i] - S[i]);          // M10
-          Q[i] = Q[i] + rate * (w[i] * w[i] - Q[i]);   // M11
-        }
+      if (variance_tracking) {
+        for (std::uint32_t i = 0; i < block.count; ++i) kernels::stdp_variance_tracking(w[i], S[i], Q[i], Y[i], eta);
+      } else {
+        for (std::uint32_t i = 0; i < block.count; ++i) w[i] = kernels::weight_step(w[i], Y[i], fixed_rate);  // M7', M7''
       }
       updated += block.count;
     }

@@ -1,1 +1,192 @@
+// Configuration: defaults are the thesis's full-scale experiment; every bad value is an error
+// naming its key and what is allowed.
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "seqlearn/config.hpp"
+
+using seqlearn::Config;
+using seqlearn::ConfigError;
+using seqlearn::make_config;
+
+namespace {
+
+// The message of the ConfigError that `overrides` raise ("" if none).
+std::string error_of(const std::vector<std::pair<std::string, std::string>>& overrides) {
+  try {
+    make_config(overrides);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+seqlearn::Invocation parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "seqlearn_mpi");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return seqlearn::parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+}  // namespace
+
+TEST(Config, DefaultsAreTheFullScaleExperiment) {
+  const Config c = make_config({});
+  EXPECT_EQ(c.rows, 10);
+  EXPECT_EQ(c.cols, 5);
+  EXPECT_EQ(c.k_min, 2);
+  EXPECT_EQ(c.k_max, 10);
+  EXPECT_EQ(c.n_inputs, 100);
+  EXPECT_EQ(c.connectivity, seqlearn::Connectivity::km2013);
+  EXPECT_EQ(c.schedule, seqlearn::Schedule::variance_tracking);
+  EXPECT_TRUE(c.use_stp);
+  EXPECT_EQ(c.t_pattern_ms, std::vector<double>{300.0});
+  EXPECT_EQ(c.train_input.t_noise_min_ms, 300.0);
+  EXPECT_EQ(c.train_input.t_noise_max_ms, 500.0);
+  EXPECT_EQ(c.train_input.mode, seqlearn::PatternMode::random_switching);
+  EXPECT_EQ(c.test_input.mode, seqlearn::PatternMode::alternating);
+  ASSERT_EQ(c.protocol.size(), 2u);
+  EXPECT_EQ(c.protocol[0].name, "train");
+  EXPECT_EQ(c.protocol[0].steps, 100000);
+  EXPECT_TRUE(c.protocol[0].learning);
+  EXPECT_EQ(c.protocol[1].steps, 3000);
+  EXPECT_FALSE(c.protocol[1].learning);
+  EXPECT_EQ(c.output_file, "results/default.h5");
+  EXPECT_FALSE(c.overwrite);
+  EXPECT_EQ(c.total_steps(), 103000);
+}
+
+TEST(Config, TestSectionInheritsInputKeys) {
+  const Config c = make_config({{"input.r_input", "7"}, {"test.r_noise", "0"}});
+  EXPECT_EQ(c.test_input.r_input_hz, 7.0);
+  EXPECT_EQ(c.test_input.r_noise_hz, 0.0);
+  EXPECT_EQ(c.train_input.r_noise_hz, 2.0);
+}
+
+TEST(Config, ListsAndSequences) {
+  const Config c = make_config({{"input.n_patterns", "3"},
+                                {"input.t_pattern", "100,200,300"},
+                                {"input.pattern_sequences", "0,1;2"},
+                                {"input.pattern_mode", "random_independent"},
+                                {"input.sequence_probs", "0.25,0.75"}});
+  EXPECT_EQ(c.t_pattern_ms, (std::vector<double>{100, 200, 300}));
+  EXPECT_EQ(c.sequences, (std::vector<std::vector<int>>{{0, 1}, {2}}));
+  EXPECT_EQ(c.train_input.sequence_probs, (std::vector<double>{0.25, 0.75}));
+}
+
+TEST(Config, BadValuesNameTheirKey) {
+  const std::vector<std::pair<std::pair<std::string, std::string>, std::string>> cases = {
+      {{"network.grid", "0x5"}, "network.grid"},
+      {{"network.grid", "10by5"}, "network.grid"},
+      {{"network.k_min", "0"}, "network.k_min"},
+      {{"network.k_max", "1"}, "network.k_max"},  // below k_min = 2
+      {{"network.n_inputs", "-1"}, "network.n_inputs"},
+      {{"network.connectivity", "random"}, "network.connectivity"},
+      {{"network.lambda", "0"}, "network.lambda"},
+      {{"network.delay", "0"}, "network.delay"},
+      {{"network.initial_weights", "ones"}, "network.initial_weights"},
+      {{"neuron.dt", "0"}, "neuron.dt"},
+      {{"neuron.dt", "-1"}, "neuron.dt"},
+      {{"neuron.r_max", "abc"}, "neuron.r_max"},
+      {{"neuron.tau_rise", "0.5"}, "neuron.tau_rise"},
+      {{"plasticity.schedule", "fast"}, "plasticity.schedule"},
+      {{"plasticity.use_stp", "maybe"}, "plasticity.use_stp"},
+      {{"plasticity.stp_U", "1.5"}, "plasticity.stp_U"},
+      {{"input.r_input", "-5"}, "input.r_input"},
+      {{"input.t_noise_range", "500,300"}, "input.t_noise_range"},
+      {{"input.t_noise_range", "300"}, "input.t_noise_range"},
+      {{"input.t_pattern", "100,200"}, "input.t_pattern"},  // 2 values for 1 pattern
+      {{"input.pattern_sequences", "0;1"}, "input.pattern_sequences"},  // pattern 1 missing
+      {{"input.pattern_sequences", "0;;0"}, "input.pattern_sequences"},
+      {{"input.p_switch", "2"}, "input.p_switch"},
+      {{"input.sequence_probs", "0.5"}, "input.sequence_probs"},  // 2 sequences
+      {{"input.time_warp_range", "0,1"}, "input.time_warp_range"},
+      {{"test.pattern_mode", "sometimes"}, "test.pattern_mode"},
+      {{"run.protocol", ""}, "run.protocol"},
+      {{"run.protocol", "train:100,rest:100"}, "run.protocol"},
+      {{"run.protocol", "train:0.5"}, "run.protocol"},  // not a multiple of dt
+      {{"run.protocol", "train:-10"}, "run.protocol"},
+      {{"run.seed", "-1"}, "run.seed"},
+      {{"run.seed", "4294967296"}, "run.seed"},
+      {{"run.threads", "-2"}, "run.threads"},
+      {{"record.neurons", "some"}, "record.neurons"},
+      {{"record.neurons", "range:5-2"}, "record.neurons"},
+      {{"record.dt_rec", "-1"}, "record.dt_rec"},
+      {{"output.file", ""}, "output.file"},
+  };
+  for (const auto& [override, key] : cases) {
+    const std::string message = error_of({override});
+    EXPECT_NE(message.find(key), std::string::npos)
+        << override.first << " = '" << override.second << "' gave: '" << message << "'";
+  }
+  EXPECT_NE(error_of({{"network.k_min", "5"}, {"network.k_max", "3"}}).find("network.k_max"), std::string::npos);
+  EXPECT_NE(error_of({{"network.grid", "100x100"}}).find("fixed_indegree"), std::string::npos);
+}
+
+TEST(CommandLine, UnknownKeysAreErrors) {
+  EXPECT_THROW(parse({"--network.gird", "3x3"}), ConfigError);
+  EXPECT_THROW(parse({"--frobnicate"}), ConfigError);
+  try {
+    parse({"--network.gird", "3x3"});
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("network.gird"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CommandLine, ShortcutsAndFileWithCommandLinePrecedence) {
+  const std::string path = testing::TempDir() + "/seqlearn_config_test.ini";
+  {
+    std::ofstream file(path);
+    file << "[network]\ngrid = 4x3\nk_max = 5\n[run]\nseed = 9\nprotocol = train:200\n";
+  }
+  const auto inv = parse({"--config", path, "--network.k_max", "6", "--output", "x.h5", "--overwrite",
+                          "--threads", "2"});
+  EXPECT_EQ(inv.config.rows, 4);
+  EXPECT_EQ(inv.config.cols, 3);
+  EXPECT_EQ(inv.config.k_max, 6);  // the command line wins
+  EXPECT_EQ(inv.config.seed, 9u);
+  EXPECT_EQ(inv.config.output_file, "x.h5");
+  EXPECT_TRUE(inv.config.overwrite);
+  EXPECT_EQ(inv.config.threads, 2);
+  EXPECT_EQ(inv.config.total_steps(), 200);
+
+  {
+    std::ofstream file(path);
+    file << "[network]\ngird = 4x3\n";
+  }
+  EXPECT_THROW(parse({"--config", path}), ConfigError);
+  EXPECT_THROW(parse({"--config", path + ".missing"}), ConfigError);
+}
+
+TEST(CommandLine, HelpListsEveryKeyWithDefault) {
+  const auto inv = parse({"--help"});
+  EXPECT_TRUE(inv.show_help);
+  for (const char* key : {"network.grid", "neuron.dt", "plasticity.stp_cv", "input.time_warp_range",
+                          "test.reset_transients", "run.protocol", "record.dt_rec", "validation.forced_spikes",
+                          "output.overwrite"})
+    EXPECT_NE(inv.help_text.find(key), std::string::npos) << key;
+  EXPECT_NE(inv.help_text.find("[default: 10x5]"), std::string::npos);
+}
+
+TEST(ForcedSpikes, FileIsCheckedRowByRow) {
+  const std::string path = testing::TempDir() + "/seqlearn_forced_test.csv";
+  auto load = [&](const std::string& text) {
+    std::ofstream(path) << text;
+    return seqlearn::load_forced_spikes(path, 2, 4, 100);
+  };
+  const auto ok = load("source,id,step\ninput,1,5\nneuron,3,2\ninput,0,5\ninput,1,5\n");
+  EXPECT_TRUE(ok.inputs_forced);
+  ASSERT_EQ(ok.inputs.size(), 2u);  // sorted and de-duplicated
+  EXPECT_EQ(ok.inputs[0].id, 0u);
+  EXPECT_EQ(ok.neurons[0].id, 3u);
+  EXPECT_THROW(load("id,step\n"), ConfigError);
+  EXPECT_THROW(load("source,id,step\ninput,2,5\n"), ConfigError);   // only 2 channels
+  EXPECT_THROW(load("source,id,step\nneuron,4,5\n"), ConfigError);  // only 4 neurons
+  EXPECT_THROW(load("source,id,step\ninput,0,100\n"), ConfigError);  // run has 100 steps
+  EXPECT_THROW(load("source,id,step\nglia,0,1\n"), ConfigError);
+  EXPECT_THROW(load("source,id,step\ninput,x,1\n"), ConfigError);
+  EXPECT_THROW(seqlearn::load_forced_spikes(path + ".missing", 2, 4, 100), ConfigError);
+}

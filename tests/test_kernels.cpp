@@ -1,1 +1,97 @@
+// Each equation group of MODEL.md against values worked out by hand (the working is in the
+// comments; MODEL.md section 10 shows the same numbers).
 #include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "seqlearn/kernels.hpp"
+
+namespace k = seqlearn::kernels;
+
+TEST(KernelM1M6, EulerTracesAfterOneSpike) {
+  // A spike of amplitude 1 at step 0, nothing at step 1: e = 1 -> 0.95, ê = 1 -> 0.5 (dt = 1 ms,
+  // tau = 20 ms, tau2 = 2 ms), so Y = 0.45 (MODEL 10, step 2).
+  double e = k::trace_step(0.0, 0.95, 1.0);
+  double e_rise = k::trace_step(0.0, 0.5, 1.0);
+  EXPECT_EQ(k::epsp(e, e_rise), 0.0);
+  e = k::trace_step(e, 1.0 - 1.0 / 20.0, 0.0);
+  e_rise = k::trace_step(e_rise, 1.0 - 1.0 / 2.0, 0.0);
+  EXPECT_DOUBLE_EQ(k::epsp(e, e_rise), 0.45);
+  // One more silent step: 0.9025 - 0.25 = 0.6525 (MODEL 10, step 3).
+  EXPECT_DOUBLE_EQ(k::epsp(k::trace_step(e, 0.95, 0.0), k::trace_step(e_rise, 0.5, 0.0)), 0.6525);
+}
+
+TEST(KernelM3, SoftmaxIsNormalisedAndShiftInvariant) {
+  // u = (0, ln 3): p = (1, 3) / 4.
+  const double u[2] = {0.0, std::log(3.0)};
+  double p[2];
+  k::softmax(u, p, 2);
+  EXPECT_DOUBLE_EQ(p[0], 0.25);
+  EXPECT_DOUBLE_EQ(p[1], 0.75);
+  // Large potentials must not overflow: only differences matter.
+  const double big[2] = {1000.0, 1000.0 + std::log(3.0)};
+  k::softmax(big, p, 2);
+  EXPECT_NEAR(p[0], 0.25, 1e-12);
+  EXPECT_NEAR(p[1], 0.75, 1e-12);
+  const double single[1] = {-123.0};
+  k::softmax(single, p, 1);
+  EXPECT_EQ(p[0], 1.0);
+}
+
+TEST(KernelM4M5, SpikeProbability) {
+  // r = 100 Hz * 0.5 = 50 Hz, dt = 1 ms: 1 - exp(-0.05) = 0.0487705754992860.
+  EXPECT_DOUBLE_EQ(k::spike_probability(100.0, 0.5, 1e-3), 0.048770575499285984);
+  EXPECT_EQ(k::spike_probability(100.0, 0.0, 1e-3), 0.0);
+}
+
+TEST(KernelM7, VarianceTrackingRate) {
+  // S = 0, Q = 1: eta (1 - 0) / (e^0 + 1) = eta / 2.
+  EXPECT_DOUBLE_EQ(k::variance_tracking_rate(0.05, 0.0, 1.0), 0.025);
+  // S = 1, Q = 2: 0.05 * 1 / (e^-1 + 1) = 0.0365529...
+  EXPECT_DOUBLE_EQ(k::variance_tracking_rate(0.05, 1.0, 2.0), 0.05 / (std::exp(-1.0) + 1.0));
+  EXPECT_NEAR(k::variance_tracking_rate(0.05, 1.0, 2.0), 0.036552928931500245, 1e-15);
+}
+
+TEST(KernelM8M9, WeightStep) {
+  // MODEL 10, step 2: w = 0, Y = 0.45, rate 0.025: Delta = (0.45 - 1) / max(1, 0.025) = -0.55,
+  // w = -0.025 * 0.55 = -0.01375.
+  EXPECT_DOUBLE_EQ(k::weight_step(0.0, 0.45, 0.025), -0.01375);
+  // exp(w) below the rate: Delta = (Y - e^w) / rate, so w moves by exactly Y - e^w.
+  // w = -5, Y = 0: -5 - e^-5 = -5.006737946999086.
+  EXPECT_DOUBLE_EQ(k::weight_step(-5.0, 0.0, 0.025), -5.006737946999086);
+  // At equilibrium Y = e^w nothing changes.
+  EXPECT_EQ(k::weight_step(std::log(0.5), 0.5, 0.025), std::log(0.5));
+}
+
+TEST(KernelM10M11, VarianceTrackingState) {
+  // From S = 0, Q = 1, w = 0, Y = 0.45: rate 0.025, new w = -0.01375;
+  // S = 0 + 0.025 (-0.01375 - 0) = -0.00034375;
+  // Q = 1 + 0.025 (0.01375^2 - 1) = 0.9750047265625.
+  double w = 0.0, S = 0.0, Q = 1.0;
+  k::stdp_variance_tracking(w, S, Q, 0.45, 0.05);
+  EXPECT_DOUBLE_EQ(w, -0.01375);
+  EXPECT_DOUBLE_EQ(S, -0.00034375);
+  EXPECT_DOUBLE_EQ(Q, 0.9750047265625);
+}
+
+TEST(KernelM12M13, StaticInputSynapse) {
+  // Input channel: U = 1, D = F = dt = 1 ms. First spike with isi = 0: R = 1 + (1 - 1 - 1) e^0 = 0,
+  // u = 1 + 1 * 0 * 1 = 1. Then isi = 1 ms: R = 1 + (0 - 0 - 1) e^-1 = 1 - e^-1.
+  double R = 1.0, u = 1.0;
+  k::stp_after_spike(R, u, 1.0, 1e-3, 1e-3, 0.0);
+  EXPECT_EQ(R, 0.0);
+  EXPECT_EQ(u, 1.0);
+  k::stp_after_spike(R, u, 1.0, 1e-3, 1e-3, 1e-3);
+  EXPECT_DOUBLE_EQ(R, 1.0 - std::exp(-1.0));
+  EXPECT_EQ(u, 1.0);
+}
+
+TEST(KernelM12M13, DepressionUsesOldUtilisation) {
+  // R = 1, u = U = 0.5, D = 110 ms, F = 5 ms, isi = 10 ms:
+  // R = 1 + (1 - 0.5 - 1) e^{-10/110} = 1 - 0.5 * 0.913100716... = 0.5434496418588688
+  // u = 0.5 + 0.5 * 0.5 * e^{-2} = 0.5338338208091532
+  double R = 1.0, u = 0.5;
+  k::stp_after_spike(R, u, 0.5, 0.110, 0.005, 0.010);
+  EXPECT_DOUBLE_EQ(R, 0.5434496418588688);
+  EXPECT_DOUBLE_EQ(u, 0.5338338208091532);
+}
