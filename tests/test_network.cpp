@@ -1,1 +1,181 @@
+// Network structure (MODEL.md 1-2) and partition (DESIGN.md 5).
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "seqlearn/config.hpp"
+#include "seqlearn/network.hpp"
+
+using seqlearn::Config;
+using seqlearn::Network;
+
+TEST(Network, CircuitSizesAreUniformInRange) {
+  const Config c = seqlearn::make_config({{"network.grid", "60x60"}, {"network.connectivity", "fixed_indegree"}});
+  const Network net(c, 1);
+  std::map<int, int> histogram;
+  for (std::int64_t i = 0; i < net.n_circuits(); ++i) ++histogram[net.circuit_size(i)];
+  ASSERT_EQ(histogram.size(), 9u);  // 2..10
+  EXPECT_EQ(histogram.begin()->first, 2);
+  EXPECT_EQ(histogram.rbegin()->first, 10);
+  for (auto [k, count] : histogram) EXPECT_NEAR(count, 400, 5 * std::sqrt(400 * 8.0 / 9.0)) << "K = " << k;
+  EXPECT_EQ(net.first_neuron(net.n_circuits()), net.n_neurons());
+  EXPECT_EQ(net.circuit_of(net.first_neuron(17)), 17);
+  EXPECT_EQ(net.circuit_of(net.first_neuron(18) - 1), 17);
+}
+
+TEST(Km2013, ExactlyNConnDistinctPairsWithoutSelfConnections) {
+  const Config c = seqlearn::make_config({});
+  const Network net(c, 1);
+  std::set<std::pair<std::uint32_t, std::int64_t>> pairs;
+  for (std::int64_t b = 0; b < net.n_circuits(); ++b)
+    for (auto a : net.sources_of(b)) {
+      EXPECT_NE(a, b);
+      pairs.emplace(a, b);
+    }
+  EXPECT_EQ(pairs.size(), 1000u);
+  // Capped at C (C - 1) for tiny grids: 1x2 connects both ways.
+  const Network tiny(seqlearn::make_config({{"network.grid", "1x2"}}), 1);
+  EXPECT_EQ(tiny.sources_of(0), std::vector<std::uint32_t>{1});
+  EXPECT_EQ(tiny.sources_of(1), std::vector<std::uint32_t>{0});
+}
+
+// The distance profile: the expected number of marked pairs per distance band follows from
+// the rule (d ~ Exp(lambda), uniform pick in the band d-1 < dist <= d+1). On a 20x20 grid with
+// 2000 of 159600 pairs, repeats are rare, so counts follow the per-draw probabilities.
+TEST(Km2013, DistanceProfileFollowsTheRule) {
+  const Config c = seqlearn::make_config({{"network.grid", "20x20"}, {"network.n_conn", "2000"}});
+  const Network net(c, 1);
+  const int n = 400;
+  std::vector<double> distances;
+  for (int a = 0; a < n; ++a)
+    for (int b = 0; b < n; ++b) distances.push_back(std::hypot(a / 20 - b / 20, a % 20 - b % 20));
+  std::sort(distances.begin(), distances.end());
+  const std::vector<double> edges = {0.5, 2.0, 4.0, 8.0, 16.0, 30.0};
+  // Probability that one draw marks a pair in bin i (self pairs mark nothing).
+  std::vector<double> probability(edges.size() - 1, 0.0);
+  const double step = 0.0005;
+  for (double d = step / 2; d < 40; d += step) {
+    const auto first = std::upper_bound(distances.begin(), distances.end(), d - 1) - distances.begin();
+    const auto last = std::upper_bound(distances.begin(), distances.end(), d + 1) - distances.begin();
+    if (first == last) continue;
+    const double density = c.lambda * std::exp(-c.lambda * d) * step / static_cast<double>(last - first);
+    for (std::size_t i = 0; i + 1 < edges.size(); ++i) {
+      const auto lo = std::max(first, std::upper_bound(distances.begin(), distances.end(), edges[i]) - distances.begin());
+      const auto hi = std::min(last, std::upper_bound(distances.begin(), distances.end(), edges[i + 1]) - distances.begin());
+      if (hi > lo) probability[i] += density * static_cast<double>(hi - lo);
+    }
+  }
+  double valid = 0;
+  for (double p : probability) valid += p;
+  std::vector<double> observed(probability.size(), 0.0);
+  for (int b = 0; b < n; ++b)
+    for (auto a : net.sources_of(b)) {
+      const double d = std::hypot(static_cast<int>(a) / 20 - b / 20, static_cast<int>(a) % 20 - b % 20);
+      for (std::size_t i = 0; i + 1 < edges.size(); ++i)
+        if (d > edges[i] && d <= edges[i + 1]) ++observed[i];
+    }
+  for (std::size_t i = 0; i < probability.size(); ++i) {
+    const double expected = 2000 * probability[i] / valid;
+    EXPECT_NEAR(observed[i], expected, 5 * std::sqrt(expected) + 0.03 * expected)
+        << "distance band (" << edges[i] << ", " << edges[i + 1] << "]";
+  }
+  // Per pair, nearby circuits are far more likely to be connected than distant ones.
+  auto pairs_in = [&](std::size_t i) {
+    return static_cast<double>(std::upper_bound(distances.begin(), distances.end(), edges[i + 1]) -
+                               std::upper_bound(distances.begin(), distances.end(), edges[i]));
+  };
+  EXPECT_GT(observed[0] / pairs_in(0), 5 * observed[3] / pairs_in(3));
+}
+
+TEST(FixedIndegree, ExactInDegreeDistinctSourcesInsideTheGrid) {
+  for (const char* boundary : {"open", "periodic"}) {
+    const Config c = seqlearn::make_config({{"network.grid", "30x40"}, {"network.connectivity", "fixed_indegree"},
+                                            {"network.boundary", boundary}, {"network.wta_indegree", "20"}});
+    const Network net(c, 1);
+    double mean_distance = 0;
+    for (std::int64_t b = 0; b < net.n_circuits(); ++b) {
+      const auto sources = net.sources_of(b);
+      ASSERT_EQ(sources.size(), 20u);
+      EXPECT_TRUE(std::is_sorted(sources.begin(), sources.end()));
+      EXPECT_EQ(std::adjacent_find(sources.begin(), sources.end()), sources.end());
+      for (auto a : sources) {
+        EXPECT_NE(static_cast<std::int64_t>(a), b);
+        EXPECT_LT(a, 1200u);
+        mean_distance += std::hypot(static_cast<int>(a) / 40 - b / 40, static_cast<int>(a) % 40 - b % 40);
+      }
+    }
+    mean_distance /= 1200.0 * 20;
+    // Exponential radius, mean 1/lambda = 11.4 grid units, truncated by the grid: clearly
+    // local, yet far beyond nearest neighbours.
+    EXPECT_GT(mean_distance, 4.0) << boundary;
+    EXPECT_LT(mean_distance, 16.0) << boundary;
+  }
+}
+
+TEST(FixedIndegree, SourcesDependOnlyOnSeedAndCircuit) {
+  const Config c = seqlearn::make_config({{"network.grid", "50x50"}, {"network.connectivity", "fixed_indegree"},
+                                          {"network.boundary", "periodic"}});
+  const Network one(c, 1), seven(c, 7);
+  for (std::int64_t b : {0, 1, 777, 2499}) EXPECT_EQ(one.sources_of(b), seven.sources_of(b));
+  const Network other(seqlearn::make_config({{"network.grid", "50x50"}, {"network.connectivity", "fixed_indegree"},
+                                             {"network.boundary", "periodic"}, {"run.seed", "2"}}), 1);
+  EXPECT_NE(one.sources_of(777), other.sources_of(777));
+}
+
+TEST(Partition, ContiguousCompleteAndBalanced) {
+  const Config c = seqlearn::make_config({});
+  for (int ranks : {1, 2, 3, 4, 7, 50, 64}) {
+    const Network net(c, ranks);
+    std::int64_t expected_first = 0;
+    int empty = 0;
+    for (int r = 0; r < ranks; ++r) {
+      const auto [first, last] = net.circuits_of_rank(r);
+      EXPECT_EQ(first, expected_first);
+      EXPECT_LE(first, last);
+      empty += first == last;
+      expected_first = last;
+    }
+    EXPECT_EQ(expected_first, net.n_circuits());
+    if (ranks > net.n_circuits()) {
+      EXPECT_GE(empty, ranks - net.n_circuits());
+    }
+    if (ranks <= 4) {
+      EXPECT_EQ(empty, 0);
+    }
+  }
+  // Balance: each rank's neuron count within one largest circuit-share of the mean (2 ranks).
+  const Network net(c, 2);
+  const auto [f0, l0] = net.circuits_of_rank(0);
+  const double n0 = static_cast<double>(net.first_neuron(l0) - net.first_neuron(f0));
+  EXPECT_NEAR(n0 / static_cast<double>(net.n_neurons()), 0.5, 0.1);
+}
+
+TEST(StpParameters, DistributionsAndInputs) {
+  const Config c = seqlearn::make_config({{"network.grid", "100x100"}, {"network.connectivity", "fixed_indegree"}});
+  const Network net(c, 1);
+  const auto input = net.stp_parameters(5);
+  EXPECT_EQ(input.U, 1.0);
+  EXPECT_EQ(input.D_s, 1e-3);
+  EXPECT_EQ(input.F_s, 1e-3);
+  double U = 0, U2 = 0, D = 0, F = 0;
+  const int n = 20000;
+  for (int j = 0; j < n; ++j) {
+    const auto p = net.stp_parameters(100 + static_cast<std::uint64_t>(j));
+    EXPECT_GE(p.U, 0.0);
+    EXPECT_GE(p.D_s, 1e-3);
+    EXPECT_GE(p.F_s, 1e-3);
+    U += p.U;
+    U2 += p.U * p.U;
+    D += p.D_s;
+    F += p.F_s;
+  }
+  U /= n;
+  // N(0.5, 0.25^2) clipped at 0 moves the mean up by about 0.25 * phi(2) - ... = +0.0021.
+  EXPECT_NEAR(U, 0.502, 0.01);
+  EXPECT_NEAR(std::sqrt(U2 / n - U * U), 0.25, 0.01);
+  EXPECT_NEAR(D / n, 0.110, 0.003);
+  EXPECT_NEAR(F / n, 0.005, 0.0002);
+}
