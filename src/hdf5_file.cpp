@@ -131,6 +131,8 @@ void H5File::write_block(const std::string& path, Type type, const void* data,
   Handle dataset(H5Dcreate2(handles_->file, path.c_str(), mem_type, file_space.get(),
                             handles_->link_create, H5P_DEFAULT, H5P_DEFAULT),
                  H5Dclose, "creating dataset " + path);
+  // An empty dataset has nothing to write (every rank knows the global shape, so all skip).
+  if (std::any_of(dims.begin(), dims.end(), [](auto d) { return d == 0; })) return;
   Handle mem_space(H5Screate_simple(rank, h_count.data(), nullptr), H5Sclose, "memory space of " + path);
   const bool empty = std::any_of(count.begin(), count.end(), [](auto c) { return c == 0; });
   if (empty) {
@@ -159,7 +161,8 @@ void H5File::write_strings(const std::string& path, const std::vector<std::strin
   Handle dataset(H5Dcreate2(handles_->file, path.c_str(), type.get(), file_space.get(), handles_->link_create,
                             H5P_DEFAULT, H5P_DEFAULT),
                  H5Dclose, "creating dataset " + path);
-  const bool mine = rank_ == 0 && !values.empty();
+  if (values.empty()) return;
+  const bool mine = rank_ == 0;
   hsize_t count[1] = {mine ? values.size() : 0};
   Handle mem_space(H5Screate_simple(1, count, nullptr), H5Sclose, "memory space of " + path);
   if (!mine) {
