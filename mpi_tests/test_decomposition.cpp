@@ -62,6 +62,7 @@ Outcome gather(const Simulator& sim, Communicator& comm) {
     for (std::size_t t = 0; t < rec.trace_steps.size(); ++t) {
       per_neuron.push_back(std::bit_cast<std::uint64_t>(rec.trace_u[t * n_local + k]));
       per_neuron.push_back(std::bit_cast<std::uint64_t>(rec.trace_p[t * n_local + k]));
+      per_neuron.push_back(std::bit_cast<std::uint64_t>(rec.trace_readout[t * n_local + k]));
     }
   }
   o.trace_bits = comm.all_gather(per_neuron);
@@ -91,7 +92,7 @@ void expect_decomposition_independent(std::vector<std::pair<std::string, std::st
     EXPECT_TRUE(got.mean_bits == want.mean_bits) << "variance-tracking means differ";
     EXPECT_TRUE(got.second_bits == want.second_bits) << "variance-tracking second moments differ";
     EXPECT_TRUE(got.sources == want.sources && got.targets == want.targets) << "synapse lists differ";
-    EXPECT_TRUE(got.trace_bits == want.trace_bits) << "u/p traces differ";
+    EXPECT_TRUE(got.trace_bits == want.trace_bits) << "u/p/readout traces differ";
     EXPECT_TRUE(got.pattern_id == want.pattern_id) << "input labels differ";
     // Learning must have happened for the comparison to mean something.
     std::size_t moved = 0;

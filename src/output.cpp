@@ -148,6 +148,8 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   const std::uint64_t n_local = rec.trace_neurons.size();
   file.write_matrix("/traces/u", rec.trace_u.data(), n_times, neurons_slice.total, 0, n_times, neurons_slice.offset, n_local);
   file.write_matrix("/traces/p", rec.trace_p.data(), n_times, neurons_slice.total, 0, n_times, neurons_slice.offset, n_local);
+  file.write_matrix("/traces/readout", rec.trace_readout.data(), n_times, neurons_slice.total, 0, n_times,
+                    neurons_slice.offset, n_local);
   const Slice weights_slice = slice_of(rec.trace_weight_pre.size(), comm);
   file.write_rows("/traces/weight_pre", rec.trace_weight_pre, weights_slice.offset, weights_slice.total);
   file.write_rows("/traces/weight_post", rec.trace_weight_post, weights_slice.offset, weights_slice.total);

@@ -149,6 +149,7 @@ void Simulator::build_local_network() {
   potential_.assign(n_local_neurons, 0.0);
   rate_fraction_.assign(n_local_neurons, 0.0);
   spiked_.assign(n_local_neurons, 0);
+  readout_.assign(n_local_neurons, 0.0);
   arrivals_.assign(static_cast<std::size_t>(config_.delay_steps), {});
   interval_inputs_.resize(static_cast<std::size_t>(config_.delay_steps));
 
@@ -253,6 +254,7 @@ void Simulator::reset_transients(std::int64_t step) {
   std::fill(last_spike_.begin(), last_spike_.end(), step - 1);
   std::fill(weighted_decay_.begin(), weighted_decay_.end(), 0.0);
   std::fill(weighted_rise_.begin(), weighted_rise_.end(), 0.0);
+  std::fill(readout_.begin(), readout_.end(), 0.0);
   for (auto& slot : arrivals_) slot.clear();
 }
 
@@ -313,6 +315,7 @@ void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start,
   }
   const auto offset = static_cast<std::uint64_t>(n - interval_start);
   for (std::size_t k = 0; k < spiked_.size(); ++k) {
+    readout_[k] = readout_[k] * decay_factor_ + spiked_[k];  // MODEL 8, tau = tau_decay
     if (!spiked_[k]) continue;
     interval_spikes_.push_back((offset << kStepShift) | (neuron_begin_ + k));
     record_.spike_step.push_back(n);
@@ -348,6 +351,7 @@ void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start,
     for (auto k : traced_local_) {
       record_.trace_u.push_back(potential_[k]);
       record_.trace_p.push_back(rate_fraction_[k]);
+      record_.trace_readout.push_back(readout_[k]);
     }
   }
   timers_.compute_s += seconds_since(start);

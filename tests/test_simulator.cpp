@@ -83,6 +83,7 @@ class DenseReference {
     std::fill(isi_.begin(), isi_.end(), 0.0);
     u_stp_ = U_;
     for (auto& q : pending_) std::fill(q.begin(), q.end(), 0.0);
+    std::fill(readout_.begin(), readout_.end(), 0.0);
   }
 
   // One step with the given spikes (s_j = 1 for j in `spiking`, source ids).
@@ -102,6 +103,9 @@ class DenseReference {
       p_[k] = std::exp(u_[k]) / norm;
     }
     const double dt = c_.dt_s();
+    readout_.resize(static_cast<std::size_t>(n_), 0.0);
+    for (int k = 0; k < n_; ++k)  // MODEL 8
+      readout_[k] = readout_[k] * (1 - c_.dt_ms / c_.tau_decay_ms) + (spiking[static_cast<std::size_t>(n_in_ + k)] ? 1.0 : 0.0);
     for (int j = 0; j < n_src; ++j) {  // M6 with the delayed amplitude
       const double amplitude = spiking[j] ? (c_.use_stp ? R_[j] * u_stp_[j] : 1.0) : 0.0;
       double arriving = amplitude;
@@ -144,7 +148,7 @@ class DenseReference {
   const Config& c_;
   int n_in_ = 0, n_ = 0;
   std::vector<std::int64_t> circuit_;
-  std::vector<double> e_, eh_, R_, u_stp_, U_, D_, F_, isi_, u_, p_;
+  std::vector<double> e_, eh_, R_, u_stp_, U_, D_, F_, isi_, u_, p_, readout_;
   std::vector<std::deque<double>> pending_;
   std::vector<std::vector<bool>> connected_;
   std::vector<std::vector<double>> w_, S_, Q_;
@@ -187,8 +191,9 @@ void compare_with_dense(const Config& config, const Forced& forced) {
     for (int k = 0; k < n; ++k) {
       const double u = rec.trace_u[static_cast<std::size_t>(s) * n + k];
       const double p = rec.trace_p[static_cast<std::size_t>(s) * n + k];
-      if (!close(u, ref.u_[k]) || !close(p, ref.p_[k])) {
-        if (++mismatches < 5) ADD_FAILURE() << "step " << s << " neuron " << k << ": u " << u << " vs " << ref.u_[k] << ", p " << p << " vs " << ref.p_[k];
+      const double x = rec.trace_readout[static_cast<std::size_t>(s) * n + k];
+      if (!close(u, ref.u_[k]) || !close(p, ref.p_[k]) || !close(x, ref.readout_[k])) {
+        if (++mismatches < 5) ADD_FAILURE() << "step " << s << " neuron " << k << ": u " << u << " vs " << ref.u_[k] << ", p " << p << " vs " << ref.p_[k] << ", x " << x << " vs " << ref.readout_[k];
       }
     }
     for (std::size_t i = 0; i < m; ++i) {
@@ -246,6 +251,9 @@ TEST(WorkedExample, MatchesModelTable) {
     EXPECT_NEAR(r.trace_weight[2 * n + 1], w1[n], 1e-6) << "w(in->n1) at step " << n;
   }
   EXPECT_DOUBLE_EQ(r.trace_weight[4], -0.01375);  // eta/2 * (0.45 - 1), as worked by hand
+  // Readout state of neuron 0 (spikes at 2 and 5): 0, 0, 1, 0.95, 0.9025, 0.857375 + 1.
+  const double x0[6] = {0, 0, 1, 0.95, 0.9025, 1.857375};
+  for (int n = 0; n < 6; ++n) EXPECT_DOUBLE_EQ(r.trace_readout[2 * n], x0[n]) << "x_0 at step " << n;
 }
 
 // The thesis's toy models: 1x2 grid, K = 1 or 2, one input channel, 1 s, STP off / on.
@@ -264,7 +272,9 @@ TEST_P(ToyModel, MatchesDenseReference) {
 INSTANTIATE_TEST_SUITE_P(Thesis, ToyModel,
                          testing::Combine(testing::Values(1, 2), testing::Bool()),
                          [](const auto& info) {
-                           return "K" + std::to_string(std::get<0>(info.param)) + (std::get<1>(info.param) ? "_stp_on" : "_stp_off");
+                           std::string name = std::get<0>(info.param) == 1 ? "K1" : "K2";
+                           name.append(std::get<1>(info.param) ? "_stp_on" : "_stp_off");
+                           return name;
                          });
 
 // Every option of MODEL 4 that changes the arithmetic, on a bigger forced network.

@@ -30,6 +30,7 @@ struct Record {
   std::vector<std::int64_t> trace_steps;
   std::vector<double> trace_u;  // [T][trace_neurons]
   std::vector<double> trace_p;  // [T][trace_neurons]
+  std::vector<double> trace_readout;  // [T][trace_neurons]: x_k at the end of the step (MODEL 8)
   std::vector<std::uint64_t> trace_weight_pre;   // [m] source ids of the traced neurons' synapses
   std::vector<std::uint64_t> trace_weight_post;  // [m]
   std::vector<double> trace_weight;              // [T][m], at the end of each recorded step
@@ -151,6 +152,7 @@ class Simulator {
   std::vector<double> potential_;       // u_k(n) (M2)
   std::vector<double> rate_fraction_;   // p_k(n) (M3)
   std::vector<std::uint8_t> spiked_;    // z_k(n) (M5)
+  std::vector<double> readout_;         // x_k <- x_k (1 - dt/tau) + z_k: readout state (MODEL 8)
 
   // Exchange interval.
   std::vector<std::uint64_t> interval_spikes_;  // (step offset << 40) | neuron id, local
