@@ -24,7 +24,7 @@ namespace {
 
 // A run's observable result, in a canonical order.
 struct Outcome {
-  std::vector<std::tuple<std::uint64_t, std::int64_t>> spikes;  // (neuron, step)
+  std::vector<std::tuple<std::uint64_t, std::int64_t>> spikes;     // (neuron, step)
   std::vector<std::uint64_t> weight_bits, mean_bits, second_bits;  // per synapse, row order
   std::vector<std::uint64_t> sources, targets;
   std::vector<std::uint64_t> trace_bits;  // u, p of traced neurons, by neuron then time
@@ -33,7 +33,8 @@ struct Outcome {
 
 std::vector<std::uint64_t> bits(const std::vector<double>& values) {
   std::vector<std::uint64_t> out(values.size());
-  std::transform(values.begin(), values.end(), out.begin(), [](double v) { return std::bit_cast<std::uint64_t>(v); });
+  std::transform(values.begin(), values.end(), out.begin(),
+                 [](double v) { return std::bit_cast<std::uint64_t>(v); });
   return out;
 }
 
@@ -46,7 +47,8 @@ Outcome gather(const Simulator& sim, Communicator& comm) {
     local_spikes.push_back(static_cast<std::uint64_t>(rec.spike_step[i]));
   }
   const auto all = comm.all_gather(local_spikes);
-  for (std::size_t i = 0; i < all.size(); i += 2) o.spikes.emplace_back(all[i], static_cast<std::int64_t>(all[i + 1]));
+  for (std::size_t i = 0; i < all.size(); i += 2)
+    o.spikes.emplace_back(all[i], static_cast<std::int64_t>(all[i + 1]));
   std::sort(o.spikes.begin(), o.spikes.end());
   // Ranks own consecutive neurons, so concatenating rows in rank order is the global order.
   o.weight_bits = comm.all_gather(bits(sim.weights()));
@@ -71,27 +73,31 @@ Outcome gather(const Simulator& sim, Communicator& comm) {
 }
 
 // Runs `overrides` distributed (with `threads`) and alone; true on every rank iff identical.
-void expect_decomposition_independent(std::vector<std::pair<std::string, std::string>> overrides, int threads) {
+void expect_decomposition_independent(std::vector<std::pair<std::string, std::string>> overrides,
+                                      int threads) {
   auto comm = seqlearn::make_mpi_communicator();
-  overrides.emplace_back("run.threads", std::to_string(threads));
-  const Config distributed_config = seqlearn::make_config(overrides);
+  auto distributed_overrides = overrides;
+  distributed_overrides.emplace_back("run.threads", std::to_string(threads));
+  const Config distributed_config = seqlearn::make_config(distributed_overrides);
   Simulator distributed(distributed_config, *comm);
   distributed.run();
   const Outcome got = gather(distributed, *comm);
 
   double failures = 0;
   if (comm->rank() == 0) {
-    overrides.back().second = "1";
+    overrides.emplace_back("run.threads", std::to_string(1));
     auto alone = seqlearn::make_local_communicator();
     Simulator serial(seqlearn::make_config(overrides), *alone);
     serial.run();
     const Outcome want = gather(serial, *alone);
     EXPECT_GT(want.spikes.size(), 100u);
-    EXPECT_TRUE(got.spikes == want.spikes) << got.spikes.size() << " vs " << want.spikes.size() << " spikes";
+    EXPECT_TRUE(got.spikes == want.spikes)
+        << got.spikes.size() << " vs " << want.spikes.size() << " spikes";
     EXPECT_TRUE(got.weight_bits == want.weight_bits) << "final weights differ";
     EXPECT_TRUE(got.mean_bits == want.mean_bits) << "variance-tracking means differ";
     EXPECT_TRUE(got.second_bits == want.second_bits) << "variance-tracking second moments differ";
-    EXPECT_TRUE(got.sources == want.sources && got.targets == want.targets) << "synapse lists differ";
+    EXPECT_TRUE(got.sources == want.sources && got.targets == want.targets)
+        << "synapse lists differ";
     EXPECT_TRUE(got.trace_bits == want.trace_bits) << "u/p/readout traces differ";
     EXPECT_TRUE(got.pattern_id == want.pattern_id) << "input labels differ";
     // Learning must have happened for the comparison to mean something.
@@ -107,30 +113,39 @@ void expect_decomposition_independent(std::vector<std::pair<std::string, std::st
 }  // namespace
 
 TEST(Decomposition, DefaultGridLearningThenTest) {
-  expect_decomposition_independent({{"run.protocol", "train:3000,test:1000"}, {"record.neurons", "random:30"},
+  expect_decomposition_independent({{"run.protocol", "train:3000,test:1000"},
+                                    {"record.neurons", "random:30"},
                                     {"record.dt_rec", "50"}},
                                    1);
 }
 
 TEST(Decomposition, TwoThreadsPerRank) {
-  expect_decomposition_independent({{"run.protocol", "train:2000,test:500"}, {"record.dt_rec", "100"}}, 2);
+  expect_decomposition_independent(
+      {{"run.protocol", "train:2000,test:500"}, {"record.dt_rec", "100"}}, 2);
 }
 
 TEST(Decomposition, FixedIndegreeWithDelayAndTwoPatterns) {
-  expect_decomposition_independent({{"network.grid", "8x8"}, {"network.connectivity", "fixed_indegree"},
-                                    {"network.boundary", "periodic"}, {"network.wta_indegree", "10"},
-                                    {"network.delay", "3"}, {"network.n_inputs", "40"},
-                                    {"input.n_patterns", "2"}, {"input.pattern_sequences", "0;1"},
+  expect_decomposition_independent({{"network.grid", "8x8"},
+                                    {"network.connectivity", "fixed_indegree"},
+                                    {"network.boundary", "periodic"},
+                                    {"network.wta_indegree", "10"},
+                                    {"network.delay", "3"},
+                                    {"network.n_inputs", "40"},
+                                    {"input.n_patterns", "2"},
+                                    {"input.pattern_sequences", "0;1"},
                                     {"input.time_warp_range", "0.8,1.5"},
                                     {"network.initial_weights", "log_uniform"},
-                                    {"run.protocol", "train:2000,test:1000"}, {"record.neurons", "all"},
+                                    {"run.protocol", "train:2000,test:1000"},
+                                    {"record.neurons", "all"},
                                     {"record.dt_rec", "200"}},
                                    1);
 }
 
 // More ranks than circuits: some ranks own nothing and must still take part.
 TEST(Decomposition, MoreRanksThanCircuits) {
-  expect_decomposition_independent({{"network.grid", "1x2"}, {"network.n_inputs", "10"},
-                                    {"run.protocol", "train:3000"}, {"record.neurons", "all"}},
+  expect_decomposition_independent({{"network.grid", "1x2"},
+                                    {"network.n_inputs", "10"},
+                                    {"run.protocol", "train:3000"},
+                                    {"record.neurons", "all"}},
                                    1);
 }

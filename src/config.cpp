@@ -57,8 +57,10 @@ constexpr KeySpec kKeys[] = {
     {"input.pattern_mode", "random_switching",
      "next sequence: random_switching | random_independent | alternating"},
     {"input.p_switch", "0.5", "random_switching: probability to switch sequence (0..1)"},
-    {"input.sequence_probs", "", "random_independent: one probability per sequence (empty = uniform)"},
-    {"input.time_warp_range", "1,1", "time-warp factor range MIN,MAX per presentation (0 < MIN <= MAX)"},
+    {"input.sequence_probs", "",
+     "random_independent: one probability per sequence (empty = uniform)"},
+    {"input.time_warp_range", "1,1",
+     "time-warp factor range MIN,MAX per presentation (0 < MIN <= MAX)"},
     {"test.r_input", "", "test phases: overrides input.r_input, Hz"},
     {"test.r_noise", "", "test phases: overrides input.r_noise, Hz"},
     {"test.use_noise", "", "test phases: overrides input.use_noise"},
@@ -75,12 +77,14 @@ constexpr KeySpec kKeys[] = {
     {"record.neurons", "random:20", "traced neurons: all | random:K | range:A-B | list:I,J,..."},
     {"record.dt_rec", "100", "trace sampling interval, steps (0 = no traces)"},
     {"record.synapses", "true", "write the synapse list and final synaptic state"},
-    {"validation.forced_spikes", "", "CSV 'source,id,step' of forced spikes (MODEL 7); empty = off"},
+    {"validation.forced_spikes", "",
+     "CSV 'source,id,step' of forced spikes (MODEL 7); empty = off"},
     {"output.file", "results/default.h5", "output HDF5 file"},
     {"output.overwrite", "false", "replace an existing output file"},
 };
 
-[[noreturn]] void fail(const std::string& key, const std::string& value, const std::string& allowed) {
+[[noreturn]] void fail(const std::string& key, const std::string& value,
+                       const std::string& allowed) {
   throw ConfigError("invalid value '" + value + "' for " + key + ": " + allowed);
 }
 
@@ -125,8 +129,8 @@ class Values {
   double real(const std::string& key, double low, double high, bool low_open = false,
               const std::string& allowed = "") const {
     double value = 0;
-    const bool in_range = parse_double(text(key), value) &&
-                          (low_open ? value > low : value >= low) && value <= high;
+    const bool in_range =
+        parse_double(text(key), value) && (low_open ? value > low : value >= low) && value <= high;
     if (!in_range) {
       std::ostringstream message;
       message << "expected a number in " << (low_open ? "(" : "[") << low << ", " << high << "]";
@@ -152,7 +156,8 @@ class Values {
   }
 
   template <class Enum>
-  Enum choice(const std::string& key, const std::vector<std::pair<std::string, Enum>>& options) const {
+  Enum choice(const std::string& key,
+              const std::vector<std::pair<std::string, Enum>>& options) const {
     std::string allowed;
     for (const auto& [name, value] : options) {
       if (trim(text(key)) == name) return value;
@@ -170,8 +175,8 @@ class Values {
                     (low_open ? a > low : a >= low) && a <= b && b <= high;
     if (!ok) {
       std::ostringstream message;
-      message << "expected MIN,MAX with " << low << (low_open ? " < " : " <= ") << "MIN <= MAX <= "
-              << high;
+      message << "expected MIN,MAX with " << low << (low_open ? " < " : " <= ")
+              << "MIN <= MAX <= " << high;
       fail(key, text(key), message.str());
     }
     return {a, b};
@@ -184,8 +189,8 @@ class Values {
       double value = 0;
       if (!parse_double(part, value) || (low_open ? value <= low : value < low) || value > high) {
         std::ostringstream message;
-        message << "expected a comma-separated list of numbers in " << (low_open ? "(" : "[")
-                << low << ", " << high << "]";
+        message << "expected a comma-separated list of numbers in " << (low_open ? "(" : "[") << low
+                << ", " << high << "]";
         fail(key, text(key), message.str());
       }
       result.push_back(value);
@@ -232,7 +237,8 @@ std::vector<std::vector<int>> parse_sequences(const Values& v, int n_patterns) {
       sequence.push_back(static_cast<int>(id));
     }
     if (sequence.empty())
-      fail(key, v.text(key), "expected non-empty sequences of pattern ids, ',' within and ';' between");
+      fail(key, v.text(key),
+           "expected non-empty sequences of pattern ids, ',' within and ';' between");
     sequences.push_back(sequence);
   }
   if (sequences.empty()) fail(key, v.text(key), "expected at least one sequence");
@@ -265,7 +271,8 @@ std::vector<Phase> parse_protocol(const Values& v, double dt_ms) {
     const double steps = ms / dt_ms;
     if (std::abs(steps - std::round(steps)) > 1e-9 * std::max(1.0, steps) || steps > 1e15)
       fail(key, v.text(key), allowed);
-    phases.push_back({parts[0], static_cast<std::int64_t>(std::llround(steps)), parts[0] == "train"});
+    phases.push_back(
+        {parts[0], static_cast<std::int64_t>(std::llround(steps)), parts[0] == "train"});
   }
   if (phases.empty()) fail(key, v.text(key), allowed);
   return phases;
@@ -312,8 +319,8 @@ Config build_config(const Values& v) {
     const std::string key = "network.grid";
     const auto parts = split(v.text(key), 'x');
     std::int64_t rows = 0, cols = 0;
-    if (parts.size() != 2 || !parse_int(parts[0], rows) || !parse_int(parts[1], cols) ||
-        rows < 1 || cols < 1 || rows * cols > (std::int64_t{1} << 31))
+    if (parts.size() != 2 || !parse_int(parts[0], rows) || !parse_int(parts[1], cols) || rows < 1 ||
+        cols < 1 || rows * cols > (std::int64_t{1} << 31))
       fail(key, v.text(key), "expected ROWSxCOLS with ROWS, COLS >= 1 and at most 2^31 circuits");
     c.rows = static_cast<int>(rows);
     c.cols = static_cast<int>(cols);
@@ -327,13 +334,16 @@ Config build_config(const Values& v) {
   if (c.connectivity == Connectivity::km2013 && c.n_circuits() > 4096)
     fail("network.connectivity", "km2013",
          "km2013 enumerates all circuit pairs and is limited to 4096 circuits; use "
-         "fixed_indegree for a " + v.text("network.grid") + " grid");
+         "fixed_indegree for a " +
+             v.text("network.grid") + " grid");
   c.lambda = v.real("network.lambda", 0.0, 1e6, true);
   c.n_conn = v.integer("network.n_conn", 0, std::numeric_limits<std::int32_t>::max());
   // Checked against the grid only where it is used.
-  c.wta_indegree = static_cast<int>(v.integer(
-      "network.wta_indegree", 0,
-      c.connectivity == Connectivity::fixed_indegree ? std::min<std::int64_t>(c.n_circuits() - 1, 100000) : 100000));
+  c.wta_indegree =
+      static_cast<int>(v.integer("network.wta_indegree", 0,
+                                 c.connectivity == Connectivity::fixed_indegree
+                                     ? std::min<std::int64_t>(c.n_circuits() - 1, 100000)
+                                     : 100000));
   c.boundary = v.choice<Boundary>("network.boundary",
                                   {{"open", Boundary::open}, {"periodic", Boundary::periodic}});
   c.delay_steps = static_cast<int>(v.integer("network.delay", 1, 1000));
@@ -349,10 +359,10 @@ Config build_config(const Values& v) {
                          "expected a time constant in ms >= neuron.dt (Euler step of M6)");
 
   c.learning_rate = v.real("plasticity.learning_rate", 0.0, 10.0, true);
-  c.schedule = v.choice<Schedule>("plasticity.schedule",
-                                  {{"variance_tracking", Schedule::variance_tracking},
-                                   {"inverse_time", Schedule::inverse_time},
-                                   {"constant", Schedule::constant}});
+  c.schedule =
+      v.choice<Schedule>("plasticity.schedule", {{"variance_tracking", Schedule::variance_tracking},
+                                                 {"inverse_time", Schedule::inverse_time},
+                                                 {"constant", Schedule::constant}});
   c.use_stp = v.boolean("plasticity.use_stp");
   c.stp_U = v.real("plasticity.stp_U", 0.0, 1.0);
   c.stp_D_ms = v.real("plasticity.stp_D", 0.0, 1e7, true);
@@ -362,7 +372,8 @@ Config build_config(const Values& v) {
 
   c.n_patterns = static_cast<int>(v.integer("input.n_patterns", 1, 1000));
   c.t_pattern_ms = v.reals("input.t_pattern", c.dt_ms, 1e9, false);
-  if (c.t_pattern_ms.size() == 1) c.t_pattern_ms.resize(static_cast<std::size_t>(c.n_patterns), c.t_pattern_ms[0]);
+  if (c.t_pattern_ms.size() == 1)
+    c.t_pattern_ms.resize(static_cast<std::size_t>(c.n_patterns), c.t_pattern_ms[0]);
   if (c.t_pattern_ms.size() != static_cast<std::size_t>(c.n_patterns))
     fail("input.t_pattern", v.text("input.t_pattern"),
          "expected one length in ms >= neuron.dt, or one per pattern (input.n_patterns = " +
@@ -371,15 +382,18 @@ Config build_config(const Values& v) {
   c.train_input = parse_input(v, "input", nullptr);
   c.test_input = parse_input(v, "test", &c.train_input);
   check_sequence_probs("input.sequence_probs", v, c.train_input, c.sequences.size());
-  check_sequence_probs(v.has("test.sequence_probs") ? "test.sequence_probs" : "input.sequence_probs",
-                       v, c.test_input, c.sequences.size());
+  check_sequence_probs(
+      v.has("test.sequence_probs") ? "test.sequence_probs" : "input.sequence_probs", v,
+      c.test_input, c.sequences.size());
   c.reset_transients = v.boolean("test.reset_transients");
   const double shortest = *std::min_element(c.t_pattern_ms.begin(), c.t_pattern_ms.end());
   for (const auto* s : {&c.train_input, &c.test_input}) {
     if (s->warp_min * shortest < c.dt_ms) {
-      const std::string key = s == &c.train_input ? "input.time_warp_range" : "test.time_warp_range";
+      const std::string key =
+          s == &c.train_input ? "input.time_warp_range" : "test.time_warp_range";
       fail(key, v.text(v.has(key) ? key : "input.time_warp_range"),
-           "the shortest warped pattern (MIN * shortest input.t_pattern) must last at least neuron.dt");
+           "the shortest warped pattern (MIN * shortest input.t_pattern) must last at least "
+           "neuron.dt");
     }
   }
 
@@ -404,7 +418,8 @@ po::options_description key_options() {
   po::options_description keys("Model and run keys (INI file sections or --SECTION.KEY VALUE)");
   for (const auto& spec : kKeys) {
     std::string help = spec.help;
-    help += std::string(" [default: ") + (*spec.default_value ? spec.default_value : "(none)") + "]";
+    help +=
+        std::string(" [default: ") + (*spec.default_value ? spec.default_value : "(none)") + "]";
     keys.add_options()(spec.key, po::value<std::string>()->default_value(spec.default_value, ""),
                        help.c_str());
   }
@@ -437,8 +452,9 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& overr
 
 Invocation parse_command_line(int argc, const char* const* argv) {
   po::options_description general("General options");
-  general.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
-      "config", po::value<std::string>(), "INI configuration file ([section] key = value)")(
+  general.add_options()("help,h", "print this help and exit")(
+      "version", "print the version and exit")("config", po::value<std::string>(),
+                                               "INI configuration file ([section] key = value)")(
       "output", po::value<std::string>(), "output HDF5 file (= --output.file)")(
       "overwrite", "replace an existing output file (= --output.overwrite true)")(
       "seed", po::value<std::string>(), "master seed (= --run.seed)")(
@@ -513,7 +529,8 @@ ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint
     if (fields.size() != 3 || !parse_int(fields[1], id) || !parse_int(fields[2], step))
       bad("expected 'input|neuron,ID,STEP' with integer ID and STEP");
     if (step < 0 || step >= total_steps)
-      bad("step " + fields[2] + " outside the run's steps [0, " + std::to_string(total_steps - 1) + "]");
+      bad("step " + fields[2] + " outside the run's steps [0, " + std::to_string(total_steps - 1) +
+          "]");
     if (fields[0] == "input") {
       if (id < 0 || id >= n_inputs)
         bad("input id " + fields[1] + " outside [0, " + std::to_string(n_inputs - 1) + "]");
@@ -529,7 +546,9 @@ ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint
   auto order = [](const ForcedSpike& a, const ForcedSpike& b) {
     return a.step != b.step ? a.step < b.step : a.id < b.id;
   };
-  auto same = [](const ForcedSpike& a, const ForcedSpike& b) { return a.step == b.step && a.id == b.id; };
+  auto same = [](const ForcedSpike& a, const ForcedSpike& b) {
+    return a.step == b.step && a.id == b.id;
+  };
   for (auto* list : {&forced.inputs, &forced.neurons}) {
     std::sort(list->begin(), list->end(), order);
     list->erase(std::unique(list->begin(), list->end(), same), list->end());

@@ -1,10 +1,10 @@
 // The only file that includes <hdf5.h> (which brings in <mpi.h> for the MPI-IO driver).
+#include "seqlearn/hdf5_file.hpp"
+
 #include <hdf5.h>
 
 #include <algorithm>
 #include <stdexcept>
-
-#include "seqlearn/hdf5_file.hpp"
 
 namespace seqlearn {
 namespace {
@@ -21,7 +21,8 @@ void checked_status(herr_t status, const std::string& what) {
 class Handle {
  public:
   using Closer = herr_t (*)(hid_t);
-  Handle(hid_t id, Closer closer, const std::string& what) : id_(checked(id, what)), closer_(closer) {}
+  Handle(hid_t id, Closer closer, const std::string& what)
+      : id_(checked(id, what)), closer_(closer) {}
   ~Handle() {
     if (id_ >= 0) closer_(id_);
   }
@@ -36,13 +37,20 @@ class Handle {
 
 hid_t native(int type_index) {
   switch (type_index) {
-    case 0: return H5T_NATIVE_DOUBLE;
-    case 1: return H5T_NATIVE_INT64;
-    case 2: return H5T_NATIVE_UINT64;
-    case 3: return H5T_NATIVE_INT32;
-    case 4: return H5T_NATIVE_UINT32;
-    case 5: return H5T_NATIVE_INT16;
-    default: return H5T_NATIVE_UINT8;
+    case 0:
+      return H5T_NATIVE_DOUBLE;
+    case 1:
+      return H5T_NATIVE_INT64;
+    case 2:
+      return H5T_NATIVE_UINT64;
+    case 3:
+      return H5T_NATIVE_INT32;
+    case 4:
+      return H5T_NATIVE_UINT32;
+    case 5:
+      return H5T_NATIVE_INT16;
+    default:
+      return H5T_NATIVE_UINT8;
   }
 }
 
@@ -87,24 +95,28 @@ void H5File::close() {
 }
 
 void H5File::create_group(const std::string& path) {
-  Handle group(H5Gcreate2(handles_->file, path.c_str(), handles_->link_create, H5P_DEFAULT, H5P_DEFAULT),
-               H5Gclose, "creating group " + path);
+  Handle group(
+      H5Gcreate2(handles_->file, path.c_str(), handles_->link_create, H5P_DEFAULT, H5P_DEFAULT),
+      H5Gclose, "creating group " + path);
 }
 
-void H5File::attribute(const std::string& object, const std::string& name, const std::string& value) {
-  Handle target(H5Oopen(handles_->file, object.c_str(), H5P_DEFAULT), H5Oclose, "opening " + object);
+void H5File::attribute(const std::string& object, const std::string& name,
+                       const std::string& value) {
+  Handle target(H5Oopen(handles_->file, object.c_str(), H5P_DEFAULT), H5Oclose,
+                "opening " + object);
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
   checked_status(H5Tset_size(type.get(), std::max<std::size_t>(1, value.size())), "H5Tset_size");
   Handle space(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
-  Handle attr(H5Acreate2(target.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose, "creating attribute " + object + ":" + name);
+  Handle attr(
+      H5Acreate2(target.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose, "creating attribute " + object + ":" + name);
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
   checked_status(H5Awrite(attr.get(), type.get(), padded.data()), "writing attribute " + name);
 }
 
 template <class T>
-static void numeric_attribute(hid_t file, const std::string& object, const std::string& name, T value,
-                              hid_t type) {
+static void numeric_attribute(hid_t file, const std::string& object, const std::string& name,
+                              T value, hid_t type) {
   Handle target(H5Oopen(file, object.c_str(), H5P_DEFAULT), H5Oclose, "opening " + object);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
   Handle attr(H5Acreate2(target.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
@@ -120,20 +132,23 @@ void H5File::attribute(const std::string& object, const std::string& name, doubl
 }
 
 void H5File::write_block(const std::string& path, Type type, const void* data,
-                         const std::vector<std::uint64_t>& dims, const std::vector<std::uint64_t>& offset,
+                         const std::vector<std::uint64_t>& dims,
+                         const std::vector<std::uint64_t>& offset,
                          const std::vector<std::uint64_t>& count) {
   const auto rank = static_cast<int>(dims.size());
   std::vector<hsize_t> h_dims(dims.begin(), dims.end());
   std::vector<hsize_t> h_offset(offset.begin(), offset.end());
   std::vector<hsize_t> h_count(count.begin(), count.end());
   const hid_t mem_type = native(static_cast<int>(type));
-  Handle file_space(H5Screate_simple(rank, h_dims.data(), nullptr), H5Sclose, "dataspace of " + path);
+  Handle file_space(H5Screate_simple(rank, h_dims.data(), nullptr), H5Sclose,
+                    "dataspace of " + path);
   Handle dataset(H5Dcreate2(handles_->file, path.c_str(), mem_type, file_space.get(),
                             handles_->link_create, H5P_DEFAULT, H5P_DEFAULT),
                  H5Dclose, "creating dataset " + path);
   // An empty dataset has nothing to write (every rank knows the global shape, so all skip).
   if (std::any_of(dims.begin(), dims.end(), [](auto d) { return d == 0; })) return;
-  Handle mem_space(H5Screate_simple(rank, h_count.data(), nullptr), H5Sclose, "memory space of " + path);
+  Handle mem_space(H5Screate_simple(rank, h_count.data(), nullptr), H5Sclose,
+                   "memory space of " + path);
   const bool empty = std::any_of(count.begin(), count.end(), [](auto c) { return c == 0; });
   if (empty) {
     checked_status(H5Sselect_none(file_space.get()), "H5Sselect_none");
@@ -144,8 +159,8 @@ void H5File::write_block(const std::string& path, Type type, const void* data,
                    "selecting block of " + path);
   }
   static const std::uint64_t dummy = 0;
-  checked_status(H5Dwrite(dataset.get(), mem_type, mem_space.get(), file_space.get(), handles_->transfer,
-                          empty ? &dummy : data),
+  checked_status(H5Dwrite(dataset.get(), mem_type, mem_space.get(), file_space.get(),
+                          handles_->transfer, empty ? &dummy : data),
                  "writing " + path);
 }
 
@@ -153,13 +168,15 @@ void H5File::write_strings(const std::string& path, const std::vector<std::strin
   std::size_t width = 1;
   for (const auto& v : values) width = std::max(width, v.size() + 1);
   std::vector<char> buffer(values.size() * width, '\0');
-  for (std::size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), buffer.begin() + static_cast<std::ptrdiff_t>(i * width));
+  for (std::size_t i = 0; i < values.size(); ++i)
+    std::copy(values[i].begin(), values[i].end(),
+              buffer.begin() + static_cast<std::ptrdiff_t>(i * width));
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
   checked_status(H5Tset_size(type.get(), width), "H5Tset_size");
   hsize_t dims[1] = {values.size()};
   Handle file_space(H5Screate_simple(1, dims, nullptr), H5Sclose, "dataspace of " + path);
-  Handle dataset(H5Dcreate2(handles_->file, path.c_str(), type.get(), file_space.get(), handles_->link_create,
-                            H5P_DEFAULT, H5P_DEFAULT),
+  Handle dataset(H5Dcreate2(handles_->file, path.c_str(), type.get(), file_space.get(),
+                            handles_->link_create, H5P_DEFAULT, H5P_DEFAULT),
                  H5Dclose, "creating dataset " + path);
   if (values.empty()) return;
   const bool mine = rank_ == 0;
@@ -170,8 +187,8 @@ void H5File::write_strings(const std::string& path, const std::vector<std::strin
     checked_status(H5Sselect_none(mem_space.get()), "H5Sselect_none");
   }
   static const char dummy = 0;
-  checked_status(H5Dwrite(dataset.get(), type.get(), mem_space.get(), file_space.get(), handles_->transfer,
-                          mine ? buffer.data() : &dummy),
+  checked_status(H5Dwrite(dataset.get(), type.get(), mem_space.get(), file_space.get(),
+                          handles_->transfer, mine ? buffer.data() : &dummy),
                  "writing " + path);
 }
 

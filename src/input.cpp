@@ -14,7 +14,8 @@ InputGenerator::InputGenerator(const Config& config, const CounterRng& rng)
     pattern.resize(static_cast<std::size_t>(config.n_inputs));
     if (config.train_input.r_input_hz <= 0) continue;
     for (int channel = 0; channel < config.n_inputs; ++channel) {
-      const std::uint64_t entity = (static_cast<std::uint64_t>(p) << 32) | static_cast<std::uint32_t>(channel);
+      const std::uint64_t entity =
+          (static_cast<std::uint64_t>(p) << 32) | static_cast<std::uint32_t>(channel);
       double t = 0;
       for (std::uint64_t k = 0;; ++k) {
         t += rng_.exponential(mean_isi_ms, Purpose::frozen_pattern, entity, k);
@@ -92,7 +93,8 @@ void InputGenerator::begin_pattern() {
       const auto s = static_cast<std::int64_t>(std::floor(warp_ * t / config_.dt_ms));
       if (s >= remaining_) continue;
       auto& bucket = presentation_[static_cast<std::size_t>(s)];
-      if (bucket.empty() || bucket.back() != channel) bucket.push_back(static_cast<std::uint32_t>(channel));
+      if (bucket.empty() || bucket.back() != channel)
+        bucket.push_back(static_cast<std::uint32_t>(channel));
     }
   }
 }
@@ -102,7 +104,8 @@ void InputGenerator::generate(std::int64_t step, InputStep& out) {
   while (remaining_ <= 0) {
     if (!in_pattern_) {
       begin_sequence();
-    } else if (++sequence_position_ < config_.sequences[static_cast<std::size_t>(sequence_)].size()) {
+    } else if (++sequence_position_ <
+               config_.sequences[static_cast<std::size_t>(sequence_)].size()) {
       begin_pattern();
     } else {
       begin_noise();

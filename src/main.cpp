@@ -51,7 +51,8 @@ void check_output(const seqlearn::Config& config, seqlearn::Communicator& comm) 
       const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
       fs::create_directories(folder, ec);
       if (ec || access(folder.c_str(), W_OK) != 0)
-        problem = "output.file '" + config.output_file + "': cannot write to folder '" + folder.string() + "'";
+        problem = "output.file '" + config.output_file + "': cannot write to folder '" +
+                  folder.string() + "'";
     }
   }
   if (comm.max(problem.empty() ? 0.0 : 1.0) > 0) throw ConfigError(problem);
@@ -60,17 +61,22 @@ void check_output(const seqlearn::Config& config, seqlearn::Communicator& comm) 
 void print_progress(std::int64_t done, std::int64_t total, double dt_ms, double wall_s) {
   const double simulated_s = static_cast<double>(done) * dt_ms * 1e-3;
   const double rtf = simulated_s > 0 ? wall_s / simulated_s : 0.0;
-  const double eta = done > 0 ? wall_s * static_cast<double>(total - done) / static_cast<double>(done) : 0.0;
-  std::fprintf(stderr, "seqlearn_mpi: %5.1f%%  %.1f of %.1f s simulated  real-time factor %.4f  ETA %.0f s\n",
-               100.0 * static_cast<double>(done) / static_cast<double>(total), simulated_s,
-               static_cast<double>(total) * dt_ms * 1e-3, rtf, eta);
+  const double eta =
+      done > 0 ? wall_s * static_cast<double>(total - done) / static_cast<double>(done) : 0.0;
+  std::fprintf(
+      stderr,
+      "seqlearn_mpi: %5.1f%%  %.1f of %.1f s simulated  real-time factor %.4f  ETA %.0f s\n",
+      100.0 * static_cast<double>(done) / static_cast<double>(total), simulated_s,
+      static_cast<double>(total) * dt_ms * 1e-3, rtf, eta);
 }
 
 int run(int argc, char** argv, seqlearn::Communicator& comm) {
   const bool root = comm.rank() == 0;
   const seqlearn::Invocation invocation = seqlearn::parse_command_line(argc, argv);
   if (invocation.show_help || invocation.show_version) {
-    if (root) std::cout << (invocation.show_help ? invocation.help_text : "seqlearn_mpi " SEQLEARN_VERSION "\n");
+    if (root)
+      std::cout << (invocation.show_help ? invocation.help_text
+                                         : "seqlearn_mpi " SEQLEARN_VERSION "\n");
     return 0;
   }
   const seqlearn::Config& config = invocation.config;
@@ -108,7 +114,8 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   info["synaptic_events"] = static_cast<double>(comm.sum(counters.deliveries));
   info["stdp_updates"] = static_cast<double>(comm.sum(counters.stdp_updates));
   info["synapses"] = static_cast<double>(comm.sum(simulator.local_synapses()));
-  info["exchange_bytes_per_step"] = comm.sum(static_cast<double>(comm.bytes_sent())) / static_cast<double>(config.total_steps());
+  info["exchange_bytes_per_step"] =
+      comm.sum(static_cast<double>(comm.bytes_sent())) / static_cast<double>(config.total_steps());
 
   const auto output_start = std::chrono::steady_clock::now();
   seqlearn::write_output(config.output_file, simulator, info, comm);
@@ -118,25 +125,33 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
 
   if (root) {
     const auto& net = simulator.network();
-    std::printf("seqlearn_mpi %s: %d rank(s) x %d thread(s); %lld circuits, %llu neurons, %.0f synapses\n",
-                SEQLEARN_VERSION, comm.size(), simulator.threads(), static_cast<long long>(net.n_circuits()),
-                static_cast<unsigned long long>(net.n_neurons()), info["synapses"]);
-    std::printf("simulated %.3f s in %.3f s: real-time factor %.5f (build %.3f s, output %.3f s)\n", simulated_s,
-                simulate_s, info["real_time_factor"], build_s, output_s);
+    std::printf(
+        "seqlearn_mpi %s: %d rank(s) x %d thread(s); %lld circuits, %llu neurons, %.0f synapses\n",
+        SEQLEARN_VERSION, comm.size(), simulator.threads(),
+        static_cast<long long>(net.n_circuits()), static_cast<unsigned long long>(net.n_neurons()),
+        info["synapses"]);
+    std::printf("simulated %.3f s in %.3f s: real-time factor %.5f (build %.3f s, output %.3f s)\n",
+                simulated_s, simulate_s, info["real_time_factor"], build_s, output_s);
     std::printf("time split (max over ranks): compute %.3f s, exchange %.3f s, output %.3f s\n",
                 info["compute_s_max"], info["exchange_s_max"], output_s);
-    std::printf("network spikes %.0f (%.1f Hz per neuron), input spikes %.0f\n", info["network_spikes"],
-                info["network_spikes"] / simulated_s / static_cast<double>(net.n_neurons()), info["input_spikes"]);
+    std::printf("network spikes %.0f (%.1f Hz per neuron), input spikes %.0f\n",
+                info["network_spikes"],
+                info["network_spikes"] / simulated_s / static_cast<double>(net.n_neurons()),
+                info["input_spikes"]);
     std::printf("synaptic events %.3g /s wall, STDP synapse updates %.3g /s wall\n",
                 info["synaptic_events"] / simulate_s, info["stdp_updates"] / simulate_s);
     std::printf("peak memory %.1f MiB per rank (max); %.0f bytes per synapse on the largest rank\n",
                 peak_rss / 1048576.0, peak_rss / std::max(1.0, synapses_per_rank_max));
     std::printf("output written to %s\n", config.output_file.c_str());
-    std::printf("bench: ranks=%d threads=%d rtf=%.6f simulate_s=%.4f build_s=%.4f output_s=%.4f spikes=%.0f "
-                "events_per_s=%.4g stdp_per_s=%.4g peak_rss_mib=%.2f bytes_per_synapse=%.1f exchange_s=%.4f\n",
-                comm.size(), simulator.threads(), info["real_time_factor"], simulate_s, build_s, output_s,
-                info["network_spikes"], info["synaptic_events"] / simulate_s, info["stdp_updates"] / simulate_s,
-                peak_rss / 1048576.0, peak_rss / std::max(1.0, synapses_per_rank_max), info["exchange_s_max"]);
+    std::printf(
+        "bench: ranks=%d threads=%d rtf=%.6f simulate_s=%.4f build_s=%.4f output_s=%.4f "
+        "spikes=%.0f "
+        "events_per_s=%.4g stdp_per_s=%.4g peak_rss_mib=%.2f bytes_per_synapse=%.1f "
+        "exchange_s=%.4f\n",
+        comm.size(), simulator.threads(), info["real_time_factor"], simulate_s, build_s, output_s,
+        info["network_spikes"], info["synaptic_events"] / simulate_s,
+        info["stdp_updates"] / simulate_s, peak_rss / 1048576.0,
+        peak_rss / std::max(1.0, synapses_per_rank_max), info["exchange_s_max"]);
   }
   return 0;
 }

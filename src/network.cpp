@@ -64,7 +64,8 @@ void Network::build_km2013(const Config& config) {
   std::stable_sort(pairs.begin(), pairs.end(),
                    [](const Pair& x, const Pair& y) { return x.distance < y.distance; });
   std::vector<double> distances(pairs.size());
-  std::transform(pairs.begin(), pairs.end(), distances.begin(), [](const Pair& p) { return p.distance; });
+  std::transform(pairs.begin(), pairs.end(), distances.begin(),
+                 [](const Pair& p) { return p.distance; });
 
   std::vector<char> marked(static_cast<std::size_t>(n * n), 0);
   std::int64_t n_marked = 0;
@@ -88,7 +89,8 @@ void Network::build_km2013(const Config& config) {
   km_source_begin_.assign(static_cast<std::size_t>(n) + 1, 0);
   for (std::int64_t b = 0; b < n; ++b) {
     for (std::int64_t a = 0; a < n; ++a)
-      if (marked[static_cast<std::size_t>(a * n + b)]) km_sources_.push_back(static_cast<std::uint32_t>(a));
+      if (marked[static_cast<std::size_t>(a * n + b)])
+        km_sources_.push_back(static_cast<std::uint32_t>(a));
     km_source_begin_[static_cast<std::size_t>(b) + 1] = km_sources_.size();
   }
 }
@@ -107,8 +109,12 @@ std::vector<std::uint32_t> Network::draw_fixed_indegree(std::int64_t circuit) co
                                " found only " + std::to_string(sources.size()) + " of " +
                                std::to_string(wta_indegree_) +
                                " sources; lower network.wta_indegree or use boundary = periodic");
-    const double radius = -std::log(rng_.uniform(Purpose::indegree_draw, static_cast<std::uint64_t>(circuit), attempt, 0)) / lambda_;
-    const double angle = 2.0 * std::numbers::pi * rng_.uniform(Purpose::indegree_draw, static_cast<std::uint64_t>(circuit), attempt, 1);
+    const double radius = -std::log(rng_.uniform(Purpose::indegree_draw,
+                                                 static_cast<std::uint64_t>(circuit), attempt, 0)) /
+                          lambda_;
+    const double angle =
+        2.0 * std::numbers::pi *
+        rng_.uniform(Purpose::indegree_draw, static_cast<std::uint64_t>(circuit), attempt, 1);
     auto r = static_cast<std::int64_t>(std::round(row + radius * std::sin(angle)));
     auto c = static_cast<std::int64_t>(std::round(col + radius * std::cos(angle)));
     if (boundary_ == Boundary::periodic) {
@@ -118,7 +124,8 @@ std::vector<std::uint32_t> Network::draw_fixed_indegree(std::int64_t circuit) co
       continue;
     }
     const auto source = static_cast<std::uint32_t>(r * cols_ + c);
-    if (source == circuit || std::find(sources.begin(), sources.end(), source) != sources.end()) continue;
+    if (source == circuit || std::find(sources.begin(), sources.end(), source) != sources.end())
+      continue;
     sources.push_back(source);
   }
   std::sort(sources.begin(), sources.end());
@@ -127,8 +134,11 @@ std::vector<std::uint32_t> Network::draw_fixed_indegree(std::int64_t circuit) co
 
 std::vector<std::uint32_t> Network::sources_of(std::int64_t circuit) const {
   if (connectivity_ == Connectivity::fixed_indegree) return draw_fixed_indegree(circuit);
-  const auto begin = km_sources_.begin() + static_cast<std::ptrdiff_t>(km_source_begin_[static_cast<std::size_t>(circuit)]);
-  const auto end = km_sources_.begin() + static_cast<std::ptrdiff_t>(km_source_begin_[static_cast<std::size_t>(circuit) + 1]);
+  const auto begin = km_sources_.begin() + static_cast<std::ptrdiff_t>(
+                                               km_source_begin_[static_cast<std::size_t>(circuit)]);
+  const auto end =
+      km_sources_.begin() +
+      static_cast<std::ptrdiff_t>(km_source_begin_[static_cast<std::size_t>(circuit) + 1]);
   return {begin, end};
 }
 
@@ -138,8 +148,10 @@ StpParameters Network::stp_parameters(std::uint64_t source) const {
   if (source < static_cast<std::uint64_t>(n_inputs_)) return {1.0, dt_s_, dt_s_};
   StpParameters p;
   p.U = std::max(0.0, stp_U_ + stp_cv_ * stp_U_ * rng_.normal(Purpose::stp_parameters, source, 0));
-  p.D_s = std::max(dt_s_, stp_D_s_ + stp_cv_ * stp_D_s_ * rng_.normal(Purpose::stp_parameters, source, 1));
-  p.F_s = std::max(dt_s_, stp_F_s_ + stp_cv_ * stp_F_s_ * rng_.normal(Purpose::stp_parameters, source, 2));
+  p.D_s = std::max(dt_s_,
+                   stp_D_s_ + stp_cv_ * stp_D_s_ * rng_.normal(Purpose::stp_parameters, source, 1));
+  p.F_s = std::max(dt_s_,
+                   stp_F_s_ + stp_cv_ * stp_F_s_ * rng_.normal(Purpose::stp_parameters, source, 2));
   return p;
 }
 
@@ -166,7 +178,8 @@ void Network::partition(const Config& config, int n_ranks) {
   for (std::size_t c = 0; c < n; ++c) {
     const double midpoint = before + 0.5 * work[c];
     const int owner = std::min(n_ranks - 1, static_cast<int>(midpoint / total * n_ranks));
-    while (rank < owner) partition_[static_cast<std::size_t>(++rank)] = static_cast<std::int64_t>(c);
+    while (rank < owner)
+      partition_[static_cast<std::size_t>(++rank)] = static_cast<std::int64_t>(c);
     before += work[c];
   }
 }

@@ -31,14 +31,16 @@ Slice slice_of(std::uint64_t count, Communicator& comm) {
 }
 
 template <class T>
-void write_concatenated(H5File& file, const std::string& path, const std::vector<T>& local, Communicator& comm) {
+void write_concatenated(H5File& file, const std::string& path, const std::vector<T>& local,
+                        Communicator& comm) {
   const Slice s = slice_of(local.size(), comm);
   file.write_rows(path, local, s.offset, s.total);
 }
 
 // Rank 0 writes `values` (identical on every rank), the others nothing.
 template <class T>
-void write_from_root(H5File& file, const std::string& path, const std::vector<T>& values, Communicator& comm) {
+void write_from_root(H5File& file, const std::string& path, const std::vector<T>& values,
+                     Communicator& comm) {
   const std::uint64_t total = comm.rank() == 0 ? values.size() : 0;
   const std::uint64_t all = comm.max(total);
   file.write_rows(path, values.data(), total, 0, all);
@@ -60,7 +62,8 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
     sizes.push_back(net.circuit_size(c));
     positions.push_back(static_cast<std::int32_t>(c / net.cols()));
     positions.push_back(static_cast<std::int32_t>(c % net.cols()));
-    circuit_of.insert(circuit_of.end(), static_cast<std::size_t>(net.circuit_size(c)), static_cast<std::uint32_t>(c));
+    circuit_of.insert(circuit_of.end(), static_cast<std::size_t>(net.circuit_size(c)),
+                      static_cast<std::uint32_t>(c));
     for (auto a : net.sources_of(c)) {
       pair_pre.push_back(static_cast<std::int32_t>(a));
       pair_post.push_back(static_cast<std::int32_t>(c));
@@ -68,15 +71,16 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
   }
   const Slice circuits = slice_of(sizes.size(), comm);
   file.write_rows("/network/circuit_size", sizes, circuits.offset, circuits.total);
-  file.write_matrix("/network/circuit_position", positions.data(), circuits.total, 2, circuits.offset,
-                    sizes.size(), 0, 2);
+  file.write_matrix("/network/circuit_position", positions.data(), circuits.total, 2,
+                    circuits.offset, sizes.size(), 0, 2);
   write_concatenated(file, "/network/circuit_of", circuit_of, comm);
   write_concatenated(file, "/network/circuit_pairs/pre", pair_pre, comm);
   write_concatenated(file, "/network/circuit_pairs/post", pair_post, comm);
 
   // STP parameters per source: rank 0 also writes the input channels, which precede neuron 0.
   std::vector<double> U, D, F;
-  const std::uint64_t first = comm.rank() == 0 ? 0 : static_cast<std::uint64_t>(config.n_inputs) + sim.neuron_begin();
+  const std::uint64_t first =
+      comm.rank() == 0 ? 0 : static_cast<std::uint64_t>(config.n_inputs) + sim.neuron_begin();
   const std::uint64_t last = static_cast<std::uint64_t>(config.n_inputs) + sim.neuron_end();
   for (std::uint64_t source = first; source < last; ++source) {
     const StpParameters p = net.stp_parameters(source);
@@ -93,7 +97,8 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
     write_concatenated(file, "/network/synapses/pre", sim.synapse_sources(), comm);
     write_concatenated(file, "/network/synapses/post", sim.synapse_targets(), comm);
     write_concatenated(file, "/network/synapses/weight", sim.weights(), comm);
-    write_concatenated(file, "/network/synapses/variance_tracking_mean", sim.variance_tracking_mean(), comm);
+    write_concatenated(file, "/network/synapses/variance_tracking_mean",
+                       sim.variance_tracking_mean(), comm);
     write_concatenated(file, "/network/synapses/variance_tracking_second_moment",
                        sim.variance_tracking_second_moment(), comm);
   }
@@ -104,8 +109,9 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   // Spikes ordered by (neuron, step): each rank's neurons form one contiguous block.
   std::vector<std::size_t> order(rec.spike_step.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return rec.spike_neuron[a] < rec.spike_neuron[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return rec.spike_neuron[a] < rec.spike_neuron[b];
+  });
   std::vector<std::int64_t> steps(order.size());
   std::vector<std::uint64_t> neurons(order.size());
   for (std::size_t i = 0; i < order.size(); ++i) {
@@ -146,20 +152,25 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   const Slice neurons_slice = slice_of(rec.trace_neurons.size(), comm);
   file.write_rows("/traces/neuron", rec.trace_neurons, neurons_slice.offset, neurons_slice.total);
   const std::uint64_t n_local = rec.trace_neurons.size();
-  file.write_matrix("/traces/u", rec.trace_u.data(), n_times, neurons_slice.total, 0, n_times, neurons_slice.offset, n_local);
-  file.write_matrix("/traces/p", rec.trace_p.data(), n_times, neurons_slice.total, 0, n_times, neurons_slice.offset, n_local);
-  file.write_matrix("/traces/readout", rec.trace_readout.data(), n_times, neurons_slice.total, 0, n_times,
+  file.write_matrix("/traces/u", rec.trace_u.data(), n_times, neurons_slice.total, 0, n_times,
                     neurons_slice.offset, n_local);
+  file.write_matrix("/traces/p", rec.trace_p.data(), n_times, neurons_slice.total, 0, n_times,
+                    neurons_slice.offset, n_local);
+  file.write_matrix("/traces/readout", rec.trace_readout.data(), n_times, neurons_slice.total, 0,
+                    n_times, neurons_slice.offset, n_local);
   const Slice weights_slice = slice_of(rec.trace_weight_pre.size(), comm);
-  file.write_rows("/traces/weight_pre", rec.trace_weight_pre, weights_slice.offset, weights_slice.total);
-  file.write_rows("/traces/weight_post", rec.trace_weight_post, weights_slice.offset, weights_slice.total);
-  file.write_matrix("/traces/weight", rec.trace_weight.data(), n_times, weights_slice.total, 0, n_times,
-                    weights_slice.offset, rec.trace_weight_pre.size());
+  file.write_rows("/traces/weight_pre", rec.trace_weight_pre, weights_slice.offset,
+                  weights_slice.total);
+  file.write_rows("/traces/weight_post", rec.trace_weight_post, weights_slice.offset,
+                  weights_slice.total);
+  file.write_matrix("/traces/weight", rec.trace_weight.data(), n_times, weights_slice.total, 0,
+                    n_times, weights_slice.offset, rec.trace_weight_pre.size());
 }
 
 }  // namespace
 
-void write_output(const std::string& path, const Simulator& sim, const RunInfo& info, Communicator& comm) {
+void write_output(const std::string& path, const Simulator& sim, const RunInfo& info,
+                  Communicator& comm) {
   const std::string partial = path + ".partial";
   {
     H5File file(partial, comm);
@@ -177,7 +188,8 @@ void write_output(const std::string& path, const Simulator& sim, const RunInfo& 
   comm.barrier();
   double failed = 0;
   if (comm.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = 1;
-  if (comm.max(failed) > 0) throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
+  if (comm.max(failed) > 0)
+    throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
 }
 
 }  // namespace seqlearn

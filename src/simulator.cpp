@@ -1,7 +1,5 @@
 #include "seqlearn/simulator.hpp"
 
-#include "seqlearn/kernels.hpp"
-
 #include <omp.h>
 
 #include <algorithm>
@@ -9,6 +7,8 @@
 #include <cmath>
 #include <set>
 #include <string>
+
+#include "seqlearn/kernels.hpp"
 
 namespace seqlearn {
 namespace {
@@ -93,7 +93,8 @@ void Simulator::build_local_network() {
     targets_.insert(targets_.end(), targets_of[i].begin(), targets_of[i].end());
     target_begin_[i + 1] = targets_.size();
     std::uint64_t reached = 0;
-    for (const Target& t : targets_of[i]) reached += static_cast<std::uint64_t>(network_.circuit_size(circuit_begin_ + t.circuit));
+    for (const Target& t : targets_of[i])
+      reached += static_cast<std::uint64_t>(network_.circuit_size(circuit_begin_ + t.circuit));
     target_neurons_.push_back(reached);
   }
 
@@ -116,7 +117,8 @@ void Simulator::build_local_network() {
   if (config_.initial_weights == InitialWeights::log_uniform) {
     for (std::size_t k = 0; k < n_local_neurons; ++k)
       for (std::uint64_t s = row_begin_[k]; s < row_begin_[k + 1]; ++s)
-        weight_[s] = std::log(rng_.uniform(Purpose::initial_weight, neuron_begin_ + k, s - row_begin_[k]));
+        weight_[s] =
+            std::log(rng_.uniform(Purpose::initial_weight, neuron_begin_ + k, s - row_begin_[k]));
   }
 
   // Sources: traces 0, R = 1, u = U, isi clock from step 0 (MODEL 2).
@@ -156,13 +158,16 @@ void Simulator::build_local_network() {
   // Threads own contiguous circuits of about equal synapse counts.
   double total_work = 0;
   for (double w : circuit_work) total_work += w;
-  thread_circuit_begin_.assign(static_cast<std::size_t>(n_threads_) + 1, circuit_end_ - circuit_begin_);
+  thread_circuit_begin_.assign(static_cast<std::size_t>(n_threads_) + 1,
+                               circuit_end_ - circuit_begin_);
   thread_circuit_begin_[0] = 0;
   double before = 0;
   int thread = 0;
   for (std::size_t b = 0; b < n_local_circuits; ++b) {
-    const int owner = std::min(n_threads_ - 1, static_cast<int>((before + 0.5 * circuit_work[b]) / total_work * n_threads_));
-    while (thread < owner) thread_circuit_begin_[static_cast<std::size_t>(++thread)] = static_cast<std::int64_t>(b);
+    const int owner = std::min(n_threads_ - 1, static_cast<int>((before + 0.5 * circuit_work[b]) /
+                                                                total_work * n_threads_));
+    while (thread < owner)
+      thread_circuit_begin_[static_cast<std::size_t>(++thread)] = static_cast<std::int64_t>(b);
     before += circuit_work[b];
   }
 }
@@ -183,7 +188,8 @@ void Simulator::choose_traced_neurons() {
                           ": the network has only " + std::to_string(n) + " neurons");
       std::set<std::uint64_t> sample;
       for (std::uint64_t j = n - k; j < n; ++j) {
-        const auto t = static_cast<std::uint64_t>(rng_.uniform_int(0, static_cast<std::int64_t>(j), Purpose::record_sample, j, 0));
+        const auto t = static_cast<std::uint64_t>(
+            rng_.uniform_int(0, static_cast<std::int64_t>(j), Purpose::record_sample, j, 0));
         sample.insert(sample.contains(t) ? j : t);
       }
       chosen.assign(sample.begin(), sample.end());
@@ -194,12 +200,13 @@ void Simulator::choose_traced_neurons() {
         throw ConfigError("invalid value 'range:" + std::to_string(config_.record_list[0]) + "-" +
                           std::to_string(config_.record_list[1]) + "' for " + key +
                           ": neuron ids go from 0 to " + std::to_string(n - 1));
-      for (std::uint64_t g = config_.record_list[0]; g <= config_.record_list[1]; ++g) chosen.push_back(g);
+      for (std::uint64_t g = config_.record_list[0]; g <= config_.record_list[1]; ++g)
+        chosen.push_back(g);
       break;
     case RecordMode::list:
       if (config_.record_list.back() >= n)
-        throw ConfigError("invalid neuron id " + std::to_string(config_.record_list.back()) + " for " +
-                          key + ": neuron ids go from 0 to " + std::to_string(n - 1));
+        throw ConfigError("invalid neuron id " + std::to_string(config_.record_list.back()) +
+                          " for " + key + ": neuron ids go from 0 to " + std::to_string(n - 1));
       chosen = config_.record_list;
       break;
   }
@@ -217,20 +224,25 @@ std::vector<std::uint64_t> Simulator::synapse_sources() const {
   for (std::int64_t b = 0; b < circuit_end_ - circuit_begin_; ++b) {
     const auto c = circuit_begin_ + b;
     std::vector<std::uint64_t> row;
-    for (auto i = circuit_block_begin_[static_cast<std::size_t>(b)]; i < circuit_block_begin_[static_cast<std::size_t>(b) + 1]; ++i) {
+    for (auto i = circuit_block_begin_[static_cast<std::size_t>(b)];
+         i < circuit_block_begin_[static_cast<std::size_t>(b) + 1]; ++i) {
       const Block& block = blocks_[i];
       for (std::uint32_t o = 0; o < block.count; ++o) {
         const std::uint32_t j = block.first_source + o;
         if (j < static_cast<std::uint32_t>(config_.n_inputs)) {
           row.push_back(j);
         } else {
-          const auto it = std::upper_bound(needed_first_source_.begin(), needed_first_source_.end(), j) - 1;
-          const auto circuit = needed_circuits_[static_cast<std::size_t>(it - needed_first_source_.begin())];
-          row.push_back(static_cast<std::uint64_t>(config_.n_inputs) + network_.first_neuron(circuit) + (j - *it));
+          const auto it =
+              std::upper_bound(needed_first_source_.begin(), needed_first_source_.end(), j) - 1;
+          const auto circuit =
+              needed_circuits_[static_cast<std::size_t>(it - needed_first_source_.begin())];
+          row.push_back(static_cast<std::uint64_t>(config_.n_inputs) +
+                        network_.first_neuron(circuit) + (j - *it));
         }
       }
     }
-    for (int k = 0; k < network_.circuit_size(c); ++k) sources.insert(sources.end(), row.begin(), row.end());
+    for (int k = 0; k < network_.circuit_size(c); ++k)
+      sources.insert(sources.end(), row.begin(), row.end());
   }
   return sources;
 }
@@ -290,7 +302,8 @@ void Simulator::run(const std::function<void(std::int64_t, std::int64_t)>& progr
 //      arrivals (M6)
 //   6. STDP for every local neuron that spiked, using Y(n) from sub-step 1 (M7-M11);
 //      its weighted sums are then recomputed from the new weights.
-void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start, bool exchange_now) {
+void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start,
+                     bool exchange_now) {
   const auto start = std::chrono::steady_clock::now();
   const bool record_traces = config_.dt_rec > 0 && n % config_.dt_rec == 0;
   const bool sample = !config_.forced.neurons_forced;
@@ -298,9 +311,11 @@ void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start,
 #pragma omp parallel num_threads(n_threads_) if (n_threads_ > 1)
   {
 #pragma omp for schedule(static)
-    for (std::size_t j = 0; j < epsp_.size(); ++j) epsp_[j] = kernels::epsp(trace_decay_[j], trace_rise_[j]);  // M1
+    for (std::size_t j = 0; j < epsp_.size(); ++j)
+      epsp_[j] = kernels::epsp(trace_decay_[j], trace_rise_[j]);  // M1
     const int t = omp_get_thread_num();
-    for (auto b = thread_circuit_begin_[static_cast<std::size_t>(t)]; b < thread_circuit_begin_[static_cast<std::size_t>(t) + 1]; ++b)
+    for (auto b = thread_circuit_begin_[static_cast<std::size_t>(t)];
+         b < thread_circuit_begin_[static_cast<std::size_t>(t) + 1]; ++b)
       update_circuit(b, sample ? n : -1);
   }
 
@@ -308,9 +323,11 @@ void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start,
   if (!sample) {
     std::fill(spiked_.begin(), spiked_.end(), 0);
     const auto& forced = config_.forced.neurons;
-    for (; forced_neuron_cursor_ < forced.size() && forced[forced_neuron_cursor_].step <= n; ++forced_neuron_cursor_) {
+    for (; forced_neuron_cursor_ < forced.size() && forced[forced_neuron_cursor_].step <= n;
+         ++forced_neuron_cursor_) {
       const auto& spike = forced[forced_neuron_cursor_];
-      if (spike.step == n && spike.id >= neuron_begin_ && spike.id < neuron_end_) spiked_[spike.id - neuron_begin_] = 1;
+      if (spike.step == n && spike.id >= neuron_begin_ && spike.id < neuron_end_)
+        spiked_[spike.id - neuron_begin_] = 1;
     }
   }
   const auto offset = static_cast<std::uint64_t>(n - interval_start);
@@ -330,7 +347,8 @@ void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start,
     inputs.from_pattern.clear();
     inputs.pattern_id = inputs.sequence_id = -1;
     const auto& forced = config_.forced.inputs;
-    for (; forced_input_cursor_ < forced.size() && forced[forced_input_cursor_].step <= n; ++forced_input_cursor_) {
+    for (; forced_input_cursor_ < forced.size() && forced[forced_input_cursor_].step <= n;
+         ++forced_input_cursor_) {
       if (forced[forced_input_cursor_].step != n) continue;
       inputs.channels.push_back(static_cast<std::uint32_t>(forced[forced_input_cursor_].id));
       inputs.from_pattern.push_back(0);
@@ -343,8 +361,10 @@ void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start,
     record_.pattern_id.push_back(inputs.pattern_id);
     record_.sequence_id.push_back(inputs.sequence_id);
     record_.input_step.insert(record_.input_step.end(), inputs.channels.size(), n);
-    record_.input_channel.insert(record_.input_channel.end(), inputs.channels.begin(), inputs.channels.end());
-    record_.input_from_pattern.insert(record_.input_from_pattern.end(), inputs.from_pattern.begin(), inputs.from_pattern.end());
+    record_.input_channel.insert(record_.input_channel.end(), inputs.channels.begin(),
+                                 inputs.channels.end());
+    record_.input_from_pattern.insert(record_.input_from_pattern.end(), inputs.from_pattern.begin(),
+                                      inputs.from_pattern.end());
   }
   if (record_traces) {
     record_.trace_steps.push_back(n);
@@ -387,7 +407,8 @@ void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start,
     }
   }
   for (const Arrival& a : arrivals)
-    counters_.deliveries += a.source_circuit == kInput ? weighted_decay_.size() : target_neurons_[a.source_circuit];
+    counters_.deliveries +=
+        a.source_circuit == kInput ? weighted_decay_.size() : target_neurons_[a.source_circuit];
   arrivals.clear();
   if (record_traces) record_weights();
   timers_.compute_s += seconds_since(start_update);
@@ -399,16 +420,19 @@ void Simulator::update_circuit(std::int64_t local_circuit, std::int64_t n) {
   const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
   const std::uint64_t last = first + static_cast<std::uint64_t>(network_.circuit_size(c));
   for (auto k = first; k < last; ++k)
-    potential_[k] = bias_[k] + (weighted_decay_[k] - weighted_rise_[k]);  // M2
+    potential_[k] = bias_[k] + (weighted_decay_[k] - weighted_rise_[k]);       // M2
   kernels::softmax(&potential_[first], &rate_fraction_[first], last - first);  // M3
   if (n < 0) return;
   const double dt_s = config_.dt_s();
   for (auto k = first; k < last; ++k) {
-    const double uniform = rng_.uniform(Purpose::neuron_spike, neuron_begin_ + k, static_cast<std::uint64_t>(n));
+    const double uniform =
+        rng_.uniform(Purpose::neuron_spike, neuron_begin_ + k, static_cast<std::uint64_t>(n));
     // 1 - exp(-x) <= x: a uniform clearly above x is no spike, without computing the exp
     // (the margin covers the rounding of 1 - exp(-x)); the decision is the same either way.
     const double x = config_.r_max_hz * rate_fraction_[k] * dt_s;
-    spiked_[k] = uniform < x + 0x1p-50 && uniform < kernels::spike_probability(config_.r_max_hz, rate_fraction_[k], dt_s);  // M4-M5
+    spiked_[k] =
+        uniform < x + 0x1p-50 &&
+        uniform < kernels::spike_probability(config_.r_max_hz, rate_fraction_[k], dt_s);  // M4-M5
   }
 }
 
@@ -424,30 +448,37 @@ void Simulator::exchange(std::int64_t interval_start, std::int64_t interval_step
   const auto start_stp = std::chrono::steady_clock::now();
   // Ranks own ascending id ranges, so a stable sort by step offset leaves ids ascending.
   if (interval_steps > 1)
-    std::stable_sort(all.begin(), all.end(), [](std::uint64_t a, std::uint64_t b) { return (a >> kStepShift) < (b >> kStepShift); });
+    std::stable_sort(all.begin(), all.end(), [](std::uint64_t a, std::uint64_t b) {
+      return (a >> kStepShift) < (b >> kStepShift);
+    });
   const double dt_s = config_.dt_s();
   const auto delay = config_.delay_steps;
-  auto emit = [&](std::uint32_t j, std::uint32_t circuit_index, std::uint32_t offset, std::int64_t s) {
+  auto emit = [&](std::uint32_t j, std::uint32_t circuit_index, std::uint32_t offset,
+                  std::int64_t s) {
     double amplitude = 1.0;  // R*u = 1 without STP (MODEL 2)
     if (config_.use_stp) {
       amplitude = stp_R_[j] * stp_u_[j];
-      const double isi_s = static_cast<double>(s - last_spike_[j] - 1) * dt_s;                  // M14
-      kernels::stp_after_spike(stp_R_[j], stp_u_[j], stp_U_[j], stp_D_s_[j], stp_F_s_[j], isi_s);  // M12-M13
+      const double isi_s = static_cast<double>(s - last_spike_[j] - 1) * dt_s;  // M14
+      kernels::stp_after_spike(stp_R_[j], stp_u_[j], stp_U_[j], stp_D_s_[j], stp_F_s_[j],
+                               isi_s);  // M12-M13
     }
     last_spike_[j] = s;
-    arrivals_[static_cast<std::size_t>((s + delay - 1) % delay)].push_back({j, circuit_index, offset, amplitude});
+    arrivals_[static_cast<std::size_t>((s + delay - 1) % delay)].push_back(
+        {j, circuit_index, offset, amplitude});
   };
   std::size_t next = 0;
   for (std::int64_t o = 0; o < interval_steps; ++o) {
     const std::int64_t s = interval_start + o;
-    for (auto channel : interval_inputs_[static_cast<std::size_t>(o)].channels) emit(channel, kInput, channel, s);
+    for (auto channel : interval_inputs_[static_cast<std::size_t>(o)].channels)
+      emit(channel, kInput, channel, s);
     for (; next < all.size() && static_cast<std::int64_t>(all[next] >> kStepShift) == o; ++next) {
       const std::uint64_t neuron = all[next] & kNeuronMask;
       const std::int64_t circuit = network_.circuit_of(neuron);
       const std::int32_t i = needed_index_of_circuit_[static_cast<std::size_t>(circuit)];
       if (i < 0) continue;
       const auto offset = static_cast<std::uint32_t>(neuron - network_.first_neuron(circuit));
-      emit(needed_first_source_[static_cast<std::size_t>(i)] + offset, static_cast<std::uint32_t>(i), offset, s);
+      emit(needed_first_source_[static_cast<std::size_t>(i)] + offset,
+           static_cast<std::uint32_t>(i), offset, s);
     }
   }
   timers_.compute_s += seconds_since(start_stp);
@@ -455,7 +486,8 @@ void Simulator::exchange(std::int64_t interval_start, std::int64_t interval_step
 
 // M6 for the weighted sums of the neurons of local circuits [circuit_first, circuit_last):
 // decay, then each arriving spike adds w_kj * R_j u_j, in arrival (= global source) order.
-void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last, const std::vector<Arrival>& arrivals) {
+void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
+                        const std::vector<Arrival>& arrivals) {
   const auto k_first = network_.first_neuron(circuit_begin_ + circuit_first) - neuron_begin_;
   const auto k_last = network_.first_neuron(circuit_begin_ + circuit_last) - neuron_begin_;
   for (auto k = k_first; k < k_last; ++k) {
@@ -471,15 +503,19 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last, c
       }
       continue;
     }
-    const auto begin = targets_.begin() + static_cast<std::ptrdiff_t>(target_begin_[a.source_circuit]);
-    const auto end = targets_.begin() + static_cast<std::ptrdiff_t>(target_begin_[a.source_circuit + 1]);
-    auto it = std::lower_bound(begin, end, static_cast<std::uint32_t>(circuit_first),
-                               [](const Target& target, std::uint32_t b) { return target.circuit < b; });
+    const auto begin =
+        targets_.begin() + static_cast<std::ptrdiff_t>(target_begin_[a.source_circuit]);
+    const auto end =
+        targets_.begin() + static_cast<std::ptrdiff_t>(target_begin_[a.source_circuit + 1]);
+    auto it =
+        std::lower_bound(begin, end, static_cast<std::uint32_t>(circuit_first),
+                         [](const Target& target, std::uint32_t b) { return target.circuit < b; });
     for (; it != end && it->circuit < circuit_last; ++it) {
       const std::int64_t c = circuit_begin_ + it->circuit;
       const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
       for (auto k = first; k < first + static_cast<std::uint64_t>(network_.circuit_size(c)); ++k) {
-        const double contribution = weight_[row_begin_[k] + it->row_offset + a.offset] * a.amplitude;
+        const double contribution =
+            weight_[row_begin_[k] + it->row_offset + a.offset] * a.amplitude;
         weighted_decay_[k] += contribution;
         weighted_rise_[k] += contribution;
       }
@@ -492,7 +528,8 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last, c
 void Simulator::learn(std::uint64_t k) {
   const double eta = config_.learning_rate;
   const bool variance_tracking = config_.schedule == Schedule::variance_tracking;
-  const double fixed_rate = config_.schedule == Schedule::inverse_time ? eta / static_cast<double>(learning_steps_) : eta;
+  const double fixed_rate =
+      config_.schedule == Schedule::inverse_time ? eta / static_cast<double>(learning_steps_) : eta;
   const auto c = static_cast<std::size_t>(network_.circuit_of(neuron_begin_ + k) - circuit_begin_);
   double sum_decay = 0;
   double sum_rise = 0;
@@ -503,12 +540,15 @@ void Simulator::learn(std::uint64_t k) {
     double* S = vt_mean_.data() + row_begin_[k] + block.row_offset;
     double* Q = vt_second_.data() + row_begin_[k] + block.row_offset;
     const double* Y = epsp_.data() + block.first_source;
-    const bool trains = config_.train_inputs || block.first_source >= static_cast<std::uint32_t>(config_.n_inputs);
+    const bool trains =
+        config_.train_inputs || block.first_source >= static_cast<std::uint32_t>(config_.n_inputs);
     if (trains) {
       if (variance_tracking) {
-        for (std::uint32_t i = 0; i < block.count; ++i) kernels::stdp_variance_tracking(w[i], S[i], Q[i], Y[i], eta);
+        for (std::uint32_t i = 0; i < block.count; ++i)
+          kernels::stdp_variance_tracking(w[i], S[i], Q[i], Y[i], eta);
       } else {
-        for (std::uint32_t i = 0; i < block.count; ++i) w[i] = kernels::weight_step(w[i], Y[i], fixed_rate);  // M7', M7''
+        for (std::uint32_t i = 0; i < block.count; ++i)
+          w[i] = kernels::weight_step(w[i], Y[i], fixed_rate);  // M7', M7''
       }
       updated += block.count;
     }
@@ -536,7 +576,8 @@ void Simulator::record_weights() {
     }
   }
   for (auto k : traced_local_)
-    record_.trace_weight.insert(record_.trace_weight.end(), weight_.begin() + static_cast<std::ptrdiff_t>(row_begin_[k]),
+    record_.trace_weight.insert(record_.trace_weight.end(),
+                                weight_.begin() + static_cast<std::ptrdiff_t>(row_begin_[k]),
                                 weight_.begin() + static_cast<std::ptrdiff_t>(row_begin_[k + 1]));
 }
 

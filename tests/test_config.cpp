@@ -98,7 +98,7 @@ TEST(Config, BadValuesNameTheirKey) {
       {{"input.r_input", "-5"}, "input.r_input"},
       {{"input.t_noise_range", "500,300"}, "input.t_noise_range"},
       {{"input.t_noise_range", "300"}, "input.t_noise_range"},
-      {{"input.t_pattern", "100,200"}, "input.t_pattern"},  // 2 values for 1 pattern
+      {{"input.t_pattern", "100,200"}, "input.t_pattern"},              // 2 values for 1 pattern
       {{"input.pattern_sequences", "0;1"}, "input.pattern_sequences"},  // pattern 1 missing
       {{"input.pattern_sequences", "0;;0"}, "input.pattern_sequences"},
       {{"input.p_switch", "2"}, "input.p_switch"},
@@ -122,7 +122,8 @@ TEST(Config, BadValuesNameTheirKey) {
     EXPECT_NE(message.find(key), std::string::npos)
         << override.first << " = '" << override.second << "' gave: '" << message << "'";
   }
-  EXPECT_NE(error_of({{"network.k_min", "5"}, {"network.k_max", "3"}}).find("network.k_max"), std::string::npos);
+  EXPECT_NE(error_of({{"network.k_min", "5"}, {"network.k_max", "3"}}).find("network.k_max"),
+            std::string::npos);
   EXPECT_NE(error_of({{"network.grid", "100x100"}}).find("fixed_indegree"), std::string::npos);
 }
 
@@ -142,8 +143,8 @@ TEST(CommandLine, ShortcutsAndFileWithCommandLinePrecedence) {
     std::ofstream file(path);
     file << "[network]\ngrid = 4x3\nk_max = 5\n[run]\nseed = 9\nprotocol = train:200\n";
   }
-  const auto inv = parse({"--config", path, "--network.k_max", "6", "--output", "x.h5", "--overwrite",
-                          "--threads", "2"});
+  const auto inv = parse({"--config", path, "--network.k_max", "6", "--output", "x.h5",
+                          "--overwrite", "--threads", "2"});
   EXPECT_EQ(inv.config.rows, 4);
   EXPECT_EQ(inv.config.cols, 3);
   EXPECT_EQ(inv.config.k_max, 6);  // the command line wins
@@ -165,8 +166,8 @@ TEST(CommandLine, HelpListsEveryKeyWithDefault) {
   const auto inv = parse({"--help"});
   EXPECT_TRUE(inv.show_help);
   for (const char* key : {"network.grid", "neuron.dt", "plasticity.stp_cv", "input.time_warp_range",
-                          "test.reset_transients", "run.protocol", "record.dt_rec", "validation.forced_spikes",
-                          "output.overwrite"})
+                          "test.reset_transients", "run.protocol", "record.dt_rec",
+                          "validation.forced_spikes", "output.overwrite"})
     EXPECT_NE(inv.help_text.find(key), std::string::npos) << key;
   EXPECT_NE(inv.help_text.find("[default: 10x5]"), std::string::npos);
 }
@@ -183,8 +184,8 @@ TEST(ForcedSpikes, FileIsCheckedRowByRow) {
   EXPECT_EQ(ok.inputs[0].id, 0u);
   EXPECT_EQ(ok.neurons[0].id, 3u);
   EXPECT_THROW(load("id,step\n"), ConfigError);
-  EXPECT_THROW(load("source,id,step\ninput,2,5\n"), ConfigError);   // only 2 channels
-  EXPECT_THROW(load("source,id,step\nneuron,4,5\n"), ConfigError);  // only 4 neurons
+  EXPECT_THROW(load("source,id,step\ninput,2,5\n"), ConfigError);    // only 2 channels
+  EXPECT_THROW(load("source,id,step\nneuron,4,5\n"), ConfigError);   // only 4 neurons
   EXPECT_THROW(load("source,id,step\ninput,0,100\n"), ConfigError);  // run has 100 steps
   EXPECT_THROW(load("source,id,step\nglia,0,1\n"), ConfigError);
   EXPECT_THROW(load("source,id,step\ninput,x,1\n"), ConfigError);

@@ -43,8 +43,12 @@ Trace generate(const Config& config, std::int64_t steps, bool test_settings = fa
   bool first_noise = true;
   for (std::int64_t s = 0; s < steps; ++s) {
     gen.generate(s, in);
-    const bool new_presentation = in.pattern_id >= 0 && (previous_pattern != in.pattern_id || t.presentations.back().length ==
-                                                         static_cast<std::int64_t>(std::floor(config.t_pattern_ms[static_cast<std::size_t>(in.pattern_id)] * 1e9)));
+    const bool new_presentation =
+        in.pattern_id >= 0 &&
+        (previous_pattern != in.pattern_id ||
+         t.presentations.back().length ==
+             static_cast<std::int64_t>(
+                 std::floor(config.t_pattern_ms[static_cast<std::size_t>(in.pattern_id)] * 1e9)));
     if (in.pattern_id < 0) {
       ++noise_run;
       ++t.noise_steps;
@@ -84,10 +88,11 @@ void expect_binomial(double count, double trials, double p, const char* what) {
 TEST(InputGenerator, NoiseRatesAndPhaseLengths) {
   const Config c = seqlearn::make_config({});
   const Trace t = generate(c, 200000);
-  expect_binomial(static_cast<double>(t.noise_spikes), static_cast<double>(t.noise_steps) * 100, 1 - std::exp(-5e-3),
-                  "5 Hz noise");
+  expect_binomial(static_cast<double>(t.noise_spikes), static_cast<double>(t.noise_steps) * 100,
+                  1 - std::exp(-5e-3), "5 Hz noise");
   // Overlay: 2 Hz on the channel-steps the pattern leaves free.
-  expect_binomial(static_cast<double>(t.overlay_spikes), static_cast<double>(t.pattern_steps) * 100 - static_cast<double>(t.pattern_only),
+  expect_binomial(static_cast<double>(t.overlay_spikes),
+                  static_cast<double>(t.pattern_steps) * 100 - static_cast<double>(t.pattern_only),
                   1 - std::exp(-2e-3), "2 Hz overlay");
   ASSERT_GT(t.noise_lengths.size(), 100u);
   double mean = 0;
@@ -118,7 +123,8 @@ TEST(InputGenerator, FrozenPatternRepeatsExactly) {
   EXPECT_NEAR(n_times, 150, 5 * std::sqrt(150.0));
   for (const auto& p : t.presentations) {
     EXPECT_EQ(p.length, 300);
-    const std::set<std::pair<std::int64_t, std::uint32_t>> seen(p.pattern_spikes.begin(), p.pattern_spikes.end());
+    const std::set<std::pair<std::int64_t, std::uint32_t>> seen(p.pattern_spikes.begin(),
+                                                                p.pattern_spikes.end());
     EXPECT_EQ(seen, expected);
   }
 }
@@ -135,11 +141,14 @@ TEST(InputGenerator, TimeWarpStretchesPatterns) {
     EXPECT_LE(p.length, 600);
     lengths.insert(p.length);
     // Each pattern spike at t lands at floor(warp t), warp in [L/300, (L+1)/300).
-    std::set<std::pair<std::int64_t, std::uint32_t>> seen(p.pattern_spikes.begin(), p.pattern_spikes.end());
+    std::set<std::pair<std::int64_t, std::uint32_t>> seen(p.pattern_spikes.begin(),
+                                                          p.pattern_spikes.end());
     for (std::uint32_t ch = 0; ch < 100; ++ch) {
       for (double time : gen.pattern(0)[ch]) {
-        const auto low = static_cast<std::int64_t>(std::floor(time * static_cast<double>(p.length) / 300.0));
-        const auto high = static_cast<std::int64_t>(std::floor(time * static_cast<double>(p.length + 1) / 300.0));
+        const auto low =
+            static_cast<std::int64_t>(std::floor(time * static_cast<double>(p.length) / 300.0));
+        const auto high =
+            static_cast<std::int64_t>(std::floor(time * static_cast<double>(p.length + 1) / 300.0));
         if (high >= p.length) continue;  // may fall past the warped end: dropped or not
         bool found = false;
         for (auto s = low; s <= high; ++s) found |= seen.contains({s, ch});
@@ -153,7 +162,8 @@ TEST(InputGenerator, TimeWarpStretchesPatterns) {
 TEST(InputGenerator, ModesChooseSequencesAsSpecified) {
   // alternating: 0, 1, 0, 1, ...
   {
-    const Config c = seqlearn::make_config({{"input.n_patterns", "2"}, {"input.pattern_sequences", "0;1"},
+    const Config c = seqlearn::make_config({{"input.n_patterns", "2"},
+                                            {"input.pattern_sequences", "0;1"},
                                             {"input.pattern_mode", "alternating"}});
     const Trace t = generate(c, 50000);
     ASSERT_GT(t.presentations.size(), 20u);
@@ -164,17 +174,20 @@ TEST(InputGenerator, ModesChooseSequencesAsSpecified) {
   }
   // random_switching: switches with probability p_switch.
   for (double p_switch : {0.0, 0.3}) {
-    const Config c = seqlearn::make_config({{"input.n_patterns", "2"}, {"input.pattern_sequences", "0;1"},
+    const Config c = seqlearn::make_config({{"input.n_patterns", "2"},
+                                            {"input.pattern_sequences", "0;1"},
                                             {"input.p_switch", std::to_string(p_switch)}});
     const Trace t = generate(c, 400000);
     double switches = 0;
     for (std::size_t i = 1; i < t.presentations.size(); ++i)
       switches += t.presentations[i].sequence != t.presentations[i - 1].sequence;
-    expect_binomial(switches, static_cast<double>(t.presentations.size() - 1), p_switch, "switches");
+    expect_binomial(switches, static_cast<double>(t.presentations.size() - 1), p_switch,
+                    "switches");
   }
   // random_independent with given probabilities.
   {
-    const Config c = seqlearn::make_config({{"input.n_patterns", "2"}, {"input.pattern_sequences", "0;1"},
+    const Config c = seqlearn::make_config({{"input.n_patterns", "2"},
+                                            {"input.pattern_sequences", "0;1"},
                                             {"input.pattern_mode", "random_independent"},
                                             {"input.sequence_probs", "0.2,0.8"}});
     const Trace t = generate(c, 400000);
@@ -185,8 +198,10 @@ TEST(InputGenerator, ModesChooseSequencesAsSpecified) {
 }
 
 TEST(InputGenerator, SequencesPlayTheirPatternsBackToBack) {
-  const Config c = seqlearn::make_config({{"input.n_patterns", "3"}, {"input.t_pattern", "100,200,150"},
-                                          {"input.pattern_sequences", "0,1;2"}, {"input.pattern_mode", "alternating"}});
+  const Config c = seqlearn::make_config({{"input.n_patterns", "3"},
+                                          {"input.t_pattern", "100,200,150"},
+                                          {"input.pattern_sequences", "0,1;2"},
+                                          {"input.pattern_mode", "alternating"}});
   seqlearn::CounterRng rng(c.seed);
   InputGenerator gen(c, rng);
   gen.start_phase(c.train_input);

@@ -13,14 +13,16 @@ using seqlearn::Config;
 using seqlearn::Network;
 
 TEST(Network, CircuitSizesAreUniformInRange) {
-  const Config c = seqlearn::make_config({{"network.grid", "60x60"}, {"network.connectivity", "fixed_indegree"}});
+  const Config c = seqlearn::make_config(
+      {{"network.grid", "60x60"}, {"network.connectivity", "fixed_indegree"}});
   const Network net(c, 1);
   std::map<int, int> histogram;
   for (std::int64_t i = 0; i < net.n_circuits(); ++i) ++histogram[net.circuit_size(i)];
   ASSERT_EQ(histogram.size(), 9u);  // 2..10
   EXPECT_EQ(histogram.begin()->first, 2);
   EXPECT_EQ(histogram.rbegin()->first, 10);
-  for (auto [k, count] : histogram) EXPECT_NEAR(count, 400, 5 * std::sqrt(400 * 8.0 / 9.0)) << "K = " << k;
+  for (auto [k, count] : histogram)
+    EXPECT_NEAR(count, 400, 5 * std::sqrt(400 * 8.0 / 9.0)) << "K = " << k;
   EXPECT_EQ(net.first_neuron(net.n_circuits()), net.n_neurons());
   EXPECT_EQ(net.circuit_of(net.first_neuron(17)), 17);
   EXPECT_EQ(net.circuit_of(net.first_neuron(18) - 1), 17);
@@ -58,13 +60,20 @@ TEST(Km2013, DistanceProfileFollowsTheRule) {
   std::vector<double> probability(edges.size() - 1, 0.0);
   const double step = 0.0005;
   for (double d = step / 2; d < 40; d += step) {
-    const auto first = std::upper_bound(distances.begin(), distances.end(), d - 1) - distances.begin();
-    const auto last = std::upper_bound(distances.begin(), distances.end(), d + 1) - distances.begin();
+    const auto first =
+        std::upper_bound(distances.begin(), distances.end(), d - 1) - distances.begin();
+    const auto last =
+        std::upper_bound(distances.begin(), distances.end(), d + 1) - distances.begin();
     if (first == last) continue;
-    const double density = c.lambda * std::exp(-c.lambda * d) * step / static_cast<double>(last - first);
+    const double density =
+        c.lambda * std::exp(-c.lambda * d) * step / static_cast<double>(last - first);
     for (std::size_t i = 0; i + 1 < edges.size(); ++i) {
-      const auto lo = std::max(first, std::upper_bound(distances.begin(), distances.end(), edges[i]) - distances.begin());
-      const auto hi = std::min(last, std::upper_bound(distances.begin(), distances.end(), edges[i + 1]) - distances.begin());
+      const auto lo =
+          std::max(first, std::upper_bound(distances.begin(), distances.end(), edges[i]) -
+                              distances.begin());
+      const auto hi =
+          std::min(last, std::upper_bound(distances.begin(), distances.end(), edges[i + 1]) -
+                             distances.begin());
       if (hi > lo) probability[i] += density * static_cast<double>(hi - lo);
     }
   }
@@ -73,7 +82,8 @@ TEST(Km2013, DistanceProfileFollowsTheRule) {
   std::vector<double> observed(probability.size(), 0.0);
   for (int b = 0; b < n; ++b)
     for (auto a : net.sources_of(b)) {
-      const double d = std::hypot(static_cast<int>(a) / 20 - b / 20, static_cast<int>(a) % 20 - b % 20);
+      const double d =
+          std::hypot(static_cast<int>(a) / 20 - b / 20, static_cast<int>(a) % 20 - b % 20);
       for (std::size_t i = 0; i + 1 < edges.size(); ++i)
         if (d > edges[i] && d <= edges[i + 1]) ++observed[i];
     }
@@ -92,8 +102,10 @@ TEST(Km2013, DistanceProfileFollowsTheRule) {
 
 TEST(FixedIndegree, ExactInDegreeDistinctSourcesInsideTheGrid) {
   for (const char* boundary : {"open", "periodic"}) {
-    const Config c = seqlearn::make_config({{"network.grid", "30x40"}, {"network.connectivity", "fixed_indegree"},
-                                            {"network.boundary", boundary}, {"network.wta_indegree", "20"}});
+    const Config c = seqlearn::make_config({{"network.grid", "30x40"},
+                                            {"network.connectivity", "fixed_indegree"},
+                                            {"network.boundary", boundary},
+                                            {"network.wta_indegree", "20"}});
     const Network net(c, 1);
     double mean_distance = 0;
     for (std::int64_t b = 0; b < net.n_circuits(); ++b) {
@@ -104,7 +116,8 @@ TEST(FixedIndegree, ExactInDegreeDistinctSourcesInsideTheGrid) {
       for (auto a : sources) {
         EXPECT_NE(static_cast<std::int64_t>(a), b);
         EXPECT_LT(a, 1200u);
-        mean_distance += std::hypot(static_cast<int>(a) / 40 - b / 40, static_cast<int>(a) % 40 - b % 40);
+        mean_distance +=
+            std::hypot(static_cast<int>(a) / 40 - b / 40, static_cast<int>(a) % 40 - b % 40);
       }
     }
     mean_distance /= 1200.0 * 20;
@@ -116,12 +129,16 @@ TEST(FixedIndegree, ExactInDegreeDistinctSourcesInsideTheGrid) {
 }
 
 TEST(FixedIndegree, SourcesDependOnlyOnSeedAndCircuit) {
-  const Config c = seqlearn::make_config({{"network.grid", "50x50"}, {"network.connectivity", "fixed_indegree"},
+  const Config c = seqlearn::make_config({{"network.grid", "50x50"},
+                                          {"network.connectivity", "fixed_indegree"},
                                           {"network.boundary", "periodic"}});
   const Network one(c, 1), seven(c, 7);
   for (std::int64_t b : {0, 1, 777, 2499}) EXPECT_EQ(one.sources_of(b), seven.sources_of(b));
-  const Network other(seqlearn::make_config({{"network.grid", "50x50"}, {"network.connectivity", "fixed_indegree"},
-                                             {"network.boundary", "periodic"}, {"run.seed", "2"}}), 1);
+  const Network other(seqlearn::make_config({{"network.grid", "50x50"},
+                                             {"network.connectivity", "fixed_indegree"},
+                                             {"network.boundary", "periodic"},
+                                             {"run.seed", "2"}}),
+                      1);
   EXPECT_NE(one.sources_of(777), other.sources_of(777));
 }
 
@@ -154,7 +171,8 @@ TEST(Partition, ContiguousCompleteAndBalanced) {
 }
 
 TEST(StpParameters, DistributionsAndInputs) {
-  const Config c = seqlearn::make_config({{"network.grid", "100x100"}, {"network.connectivity", "fixed_indegree"}});
+  const Config c = seqlearn::make_config(
+      {{"network.grid", "100x100"}, {"network.connectivity", "fixed_indegree"}});
   const Network net(c, 1);
   const auto input = net.stp_parameters(5);
   EXPECT_EQ(input.U, 1.0);

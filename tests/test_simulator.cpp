@@ -62,18 +62,22 @@ class DenseReference {
     }
     u_stp_ = U_;
     pending_.assign(n_src, std::deque<double>(static_cast<std::size_t>(c.delay_steps - 1), 0.0));
-    connected_.assign(static_cast<std::size_t>(n_), std::vector<bool>(static_cast<std::size_t>(n_src), false));
+    connected_.assign(static_cast<std::size_t>(n_),
+                      std::vector<bool>(static_cast<std::size_t>(n_src), false));
     for (int k = 0; k < n_; ++k) {
       const auto circuit = net.circuit_of(static_cast<std::uint64_t>(k));
       circuit_.push_back(circuit);
       for (int j = 0; j < n_in_; ++j) connected_[k][j] = true;
       for (auto a : net.sources_of(circuit))
         for (int o = 0; o < net.circuit_size(a); ++o)
-          connected_[k][static_cast<std::size_t>(n_in_) + net.first_neuron(a) + static_cast<std::uint64_t>(o)] = true;
+          connected_[k][static_cast<std::size_t>(n_in_) + net.first_neuron(a) +
+                        static_cast<std::uint64_t>(o)] = true;
     }
-    w_.assign(static_cast<std::size_t>(n_), std::vector<double>(static_cast<std::size_t>(n_src), 0.0));
+    w_.assign(static_cast<std::size_t>(n_),
+              std::vector<double>(static_cast<std::size_t>(n_src), 0.0));
     S_ = w_;
-    Q_.assign(static_cast<std::size_t>(n_), std::vector<double>(static_cast<std::size_t>(n_src), 1.0));
+    Q_.assign(static_cast<std::size_t>(n_),
+              std::vector<double>(static_cast<std::size_t>(n_src), 1.0));
   }
 
   void reset_transients() {
@@ -105,7 +109,8 @@ class DenseReference {
     const double dt = c_.dt_s();
     readout_.resize(static_cast<std::size_t>(n_), 0.0);
     for (int k = 0; k < n_; ++k)  // MODEL 8
-      readout_[k] = readout_[k] * (1 - c_.dt_ms / c_.tau_decay_ms) + (spiking[static_cast<std::size_t>(n_in_ + k)] ? 1.0 : 0.0);
+      readout_[k] = readout_[k] * (1 - c_.dt_ms / c_.tau_decay_ms) +
+                    (spiking[static_cast<std::size_t>(n_in_ + k)] ? 1.0 : 0.0);
     for (int j = 0; j < n_src; ++j) {  // M6 with the delayed amplitude
       const double amplitude = spiking[j] ? (c_.use_stp ? R_[j] * u_stp_[j] : 1.0) : 0.0;
       double arriving = amplitude;
@@ -124,13 +129,15 @@ class DenseReference {
         if (!connected_[k][j] || (j < n_in_ && !c_.train_inputs)) continue;
         double eta = c_.learning_rate;  // M7''
         if (c_.schedule == seqlearn::Schedule::variance_tracking)
-          eta = c_.learning_rate * (Q_[k][j] - S_[k][j] * S_[k][j]) / (std::exp(-S_[k][j]) + 1);  // M7
-        if (c_.schedule == seqlearn::Schedule::inverse_time) eta = c_.learning_rate / n_train_;    // M7'
-        const double delta = (Y[j] - std::exp(w_[k][j])) / std::max(std::exp(w_[k][j]), eta);     // M8
-        w_[k][j] += eta * delta;                                                                   // M9
+          eta = c_.learning_rate * (Q_[k][j] - S_[k][j] * S_[k][j]) /
+                (std::exp(-S_[k][j]) + 1);  // M7
+        if (c_.schedule == seqlearn::Schedule::inverse_time)
+          eta = c_.learning_rate / n_train_;  // M7'
+        const double delta = (Y[j] - std::exp(w_[k][j])) / std::max(std::exp(w_[k][j]), eta);  // M8
+        w_[k][j] += eta * delta;                                                               // M9
         if (c_.schedule == seqlearn::Schedule::variance_tracking) {
-          S_[k][j] += eta * (w_[k][j] - S_[k][j]);                 // M10
-          Q_[k][j] += eta * (w_[k][j] * w_[k][j] - Q_[k][j]);      // M11
+          S_[k][j] += eta * (w_[k][j] - S_[k][j]);             // M10
+          Q_[k][j] += eta * (w_[k][j] * w_[k][j] - Q_[k][j]);  // M11
         }
       }
     }
@@ -140,7 +147,7 @@ class DenseReference {
         R_[j] = 1 + (R_old - u_stp_[j] * R_old - 1) * std::exp(-isi_[j] / D_[j]);  // M12
         u_stp_[j] = U_[j] + u_stp_[j] * (1 - U_[j]) * std::exp(-isi_[j] / F_[j]);  // M13
       }
-      isi_[j] += dt;                  // M14
+      isi_[j] += dt;  // M14
       if (spiking[j]) isi_[j] = 0.0;
     }
   }
@@ -169,7 +176,9 @@ void compare_with_dense(const Config& config, const Forced& forced) {
   ASSERT_EQ(rec.trace_neurons.size(), static_cast<std::size_t>(n));
   const std::size_t m = rec.trace_weight_pre.size();
 
-  auto close = [](double a, double b) { return std::abs(a - b) <= 1e-12 * std::max(std::abs(a), std::abs(b)) + 1e-15; };
+  auto close = [](double a, double b) {
+    return std::abs(a - b) <= 1e-12 * std::max(std::abs(a), std::abs(b)) + 1e-15;
+  };
   std::int64_t phase_start = 0;
   std::size_t phase = 0;
   std::size_t mismatches = 0;
@@ -193,7 +202,10 @@ void compare_with_dense(const Config& config, const Forced& forced) {
       const double p = rec.trace_p[static_cast<std::size_t>(s) * n + k];
       const double x = rec.trace_readout[static_cast<std::size_t>(s) * n + k];
       if (!close(u, ref.u_[k]) || !close(p, ref.p_[k]) || !close(x, ref.readout_[k])) {
-        if (++mismatches < 5) ADD_FAILURE() << "step " << s << " neuron " << k << ": u " << u << " vs " << ref.u_[k] << ", p " << p << " vs " << ref.p_[k] << ", x " << x << " vs " << ref.readout_[k];
+        if (++mismatches < 5)
+          ADD_FAILURE() << "step " << s << " neuron " << k << ": u " << u << " vs " << ref.u_[k]
+                        << ", p " << p << " vs " << ref.p_[k] << ", x " << x << " vs "
+                        << ref.readout_[k];
       }
     }
     for (std::size_t i = 0; i < m; ++i) {
@@ -201,7 +213,8 @@ void compare_with_dense(const Config& config, const Forced& forced) {
       const double w_ref = ref.w_[rec.trace_weight_post[i]][rec.trace_weight_pre[i]];
       largest_weight_change = std::max(largest_weight_change, std::abs(w_ref));
       if (!close(w, w_ref) && ++mismatches < 5)
-        ADD_FAILURE() << "step " << s << " synapse " << rec.trace_weight_pre[i] << "->" << rec.trace_weight_post[i] << ": " << w << " vs " << w_ref;
+        ADD_FAILURE() << "step " << s << " synapse " << rec.trace_weight_pre[i] << "->"
+                      << rec.trace_weight_post[i] << ": " << w << " vs " << w_ref;
     }
   }
   EXPECT_EQ(mismatches, 0u);
@@ -212,13 +225,16 @@ void compare_with_dense(const Config& config, const Forced& forced) {
 }
 
 // Random forced spikes: inputs at `input_hz`, each neuron at `neuron_hz`, for `steps` steps.
-Forced random_forced(int n_inputs, int n_neurons, std::int64_t steps, double input_hz, double neuron_hz, unsigned seed) {
+Forced random_forced(int n_inputs, int n_neurons, std::int64_t steps, double input_hz,
+                     double neuron_hz, unsigned seed) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<double> u(0.0, 1.0);
   Forced f;
   for (std::int64_t s = 0; s < steps; ++s) {
-    for (int c = 0; c < n_inputs; ++c) if (u(gen) < input_hz * 1e-3) f.inputs.emplace_back(c, s);
-    for (int k = 0; k < n_neurons; ++k) if (u(gen) < neuron_hz * 1e-3) f.neurons.emplace_back(k, s);
+    for (int c = 0; c < n_inputs; ++c)
+      if (u(gen) < input_hz * 1e-3) f.inputs.emplace_back(c, s);
+    for (int k = 0; k < n_neurons; ++k)
+      if (u(gen) < neuron_hz * 1e-3) f.neurons.emplace_back(k, s);
   }
   f.neurons.emplace_back(0, 0);  // make sure neuron rows exist
   return f;
@@ -229,8 +245,11 @@ Forced random_forced(int n_inputs, int n_neurons, std::int64_t steps, double inp
 // MODEL.md section 10, row by row (the table gives 6 decimals).
 TEST(WorkedExample, MatchesModelTable) {
   const Forced forced{{{0, 0}, {0, 1}, {0, 3}}, {{0, 2}, {0, 5}, {1, 4}}};
-  const Config config = toy_config({{"network.grid", "1x1"}, {"network.k_min", "2"}, {"network.k_max", "2"},
-                                    {"network.n_inputs", "1"}, {"run.protocol", "train:6"}},
+  const Config config = toy_config({{"network.grid", "1x1"},
+                                    {"network.k_min", "2"},
+                                    {"network.k_max", "2"},
+                                    {"network.n_inputs", "1"},
+                                    {"run.protocol", "train:6"}},
                                    forced, "worked_example");
   auto comm = seqlearn::make_local_communicator();
   Simulator sim(config, *comm);
@@ -253,7 +272,8 @@ TEST(WorkedExample, MatchesModelTable) {
   EXPECT_DOUBLE_EQ(r.trace_weight[4], -0.01375);  // eta/2 * (0.45 - 1), as worked by hand
   // Readout state of neuron 0 (spikes at 2 and 5): 0, 0, 1, 0.95, 0.9025, 0.857375 + 1.
   const double x0[6] = {0, 0, 1, 0.95, 0.9025, 1.857375};
-  for (int n = 0; n < 6; ++n) EXPECT_DOUBLE_EQ(r.trace_readout[2 * n], x0[n]) << "x_0 at step " << n;
+  for (int n = 0; n < 6; ++n)
+    EXPECT_DOUBLE_EQ(r.trace_readout[2 * n], x0[n]) << "x_0 at step " << n;
 }
 
 // The thesis's toy models: 1x2 grid, K = 1 or 2, one input channel, 1 s, STP off / on.
@@ -262,15 +282,17 @@ class ToyModel : public testing::TestWithParam<std::tuple<int, bool>> {};
 TEST_P(ToyModel, MatchesDenseReference) {
   const auto [k, stp] = GetParam();
   const Forced forced = random_forced(1, 2 * k, 1000, 40.0, 25.0, 7u + static_cast<unsigned>(k));
-  const Config config = toy_config({{"network.grid", "1x2"}, {"network.k_min", std::to_string(k)},
-                                    {"network.k_max", std::to_string(k)}, {"network.n_inputs", "1"},
-                                    {"plasticity.use_stp", stp ? "true" : "false"}, {"run.protocol", "train:1000"}},
+  const Config config = toy_config({{"network.grid", "1x2"},
+                                    {"network.k_min", std::to_string(k)},
+                                    {"network.k_max", std::to_string(k)},
+                                    {"network.n_inputs", "1"},
+                                    {"plasticity.use_stp", stp ? "true" : "false"},
+                                    {"run.protocol", "train:1000"}},
                                    forced, "toy_" + std::to_string(k) + (stp ? "_stp" : ""));
   compare_with_dense(config, forced);
 }
 
-INSTANTIATE_TEST_SUITE_P(Thesis, ToyModel,
-                         testing::Combine(testing::Values(1, 2), testing::Bool()),
+INSTANTIATE_TEST_SUITE_P(Thesis, ToyModel, testing::Combine(testing::Values(1, 2), testing::Bool()),
                          [](const auto& info) {
                            std::string name = std::get<0>(info.param) == 1 ? "K1" : "K2";
                            name.append(std::get<1>(info.param) ? "_stp_on" : "_stp_off");
@@ -286,10 +308,15 @@ TEST(DenseReference, SchedulesDelaysResetsAndInitialWeightsOff) {
            {{"network.delay", "3"}},
            {{"plasticity.train_inputs", "false"}},
            {{"run.protocol", "train:400,test:200"}},
-           {{"run.protocol", "train:400,test:200"}, {"test.reset_transients", "false"}, {"network.delay", "2"}}}) {
+           {{"run.protocol", "train:400,test:200"},
+            {"test.reset_transients", "false"},
+            {"network.delay", "2"}}}) {
     auto overrides = extra;
-    overrides.insert(overrides.end(), {{"network.grid", "2x2"}, {"network.k_min", "3"}, {"network.k_max", "3"},
-                                       {"network.n_inputs", "5"}, {"network.n_conn", "8"}});
+    overrides.insert(overrides.end(), {{"network.grid", "2x2"},
+                                       {"network.k_min", "3"},
+                                       {"network.k_max", "3"},
+                                       {"network.n_inputs", "5"},
+                                       {"network.n_conn", "8"}});
     bool has_protocol = false;
     for (auto& [key, value] : overrides) has_protocol |= key == "run.protocol";
     if (!has_protocol) overrides.emplace_back("run.protocol", "train:600");
@@ -301,8 +328,8 @@ TEST(DenseReference, SchedulesDelaysResetsAndInitialWeightsOff) {
 // Sampled spikes: with learning off and zero weights every neuron has p = 1/K, so a circuit
 // fires at r_max in total (lateral inhibition, MODEL 3).
 TEST(Sampling, CircuitRateIsRmaxWithUniformPotentials) {
-  const Config config = seqlearn::make_config({{"network.grid", "4x5"}, {"run.protocol", "test:20000"},
-                                                {"record.dt_rec", "0"}});
+  const Config config = seqlearn::make_config(
+      {{"network.grid", "4x5"}, {"run.protocol", "test:20000"}, {"record.dt_rec", "0"}});
   auto comm = seqlearn::make_local_communicator();
   Simulator sim(config, *comm);
   sim.run();
@@ -314,15 +341,16 @@ TEST(Sampling, CircuitRateIsRmaxWithUniformPotentials) {
     expected += K * (1.0 - std::exp(-100.0 * 1e-3 / K)) / 1e-3;
   }
   const double rate = static_cast<double>(sim.counters().network_spikes) / seconds;
-  EXPECT_NEAR(rate, expected, 5 * std::sqrt(expected * seconds) / seconds);  // 5 sigma of a Poisson count
+  EXPECT_NEAR(rate, expected,
+              5 * std::sqrt(expected * seconds) / seconds);  // 5 sigma of a Poisson count
   EXPECT_NEAR(rate / circuits, 100.0, 6.0);
 }
 
 // Learning from scratch on the default network moves weights and spreads them (smoke test
 // with a real check: the variance-tracking state changes where weights change).
 TEST(Learning, WeightsChangeOnlyThroughSpikes) {
-  const Config config = seqlearn::make_config({{"network.grid", "3x3"}, {"run.protocol", "train:2000"},
-                                                {"record.dt_rec", "0"}});
+  const Config config = seqlearn::make_config(
+      {{"network.grid", "3x3"}, {"run.protocol", "train:2000"}, {"record.dt_rec", "0"}});
   auto comm = seqlearn::make_local_communicator();
   Simulator sim(config, *comm);
   sim.run();

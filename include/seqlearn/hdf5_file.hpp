@@ -42,9 +42,9 @@ class H5File {
   // 2-D dataset [rows, total_cols]; this rank writes its row-major block
   // [row_offset, row_offset + row_count) x [col_offset, col_offset + col_count).
   template <class T>
-  void write_matrix(const std::string& path, const T* data, std::uint64_t rows, std::uint64_t total_cols,
-                    std::uint64_t row_offset, std::uint64_t row_count, std::uint64_t col_offset,
-                    std::uint64_t col_count) {
+  void write_matrix(const std::string& path, const T* data, std::uint64_t rows,
+                    std::uint64_t total_cols, std::uint64_t row_offset, std::uint64_t row_count,
+                    std::uint64_t col_offset, std::uint64_t col_count) {
     write_block(path, type_of<T>(), data, {rows, total_cols}, {row_offset, col_offset},
                 {row_count, col_count});
   }
@@ -69,12 +69,18 @@ class H5File {
 
 template <class T>
 constexpr H5File::Type H5File::type_of() {
-  if constexpr (std::is_same_v<T, double>) return Type::f64;
-  else if constexpr (std::is_same_v<T, std::int64_t>) return Type::i64;
-  else if constexpr (std::is_same_v<T, std::uint64_t>) return Type::u64;
-  else if constexpr (std::is_same_v<T, std::int32_t>) return Type::i32;
-  else if constexpr (std::is_same_v<T, std::uint32_t>) return Type::u32;
-  else if constexpr (std::is_same_v<T, std::int16_t>) return Type::i16;
+  if constexpr (std::is_same_v<T, double>)
+    return Type::f64;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return Type::i64;
+  else if constexpr (std::is_same_v<T, std::uint64_t>)
+    return Type::u64;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return Type::i32;
+  else if constexpr (std::is_same_v<T, std::uint32_t>)
+    return Type::u32;
+  else if constexpr (std::is_same_v<T, std::int16_t>)
+    return Type::i16;
   else {
     static_assert(std::is_same_v<T, std::uint8_t>, "unsupported HDF5 element type");
     return Type::u8;

@@ -33,7 +33,9 @@ class InputGenerator {
   void generate(std::int64_t step, InputStep& out);
 
   // The frozen pattern p: spike times in ms from its start, per channel.
-  const std::vector<std::vector<double>>& pattern(int p) const { return patterns_[static_cast<std::size_t>(p)]; }
+  const std::vector<std::vector<double>>& pattern(int p) const {
+    return patterns_[static_cast<std::size_t>(p)];
+  }
 
  private:
   void begin_noise();

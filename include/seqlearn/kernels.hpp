@@ -11,10 +11,14 @@
 namespace seqlearn::kernels {
 
 // M1: the unweighted EPSP of a source.
-inline double epsp(double trace_decay, double trace_rise) { return trace_decay - trace_rise; }
+inline double epsp(double trace_decay, double trace_rise) {
+  return trace_decay - trace_rise;
+}
 
 // M6, Euler step of one trace: e <- e (1 - dt/tau) + s R u.
-inline double trace_step(double trace, double factor, double amplitude) { return trace * factor + amplitude; }
+inline double trace_step(double trace, double factor, double amplitude) {
+  return trace * factor + amplitude;
+}
 
 // M3 (with M2's potentials given): softmax within a circuit, shifted by the maximum.
 inline void softmax(const double* potential, double* rate_fraction, std::size_t size) {
@@ -42,15 +46,15 @@ inline double variance_tracking_rate(double eta, double mean, double second_mome
 inline double weight_step(double weight, double epsp, double rate) {
   const double exp_w = std::exp(weight);
   const double delta = (epsp - exp_w) / std::max(exp_w, rate);  // M8
-  return weight + rate * delta;                                   // M9
+  return weight + rate * delta;                                 // M9
 }
 
 // M7-M11 under variance tracking, on one synapse.
 inline void stdp_variance_tracking(double& weight, double& mean, double& second_moment, double epsp,
                                    double eta) {
-  const double rate = variance_tracking_rate(eta, mean, second_moment);   // M7
-  weight = weight_step(weight, epsp, rate);                               // M8-M9
-  mean = mean + rate * (weight - mean);                                   // M10
+  const double rate = variance_tracking_rate(eta, mean, second_moment);      // M7
+  weight = weight_step(weight, epsp, rate);                                  // M8-M9
+  mean = mean + rate * (weight - mean);                                      // M10
   second_moment = second_moment + rate * (weight * weight - second_moment);  // M11
 }
 

@@ -32,7 +32,9 @@ class Network {
   int rows() const { return rows_; }
   int cols() const { return cols_; }
 
-  int circuit_size(std::int64_t circuit) const { return circuit_size_[static_cast<std::size_t>(circuit)]; }
+  int circuit_size(std::int64_t circuit) const {
+    return circuit_size_[static_cast<std::size_t>(circuit)];
+  }
   std::uint64_t first_neuron(std::int64_t circuit) const {
     return first_neuron_[static_cast<std::size_t>(circuit)];
   }
@@ -46,7 +48,8 @@ class Network {
 
   // Circuits [first, last) owned by `rank`: contiguous, balanced by estimated synapses.
   std::pair<std::int64_t, std::int64_t> circuits_of_rank(int rank) const {
-    return {partition_[static_cast<std::size_t>(rank)], partition_[static_cast<std::size_t>(rank) + 1]};
+    return {partition_[static_cast<std::size_t>(rank)],
+            partition_[static_cast<std::size_t>(rank) + 1]};
   }
 
  private:

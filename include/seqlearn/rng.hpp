@@ -7,8 +7,8 @@
 #pragma once
 
 #include <Random123/philox.h>
-#include <Random123/uniform.hpp>
 
+#include <Random123/uniform.hpp>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
@@ -17,17 +17,17 @@ namespace seqlearn {
 
 // One stream per use; never reorder or reuse the values (that would change every result).
 enum class Purpose : std::uint32_t {
-  circuit_size = 1,     // entity = circuit                      (MODEL 1)
-  km2013_draw = 2,      // entity = draw number                  (MODEL 1, rule km2013)
-  indegree_draw = 3,    // entity = target circuit, counter = try (MODEL 1, fixed_indegree)
-  stp_parameters = 4,   // entity = source id                    (MODEL 2)
-  initial_weight = 5,   // entity = postsynaptic neuron, counter = row position (MODEL 6)
-  neuron_spike = 6,     // entity = neuron, counter = step       (M5)
-  input_noise = 7,      // entity = channel, counter = step      (MODEL 5)
-  overlay_noise = 8,    // entity = channel, counter = step      (MODEL 5)
-  frozen_pattern = 9,   // entity = pattern * 2^32 + channel, counter = spike number
-  generator = 10,       // entity = generator event number        (phase lengths, switching, warp)
-  record_sample = 11,   // entity = sample number                (record.neurons = random:K)
+  circuit_size = 1,    // entity = circuit                      (MODEL 1)
+  km2013_draw = 2,     // entity = draw number                  (MODEL 1, rule km2013)
+  indegree_draw = 3,   // entity = target circuit, counter = try (MODEL 1, fixed_indegree)
+  stp_parameters = 4,  // entity = source id                    (MODEL 2)
+  initial_weight = 5,  // entity = postsynaptic neuron, counter = row position (MODEL 6)
+  neuron_spike = 6,    // entity = neuron, counter = step       (M5)
+  input_noise = 7,     // entity = channel, counter = step      (MODEL 5)
+  overlay_noise = 8,   // entity = channel, counter = step      (MODEL 5)
+  frozen_pattern = 9,  // entity = pattern * 2^32 + channel, counter = spike number
+  generator = 10,      // entity = generator event number        (phase lengths, switching, warp)
+  record_sample = 11,  // entity = sample number                (record.neurons = random:K)
 };
 
 class CounterRng {

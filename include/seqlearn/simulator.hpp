@@ -24,12 +24,12 @@ struct Record {
   std::vector<std::int64_t> input_step;
   std::vector<std::uint32_t> input_channel;
   std::vector<std::uint8_t> input_from_pattern;
-  std::vector<std::int32_t> pattern_id;   // per step
-  std::vector<std::int32_t> sequence_id;  // per step
+  std::vector<std::int32_t> pattern_id;      // per step
+  std::vector<std::int32_t> sequence_id;     // per step
   std::vector<std::uint64_t> trace_neurons;  // this rank's traced neurons, ascending
   std::vector<std::int64_t> trace_steps;
-  std::vector<double> trace_u;  // [T][trace_neurons]
-  std::vector<double> trace_p;  // [T][trace_neurons]
+  std::vector<double> trace_u;        // [T][trace_neurons]
+  std::vector<double> trace_p;        // [T][trace_neurons]
   std::vector<double> trace_readout;  // [T][trace_neurons]: x_k at the end of the step (MODEL 8)
   std::vector<std::uint64_t> trace_weight_pre;   // [m] source ids of the traced neurons' synapses
   std::vector<std::uint64_t> trace_weight_post;  // [m]
@@ -103,7 +103,8 @@ class Simulator {
   void step(std::int64_t n, bool learning, std::int64_t interval_start, bool exchange_now);
   void update_circuit(std::int64_t local_circuit, std::int64_t n);
   void exchange(std::int64_t interval_start, std::int64_t interval_steps);
-  void deliver(std::int64_t circuit_first, std::int64_t circuit_last, const std::vector<Arrival>& arrivals);
+  void deliver(std::int64_t circuit_first, std::int64_t circuit_last,
+               const std::vector<Arrival>& arrivals);
   void learn(std::uint64_t local_neuron);
   void record_weights();
 
@@ -137,13 +138,13 @@ class Simulator {
   std::vector<std::uint32_t> needed_first_source_;
   std::vector<std::uint64_t> target_begin_;  // CSR per needed circuit into targets_
   std::vector<Target> targets_;
-  std::vector<std::uint64_t> target_neurons_;  // per needed circuit: local neurons it reaches
-  std::vector<double> trace_decay_;  // e_j (M6)
-  std::vector<double> trace_rise_;   // ê_j (M6)
-  std::vector<double> epsp_;         // Y_j(n) = e_j - ê_j (M1), this step's value
-  std::vector<double> stp_R_, stp_u_;                // M12, M13
-  std::vector<double> stp_U_, stp_D_s_, stp_F_s_;    // per-source parameters (MODEL 2)
-  std::vector<std::int64_t> last_spike_;  // isi_j = (n - last_spike_j - 1) dt (M14)
+  std::vector<std::uint64_t> target_neurons_;      // per needed circuit: local neurons it reaches
+  std::vector<double> trace_decay_;                // e_j (M6)
+  std::vector<double> trace_rise_;                 // ê_j (M6)
+  std::vector<double> epsp_;                       // Y_j(n) = e_j - ê_j (M1), this step's value
+  std::vector<double> stp_R_, stp_u_;              // M12, M13
+  std::vector<double> stp_U_, stp_D_s_, stp_F_s_;  // per-source parameters (MODEL 2)
+  std::vector<std::int64_t> last_spike_;           // isi_j = (n - last_spike_j - 1) dt (M14)
 
   // Local neurons.
   std::vector<double> weighted_decay_;  // sum_j w_kj e_j: event-driven part of u_k (M2)
