@@ -1,0 +1,182 @@
+"""Tests of tools/: synthetic output files with known answers (written here with h5py,
+following docs/output.md), and one file made by the simulator."""
+import json
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+TOOLS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+sys.path.insert(0, TOOLS)
+import seqlearn_analysis as sa  # noqa: E402
+
+PYTHON = "/usr/bin/python3"
+N_INPUTS = 8
+N_NEURONS = 6
+LOCKED_OFFSETS = {0: 10, 1: 30, 2: 50, 3: 70}  # neuron -> burst start within a presentation
+PHASES = [("test", 3000, 0), ("train", 1000, 1), ("test", 3000, 0), ("test", 3000, 0)]
+PERIOD, LENGTH = 500, 100  # a 100-step presentation every 500 steps, from step 200
+
+
+def make_run(path, seed=1):
+    """Two circuits of three neurons; neurons 0-3 fire a 5-step burst at a fixed offset in every
+    presentation after training, neurons 4 and 5 fire at random; inputs are pure noise."""
+    rng = np.random.default_rng(seed)
+    total = sum(p[1] for p in PHASES)
+    pattern_id = np.full(total, -1, np.int32)
+    for start in range(200, total - LENGTH, PERIOD):
+        pattern_id[start : start + LENGTH] = 0
+    trained_from = PHASES[0][1] + PHASES[1][1]
+    steps, neurons = [], []
+    for n in range(N_NEURONS):
+        random_steps = np.flatnonzero(rng.random(total) < 0.01)
+        if n in LOCKED_OFFSETS:
+            random_steps = random_steps[random_steps < trained_from]
+            for start in range(200, total - LENGTH, PERIOD):
+                if start >= trained_from:
+                    burst = start + LOCKED_OFFSETS[n] + np.arange(5)
+                    random_steps = np.r_[random_steps, burst]
+        s = np.unique(random_steps)
+        steps.append(s)
+        neurons.append(np.full(len(s), n))
+    in_steps = np.flatnonzero(rng.random(total * N_INPUTS) < 0.005)
+    with h5py.File(path, "w") as f:
+        c = f.create_group("config")
+        for key, value in {"neuron.dt": "1", "input.n_patterns": "1", "input.t_pattern": str(LENGTH),
+                           "input.pattern_sequences": "0", "run.seed": str(seed)}.items():
+            c.attrs[key] = np.bytes_(value)
+        net = f.create_group("network")
+        for key, value in {"n_neurons": N_NEURONS, "n_inputs": N_INPUTS, "n_circuits": 2, "rows": 1, "cols": 2}.items():
+            net.attrs[key] = value
+        net["circuit_size"] = np.array([3, 3], np.int32)
+        net["circuit_of"] = np.array([0, 0, 0, 1, 1, 1], np.uint32)
+        f["spikes/step"] = np.concatenate(steps).astype(np.int64)
+        f["spikes/neuron"] = np.concatenate(neurons).astype(np.uint64)
+        f["input/spikes/step"] = (in_steps // N_INPUTS).astype(np.int64)
+        f["input/spikes/channel"] = (in_steps % N_INPUTS).astype(np.uint32)
+        f["input/spikes/from_pattern"] = np.zeros(len(in_steps), np.uint8)
+        f["input/pattern_id"] = pattern_id
+        f["input/sequence_id"] = np.where(pattern_id >= 0, 0, -1).astype(np.int32)
+        first = np.cumsum([0] + [p[1] for p in PHASES])[:-1]
+        f["phases/name"] = np.array([p[0] for p in PHASES], dtype="S5")
+        f["phases/first_step"] = first.astype(np.int64)
+        f["phases/steps"] = np.array([p[1] for p in PHASES], np.int64)
+        f["phases/learning"] = np.array([p[2] for p in PHASES], np.uint8)
+        t = f.create_group("traces")
+        t["step"] = np.zeros(0, np.int64)
+        t["neuron"] = np.zeros(0, np.uint64)
+    return path
+
+
+@pytest.fixture
+def synthetic(tmp_path):
+    return make_run(str(tmp_path / "synthetic.h5"))
+
+
+def test_presentations_and_phases(synthetic):
+    with sa.Run(synthetic) as run:
+        untrained, trained = run.test_phases()
+        assert [p.index for p in untrained] == [0]
+        assert [p.index for p in trained] == [2, 3]
+        pres = run.presentations(run.phases[2].first, run.phases[2].end)
+        assert len(pres) == 6
+        assert all(p.length == LENGTH and p.pattern == 0 for p in pres)
+        assert all((p.start - 200) % PERIOD == 0 for p in pres)
+
+
+def test_chunked_reads_give_the_same_spikes(synthetic, monkeypatch):
+    with sa.Run(synthetic) as run:
+        whole = run.spikes(1000, 7000)
+        monkeypatch.setattr(sa, "CHUNK", 7)
+        chunked = run.spikes(1000, 7000)
+        subset = run.spikes(1000, 7000, np.array([1, 4]))
+    assert np.array_equal(whole[0], chunked[0]) and np.array_equal(whole[1], chunked[1])
+    assert set(subset[1]) <= {1, 4} and np.all(np.diff(subset[0]) >= 0)
+
+
+def test_activation_order_and_locking(synthetic):
+    with sa.Run(synthetic) as run:
+        _, trained = run.test_phases()
+        phase = trained[0]
+        steps, ids = run.spikes(phase.first, phase.end)
+        i, ph = sa.spike_phases(steps, ids, run.presentations(phase.first, phase.end))
+        mean_phase, strength, count, p_value, _ = sa.phase_locking(i, ph, run.n_neurons)
+        order = sa.activation_order(mean_phase, count, p_value)
+        assert list(order[:4]) == [0, 1, 2, 3]
+        assert sa.locked(count, p_value)[:4].all() and not sa.locked(count, p_value)[4:].any()
+        assert np.allclose(strength[:4], 1.0, atol=0.02)
+        trained_lock = sa.locking_summary(run, trained)
+        untrained_lock = sa.locking_summary(run, run.test_phases()[0])
+    assert trained_lock["locked_neurons"] == 4
+    assert untrained_lock["locked_neurons"] == 0
+
+
+def test_reproducibility_and_readouts(synthetic):
+    result = sa.analyze(synthetic)
+    trained, untrained = result["trained"], result["untrained"]
+    # Identical bursts in every presentation: perfect reproducibility for the 4 bursting neurons.
+    assert trained["reproducibility"]["neurons_reaching_threshold"] == 4
+    assert trained["reproducibility"]["mean_correlation"] == pytest.approx(1.0, abs=1e-9)
+    assert untrained["reproducibility"]["neurons_reaching_threshold"] == 0
+    # The network carries the pattern, the (pure noise) input does not.
+    assert trained["readout_pattern"]["network"] > 0.6
+    assert abs(trained["readout_pattern"]["input"]) < 0.3
+    assert trained["readout_pattern"]["network"] > untrained["readout_pattern"]["network"] + 0.4
+
+
+def test_filtered_state_matches_model_8():
+    steps = np.array([0, 0, 3])
+    ids = np.array([1, 0, 1])
+    x, at = sa.filtered_state(steps, ids, 2, 0, 4, dt_ms=1.0, tau_ms=20.0, sample_ms=1.0)
+    assert list(at) == [0, 1, 2, 3]
+    assert x[:, 1] == pytest.approx([1, 0.95, 0.9025, 0.857375 + 1])
+    assert x[:, 0] == pytest.approx([1, 0.95, 0.9025, 0.857375])
+
+
+def run_tool(name, *args):
+    return subprocess.run([PYTHON, os.path.join(TOOLS, name), *args], capture_output=True, text=True)
+
+
+def test_analyze_cli_writes_json(synthetic, tmp_path):
+    out = tmp_path / "a.json"
+    proc = run_tool("seqlearn-analyze", synthetic, "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "trained" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["trained"]["locking"]["locked_neurons"] == 4
+    bad = tmp_path / "bad.h5"
+    bad.write_text("not hdf5")
+    assert run_tool("seqlearn-analyze", str(bad)).returncode == 2
+    assert run_tool("seqlearn-analyze", str(tmp_path / "missing.h5")).returncode == 2
+
+
+def test_plot_cli_writes_pictures(synthetic, tmp_path):
+    out = tmp_path / "figs"
+    proc = run_tool("seqlearn-plot", synthetic, "--out", str(out), "--pdf")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("raster_phase0_test", "raster_phase3_test", "grid_K", "grid_K_3d"):
+        assert (out / f"{name}.png").stat().st_size > 5000
+        assert (out / f"{name}.pdf").exists()
+    assert run_tool("seqlearn-plot", synthetic, "--phase", "9").returncode == 2
+
+
+@pytest.mark.skipif("SEQLEARN_MPI" not in os.environ, reason="set SEQLEARN_MPI to the simulator (CTest does)")
+def test_tools_on_a_simulator_run(tmp_path):
+    out = tmp_path / "run.h5"
+    proc = subprocess.run([os.environ["SEQLEARN_MPI"], "--network.grid", "3x3", "--threads", "1",
+                           "--run.protocol", "test:2000,train:8000,test:2000,test:2000",
+                           "--record.dt_rec", "50", "--output", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_tool("seqlearn-analyze", str(out), "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert result["n_neurons"] > 9
+    assert result["untrained"]["phases"] == [0] and result["trained"]["phases"] == [2, 3]
+    assert 0.0 <= result["trained"]["locking"]["locked_fraction"] <= 1.0
+    proc = run_tool("seqlearn-plot", str(out), "--out", str(tmp_path / "figs"))
+    assert proc.returncode == 0, proc.stderr
+    for name in ("raster_phase0_test", "raster_phase3_test", "grid_K", "traces", "weights_hist"):
+        assert (tmp_path / "figs" / f"{name}.png").exists(), name
