@@ -12,7 +12,8 @@ The measures follow MODEL.md section 9:
     of the same pattern, averaged over neurons whose mean rate trace reaches 90 Hz;
   - linear readouts: least squares on the 20 ms-filtered network state, sampled every 20 ms,
     trained on one test phase and scored (correlation with the target) on another, next to the
-    same readout on the input state.
+    same readout on the input state;
+  - persistence of circuit states: how long a circuit's winner keeps firing uninterrupted.
 """
 
 from __future__ import annotations
@@ -353,27 +354,50 @@ def locking_summary(run: Run, phases, max_neurons=None, seed=0):
     if not phases:
         return None
     neurons = subsample(run.n_neurons, max_neurons, seed) if max_neurons else None
-    all_ids, all_phases = [], []
-    presentations = 0
-    for phase in phases:
-        steps, ids = run.spikes(phase.first, phase.end, neurons)
-        pres = run.presentations(phase.first, phase.end)
-        presentations += len(pres)
-        i, ph = spike_phases(steps, ids, pres)
-        all_ids.append(i)
-        all_phases.append(ph)
-    ids = np.concatenate(all_ids)
-    ph = np.concatenate(all_phases)
-    _, strength, count, p_value, _ = phase_locking(ids, ph, run.n_neurons)
+    spikes = [run.spikes(phase.first, phase.end, neurons) for phase in phases]
+    presentations = [run.presentations(phase.first, phase.end) for phase in phases]
+    # A neuron counts as locked if it is locked to any one pattern (phases differ between patterns).
+    lock = np.zeros(run.n_neurons, bool)
+    best_strength = np.zeros(run.n_neurons)
+    for pattern in range(run.n_patterns()):
+        ids = np.concatenate([pid for pid, _ in (spike_phases(s, n, p, pattern) for (s, n), p in zip(spikes, presentations))])
+        ph = np.concatenate([pph for _, pph in (spike_phases(s, n, p, pattern) for (s, n), p in zip(spikes, presentations))])
+        _, strength, count, p_value, _ = phase_locking(ids.astype(np.int64), ph, run.n_neurons)
+        now = locked(count, p_value)
+        best_strength = np.where(now & (strength > best_strength), strength, best_strength)
+        lock |= now
     considered = run.n_neurons if neurons is None else len(neurons)
-    lock = locked(count, p_value)
     return {
         "locked_fraction": float(lock.sum() / considered),
         "locked_neurons": int(lock.sum()),
         "neurons": int(considered),
-        "presentations": int(presentations),
-        "mean_vector_strength_of_locked": float(strength[lock].mean()) if lock.any() else float("nan"),
+        "presentations": int(sum(len(p) for p in presentations)),
+        "mean_vector_strength_of_locked": float(best_strength[lock].mean()) if lock.any() else float("nan"),
     }
+
+
+def winner_dwell(run: Run, phases):
+    """Persistence of circuit states (paper Fig. 6A): within each circuit, a run is a stretch
+    of consecutive spikes all from the same neuron; its dwell time is last - first spike + 1
+    step. Returns the spike-weighted mean dwell time (ms) and mean spikes per run."""
+    if not phases:
+        return None
+    durations, lengths = [], []
+    for phase in phases:
+        steps, ids = run.spikes(phase.first, phase.end)
+        if len(steps) == 0:
+            continue
+        circuits = run.circuit_of(ids)
+        order = np.lexsort((steps, circuits))
+        c, s, n = circuits[order], steps[order], ids[order]
+        starts = np.flatnonzero(np.r_[True, (c[1:] != c[:-1]) | (n[1:] != n[:-1])])
+        ends = np.r_[starts[1:], len(s)]
+        durations.append((s[ends - 1] - s[starts] + 1) * run.dt_ms)
+        lengths.append(ends - starts)
+    if not durations:
+        return None
+    d, k = np.concatenate(durations), np.concatenate(lengths)
+    return {"mean_dwell_ms": float(np.average(d, weights=k)), "mean_spikes_per_run": float(np.average(k, weights=k))}
 
 
 def analyze(path: str, max_neurons=2000, seed=0):
@@ -388,6 +412,7 @@ def analyze(path: str, max_neurons=2000, seed=0):
                 continue
             entry = {"phases": [p.index for p in phases]}
             entry["locking"] = locking_summary(run, phases)
+            entry["persistence"] = winner_dwell(run, phases)
             entry["reproducibility"] = reproducibility(run, phases, max_neurons=max_neurons, seed=seed)
             a, b = (phases[0], phases[1]) if len(phases) >= 2 else split_phase(phases[0])
             entry["readout_pattern"] = readouts(run, a, b, "pattern", max_neurons, seed)

@@ -180,3 +180,16 @@ def test_tools_on_a_simulator_run(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for name in ("raster_phase0_test", "raster_phase3_test", "grid_K", "traces", "weights_hist"):
         assert (tmp_path / "figs" / f"{name}.png").exists(), name
+
+
+def test_winner_dwell_counts_runs_of_one_neuron(tmp_path):
+    path = make_run(str(tmp_path / "dwell.h5"))
+    with h5py.File(path, "r+") as f:  # circuit 0: neuron 0 at 0,1,2 then neuron 1 at 5; circuit 1: neuron 3 at 4
+        del f["spikes/step"], f["spikes/neuron"]
+        f["spikes/step"] = np.array([0, 1, 2, 5, 4], np.int64)
+        f["spikes/neuron"] = np.array([0, 0, 0, 1, 3], np.uint64)
+    with sa.Run(path) as run:
+        result = sa.winner_dwell(run, [run.phases[0]])
+    # runs: (0: 3 spikes over 3 ms), (1: 1 spike, 1 ms), (3: 1 spike, 1 ms); spike-weighted
+    assert result["mean_dwell_ms"] == pytest.approx((3 * 3 + 1 + 1) / 5)
+    assert result["mean_spikes_per_run"] == pytest.approx((3 * 3 + 1 + 1) / 5)
