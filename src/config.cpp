@@ -81,6 +81,19 @@ constexpr KeySpec kKeys[] = {
      "CSV 'source,id,step' of forced spikes (MODEL 7); empty = off"},
     {"output.file", "results/default.h5", "output HDF5 file"},
     {"output.overwrite", "false", "replace an existing output file"},
+    {"output.checkpoint_every_ms", "0",
+     "write a checkpoint every this many ms of model time, and at the end (0 = off; a multiple of dt)"},
+    {"output.checkpoint_file", "", "checkpoint file (default: the output's name with .ckpt.h5)"},
+};
+
+// Keys that fix the network, its random streams or the frozen patterns: a checkpoint can only
+// be restored with the values it was written with.
+constexpr const char* kFixedOnRestore[] = {
+    "network.grid", "network.k_min", "network.k_max", "network.n_inputs", "network.connectivity",
+    "network.lambda", "network.n_conn", "network.wta_indegree", "network.boundary", "network.delay",
+    "network.initial_weights", "neuron.dt", "neuron.tau_decay", "neuron.tau_rise", "plasticity.use_stp",
+    "plasticity.stp_U", "plasticity.stp_D", "plasticity.stp_F", "plasticity.stp_cv", "input.n_patterns",
+    "input.t_pattern", "input.r_input", "run.seed",
 };
 
 [[noreturn]] void fail(const std::string& key, const std::string& value,
@@ -409,6 +422,22 @@ Config build_config(const Values& v) {
   c.output_file = trim(v.text("output.file"));
   if (c.output_file.empty()) fail("output.file", "", "expected a file name");
   c.overwrite = v.boolean("output.overwrite");
+  {
+    const std::string key = "output.checkpoint_every_ms";
+    const double ms = v.real(key, 0.0, 1e15);
+    const double steps = ms / c.dt_ms;
+    if (std::abs(steps - std::round(steps)) > 1e-9 * std::max(1.0, steps))
+      fail(key, v.text(key), "expected a multiple of neuron.dt in ms (0 = off)");
+    c.checkpoint_every_steps = std::llround(steps);
+  }
+  c.checkpoint_file = trim(v.text("output.checkpoint_file"));
+  if (c.checkpoint_file.empty()) {
+    const std::string& out = c.output_file;
+    const bool h5 = out.size() > 3 && out.compare(out.size() - 3, 3, ".h5") == 0;
+    c.checkpoint_file = (h5 ? out.substr(0, out.size() - 3) : out) + ".ckpt.h5";
+  }
+  if (c.checkpoint_file == c.output_file)
+    fail("output.checkpoint_file", c.checkpoint_file, "must differ from output.file");
 
   for (const auto& spec : kKeys) c.resolved.emplace_back(spec.key, v.text(spec.key));
   return c;
@@ -440,6 +469,15 @@ std::int64_t Config::total_steps() const {
   return total;
 }
 
+std::string Config::resolved_protocol_text() const {
+  std::ostringstream text;
+  for (std::size_t i = 0; i < protocol.size(); ++i) {
+    text << (i ? "," : "") << protocol[i].name << ":" << static_cast<double>(protocol[i].steps) * dt_ms;
+    if (protocol[i].continues) text << " (continued)";
+  }
+  return text.str();
+}
+
 Config make_config(const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::map<std::string, std::string> values;
   for (const auto& spec : kKeys) values[spec.key] = spec.default_value;
@@ -458,7 +496,9 @@ Invocation parse_command_line(int argc, const char* const* argv) {
       "output", po::value<std::string>(), "output HDF5 file (= --output.file)")(
       "overwrite", "replace an existing output file (= --output.overwrite true)")(
       "seed", po::value<std::string>(), "master seed (= --run.seed)")(
-      "threads", po::value<std::string>(), "OpenMP threads per rank (= --run.threads)");
+      "threads", po::value<std::string>(), "OpenMP threads per rank (= --run.threads)")(
+      "restore", po::value<std::string>(),
+      "continue from a checkpoint: its remaining protocol, or --run.protocol if given");
   const po::options_description keys = key_options();
   po::options_description all;
   all.add(general).add(keys);
@@ -497,13 +537,54 @@ Invocation parse_command_line(int argc, const char* const* argv) {
   invocation.show_version = vm.count("version") > 0;
   if (invocation.show_help || invocation.show_version) return invocation;
 
+  std::map<std::string, std::string> given;
+  for (const auto& spec : kKeys)
+    if (!vm[spec.key].defaulted()) given[spec.key] = vm[spec.key].as<std::string>();
+  if (vm.count("output")) given["output.file"] = vm["output"].as<std::string>();
+  if (vm.count("overwrite")) given["output.overwrite"] = "true";
+  if (vm.count("seed")) given["run.seed"] = vm["seed"].as<std::string>();
+  if (vm.count("threads")) given["run.threads"] = vm["threads"].as<std::string>();
+  invocation.explicit_values.assign(given.begin(), given.end());
+  if (vm.count("restore")) {
+    invocation.restore_path = vm["restore"].as<std::string>();
+    return invocation;  // the configuration comes from the checkpoint (resume_config)
+  }
   auto values = to_map(vm);
-  if (vm.count("output")) values["output.file"] = vm["output"].as<std::string>();
-  if (vm.count("overwrite")) values["output.overwrite"] = "true";
-  if (vm.count("seed")) values["run.seed"] = vm["seed"].as<std::string>();
-  if (vm.count("threads")) values["run.threads"] = vm["threads"].as<std::string>();
+  for (const auto& [key, value] : given) values[key] = value;
   invocation.config = build_config(Values(values));
   return invocation;
+}
+
+Config resume_config(const std::vector<std::pair<std::string, std::string>>& checkpoint_values,
+                     const std::vector<std::pair<std::string, std::string>>& explicit_values,
+                     const std::string& remaining_protocol, bool continues_phase) {
+  std::map<std::string, std::string> values;
+  for (const auto& spec : kKeys) values[spec.key] = spec.default_value;
+  for (const auto& [key, value] : checkpoint_values) {
+    if (!values.contains(key))
+      throw ConfigError("--restore: the checkpoint has the key '" + key +
+                        "', unknown to this version of seqlearn_mpi");
+    values[key] = value;
+  }
+  bool protocol_given = false;
+  for (const auto& [key, value] : explicit_values) {
+    for (const char* fixed : kFixedOnRestore) {
+      if (key == fixed && trim(value) != trim(values[key]))
+        fail(key, value, "a checkpoint written with " + key + " = " + values[key] +
+                             " cannot be restored with another value");
+    }
+    protocol_given |= key == "run.protocol";
+    values[key] = value;
+  }
+  if (!protocol_given) {
+    if (remaining_protocol.empty())
+      throw ConfigError("--restore: the checkpointed run's protocol is complete; give run.protocol "
+                        "(e.g. --run.protocol test:3000) for the phases to run");
+    values["run.protocol"] = remaining_protocol;
+  }
+  Config config = build_config(Values(values));
+  if (!protocol_given && continues_phase) config.protocol.front().continues = true;
+  return config;
 }
 
 ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint64_t n_neurons,

@@ -62,8 +62,8 @@ struct H5File::Handles {
   hid_t link_create = -1;
 };
 
-H5File::H5File(const std::string& path, const Communicator& comm)
-    : handles_(std::make_unique<Handles>()), rank_(comm.rank()) {
+H5File::H5File(const std::string& path, Communicator& comm)
+    : handles_(std::make_unique<Handles>()), comm_(comm), rank_(comm.rank()) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors come back as exceptions instead
   Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate(file access)");
   handles_->transfer = checked(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate(transfer)");
@@ -92,6 +92,17 @@ void H5File::close() {
   H5Pclose(handles->transfer);
   H5Pclose(handles->link_create);
   checked_status(H5Fclose(handles->file), "closing the output file");
+}
+
+std::pair<std::uint64_t, std::uint64_t> H5File::offset_in_concatenation(std::uint64_t count) {
+  const auto counts = comm_.all_gather({count});
+  std::uint64_t offset = 0;
+  std::uint64_t total = 0;
+  for (int r = 0; r < comm_.size(); ++r) {
+    if (r < rank_) offset += counts[static_cast<std::size_t>(r)];
+    total += counts[static_cast<std::size_t>(r)];
+  }
+  return {offset, total};
 }
 
 void H5File::create_group(const std::string& path) {
@@ -190,6 +201,128 @@ void H5File::write_strings(const std::string& path, const std::vector<std::strin
   checked_status(H5Dwrite(dataset.get(), type.get(), mem_space.get(), file_space.get(),
                           handles_->transfer, mine ? buffer.data() : &dummy),
                  "writing " + path);
+}
+
+// --- Reading -------------------------------------------------------------------------------
+
+H5Input::H5Input(const std::string& path) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw std::runtime_error("'" + path + "' is not a readable HDF5 file");
+  file_ = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "opening '" + path + "'");
+}
+
+H5Input::~H5Input() {
+  if (file_ >= 0) H5Fclose(file_);
+}
+
+bool H5Input::exists(const std::string& path) const {
+  // Checks each link of the path, as H5Lexists requires.
+  std::string partial;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    const auto end = path.find('/', start);
+    partial = path.substr(0, end);
+    if (H5Lexists(file_, partial.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return true;
+}
+
+namespace {
+
+std::string attribute_text(hid_t attr) {
+  Handle type(H5Aget_type(attr), H5Tclose, "H5Aget_type");
+  const H5T_class_t type_class = H5Tget_class(type.get());
+  if (type_class == H5T_STRING) {
+    if (H5Tis_variable_str(type.get()) > 0) throw std::runtime_error("HDF5: variable-length string attribute");
+    const std::size_t size = H5Tget_size(type.get());
+    std::string value(size, '\0');
+    checked_status(H5Aread(attr, type.get(), value.data()), "reading attribute");
+    value.resize(std::min(value.find('\0'), value.size()));
+    return value;
+  }
+  if (type_class == H5T_INTEGER) {
+    std::int64_t value = 0;
+    checked_status(H5Aread(attr, H5T_NATIVE_INT64, &value), "reading attribute");
+    return std::to_string(value);
+  }
+  double value = 0;
+  checked_status(H5Aread(attr, H5T_NATIVE_DOUBLE, &value), "reading attribute");
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> H5Input::attributes(const std::string& object) const {
+  Handle target(H5Oopen(file_, object.c_str(), H5P_DEFAULT), H5Oclose, "opening " + object);
+  H5O_info_t info;
+  checked_status(H5Oget_info2(target.get(), &info, H5O_INFO_NUM_ATTRS), "H5Oget_info");
+  std::vector<std::pair<std::string, std::string>> result;
+  for (hsize_t i = 0; i < info.num_attrs; ++i) {
+    Handle attr(H5Aopen_by_idx(target.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT),
+                H5Aclose, "opening attribute of " + object);
+    const ssize_t length = H5Aget_name(attr.get(), 0, nullptr);
+    std::string name(static_cast<std::size_t>(std::max<ssize_t>(length, 0)) + 1, '\0');
+    H5Aget_name(attr.get(), name.size(), name.data());
+    name.resize(static_cast<std::size_t>(std::max<ssize_t>(length, 0)));
+    result.emplace_back(name, attribute_text(attr.get()));
+  }
+  return result;
+}
+
+std::string H5Input::string_attribute(const std::string& object, const std::string& name) const {
+  Handle attr(H5Aopen_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+              "opening attribute " + object + ":" + name);
+  return attribute_text(attr.get());
+}
+
+std::int64_t H5Input::int_attribute(const std::string& object, const std::string& name) const {
+  Handle attr(H5Aopen_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+              "opening attribute " + object + ":" + name);
+  std::int64_t value = 0;
+  checked_status(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), "reading attribute " + name);
+  return value;
+}
+
+double H5Input::double_attribute(const std::string& object, const std::string& name) const {
+  Handle attr(H5Aopen_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+              "opening attribute " + object + ":" + name);
+  double value = 0;
+  checked_status(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value), "reading attribute " + name);
+  return value;
+}
+
+std::uint64_t H5Input::length(const std::string& dataset) const {
+  Handle data(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose, "opening dataset " + dataset);
+  Handle space(H5Dget_space(data.get()), H5Sclose, "H5Dget_space");
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) throw std::runtime_error("HDF5: " + dataset + " is not 1-D");
+  hsize_t dims[1] = {0};
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  return dims[0];
+}
+
+void H5Input::read_block(const std::string& dataset, int type, void* data, std::uint64_t offset,
+                         std::uint64_t count) const {
+  if (count == 0) return;
+  Handle data_set(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose, "opening dataset " + dataset);
+  Handle file_space(H5Dget_space(data_set.get()), H5Sclose, "H5Dget_space");
+  hsize_t dims[1] = {0};
+  if (H5Sget_simple_extent_ndims(file_space.get()) != 1) throw std::runtime_error("HDF5: " + dataset + " is not 1-D");
+  H5Sget_simple_extent_dims(file_space.get(), dims, nullptr);
+  if (offset + count > dims[0])
+    throw std::runtime_error("HDF5: " + dataset + " has " + std::to_string(dims[0]) + " elements, " +
+                             std::to_string(offset + count) + " expected");
+  hsize_t h_offset[1] = {offset};
+  hsize_t h_count[1] = {count};
+  checked_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, h_offset, nullptr, h_count, nullptr),
+                 "selecting block of " + dataset);
+  Handle mem_space(H5Screate_simple(1, h_count, nullptr), H5Sclose, "memory space of " + dataset);
+  checked_status(H5Dread(data_set.get(), native(type), mem_space.get(), file_space.get(), H5P_DEFAULT, data),
+                 "reading " + dataset);
 }
 
 }  // namespace seqlearn

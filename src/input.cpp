@@ -82,21 +82,44 @@ void InputGenerator::begin_sequence() {
 // several spikes of one channel in one step count once.
 void InputGenerator::begin_pattern() {
   in_pattern_ = true;
-  const int p = config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_];
-  remaining_ = static_cast<std::int64_t>(
-      std::floor(warp_ * config_.t_pattern_ms[static_cast<std::size_t>(p)] / config_.dt_ms));
   position_ = 0;
-  presentation_.assign(static_cast<std::size_t>(remaining_), {});
+  build_presentation();
+  remaining_ = static_cast<std::int64_t>(presentation_.size());
+}
+
+void InputGenerator::build_presentation() {
+  const int p = config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_];
+  const auto length = static_cast<std::int64_t>(
+      std::floor(warp_ * config_.t_pattern_ms[static_cast<std::size_t>(p)] / config_.dt_ms));
+  presentation_.assign(static_cast<std::size_t>(length), {});
   const auto& pattern = patterns_[static_cast<std::size_t>(p)];
   for (std::size_t channel = 0; channel < pattern.size(); ++channel) {
     for (double t : pattern[channel]) {
       const auto s = static_cast<std::int64_t>(std::floor(warp_ * t / config_.dt_ms));
-      if (s >= remaining_) continue;
+      if (s >= length) continue;
       auto& bucket = presentation_[static_cast<std::size_t>(s)];
       if (bucket.empty() || bucket.back() != channel)
         bucket.push_back(static_cast<std::uint32_t>(channel));
     }
   }
+}
+
+InputGenerator::State InputGenerator::state() const {
+  return {event_, in_pattern_, first_sequence_, remaining_, position_, sequence_,
+          static_cast<std::int64_t>(sequence_position_), warp_};
+}
+
+void InputGenerator::resume(const InputSettings& settings, const State& state) {
+  settings_ = settings;
+  event_ = state.event;
+  in_pattern_ = state.in_pattern;
+  first_sequence_ = state.first_sequence;
+  remaining_ = state.remaining;
+  position_ = state.position;
+  sequence_ = state.sequence;
+  sequence_position_ = static_cast<std::size_t>(state.sequence_position);
+  warp_ = state.warp;
+  if (in_pattern_) build_presentation();
 }
 
 void InputGenerator::generate(std::int64_t step, InputStep& out) {

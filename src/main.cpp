@@ -1,16 +1,22 @@
 // seqlearn_mpi: the command-line front end. Parses and checks the configuration on every
 // rank (identically, so a bad input ends every rank with exit code 2 and one message from
-// rank 0), builds the network, runs the protocol with progress on rank 0, writes the HDF5
-// file and prints a summary. A failure on one rank only ends the whole job via MPI_Abort.
+// rank 0), builds the network (or restores a checkpoint), runs the protocol with progress on
+// rank 0, writes the HDF5 file and prints a summary. SIGTERM/SIGINT stop every rank at the
+// same exchange interval, with a checkpoint and a complete output file (exit code 3). A
+// failure on one rank only ends the whole job via MPI_Abort (exit code 1).
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
+#include "seqlearn/checkpoint.hpp"
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
 #include "seqlearn/output.hpp"
@@ -24,6 +30,38 @@ namespace {
 
 using seqlearn::ConfigError;
 namespace fs = std::filesystem;
+
+constexpr int kExitStopped = 3;
+
+// The simulator that a SIGTERM/SIGINT asks to stop (request_stop only stores an atomic flag).
+std::atomic<seqlearn::Simulator*> g_simulator{nullptr};
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void on_stop_signal(int signal_number) {
+  g_signal = signal_number;
+  if (seqlearn::Simulator* simulator = g_simulator.load()) simulator->request_stop();
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+}
+
+// Test hook (tests/cli/failures.sh): SEQLEARN_TEST_FAULT=RANK:STEP makes that rank throw once
+// the run has passed STEP steps, to check that one rank's failure ends the whole job.
+struct InjectedFault {
+  int rank = -1;
+  std::int64_t step = 0;
+};
+InjectedFault injected_fault() {
+  InjectedFault fault;
+  if (const char* text = std::getenv("SEQLEARN_TEST_FAULT"))
+    if (std::sscanf(text, "%d:%lld", &fault.rank, reinterpret_cast<long long*>(&fault.step)) != 2) fault.rank = -1;
+  return fault;
+}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -79,16 +117,31 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
                                          : "seqlearn_mpi " SEQLEARN_VERSION "\n");
     return 0;
   }
-  const seqlearn::Config& config = invocation.config;
+  const bool restoring = !invocation.restore_path.empty();
+  seqlearn::Config config = invocation.config;
+  if (restoring) {
+    const seqlearn::CheckpointHeader header = seqlearn::read_checkpoint_header(invocation.restore_path);
+    config = seqlearn::resume_config(header.config, invocation.explicit_values, header.remaining_protocol,
+                                     header.continues_phase);
+  }
   check_output(config, comm);
 
   const auto build_start = std::chrono::steady_clock::now();
   seqlearn::Simulator simulator(config, comm);
+  if (restoring) simulator.restore(invocation.restore_path);
   const double build_s = comm.max(seconds_since(build_start));
+  if (root && restoring)
+    std::fprintf(stderr, "seqlearn_mpi: restored '%s' at step %lld; running %s\n", invocation.restore_path.c_str(),
+                 static_cast<long long>(simulator.first_step()), config.resolved_protocol_text().c_str());
 
+  const InjectedFault fault = injected_fault();
+  g_simulator.store(&simulator);
+  install_stop_handlers();
   const auto run_start = std::chrono::steady_clock::now();
   double last_report = 0;
-  simulator.run([&](std::int64_t done, std::int64_t total) {
+  const auto outcome = simulator.run([&](std::int64_t done, std::int64_t total) {
+    if (fault.rank == comm.rank() && done >= fault.step)
+      throw std::runtime_error("injected fault (SEQLEARN_TEST_FAULT) after step " + std::to_string(done));
     if (!root) return;
     const double wall = seconds_since(run_start);
     if (wall - last_report >= 5.0 || done == total) {
@@ -96,9 +149,11 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
       last_report = wall;
     }
   });
+  const bool stopped = outcome == seqlearn::Simulator::Outcome::stopped;
   const double simulate_s = comm.max(seconds_since(run_start));
 
-  const double simulated_s = static_cast<double>(config.total_steps()) * config.dt_s();
+  const std::int64_t steps_run = simulator.steps_done() - simulator.first_step();
+  const double simulated_s = static_cast<double>(std::max<std::int64_t>(steps_run, 1)) * config.dt_s();
   const auto& counters = simulator.counters();
   seqlearn::RunInfo info;
   info["ranks"] = comm.size();
@@ -115,7 +170,10 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   info["stdp_updates"] = static_cast<double>(comm.sum(counters.stdp_updates));
   info["synapses"] = static_cast<double>(comm.sum(simulator.local_synapses()));
   info["exchange_bytes_per_step"] =
-      comm.sum(static_cast<double>(comm.bytes_sent())) / static_cast<double>(config.total_steps());
+      comm.sum(static_cast<double>(comm.bytes_sent())) / static_cast<double>(std::max<std::int64_t>(steps_run, 1));
+  info["first_step"] = static_cast<double>(simulator.first_step());
+  info["last_step"] = static_cast<double>(simulator.steps_done());
+  info["interrupted"] = stopped ? 1.0 : 0.0;
 
   const auto output_start = std::chrono::steady_clock::now();
   seqlearn::write_output(config.output_file, simulator, info, comm);
@@ -152,6 +210,20 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
         info["network_spikes"], info["synaptic_events"] / simulate_s,
         info["stdp_updates"] / simulate_s, peak_rss / 1048576.0,
         peak_rss / std::max(1.0, synapses_per_rank_max), info["exchange_s_max"]);
+    if (config.checkpoint_every_steps > 0 && !stopped)
+      std::printf("checkpoint written to %s\n", config.checkpoint_file.c_str());
+  }
+  if (stopped) {
+    if (root)
+      std::fprintf(stderr,
+                   "seqlearn_mpi: stopped on request%s at step %lld (%.3f s of model time); checkpoint "
+                   "written to %s and output to %s.\nResume with: mpirun -n %d seqlearn_mpi --restore %s "
+                   "--output NEW_OUTPUT.h5\n",
+                   g_signal == SIGINT ? " (SIGINT)" : g_signal == SIGTERM ? " (SIGTERM)" : "",
+                   static_cast<long long>(simulator.steps_done()),
+                   static_cast<double>(simulator.steps_done()) * config.dt_s(), config.checkpoint_file.c_str(),
+                   config.output_file.c_str(), comm.size(), config.checkpoint_file.c_str());
+    return kExitStopped;
   }
   return 0;
 }
@@ -169,6 +241,10 @@ int main(int argc, char** argv) {
     // Every rank reaches this with the same error; rank 0 speaks for all of them.
     if (rank == 0) std::cerr << "seqlearn_mpi: error: " << e.what() << "\n";
     return 2;
+  } catch (const seqlearn::DivergenceError& e) {
+    // Every rank learns of it in the same exchange and stops; nothing is written.
+    if (rank == 0) std::cerr << "seqlearn_mpi: error: " << e.what() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "seqlearn_mpi: rank " << rank << ": fatal error: " << e.what() << "\n";
     if (comm) comm->abort(1);

@@ -14,29 +14,6 @@
 namespace seqlearn {
 namespace {
 
-// Where this rank's block of `count` items goes in a dataset concatenated in rank order.
-struct Slice {
-  std::uint64_t offset = 0;
-  std::uint64_t total = 0;
-};
-
-Slice slice_of(std::uint64_t count, Communicator& comm) {
-  const auto counts = comm.all_gather({count});
-  Slice slice;
-  for (int r = 0; r < comm.size(); ++r) {
-    if (r < comm.rank()) slice.offset += counts[static_cast<std::size_t>(r)];
-    slice.total += counts[static_cast<std::size_t>(r)];
-  }
-  return slice;
-}
-
-template <class T>
-void write_concatenated(H5File& file, const std::string& path, const std::vector<T>& local,
-                        Communicator& comm) {
-  const Slice s = slice_of(local.size(), comm);
-  file.write_rows(path, local, s.offset, s.total);
-}
-
 // Rank 0 writes `values` (identical on every rank), the others nothing.
 template <class T>
 void write_from_root(H5File& file, const std::string& path, const std::vector<T>& values,
@@ -69,13 +46,13 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
       pair_post.push_back(static_cast<std::int32_t>(c));
     }
   }
-  const Slice circuits = slice_of(sizes.size(), comm);
-  file.write_rows("/network/circuit_size", sizes, circuits.offset, circuits.total);
-  file.write_matrix("/network/circuit_position", positions.data(), circuits.total, 2,
-                    circuits.offset, sizes.size(), 0, 2);
-  write_concatenated(file, "/network/circuit_of", circuit_of, comm);
-  write_concatenated(file, "/network/circuit_pairs/pre", pair_pre, comm);
-  write_concatenated(file, "/network/circuit_pairs/post", pair_post, comm);
+  const auto [circuit_offset, n_circuits] = file.offset_in_concatenation(sizes.size());
+  file.write_rows("/network/circuit_size", sizes, circuit_offset, n_circuits);
+  file.write_matrix("/network/circuit_position", positions.data(), n_circuits, 2, circuit_offset,
+                    sizes.size(), 0, 2);
+  file.write_concatenated("/network/circuit_of", circuit_of);
+  file.write_concatenated("/network/circuit_pairs/pre", pair_pre);
+  file.write_concatenated("/network/circuit_pairs/post", pair_post);
 
   // STP parameters per source: rank 0 also writes the input channels, which precede neuron 0.
   std::vector<double> U, D, F;
@@ -94,13 +71,12 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
   file.write_rows("/network/stp/F", F, first, n_sources);
 
   if (config.record_synapses) {
-    write_concatenated(file, "/network/synapses/pre", sim.synapse_sources(), comm);
-    write_concatenated(file, "/network/synapses/post", sim.synapse_targets(), comm);
-    write_concatenated(file, "/network/synapses/weight", sim.weights(), comm);
-    write_concatenated(file, "/network/synapses/variance_tracking_mean",
-                       sim.variance_tracking_mean(), comm);
-    write_concatenated(file, "/network/synapses/variance_tracking_second_moment",
-                       sim.variance_tracking_second_moment(), comm);
+    file.write_concatenated("/network/synapses/pre", sim.synapse_sources());
+    file.write_concatenated("/network/synapses/post", sim.synapse_targets());
+    file.write_concatenated("/network/synapses/weight", sim.weights());
+    file.write_concatenated("/network/synapses/variance_tracking_mean", sim.variance_tracking_mean());
+    file.write_concatenated("/network/synapses/variance_tracking_second_moment",
+                            sim.variance_tracking_second_moment());
   }
 }
 
@@ -118,20 +94,23 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
     steps[i] = rec.spike_step[order[i]];
     neurons[i] = rec.spike_neuron[order[i]];
   }
-  write_concatenated(file, "/spikes/step", steps, comm);
-  write_concatenated(file, "/spikes/neuron", neurons, comm);
+  file.write_concatenated("/spikes/step", steps);
+  file.write_concatenated("/spikes/neuron", neurons);
 
   write_from_root(file, "/input/spikes/step", rec.input_step, comm);
   write_from_root(file, "/input/spikes/channel", rec.input_channel, comm);
   write_from_root(file, "/input/spikes/from_pattern", rec.input_from_pattern, comm);
   write_from_root(file, "/input/pattern_id", rec.pattern_id, comm);
   write_from_root(file, "/input/sequence_id", rec.sequence_id, comm);
+  // A restored run starts at its checkpoint's step: pattern_id[i] is step first_step + i.
+  file.attribute("/input/pattern_id", "first_step", rec.first_step);
+  file.attribute("/input/sequence_id", "first_step", rec.first_step);
 
   const Config& config = sim.config();
   std::vector<std::string> names;
   std::vector<std::int64_t> first_step, steps_of_phase;
   std::vector<std::uint8_t> learning;
-  std::int64_t at = 0;
+  std::int64_t at = sim.first_step();
   for (const Phase& phase : config.protocol) {
     names.push_back(phase.name);
     first_step.push_back(at);
@@ -149,22 +128,17 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   file.create_group("/traces");
   file.attribute("/traces", "dt_rec_steps", static_cast<std::int64_t>(config.dt_rec));
   write_from_root(file, "/traces/step", rec.trace_steps, comm);
-  const Slice neurons_slice = slice_of(rec.trace_neurons.size(), comm);
-  file.write_rows("/traces/neuron", rec.trace_neurons, neurons_slice.offset, neurons_slice.total);
+  const auto [neuron_offset, n_traced] = file.offset_in_concatenation(rec.trace_neurons.size());
+  file.write_rows("/traces/neuron", rec.trace_neurons, neuron_offset, n_traced);
   const std::uint64_t n_local = rec.trace_neurons.size();
-  file.write_matrix("/traces/u", rec.trace_u.data(), n_times, neurons_slice.total, 0, n_times,
-                    neurons_slice.offset, n_local);
-  file.write_matrix("/traces/p", rec.trace_p.data(), n_times, neurons_slice.total, 0, n_times,
-                    neurons_slice.offset, n_local);
-  file.write_matrix("/traces/readout", rec.trace_readout.data(), n_times, neurons_slice.total, 0,
-                    n_times, neurons_slice.offset, n_local);
-  const Slice weights_slice = slice_of(rec.trace_weight_pre.size(), comm);
-  file.write_rows("/traces/weight_pre", rec.trace_weight_pre, weights_slice.offset,
-                  weights_slice.total);
-  file.write_rows("/traces/weight_post", rec.trace_weight_post, weights_slice.offset,
-                  weights_slice.total);
-  file.write_matrix("/traces/weight", rec.trace_weight.data(), n_times, weights_slice.total, 0,
-                    n_times, weights_slice.offset, rec.trace_weight_pre.size());
+  for (const auto& [name, values] : {std::pair{"/traces/u", &rec.trace_u}, std::pair{"/traces/p", &rec.trace_p},
+                                     std::pair{"/traces/readout", &rec.trace_readout}})
+    file.write_matrix(name, values->data(), n_times, n_traced, 0, n_times, neuron_offset, n_local);
+  const auto [weight_offset, n_weights] = file.offset_in_concatenation(rec.trace_weight_pre.size());
+  file.write_rows("/traces/weight_pre", rec.trace_weight_pre, weight_offset, n_weights);
+  file.write_rows("/traces/weight_post", rec.trace_weight_post, weight_offset, n_weights);
+  file.write_matrix("/traces/weight", rec.trace_weight.data(), n_times, n_weights, 0, n_times,
+                    weight_offset, rec.trace_weight_pre.size());
 }
 
 }  // namespace

@@ -19,6 +19,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 constexpr int kStepShift = 40;  // spike encoding for the exchange: (offset << 40) | neuron id
 constexpr std::uint64_t kNeuronMask = (std::uint64_t{1} << kStepShift) - 1;
+constexpr std::uint64_t kControlMask = std::uint64_t{0xFF} << 56;
+constexpr std::uint64_t kStopWord = std::uint64_t{0xFF} << 56;
+constexpr std::uint64_t kDivergedNeuronWord = std::uint64_t{0xFE} << 56;
+constexpr std::uint64_t kDivergedStepWord = std::uint64_t{0xFD} << 56;
+constexpr std::uint64_t kNoNeuron = std::numeric_limits<std::uint64_t>::max();
 
 }  // namespace
 
@@ -51,11 +56,14 @@ void Simulator::build_local_network() {
   const auto n_inputs = static_cast<std::uint32_t>(config_.n_inputs);
 
   // Source circuits of every local circuit; their union is the set of needed circuits.
+  // The local circuits are included too: their owner keeps (and checkpoints) their state
+  // as sources, whether or not a local circuit listens to them.
   std::vector<std::vector<std::uint32_t>> sources(n_local_circuits);
   std::vector<std::uint32_t> needed;
   for (std::size_t b = 0; b < n_local_circuits; ++b) {
     sources[b] = network_.sources_of(circuit_begin_ + static_cast<std::int64_t>(b));
     needed.insert(needed.end(), sources[b].begin(), sources[b].end());
+    needed.push_back(static_cast<std::uint32_t>(circuit_begin_ + static_cast<std::int64_t>(b)));
   }
   std::sort(needed.begin(), needed.end());
   needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
@@ -270,23 +278,42 @@ void Simulator::reset_transients(std::int64_t step) {
   for (auto& slot : arrivals_) slot.clear();
 }
 
-void Simulator::run(const std::function<void(std::int64_t, std::int64_t)>& progress) {
+Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::int64_t)>& progress) {
   const std::int64_t total = config_.total_steps();
+  record_.first_step = first_step_;
   record_.pattern_id.reserve(static_cast<std::size_t>(comm_.rank() == 0 ? total : 0));
-  for (const Phase& phase : config_.protocol) {
+  const std::int64_t every = config_.checkpoint_every_steps;
+  std::int64_t last_checkpoint = -1;
+  for (phase_index_ = 0; phase_index_ < config_.protocol.size(); ++phase_index_) {
+    const Phase& phase = config_.protocol[phase_index_];
     const bool is_test = phase.name == "test";
-    input_.start_phase(is_test ? config_.test_input : config_.train_input);
-    if (is_test && config_.reset_transients) reset_transients(step_);
-    const std::int64_t phase_end = step_ + phase.steps;
+    const InputSettings& settings = is_test ? config_.test_input : config_.train_input;
+    if (phase.continues) {
+      input_.resume(settings, restored_generator_);
+    } else {
+      input_.start_phase(settings);
+      if (is_test && config_.reset_transients) reset_transients(step_);
+    }
+    phase_end_ = step_ + phase.steps;
     // Exchange intervals of `delay` steps, aligned to the phase start (MODEL 4, DESIGN 3).
-    while (step_ < phase_end) {
-      const std::int64_t interval_end = std::min(step_ + config_.delay_steps, phase_end);
-      for (std::int64_t n = step_; n < interval_end; ++n)
-        step(n, phase.learning, step_, n + 1 == interval_end);
+    while (step_ < phase_end_) {
+      const std::int64_t previous = step_;
+      const std::int64_t interval_end = std::min(step_ + config_.delay_steps, phase_end_);
+      for (std::int64_t n = step_; n < interval_end; ++n) step(n, phase.learning, step_, n + 1 == interval_end);
       step_ = interval_end;
-      if (progress) progress(step_, total);
+      if (progress) progress(step_ - first_step_, total);
+      if (stop_agreed_) {
+        write_checkpoint(config_.checkpoint_file);
+        return Outcome::stopped;
+      }
+      if (every > 0 && step_ / every > previous / every) {
+        write_checkpoint(config_.checkpoint_file);
+        last_checkpoint = step_;
+      }
     }
   }
+  if (every > 0 && last_checkpoint != step_) write_checkpoint(config_.checkpoint_file);
+  return Outcome::completed;
 }
 
 // One step n, in the order of MODEL.md section 4:
@@ -316,7 +343,7 @@ void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start,
     const int t = omp_get_thread_num();
     for (auto b = thread_circuit_begin_[static_cast<std::size_t>(t)];
          b < thread_circuit_begin_[static_cast<std::size_t>(t) + 1]; ++b)
-      update_circuit(b, sample ? n : -1);
+      update_circuit(b, n, sample);
   }
 
   // Sub-step 3 in validation mode: forced neuron spikes.
@@ -414,15 +441,17 @@ void Simulator::step(std::int64_t n, bool learning, std::int64_t interval_start,
   timers_.compute_s += seconds_since(start_update);
 }
 
-// Sub-step 2 (M2-M4) and, when `n` >= 0, sub-step 3 (M5) for one local circuit.
-void Simulator::update_circuit(std::int64_t local_circuit, std::int64_t n) {
+// Sub-step 2 (M2-M4) and, when sampling, sub-step 3 (M5) for one local circuit.
+void Simulator::update_circuit(std::int64_t local_circuit, std::int64_t n, bool sample) {
   const std::int64_t c = circuit_begin_ + local_circuit;
   const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
   const std::uint64_t last = first + static_cast<std::uint64_t>(network_.circuit_size(c));
   for (auto k = first; k < last; ++k)
     potential_[k] = bias_[k] + (weighted_decay_[k] - weighted_rise_[k]);       // M2
   kernels::softmax(&potential_[first], &rate_fraction_[first], last - first);  // M3
-  if (n < 0) return;
+  for (auto k = first; k < last; ++k)
+    if (!std::isfinite(rate_fraction_[k])) note_divergence(neuron_begin_ + k, n);
+  if (!sample) return;
   const double dt_s = config_.dt_s();
   for (auto k = first; k < last; ++k) {
     const double uniform =
@@ -441,9 +470,31 @@ void Simulator::update_circuit(std::int64_t local_circuit, std::int64_t n) {
 // (inputs, then neurons by id): the same order on every rank.
 void Simulator::exchange(std::int64_t interval_start, std::int64_t interval_steps) {
   const auto start = std::chrono::steady_clock::now();
+  // Control words ride along with the spikes (their top byte is never 0): a stop request and
+  // divergence reports reach every rank in the same exchange, with no extra collective.
+  if (stop_requested_.load()) interval_spikes_.push_back(kStopWord);
+  if (diverged_neuron_.load() != kNoNeuron) {
+    interval_spikes_.push_back(kDivergedNeuronWord | diverged_neuron_.load());
+    interval_spikes_.push_back(kDivergedStepWord | static_cast<std::uint64_t>(diverged_step_.load()));
+  }
   std::vector<std::uint64_t> all = comm_.all_gather(interval_spikes_);
   interval_spikes_.clear();
   timers_.exchange_s += seconds_since(start);
+  std::uint64_t bad_neuron = kNoNeuron;
+  std::uint64_t bad_step = kNoNeuron;
+  const auto control = std::stable_partition(all.begin(), all.end(), [](std::uint64_t w) { return (w >> 56) == 0; });
+  for (auto it = control; it != all.end(); ++it) {
+    const std::uint64_t payload = *it & ((std::uint64_t{1} << 56) - 1);
+    if ((*it & kControlMask) == kStopWord) stop_agreed_ = true;
+    if ((*it & kControlMask) == kDivergedNeuronWord) bad_neuron = std::min(bad_neuron, payload);
+    if ((*it & kControlMask) == kDivergedStepWord) bad_step = std::min(bad_step, payload);
+  }
+  all.erase(control, all.end());
+  if (bad_neuron != kNoNeuron)
+    throw DivergenceError("the dynamics diverged at step " + std::to_string(bad_step) + ": neuron " +
+                          std::to_string(bad_neuron) +
+                          " has a non-finite potential, rate or weight (nothing was written); lower "
+                          "plasticity.learning_rate or the input rates");
 
   const auto start_stp = std::chrono::steady_clock::now();
   // Ranks own ascending id ranges, so a stable sort by step offset leaves ids ascending.
@@ -561,8 +612,19 @@ void Simulator::learn(std::uint64_t k) {
   }
   weighted_decay_[k] = sum_decay;
   weighted_rise_[k] = sum_rise;
+  if (!std::isfinite(sum_decay) || !std::isfinite(sum_rise)) note_divergence(neuron_begin_ + k, step_);
 #pragma omp atomic
   counters_.stdp_updates += updated;
+}
+
+// Remembers the first (lowest id, earliest step) non-finite value; reported at the next exchange.
+void Simulator::note_divergence(std::uint64_t neuron, std::int64_t step) {
+  std::uint64_t current = diverged_neuron_.load();
+  while (neuron < current && !diverged_neuron_.compare_exchange_weak(current, neuron)) {
+  }
+  std::int64_t current_step = diverged_step_.load();
+  while (step < current_step && !diverged_step_.compare_exchange_weak(current_step, step)) {
+  }
 }
 
 void Simulator::record_weights() {

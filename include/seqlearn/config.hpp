@@ -43,6 +43,9 @@ struct Phase {
   std::string name;  // "train" or "test"
   std::int64_t steps = 0;
   bool learning = true;
+  // Only for the first phase of a restored run: it continues the checkpointed phase (no
+  // generator restart, no transient reset) instead of starting a new one.
+  bool continues = false;
 };
 
 // A forced spike of validation mode (MODEL.md 7).
@@ -110,11 +113,14 @@ struct Config {
   // [output]
   std::string output_file = "results/default.h5";
   bool overwrite = false;
+  std::int64_t checkpoint_every_steps = 0;  // 0: no periodic checkpoints
+  std::string checkpoint_file;              // resolved: output name with .ckpt.h5 if not given
 
   // Every key with its resolved value as text, in table order (written to /config).
   std::vector<std::pair<std::string, std::string>> resolved;
 
   std::int64_t total_steps() const;
+  std::string resolved_protocol_text() const;  // e.g. "train:5000 (continued),test:3000"
   std::int64_t n_circuits() const { return static_cast<std::int64_t>(rows) * cols; }
   double dt_s() const { return dt_ms * 1e-3; }
 };
@@ -124,6 +130,9 @@ struct Invocation {
   bool show_help = false;
   bool show_version = false;
   std::string help_text;
+  std::string restore_path;  // --restore FILE
+  // Keys given on the command line or in the --config file (not defaults).
+  std::vector<std::pair<std::string, std::string>> explicit_values;
   Config config;
 };
 
@@ -132,6 +141,14 @@ Invocation parse_command_line(int argc, const char* const* argv);
 
 // Parses only `key=value` overrides on top of the defaults (tests use this).
 Config make_config(const std::vector<std::pair<std::string, std::string>>& overrides);
+
+// The configuration of a run restored from a checkpoint: the checkpoint's keys, overridden by
+// the ones given explicitly. Keys that fix the network, its random streams or the frozen
+// patterns may not change. Without an explicit run.protocol the checkpoint's remaining
+// protocol runs, its first phase continuing the checkpointed one when `continues_phase`.
+Config resume_config(const std::vector<std::pair<std::string, std::string>>& checkpoint_values,
+                     const std::vector<std::pair<std::string, std::string>>& explicit_values,
+                     const std::string& remaining_protocol, bool continues_phase);
 
 // Loads and checks MODEL.md 7's CSV (`source,id,step`) against the network's sizes.
 ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint64_t n_neurons,

@@ -18,7 +18,7 @@ namespace seqlearn {
 class H5File {
  public:
   // Creates (truncates) `path`; parallel (MPI-IO) when the communicator is an MPI one.
-  H5File(const std::string& path, const Communicator& comm);
+  H5File(const std::string& path, Communicator& comm);
   ~H5File();
   H5File(const H5File&) = delete;
   H5File& operator=(const H5File&) = delete;
@@ -39,6 +39,15 @@ class H5File {
                   std::uint64_t total) {
     write_rows(path, data.data(), data.size(), offset, total);
   }
+  // 1-D dataset that concatenates every rank's `local` in rank order.
+  template <class T>
+  void write_concatenated(const std::string& path, const std::vector<T>& local) {
+    const auto [offset, total] = offset_in_concatenation(local.size());
+    write_rows(path, local, offset, total);
+  }
+  // Where this rank's `count` items start in a concatenation in rank order, and its length.
+  std::pair<std::uint64_t, std::uint64_t> offset_in_concatenation(std::uint64_t count);
+
   // 2-D dataset [rows, total_cols]; this rank writes its row-major block
   // [row_offset, row_offset + row_count) x [col_offset, col_offset + col_count).
   template <class T>
@@ -54,6 +63,11 @@ class H5File {
   // Flushes and closes; further calls are errors. The destructor closes too, quietly.
   void close();
 
+  template <class T>
+  static constexpr int type_of_public() {
+    return static_cast<int>(type_of<T>());
+  }
+
  private:
   enum class Type { f64, i64, u64, i32, u32, i16, u8 };
   template <class T>
@@ -64,7 +78,37 @@ class H5File {
 
   struct Handles;
   std::unique_ptr<Handles> handles_;
+  Communicator& comm_;
   int rank_;
+};
+
+// Read-only access for one process (each rank opens the file on its own; no collectives).
+// Used for checkpoints: every rank reads the slices it needs.
+class H5Input {
+ public:
+  explicit H5Input(const std::string& path);  // throws std::runtime_error if unreadable
+  ~H5Input();
+  H5Input(const H5Input&) = delete;
+  H5Input& operator=(const H5Input&) = delete;
+
+  bool exists(const std::string& path) const;
+  // Every attribute of `object` as text (strings as they are, numbers printed).
+  std::vector<std::pair<std::string, std::string>> attributes(const std::string& object) const;
+  std::string string_attribute(const std::string& object, const std::string& name) const;
+  std::int64_t int_attribute(const std::string& object, const std::string& name) const;
+  double double_attribute(const std::string& object, const std::string& name) const;
+  std::uint64_t length(const std::string& dataset) const;
+  template <class T>
+  std::vector<T> read_rows(const std::string& dataset, std::uint64_t offset, std::uint64_t count) const {
+    std::vector<T> values(count);
+    read_block(dataset, H5File::type_of_public<T>(), values.data(), offset, count);
+    return values;
+  }
+
+ private:
+  void read_block(const std::string& dataset, int type, void* data, std::uint64_t offset,
+                  std::uint64_t count) const;
+  std::int64_t file_ = -1;
 };
 
 template <class T>

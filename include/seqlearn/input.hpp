@@ -29,6 +29,22 @@ class InputGenerator {
   // Restart with a noise phase under new settings (start of every protocol phase).
   void start_phase(const InputSettings& settings);
 
+  // Everything that determines the generator's future, for checkpoints (the current
+  // presentation is rebuilt from it). Settings come from the phase and are set separately.
+  struct State {
+    std::uint64_t event = 0;
+    bool in_pattern = false;
+    bool first_sequence = true;
+    std::int64_t remaining = 0;
+    std::int64_t position = 0;
+    int sequence = -1;
+    std::int64_t sequence_position = 0;
+    double warp = 1.0;
+  };
+  State state() const;
+  // Continues a checkpointed phase: same settings, restored position.
+  void resume(const InputSettings& settings, const State& state);
+
   // Generates global step `step` (steps must come in order within a phase).
   void generate(std::int64_t step, InputStep& out);
 
@@ -41,6 +57,7 @@ class InputGenerator {
   void begin_noise();
   void begin_sequence();
   void begin_pattern();
+  void build_presentation();
   int next_sequence();
   double event_uniform(int which = 0) { return rng_.uniform(Purpose::generator, event_, 0, which); }
 

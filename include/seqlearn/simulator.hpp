@@ -3,9 +3,12 @@
 // computes"). The step loop follows MODEL.md section 4; see Simulator::step.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "seqlearn/communicator.hpp"
@@ -19,6 +22,7 @@ namespace seqlearn {
 // What one rank recorded (MODEL.md 8). Network spikes and traces are the rank's own neurons;
 // input spikes and pattern labels are kept on rank 0 only (every rank has the same).
 struct Record {
+  std::int64_t first_step = 0;  // step of pattern_id[0] (a restored run starts later)
   std::vector<std::int64_t> spike_step;
   std::vector<std::uint64_t> spike_neuron;
   std::vector<std::int64_t> input_step;
@@ -34,6 +38,13 @@ struct Record {
   std::vector<std::uint64_t> trace_weight_pre;   // [m] source ids of the traced neurons' synapses
   std::vector<std::uint64_t> trace_weight_post;  // [m]
   std::vector<double> trace_weight;              // [T][m], at the end of each recorded step
+};
+
+// The dynamics produced a non-finite potential, rate or weight. Every rank throws it at the
+// same exchange (the report travels with the spikes), with the same message.
+class DivergenceError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 struct RunCounters {
@@ -52,9 +63,25 @@ class Simulator {
  public:
   Simulator(const Config& config, Communicator& comm);
 
-  // Runs the whole protocol. `progress(steps_done, steps_total)` is called after every
-  // exchange interval.
-  void run(const std::function<void(std::int64_t, std::int64_t)>& progress = {});
+  enum class Outcome { completed, stopped };
+
+  // Runs the protocol. `progress(steps_done, steps_total)` is called after every exchange
+  // interval. Returns `stopped` if a stop was requested (a checkpoint has then been written
+  // to config.checkpoint_file); throws DivergenceError if the dynamics diverge.
+  Outcome run(const std::function<void(std::int64_t, std::int64_t)>& progress = {});
+
+  // Asks every rank to stop at the end of the current exchange interval (the request travels
+  // with the spike exchange, so all ranks stop at the same step). Async-signal-safe.
+  void request_stop() { stop_requested_.store(true); }
+
+  // Checkpoints (DESIGN.md 6; src/checkpoint.cpp). write_checkpoint is collective and
+  // atomic (written as PATH.partial, then renamed). restore, before run(), loads the state of
+  // a checkpoint written by any number of ranks; the config must come from resume_config.
+  void write_checkpoint(const std::string& path);
+  void restore(const std::string& path);
+
+  std::int64_t first_step() const { return first_step_; }  // 0, or the checkpoint's step
+  std::int64_t steps_done() const { return step_; }        // absolute: the next step to run
 
   const Config& config() const { return config_; }
   const Network& network() const { return network_; }
@@ -101,12 +128,16 @@ class Simulator {
   void choose_traced_neurons();
   void reset_transients(std::int64_t step);
   void step(std::int64_t n, bool learning, std::int64_t interval_start, bool exchange_now);
-  void update_circuit(std::int64_t local_circuit, std::int64_t n);
+  void update_circuit(std::int64_t local_circuit, std::int64_t n, bool sample);
   void exchange(std::int64_t interval_start, std::int64_t interval_steps);
   void deliver(std::int64_t circuit_first, std::int64_t circuit_last,
                const std::vector<Arrival>& arrivals);
   void learn(std::uint64_t local_neuron);
   void record_weights();
+  std::uint32_t source_index_of_neuron(std::uint64_t neuron) const;
+  std::uint64_t global_source_id(std::uint32_t local_source) const;
+  std::string remaining_protocol(bool& continues) const;
+  void note_divergence(std::uint64_t neuron, std::int64_t step);
 
   Config config_;
   Communicator& comm_;
@@ -164,7 +195,15 @@ class Simulator {
 
   // Run state.
   std::int64_t step_ = 0;
+  std::int64_t first_step_ = 0;
   std::uint64_t learning_steps_ = 0;  // N_train (M7')
+  std::size_t phase_index_ = 0;
+  std::int64_t phase_end_ = 0;
+  InputGenerator::State restored_generator_;
+  std::atomic<bool> stop_requested_{false};
+  bool stop_agreed_ = false;
+  std::atomic<std::uint64_t> diverged_neuron_{std::numeric_limits<std::uint64_t>::max()};
+  std::atomic<std::int64_t> diverged_step_{std::numeric_limits<std::int64_t>::max()};
 
   Record record_;
   std::vector<std::uint64_t> traced_local_;  // local indices of traced neurons
