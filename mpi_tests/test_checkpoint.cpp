@@ -1,0 +1,152 @@
+// Checkpoints (DESIGN.md 6): a run checkpointed by all ranks of the job and restored by all
+// ranks continues bit-identically to one process running without interruption, for a new
+// phase after a complete run and for a phase cut in the middle by a stop that only one rank
+// asked for. (Restoring on another rank count is tested end to end in tests/cli/failures.sh.)
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "seqlearn/checkpoint.hpp"
+#include "seqlearn/communicator.hpp"
+#include "seqlearn/config.hpp"
+#include "seqlearn/simulator.hpp"
+
+using seqlearn::Simulator;
+
+namespace {
+
+using Overrides = std::vector<std::pair<std::string, std::string>>;
+
+struct Result {
+  std::vector<std::pair<std::int64_t, std::uint64_t>> spikes;  // (step, neuron), sorted
+  std::vector<std::uint64_t> weight_bits;
+};
+
+Result gather(const Simulator& sim, seqlearn::Communicator& comm, std::int64_t from_step) {
+  std::vector<std::uint64_t> local;
+  const auto& rec = sim.record();
+  for (std::size_t i = 0; i < rec.spike_step.size(); ++i) {
+    if (rec.spike_step[i] < from_step) continue;
+    local.push_back(static_cast<std::uint64_t>(rec.spike_step[i]));
+    local.push_back(rec.spike_neuron[i]);
+  }
+  Result r;
+  const auto all = comm.all_gather(local);
+  for (std::size_t i = 0; i < all.size(); i += 2) r.spikes.emplace_back(static_cast<std::int64_t>(all[i]), all[i + 1]);
+  std::sort(r.spikes.begin(), r.spikes.end());
+  std::vector<std::uint64_t> bits;
+  for (double w : sim.weights()) bits.push_back(std::bit_cast<std::uint64_t>(w));
+  r.weight_bits = comm.all_gather(bits);
+  return r;
+}
+
+Overrides base(const std::string& protocol, const std::string& checkpoint) {
+  return {{"network.grid", "5x4"}, {"network.n_inputs", "50"}, {"network.delay", "2"},
+          {"run.protocol", protocol}, {"record.dt_rec", "0"}, {"output.file", checkpoint + ".out.h5"},
+          {"output.checkpoint_file", checkpoint}};
+}
+
+// The uninterrupted reference on rank 0 alone, from `from_step` on.
+Result reference(const std::string& protocol, std::int64_t from_step) {
+  auto alone = seqlearn::make_local_communicator();
+  Simulator serial(seqlearn::make_config(base(protocol, "unused.ckpt.h5")), *alone);
+  serial.run();
+  return gather(serial, *alone, from_step);
+}
+
+void expect_same_on_rank0(const Result& got, const std::string& protocol, std::int64_t from_step,
+                          seqlearn::Communicator& comm) {
+  double failures = 0;
+  if (comm.rank() == 0) {
+    const Result want = reference(protocol, from_step);
+    EXPECT_GT(want.spikes.size(), 100u);
+    EXPECT_TRUE(got.spikes == want.spikes) << got.spikes.size() << " vs " << want.spikes.size() << " spikes";
+    EXPECT_TRUE(got.weight_bits == want.weight_bits) << "final weights differ";
+    failures = testing::Test::HasFailure() ? 1 : 0;
+  }
+  EXPECT_EQ(comm.max(failures), 0.0) << "rank 0 found differences";
+}
+
+std::string checkpoint_path(const char* name, seqlearn::Communicator& comm) {
+  return testing::TempDir() + "/seqlearn_" + name + "_np" + std::to_string(comm.size()) + ".ckpt.h5";
+}
+
+}  // namespace
+
+TEST(Checkpoint, NewPhasesAfterACompleteRun) {
+  auto comm = seqlearn::make_mpi_communicator();
+  const std::string path = checkpoint_path("complete", *comm);
+  auto first = base("train:3000", path);
+  first.emplace_back("output.checkpoint_every_ms", "1000");
+  {
+    Simulator sim(seqlearn::make_config(first), *comm);
+    EXPECT_EQ(sim.run(), Simulator::Outcome::completed);
+  }
+  const auto header = seqlearn::read_checkpoint_header(path);
+  EXPECT_EQ(header.step, 3000);
+  EXPECT_EQ(header.remaining_protocol, "");
+  const auto config = seqlearn::resume_config(header.config, {{"run.protocol", "train:2000,test:1000"}}, "", false);
+  Simulator restored(config, *comm);
+  restored.restore(path);
+  EXPECT_EQ(restored.first_step(), 3000);
+  restored.run();
+  expect_same_on_rank0(gather(restored, *comm, 3000), "train:3000,train:2000,test:1000", 3000, *comm);
+  comm->barrier();
+  if (comm->rank() == 0) std::remove(path.c_str());
+}
+
+TEST(Checkpoint, StopAskedByOneRankCutsAPhaseForAll) {
+  auto comm = seqlearn::make_mpi_communicator();
+  const std::string path = checkpoint_path("stop", *comm);
+  const std::string protocol = "train:6000,test:1000";
+  std::int64_t stopped_at = 0;
+  {
+    Simulator sim(seqlearn::make_config(base(protocol, path)), *comm);
+    const int asker = comm->size() - 1;
+    const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
+      if (comm->rank() == asker && done >= 2501) sim.request_stop();
+    });
+    EXPECT_EQ(outcome, Simulator::Outcome::stopped);
+    stopped_at = sim.steps_done();
+  }
+  // Every rank stopped at the same step, right after the asking rank's request.
+  EXPECT_EQ(static_cast<double>(stopped_at), comm->max(static_cast<double>(stopped_at)));
+  EXPECT_GE(stopped_at, 2502);
+  EXPECT_LE(stopped_at, 2506);
+  const auto header = seqlearn::read_checkpoint_header(path);
+  EXPECT_EQ(header.step, stopped_at);
+  EXPECT_TRUE(header.continues_phase);
+  const auto config = seqlearn::resume_config(header.config, {}, header.remaining_protocol, header.continues_phase);
+  ASSERT_EQ(config.protocol.size(), 2u);
+  EXPECT_TRUE(config.protocol[0].continues);
+  EXPECT_EQ(config.protocol[0].steps, 6000 - stopped_at);
+  Simulator restored(config, *comm);
+  restored.restore(path);
+  EXPECT_EQ(restored.run(), Simulator::Outcome::completed);
+  expect_same_on_rank0(gather(restored, *comm, stopped_at), protocol, stopped_at, *comm);
+  comm->barrier();
+  if (comm->rank() == 0) std::remove(path.c_str());
+}
+
+TEST(Checkpoint, StructuralKeysCannotChange) {
+  auto comm = seqlearn::make_mpi_communicator();
+  const std::string path = checkpoint_path("keys", *comm);
+  auto first = base("train:200", path);
+  first.emplace_back("output.checkpoint_every_ms", "200");
+  Simulator(seqlearn::make_config(first), *comm).run();
+  const auto header = seqlearn::read_checkpoint_header(path);
+  EXPECT_THROW(seqlearn::resume_config(header.config, {{"network.grid", "5x5"}, {"run.protocol", "test:100"}}, "", false),
+               seqlearn::ConfigError);
+  EXPECT_THROW(seqlearn::resume_config(header.config, {{"run.seed", "2"}, {"run.protocol", "test:100"}}, "", false),
+               seqlearn::ConfigError);
+  EXPECT_THROW(seqlearn::resume_config(header.config, {}, "", false), seqlearn::ConfigError);  // nothing left to run
+  const auto reuse = seqlearn::resume_config(header.config, {{"run.protocol", "test:100"}, {"test.r_noise", "0"}}, "", false);
+  EXPECT_EQ(reuse.test_input.r_noise_hz, 0.0);
+  EXPECT_THROW(seqlearn::read_checkpoint_header(path + ".missing"), seqlearn::ConfigError);
+  comm->barrier();
+  if (comm->rank() == 0) std::remove(path.c_str());
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Checkpoint, restart and failure behaviour of the program as users run it (issue 3):
+#  1. a learning run checkpointed at 10 s on 2 ranks, restored on 3 ranks for 5 s more, gives
+#     the spikes and final weights of an uninterrupted 15 s run on 1 rank;
+#  2. SIGTERM to a running 2-rank job: exit code 3, a resume hint, a checkpoint, a complete
+#     output file; resumed on 3 ranks it matches the uninterrupted run;
+#  3. a fault injected on rank 1 of 3 ends the whole job, non-zero, within 10 s;
+#  4. a trained checkpoint restored into test phases with other input settings runs;
+#  5. extreme valid settings never write non-finite values: they run, or stop with a message
+#     naming the step and neuron (and write nothing).
+# Usage: failures.sh SEQLEARN_MPI
+set -u
+binary=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+failures=0
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
+}
+# same_after A B STEP: spikes of A from STEP on equal B's, and final weights equal.
+same_after() {
+  /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
+import sys, h5py, numpy as np
+a, b, first = h5py.File(sys.argv[1]), h5py.File(sys.argv[2]), int(sys.argv[3])
+def spikes(f):
+    s, n = f["spikes/step"][()], f["spikes/neuron"][()]
+    keep = s >= first
+    return sorted(zip(s[keep].tolist(), n[keep].tolist()))
+ok = spikes(a) == spikes(b) and len(spikes(a)) > 100
+ok &= np.array_equal(a["network/synapses/weight"][()], b["network/synapses/weight"][()])
+sys.exit(0 if ok else 1)
+PY
+}
+small=(--network.grid 6x5 --record.dt_rec 100 --threads 1)
+
+# 1. Checkpoint at 10 s on 2 ranks, restore on 3 ranks.
+mpirun -n 1 "$binary" "${small[@]}" --run.protocol train:10000,train:5000 --output whole.h5 >/dev/null 2>&1
+mpirun -n 2 --oversubscribe "$binary" "${small[@]}" --run.protocol train:10000 --output.checkpoint_every_ms 10000 \
+  --output first.h5 >/dev/null 2>&1
+check "checkpoint written beside the output" test -f first.ckpt.h5 -a ! -e first.ckpt.h5.partial
+mpirun -n 3 --oversubscribe "$binary" --restore first.ckpt.h5 --run.protocol train:5000 --output rest.h5 \
+  >/dev/null 2>"err1"
+check "restore on 3 ranks ran" test -f rest.h5
+check "np 2 -> checkpoint -> np 3 equals uninterrupted np 1" same_after whole.h5 rest.h5 10000
+
+# 2. SIGTERM to the ranks of a running job (not to mpirun: SLURM signals every task).
+long=(--run.protocol train:300000,test:3000)
+mpirun -n 2 --oversubscribe "$binary" "${small[@]}" "${long[@]}" --output cut.h5 >cut.log 2>&1 &
+job=$!
+sleep 1.0
+pkill -TERM -f "^$binary .*--output cut.h5"
+wait $job
+code=$?
+check "SIGTERM: exit code 3" test $code -eq 3
+check "SIGTERM: says how to resume" grep -q "Resume with: mpirun -n 2 seqlearn_mpi --restore cut.ckpt.h5" cut.log
+check "SIGTERM: checkpoint written" test -f cut.ckpt.h5
+check "SIGTERM: output complete and readable" bash -c "h5ls cut.h5/spikes >/dev/null"
+check "SIGTERM: no partial files" bash -c '! ls *.partial 2>/dev/null | grep -q .'
+mpirun -n 3 --oversubscribe "$binary" --restore cut.ckpt.h5 --output resumed.h5 >/dev/null 2>&1
+mpirun -n 1 "$binary" "${small[@]}" "${long[@]}" --output uncut.h5 >/dev/null 2>&1
+stop_step=$(/usr/bin/python3 -c "import h5py; print(int(h5py.File('resumed.h5')['input/pattern_id'].attrs['first_step']))")
+check "SIGTERM: stopped mid-phase (step $stop_step)" test "$stop_step" -gt 0 -a "$stop_step" -lt 300000
+check "SIGTERM: resumed on 3 ranks equals the uninterrupted run" same_after uncut.h5 resumed.h5 "$stop_step"
+
+# 3. A fault on one rank ends the job promptly.
+start=$(date +%s)
+SEQLEARN_TEST_FAULT=1:500 timeout 10 mpirun -n 3 --oversubscribe "$binary" "${small[@]}" "${long[@]}" \
+  --output fault.h5 >fault.log 2>&1
+code=$?
+check "fault on rank 1 of 3: non-zero exit (got $code), not a timeout" test $code -ne 0 -a $code -ne 124
+check "fault: the failing rank says so" grep -q "rank 1: fatal error: injected fault" fault.log
+check "fault: over within 10 s" test $(( $(date +%s) - start )) -le 10
+check "fault: no result file" test ! -e fault.h5
+
+# 4. Reuse a trained network: test phases only, other input settings.
+mpirun -n 2 --oversubscribe "$binary" --restore first.ckpt.h5 --run.protocol test:2000 --test.r_noise 0 \
+  --test.time_warp_range 0.5,2 --output reuse.h5 >/dev/null 2>&1
+check "trained checkpoint reused in a new test protocol" bash -c "h5ls reuse.h5/spikes >/dev/null"
+
+# 5. Numerical safety at extreme valid settings.
+for extreme in "--input.r_input 1000 --input.r_noise 1000" "--neuron.r_max 100000" \
+               "--network.n_inputs 3000 --input.r_input 100" "--plasticity.learning_rate 10"; do
+  rm -f extreme.h5
+  # shellcheck disable=SC2086
+  mpirun -n 2 --oversubscribe "$binary" --network.grid 3x3 --run.protocol train:5000 --output extreme.h5 $extreme \
+    >extreme.log 2>&1
+  code=$?
+  if [[ $code -eq 0 ]]; then
+    check "extreme '$extreme': all values finite" /usr/bin/python3 -c "
+import h5py, numpy as np, sys
+f = h5py.File('extreme.h5')
+sys.exit(0 if all(np.isfinite(f[k][()]).all() for k in ('network/synapses/weight', 'traces/u', 'traces/p')) else 1)"
+  else
+    check "extreme '$extreme': stopped naming step and neuron" grep -q "diverged at step [0-9]*: neuron [0-9]*" extreme.log
+    check "extreme '$extreme': nothing written" test ! -e extreme.h5
+  fi
+done
+
+[[ $failures -eq 0 ]] && echo "failure behaviour: all checks passed"
+[[ $failures -eq 0 ]]
