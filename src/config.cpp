@@ -505,14 +505,20 @@ Invocation parse_command_line(int argc, const char* const* argv) {
 
   Invocation invocation;
   std::ostringstream help;
-  help << "Usage: seqlearn_mpi [--config FILE] [--output FILE.h5] [--overwrite] [--seed N]\n"
-          "                    [--threads N] [--SECTION.KEY VALUE ...]\n\n"
+  help << "Usage: seqlearn_mpi [--config FILE] [--restore CHECKPOINT] [--output FILE.h5] [--overwrite]\n"
+          "                    [--seed N] [--threads N] [--SECTION.KEY VALUE ...]\n\n"
           "Simulates grids of winner-take-all circuits learning with STDP (Klampfl & Maass 2013)\n"
           "and writes one HDF5 file (docs/output.md). Without arguments it runs the default\n"
           "experiment: 10x5 grid, train 100 s, test 3 s, output results/default.h5.\n"
           "Run it under mpirun for several ranks; results are identical for any rank and thread\n"
-          "count. The command line overrides the config file. Exit codes: 0 success, 2 bad\n"
-          "input, 1 runtime failure.\n\n"
+          "count. The command line overrides the config file.\n\n"
+          "Checkpoints: output.checkpoint_every_ms writes FILE.ckpt.h5 periodically and at the end;\n"
+          "SIGTERM/SIGINT stop all ranks at the same step with a checkpoint and a complete output;\n"
+          "--restore FILE continues (on any number of ranks, bit-identically) with the remaining\n"
+          "protocol, or with --run.protocol and other [input]/[test]/[record]/[output] keys.\n\n"
+          "Exit codes: 0 success; 1 runtime failure (one rank's error aborts the job; diverging\n"
+          "dynamics stop every rank); 2 bad input (nothing simulated or written); 3 stopped by\n"
+          "SIGTERM/SIGINT (checkpoint written).\n\n"
        << all;
   invocation.help_text = help.str();
 

@@ -76,6 +76,8 @@ class Run:
             )
         ]
         self.total_steps = sum(p.steps for p in self.phases)
+        # A run restored from a checkpoint starts at a later step: label arrays begin there.
+        self.first_step = int(self.file["input/pattern_id"].attrs.get("first_step", 0))
 
     def close(self):
         self.file.close()
@@ -120,13 +122,14 @@ class Run:
             self.file["input/spikes/from_pattern"][lo:hi].astype(bool),
         )
 
-    def pattern_ids(self, first: int, end: int) -> np.ndarray:
-        return self.file["input/pattern_id"][first:end]
+    def labels(self, name: str, first: int, end: int) -> np.ndarray:
+        """input/pattern_id or input/sequence_id for steps [first, end)."""
+        return self.file["input/" + name][first - self.first_step : end - self.first_step]
 
     def presentations(self, first: int, end: int) -> list[Presentation]:
         """Pattern presentations wholly inside [first, end)."""
-        pattern = self.file["input/pattern_id"][first:end]
-        sequence = self.file["input/sequence_id"][first:end]
+        pattern = self.labels("pattern_id", first, end)
+        sequence = self.labels("sequence_id", first, end)
         change = np.flatnonzero(np.diff(pattern) != 0) + 1
         bounds = np.r_[0, change, len(pattern)]
         result = []
@@ -317,14 +320,14 @@ def readouts(run: Run, train_phase: Phase, test_phase: Phase, target="pattern", 
     index = np.full(run.n_neurons, -1, np.int64)
     index[neurons] = np.arange(len(neurons))
     n_classes = run.n_patterns() if target == "pattern" else len(run.sequences())
-    label_ds = run.file["input/pattern_id" if target == "pattern" else "input/sequence_id"]
+    label_name = "pattern_id" if target == "pattern" else "sequence_id"
 
     def states(phase):
         s, n = run.spikes(phase.first, phase.end, neurons)
         net, at = filtered_state(s, n, len(neurons), phase.first, phase.end, run.dt_ms, unit_index=index)
         si, ci, _ = run.input_spikes(phase.first, phase.end)
         inp, _ = filtered_state(si, ci, run.n_inputs, phase.first, phase.end, run.dt_ms)
-        labels = label_ds[phase.first : phase.end][at - phase.first]
+        labels = run.labels(label_name, phase.first, phase.end)[at - phase.first]
         target_matrix = np.zeros((len(at), n_classes))
         for c in range(n_classes):
             target_matrix[:, c] = labels == c
