@@ -5,6 +5,7 @@
 // same exchange interval, with a checkpoint and a complete output file (exit code 3). A
 // failure on one rank only ends the whole job via MPI_Abort (exit code 1).
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -96,6 +97,41 @@ void check_output(const seqlearn::Config& config, seqlearn::Communicator& comm) 
   if (comm.max(problem.empty() ? 0.0 : 1.0) > 0) throw ConfigError(problem);
 }
 
+// A full disk is known before the run where the files' sizes can be estimated: spikes at
+// r_max per circuit, input spikes, traces, the synapse list and a checkpoint. Checked on
+// rank 0 against the free space of the output's folder; the verdict is shared.
+void check_space(const seqlearn::Config& config, const seqlearn::Simulator& simulator,
+                 seqlearn::Communicator& comm) {
+  const auto& net = simulator.network();
+  const double steps = static_cast<double>(config.total_steps());
+  const double seconds = steps * config.dt_s();
+  const double synapses = static_cast<double>(comm.sum(simulator.local_synapses()));
+  const double traced = static_cast<double>(comm.sum(static_cast<std::uint64_t>(simulator.record().trace_neurons.size())));
+  const double samples = config.dt_rec > 0 ? steps / static_cast<double>(config.dt_rec) : 0.0;
+  const double fan_in = synapses / std::max(1.0, static_cast<double>(net.n_neurons()));
+  double bytes = static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * 16.0;  // spikes
+  bytes += config.n_inputs * config.train_input.r_input_hz * 1.5 * seconds * 13.0 + steps * 8.0;  // inputs, labels
+  bytes += samples * traced * (3.0 + fan_in) * 8.0 + traced * fan_in * 16.0;  // traces
+  if (config.record_synapses) bytes += synapses * 40.0;
+  if (config.checkpoint_every_steps > 0) bytes += synapses * 24.0 + static_cast<double>(net.n_neurons()) * 64.0;
+  std::string problem;
+  if (comm.rank() == 0) {
+    const fs::path path(config.output_file);
+    const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    struct statvfs info {};
+    if (statvfs(folder.c_str(), &info) == 0) {
+      const double free_bytes = static_cast<double>(info.f_bavail) * static_cast<double>(info.f_frsize);
+      if (free_bytes < 1.2 * bytes) {
+        char text[256];
+        std::snprintf(text, sizeof text, "the run needs about %.1f MB but '%s' has %.1f MB free",
+                      bytes / 1e6, folder.c_str(), free_bytes / 1e6);
+        problem = "output.file '" + config.output_file + "': " + text;
+      }
+    }
+  }
+  if (comm.max(problem.empty() ? 0.0 : 1.0) > 0) throw ConfigError(problem);
+}
+
 void print_progress(std::int64_t done, std::int64_t total, double dt_ms, double wall_s) {
   const double simulated_s = static_cast<double>(done) * dt_ms * 1e-3;
   const double rtf = simulated_s > 0 ? wall_s / simulated_s : 0.0;
@@ -129,6 +165,7 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   const auto build_start = std::chrono::steady_clock::now();
   seqlearn::Simulator simulator(config, comm);
   if (restoring) simulator.restore(invocation.restore_path);
+  check_space(config, simulator, comm);
   const double build_s = comm.max(seconds_since(build_start));
   if (root && restoring)
     std::fprintf(stderr, "seqlearn_mpi: restored '%s' at step %lld; running %s\n", invocation.restore_path.c_str(),

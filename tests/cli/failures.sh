@@ -7,12 +7,13 @@
 #  3. a fault injected on rank 1 of 3 ends the whole job, non-zero, within 10 s;
 #  4. a trained checkpoint restored into test phases with other input settings runs;
 #  5. extreme valid settings never write non-finite values: they run, or stop with a message
-#     naming the step and neuron (and write nothing).
+#     naming the step and neuron (and write nothing);
+#  6. a disk too small for the run is a bad-input error before anything is simulated.
 # Usage: failures.sh SEQLEARN_MPI
 set -u
 binary=$1
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'umount "$work/tiny" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
 failures=0
 check() {  # check DESCRIPTION COMMAND...
@@ -97,6 +98,19 @@ sys.exit(0 if all(np.isfinite(f[k][()]).all() for k in ('network/synapses/weight
     check "extreme '$extreme': nothing written" test ! -e extreme.h5
   fi
 done
+
+# 6. Not enough space for the output (a 2 MB tmpfs; needs root, as in CI).
+mkdir -p tiny
+if mount -t tmpfs -o size=2m tmpfs tiny 2>/dev/null; then
+  mpirun -n 2 --oversubscribe "$binary" --output tiny/run.h5 >/dev/null 2>disk.log
+  code=$?
+  check "full disk: exit code 2" test $code -eq 2
+  check "full disk: says how much is needed" grep -q "output.file 'tiny/run.h5': the run needs about .* MB free" disk.log
+  check "full disk: nothing written" test -z "$(ls tiny)"
+  umount tiny
+else
+  echo "skip full-disk check: cannot mount a tmpfs here (not root?)"
+fi
 
 [[ $failures -eq 0 ]] && echo "failure behaviour: all checks passed"
 [[ $failures -eq 0 ]]
