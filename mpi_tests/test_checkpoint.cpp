@@ -36,7 +36,8 @@ Result gather(const Simulator& sim, seqlearn::Communicator& comm, std::int64_t f
   }
   Result r;
   const auto all = comm.all_gather(local);
-  for (std::size_t i = 0; i < all.size(); i += 2) r.spikes.emplace_back(static_cast<std::int64_t>(all[i]), all[i + 1]);
+  for (std::size_t i = 0; i < all.size(); i += 2)
+    r.spikes.emplace_back(static_cast<std::int64_t>(all[i]), all[i + 1]);
   std::sort(r.spikes.begin(), r.spikes.end());
   std::vector<std::uint64_t> bits;
   for (double w : sim.weights()) bits.push_back(std::bit_cast<std::uint64_t>(w));
@@ -45,8 +46,12 @@ Result gather(const Simulator& sim, seqlearn::Communicator& comm, std::int64_t f
 }
 
 Overrides base(const std::string& protocol, const std::string& checkpoint) {
-  return {{"network.grid", "5x4"}, {"network.n_inputs", "50"}, {"network.delay", "2"},
-          {"run.protocol", protocol}, {"record.dt_rec", "0"}, {"output.file", checkpoint + ".out.h5"},
+  return {{"network.grid", "5x4"},
+          {"network.n_inputs", "50"},
+          {"network.delay", "2"},
+          {"run.protocol", protocol},
+          {"record.dt_rec", "0"},
+          {"output.file", checkpoint + ".out.h5"},
           {"output.checkpoint_file", checkpoint}};
 }
 
@@ -64,7 +69,8 @@ void expect_same_on_rank0(const Result& got, const std::string& protocol, std::i
   if (comm.rank() == 0) {
     const Result want = reference(protocol, from_step);
     EXPECT_GT(want.spikes.size(), 100u);
-    EXPECT_TRUE(got.spikes == want.spikes) << got.spikes.size() << " vs " << want.spikes.size() << " spikes";
+    EXPECT_TRUE(got.spikes == want.spikes)
+        << got.spikes.size() << " vs " << want.spikes.size() << " spikes";
     EXPECT_TRUE(got.weight_bits == want.weight_bits) << "final weights differ";
     failures = testing::Test::HasFailure() ? 1 : 0;
   }
@@ -72,7 +78,8 @@ void expect_same_on_rank0(const Result& got, const std::string& protocol, std::i
 }
 
 std::string checkpoint_path(const char* name, seqlearn::Communicator& comm) {
-  return testing::TempDir() + "/seqlearn_" + name + "_np" + std::to_string(comm.size()) + ".ckpt.h5";
+  return testing::TempDir() + "/seqlearn_" + name + "_np" + std::to_string(comm.size()) +
+         ".ckpt.h5";
 }
 
 }  // namespace
@@ -89,12 +96,14 @@ TEST(Checkpoint, NewPhasesAfterACompleteRun) {
   const auto header = seqlearn::read_checkpoint_header(path);
   EXPECT_EQ(header.step, 3000);
   EXPECT_EQ(header.remaining_protocol, "");
-  const auto config = seqlearn::resume_config(header.config, {{"run.protocol", "train:2000,test:1000"}}, "", false);
+  const auto config =
+      seqlearn::resume_config(header.config, {{"run.protocol", "train:2000,test:1000"}}, "", false);
   Simulator restored(config, *comm);
   restored.restore(path);
   EXPECT_EQ(restored.first_step(), 3000);
   restored.run();
-  expect_same_on_rank0(gather(restored, *comm, 3000), "train:3000,train:2000,test:1000", 3000, *comm);
+  expect_same_on_rank0(gather(restored, *comm, 3000), "train:3000,train:2000,test:1000", 3000,
+                       *comm);
   comm->barrier();
   if (comm->rank() == 0) std::remove(path.c_str());
 }
@@ -120,7 +129,8 @@ TEST(Checkpoint, StopAskedByOneRankCutsAPhaseForAll) {
   const auto header = seqlearn::read_checkpoint_header(path);
   EXPECT_EQ(header.step, stopped_at);
   EXPECT_TRUE(header.continues_phase);
-  const auto config = seqlearn::resume_config(header.config, {}, header.remaining_protocol, header.continues_phase);
+  const auto config =
+      seqlearn::resume_config(header.config, {}, header.remaining_protocol, header.continues_phase);
   ASSERT_EQ(config.protocol.size(), 2u);
   EXPECT_TRUE(config.protocol[0].continues);
   EXPECT_EQ(config.protocol[0].steps, 6000 - stopped_at);
@@ -139,12 +149,17 @@ TEST(Checkpoint, StructuralKeysCannotChange) {
   first.emplace_back("output.checkpoint_every_ms", "200");
   Simulator(seqlearn::make_config(first), *comm).run();
   const auto header = seqlearn::read_checkpoint_header(path);
-  EXPECT_THROW(seqlearn::resume_config(header.config, {{"network.grid", "5x5"}, {"run.protocol", "test:100"}}, "", false),
+  EXPECT_THROW(
+      seqlearn::resume_config(header.config,
+                              {{"network.grid", "5x5"}, {"run.protocol", "test:100"}}, "", false),
+      seqlearn::ConfigError);
+  EXPECT_THROW(seqlearn::resume_config(
+                   header.config, {{"run.seed", "2"}, {"run.protocol", "test:100"}}, "", false),
                seqlearn::ConfigError);
-  EXPECT_THROW(seqlearn::resume_config(header.config, {{"run.seed", "2"}, {"run.protocol", "test:100"}}, "", false),
-               seqlearn::ConfigError);
-  EXPECT_THROW(seqlearn::resume_config(header.config, {}, "", false), seqlearn::ConfigError);  // nothing left to run
-  const auto reuse = seqlearn::resume_config(header.config, {{"run.protocol", "test:100"}, {"test.r_noise", "0"}}, "", false);
+  EXPECT_THROW(seqlearn::resume_config(header.config, {}, "", false),
+               seqlearn::ConfigError);  // nothing left to run
+  const auto reuse = seqlearn::resume_config(
+      header.config, {{"run.protocol", "test:100"}, {"test.r_noise", "0"}}, "", false);
   EXPECT_EQ(reuse.test_input.r_noise_hz, 0.0);
   EXPECT_THROW(seqlearn::read_checkpoint_header(path + ".missing"), seqlearn::ConfigError);
   comm->barrier();

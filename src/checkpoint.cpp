@@ -14,13 +14,14 @@
 //                        recomputing would round differently
 //   /pending/{step, source, amplitude}
 //                        spikes still in flight (delay > 1), by arrival step and source
+#include "seqlearn/checkpoint.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
 
-#include "seqlearn/checkpoint.hpp"
 #include "seqlearn/hdf5_file.hpp"
 #include "seqlearn/simulator.hpp"
 
@@ -40,7 +41,8 @@ std::uint32_t Simulator::source_index_of_neuron(std::uint64_t neuron) const {
 std::uint64_t Simulator::global_source_id(std::uint32_t j) const {
   if (j < static_cast<std::uint32_t>(config_.n_inputs)) return j;
   const auto it = std::upper_bound(needed_first_source_.begin(), needed_first_source_.end(), j) - 1;
-  const auto circuit = needed_circuits_[static_cast<std::size_t>(it - needed_first_source_.begin())];
+  const auto circuit =
+      needed_circuits_[static_cast<std::size_t>(it - needed_first_source_.begin())];
   return static_cast<std::uint64_t>(config_.n_inputs) + network_.first_neuron(circuit) + (j - *it);
 }
 
@@ -61,7 +63,8 @@ std::string Simulator::remaining_protocol(bool& continues) const {
   }
   for (std::size_t i = next; i < config_.protocol.size(); ++i) {
     if (text.tellp() > 0) text << ",";
-    text << config_.protocol[i].name << ":" << static_cast<double>(config_.protocol[i].steps) * config_.dt_ms;
+    text << config_.protocol[i].name << ":"
+         << static_cast<double>(config_.protocol[i].steps) * config_.dt_ms;
   }
   return text.str();
 }
@@ -85,7 +88,8 @@ void Simulator::write_checkpoint(const std::string& path) {
     file.attribute("/checkpoint", "continues_phase", static_cast<std::int64_t>(continues));
     file.attribute("/checkpoint", "generator_event", static_cast<std::int64_t>(g.event));
     file.attribute("/checkpoint", "generator_in_pattern", static_cast<std::int64_t>(g.in_pattern));
-    file.attribute("/checkpoint", "generator_first_sequence", static_cast<std::int64_t>(g.first_sequence));
+    file.attribute("/checkpoint", "generator_first_sequence",
+                   static_cast<std::int64_t>(g.first_sequence));
     file.attribute("/checkpoint", "generator_remaining", g.remaining);
     file.attribute("/checkpoint", "generator_position", g.position);
     file.attribute("/checkpoint", "generator_sequence", static_cast<std::int64_t>(g.sequence));
@@ -104,7 +108,8 @@ void Simulator::write_checkpoint(const std::string& path) {
     std::vector<double> decay, rise, R, u;
     std::vector<std::int64_t> last_spike;
     for (std::uint64_t id = first; id < last; ++id) {
-      const std::uint32_t j = id < n_inputs ? static_cast<std::uint32_t>(id) : source_index_of_neuron(id - n_inputs);
+      const std::uint32_t j =
+          id < n_inputs ? static_cast<std::uint32_t>(id) : source_index_of_neuron(id - n_inputs);
       decay.push_back(trace_decay_[j]);
       rise.push_back(trace_rise_[j]);
       R.push_back(stp_R_[j]);
@@ -118,7 +123,8 @@ void Simulator::write_checkpoint(const std::string& path) {
     file.write_rows("/sources/stp_u", u, first, n_sources);
     file.write_rows("/sources/last_spike", last_spike, first, n_sources);
 
-    file.write_rows("/neurons/weighted_decay", weighted_decay_, neuron_begin_, network_.n_neurons());
+    file.write_rows("/neurons/weighted_decay", weighted_decay_, neuron_begin_,
+                    network_.n_neurons());
     file.write_rows("/neurons/weighted_rise", weighted_rise_, neuron_begin_, network_.n_neurons());
     file.write_rows("/neurons/readout", readout_, neuron_begin_, network_.n_neurons());
 
@@ -145,38 +151,39 @@ void Simulator::write_checkpoint(const std::string& path) {
   comm_.barrier();
   double failed = 0;
   if (comm_.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = 1;
-  if (comm_.max(failed) > 0) throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
+  if (comm_.max(failed) > 0)
+    throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
 }
 
 void Simulator::restore(const std::string& path) {
   const H5Input in(path);
   step_ = first_step_ = in.int_attribute("/checkpoint", "step");
   learning_steps_ = static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "learning_steps"));
-  restored_generator_.event = static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "generator_event"));
+  restored_generator_.event =
+      static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "generator_event"));
   restored_generator_.in_pattern = in.int_attribute("/checkpoint", "generator_in_pattern") != 0;
-  restored_generator_.first_sequence = in.int_attribute("/checkpoint", "generator_first_sequence") != 0;
+  restored_generator_.first_sequence =
+      in.int_attribute("/checkpoint", "generator_first_sequence") != 0;
   restored_generator_.remaining = in.int_attribute("/checkpoint", "generator_remaining");
   restored_generator_.position = in.int_attribute("/checkpoint", "generator_position");
-  restored_generator_.sequence = static_cast<int>(in.int_attribute("/checkpoint", "generator_sequence"));
-  restored_generator_.sequence_position = in.int_attribute("/checkpoint", "generator_sequence_position");
+  restored_generator_.sequence =
+      static_cast<int>(in.int_attribute("/checkpoint", "generator_sequence"));
+  restored_generator_.sequence_position =
+      in.int_attribute("/checkpoint", "generator_sequence_position");
   restored_generator_.warp = in.double_attribute("/checkpoint", "generator_warp");
   // The event counter runs on across phases: a new phase after the restore needs it too.
   input_.resume(config_.train_input, restored_generator_);
 
   // Synapses: this rank's rows sit after those of all lower ranks.
-  const auto counts = comm_.all_gather({weight_.size()});
-  std::uint64_t offset = 0;
-  std::uint64_t total = 0;
-  for (int r = 0; r < comm_.size(); ++r) {
-    if (r < comm_.rank()) offset += counts[static_cast<std::size_t>(r)];
-    total += counts[static_cast<std::size_t>(r)];
-  }
+  const auto [offset, total] = offset_in_concatenation(comm_, weight_.size());
   if (in.length("/synapses/weight") != total)
-    throw std::runtime_error("checkpoint '" + path + "' holds " + std::to_string(in.length("/synapses/weight")) +
+    throw std::runtime_error("checkpoint '" + path + "' holds " +
+                             std::to_string(in.length("/synapses/weight")) +
                              " synapses, the network has " + std::to_string(total));
   weight_ = in.read_rows<double>("/synapses/weight", offset, weight_.size());
   vt_mean_ = in.read_rows<double>("/synapses/variance_tracking_mean", offset, vt_mean_.size());
-  vt_second_ = in.read_rows<double>("/synapses/variance_tracking_second_moment", offset, vt_second_.size());
+  vt_second_ =
+      in.read_rows<double>("/synapses/variance_tracking_second_moment", offset, vt_second_.size());
 
   // Sources: the inputs, then each needed circuit's neurons (consecutive circuits read at once).
   auto read_sources = [&](std::uint64_t id, std::uint32_t j, std::uint64_t count) {
@@ -195,7 +202,8 @@ void Simulator::restore(const std::string& path) {
   read_sources(0, 0, n_inputs);
   for (std::size_t i = 0; i < needed_circuits_.size();) {
     std::size_t end = i + 1;  // needed circuits are ascending: extend while consecutive
-    while (end < needed_circuits_.size() && needed_circuits_[end] == needed_circuits_[end - 1] + 1) ++end;
+    while (end < needed_circuits_.size() && needed_circuits_[end] == needed_circuits_[end - 1] + 1)
+      ++end;
     const std::uint64_t first_neuron = network_.first_neuron(needed_circuits_[i]);
     const std::uint64_t count = network_.first_neuron(needed_circuits_[end - 1] + 1) - first_neuron;
     read_sources(n_inputs + first_neuron, needed_first_source_[i], count);
@@ -215,7 +223,8 @@ void Simulator::restore(const std::string& path) {
   std::vector<std::size_t> order(n_pending);
   for (std::size_t i = 0; i < n_pending; ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return pending_step[a] != pending_step[b] ? pending_step[a] < pending_step[b] : pending_source[a] < pending_source[b];
+    return pending_step[a] != pending_step[b] ? pending_step[a] < pending_step[b]
+                                              : pending_source[a] < pending_source[b];
   });
   const auto delay = static_cast<std::int64_t>(arrivals_.size());
   for (auto i : order) {
@@ -241,7 +250,8 @@ void Simulator::restore(const std::string& path) {
   // Forced spikes resume at the checkpoint's step.
   auto at_step = [&](const std::vector<ForcedSpike>& list) {
     return static_cast<std::size_t>(
-        std::lower_bound(list.begin(), list.end(), step_, [](const ForcedSpike& f, std::int64_t s) { return f.step < s; }) -
+        std::lower_bound(list.begin(), list.end(), step_,
+                         [](const ForcedSpike& f, std::int64_t s) { return f.step < s; }) -
         list.begin());
   };
   forced_input_cursor_ = at_step(config_.forced.inputs);

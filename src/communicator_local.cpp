@@ -24,6 +24,18 @@ class LocalCommunicator final : public Communicator {
 
 }  // namespace
 
+std::pair<std::uint64_t, std::uint64_t> offset_in_concatenation(Communicator& comm,
+                                                                std::uint64_t count) {
+  const auto counts = comm.all_gather({count});
+  std::uint64_t offset = 0;
+  std::uint64_t total = 0;
+  for (int r = 0; r < comm.size(); ++r) {
+    if (r < comm.rank()) offset += counts[static_cast<std::size_t>(r)];
+    total += counts[static_cast<std::size_t>(r)];
+  }
+  return {offset, total};
+}
+
 std::unique_ptr<Communicator> make_local_communicator() {
   return std::make_unique<LocalCommunicator>();
 }

@@ -82,18 +82,37 @@ constexpr KeySpec kKeys[] = {
     {"output.file", "results/default.h5", "output HDF5 file"},
     {"output.overwrite", "false", "replace an existing output file"},
     {"output.checkpoint_every_ms", "0",
-     "write a checkpoint every this many ms of model time, and at the end (0 = off; a multiple of dt)"},
+     "write a checkpoint every this many ms of model time, and at the end (0 = off; a multiple of "
+     "dt)"},
     {"output.checkpoint_file", "", "checkpoint file (default: the output's name with .ckpt.h5)"},
 };
 
 // Keys that fix the network, its random streams or the frozen patterns: a checkpoint can only
 // be restored with the values it was written with.
 constexpr const char* kFixedOnRestore[] = {
-    "network.grid", "network.k_min", "network.k_max", "network.n_inputs", "network.connectivity",
-    "network.lambda", "network.n_conn", "network.wta_indegree", "network.boundary", "network.delay",
-    "network.initial_weights", "neuron.dt", "neuron.tau_decay", "neuron.tau_rise", "plasticity.use_stp",
-    "plasticity.stp_U", "plasticity.stp_D", "plasticity.stp_F", "plasticity.stp_cv", "input.n_patterns",
-    "input.t_pattern", "input.r_input", "run.seed",
+    "network.grid",
+    "network.k_min",
+    "network.k_max",
+    "network.n_inputs",
+    "network.connectivity",
+    "network.lambda",
+    "network.n_conn",
+    "network.wta_indegree",
+    "network.boundary",
+    "network.delay",
+    "network.initial_weights",
+    "neuron.dt",
+    "neuron.tau_decay",
+    "neuron.tau_rise",
+    "plasticity.use_stp",
+    "plasticity.stp_U",
+    "plasticity.stp_D",
+    "plasticity.stp_F",
+    "plasticity.stp_cv",
+    "input.n_patterns",
+    "input.t_pattern",
+    "input.r_input",
+    "run.seed",
 };
 
 [[noreturn]] void fail(const std::string& key, const std::string& value,
@@ -472,7 +491,8 @@ std::int64_t Config::total_steps() const {
 std::string Config::resolved_protocol_text() const {
   std::ostringstream text;
   for (std::size_t i = 0; i < protocol.size(); ++i) {
-    text << (i ? "," : "") << protocol[i].name << ":" << static_cast<double>(protocol[i].steps) * dt_ms;
+    text << (i ? "," : "") << protocol[i].name << ":"
+         << static_cast<double>(protocol[i].steps) * dt_ms;
     if (protocol[i].continues) text << " (continued)";
   }
   return text.str();
@@ -505,21 +525,24 @@ Invocation parse_command_line(int argc, const char* const* argv) {
 
   Invocation invocation;
   std::ostringstream help;
-  help << "Usage: seqlearn_mpi [--config FILE] [--restore CHECKPOINT] [--output FILE.h5] [--overwrite]\n"
-          "                    [--seed N] [--threads N] [--SECTION.KEY VALUE ...]\n\n"
-          "Simulates grids of winner-take-all circuits learning with STDP (Klampfl & Maass 2013)\n"
-          "and writes one HDF5 file (docs/output.md). Without arguments it runs the default\n"
-          "experiment: 10x5 grid, train 100 s, test 3 s, output results/default.h5.\n"
-          "Run it under mpirun for several ranks; results are identical for any rank and thread\n"
-          "count. The command line overrides the config file.\n\n"
-          "Checkpoints: output.checkpoint_every_ms writes FILE.ckpt.h5 periodically and at the end;\n"
-          "SIGTERM/SIGINT stop all ranks at the same step with a checkpoint and a complete output;\n"
-          "--restore FILE continues (on any number of ranks, bit-identically) with the remaining\n"
-          "protocol, or with --run.protocol and other [input]/[test]/[record]/[output] keys.\n\n"
-          "Exit codes: 0 success; 1 runtime failure (one rank's error aborts the job; diverging\n"
-          "dynamics stop every rank); 2 bad input (nothing simulated or written); 3 stopped by\n"
-          "SIGTERM/SIGINT (checkpoint written).\n\n"
-       << all;
+  help
+      << "Usage: seqlearn_mpi [--config FILE] [--restore CHECKPOINT] [--output FILE.h5] "
+         "[--overwrite]\n"
+         "                    [--seed N] [--threads N] [--SECTION.KEY VALUE ...]\n\n"
+         "Simulates grids of winner-take-all circuits learning with STDP (Klampfl & Maass 2013)\n"
+         "and writes one HDF5 file (docs/output.md). Without arguments it runs the default\n"
+         "experiment: 10x5 grid, train 100 s, test 3 s, output results/default.h5.\n"
+         "Run it under mpirun for several ranks; results are identical for any rank and thread\n"
+         "count. The command line overrides the config file.\n\n"
+         "Checkpoints: output.checkpoint_every_ms writes FILE.ckpt.h5 periodically and at the "
+         "end;\n"
+         "SIGTERM/SIGINT stop all ranks at the same step with a checkpoint and a complete output;\n"
+         "--restore FILE continues (on any number of ranks, bit-identically) with the remaining\n"
+         "protocol, or with --run.protocol and other [input]/[test]/[record]/[output] keys.\n\n"
+         "Exit codes: 0 success; 1 runtime failure (one rank's error aborts the job; diverging\n"
+         "dynamics stop every rank); 2 bad input (nothing simulated or written); 3 stopped by\n"
+         "SIGTERM/SIGINT (checkpoint written).\n\n"
+      << all;
   invocation.help_text = help.str();
 
   po::variables_map vm;
@@ -576,16 +599,18 @@ Config resume_config(const std::vector<std::pair<std::string, std::string>>& che
   for (const auto& [key, value] : explicit_values) {
     for (const char* fixed : kFixedOnRestore) {
       if (key == fixed && trim(value) != trim(values[key]))
-        fail(key, value, "a checkpoint written with " + key + " = " + values[key] +
-                             " cannot be restored with another value");
+        fail(key, value,
+             "a checkpoint written with " + key + " = " + values[key] +
+                 " cannot be restored with another value");
     }
     protocol_given |= key == "run.protocol";
     values[key] = value;
   }
   if (!protocol_given) {
     if (remaining_protocol.empty())
-      throw ConfigError("--restore: the checkpointed run's protocol is complete; give run.protocol "
-                        "(e.g. --run.protocol test:3000) for the phases to run");
+      throw ConfigError(
+          "--restore: the checkpointed run's protocol is complete; give run.protocol "
+          "(e.g. --run.protocol test:3000) for the phases to run");
     values["run.protocol"] = remaining_protocol;
   }
   Config config = build_config(Values(values));

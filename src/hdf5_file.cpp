@@ -95,14 +95,7 @@ void H5File::close() {
 }
 
 std::pair<std::uint64_t, std::uint64_t> H5File::offset_in_concatenation(std::uint64_t count) {
-  const auto counts = comm_.all_gather({count});
-  std::uint64_t offset = 0;
-  std::uint64_t total = 0;
-  for (int r = 0; r < comm_.size(); ++r) {
-    if (r < rank_) offset += counts[static_cast<std::size_t>(r)];
-    total += counts[static_cast<std::size_t>(r)];
-  }
-  return {offset, total};
+  return seqlearn::offset_in_concatenation(comm_, count);
 }
 
 void H5File::create_group(const std::string& path) {
@@ -236,7 +229,8 @@ std::string attribute_text(hid_t attr) {
   Handle type(H5Aget_type(attr), H5Tclose, "H5Aget_type");
   const H5T_class_t type_class = H5Tget_class(type.get());
   if (type_class == H5T_STRING) {
-    if (H5Tis_variable_str(type.get()) > 0) throw std::runtime_error("HDF5: variable-length string attribute");
+    if (H5Tis_variable_str(type.get()) > 0)
+      throw std::runtime_error("HDF5: variable-length string attribute");
     const std::size_t size = H5Tget_size(type.get());
     std::string value(size, '\0');
     checked_status(H5Aread(attr, type.get(), value.data()), "reading attribute");
@@ -257,14 +251,16 @@ std::string attribute_text(hid_t attr) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> H5Input::attributes(const std::string& object) const {
+std::vector<std::pair<std::string, std::string>> H5Input::attributes(
+    const std::string& object) const {
   Handle target(H5Oopen(file_, object.c_str(), H5P_DEFAULT), H5Oclose, "opening " + object);
   H5O_info_t info;
   checked_status(H5Oget_info2(target.get(), &info, H5O_INFO_NUM_ATTRS), "H5Oget_info");
   std::vector<std::pair<std::string, std::string>> result;
   for (hsize_t i = 0; i < info.num_attrs; ++i) {
-    Handle attr(H5Aopen_by_idx(target.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT),
-                H5Aclose, "opening attribute of " + object);
+    Handle attr(
+        H5Aopen_by_idx(target.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT),
+        H5Aclose, "opening attribute of " + object);
     const ssize_t length = H5Aget_name(attr.get(), 0, nullptr);
     std::string name(static_cast<std::size_t>(std::max<ssize_t>(length, 0)) + 1, '\0');
     H5Aget_name(attr.get(), name.size(), name.data());
@@ -275,31 +271,33 @@ std::vector<std::pair<std::string, std::string>> H5Input::attributes(const std::
 }
 
 std::string H5Input::string_attribute(const std::string& object, const std::string& name) const {
-  Handle attr(H5Aopen_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
-              "opening attribute " + object + ":" + name);
+  Handle attr(H5Aopen_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose, "opening attribute " + object + ":" + name);
   return attribute_text(attr.get());
 }
 
 std::int64_t H5Input::int_attribute(const std::string& object, const std::string& name) const {
-  Handle attr(H5Aopen_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
-              "opening attribute " + object + ":" + name);
+  Handle attr(H5Aopen_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose, "opening attribute " + object + ":" + name);
   std::int64_t value = 0;
   checked_status(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), "reading attribute " + name);
   return value;
 }
 
 double H5Input::double_attribute(const std::string& object, const std::string& name) const {
-  Handle attr(H5Aopen_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
-              "opening attribute " + object + ":" + name);
+  Handle attr(H5Aopen_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose, "opening attribute " + object + ":" + name);
   double value = 0;
   checked_status(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value), "reading attribute " + name);
   return value;
 }
 
 std::uint64_t H5Input::length(const std::string& dataset) const {
-  Handle data(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose, "opening dataset " + dataset);
+  Handle data(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose,
+              "opening dataset " + dataset);
   Handle space(H5Dget_space(data.get()), H5Sclose, "H5Dget_space");
-  if (H5Sget_simple_extent_ndims(space.get()) != 1) throw std::runtime_error("HDF5: " + dataset + " is not 1-D");
+  if (H5Sget_simple_extent_ndims(space.get()) != 1)
+    throw std::runtime_error("HDF5: " + dataset + " is not 1-D");
   hsize_t dims[1] = {0};
   H5Sget_simple_extent_dims(space.get(), dims, nullptr);
   return dims[0];
@@ -308,21 +306,25 @@ std::uint64_t H5Input::length(const std::string& dataset) const {
 void H5Input::read_block(const std::string& dataset, int type, void* data, std::uint64_t offset,
                          std::uint64_t count) const {
   if (count == 0) return;
-  Handle data_set(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose, "opening dataset " + dataset);
+  Handle data_set(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose,
+                  "opening dataset " + dataset);
   Handle file_space(H5Dget_space(data_set.get()), H5Sclose, "H5Dget_space");
   hsize_t dims[1] = {0};
-  if (H5Sget_simple_extent_ndims(file_space.get()) != 1) throw std::runtime_error("HDF5: " + dataset + " is not 1-D");
+  if (H5Sget_simple_extent_ndims(file_space.get()) != 1)
+    throw std::runtime_error("HDF5: " + dataset + " is not 1-D");
   H5Sget_simple_extent_dims(file_space.get(), dims, nullptr);
   if (offset + count > dims[0])
-    throw std::runtime_error("HDF5: " + dataset + " has " + std::to_string(dims[0]) + " elements, " +
-                             std::to_string(offset + count) + " expected");
+    throw std::runtime_error("HDF5: " + dataset + " has " + std::to_string(dims[0]) +
+                             " elements, " + std::to_string(offset + count) + " expected");
   hsize_t h_offset[1] = {offset};
   hsize_t h_count[1] = {count};
-  checked_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, h_offset, nullptr, h_count, nullptr),
-                 "selecting block of " + dataset);
+  checked_status(
+      H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, h_offset, nullptr, h_count, nullptr),
+      "selecting block of " + dataset);
   Handle mem_space(H5Screate_simple(1, h_count, nullptr), H5Sclose, "memory space of " + dataset);
-  checked_status(H5Dread(data_set.get(), native(type), mem_space.get(), file_space.get(), H5P_DEFAULT, data),
-                 "reading " + dataset);
+  checked_status(
+      H5Dread(data_set.get(), native(type), mem_space.get(), file_space.get(), H5P_DEFAULT, data),
+      "reading " + dataset);
 }
 
 }  // namespace seqlearn

@@ -105,8 +105,14 @@ void InputGenerator::build_presentation() {
 }
 
 InputGenerator::State InputGenerator::state() const {
-  return {event_, in_pattern_, first_sequence_, remaining_, position_, sequence_,
-          static_cast<std::int64_t>(sequence_position_), warp_};
+  return {event_,
+          in_pattern_,
+          first_sequence_,
+          remaining_,
+          position_,
+          sequence_,
+          static_cast<std::int64_t>(sequence_position_),
+          warp_};
 }
 
 void InputGenerator::resume(const InputSettings& settings, const State& state) {

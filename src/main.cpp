@@ -10,10 +10,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
-#include <cstdlib>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -60,7 +60,8 @@ struct InjectedFault {
 InjectedFault injected_fault() {
   InjectedFault fault;
   if (const char* text = std::getenv("SEQLEARN_TEST_FAULT"))
-    if (std::sscanf(text, "%d:%lld", &fault.rank, reinterpret_cast<long long*>(&fault.step)) != 2) fault.rank = -1;
+    if (std::sscanf(text, "%d:%lld", &fault.rank, reinterpret_cast<long long*>(&fault.step)) != 2)
+      fault.rank = -1;
   return fault;
 }
 
@@ -106,21 +107,26 @@ void check_space(const seqlearn::Config& config, const seqlearn::Simulator& simu
   const double steps = static_cast<double>(config.total_steps());
   const double seconds = steps * config.dt_s();
   const double synapses = static_cast<double>(comm.sum(simulator.local_synapses()));
-  const double traced = static_cast<double>(comm.sum(static_cast<std::uint64_t>(simulator.record().trace_neurons.size())));
+  const double traced = static_cast<double>(
+      comm.sum(static_cast<std::uint64_t>(simulator.record().trace_neurons.size())));
   const double samples = config.dt_rec > 0 ? steps / static_cast<double>(config.dt_rec) : 0.0;
   const double fan_in = synapses / std::max(1.0, static_cast<double>(net.n_neurons()));
-  double bytes = static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * 16.0;  // spikes
-  bytes += config.n_inputs * config.train_input.r_input_hz * 1.5 * seconds * 13.0 + steps * 8.0;  // inputs, labels
+  double bytes =
+      static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * 16.0;  // spikes
+  bytes += config.n_inputs * config.train_input.r_input_hz * 1.5 * seconds * 13.0 +
+           steps * 8.0;                                                       // inputs, labels
   bytes += samples * traced * (3.0 + fan_in) * 8.0 + traced * fan_in * 16.0;  // traces
   if (config.record_synapses) bytes += synapses * 40.0;
-  if (config.checkpoint_every_steps > 0) bytes += synapses * 24.0 + static_cast<double>(net.n_neurons()) * 64.0;
+  if (config.checkpoint_every_steps > 0)
+    bytes += synapses * 24.0 + static_cast<double>(net.n_neurons()) * 64.0;
   std::string problem;
   if (comm.rank() == 0) {
     const fs::path path(config.output_file);
     const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
     struct statvfs info {};
     if (statvfs(folder.c_str(), &info) == 0) {
-      const double free_bytes = static_cast<double>(info.f_bavail) * static_cast<double>(info.f_frsize);
+      const double free_bytes =
+          static_cast<double>(info.f_bavail) * static_cast<double>(info.f_frsize);
       if (free_bytes < 1.2 * bytes) {
         char text[256];
         std::snprintf(text, sizeof text, "the run needs about %.1f MB but '%s' has %.1f MB free",
@@ -156,9 +162,10 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   const bool restoring = !invocation.restore_path.empty();
   seqlearn::Config config = invocation.config;
   if (restoring) {
-    const seqlearn::CheckpointHeader header = seqlearn::read_checkpoint_header(invocation.restore_path);
-    config = seqlearn::resume_config(header.config, invocation.explicit_values, header.remaining_protocol,
-                                     header.continues_phase);
+    const seqlearn::CheckpointHeader header =
+        seqlearn::read_checkpoint_header(invocation.restore_path);
+    config = seqlearn::resume_config(header.config, invocation.explicit_values,
+                                     header.remaining_protocol, header.continues_phase);
   }
   check_output(config, comm);
 
@@ -168,8 +175,9 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   check_space(config, simulator, comm);
   const double build_s = comm.max(seconds_since(build_start));
   if (root && restoring)
-    std::fprintf(stderr, "seqlearn_mpi: restored '%s' at step %lld; running %s\n", invocation.restore_path.c_str(),
-                 static_cast<long long>(simulator.first_step()), config.resolved_protocol_text().c_str());
+    std::fprintf(stderr, "seqlearn_mpi: restored '%s' at step %lld; running %s\n",
+                 invocation.restore_path.c_str(), static_cast<long long>(simulator.first_step()),
+                 config.resolved_protocol_text().c_str());
 
   const InjectedFault fault = injected_fault();
   g_simulator.store(&simulator);
@@ -178,7 +186,8 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   double last_report = 0;
   const auto outcome = simulator.run([&](std::int64_t done, std::int64_t total) {
     if (fault.rank == comm.rank() && done >= fault.step)
-      throw std::runtime_error("injected fault (SEQLEARN_TEST_FAULT) after step " + std::to_string(done));
+      throw std::runtime_error("injected fault (SEQLEARN_TEST_FAULT) after step " +
+                               std::to_string(done));
     if (!root) return;
     const double wall = seconds_since(run_start);
     if (wall - last_report >= 5.0 || done == total) {
@@ -190,7 +199,8 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   const double simulate_s = comm.max(seconds_since(run_start));
 
   const std::int64_t steps_run = simulator.steps_done() - simulator.first_step();
-  const double simulated_s = static_cast<double>(std::max<std::int64_t>(steps_run, 1)) * config.dt_s();
+  const double simulated_s =
+      static_cast<double>(std::max<std::int64_t>(steps_run, 1)) * config.dt_s();
   const auto& counters = simulator.counters();
   seqlearn::RunInfo info;
   info["ranks"] = comm.size();
@@ -206,8 +216,8 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   info["synaptic_events"] = static_cast<double>(comm.sum(counters.deliveries));
   info["stdp_updates"] = static_cast<double>(comm.sum(counters.stdp_updates));
   info["synapses"] = static_cast<double>(comm.sum(simulator.local_synapses()));
-  info["exchange_bytes_per_step"] =
-      comm.sum(static_cast<double>(comm.bytes_sent())) / static_cast<double>(std::max<std::int64_t>(steps_run, 1));
+  info["exchange_bytes_per_step"] = comm.sum(static_cast<double>(comm.bytes_sent())) /
+                                    static_cast<double>(std::max<std::int64_t>(steps_run, 1));
   info["first_step"] = static_cast<double>(simulator.first_step());
   info["last_step"] = static_cast<double>(simulator.steps_done());
   info["interrupted"] = stopped ? 1.0 : 0.0;
@@ -252,14 +262,18 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   }
   if (stopped) {
     if (root)
-      std::fprintf(stderr,
-                   "seqlearn_mpi: stopped on request%s at step %lld (%.3f s of model time); checkpoint "
-                   "written to %s and output to %s.\nResume with: mpirun -n %d seqlearn_mpi --restore %s "
-                   "--output NEW_OUTPUT.h5\n",
-                   g_signal == SIGINT ? " (SIGINT)" : g_signal == SIGTERM ? " (SIGTERM)" : "",
-                   static_cast<long long>(simulator.steps_done()),
-                   static_cast<double>(simulator.steps_done()) * config.dt_s(), config.checkpoint_file.c_str(),
-                   config.output_file.c_str(), comm.size(), config.checkpoint_file.c_str());
+      std::fprintf(
+          stderr,
+          "seqlearn_mpi: stopped on request%s at step %lld (%.3f s of model time); checkpoint "
+          "written to %s and output to %s.\nResume with: mpirun -n %d seqlearn_mpi --restore %s "
+          "--output NEW_OUTPUT.h5\n",
+          g_signal == SIGINT    ? " (SIGINT)"
+          : g_signal == SIGTERM ? " (SIGTERM)"
+                                : "",
+          static_cast<long long>(simulator.steps_done()),
+          static_cast<double>(simulator.steps_done()) * config.dt_s(),
+          config.checkpoint_file.c_str(), config.output_file.c_str(), comm.size(),
+          config.checkpoint_file.c_str());
     return kExitStopped;
   }
   return 0;

@@ -74,7 +74,8 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
     file.write_concatenated("/network/synapses/pre", sim.synapse_sources());
     file.write_concatenated("/network/synapses/post", sim.synapse_targets());
     file.write_concatenated("/network/synapses/weight", sim.weights());
-    file.write_concatenated("/network/synapses/variance_tracking_mean", sim.variance_tracking_mean());
+    file.write_concatenated("/network/synapses/variance_tracking_mean",
+                            sim.variance_tracking_mean());
     file.write_concatenated("/network/synapses/variance_tracking_second_moment",
                             sim.variance_tracking_second_moment());
   }
@@ -131,8 +132,9 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   const auto [neuron_offset, n_traced] = file.offset_in_concatenation(rec.trace_neurons.size());
   file.write_rows("/traces/neuron", rec.trace_neurons, neuron_offset, n_traced);
   const std::uint64_t n_local = rec.trace_neurons.size();
-  for (const auto& [name, values] : {std::pair{"/traces/u", &rec.trace_u}, std::pair{"/traces/p", &rec.trace_p},
-                                     std::pair{"/traces/readout", &rec.trace_readout}})
+  for (const auto& [name, values] :
+       {std::pair{"/traces/u", &rec.trace_u}, std::pair{"/traces/p", &rec.trace_p},
+        std::pair{"/traces/readout", &rec.trace_readout}})
     file.write_matrix(name, values->data(), n_times, n_traced, 0, n_times, neuron_offset, n_local);
   const auto [weight_offset, n_weights] = file.offset_in_concatenation(rec.trace_weight_pre.size());
   file.write_rows("/traces/weight_pre", rec.trace_weight_pre, weight_offset, n_weights);

@@ -299,7 +299,8 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
     while (step_ < phase_end_) {
       const std::int64_t previous = step_;
       const std::int64_t interval_end = std::min(step_ + config_.delay_steps, phase_end_);
-      for (std::int64_t n = step_; n < interval_end; ++n) step(n, phase.learning, step_, n + 1 == interval_end);
+      for (std::int64_t n = step_; n < interval_end; ++n)
+        step(n, phase.learning, step_, n + 1 == interval_end);
       step_ = interval_end;
       if (progress) progress(step_ - first_step_, total);
       if (stop_agreed_) {
@@ -475,14 +476,16 @@ void Simulator::exchange(std::int64_t interval_start, std::int64_t interval_step
   if (stop_requested_.load()) interval_spikes_.push_back(kStopWord);
   if (diverged_neuron_.load() != kNoNeuron) {
     interval_spikes_.push_back(kDivergedNeuronWord | diverged_neuron_.load());
-    interval_spikes_.push_back(kDivergedStepWord | static_cast<std::uint64_t>(diverged_step_.load()));
+    interval_spikes_.push_back(kDivergedStepWord |
+                               static_cast<std::uint64_t>(diverged_step_.load()));
   }
   std::vector<std::uint64_t> all = comm_.all_gather(interval_spikes_);
   interval_spikes_.clear();
   timers_.exchange_s += seconds_since(start);
   std::uint64_t bad_neuron = kNoNeuron;
   std::uint64_t bad_step = kNoNeuron;
-  const auto control = std::stable_partition(all.begin(), all.end(), [](std::uint64_t w) { return (w >> 56) == 0; });
+  const auto control =
+      std::stable_partition(all.begin(), all.end(), [](std::uint64_t w) { return (w >> 56) == 0; });
   for (auto it = control; it != all.end(); ++it) {
     const std::uint64_t payload = *it & ((std::uint64_t{1} << 56) - 1);
     if ((*it & kControlMask) == kStopWord) stop_agreed_ = true;
@@ -491,10 +494,11 @@ void Simulator::exchange(std::int64_t interval_start, std::int64_t interval_step
   }
   all.erase(control, all.end());
   if (bad_neuron != kNoNeuron)
-    throw DivergenceError("the dynamics diverged at step " + std::to_string(bad_step) + ": neuron " +
-                          std::to_string(bad_neuron) +
-                          " has a non-finite potential, rate or weight (nothing was written); lower "
-                          "plasticity.learning_rate or the input rates");
+    throw DivergenceError(
+        "the dynamics diverged at step " + std::to_string(bad_step) + ": neuron " +
+        std::to_string(bad_neuron) +
+        " has a non-finite potential, rate or weight (nothing was written); lower "
+        "plasticity.learning_rate or the input rates");
 
   const auto start_stp = std::chrono::steady_clock::now();
   // Ranks own ascending id ranges, so a stable sort by step offset leaves ids ascending.
@@ -612,7 +616,8 @@ void Simulator::learn(std::uint64_t k) {
   }
   weighted_decay_[k] = sum_decay;
   weighted_rise_[k] = sum_rise;
-  if (!std::isfinite(sum_decay) || !std::isfinite(sum_rise)) note_divergence(neuron_begin_ + k, step_);
+  if (!std::isfinite(sum_decay) || !std::isfinite(sum_rise))
+    note_divergence(neuron_begin_ + k, step_);
 #pragma omp atomic
   counters_.stdp_updates += updated;
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace seqlearn {
@@ -41,6 +42,11 @@ class Communicator {
   // Bytes this rank has sent in all_gather so far (benchmark figure).
   virtual std::uint64_t bytes_sent() const = 0;
 };
+
+// Where this rank's `count` items start when all ranks' items are concatenated in rank order,
+// and the total (collective).
+std::pair<std::uint64_t, std::uint64_t> offset_in_concatenation(Communicator& comm,
+                                                                std::uint64_t count);
 
 std::unique_ptr<Communicator> make_local_communicator();
 

@@ -99,7 +99,8 @@ class H5Input {
   double double_attribute(const std::string& object, const std::string& name) const;
   std::uint64_t length(const std::string& dataset) const;
   template <class T>
-  std::vector<T> read_rows(const std::string& dataset, std::uint64_t offset, std::uint64_t count) const {
+  std::vector<T> read_rows(const std::string& dataset, std::uint64_t offset,
+                           std::uint64_t count) const {
     std::vector<T> values(count);
     read_block(dataset, H5File::type_of_public<T>(), values.data(), offset, count);
     return values;

@@ -1,10 +1,11 @@
 // libFuzzer harness: the configuration parser must answer any input with a Config or a
 // ConfigError, never a crash, a hang or another exception. The first byte picks what the
 // rest is: key=value lines (make_config), NUL-separated command-line words, or an INI file.
+#include <unistd.h>
+
 #include <cstdint>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "seqlearn/config.hpp"
@@ -21,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           const auto end = std::min(text.find('\n', start), text.size());
           const std::string line = text.substr(start, end - start);
           const auto eq = line.find('=');
-          if (eq != std::string::npos) overrides.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+          if (eq != std::string::npos)
+            overrides.emplace_back(line.substr(0, eq), line.substr(eq + 1));
           start = end + 1;
         }
         seqlearn::make_config(overrides);

@@ -1,15 +1,17 @@
 // libFuzzer harness: the forced-spike CSV loader (MODEL.md 7) must answer any file with a
 // list of spikes or a ConfigError.
+#include <unistd.h>
+
 #include <cstdint>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "seqlearn/config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string path = "/tmp/seqlearn_fuzz_forced_" + std::to_string(getpid()) + ".csv";
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   try {
     const auto forced = seqlearn::load_forced_spikes(path, 10, 50, 1000);
     for (const auto& spike : forced.inputs)
