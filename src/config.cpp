@@ -76,7 +76,8 @@ constexpr KeySpec kKeys[] = {
     {"run.threads", "0", "OpenMP threads per rank (0 = OpenMP default)"},
     {"record.neurons", "random:20", "traced neurons: all | random:K | range:A-B | list:I,J,..."},
     {"record.dt_rec", "100", "trace sampling interval, steps (0 = no traces)"},
-    {"record.synapses", "true", "write the synapse list and final synaptic state"},
+    {"record.synapses", "auto",
+     "write the synapse list and final synaptic state: true | false | auto (true up to 10 million synapses)"},
     {"validation.forced_spikes", "",
      "CSV 'source,id,step' of forced spikes (MODEL 7); empty = off"},
     {"output.file", "results/default.h5", "output HDF5 file"},
@@ -435,7 +436,7 @@ Config build_config(const Values& v) {
 
   parse_record_neurons(v, c);
   c.dt_rec = v.integer("record.dt_rec", 0, std::numeric_limits<std::int64_t>::max());
-  c.record_synapses = v.boolean("record.synapses");
+  if (trim(v.text("record.synapses")) != "auto") c.record_synapses = v.boolean("record.synapses");
 
   c.forced_spikes_file = trim(v.text("validation.forced_spikes"));
   c.output_file = trim(v.text("output.file"));

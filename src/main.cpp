@@ -116,7 +116,7 @@ void check_space(const seqlearn::Config& config, const seqlearn::Simulator& simu
   bytes += config.n_inputs * config.train_input.r_input_hz * 1.5 * seconds * 13.0 +
            steps * 8.0;                                                       // inputs, labels
   bytes += samples * traced * (3.0 + fan_in) * 8.0 + traced * fan_in * 16.0;  // traces
-  if (config.record_synapses) bytes += synapses * 40.0;
+  if (config.writes_synapses(synapses)) bytes += synapses * 40.0;
   if (config.checkpoint_every_steps > 0)
     bytes += synapses * 24.0 + static_cast<double>(net.n_neurons()) * 64.0;
   std::string problem;

@@ -70,7 +70,7 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
   file.write_rows("/network/stp/D", D, first, n_sources);
   file.write_rows("/network/stp/F", F, first, n_sources);
 
-  if (config.record_synapses) {
+  if (config.writes_synapses(static_cast<double>(comm.sum(sim.local_synapses())))) {
     file.write_concatenated("/network/synapses/pre", sim.synapse_sources());
     file.write_concatenated("/network/synapses/post", sim.synapse_targets());
     file.write_concatenated("/network/synapses/weight", sim.weights());

@@ -106,7 +106,11 @@ struct Config {
   RecordMode record_mode = RecordMode::random;
   std::vector<std::uint64_t> record_list;  // list: ids; range: {first, last}; random: {K}
   std::int64_t dt_rec = 100;
-  bool record_synapses = true;
+  std::optional<bool> record_synapses;  // empty: auto (on up to kAutoSynapseLimit synapses)
+  static constexpr double kAutoSynapseLimit = 1e7;
+  bool writes_synapses(double total_synapses) const {
+    return record_synapses.value_or(total_synapses <= kAutoSynapseLimit);
+  }
   // [validation]
   std::string forced_spikes_file;
   ForcedSpikes forced;
