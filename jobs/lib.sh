@@ -1,0 +1,52 @@
+# Shared by the sbatch scripts (sourced). Submit them from the repository root, where
+# build/release/seqlearn_mpi is (scripts/build.sh), or set SEQLEARN_BIN.
+#   SEQLEARN_BIN       the program (default: $SLURM_SUBMIT_DIR/build/release/seqlearn_mpi)
+#   SEQLEARN_SRUN_MPI  srun's --mpi plugin (default pmix; Debian's Open MPI needs pmix, not pmi2)
+#   SEQLEARN_RESULTS   results tree (default: $SLURM_SUBMIT_DIR/results/slurm)
+#   SEQLEARN_ARGS      extra seqlearn_mpi arguments for every point
+#   OMP_NUM_THREADS    threads per rank (default: --cpus-per-task, else 1)
+SEQLEARN_ROOT=${SEQLEARN_ROOT:-${SLURM_SUBMIT_DIR:-$PWD}}
+SEQLEARN_BIN=${SEQLEARN_BIN:-$SEQLEARN_ROOT/build/release/seqlearn_mpi}
+SEQLEARN_SRUN_MPI=${SEQLEARN_SRUN_MPI:-pmix}
+SEQLEARN_RESULTS=${SEQLEARN_RESULTS:-$SEQLEARN_ROOT/results/slurm}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+[[ -x "$SEQLEARN_BIN" ]] || { echo "seqlearn: no program at $SEQLEARN_BIN (build it, or set SEQLEARN_BIN)" >&2; exit 2; }
+
+# run_point DIR RANKS ARGS...: seqlearn_mpi on RANKS tasks -> DIR/run.h5, DIR/run.log and
+# DIR/timing.json (the figures of the program's closing "bench:" line, as JSON).
+run_point() {
+  local dir=$1 ranks=$2
+  shift 2
+  mkdir -p "$dir"
+  # shellcheck disable=SC2086
+  if ! srun --mpi="$SEQLEARN_SRUN_MPI" -n "$ranks" "$SEQLEARN_BIN" --output "$dir/run.h5" --overwrite \
+       "$@" ${SEQLEARN_ARGS:-} >"$dir/run.log" 2>&1; then
+    echo "seqlearn: point $dir failed; see $dir/run.log" >&2
+    tail -5 "$dir/run.log" >&2
+    return 1
+  fi
+  grep '^bench:' "$dir/run.log" | sed 's/^bench: //' |
+    awk '{ printf "{"; for (i = 1; i <= NF; ++i) { split($i, kv, "="); printf "%s\"%s\": %s", (i > 1 ? ", " : ""), kv[1], kv[2] } print "}" }' \
+      >"$dir/timing.json"
+  echo "seqlearn: $dir: $(tr -d '{}"' <"$dir/timing.json" | cut -d, -f1-4)"
+}
+
+# same_result DIR_A DIR_B: the two runs' spikes, inputs and traces are identical (h5diff).
+same_result() {
+  local group
+  for group in /spikes /input /traces /network/circuit_pairs; do
+    if ! h5diff -q "$1/run.h5" "$2/run.h5" "$group" "$group"; then
+      echo "seqlearn: $1 and $2 differ in $group" >&2
+      return 1
+    fi
+  done
+}
+
+# rank_list MAX: 1 2 4 ... up to MAX (and MAX itself), unless SEQLEARN_RANKS lists them.
+rank_list() {
+  if [[ -n "${SEQLEARN_RANKS:-}" ]]; then echo "$SEQLEARN_RANKS"; return; fi
+  local r=1 list=""
+  while ((r < $1)); do list+="$r "; r=$((r * 2)); done
+  echo "$list$1"
+}
