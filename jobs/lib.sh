@@ -2,12 +2,15 @@
 # build/release/seqlearn_mpi is (scripts/build.sh), or set SEQLEARN_BIN.
 #   SEQLEARN_BIN       the program (default: $SLURM_SUBMIT_DIR/build/release/seqlearn_mpi)
 #   SEQLEARN_SRUN_MPI  srun's --mpi plugin (default pmix; Debian's Open MPI needs pmix, not pmi2)
+#   SEQLEARN_LAUNCHER  how to start R ranks, R appended (default: srun --mpi=$SEQLEARN_SRUN_MPI -n;
+#                      bench/scaling.sh uses mpirun --bind-to core -n outside SLURM)
 #   SEQLEARN_RESULTS   results tree (default: $SLURM_SUBMIT_DIR/results/slurm)
 #   SEQLEARN_ARGS      extra seqlearn_mpi arguments for every point
 #   OMP_NUM_THREADS    threads per rank (default: --cpus-per-task, else 1)
 SEQLEARN_ROOT=${SEQLEARN_ROOT:-${SLURM_SUBMIT_DIR:-$PWD}}
 SEQLEARN_BIN=${SEQLEARN_BIN:-$SEQLEARN_ROOT/build/release/seqlearn_mpi}
 SEQLEARN_SRUN_MPI=${SEQLEARN_SRUN_MPI:-pmix}
+SEQLEARN_LAUNCHER=${SEQLEARN_LAUNCHER:-srun --mpi=$SEQLEARN_SRUN_MPI -n}
 SEQLEARN_RESULTS=${SEQLEARN_RESULTS:-$SEQLEARN_ROOT/results/slurm}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
@@ -20,7 +23,7 @@ run_point() {
   shift 2
   mkdir -p "$dir"
   # shellcheck disable=SC2086
-  if ! srun --mpi="$SEQLEARN_SRUN_MPI" -n "$ranks" "$SEQLEARN_BIN" --output "$dir/run.h5" --overwrite \
+  if ! $SEQLEARN_LAUNCHER "$ranks" "$SEQLEARN_BIN" --output "$dir/run.h5" --overwrite \
        "$@" ${SEQLEARN_ARGS:-} >"$dir/run.log" 2>&1; then
     echo "seqlearn: point $dir failed; see $dir/run.log" >&2
     tail -5 "$dir/run.log" >&2

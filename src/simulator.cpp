@@ -226,30 +226,22 @@ void Simulator::choose_traced_neurons() {
   }
 }
 
+// Source ids of the row shared by the neurons of local circuit b (global_source_id per
+// synapse, in row order).
+std::vector<std::uint64_t> Simulator::row_sources(std::int64_t b) const {
+  std::vector<std::uint64_t> row;
+  for (auto i = circuit_block_begin_[static_cast<std::size_t>(b)];
+       i < circuit_block_begin_[static_cast<std::size_t>(b) + 1]; ++i)
+    for (std::uint32_t o = 0; o < blocks_[i].count; ++o) row.push_back(global_source_id(blocks_[i].first_source + o));
+  return row;
+}
+
 std::vector<std::uint64_t> Simulator::synapse_sources() const {
   std::vector<std::uint64_t> sources;
   sources.reserve(weight_.size());
   for (std::int64_t b = 0; b < circuit_end_ - circuit_begin_; ++b) {
-    const auto c = circuit_begin_ + b;
-    std::vector<std::uint64_t> row;
-    for (auto i = circuit_block_begin_[static_cast<std::size_t>(b)];
-         i < circuit_block_begin_[static_cast<std::size_t>(b) + 1]; ++i) {
-      const Block& block = blocks_[i];
-      for (std::uint32_t o = 0; o < block.count; ++o) {
-        const std::uint32_t j = block.first_source + o;
-        if (j < static_cast<std::uint32_t>(config_.n_inputs)) {
-          row.push_back(j);
-        } else {
-          const auto it =
-              std::upper_bound(needed_first_source_.begin(), needed_first_source_.end(), j) - 1;
-          const auto circuit =
-              needed_circuits_[static_cast<std::size_t>(it - needed_first_source_.begin())];
-          row.push_back(static_cast<std::uint64_t>(config_.n_inputs) +
-                        network_.first_neuron(circuit) + (j - *it));
-        }
-      }
-    }
-    for (int k = 0; k < network_.circuit_size(c); ++k)
+    const auto row = row_sources(b);
+    for (int k = 0; k < network_.circuit_size(circuit_begin_ + b); ++k)
       sources.insert(sources.end(), row.begin(), row.end());
   }
   return sources;
@@ -634,12 +626,10 @@ void Simulator::note_divergence(std::uint64_t neuron, std::int64_t step) {
 
 void Simulator::record_weights() {
   if (record_.trace_weight_pre.empty() && !traced_local_.empty()) {
-    const auto sources = synapse_sources();
     for (auto k : traced_local_) {
-      for (auto s = row_begin_[k]; s < row_begin_[k + 1]; ++s) {
-        record_.trace_weight_pre.push_back(sources[s]);
-        record_.trace_weight_post.push_back(neuron_begin_ + k);
-      }
+      const auto row = row_sources(network_.circuit_of(neuron_begin_ + k) - circuit_begin_);
+      record_.trace_weight_pre.insert(record_.trace_weight_pre.end(), row.begin(), row.end());
+      record_.trace_weight_post.insert(record_.trace_weight_post.end(), row.size(), neuron_begin_ + k);
     }
   }
   for (auto k : traced_local_)

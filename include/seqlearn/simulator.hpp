@@ -136,6 +136,7 @@ class Simulator {
   void record_weights();
   std::uint32_t source_index_of_neuron(std::uint64_t neuron) const;
   std::uint64_t global_source_id(std::uint32_t local_source) const;
+  std::vector<std::uint64_t> row_sources(std::int64_t local_circuit) const;
   std::string remaining_protocol(bool& continues) const;
   void note_divergence(std::uint64_t neuron, std::int64_t step);
 

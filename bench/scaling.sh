@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Scaling measurements without SLURM (mpirun): the same points as jobs/strong_scaling.sbatch
+# and jobs/weak_scaling.sbatch.
+#   strong: a fixed ${GRID:-256x256} grid; weak: ${BLOCK:-64x64} circuits per rank; both
+#   fixed_indegree, periodic, ${MS:-1000} ms of model time, ranks ${RANKS:-"1 2"}.
+# Strong points are checked to be identical (h5diff). Tables: results/scaling/{strong,weak}/.
+# Usage: bench/scaling.sh            RANKS="1 2 4 8 16" bench/scaling.sh   (on a 16-core machine)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ -x build/release/seqlearn_mpi ]] || scripts/build.sh release --target seqlearn_mpi >/dev/null
+source scripts/env.sh
+export SEQLEARN_RANKS=${RANKS:-"1 2"}
+export SEQLEARN_LAUNCHER="mpirun --bind-to core --oversubscribe -n"
+SLURM_SUBMIT_DIR=$PWD
+source jobs/lib.sh
+out=${SEQLEARN_RESULTS_SCALING:-results/scaling}
+grid=${GRID:-256x256}
+block=${BLOCK:-64x64}
+ms=${MS:-1000}
+first=""
+for ranks in $SEQLEARN_RANKS; do
+  run_point "$out/strong/np$ranks" "$ranks" --network.grid "$grid" --network.connectivity fixed_indegree \
+    --network.boundary periodic --run.protocol "train:$ms" --record.dt_rec 100
+  if [[ -z "$first" ]]; then first=$out/strong/np$ranks; else same_result "$first" "$out/strong/np$ranks"; fi
+done
+echo "strong scaling points identical to $first"
+for ranks in $SEQLEARN_RANKS; do
+  run_point "$out/weak/np$ranks" "$ranks" --network.grid "$((${block%x*} * ranks))x${block#*x}" \
+    --network.connectivity fixed_indegree --network.boundary periodic --run.protocol "train:$ms" --record.dt_rec 0
+done
+if [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
+  echo "## strong scaling ($grid)"; tools/seqlearn-sweep "$out/strong"
+  echo "## weak scaling ($block per rank)"; tools/seqlearn-sweep "$out/weak" --weak
+fi
