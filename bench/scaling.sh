@@ -7,7 +7,7 @@
 # Usage: bench/scaling.sh            RANKS="1 2 4 8 16" bench/scaling.sh   (on a 16-core machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ -x build/release/seqlearn_mpi ]] || scripts/build.sh release --target seqlearn_mpi >/dev/null
+[[ -n "${SEQLEARN_BIN:-}" || -x build/release/seqlearn_mpi ]] || scripts/build.sh release --target seqlearn_mpi >/dev/null
 source scripts/env.sh
 export SEQLEARN_RANKS=${RANKS:-"1 2"}
 export SEQLEARN_LAUNCHER="mpirun --bind-to core --oversubscribe -n"
