@@ -148,11 +148,7 @@ void Simulator::write_checkpoint(const std::string& path) {
     file.write_concatenated("/pending/amplitude", pending_amplitude);
     file.close();
   }
-  comm_.barrier();
-  double failed = 0;
-  if (comm_.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = 1;
-  if (comm_.max(failed) > 0)
-    throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
+  publish_file(partial, path, comm_);
 }
 
 void Simulator::restore(const std::string& path) {

@@ -4,6 +4,7 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 
 namespace seqlearn {
@@ -194,6 +195,13 @@ void H5File::write_strings(const std::string& path, const std::vector<std::strin
   checked_status(H5Dwrite(dataset.get(), type.get(), mem_space.get(), file_space.get(),
                           handles_->transfer, mine ? buffer.data() : &dummy),
                  "writing " + path);
+}
+
+void publish_file(const std::string& partial, const std::string& path, Communicator& comm) {
+  comm.barrier();
+  double failed = 0;
+  if (comm.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = 1;
+  if (comm.max(failed) > 0) throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
 }
 
 // --- Reading -------------------------------------------------------------------------------

@@ -161,11 +161,7 @@ void write_output(const std::string& path, const Simulator& sim, const RunInfo& 
     for (const auto& [name, value] : info) file.attribute("/run", name, value);
     file.close();
   }
-  comm.barrier();
-  double failed = 0;
-  if (comm.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = 1;
-  if (comm.max(failed) > 0)
-    throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
+  publish_file(partial, path, comm);
 }
 
 }  // namespace seqlearn

@@ -82,6 +82,10 @@ class H5File {
   int rank_;
 };
 
+// Gives a file written collectively under `partial` its final name `path` (rank 0 renames,
+// after every rank has closed it), so that a file with the final name is always complete.
+void publish_file(const std::string& partial, const std::string& path, Communicator& comm);
+
 // Read-only access for one process (each rank opens the file on its own; no collectives).
 // Used for checkpoints: every rank reads the slices it needs.
 class H5Input {
