@@ -47,10 +47,10 @@ check "restore on 3 ranks ran" test -f rest.h5
 check "np 2 -> checkpoint -> np 3 equals uninterrupted np 1" same_after whole.h5 rest.h5 10000
 
 # 2. SIGTERM to the ranks of a running job (not to mpirun: SLURM signals every task).
-long=(--run.protocol train:300000,test:3000)
+long=(--run.protocol train:600000,test:3000)
 mpirun -n 2 --oversubscribe "$binary" "${small[@]}" "${long[@]}" --output cut.h5 >cut.log 2>&1 &
 job=$!
-sleep 1.0
+sleep 2.0
 pkill -TERM -f "^$binary .*--output cut.h5"
 wait $job
 code=$?
@@ -62,7 +62,7 @@ check "SIGTERM: no partial files" bash -c '! ls *.partial 2>/dev/null | grep -q 
 mpirun -n 3 --oversubscribe "$binary" --restore cut.ckpt.h5 --output resumed.h5 >/dev/null 2>&1
 mpirun -n 1 "$binary" "${small[@]}" "${long[@]}" --output uncut.h5 >/dev/null 2>&1
 stop_step=$(/usr/bin/python3 -c "import h5py; print(int(h5py.File('resumed.h5')['input/pattern_id'].attrs['first_step']))")
-check "SIGTERM: stopped mid-phase (step $stop_step)" test "$stop_step" -gt 0 -a "$stop_step" -lt 300000
+check "SIGTERM: stopped mid-phase (step $stop_step)" test "$stop_step" -gt 0 -a "$stop_step" -lt 600000
 check "SIGTERM: resumed on 3 ranks equals the uninterrupted run" same_after uncut.h5 resumed.h5 "$stop_step"
 
 # 3. A fault on one rank ends the job promptly.
