@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include "seqlearn/hdf5_file.hpp"
 #include "seqlearn/simulator.hpp"
@@ -30,21 +31,6 @@
 #endif
 
 namespace seqlearn {
-
-std::uint32_t Simulator::source_index_of_neuron(std::uint64_t neuron) const {
-  const std::int64_t circuit = network_.circuit_of(neuron);
-  const std::int32_t i = needed_index_of_circuit_[static_cast<std::size_t>(circuit)];
-  return needed_first_source_[static_cast<std::size_t>(i)] +
-         static_cast<std::uint32_t>(neuron - network_.first_neuron(circuit));
-}
-
-std::uint64_t Simulator::global_source_id(std::uint32_t j) const {
-  if (j < static_cast<std::uint32_t>(config_.n_inputs)) return j;
-  const auto it = std::upper_bound(needed_first_source_.begin(), needed_first_source_.end(), j) - 1;
-  const auto circuit =
-      needed_circuits_[static_cast<std::size_t>(it - needed_first_source_.begin())];
-  return static_cast<std::uint64_t>(config_.n_inputs) + network_.first_neuron(circuit) + (j - *it);
-}
 
 // The protocol still to run from step_, as run.protocol text; `continues` tells whether its
 // first phase is the rest of the current one.
@@ -96,47 +82,38 @@ void Simulator::write_checkpoint(const std::string& path) {
     file.attribute("/checkpoint", "generator_sequence_position", g.sequence_position);
     file.attribute("/checkpoint", "generator_warp", g.warp);
 
-    file.write_concatenated("/synapses/weight", weight_);
-    file.write_concatenated("/synapses/variance_tracking_mean", vt_mean_);
-    file.write_concatenated("/synapses/variance_tracking_second_moment", vt_second_);
+    // Each state group names its checkpointed arrays once (state.hpp).
+    SynapseRows::checkpoint_fields(synapses_, [&](const char* name, const auto& values) {
+      file.write_concatenated(std::string("/synapses/") + name, values);
+    });
 
-    // Sources: rank 0 writes the input channels, which precede neuron 0, so every rank's
-    // block [first, last) is contiguous.
+    // Sources, by global source id: rank 0 writes the input channels, which precede neuron 0,
+    // so every rank's block [first, last) is contiguous; a neuron's owner writes it.
     const auto n_inputs = static_cast<std::uint64_t>(config_.n_inputs);
     const std::uint64_t first = comm_.rank() == 0 ? 0 : n_inputs + neuron_begin_;
     const std::uint64_t last = n_inputs + neuron_end_;
-    std::vector<double> decay, rise, R, u;
-    std::vector<std::int64_t> last_spike;
-    for (std::uint64_t id = first; id < last; ++id) {
-      const std::uint32_t j =
-          id < n_inputs ? static_cast<std::uint32_t>(id) : source_index_of_neuron(id - n_inputs);
-      decay.push_back(trace_decay_[j]);
-      rise.push_back(trace_rise_[j]);
-      R.push_back(stp_R_[j]);
-      u.push_back(stp_u_[j]);
-      last_spike.push_back(last_spike_[j]);
-    }
-    const std::uint64_t n_sources = n_inputs + network_.n_neurons();
-    file.write_rows("/sources/trace_decay", decay, first, n_sources);
-    file.write_rows("/sources/trace_rise", rise, first, n_sources);
-    file.write_rows("/sources/stp_R", R, first, n_sources);
-    file.write_rows("/sources/stp_u", u, first, n_sources);
-    file.write_rows("/sources/last_spike", last_spike, first, n_sources);
+    std::vector<std::uint32_t> local_sources;
+    for (std::uint64_t id = first; id < last; ++id)
+      local_sources.push_back(router_.route(id)->source);  // inputs and own neurons: always
+    const std::uint64_t n_source_ids = n_inputs + network_.n_neurons();
+    SourceState::checkpoint_fields(sources_, [&](const char* name, const auto& values) {
+      std::vector<typename std::decay_t<decltype(values)>::value_type> rows;
+      rows.reserve(local_sources.size());
+      for (auto j : local_sources) rows.push_back(values[j]);
+      file.write_rows(std::string("/sources/") + name, rows, first, n_source_ids);
+    });
 
-    file.write_rows("/neurons/weighted_decay", weighted_decay_, neuron_begin_,
-                    network_.n_neurons());
-    file.write_rows("/neurons/weighted_rise", weighted_rise_, neuron_begin_, network_.n_neurons());
-    file.write_rows("/neurons/readout", readout_, neuron_begin_, network_.n_neurons());
+    NeuronState::checkpoint_fields(neurons_, [&](const char* name, const auto& values) {
+      file.write_rows(std::string("/neurons/") + name, values, neuron_begin_, network_.n_neurons());
+    });
 
     // Spikes in flight: each arrives at the one step >= step_ whose ring slot holds it.
     std::vector<std::int64_t> pending_step;
     std::vector<std::uint64_t> pending_source;
     std::vector<double> pending_amplitude;
-    const auto delay = static_cast<std::int64_t>(arrivals_.size());
-    for (std::int64_t ahead = 0; ahead < delay; ++ahead) {
-      const std::int64_t arrival = step_ + ahead;
-      for (const Arrival& a : arrivals_[static_cast<std::size_t>(arrival % delay)]) {
-        const std::uint64_t id = global_source_id(a.source);
+    for (std::int64_t arrival = step_; arrival < step_ + router_.delay_steps(); ++arrival) {
+      for (const Arrival& a : router_.arrivals_at(arrival)) {
+        const std::uint64_t id = router_.source_id(a.source);
         if (id < first || id >= last) continue;  // its owner writes it
         pending_step.push_back(arrival);
         pending_source.push_back(id);
@@ -171,45 +148,29 @@ void Simulator::restore(const std::string& path) {
   input_.resume(config_.train_input, restored_generator_);
 
   // Synapses: this rank's rows sit after those of all lower ranks.
-  const auto [offset, total] = offset_in_concatenation(comm_, weight_.size());
+  const auto [offset, total] = offset_in_concatenation(comm_, synapses_.size());
   if (in.length("/synapses/weight") != total)
     throw std::runtime_error("checkpoint '" + path + "' holds " +
                              std::to_string(in.length("/synapses/weight")) +
                              " synapses, the network has " + std::to_string(total));
-  weight_ = in.read_rows<double>("/synapses/weight", offset, weight_.size());
-  vt_mean_ = in.read_rows<double>("/synapses/variance_tracking_mean", offset, vt_mean_.size());
-  vt_second_ =
-      in.read_rows<double>("/synapses/variance_tracking_second_moment", offset, vt_second_.size());
+  SynapseRows::checkpoint_fields(synapses_, [&](const char* name, auto& values) {
+    using T = typename std::decay_t<decltype(values)>::value_type;
+    values = in.read_rows<T>(std::string("/synapses/") + name, offset, values.size());
+  });
 
-  // Sources: the inputs, then each needed circuit's neurons (consecutive circuits read at once).
-  auto read_sources = [&](std::uint64_t id, std::uint32_t j, std::uint64_t count) {
-    const auto decay = in.read_rows<double>("/sources/trace_decay", id, count);
-    const auto rise = in.read_rows<double>("/sources/trace_rise", id, count);
-    const auto R = in.read_rows<double>("/sources/stp_R", id, count);
-    const auto u = in.read_rows<double>("/sources/stp_u", id, count);
-    const auto last = in.read_rows<std::int64_t>("/sources/last_spike", id, count);
-    std::copy(decay.begin(), decay.end(), trace_decay_.begin() + j);
-    std::copy(rise.begin(), rise.end(), trace_rise_.begin() + j);
-    std::copy(R.begin(), R.end(), stp_R_.begin() + j);
-    std::copy(u.begin(), u.end(), stp_u_.begin() + j);
-    std::copy(last.begin(), last.end(), last_spike_.begin() + j);
-  };
-  const auto n_inputs = static_cast<std::uint64_t>(config_.n_inputs);
-  read_sources(0, 0, n_inputs);
-  for (std::size_t i = 0; i < needed_circuits_.size();) {
-    std::size_t end = i + 1;  // needed circuits are ascending: extend while consecutive
-    while (end < needed_circuits_.size() && needed_circuits_[end] == needed_circuits_[end - 1] + 1)
-      ++end;
-    const std::uint64_t first_neuron = network_.first_neuron(needed_circuits_[i]);
-    const std::uint64_t count = network_.first_neuron(needed_circuits_[end - 1] + 1) - first_neuron;
-    read_sources(n_inputs + first_neuron, needed_first_source_[i], count);
-    i = end;
-  }
+  // Sources: the inputs, then each run of consecutive needed circuits' neurons.
+  router_.for_each_source_run([&](std::uint64_t id, std::uint32_t j, std::uint64_t count) {
+    SourceState::checkpoint_fields(sources_, [&](const char* name, auto& values) {
+      using T = typename std::decay_t<decltype(values)>::value_type;
+      const auto rows = in.read_rows<T>(std::string("/sources/") + name, id, count);
+      std::copy(rows.begin(), rows.end(), values.begin() + j);
+    });
+  });
 
-  const std::uint64_t n_local = neuron_end_ - neuron_begin_;
-  weighted_decay_ = in.read_rows<double>("/neurons/weighted_decay", neuron_begin_, n_local);
-  weighted_rise_ = in.read_rows<double>("/neurons/weighted_rise", neuron_begin_, n_local);
-  readout_ = in.read_rows<double>("/neurons/readout", neuron_begin_, n_local);
+  NeuronState::checkpoint_fields(neurons_, [&](const char* name, auto& values) {
+    using T = typename std::decay_t<decltype(values)>::value_type;
+    values = in.read_rows<T>(std::string("/neurons/") + name, neuron_begin_, neurons_.size());
+  });
 
   // Spikes in flight, re-queued in (arrival step, source id) order for the needed sources.
   const std::uint64_t n_pending = in.length("/pending/step");
@@ -222,25 +183,11 @@ void Simulator::restore(const std::string& path) {
     return pending_step[a] != pending_step[b] ? pending_step[a] < pending_step[b]
                                               : pending_source[a] < pending_source[b];
   });
-  const auto delay = static_cast<std::int64_t>(arrivals_.size());
   for (auto i : order) {
-    const std::uint64_t id = pending_source[i];
-    Arrival a{};
-    a.amplitude = pending_amplitude[i];
-    if (id < n_inputs) {
-      a.source = static_cast<std::uint32_t>(id);
-      a.source_circuit = kInput;
-      a.offset = static_cast<std::uint32_t>(id);
-    } else {
-      const std::uint64_t neuron = id - n_inputs;
-      const std::int64_t circuit = network_.circuit_of(neuron);
-      const std::int32_t index = needed_index_of_circuit_[static_cast<std::size_t>(circuit)];
-      if (index < 0) continue;
-      a.source_circuit = static_cast<std::uint32_t>(index);
-      a.offset = static_cast<std::uint32_t>(neuron - network_.first_neuron(circuit));
-      a.source = needed_first_source_[static_cast<std::size_t>(index)] + a.offset;
-    }
-    arrivals_[static_cast<std::size_t>(pending_step[i] % delay)].push_back(a);
+    std::optional<Arrival> arrival = router_.route(pending_source[i]);
+    if (!arrival) continue;  // no local synapse listens to it
+    arrival->amplitude = pending_amplitude[i];
+    router_.arrivals_at(pending_step[i]).push_back(*arrival);
   }
 
   // Forced spikes resume at the checkpoint's step.

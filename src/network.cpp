@@ -18,7 +18,6 @@ Network::Network(const Config& config, int n_ranks)
       boundary_(config.boundary),
       lambda_(config.lambda),
       wta_indegree_(config.wta_indegree),
-      use_stp_(config.use_stp),
       dt_s_(config.dt_s()),
       stp_U_(config.stp_U),
       stp_D_s_(config.stp_D_ms * 1e-3),

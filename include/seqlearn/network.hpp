@@ -65,7 +65,6 @@ class Network {
   Boundary boundary_;
   double lambda_;
   int wta_indegree_;
-  bool use_stp_;
   double dt_s_;
   double stp_U_, stp_D_s_, stp_F_s_, stp_cv_;
   std::vector<std::uint16_t> circuit_size_;

@@ -1,21 +1,26 @@
 // One rank's share of the simulation: its circuits, their neurons, all synapses onto them,
 // and the EPSP/STP state of every source those synapses listen to (DESIGN.md 2, "owner
-// computes"). The step loop follows MODEL.md section 4; see Simulator::step.
+// computes"). The step loop follows docs/model.md section 4; see Simulator::step.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
+#include "seqlearn/exchange_word.hpp"
 #include "seqlearn/input.hpp"
 #include "seqlearn/network.hpp"
 #include "seqlearn/rng.hpp"
+#include "seqlearn/spike_router.hpp"
+#include "seqlearn/state.hpp"
 
 namespace seqlearn {
 
@@ -96,49 +101,43 @@ class Simulator {
   std::uint64_t neuron_end() const { return neuron_end_; }
 
   // This rank's synapses, in row order (by postsynaptic neuron, then source id).
-  std::uint64_t local_synapses() const { return weight_.size(); }
-  const std::vector<double>& weights() const { return weight_; }
-  const std::vector<double>& variance_tracking_mean() const { return vt_mean_; }
-  const std::vector<double>& variance_tracking_second_moment() const { return vt_second_; }
+  std::uint64_t local_synapses() const { return synapses_.size(); }
+  const std::vector<double>& weights() const { return synapses_.weight; }
+  const std::vector<double>& variance_tracking_mean() const { return synapses_.vt_mean; }
+  const std::vector<double>& variance_tracking_second_moment() const { return synapses_.vt_second; }
   std::vector<std::uint64_t> synapse_sources() const;  // source ids (inputs, then n_inputs + g)
   std::vector<std::uint64_t> synapse_targets() const;  // neuron ids
 
  private:
-  // A contiguous run of one row: `count` synapses from consecutive sources.
-  struct Block {
-    std::uint32_t first_source;  // local source index
-    std::uint32_t count;
-    std::uint64_t row_offset;
+  // The steps [begin, end) between two spike exchanges (the delay, or less at a phase end).
+  struct Interval {
+    std::int64_t begin;
+    std::int64_t end;
   };
-  // Neurons of local circuit `circuit` listen to a source circuit at `row_offset` of each row.
-  struct Target {
-    std::uint32_t circuit;
-    std::uint64_t row_offset;
-  };
-  // A spike reaching the EPSP traces at a given step (MODEL 4: after `delay` - 1 steps).
-  struct Arrival {
-    std::uint32_t source;          // local source index
-    std::uint32_t source_circuit;  // index into needed_circuits_, or kInput
-    std::uint32_t offset;          // position in its circuit (or the channel)
-    double amplitude;              // R*u at emission (M6)
-  };
-  static constexpr std::uint32_t kInput = std::numeric_limits<std::uint32_t>::max();
 
-  void build_local_network();
+  // Set-up.
+  void init_sources();
+  void init_synapses();
   void choose_traced_neurons();
-  void reset_transients(std::int64_t step);
-  void step(std::int64_t n, bool learning, std::int64_t interval_start, bool exchange_now);
+  void partition_threads();
+
+  // The step loop (docs/model.md 4); see step() for the order.
+  void step(std::int64_t n, const Interval& interval, bool learning);
+  void update_neurons(std::int64_t n);
   void update_circuit(std::int64_t local_circuit, std::int64_t n, bool sample);
-  void exchange(std::int64_t interval_start, std::int64_t interval_steps);
+  void force_neuron_spikes(std::int64_t n);
+  void post_local_spikes(std::int64_t n, const Interval& interval);
+  void receive_inputs(std::int64_t n, const Interval& interval);
+  void record_traces(std::int64_t n);
+  void exchange(const Interval& interval);
+  void propagate_and_learn(std::int64_t n, bool learning);
   void deliver(std::int64_t circuit_first, std::int64_t circuit_last,
                const std::vector<Arrival>& arrivals);
-  void learn(std::uint64_t local_neuron);
+  void learn(std::uint64_t local_neuron, std::int64_t n);
   void record_weights();
-  std::uint32_t source_index_of_neuron(std::uint64_t neuron) const;
-  std::uint64_t global_source_id(std::uint32_t local_source) const;
-  std::vector<std::uint64_t> row_sources(std::int64_t local_circuit) const;
+  void note_divergence(std::int64_t step, std::uint64_t neuron);
+  std::int64_t local_circuit_of(std::uint64_t local_neuron) const;
   std::string remaining_protocol(bool& continues) const;
-  void note_divergence(std::uint64_t neuron, std::int64_t step);
 
   Config config_;
   Communicator& comm_;
@@ -149,48 +148,22 @@ class Simulator {
   const double decay_factor_;  // 1 - dt/tau  (M6)
   const double rise_factor_;   // 1 - dt/tau2 (M6)
 
-  // Ownership.
+  // Ownership: circuits [circuit_begin_, circuit_end_), their neurons, and per thread a
+  // contiguous share of them balanced by synapses.
   std::int64_t circuit_begin_ = 0, circuit_end_ = 0;
   std::uint64_t neuron_begin_ = 0, neuron_end_ = 0;
-  std::vector<std::int64_t> thread_circuit_begin_;  // per thread, balanced by synapses
+  std::vector<std::int64_t> thread_circuit_begin_;
 
-  // Local circuits and rows.
-  std::vector<std::uint64_t> circuit_block_begin_;  // CSR into blocks_
-  std::vector<Block> blocks_;
-  std::vector<std::uint64_t> row_begin_;  // per local neuron, + 1
+  // Routing and state (spike_router.hpp, state.hpp).
+  SpikeRouter router_;
+  SourceParameters source_parameters_;
+  SourceState sources_;
+  NeuronState neurons_;
+  SynapseRows synapses_;
 
-  // Synapses onto local neurons (structure of arrays, row per neuron).
-  std::vector<double> weight_;     // w_kj (M2, M9)
-  std::vector<double> vt_mean_;    // S_kj (M10)
-  std::vector<double> vt_second_;  // Q_kj (M11)
-
-  // Sources: input channels, then the neurons of every circuit with a local target.
-  std::vector<std::int32_t> needed_index_of_circuit_;  // per global circuit, -1 if not needed
-  std::vector<std::uint32_t> needed_circuits_;
-  std::vector<std::uint32_t> needed_first_source_;
-  std::vector<std::uint64_t> target_begin_;  // CSR per needed circuit into targets_
-  std::vector<Target> targets_;
-  std::vector<std::uint64_t> target_neurons_;      // per needed circuit: local neurons it reaches
-  std::vector<double> trace_decay_;                // e_j (M6)
-  std::vector<double> trace_rise_;                 // ê_j (M6)
-  std::vector<double> epsp_;                       // Y_j(n) = e_j - ê_j (M1), this step's value
-  std::vector<double> stp_R_, stp_u_;              // M12, M13
-  std::vector<double> stp_U_, stp_D_s_, stp_F_s_;  // per-source parameters (MODEL 2)
-  std::vector<std::int64_t> last_spike_;           // isi_j = (n - last_spike_j - 1) dt (M14)
-
-  // Local neurons.
-  std::vector<double> weighted_decay_;  // sum_j w_kj e_j: event-driven part of u_k (M2)
-  std::vector<double> weighted_rise_;   // sum_j w_kj ê_j
-  std::vector<double> bias_;            // w_k0 (0: use_priors is off)
-  std::vector<double> potential_;       // u_k(n) (M2)
-  std::vector<double> rate_fraction_;   // p_k(n) (M3)
-  std::vector<std::uint8_t> spiked_;    // z_k(n) (M5)
-  std::vector<double> readout_;         // x_k <- x_k (1 - dt/tau) + z_k: readout state (MODEL 8)
-
-  // Exchange interval.
-  std::vector<std::uint64_t> interval_spikes_;  // (step offset << 40) | neuron id, local
-  std::vector<InputStep> interval_inputs_;
-  std::vector<std::vector<Arrival>> arrivals_;  // ring of `delay` steps
+  // The current exchange interval.
+  std::vector<std::uint64_t> outgoing_;     // ExchangeWords: local spikes, control messages
+  std::vector<InputStep> interval_inputs_;  // per step of the interval
   std::size_t forced_input_cursor_ = 0;
   std::size_t forced_neuron_cursor_ = 0;
 
@@ -203,8 +176,8 @@ class Simulator {
   InputGenerator::State restored_generator_;
   std::atomic<bool> stop_requested_{false};
   bool stop_agreed_ = false;
-  std::atomic<std::uint64_t> diverged_neuron_{std::numeric_limits<std::uint64_t>::max()};
-  std::atomic<std::int64_t> diverged_step_{std::numeric_limits<std::int64_t>::max()};
+  std::mutex divergence_mutex_;
+  std::optional<Divergence> divergence_;  // the first non-finite value seen on this rank
 
   Record record_;
   std::vector<std::uint64_t> traced_local_;  // local indices of traced neurons

@@ -1,0 +1,108 @@
+// The 64-bit word of the spike exchange (cf. NEST's spike_data.h): a spike, or a control
+// message that rides along with the spikes so that a stop request or a divergence report
+// reaches every rank in the same exchange, with no extra collective (DESIGN.md 3).
+//
+//   spike:    [63..56] 0x00   [55..40] step offset in the interval   [39..0] neuron id
+//   control:  [63..56] kind   [55..0]  payload
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+namespace seqlearn {
+
+class ExchangeWord {
+ public:
+  enum class Kind : std::uint8_t {
+    spike = 0x00,
+    diverged_step = 0xFD,    // payload: the step of a divergence; the next word names the neuron
+    diverged_neuron = 0xFE,  // payload: the neuron of that divergence
+    stop = 0xFF,             // a rank was asked to stop (SIGTERM/SIGINT)
+  };
+  static constexpr int kOffsetShift = 40;
+  static constexpr int kKindShift = 56;
+  static constexpr std::uint64_t kMaxNeurons = std::uint64_t{1} << kOffsetShift;
+  static constexpr std::int64_t kMaxIntervalSteps = std::int64_t{1} << (kKindShift - kOffsetShift);
+  static constexpr std::uint64_t kPayloadMask = (std::uint64_t{1} << kKindShift) - 1;
+
+  constexpr ExchangeWord() = default;
+  constexpr explicit ExchangeWord(std::uint64_t bits) : bits_(bits) {}
+
+  // Neuron `neuron` spiked at step `step_offset` of the exchange interval.
+  static constexpr ExchangeWord spike(std::int64_t step_offset, std::uint64_t neuron) {
+    return ExchangeWord((static_cast<std::uint64_t>(step_offset) << kOffsetShift) | neuron);
+  }
+  static constexpr ExchangeWord control(Kind kind, std::uint64_t payload) {
+    return ExchangeWord((static_cast<std::uint64_t>(kind) << kKindShift) |
+                        (payload & kPayloadMask));
+  }
+
+  constexpr Kind kind() const { return static_cast<Kind>(bits_ >> kKindShift); }
+  constexpr bool is_spike() const { return kind() == Kind::spike; }
+  constexpr std::int64_t step_offset() const {
+    return static_cast<std::int64_t>((bits_ & kPayloadMask) >> kOffsetShift);
+  }
+  constexpr std::uint64_t neuron() const { return bits_ & (kMaxNeurons - 1); }
+  constexpr std::uint64_t payload() const { return bits_ & kPayloadMask; }
+  constexpr std::uint64_t bits() const { return bits_; }
+
+ private:
+  std::uint64_t bits_ = 0;
+};
+static_assert(sizeof(ExchangeWord) == sizeof(std::uint64_t));
+
+// The first non-finite value of a run: the earliest step, and at that step the lowest neuron.
+struct Divergence {
+  std::int64_t step = 0;
+  std::uint64_t neuron = 0;
+  friend constexpr auto operator<=>(const Divergence&, const Divergence&) = default;
+};
+
+// What one exchange brought to this rank.
+struct ReceivedExchange {
+  std::vector<ExchangeWord> spikes;      // every rank's, by step offset, then neuron id
+  bool stop = false;                     // some rank asked to stop
+  std::optional<Divergence> divergence;  // the earliest over all ranks
+};
+
+// Decodes the concatenation of every rank's words (in rank order, as all_gather returns it).
+// Ranks own ascending neuron-id ranges, so a stable sort by step offset leaves the ids of one
+// step ascending: the same order on every rank whatever the decomposition (DESIGN.md 1).
+inline ReceivedExchange receive_exchange(const std::vector<std::uint64_t>& words,
+                                         std::int64_t interval_steps) {
+  ReceivedExchange received;
+  received.spikes.reserve(words.size());
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const ExchangeWord word(words[i]);
+    switch (word.kind()) {
+      case ExchangeWord::Kind::spike:
+        received.spikes.push_back(word);
+        break;
+      case ExchangeWord::Kind::stop:
+        received.stop = true;
+        break;
+      case ExchangeWord::Kind::diverged_step: {
+        // A rank sends its report as a (step, neuron) pair of adjacent words.
+        if (i + 1 >= words.size() ||
+            ExchangeWord(words[i + 1]).kind() != ExchangeWord::Kind::diverged_neuron)
+          throw std::logic_error("spike exchange: a divergence step without its neuron");
+        const Divergence d{static_cast<std::int64_t>(word.payload()),
+                           ExchangeWord(words[++i]).payload()};
+        if (!received.divergence || d < *received.divergence) received.divergence = d;
+        break;
+      }
+      default:
+        throw std::logic_error("spike exchange: unknown control word");
+    }
+  }
+  if (interval_steps > 1)
+    std::stable_sort(
+        received.spikes.begin(), received.spikes.end(),
+        [](ExchangeWord a, ExchangeWord b) { return a.step_offset() < b.step_offset(); });
+  return received;
+}
+
+}  // namespace seqlearn

@@ -1,0 +1,123 @@
+// Where spikes go on one rank (DESIGN.md 2-4). A rank owns the circuits [circuit_begin,
+// circuit_end); their neurons listen to every input channel and to the neurons of their
+// source circuits. The router knows
+//   - the rank's *sources*: the input channels, then the neurons of every *needed* circuit
+//     (a source circuit of a local circuit, or a local circuit itself), each under a local
+//     source index; the EPSP and STP state of sources lives at these indices (SourceState);
+//   - the *row layout*: each local neuron's row of synapses is [inputs][one block per source
+//     circuit, ascending]; the neurons of one circuit share the layout;
+//   - the *targets* of each needed circuit: which local circuits listen to it, and where in
+//     their rows;
+//   - the *arrival ring*: spikes on their way to the EPSP traces, `delay` steps long.
+// It holds no model state and can be tested without running a simulation.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "seqlearn/network.hpp"
+
+namespace seqlearn {
+
+// A spike on its way to a source's EPSP traces; it reaches them `delay` - 1 steps after the
+// step it was emitted in (docs/model.md 4).
+struct Arrival {
+  std::uint32_t source = 0;          // local source index
+  std::uint32_t source_circuit = 0;  // needed-circuit index, or SpikeRouter::kInput
+  std::uint32_t offset = 0;          // position in its circuit (the channel for an input)
+  double amplitude = 0;              // R*u at emission (M6)
+};
+
+class SpikeRouter {
+ public:
+  // A contiguous run of one row: `count` synapses from consecutive local sources.
+  struct Block {
+    std::uint32_t first_source;
+    std::uint32_t count;
+    std::uint64_t row_offset;
+  };
+  // The neurons of local circuit `circuit` listen to a source circuit at `row_offset`.
+  struct Target {
+    std::uint32_t circuit;
+    std::uint64_t row_offset;
+  };
+  static constexpr std::uint32_t kInput = std::numeric_limits<std::uint32_t>::max();
+
+  SpikeRouter(const Network& network, std::int64_t circuit_begin, std::int64_t circuit_end,
+              int delay_steps);
+
+  // --- Sources. A source id is global: input channels 0..n_inputs-1, then n_inputs + neuron.
+  std::uint32_t n_sources() const { return n_sources_; }
+  std::uint32_t n_inputs() const { return n_inputs_; }
+  const std::vector<std::uint32_t>& needed_circuits() const { return needed_circuits_; }
+  std::uint64_t source_id(std::uint32_t local_source) const;
+  // Where a spike of `source_id` goes on this rank (amplitude 0), or nothing if no local
+  // synapse listens to it. The one mapping from global ids to local sources.
+  std::optional<Arrival> route(std::uint64_t source_id) const;
+  // Calls f(first_source_id, first_local_source, count) for each run of consecutive source
+  // ids among this rank's sources: the inputs, then runs of consecutive needed circuits.
+  template <class F>
+  void for_each_source_run(F&& f) const;
+
+  // --- Rows of the local circuit `local_circuit` (0 = circuit_begin).
+  std::span<const Block> blocks_of(std::int64_t local_circuit) const;
+  std::uint64_t row_length(std::int64_t local_circuit) const {
+    return row_length_[static_cast<std::size_t>(local_circuit)];
+  }
+  // The global source ids of that row, in row order.
+  std::vector<std::uint64_t> row_sources(std::int64_t local_circuit) const;
+
+  // --- Targets of needed circuit `needed_index`, by ascending local circuit.
+  std::span<const Target> targets_of(std::uint32_t needed_index) const;
+  std::uint64_t target_neurons(std::uint32_t needed_index) const {
+    return target_neurons_[needed_index];
+  }
+
+  // --- The arrival ring.
+  int delay_steps() const { return static_cast<int>(arrivals_.size()); }
+  std::vector<Arrival>& arrivals_at(std::int64_t step) {
+    return arrivals_[static_cast<std::size_t>(step % delay_steps())];
+  }
+  // A spike emitted at `step` arrives at step + delay - 1.
+  void queue(std::int64_t step, const Arrival& arrival) {
+    arrivals_at(step + delay_steps() - 1).push_back(arrival);
+  }
+  void clear_arrivals() {
+    for (auto& slot : arrivals_) slot.clear();
+  }
+
+ private:
+  const Network& network_;
+  std::int64_t circuit_begin_;
+  std::uint32_t n_inputs_;
+  std::uint32_t n_sources_ = 0;
+  std::vector<std::uint32_t> needed_circuits_;         // ascending
+  std::vector<std::int32_t> needed_index_of_circuit_;  // per global circuit, -1 if not needed
+  std::vector<std::uint32_t> needed_first_source_;     // per needed circuit
+  std::vector<std::uint64_t> block_begin_;             // CSR per local circuit into blocks_
+  std::vector<Block> blocks_;
+  std::vector<std::uint64_t> row_length_;    // per local circuit
+  std::vector<std::uint64_t> target_begin_;  // CSR per needed circuit into targets_
+  std::vector<Target> targets_;
+  std::vector<std::uint64_t> target_neurons_;   // per needed circuit: local neurons it reaches
+  std::vector<std::vector<Arrival>> arrivals_;  // ring of `delay` steps
+};
+
+template <class F>
+void SpikeRouter::for_each_source_run(F&& f) const {
+  if (n_inputs_ > 0) f(std::uint64_t{0}, std::uint32_t{0}, std::uint64_t{n_inputs_});
+  for (std::size_t i = 0; i < needed_circuits_.size();) {
+    std::size_t end = i + 1;  // needed circuits are ascending: extend while consecutive
+    while (end < needed_circuits_.size() && needed_circuits_[end] == needed_circuits_[end - 1] + 1)
+      ++end;
+    const std::uint64_t first_neuron = network_.first_neuron(needed_circuits_[i]);
+    const std::uint64_t count = network_.first_neuron(needed_circuits_[end - 1] + 1) - first_neuron;
+    f(n_inputs_ + first_neuron, needed_first_source_[i], count);
+    i = end;
+  }
+}
+
+}  // namespace seqlearn

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A divergence is reported at the step where it happened, not at the start of its exchange
+# interval (issue 8): a checkpoint gets one infinite input weight (neuron 0, channel 0; the
+# inputs are silent, so nothing else ever reads it), and the restored run, with a delay of 3
+# steps (exchange intervals [9,12), [12,15), ...), forces neuron 0 to spike at step 13. Its
+# STDP update at step 13 is the first non-finite value: the report must name step 13 and
+# neuron 0, on 1 and 2 ranks, exit 1 and write nothing.
+# Usage: divergence_report.sh SEQLEARN_MPI
+set -u
+binary=$(realpath "$1")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+failures=0
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
+}
+network=(--network.grid 1x2 --network.k_min 2 --network.k_max 2 --network.n_inputs 2
+         --network.delay 3 --input.r_input 0 --input.r_noise 0 --record.neurons all)
+check "checkpoint written" mpirun -n 1 "$binary" "${network[@]}" --run.protocol train:9 \
+  --output.checkpoint_every_ms 9 --output first.h5 >first.log 2>&1
+check "weight made infinite" /usr/bin/python3 -c "
+import h5py, numpy as np
+with h5py.File('first.ckpt.h5', 'r+') as f:
+    f['synapses/weight'][0] = np.inf"
+printf 'source,id,step\nneuron,0,13\n' >forced.csv
+for np in 1 2; do
+  mpirun -n "$np" --oversubscribe "$binary" --restore first.ckpt.h5 --run.protocol train:30 \
+    --validation.forced_spikes forced.csv --output "np$np.h5" >"np$np.log" 2>&1
+  code=$?
+  check "np $np: exit code 1" test "$code" -eq 1
+  check "np $np: names step 13 and neuron 0" grep -q "diverged at step 13: neuron 0 " "np$np.log"
+  check "np $np: nothing written" test ! -e "np$np.h5"
+  [[ $failures -eq 0 ]] || cat "np$np.log"
+done
+[[ $failures -eq 0 ]] && echo "divergence report: all checks passed"
+[[ $failures -eq 0 ]]
