@@ -4,7 +4,7 @@ Plain h5py and numpy: nothing here depends on the simulator. Spikes are read in 
 filtered to the time window asked for, so memory stays bounded by the window (and by the
 neuron subsample, where one is given), not by the size of the run.
 
-The measures follow MODEL.md section 9:
+The measures follow docs/model.md section 9:
   - activation order: circular mean of each neuron's spike times within pattern presentations;
   - locking: Rayleigh test of those spike phases (a neuron is locked to the pattern when
     p < 0.001 with at least 5 spikes);
@@ -241,7 +241,7 @@ def rate_traces(steps, ids, presentation, neurons, dt_ms, sigma_ms=10.0, bins=No
 
 def reproducibility(run: Run, phases, threshold_hz=90.0, max_neurons=2000, seed=0):
     """Mean trial-to-trial correlation of rate traces between presentations of the same pattern
-    (MODEL 9), over neurons whose trial-averaged rate reaches `threshold_hz`."""
+    (docs/model.md section 9), over neurons whose trial-averaged rate reaches `threshold_hz`."""
     if not phases:
         return None
     neurons = subsample(run.n_neurons, max_neurons, seed)
@@ -280,7 +280,8 @@ def subsample(n, k, seed):
 
 
 def filtered_state(steps, ids, n_units, first, end, dt_ms, tau_ms=20.0, sample_ms=20.0, unit_index=None):
-    """x_j <- x_j (1 - dt/tau) + s_j over [first, end), sampled every `sample_ms` (MODEL 8)."""
+    """x_j <- x_j (1 - dt/tau) + s_j over [first, end), sampled every `sample_ms`
+    (docs/model.md section 8)."""
     decay = 1.0 - dt_ms / tau_ms
     every = max(1, int(round(sample_ms / dt_ms)))
     x = np.zeros(n_units)
@@ -404,8 +405,8 @@ def winner_dwell(run: Run, phases):
 
 
 def analyze(path: str, max_neurons=2000, seed=0):
-    """All measures of MODEL 9 for one run: untrained (test phases before any learning) and
-    trained (test phases after learning)."""
+    """All measures of docs/model.md section 9 for one run: untrained (test phases before any
+    learning) and trained (test phases after learning)."""
     with Run(path) as run:
         untrained, trained = run.test_phases()
         result = {"run": path, "n_neurons": run.n_neurons, "seed": run.config.get("run.seed")}
