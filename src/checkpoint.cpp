@@ -1,4 +1,4 @@
-// Checkpoints (DESIGN.md principle 6): everything a run needs to continue bit-identically, in
+// Checkpoints (docs/design.md principle 6): everything a run needs to continue bit-identically, in
 // a form that does not depend on the decomposition, so that N ranks can write and M ranks
 // read. The file (docs/checkpoint.md):
 //

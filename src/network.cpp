@@ -26,7 +26,7 @@ Network::Network(const Config& config, int n_ranks)
   const auto n_circuits = static_cast<std::size_t>(config.n_circuits());
   circuit_size_.resize(n_circuits);
   first_neuron_.resize(n_circuits + 1, 0);
-  for (std::size_t c = 0; c < n_circuits; ++c) {  // K_c ~ U{k_min..k_max} (MODEL 1)
+  for (std::size_t c = 0; c < n_circuits; ++c) {  // K_c ~ U{k_min..k_max} (docs/model.md 1)
     circuit_size_[c] = static_cast<std::uint16_t>(
         rng_.uniform_int(config.k_min, config.k_max, Purpose::circuit_size, c, 0));
     first_neuron_[c + 1] = first_neuron_[c] + circuit_size_[c];
@@ -40,7 +40,7 @@ std::int64_t Network::circuit_of(std::uint64_t neuron) const {
   return static_cast<std::int64_t>(it - first_neuron_.begin()) - 1;
 }
 
-// MODEL 1, rule km2013: repeat { d ~ Exp(mean 1/lambda); pick uniformly an ordered pair (A, B)
+// docs/model.md 1, rule km2013: repeat { d ~ Exp(mean 1/lambda); pick uniformly an ordered pair (A, B)
 // with d-1 < dist(A,B) <= d+1 (A = B included, then nothing is marked) } until n_conn
 // distinct pairs A != B are marked. Pairs sorted by distance make each draw a binary search.
 void Network::build_km2013(const Config& config) {
@@ -94,7 +94,7 @@ void Network::build_km2013(const Config& config) {
   }
 }
 
-// MODEL 1, rule fixed_indegree: radius ~ Exp(mean 1/lambda) and a uniform angle from the target,
+// docs/model.md 1, rule fixed_indegree: radius ~ Exp(mean 1/lambda) and a uniform angle from the target,
 // rounded to the nearest grid point; outside the grid it is rejected (open) or wrapped
 // (periodic); itself and repeats are rejected. Depends only on (seed, circuit).
 std::vector<std::uint32_t> Network::draw_fixed_indegree(std::int64_t circuit) const {
@@ -141,7 +141,7 @@ std::vector<std::uint32_t> Network::sources_of(std::int64_t circuit) const {
   return {begin, end};
 }
 
-// MODEL 2: U ~ N(U, (cv U)^2) clipped >= 0; D, F ~ N(mean, (cv mean)^2) clipped >= dt.
+// docs/model.md 2: U ~ N(U, (cv U)^2) clipped >= 0; D, F ~ N(mean, (cv mean)^2) clipped >= dt.
 // Inputs are static synapses (U = 1, D = F = dt).
 StpParameters Network::stp_parameters(std::uint64_t source) const {
   if (source < static_cast<std::uint64_t>(n_inputs_)) return {1.0, dt_s_, dt_s_};

@@ -217,7 +217,7 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
     }
     phase_end_ = step_ + phase.steps;
     // Exchange intervals of `delay` steps, aligned to the phase start (docs/model.md 4,
-    // DESIGN.md 3).
+    // docs/design.md 3).
     while (step_ < phase_end_) {
       const Interval interval{step_, std::min(step_ + config_.delay_steps, phase_end_)};
       for (std::int64_t n = interval.begin; n < interval.end; ++n)

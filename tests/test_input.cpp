@@ -1,4 +1,4 @@
-// The input generator (MODEL.md 5): rates, phase lengths, frozen patterns, warp and modes,
+// The input generator (docs/model.md 5): rates, phase lengths, frozen patterns, warp and modes,
 // with tolerances of 5 standard deviations of the counts involved.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-// Each equation group of MODEL.md against values worked out by hand (the working is in the
-// comments; MODEL.md section 10 shows the same numbers).
+// Each equation group of docs/model.md against values worked out by hand (the working is in the
+// comments; docs/model.md section 10 shows the same numbers).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,14 +10,14 @@ namespace k = seqlearn::kernels;
 
 TEST(KernelM1M6, EulerTracesAfterOneSpike) {
   // A spike of amplitude 1 at step 0, nothing at step 1: e = 1 -> 0.95, ê = 1 -> 0.5 (dt = 1 ms,
-  // tau = 20 ms, tau2 = 2 ms), so Y = 0.45 (MODEL 10, step 2).
+  // tau = 20 ms, tau2 = 2 ms), so Y = 0.45 (docs/model.md 10, step 2).
   double e = k::trace_step(0.0, 0.95, 1.0);
   double e_rise = k::trace_step(0.0, 0.5, 1.0);
   EXPECT_EQ(k::epsp(e, e_rise), 0.0);
   e = k::trace_step(e, 1.0 - 1.0 / 20.0, 0.0);
   e_rise = k::trace_step(e_rise, 1.0 - 1.0 / 2.0, 0.0);
   EXPECT_DOUBLE_EQ(k::epsp(e, e_rise), 0.45);
-  // One more silent step: 0.9025 - 0.25 = 0.6525 (MODEL 10, step 3).
+  // One more silent step: 0.9025 - 0.25 = 0.6525 (docs/model.md 10, step 3).
   EXPECT_DOUBLE_EQ(k::epsp(k::trace_step(e, 0.95, 0.0), k::trace_step(e_rise, 0.5, 0.0)), 0.6525);
 }
 
@@ -53,7 +53,7 @@ TEST(KernelM7, VarianceTrackingRate) {
 }
 
 TEST(KernelM8M9, WeightStep) {
-  // MODEL 10, step 2: w = 0, Y = 0.45, rate 0.025: Delta = (0.45 - 1) / max(1, 0.025) = -0.55,
+  // docs/model.md 10, step 2: w = 0, Y = 0.45, rate 0.025: Delta = (0.45 - 1) / max(1, 0.025) = -0.55,
   // w = -0.025 * 0.55 = -0.01375.
   EXPECT_DOUBLE_EQ(k::weight_step(0.0, 0.45, 0.025), -0.01375);
   // exp(w) below the rate: Delta = (Y - e^w) / rate, so w moves by exactly Y - e^w.

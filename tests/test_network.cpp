@@ -1,4 +1,4 @@
-// Network structure (MODEL.md 1-2) and partition (DESIGN.md 5).
+// Network structure (docs/model.md 1-2) and partition (docs/design.md 5).
 #include <gtest/gtest.h>
 
 #include <algorithm>

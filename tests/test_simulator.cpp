@@ -1,6 +1,6 @@
-// The whole engine in validation mode (MODEL.md 7): forced spikes make every weight, u and p
-// deterministic. Checked against MODEL.md section 10's table and against a plain dense
-// implementation of MODEL.md section 4 written here, independently of the engine's
+// The whole engine in validation mode (docs/model.md 7): forced spikes make every weight, u and p
+// deterministic. Checked against docs/model.md section 10's table and against a plain dense
+// implementation of docs/model.md section 4 written here, independently of the engine's
 // event-driven sums, STP bookkeeping and delay ring.
 #include <gtest/gtest.h>
 
@@ -42,7 +42,7 @@ Config toy_config(std::vector<std::pair<std::string, std::string>> overrides, co
   return seqlearn::make_config(overrides);
 }
 
-// MODEL.md section 4, literally: dense matrices, isi accumulated step by step (M14), the
+// docs/model.md section 4, literally: dense matrices, isi accumulated step by step (M14), the
 // delayed amplitude queued per source.
 class DenseReference {
  public:
@@ -108,7 +108,7 @@ class DenseReference {
     }
     const double dt = c_.dt_s();
     readout_.resize(static_cast<std::size_t>(n_), 0.0);
-    for (int k = 0; k < n_; ++k)  // MODEL 8
+    for (int k = 0; k < n_; ++k)  // docs/model.md 8
       readout_[k] = readout_[k] * (1 - c_.dt_ms / c_.tau_decay_ms) +
                     (spiking[static_cast<std::size_t>(n_in_ + k)] ? 1.0 : 0.0);
     for (int j = 0; j < n_src; ++j) {  // M6 with the delayed amplitude
@@ -242,7 +242,7 @@ Forced random_forced(int n_inputs, int n_neurons, std::int64_t steps, double inp
 
 }  // namespace
 
-// MODEL.md section 10, row by row (the table gives 6 decimals).
+// docs/model.md section 10, row by row (the table gives 6 decimals).
 TEST(WorkedExample, MatchesModelTable) {
   const Forced forced{{{0, 0}, {0, 1}, {0, 3}}, {{0, 2}, {0, 5}, {1, 4}}};
   const Config config = toy_config({{"network.grid", "1x1"},
@@ -299,7 +299,7 @@ INSTANTIATE_TEST_SUITE_P(Thesis, ToyModel, testing::Combine(testing::Values(1, 2
                            return name;
                          });
 
-// Every option of MODEL 4 that changes the arithmetic, on a bigger forced network.
+// Every option of docs/model.md 4 that changes the arithmetic, on a bigger forced network.
 TEST(DenseReference, SchedulesDelaysResetsAndInitialWeightsOff) {
   const Forced forced = random_forced(5, 12, 600, 20.0, 30.0, 11u);
   for (const auto& extra : std::vector<std::vector<std::pair<std::string, std::string>>>{
@@ -326,7 +326,7 @@ TEST(DenseReference, SchedulesDelaysResetsAndInitialWeightsOff) {
 }
 
 // Sampled spikes: with learning off and zero weights every neuron has p = 1/K, so a circuit
-// fires at r_max in total (lateral inhibition, MODEL 3).
+// fires at r_max in total (lateral inhibition, docs/model.md 3).
 TEST(Sampling, CircuitRateIsRmaxWithUniformPotentials) {
   const Config config = seqlearn::make_config(
       {{"network.grid", "4x5"}, {"run.protocol", "test:20000"}, {"record.dt_rec", "0"}});

@@ -1,7 +1,7 @@
 // The one door to inter-process communication (cf. Arbor's distributed_context).
 //
 // The simulator talks to other ranks only through this interface: one spike exchange per
-// exchange interval (DESIGN.md principle 3) and a few small reductions at set-up and at the
+// exchange interval (docs/design.md principle 3) and a few small reductions at set-up and at the
 // end. `make_local_communicator()` is a single-process implementation used by the serial
 // tests and by reference runs inside the MPI tests; `make_mpi_communicator()` duplicates
 // MPI_COMM_WORLD. Only src/communicator_mpi.cpp includes <mpi.h>.

@@ -1,6 +1,6 @@
 // The 64-bit word of the spike exchange (cf. NEST's spike_data.h): a spike, or a control
 // message that rides along with the spikes so that a stop request or a divergence report
-// reaches every rank in the same exchange, with no extra collective (DESIGN.md 3).
+// reaches every rank in the same exchange, with no extra collective (docs/design.md 3).
 //
 //   spike:    [63..56] 0x00   [55..40] step offset in the interval   [39..0] neuron id
 //   control:  [63..56] kind   [55..0]  payload
@@ -70,7 +70,7 @@ struct ReceivedExchange {
 
 // Decodes the concatenation of every rank's words (in rank order, as all_gather returns it).
 // Ranks own ascending neuron-id ranges, so a stable sort by step offset leaves the ids of one
-// step ascending: the same order on every rank whatever the decomposition (DESIGN.md 1).
+// step ascending: the same order on every rank whatever the decomposition (docs/design.md 1).
 inline ReceivedExchange receive_exchange(const std::vector<std::uint64_t>& words,
                                          std::int64_t interval_steps) {
   ReceivedExchange received;

@@ -1,4 +1,4 @@
-// Collective parallel HDF5 output (DESIGN.md principle 7). The only module that includes
+// Collective parallel HDF5 output (docs/design.md principle 7). The only module that includes
 // <hdf5.h>; every HDF5 return code is checked and turned into an exception naming the object.
 //
 // All calls are collective: every rank calls them in the same order with the same names and

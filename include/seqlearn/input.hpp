@@ -1,4 +1,4 @@
-// The input generator of the `pattern` task (MODEL.md 5).
+// The input generator of the `pattern` task (docs/model.md 5).
 //
 // Every rank runs an identical generator: all its random numbers are keyed by (seed, purpose,
 // channel, step) or by a generator-event number, so no input spike is ever communicated.

@@ -1,6 +1,6 @@
-// The model's arithmetic, one function per equation group of MODEL.md, used by the
+// The model's arithmetic, one function per equation group of docs/model.md, used by the
 // simulator's hot loops and checked one by one against hand-computed values in
-// tests/test_kernels.cpp. Expressions are written exactly as MODEL.md states them (the
+// tests/test_kernels.cpp. Expressions are written exactly as docs/model.md states them (the
 // build disables FMA contraction), so that results are bit-reproducible.
 #pragma once
 

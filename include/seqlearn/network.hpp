@@ -1,4 +1,4 @@
-// The network's structure (MODEL.md 1-2) and its partition over ranks (DESIGN.md 2, 5).
+// The network's structure (docs/model.md 1-2) and its partition over ranks (docs/design.md 2, 5).
 //
 // Everything here is a pure function of the configuration and the seed, so every rank can
 // build exactly the part it needs. Per circuit it keeps only a size and a neuron offset
@@ -15,7 +15,7 @@
 
 namespace seqlearn {
 
-// Short-term plasticity parameters of one source (MODEL.md 2), times in seconds.
+// Short-term plasticity parameters of one source (docs/model.md 2), times in seconds.
 struct StpParameters {
   double U = 1.0;
   double D_s = 0.0;

@@ -1,4 +1,4 @@
-// Counter-based random numbers (DESIGN.md principle 1).
+// Counter-based random numbers (docs/design.md principle 1).
 //
 // Every random number of a run is a pure function of (master seed, purpose, entity, counter):
 // Philox4x32-10 from Random123 with key = (seed, purpose) and counter = (entity, counter).
@@ -17,14 +17,14 @@ namespace seqlearn {
 
 // One stream per use; never reorder or reuse the values (that would change every result).
 enum class Purpose : std::uint32_t {
-  circuit_size = 1,    // entity = circuit                      (MODEL 1)
-  km2013_draw = 2,     // entity = draw number                  (MODEL 1, rule km2013)
-  indegree_draw = 3,   // entity = target circuit, counter = try (MODEL 1, fixed_indegree)
-  stp_parameters = 4,  // entity = source id                    (MODEL 2)
-  initial_weight = 5,  // entity = postsynaptic neuron, counter = row position (MODEL 6)
+  circuit_size = 1,    // entity = circuit                      (docs/model.md 1)
+  km2013_draw = 2,     // entity = draw number                  (docs/model.md 1, rule km2013)
+  indegree_draw = 3,   // entity = target circuit, counter = try (docs/model.md 1, fixed_indegree)
+  stp_parameters = 4,  // entity = source id                    (docs/model.md 2)
+  initial_weight = 5,  // entity = postsynaptic neuron, counter = row position (docs/model.md 4.6)
   neuron_spike = 6,    // entity = neuron, counter = step       (M5)
-  input_noise = 7,     // entity = channel, counter = step      (MODEL 5)
-  overlay_noise = 8,   // entity = channel, counter = step      (MODEL 5)
+  input_noise = 7,     // entity = channel, counter = step      (docs/model.md 5)
+  overlay_noise = 8,   // entity = channel, counter = step      (docs/model.md 5)
   frozen_pattern = 9,  // entity = pattern * 2^32 + channel, counter = spike number
   generator = 10,      // entity = generator event number        (phase lengths, switching, warp)
   record_sample = 11,  // entity = sample number                (record.neurons = random:K)

@@ -1,5 +1,5 @@
 // One rank's share of the simulation: its circuits, their neurons, all synapses onto them,
-// and the EPSP/STP state of every source those synapses listen to (DESIGN.md 2, "owner
+// and the EPSP/STP state of every source those synapses listen to (docs/design.md 2, "owner
 // computes"). The step loop follows docs/model.md section 4; see Simulator::step.
 #pragma once
 
@@ -24,7 +24,7 @@
 
 namespace seqlearn {
 
-// What one rank recorded (MODEL.md 8). Network spikes and traces are the rank's own neurons;
+// What one rank recorded (docs/model.md 8). Network spikes and traces are the rank's own neurons;
 // input spikes and pattern labels are kept on rank 0 only (every rank has the same).
 struct Record {
   std::int64_t first_step = 0;  // step of pattern_id[0] (a restored run starts later)
@@ -39,7 +39,7 @@ struct Record {
   std::vector<std::int64_t> trace_steps;
   std::vector<double> trace_u;        // [T][trace_neurons]
   std::vector<double> trace_p;        // [T][trace_neurons]
-  std::vector<double> trace_readout;  // [T][trace_neurons]: x_k at the end of the step (MODEL 8)
+  std::vector<double> trace_readout;  // [T][trace_neurons]: x_k at the end of the step (docs/model.md 8)
   std::vector<std::uint64_t> trace_weight_pre;   // [m] source ids of the traced neurons' synapses
   std::vector<std::uint64_t> trace_weight_post;  // [m]
   std::vector<double> trace_weight;              // [T][m], at the end of each recorded step
@@ -79,7 +79,7 @@ class Simulator {
   // with the spike exchange, so all ranks stop at the same step). Async-signal-safe.
   void request_stop() { stop_requested_.store(true); }
 
-  // Checkpoints (DESIGN.md 6; src/checkpoint.cpp). write_checkpoint is collective and
+  // Checkpoints (docs/design.md 6; src/checkpoint.cpp). write_checkpoint is collective and
   // atomic (written as PATH.partial, then renamed). restore, before run(), loads the state of
   // a checkpoint written by any number of ranks; the config must come from resume_config.
   void write_checkpoint(const std::string& path);

@@ -1,4 +1,4 @@
-// Where spikes go on one rank (DESIGN.md 2-4). A rank owns the circuits [circuit_begin,
+// Where spikes go on one rank (docs/design.md 2-4). A rank owns the circuits [circuit_begin,
 // circuit_end); their neurons listen to every input channel and to the neurons of their
 // source circuits. The router knows
 //   - the rank's *sources*: the input channels, then the neurons of every *needed* circuit

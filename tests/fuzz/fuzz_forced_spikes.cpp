@@ -1,4 +1,4 @@
-// libFuzzer harness: the forced-spike CSV loader (MODEL.md 7) must answer any file with a
+// libFuzzer harness: the forced-spike CSV loader (docs/model.md 7) must answer any file with a
 // list of spikes or a ConfigError.
 #include <unistd.h>
 
