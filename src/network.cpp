@@ -40,9 +40,9 @@ std::int64_t Network::circuit_of(std::uint64_t neuron) const {
   return static_cast<std::int64_t>(it - first_neuron_.begin()) - 1;
 }
 
-// docs/model.md 1, rule km2013: repeat { d ~ Exp(mean 1/lambda); pick uniformly an ordered pair (A, B)
-// with d-1 < dist(A,B) <= d+1 (A = B included, then nothing is marked) } until n_conn
-// distinct pairs A != B are marked. Pairs sorted by distance make each draw a binary search.
+// docs/model.md 1, rule km2013: repeat { d ~ Exp(mean 1/lambda); pick uniformly an ordered pair (A,
+// B) with d-1 < dist(A,B) <= d+1 (A = B included, then nothing is marked) } until n_conn distinct
+// pairs A != B are marked. Pairs sorted by distance make each draw a binary search.
 void Network::build_km2013(const Config& config) {
   const std::int64_t n = config.n_circuits();
   const std::int64_t target = std::min<std::int64_t>(config.n_conn, n * (n - 1));
@@ -94,8 +94,8 @@ void Network::build_km2013(const Config& config) {
   }
 }
 
-// docs/model.md 1, rule fixed_indegree: radius ~ Exp(mean 1/lambda) and a uniform angle from the target,
-// rounded to the nearest grid point; outside the grid it is rejected (open) or wrapped
+// docs/model.md 1, rule fixed_indegree: radius ~ Exp(mean 1/lambda) and a uniform angle from the
+// target, rounded to the nearest grid point; outside the grid it is rejected (open) or wrapped
 // (periodic); itself and repeats are rejected. Depends only on (seed, circuit).
 std::vector<std::uint32_t> Network::draw_fixed_indegree(std::int64_t circuit) const {
   const auto row = static_cast<double>(circuit / cols_);

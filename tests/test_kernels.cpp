@@ -53,8 +53,8 @@ TEST(KernelM7, VarianceTrackingRate) {
 }
 
 TEST(KernelM8M9, WeightStep) {
-  // docs/model.md 10, step 2: w = 0, Y = 0.45, rate 0.025: Delta = (0.45 - 1) / max(1, 0.025) = -0.55,
-  // w = -0.025 * 0.55 = -0.01375.
+  // docs/model.md 10, step 2: w = 0, Y = 0.45, rate 0.025: Delta = (0.45 - 1) / max(1, 0.025) =
+  // -0.55, w = -0.025 * 0.55 = -0.01375.
   EXPECT_DOUBLE_EQ(k::weight_step(0.0, 0.45, 0.025), -0.01375);
   // exp(w) below the rate: Delta = (Y - e^w) / rate, so w moves by exactly Y - e^w.
   // w = -5, Y = 0: -5 - e^-5 = -5.006737946999086.

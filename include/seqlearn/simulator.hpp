@@ -37,9 +37,10 @@ struct Record {
   std::vector<std::int32_t> sequence_id;     // per step
   std::vector<std::uint64_t> trace_neurons;  // this rank's traced neurons, ascending
   std::vector<std::int64_t> trace_steps;
-  std::vector<double> trace_u;        // [T][trace_neurons]
-  std::vector<double> trace_p;        // [T][trace_neurons]
-  std::vector<double> trace_readout;  // [T][trace_neurons]: x_k at the end of the step (docs/model.md 8)
+  std::vector<double> trace_u;  // [T][trace_neurons]
+  std::vector<double> trace_p;  // [T][trace_neurons]
+  std::vector<double>
+      trace_readout;  // [T][trace_neurons]: x_k at the end of the step (docs/model.md 8)
   std::vector<std::uint64_t> trace_weight_pre;   // [m] source ids of the traced neurons' synapses
   std::vector<std::uint64_t> trace_weight_post;  // [m]
   std::vector<double> trace_weight;              // [T][m], at the end of each recorded step
