@@ -15,6 +15,7 @@ SEQLEARN_RESULTS=${SEQLEARN_RESULTS:-$SEQLEARN_ROOT/results/slurm}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 [[ -x "$SEQLEARN_BIN" ]] || { echo "seqlearn: no program at $SEQLEARN_BIN (build it, or set SEQLEARN_BIN)" >&2; exit 2; }
+echo "seqlearn: program $SEQLEARN_BIN"
 
 # run_point DIR RANKS ARGS...: seqlearn_mpi on RANKS tasks -> DIR/run.h5, DIR/run.log and
 # DIR/timing.json (the figures of the program's closing "bench:" line, as JSON).

@@ -3,8 +3,9 @@
 # 2, exactly one line from the program on stderr naming the key, no output file, within 10 s.
 # Usage: bad_inputs.sh SEQLEARN_MPI NP
 set -u
-binary=$1
-np=$2
+binary=${1:?usage: bad_inputs.sh SEQLEARN_MPI NP (the program to test; no default)}
+[[ -x "$binary" ]] || { echo "FAIL no program at $binary"; exit 1; }
+np=${2:?usage: bad_inputs.sh SEQLEARN_MPI NP}
 here=$(cd "$(dirname "$0")" && pwd)
 table=$here/../../docs/errors.md
 work=$(mktemp -d)

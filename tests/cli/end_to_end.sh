@@ -5,7 +5,8 @@
 # --help and --version work.
 # Usage: end_to_end.sh SEQLEARN_MPI
 set -u
-binary=$1
+binary=${1:?usage: end_to_end.sh SEQLEARN_MPI (the program to test; no default)}
+[[ -x "$binary" ]] || { echo "FAIL no program at $binary"; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0

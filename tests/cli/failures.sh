@@ -11,7 +11,8 @@
 #  6. a disk too small for the run is a bad-input error before anything is simulated.
 # Usage: failures.sh SEQLEARN_MPI
 set -u
-binary=$1
+binary=${1:?usage: failures.sh SEQLEARN_MPI (the program to test; no default)}
+[[ -x "$binary" ]] || { echo "FAIL no program at $binary"; exit 1; }
 work=$(mktemp -d)
 trap 'umount "$work/tiny" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"

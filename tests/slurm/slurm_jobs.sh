@@ -5,9 +5,13 @@
 # weak_scaling.sbatch at 1-2 ranks with small networks, waits, and checks that each job
 # completed and left its results (HDF5, timing record, sweep table). Needs root (as in CI) and
 # Debian's munge, slurmctld, slurmd, slurm-client (scripts/install-deps.sh).
-# Usage: tests/slurm/slurm_jobs.sh   (from anywhere; uses build/release/seqlearn_mpi)
+# Usage: tests/slurm/slurm_jobs.sh SEQLEARN_MPI   (from anywhere; the program to test, e.g.
+# build/release/seqlearn_mpi; CTest passes its build's. The jobs get it as SEQLEARN_BIN.)
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
+[[ $# -eq 1 ]] || { echo "usage: slurm_jobs.sh SEQLEARN_MPI (the program to test)" >&2; exit 2; }
+binary=$(realpath -e "$1" 2>/dev/null) && [[ -x "$binary" ]] ||
+  { echo "FAIL no program at '$1' (build it first)" >&2; exit 1; }
 work=$(mktemp -d /tmp/seqlearn-slurm.XXXXXX)
 chmod 755 "$work"
 stop_cluster() {
@@ -20,7 +24,6 @@ stop_cluster() {
 trap stop_cluster EXIT
 fail() { echo "FAIL $*"; [[ -f "$work/slurmctld.log" ]] && tail -5 "$work/slurmctld.log"; exit 1; }
 [[ $(id -u) -eq 0 ]] || fail "needs root to start munged and the SLURM daemons"
-[[ -x "$root/build/release/seqlearn_mpi" ]] || fail "build the release preset first"
 
 # munge: a private key and socket, run as user munge.
 mkdir -p "$work/munge"
@@ -73,13 +76,15 @@ echo "ok   single-node SLURM up ($(sinfo -h -o '%P %D %T'))"
 
 cd "$root" || exit 1
 results=$work/results
-export SEQLEARN_RESULTS=$results OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# The jobs get everything through the submitting environment (--export=ALL, stated): the
+# program under test as SEQLEARN_BIN (jobs/lib.sh), never a build/release default.
+export SEQLEARN_BIN=$binary SEQLEARN_RESULTS=$results OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 run_job=$(SEQLEARN_ARGS="--network.grid 6x5 --run.protocol train:2000,test:1000" \
-  sbatch --parsable --ntasks=2 --output="$work/run-%j.out" jobs/run.sbatch) || fail "sbatch run.sbatch"
+  sbatch --parsable --export=ALL --ntasks=2 --output="$work/run-%j.out" jobs/run.sbatch) || fail "sbatch run.sbatch"
 strong_job=$(SEQLEARN_GRID=16x16 SEQLEARN_MS=500 \
-  sbatch --parsable --ntasks=2 --output="$work/strong-%j.out" jobs/strong_scaling.sbatch) || fail "sbatch strong"
+  sbatch --parsable --export=ALL --ntasks=2 --output="$work/strong-%j.out" jobs/strong_scaling.sbatch) || fail "sbatch strong"
 weak_job=$(SEQLEARN_BLOCK=8x8 SEQLEARN_MS=500 \
-  sbatch --parsable --ntasks=2 --output="$work/weak-%j.out" jobs/weak_scaling.sbatch) || fail "sbatch weak"
+  sbatch --parsable --export=ALL --ntasks=2 --output="$work/weak-%j.out" jobs/weak_scaling.sbatch) || fail "sbatch weak"
 for _ in $(seq 1 300); do
   [[ -z "$(squeue -h 2>/dev/null)" ]] && break
   sleep 1
@@ -97,6 +102,9 @@ for job in "run:$run_job" "strong:$strong_job" "weak:$weak_job"; do
   if ! check "$name job $id completed with exit code 0" completed "$id"; then
     sed 's/^/    /' "$work/$name-$id.out" | tail -15
   fi
+done
+for job in "run:$run_job" "strong:$strong_job" "weak:$weak_job"; do
+  check "${job%%:*} job ran the program under test ($binary)" grep -qxF "seqlearn: program $binary" "$work/${job%%:*}-${job#*:}.out"
 done
 check "run job: output and timing record" test -s "$results/run-$run_job/run.h5" -a -s "$results/run-$run_job/timing.json"
 check "run job: timing record has the real-time factor" grep -q '"rtf": ' "$results/run-$run_job/timing.json"
