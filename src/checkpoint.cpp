@@ -24,6 +24,7 @@
 #include <type_traits>
 
 #include "seqlearn/hdf5_file.hpp"
+#include "seqlearn/scoped_timer.hpp"
 #include "seqlearn/simulator.hpp"
 
 #ifndef SEQLEARN_VERSION
@@ -56,6 +57,7 @@ std::string Simulator::remaining_protocol(bool& continues) const {
 }
 
 void Simulator::write_checkpoint(const std::string& path) {
+  const ScopedCpuTimer not_compute(excluded_cpu_s_);
   const std::string partial = path + ".partial";
   {
     H5File file(partial, comm_);

@@ -211,6 +211,8 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   info["real_time_factor"] = simulate_s / simulated_s;
   info["compute_s_max"] = comm.max(simulator.timers().compute_s);
   info["exchange_s_max"] = comm.max(simulator.timers().exchange_s);
+  info["compute_cpu_s_sum"] = comm.sum(simulator.timers().compute_cpu_s);
+  info["compute_cpu_s_max"] = comm.max(simulator.timers().compute_cpu_s);
   info["network_spikes"] = static_cast<double>(comm.sum(counters.network_spikes));
   info["input_spikes"] = static_cast<double>(counters.input_spikes);
   info["synaptic_events"] = static_cast<double>(comm.sum(counters.deliveries));
@@ -252,13 +254,14 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
         "bench: ranks=%d threads=%d rtf=%.6f simulate_s=%.4f build_s=%.4f output_s=%.4f "
         "spikes=%.0f events_per_s=%.4g stdp_per_s=%.4g peak_rss_mib=%.2f bytes_per_synapse=%.1f "
         "exchange_s=%.4f compute_s=%.4f simulated_s=%.4f circuits=%lld neurons=%llu synapses=%.0f "
-        "exchange_bytes_per_step=%.1f\n",
+        "exchange_bytes_per_step=%.1f compute_cpu_s_sum=%.4f compute_cpu_s_max=%.4f\n",
         comm.size(), simulator.threads(), info["real_time_factor"], simulate_s, build_s, output_s,
         info["network_spikes"], info["synaptic_events"] / simulate_s,
         info["stdp_updates"] / simulate_s, peak_rss / 1048576.0,
-        peak_rss / std::max(1.0, synapses_per_rank_max), info["exchange_s_max"], info["compute_s_max"],
-        simulated_s, static_cast<long long>(net.n_circuits()), static_cast<unsigned long long>(net.n_neurons()),
-        info["synapses"], info["exchange_bytes_per_step"]);
+        peak_rss / std::max(1.0, synapses_per_rank_max), info["exchange_s_max"],
+        info["compute_s_max"], simulated_s, static_cast<long long>(net.n_circuits()),
+        static_cast<unsigned long long>(net.n_neurons()), info["synapses"],
+        info["exchange_bytes_per_step"], info["compute_cpu_s_sum"], info["compute_cpu_s_max"]);
     if (config.checkpoint_every_steps > 0 && !stopped)
       std::printf("checkpoint written to %s\n", config.checkpoint_file.c_str());
   }

@@ -9,26 +9,9 @@
 #include <string>
 
 #include "seqlearn/kernels.hpp"
+#include "seqlearn/scoped_timer.hpp"
 
 namespace seqlearn {
-namespace {
-
-// Adds the wall time of its scope to `total` (the compute / exchange split of the summary).
-class ScopedTimer {
- public:
-  explicit ScopedTimer(double& total) : total_(total) {}
-  ~ScopedTimer() {
-    total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
-  ScopedTimer(const ScopedTimer&) = delete;
-  ScopedTimer& operator=(const ScopedTimer&) = delete;
-
- private:
-  double& total_;
-  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
-
-}  // namespace
 
 Simulator::Simulator(const Config& config, Communicator& comm)
     : config_(config),
@@ -199,6 +182,17 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
   record_.pattern_id.reserve(static_cast<std::size_t>(comm_.rank() == 0 ? total : 0));
   const std::int64_t every = config_.checkpoint_every_steps;
   std::int64_t last_checkpoint = -1;
+  // compute_cpu_s: the loop's CPU time less the exchanges' (on several ranks) and the
+  // checkpoints', however run() returns.
+  struct LoopCpu {
+    Simulator& simulator;
+    const double start = process_cpu_s();
+    const double excluded_before = simulator.excluded_cpu_s_;
+    ~LoopCpu() {
+      simulator.timers_.compute_cpu_s +=
+          process_cpu_s() - start - (simulator.excluded_cpu_s_ - excluded_before);
+    }
+  } loop_cpu{*this};
   for (phase_index_ = 0; phase_index_ < config_.protocol.size(); ++phase_index_) {
     const Phase& phase = config_.protocol[phase_index_];
     const bool is_test = phase.name == "test";
@@ -392,6 +386,8 @@ void Simulator::exchange(const Interval& interval) {
   std::vector<std::uint64_t> words;
   {
     const ScopedTimer exchange_time(timers_.exchange_s);
+    std::optional<ScopedCpuTimer> exchange_cpu;
+    if (comm_.size() > 1) exchange_cpu.emplace(excluded_cpu_s_);
     words = comm_.all_gather(outgoing_);
     outgoing_.clear();
   }

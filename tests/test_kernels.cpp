@@ -2,7 +2,12 @@
 // comments; docs/model.md section 10 shows the same numbers).
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
 
 #include "seqlearn/kernels.hpp"
 
@@ -94,4 +99,75 @@ TEST(KernelM12M13, DepressionUsesOldUtilisation) {
   k::stp_after_spike(R, u, 0.5, 0.110, 0.005, 0.010);
   EXPECT_DOUBLE_EQ(R, 0.5434496418588688);
   EXPECT_DOUBLE_EQ(u, 0.5338338208091532);
+}
+
+namespace {
+
+// Distance in units in the last place between two finite doubles of the same sign.
+std::int64_t ulp_distance(double a, double b) {
+  if (a == b) return 0;
+  const auto ia = std::bit_cast<std::int64_t>(a);
+  const auto ib = std::bit_cast<std::int64_t>(b);
+  return ia > ib ? ia - ib : ib - ia;
+}
+
+// The same loop twice: once as the compiler likes (vectorised at -O3), once kept scalar.
+void exp_loop(const double* x, double* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = k::exp(x[i]);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-vectorize")))
+#endif
+void exp_loop_scalar(const double* x, double* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    volatile double xi = x[i];  // one value at a time
+    y[i] = k::exp(xi);
+  }
+}
+
+}  // namespace
+
+TEST(KernelExp, WithinOneUlpOfLibmOverTheWholeRange) {
+  std::mt19937_64 engine(12345);
+  std::uniform_real_distribution<double> wide(-745.0, 709.0);
+  std::uniform_real_distribution<double> narrow(-5.0, 5.0);  // the model's usual arguments
+  std::int64_t worst = 0;
+  double worst_x = 0;
+  for (int i = 0; i < 10'000'000; ++i) {
+    const double x = (i % 2) ? wide(engine) : narrow(engine);
+    const std::int64_t d = ulp_distance(k::exp(x), std::exp(x));
+    if (d > worst) worst = d, worst_x = x;
+  }
+  EXPECT_LE(worst, 1) << "at x = " << worst_x;
+  for (double x : {0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, 0.5 * std::log(2.0), -708.0, 709.0,
+                   709.78, -745.0, 1e-10, -1e-10})
+    EXPECT_LE(ulp_distance(k::exp(x), std::exp(x)), 1) << "x = " << x;
+  EXPECT_EQ(k::exp(0.0), 1.0);
+}
+
+TEST(KernelExp, EdgesLikeLibm) {
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(k::exp(710.0), inf);
+  EXPECT_EQ(k::exp(1e300), inf);
+  EXPECT_EQ(k::exp(inf), inf);
+  EXPECT_EQ(k::exp(-746.0), 0.0);
+  EXPECT_EQ(k::exp(-1e300), 0.0);
+  EXPECT_EQ(k::exp(-inf), 0.0);
+  EXPECT_TRUE(std::isnan(k::exp(std::numeric_limits<double>::quiet_NaN())));
+  // Subnormal results: within a few of the smallest steps of libm's.
+  for (double x : {-710.0, -720.0, -740.0, -744.0})
+    EXPECT_NEAR(k::exp(x), std::exp(x), 2 * std::numeric_limits<double>::denorm_min()) << x;
+}
+
+// DESIGN principle 1 at its root: a vectorised loop gives the same bits as a scalar one.
+TEST(KernelExp, SameBitsInSimdLanesAndScalar) {
+  std::mt19937_64 engine(7);
+  std::uniform_real_distribution<double> any(-750.0, 712.0);
+  std::vector<double> x(100'003), vectorised(x.size()), scalar(x.size());
+  for (auto& v : x) v = any(engine);
+  exp_loop(x.data(), vectorised.data(), x.size());
+  exp_loop_scalar(x.data(), scalar.data(), x.size());
+  for (std::size_t i = 0; i < x.size(); ++i)
+    ASSERT_EQ(std::bit_cast<std::uint64_t>(vectorised[i]), std::bit_cast<std::uint64_t>(scalar[i]))
+        << "x = " << x[i];
 }

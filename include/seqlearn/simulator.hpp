@@ -61,8 +61,11 @@ struct RunCounters {
 };
 
 struct RunTimers {
-  double compute_s = 0;
-  double exchange_s = 0;
+  double compute_s = 0;   // wall seconds in the step loop outside the spike exchange
+  double exchange_s = 0;  // wall seconds in the spike exchange (the collective itself)
+  // CPU seconds of this rank (all its threads) in the step loop outside the spike exchange
+  // and checkpoints: the work a rank does, whether or not it had a core to itself.
+  double compute_cpu_s = 0;
 };
 
 class Simulator {
@@ -184,6 +187,7 @@ class Simulator {
   std::vector<std::uint64_t> traced_local_;  // local indices of traced neurons
   RunCounters counters_;
   RunTimers timers_;
+  double excluded_cpu_s_ = 0;  // CPU seconds of exchanges and checkpoints (not compute)
 };
 
 }  // namespace seqlearn
