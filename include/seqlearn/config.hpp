@@ -123,7 +123,7 @@ struct Config {
   int threads = 0;
   // [record]
   RecordMode record_mode = RecordMode::random;
-  std::vector<std::uint64_t> record_list{20};  // list: ids; range: {first, last}; random: {K}
+  std::vector<std::uint64_t> record_list{20};  // random: {K} (here random:20); range: {A, B}; list
   std::int64_t dt_rec = 100;
   std::optional<bool> record_synapses;  // empty: auto (on up to kAutoSynapseLimit synapses)
   static constexpr double kAutoSynapseLimit = 1e7;
