@@ -42,7 +42,7 @@ std::string Simulator::remaining_protocol(bool& continues) const {
   continues = false;
   if (phase_index_ < config_.protocol.size() && step_ < phase_end_) {
     const Phase& phase = config_.protocol[phase_index_];
-    text << phase.name << ":" << static_cast<double>(phase_end_ - step_) * config_.dt_ms;
+    text << to_string(phase.kind) << ":" << static_cast<double>(phase_end_ - step_) * config_.dt_ms;
     continues = true;
     ++next;
   } else if (phase_index_ < config_.protocol.size()) {
@@ -50,7 +50,7 @@ std::string Simulator::remaining_protocol(bool& continues) const {
   }
   for (std::size_t i = next; i < config_.protocol.size(); ++i) {
     if (text.tellp() > 0) text << ",";
-    text << config_.protocol[i].name << ":"
+    text << to_string(config_.protocol[i].kind) << ":"
          << static_cast<double>(config_.protocol[i].steps) * config_.dt_ms;
   }
   return text.str();

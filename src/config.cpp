@@ -8,113 +8,202 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <string_view>
+#include <type_traits>
 
 namespace po = boost::program_options;
 
 namespace seqlearn {
 namespace {
 
-// The option table: key, default ("" = none), help text with unit. Order = --help order.
+// ---------------------------------------------------------------------------------------------
+// The option table: every key of the INI file and of the command line, in --help and /config
+// order. It is the one source of truth for the keys' types, allowed values, defaults, units and
+// help; --help is generated from it, and Config's member initialisers equal its defaults.
+// ---------------------------------------------------------------------------------------------
+
+// How a key's text is read, and what `range` means for it.
+enum class Type {
+  integer,    // range "[LOW, HIGH]"
+  real,       // range "[LOW, HIGH]", "(LOW, HIGH]", ...: '(' or ')' excludes the bound
+  boolean,    // true | false (also 1 | 0, yes | no, on | off)
+  choice,     // range "a | b | c": the names, in the order of the C++ enum's enumerators
+  real_pair,  // "MIN,MAX" with MIN <= MAX, both in range
+  real_list,  // "A,B,...", each in range; empty allowed
+  text,       // any text, empty allowed
+  file_name,  // any text but empty
+  // Formats of their own, read by build_config:
+  grid,       // "ROWSxCOLS"
+  sequences,  // pattern ids, ',' within a sequence and ';' between sequences
+  phases,     // "NAME:MS,...": run.protocol
+  neurons,    // all | random:K | range:A-B | list:I,J,...
+  auto_bool,  // true | false | auto
+  // test.X: the type, range and unit of input.X; empty = input.X's value (test phases inherit).
+  as_input,
+};
+
+enum class Restore { may_change, fixed };  // fixed: a checkpoint restores only with that value
+
 struct KeySpec {
   const char* key;
-  const char* default_value;
+  Type type;
+  const char* range;          // what is allowed, for the types that say so above ("" otherwise)
+  const char* default_value;  // "" = none
+  const char* unit;           // "" = none (a count or a plain number)
+  Restore restore;  // fixed: the key fixes the network, its random streams or frozen patterns
   const char* help;
+  // Conditions on other keys, checked in build_config (at the line that names the key).
+  const char* cross_check = "";
 };
+
+using enum Type;
+using enum Restore;
 
 constexpr KeySpec kKeys[] = {
-    {"network.grid", "10x5", "WTA circuit grid, ROWSxCOLS (MODEL 1)"},
-    {"network.k_min", "2", "smallest circuit size K, neurons (integer 1..1000)"},
-    {"network.k_max", "10", "largest circuit size K, neurons (integer k_min..1000)"},
-    {"network.n_inputs", "100", "input channels; each projects to every neuron (0..1000000)"},
-    {"network.connectivity", "km2013",
-     "recurrent rule: km2013 (reference code, grids up to 4096 circuits) | fixed_indegree"},
-    {"network.lambda", "0.088", "distance decay of connection probability, 1/grid units (>0)"},
-    {"network.n_conn", "1000", "km2013: connected circuit pairs, capped at C*(C-1) (>=0)"},
-    {"network.wta_indegree", "20", "fixed_indegree: source circuits per circuit (0..C-1)"},
-    {"network.boundary", "open", "fixed_indegree grid boundary: open | periodic"},
-    {"network.delay", "1", "synaptic delay of every connection, steps (1..1000)"},
-    {"network.initial_weights", "zero", "initial weights: zero | log_uniform (w = log U(0,1))"},
-    {"neuron.r_max", "100", "total firing rate of a circuit r_max, Hz (M4; >0)"},
-    {"neuron.dt", "1", "time step, ms (>0, <= tau_rise)"},
-    {"neuron.tau_decay", "20", "EPSP decay time constant tau, ms (M6; >= dt)"},
-    {"neuron.tau_rise", "2", "EPSP rise time constant tau2, ms (M6; >= dt)"},
-    {"plasticity.learning_rate", "0.05", "learning rate eta (M7; >0, <=10)"},
-    {"plasticity.schedule", "variance_tracking",
-     "learning-rate schedule: variance_tracking (M7) | inverse_time (M7') | constant (M7'')"},
-    {"plasticity.use_stp", "true", "short-term plasticity on recurrent synapses (M12-M13)"},
-    {"plasticity.stp_U", "0.5", "mean utilisation U of recurrent sources (0..1)"},
-    {"plasticity.stp_D", "110", "mean depression time constant D, ms (>0)"},
-    {"plasticity.stp_F", "5", "mean facilitation time constant F, ms (>0)"},
-    {"plasticity.stp_cv", "0.5", "coefficient of variation of U, D, F across sources (>=0)"},
-    {"plasticity.train_inputs", "true", "input synapses learn too (MODEL 4.6)"},
-    {"input.r_input", "5", "input rate in noise phases and of frozen patterns, Hz (0..10000)"},
-    {"input.r_noise", "2", "noise overlaid on patterns, Hz (0..10000)"},
-    {"input.use_noise", "true", "Poisson noise on (false: silent noise phases, no overlay)"},
-    {"input.t_noise_range", "300,500", "noise phase length range MIN,MAX, ms (0 <= MIN <= MAX)"},
-    {"input.n_patterns", "1", "number of frozen patterns (1..1000)"},
-    {"input.t_pattern", "300", "pattern length, ms: one value, or one per pattern (>= dt)"},
-    {"input.pattern_sequences", "0;0", "sequences of pattern ids: ';' between, ',' within"},
-    {"input.pattern_mode", "random_switching",
-     "next sequence: random_switching | random_independent | alternating"},
-    {"input.p_switch", "0.5", "random_switching: probability to switch sequence (0..1)"},
-    {"input.sequence_probs", "",
-     "random_independent: one probability per sequence (empty = uniform)"},
-    {"input.time_warp_range", "1,1",
-     "time-warp factor range MIN,MAX per presentation (0 < MIN <= MAX)"},
-    {"test.r_input", "", "test phases: overrides input.r_input, Hz"},
-    {"test.r_noise", "", "test phases: overrides input.r_noise, Hz"},
-    {"test.use_noise", "", "test phases: overrides input.use_noise"},
-    {"test.t_noise_range", "", "test phases: overrides input.t_noise_range, ms"},
-    {"test.pattern_mode", "alternating", "test phases: pattern mode"},
-    {"test.p_switch", "", "test phases: overrides input.p_switch"},
-    {"test.sequence_probs", "", "test phases: overrides input.sequence_probs"},
-    {"test.time_warp_range", "", "test phases: overrides input.time_warp_range"},
-    {"test.reset_transients", "true", "reset EPSP, STP and readout traces at each test phase"},
-    {"run.protocol", "train:100000,test:3000",
-     "phases NAME:MS in order; train learns, test does not (MS a multiple of dt)"},
-    {"run.seed", "1", "master seed of every random number (0..4294967295)"},
-    {"run.threads", "0", "OpenMP threads per rank (0 = OpenMP default)"},
-    {"record.neurons", "random:20", "traced neurons: all | random:K | range:A-B | list:I,J,..."},
-    {"record.dt_rec", "100", "trace sampling interval, steps (0 = no traces)"},
-    {"record.synapses", "auto",
-     "write the synapse list and final synaptic state: true | false | auto (true up to 10 million synapses)"},
-    {"validation.forced_spikes", "",
+    // clang-format off
+    // key                       type       range             default     unit      restore
+    //  help[, cross-key check: see build_config]
+    {"network.grid",             grid,      "",               "10x5",     "",       fixed,
+     "WTA circuit grid (MODEL 1)"},
+    {"network.k_min",            integer,   "[1, 1000]",      "2",        "neurons", fixed,
+     "smallest circuit size K"},
+    {"network.k_max",            integer,   "[1, 1000]",      "10",       "neurons", fixed,
+     "largest circuit size K", ">= network.k_min"},
+    {"network.n_inputs",         integer,   "[0, 1000000]",   "100",      "",       fixed,
+     "input channels; each projects to every neuron"},
+    {"network.connectivity",     choice,    "km2013 | fixed_indegree", "km2013",   "",       fixed,
+     "recurrent rule: km2013 (reference code) or fixed_indegree",
+     "km2013: at most 4096 circuits (network.grid)"},
+    {"network.lambda",           real,      "(0, 1e6]",       "0.088",    "1/grid unit", fixed,
+     "distance decay of connection probability"},
+    {"network.n_conn",           integer,   "[0, 2147483647]", "1000",     "",       fixed,
+     "km2013: connected circuit pairs, capped at C*(C-1)"},
+    {"network.wta_indegree",     integer,   "[0, 100000]",    "20",       "",       fixed,
+     "fixed_indegree: source circuits per circuit",
+     "fixed_indegree: <= C-1 for C circuits (network.grid)"},
+    {"network.boundary",         choice,    "open | periodic", "open",     "",       fixed,
+     "fixed_indegree grid boundary"},
+    {"network.delay",            integer,   "[1, 1000]",      "1",        "steps",  fixed,
+     "synaptic delay of every connection"},
+    {"network.initial_weights",  choice,    "zero | log_uniform", "zero",     "",       fixed,
+     "initial weights (log_uniform: w = log U(0,1))"},
+    {"neuron.r_max",             real,      "(0, 1e5]",       "100",      "Hz",     may_change,
+     "total firing rate r_max of a circuit (M4)"},
+    {"neuron.dt",                real,      "(0, 100]",       "1",        "ms",     fixed,
+     "time step", "<= neuron.tau_decay, neuron.tau_rise"},
+    {"neuron.tau_decay",         real,      "(0, 1e7]",       "20",       "ms",     fixed,
+     "EPSP decay time constant tau (M6)", ">= neuron.dt (Euler step of M6)"},
+    {"neuron.tau_rise",          real,      "(0, 1e7]",       "2",        "ms",     fixed,
+     "EPSP rise time constant tau2 (M6)", ">= neuron.dt (Euler step of M6)"},
+    {"plasticity.learning_rate", real,      "(0, 10]",        "0.05",     "",       may_change,
+     "learning rate eta (M7)"},
+    {"plasticity.schedule",      choice,    "variance_tracking | inverse_time | constant",
+                                 "variance_tracking", "", may_change,
+     "learning-rate schedule: variance_tracking (M7), inverse_time (M7'), constant (M7'')"},
+    {"plasticity.use_stp",       boolean,   "",               "true",     "",       fixed,
+     "short-term plasticity on recurrent synapses (M12-M13)"},
+    {"plasticity.stp_U",         real,      "[0, 1]",         "0.5",      "",       fixed,
+     "mean utilisation U of recurrent sources"},
+    {"plasticity.stp_D",         real,      "(0, 1e7]",       "110",      "ms",     fixed,
+     "mean depression time constant D"},
+    {"plasticity.stp_F",         real,      "(0, 1e7]",       "5",        "ms",     fixed,
+     "mean facilitation time constant F"},
+    {"plasticity.stp_cv",        real,      "[0, 100]",       "0.5",      "",       fixed,
+     "coefficient of variation of U, D, F across sources"},
+    {"plasticity.train_inputs",  boolean,   "",               "true",     "",       may_change,
+     "input synapses learn too (MODEL 4.6)"},
+    {"input.r_input",            real,      "[0, 1e4]",       "5",        "Hz",     fixed,
+     "input rate in noise phases and of frozen patterns"},
+    {"input.r_noise",            real,      "[0, 1e4]",       "2",        "Hz",     may_change,
+     "noise overlaid on patterns"},
+    {"input.use_noise",          boolean,   "",               "true",     "",       may_change,
+     "Poisson noise on (false: silent noise phases, no overlay)"},
+    {"input.t_noise_range",      real_pair, "[0, 1e9]",       "300,500",  "ms",     may_change,
+     "noise phase length range MIN,MAX"},
+    {"input.n_patterns",         integer,   "[1, 1000]",      "1",        "",       fixed,
+     "number of frozen patterns"},
+    {"input.t_pattern",          real_list, "(0, 1e9]",       "300",      "ms",     fixed,
+     "pattern length: one value, or one per pattern", ">= neuron.dt; 1 or input.n_patterns values"},
+    {"input.pattern_sequences",  sequences, "",               "0;0",      "",       may_change,
+     "sequences of frozen patterns", "ids < input.n_patterns"},
+    {"input.pattern_mode",       choice,    "random_switching | random_independent | alternating",
+                                 "random_switching", "", may_change,
+     "how the next sequence is chosen"},
+    {"input.p_switch",           real,      "[0, 1]",         "0.5",      "",       may_change,
+     "random_switching: probability to switch sequence"},
+    {"input.sequence_probs",     real_list, "[0, 1]",         "",         "",       may_change,
+     "random_independent: one probability per sequence (empty = uniform)",
+     "one per sequence of input.pattern_sequences, summing to 1"},
+    {"input.time_warp_range",    real_pair, "(0, 1000]",      "1,1",      "",       may_change,
+     "time-warp factor range MIN,MAX per presentation",
+     "MIN * shortest input.t_pattern >= neuron.dt"},
+    {"test.r_input",             as_input,  "",               "",         "",       may_change,
+     "test phases: overrides input.r_input"},
+    {"test.r_noise",             as_input,  "",               "",         "",       may_change,
+     "test phases: overrides input.r_noise"},
+    {"test.use_noise",           as_input,  "",               "",         "",       may_change,
+     "test phases: overrides input.use_noise"},
+    {"test.t_noise_range",       as_input,  "",               "",         "",       may_change,
+     "test phases: overrides input.t_noise_range"},
+    {"test.pattern_mode",        as_input,  "",               "alternating", "",       may_change,
+     "test phases: pattern mode"},
+    {"test.p_switch",            as_input,  "",               "",         "",       may_change,
+     "test phases: overrides input.p_switch"},
+    {"test.sequence_probs",      as_input,  "",               "",         "",       may_change,
+     "test phases: overrides input.sequence_probs",
+     "one per sequence of input.pattern_sequences, summing to 1"},
+    {"test.time_warp_range",     as_input,  "",               "",         "",       may_change,
+     "test phases: overrides input.time_warp_range", "MIN * shortest input.t_pattern >= neuron.dt"},
+    {"test.reset_transients",    boolean,   "",               "true",     "",       may_change,
+     "reset EPSP, STP and readout traces at each test phase"},
+    {"run.protocol",             phases,    "",
+                                 "train:100000,test:3000", "ms", may_change,
+     "phases in order; train learns, test does not"},
+    {"run.seed",                 integer,   "[0, 4294967295]", "1",        "",       fixed,
+     "master seed of every random number"},
+    {"run.threads",              integer,   "[0, 1024]",      "0",        "",       may_change,
+     "OpenMP threads per rank (0 = OpenMP default)"},
+    {"record.neurons",           neurons,   "",               "random:20", "",       may_change,
+     "traced neurons", "ids and K < the network's neurons"},
+    {"record.dt_rec",            integer,   "[0, 9223372036854775807]",
+                                                              "100",      "steps",  may_change,
+     "trace sampling interval (0 = no traces)"},
+    {"record.synapses",          auto_bool, "",               "auto",     "",       may_change,
+     "write the synapse list and final synaptic state (auto: true up to 10 million synapses)"},
+    {"validation.forced_spikes", text,      "",               "",         "",       may_change,
      "CSV 'source,id,step' of forced spikes (MODEL 7); empty = off"},
-    {"output.file", "results/default.h5", "output HDF5 file"},
-    {"output.overwrite", "false", "replace an existing output file"},
-    {"output.checkpoint_every_ms", "0",
-     "write a checkpoint every this many ms of model time, and at the end (0 = off; a multiple of "
-     "dt)"},
-    {"output.checkpoint_file", "", "checkpoint file (default: the output's name with .ckpt.h5)"},
+    {"output.file",              file_name, "",
+                                 "results/default.h5", "", may_change,
+     "output HDF5 file"},
+    {"output.overwrite",         boolean,   "",               "false",    "",       may_change,
+     "replace an existing output file"},
+    {"output.checkpoint_every_ms", real,      "[0, 1e15]",      "0",        "ms",     may_change,
+     "write a checkpoint every this many ms of model time, and at the end (0 = off)",
+     "a multiple of neuron.dt"},
+    {"output.checkpoint_file",   text,      "",               "",         "",       may_change,
+     "checkpoint file (empty: output.file with .ckpt.h5)", "!= output.file"},
+    // clang-format on
 };
 
-// Keys that fix the network, its random streams or the frozen patterns: a checkpoint can only
-// be restored with the values it was written with.
-constexpr const char* kFixedOnRestore[] = {
-    "network.grid",
-    "network.k_min",
-    "network.k_max",
-    "network.n_inputs",
-    "network.connectivity",
-    "network.lambda",
-    "network.n_conn",
-    "network.wta_indegree",
-    "network.boundary",
-    "network.delay",
-    "network.initial_weights",
-    "neuron.dt",
-    "neuron.tau_decay",
-    "neuron.tau_rise",
-    "plasticity.use_stp",
-    "plasticity.stp_U",
-    "plasticity.stp_D",
-    "plasticity.stp_F",
-    "plasticity.stp_cv",
-    "input.n_patterns",
-    "input.t_pattern",
-    "input.r_input",
-    "run.seed",
-};
+// ---------------------------------------------------------------------------------------------
+// Reading the table
+// ---------------------------------------------------------------------------------------------
+
+const KeySpec* find_spec(std::string_view key) {
+  for (const auto& spec : kKeys)
+    if (key == spec.key) return &spec;
+  return nullptr;
+}
+
+// The spec whose type, range and unit apply to `key` (input.X for test.X).
+const KeySpec& typed_spec(std::string_view key) {
+  const KeySpec* spec = find_spec(key);
+  if (spec != nullptr && spec->type == as_input)
+    spec = find_spec("input." + std::string(key.substr(key.find('.') + 1)));
+  if (spec == nullptr)
+    throw std::logic_error("seqlearn: no option table entry for " + std::string(key));
+  return *spec;
+}
 
 [[noreturn]] void fail(const std::string& key, const std::string& value,
                        const std::string& allowed) {
@@ -151,7 +240,148 @@ bool parse_int(const std::string& text, std::int64_t& out) {
   return !t.empty() && result.ec == std::errc() && result.ptr == t.data() + t.size();
 }
 
-// Typed accessors over the string values, each naming its key when it fails.
+// A table range "[LOW, HIGH]" ('(' or ')' for an excluded bound), possibly narrowed by a
+// cross-key check to a closed bound given by another key.
+template <class Number>
+struct Interval {
+  Number low{}, high{};
+  bool low_open = false, high_open = false;
+
+  bool contains(Number x) const {
+    return (low_open ? x > low : x >= low) && (high_open ? x < high : x <= high);
+  }
+  Interval narrowed(std::optional<Number> min, std::optional<Number> max) const {
+    Interval result = *this;
+    if (min && *min > low) {
+      result.low = *min;
+      result.low_open = false;
+    }
+    if (max && *max < high) {
+      result.high = *max;
+      result.high_open = false;
+    }
+    return result;
+  }
+  // "[1, 1000]", "(0, 1e+06]": numbers as the error messages have always printed them.
+  std::string text() const {
+    std::ostringstream out;
+    out << (low_open ? "(" : "[") << low << ", " << high << (high_open ? ")" : "]");
+    return out.str();
+  }
+};
+
+template <class Number>
+Interval<Number> interval(const KeySpec& spec) {
+  const std::string range = trim(spec.range);
+  const auto comma = range.find(',');
+  Interval<Number> result;
+  bool ok = range.size() >= 5 && comma != std::string::npos &&
+            (range.front() == '[' || range.front() == '(') &&
+            (range.back() == ']' || range.back() == ')');
+  if (ok) {
+    result.low_open = range.front() == '(';
+    result.high_open = range.back() == ')';
+    const std::string low = range.substr(1, comma - 1);
+    const std::string high = range.substr(comma + 1, range.size() - comma - 2);
+    if constexpr (std::is_integral_v<Number>) {
+      ok = parse_int(low, result.low) && parse_int(high, result.high) && !result.low_open &&
+           !result.high_open;
+    } else {
+      ok = parse_double(low, result.low) && parse_double(high, result.high);
+    }
+  }
+  if (!ok)
+    throw std::logic_error(std::string("seqlearn: bad range '") + spec.range + "' for " + spec.key +
+                           " in the option table");
+  return result;
+}
+
+// The choices "a | b | c" of a choice key.
+std::vector<std::string> choices(const KeySpec& spec) {
+  return split(spec.range, '|');
+}
+
+std::string join_choices(const KeySpec& spec) {
+  std::string allowed;
+  for (const auto& name : choices(spec)) allowed += (allowed.empty() ? "" : " | ") + name;
+  return allowed;
+}
+
+// The formats of the types that have their own, as error messages and --help state them.
+constexpr const char* kGridFormat = "ROWSxCOLS with ROWS, COLS >= 1 and at most 2^31 circuits";
+constexpr const char* kSequencesFormat =
+    "pattern ids, ',' within a sequence and ';' between sequences (e.g. 0,1;2)";
+constexpr const char* kPhasesFormat =
+    "phases NAME:MS separated by ',', NAME train or test, MS > 0 and a multiple of neuron.dt "
+    "(e.g. train:100000,test:3000)";
+constexpr const char* kNeuronsFormat = "all | random:K | range:A-B | list:I,J,... (neuron ids)";
+
+// What the key allows, as "expected ..." says it; --help shows the same text.
+std::string allowed_text(const KeySpec& spec) {
+  switch (spec.type) {
+    case integer:
+      return "an integer in " + interval<std::int64_t>(spec).text();
+    case real:
+      return "a number in " + interval<double>(spec).text();
+    case boolean:
+      return "true or false";
+    case choice:
+      return "one of " + join_choices(spec);
+    case real_pair: {
+      const auto range = interval<double>(spec);
+      std::ostringstream text;
+      text << "MIN,MAX with " << range.low << (range.low_open ? " < " : " <= ") << "MIN <= MAX "
+           << (range.high_open ? "< " : "<= ") << range.high;
+      return text.str();
+    }
+    case real_list:
+      return "a comma-separated list of numbers in " + interval<double>(spec).text();
+    case text:
+      return "any text";
+    case file_name:
+      return "a file name";
+    case grid:
+      return kGridFormat;
+    case sequences:
+      return kSequencesFormat;
+    case phases:
+      return kPhasesFormat;
+    case neurons:
+      return kNeuronsFormat;
+    case auto_bool:
+      return "true, false or auto";
+    case as_input:
+      break;
+  }
+  return allowed_text(typed_spec(spec.key));
+}
+
+// "HELP (UNIT; ALLOWED; CROSS-CHECK) [fixed on --restore] [default: D]" for --help.
+std::string help_text(const KeySpec& spec) {
+  const KeySpec& typed = typed_spec(spec.key);
+  std::string details = *typed.unit ? std::string("unit ") + typed.unit + "; " : "";
+  details += allowed_text(typed);
+  if (*spec.cross_check) details += "; " + std::string(spec.cross_check);
+  std::string help = std::string(spec.help) + " (" + details + ")";
+  if (spec.restore == fixed) help += " [fixed on --restore]";
+  std::string default_text = *spec.default_value ? spec.default_value : "(none)";
+  if (spec.type == as_input && !*spec.default_value)
+    default_text = std::string(typed.key) + "'s value";
+  return help + " [default: " + default_text + "]";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed values: each accessor checks the table's type and range of its key, and names the key
+// when it fails. Cross-key checks narrow a range (`min`, `max`) or check after reading.
+// ---------------------------------------------------------------------------------------------
+
+// `ms` as a whole number of time steps of `dt_ms`; empty if it is not a multiple of dt.
+std::optional<std::int64_t> whole_steps(double ms, double dt_ms) {
+  const double steps = ms / dt_ms;
+  if (std::abs(steps - std::round(steps)) > 1e-9 * std::max(1.0, steps)) return std::nullopt;
+  return std::llround(steps);
+}
+
 class Values {
  public:
   explicit Values(std::map<std::string, std::string> values) : values_(std::move(values)) {}
@@ -159,103 +389,142 @@ class Values {
   const std::string& text(const std::string& key) const { return values_.at(key); }
   bool has(const std::string& key) const { return !values_.at(key).empty(); }
 
-  double real(const std::string& key, double low, double high, bool low_open = false,
-              const std::string& allowed = "") const {
-    double value = 0;
-    const bool in_range =
-        parse_double(text(key), value) && (low_open ? value > low : value >= low) && value <= high;
-    if (!in_range) {
-      std::ostringstream message;
-      message << "expected a number in " << (low_open ? "(" : "[") << low << ", " << high << "]";
-      fail(key, text(key), allowed.empty() ? message.str() : allowed);
-    }
+  std::int64_t integer(const std::string& key, std::optional<std::int64_t> min = {},
+                       std::optional<std::int64_t> max = {}) const {
+    const auto range = interval<std::int64_t>(spec(key, Type::integer)).narrowed(min, max);
+    std::int64_t value = 0;
+    if (!parse_int(text(key), value) || !range.contains(value))
+      fail(key, text(key), "expected an integer in " + range.text());
     return value;
   }
 
-  std::int64_t integer(const std::string& key, std::int64_t low, std::int64_t high) const {
-    std::int64_t value = 0;
-    if (!parse_int(text(key), value) || value < low || value > high)
-      fail(key, text(key),
-           "expected an integer in [" + std::to_string(low) + ", " + std::to_string(high) + "]");
+  // `allowed` replaces the message when `min` comes from a cross-key check that needs words.
+  double real(const std::string& key, std::optional<double> min = {},
+              const std::string& allowed = "") const {
+    const auto range = interval<double>(spec(key, Type::real)).narrowed(min, {});
+    double value = 0;
+    if (!parse_double(text(key), value) || !range.contains(value))
+      fail(key, text(key), allowed.empty() ? "expected a number in " + range.text() : allowed);
     return value;
+  }
+
+  // A real key in ms that must be a whole number of time steps (cross-key: neuron.dt).
+  std::int64_t steps(const std::string& key, double dt_ms, const std::string& allowed) const {
+    const auto steps = whole_steps(real(key), dt_ms);
+    if (!steps) fail(key, text(key), allowed);
+    return *steps;
   }
 
   bool boolean(const std::string& key) const {
-    std::string value = trim(text(key));
-    std::transform(value.begin(), value.end(), value.begin(), ::tolower);
-    if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
-    if (value == "false" || value == "0" || value == "no" || value == "off") return false;
-    fail(key, text(key), "expected true or false");
+    spec(key, Type::boolean);
+    return read_boolean(key, "expected true or false");
   }
 
+  // Empty when auto.
+  std::optional<bool> auto_boolean(const std::string& key) const {
+    spec(key, Type::auto_bool);
+    if (trim(text(key)) == "auto") return std::nullopt;
+    return read_boolean(key, "expected true, false or auto");
+  }
+
+  // The enumerator at the position of the value among the table's choices.
   template <class Enum>
-  Enum choice(const std::string& key,
-              const std::vector<std::pair<std::string, Enum>>& options) const {
-    std::string allowed;
-    for (const auto& [name, value] : options) {
-      if (trim(text(key)) == name) return value;
-      allowed += (allowed.empty() ? "" : " | ") + name;
-    }
-    fail(key, text(key), "expected one of " + allowed);
+  Enum choice(const std::string& key) const {
+    const KeySpec& s = spec(key, Type::choice);
+    const auto names = choices(s);
+    const auto it = std::find(names.begin(), names.end(), trim(text(key)));
+    if (it == names.end()) fail(key, text(key), "expected one of " + join_choices(s));
+    return static_cast<Enum>(it - names.begin());
   }
 
-  // "A,B" with low <= A <= B <= high.
-  std::pair<double, double> range(const std::string& key, double low, double high,
-                                  bool low_open) const {
+  // "MIN,MAX" with MIN <= MAX, both in the table's range.
+  std::pair<double, double> real_pair(const std::string& key) const {
+    const KeySpec& s = spec(key, Type::real_pair);
+    const auto range = interval<double>(s);
     const auto parts = split(text(key), ',');
     double a = 0, b = 0;
     const bool ok = parts.size() == 2 && parse_double(parts[0], a) && parse_double(parts[1], b) &&
-                    (low_open ? a > low : a >= low) && a <= b && b <= high;
-    if (!ok) {
-      std::ostringstream message;
-      message << "expected MIN,MAX with " << low << (low_open ? " < " : " <= ")
-              << "MIN <= MAX <= " << high;
-      fail(key, text(key), message.str());
-    }
+                    range.contains(a) && range.contains(b) && a <= b;
+    if (!ok) fail(key, text(key), "expected " + allowed_text(s));
     return {a, b};
   }
 
-  std::vector<double> reals(const std::string& key, double low, double high, bool low_open) const {
+  std::vector<double> real_list(const std::string& key, std::optional<double> min = {}) const {
+    const auto range = interval<double>(spec(key, Type::real_list)).narrowed(min, {});
     std::vector<double> result;
     if (!has(key)) return result;
     for (const auto& part : split(text(key), ',')) {
       double value = 0;
-      if (!parse_double(part, value) || (low_open ? value <= low : value < low) || value > high) {
-        std::ostringstream message;
-        message << "expected a comma-separated list of numbers in " << (low_open ? "(" : "[") << low
-                << ", " << high << "]";
-        fail(key, text(key), message.str());
-      }
+      if (!parse_double(part, value) || !range.contains(value))
+        fail(key, text(key), "expected a comma-separated list of numbers in " + range.text());
       result.push_back(value);
     }
     return result;
   }
 
+  std::string text_value(const std::string& key) const {
+    spec(key, Type::text);
+    return trim(text(key));
+  }
+
+  std::string file_name(const std::string& key) const {
+    const std::string name = trim(text(spec(key, Type::file_name).key));
+    if (name.empty()) fail(key, name, "expected " + allowed_text(spec(key, Type::file_name)));
+    return name;
+  }
+
  private:
+  // The key's table entry, which must be of the type that the accessor reads.
+  static const KeySpec& spec(const std::string& key, Type type) {
+    const KeySpec& s = typed_spec(key);
+    if (s.type != type) throw std::logic_error("seqlearn: " + key + " is read with the wrong type");
+    return s;
+  }
+
+  bool read_boolean(const std::string& key, const std::string& allowed) const {
+    std::string value = trim(text(key));
+    std::transform(value.begin(), value.end(), value.begin(), ::tolower);
+    if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
+    if (value == "false" || value == "0" || value == "no" || value == "off") return false;
+    fail(key, text(key), allowed);
+  }
+
   std::map<std::string, std::string> values_;
 };
 
+// ---------------------------------------------------------------------------------------------
+// The keys with formats of their own, and the cross-key checks
+// ---------------------------------------------------------------------------------------------
+
+std::pair<int, int> parse_grid(const Values& v) {
+  const std::string key = "network.grid";
+  const auto parts = split(v.text(key), 'x');
+  std::int64_t rows = 0, cols = 0;
+  if (parts.size() != 2 || !parse_int(parts[0], rows) || !parse_int(parts[1], cols) || rows < 1 ||
+      cols < 1 || rows * cols > (std::int64_t{1} << 31))
+    fail(key, v.text(key), std::string("expected ") + kGridFormat);
+  return {static_cast<int>(rows), static_cast<int>(cols)};
+}
+
+// Test phases read test.X where it is given, input.X otherwise.
 InputSettings parse_input(const Values& v, const std::string& section, const InputSettings* base) {
-  // A `[test]` key left empty inherits the `[input]` value.
   auto key = [&](const char* name) {
     const std::string own = section + "." + name;
     return (base == nullptr || v.has(own)) ? own : std::string("input.") + name;
   };
   InputSettings s;
-  s.r_input_hz = v.real(key("r_input"), 0.0, 1e4);
-  s.r_noise_hz = v.real(key("r_noise"), 0.0, 1e4);
+  s.r_input_hz = v.real(key("r_input"));
+  s.r_noise_hz = v.real(key("r_noise"));
   s.use_noise = v.boolean(key("use_noise"));
-  std::tie(s.t_noise_min_ms, s.t_noise_max_ms) = v.range(key("t_noise_range"), 0.0, 1e9, false);
-  s.mode = v.choice<PatternMode>(key("pattern_mode"),
-                                 {{"random_switching", PatternMode::random_switching},
-                                  {"random_independent", PatternMode::random_independent},
-                                  {"alternating", PatternMode::alternating}});
-  s.p_switch = v.real(key("p_switch"), 0.0, 1.0);
-  s.sequence_probs = v.reals(key("sequence_probs"), 0.0, 1.0, false);
-  std::tie(s.warp_min, s.warp_max) = v.range(key("time_warp_range"), 0.0, 1000.0, true);
+  std::tie(s.t_noise_min_ms, s.t_noise_max_ms) = v.real_pair(key("t_noise_range"));
+  s.mode = v.choice<PatternMode>(key("pattern_mode"));
+  s.p_switch = v.real(key("p_switch"));
+  s.sequence_probs = v.real_list(key("sequence_probs"));
+  std::tie(s.warp_min, s.warp_max) = v.real_pair(key("time_warp_range"));
   return s;
 }
 
+// Cross-key check of input.pattern_sequences: ids < input.n_patterns.
 std::vector<std::vector<int>> parse_sequences(const Values& v, int n_patterns) {
   const std::string key = "input.pattern_sequences";
   std::vector<std::vector<int>> sequences;
@@ -278,6 +547,7 @@ std::vector<std::vector<int>> parse_sequences(const Values& v, int n_patterns) {
   return sequences;
 }
 
+// Cross-key check of input/test.sequence_probs: one per sequence, summing to 1.
 void check_sequence_probs(const std::string& key, const Values& v, const InputSettings& s,
                           std::size_t n_sequences) {
   if (s.sequence_probs.empty()) return;
@@ -289,11 +559,10 @@ void check_sequence_probs(const std::string& key, const Values& v, const InputSe
              " probabilities (one per sequence of input.pattern_sequences) summing to 1");
 }
 
+// run.protocol; cross-key: each phase a multiple of neuron.dt.
 std::vector<Phase> parse_protocol(const Values& v, double dt_ms) {
   const std::string key = "run.protocol";
-  const std::string allowed =
-      "expected phases NAME:MS separated by ',', NAME train or test, MS > 0 and a multiple of "
-      "neuron.dt (e.g. train:100000,test:3000)";
+  const std::string allowed = std::string("expected ") + kPhasesFormat;
   std::vector<Phase> phases;
   for (const auto& item : split(v.text(key), ',')) {
     const auto parts = split(item, ':');
@@ -301,11 +570,10 @@ std::vector<Phase> parse_protocol(const Values& v, double dt_ms) {
     if (parts.size() != 2 || (parts[0] != "train" && parts[0] != "test") ||
         !parse_double(parts[1], ms) || ms <= 0)
       fail(key, v.text(key), allowed);
-    const double steps = ms / dt_ms;
-    if (std::abs(steps - std::round(steps)) > 1e-9 * std::max(1.0, steps) || steps > 1e15)
-      fail(key, v.text(key), allowed);
-    phases.push_back(
-        {parts[0], static_cast<std::int64_t>(std::llround(steps)), parts[0] == "train"});
+    const auto steps = whole_steps(ms, dt_ms);
+    if (!steps || ms / dt_ms > 1e15) fail(key, v.text(key), allowed);
+    const PhaseKind kind = parts[0] == "train" ? PhaseKind::train : PhaseKind::test;
+    phases.push_back({.kind = kind, .steps = *steps, .learning = kind == PhaseKind::train});
   }
   if (phases.empty()) fail(key, v.text(key), allowed);
   return phases;
@@ -314,11 +582,12 @@ std::vector<Phase> parse_protocol(const Values& v, double dt_ms) {
 void parse_record_neurons(const Values& v, Config& c) {
   const std::string key = "record.neurons";
   const std::string text = trim(v.text(key));
-  const std::string allowed = "expected all | random:K | range:A-B | list:I,J,... (neuron ids)";
+  const std::string allowed = std::string("expected ") + kNeuronsFormat;
   const auto colon = text.find(':');
   const std::string mode = text.substr(0, colon);
   const std::string argument = colon == std::string::npos ? "" : text.substr(colon + 1);
   std::int64_t value = 0;
+  c.record_list.clear();
   if (mode == "all" && colon == std::string::npos) {
     c.record_mode = RecordMode::all;
   } else if (mode == "random" && parse_int(argument, value) && value >= 0) {
@@ -346,65 +615,47 @@ void parse_record_neurons(const Values& v, Config& c) {
   }
 }
 
+// Every key, in table order; the comments name the cross-key checks (the table's cross_check).
 Config build_config(const Values& v) {
   Config c;
-  {
-    const std::string key = "network.grid";
-    const auto parts = split(v.text(key), 'x');
-    std::int64_t rows = 0, cols = 0;
-    if (parts.size() != 2 || !parse_int(parts[0], rows) || !parse_int(parts[1], cols) || rows < 1 ||
-        cols < 1 || rows * cols > (std::int64_t{1} << 31))
-      fail(key, v.text(key), "expected ROWSxCOLS with ROWS, COLS >= 1 and at most 2^31 circuits");
-    c.rows = static_cast<int>(rows);
-    c.cols = static_cast<int>(cols);
-  }
-  c.k_min = static_cast<int>(v.integer("network.k_min", 1, 1000));
-  c.k_max = static_cast<int>(v.integer("network.k_max", c.k_min, 1000));
-  c.n_inputs = static_cast<int>(v.integer("network.n_inputs", 0, 1000000));
-  c.connectivity = v.choice<Connectivity>(
-      "network.connectivity",
-      {{"km2013", Connectivity::km2013}, {"fixed_indegree", Connectivity::fixed_indegree}});
+  std::tie(c.rows, c.cols) = parse_grid(v);
+  c.k_min = static_cast<int>(v.integer("network.k_min"));
+  c.k_max = static_cast<int>(v.integer("network.k_max", /*min=*/c.k_min));
+  c.n_inputs = static_cast<int>(v.integer("network.n_inputs"));
+  c.connectivity = v.choice<Connectivity>("network.connectivity");
   if (c.connectivity == Connectivity::km2013 && c.n_circuits() > 4096)
     fail("network.connectivity", "km2013",
          "km2013 enumerates all circuit pairs and is limited to 4096 circuits; use "
          "fixed_indegree for a " +
              v.text("network.grid") + " grid");
-  c.lambda = v.real("network.lambda", 0.0, 1e6, true);
-  c.n_conn = v.integer("network.n_conn", 0, std::numeric_limits<std::int32_t>::max());
+  c.lambda = v.real("network.lambda");
+  c.n_conn = v.integer("network.n_conn");
   // Checked against the grid only where it is used.
-  c.wta_indegree =
-      static_cast<int>(v.integer("network.wta_indegree", 0,
-                                 c.connectivity == Connectivity::fixed_indegree
-                                     ? std::min<std::int64_t>(c.n_circuits() - 1, 100000)
-                                     : 100000));
-  c.boundary = v.choice<Boundary>("network.boundary",
-                                  {{"open", Boundary::open}, {"periodic", Boundary::periodic}});
-  c.delay_steps = static_cast<int>(v.integer("network.delay", 1, 1000));
-  c.initial_weights = v.choice<InitialWeights>(
-      "network.initial_weights",
-      {{"zero", InitialWeights::zero}, {"log_uniform", InitialWeights::log_uniform}});
+  c.wta_indegree = static_cast<int>(v.integer("network.wta_indegree", {},
+                                              c.connectivity == Connectivity::fixed_indegree
+                                                  ? std::optional(c.n_circuits() - 1)
+                                                  : std::nullopt));
+  c.boundary = v.choice<Boundary>("network.boundary");
+  c.delay_steps = static_cast<int>(v.integer("network.delay"));
+  c.initial_weights = v.choice<InitialWeights>("network.initial_weights");
 
-  c.r_max_hz = v.real("neuron.r_max", 0.0, 1e5, true);
-  c.dt_ms = v.real("neuron.dt", 0.0, 100.0, true);
-  c.tau_decay_ms = v.real("neuron.tau_decay", c.dt_ms, 1e7, false,
-                          "expected a time constant in ms >= neuron.dt (Euler step of M6)");
-  c.tau_rise_ms = v.real("neuron.tau_rise", c.dt_ms, 1e7, false,
-                         "expected a time constant in ms >= neuron.dt (Euler step of M6)");
+  c.r_max_hz = v.real("neuron.r_max");
+  c.dt_ms = v.real("neuron.dt");
+  const std::string euler = "expected a time constant in ms >= neuron.dt (Euler step of M6)";
+  c.tau_decay_ms = v.real("neuron.tau_decay", /*min=*/c.dt_ms, euler);
+  c.tau_rise_ms = v.real("neuron.tau_rise", /*min=*/c.dt_ms, euler);
 
-  c.learning_rate = v.real("plasticity.learning_rate", 0.0, 10.0, true);
-  c.schedule =
-      v.choice<Schedule>("plasticity.schedule", {{"variance_tracking", Schedule::variance_tracking},
-                                                 {"inverse_time", Schedule::inverse_time},
-                                                 {"constant", Schedule::constant}});
+  c.learning_rate = v.real("plasticity.learning_rate");
+  c.schedule = v.choice<Schedule>("plasticity.schedule");
   c.use_stp = v.boolean("plasticity.use_stp");
-  c.stp_U = v.real("plasticity.stp_U", 0.0, 1.0);
-  c.stp_D_ms = v.real("plasticity.stp_D", 0.0, 1e7, true);
-  c.stp_F_ms = v.real("plasticity.stp_F", 0.0, 1e7, true);
-  c.stp_cv = v.real("plasticity.stp_cv", 0.0, 100.0);
+  c.stp_U = v.real("plasticity.stp_U");
+  c.stp_D_ms = v.real("plasticity.stp_D");
+  c.stp_F_ms = v.real("plasticity.stp_F");
+  c.stp_cv = v.real("plasticity.stp_cv");
   c.train_inputs = v.boolean("plasticity.train_inputs");
 
-  c.n_patterns = static_cast<int>(v.integer("input.n_patterns", 1, 1000));
-  c.t_pattern_ms = v.reals("input.t_pattern", c.dt_ms, 1e9, false);
+  c.n_patterns = static_cast<int>(v.integer("input.n_patterns"));
+  c.t_pattern_ms = v.real_list("input.t_pattern", /*min=*/c.dt_ms);
   if (c.t_pattern_ms.size() == 1)
     c.t_pattern_ms.resize(static_cast<std::size_t>(c.n_patterns), c.t_pattern_ms[0]);
   if (c.t_pattern_ms.size() != static_cast<std::size_t>(c.n_patterns))
@@ -419,6 +670,7 @@ Config build_config(const Values& v) {
       v.has("test.sequence_probs") ? "test.sequence_probs" : "input.sequence_probs", v,
       c.test_input, c.sequences.size());
   c.reset_transients = v.boolean("test.reset_transients");
+  // Cross-key check of input/test.time_warp_range against input.t_pattern and neuron.dt.
   const double shortest = *std::min_element(c.t_pattern_ms.begin(), c.t_pattern_ms.end());
   for (const auto* s : {&c.train_input, &c.test_input}) {
     if (s->warp_min * shortest < c.dt_ms) {
@@ -431,26 +683,19 @@ Config build_config(const Values& v) {
   }
 
   c.protocol = parse_protocol(v, c.dt_ms);
-  c.seed = static_cast<std::uint32_t>(v.integer("run.seed", 0, 4294967295LL));
-  c.threads = static_cast<int>(v.integer("run.threads", 0, 1024));
+  c.seed = static_cast<std::uint32_t>(v.integer("run.seed"));
+  c.threads = static_cast<int>(v.integer("run.threads"));
 
   parse_record_neurons(v, c);
-  c.dt_rec = v.integer("record.dt_rec", 0, std::numeric_limits<std::int64_t>::max());
-  if (trim(v.text("record.synapses")) != "auto") c.record_synapses = v.boolean("record.synapses");
+  c.dt_rec = v.integer("record.dt_rec");
+  c.record_synapses = v.auto_boolean("record.synapses");
 
-  c.forced_spikes_file = trim(v.text("validation.forced_spikes"));
-  c.output_file = trim(v.text("output.file"));
-  if (c.output_file.empty()) fail("output.file", "", "expected a file name");
+  c.forced_spikes_file = v.text_value("validation.forced_spikes");
+  c.output_file = v.file_name("output.file");
   c.overwrite = v.boolean("output.overwrite");
-  {
-    const std::string key = "output.checkpoint_every_ms";
-    const double ms = v.real(key, 0.0, 1e15);
-    const double steps = ms / c.dt_ms;
-    if (std::abs(steps - std::round(steps)) > 1e-9 * std::max(1.0, steps))
-      fail(key, v.text(key), "expected a multiple of neuron.dt in ms (0 = off)");
-    c.checkpoint_every_steps = std::llround(steps);
-  }
-  c.checkpoint_file = trim(v.text("output.checkpoint_file"));
+  c.checkpoint_every_steps = v.steps("output.checkpoint_every_ms", c.dt_ms,
+                                     "expected a multiple of neuron.dt in ms (0 = off)");
+  c.checkpoint_file = v.text_value("output.checkpoint_file");
   if (c.checkpoint_file.empty()) {
     const std::string& out = c.output_file;
     const bool h5 = out.size() > 3 && out.compare(out.size() - 3, 3, ".h5") == 0;
@@ -465,13 +710,9 @@ Config build_config(const Values& v) {
 
 po::options_description key_options() {
   po::options_description keys("Model and run keys (INI file sections or --SECTION.KEY VALUE)");
-  for (const auto& spec : kKeys) {
-    std::string help = spec.help;
-    help +=
-        std::string(" [default: ") + (*spec.default_value ? spec.default_value : "(none)") + "]";
+  for (const auto& spec : kKeys)
     keys.add_options()(spec.key, po::value<std::string>()->default_value(spec.default_value, ""),
-                       help.c_str());
-  }
+                       help_text(spec).c_str());
   return keys;
 }
 
@@ -483,6 +724,10 @@ std::map<std::string, std::string> to_map(const po::variables_map& vm) {
 
 }  // namespace
 
+const char* to_string(PhaseKind kind) {
+  return kind == PhaseKind::train ? "train" : "test";
+}
+
 std::int64_t Config::total_steps() const {
   std::int64_t total = 0;
   for (const auto& phase : protocol) total += phase.steps;
@@ -492,7 +737,7 @@ std::int64_t Config::total_steps() const {
 std::string Config::resolved_protocol_text() const {
   std::ostringstream text;
   for (std::size_t i = 0; i < protocol.size(); ++i) {
-    text << (i ? "," : "") << protocol[i].name << ":"
+    text << (i ? "," : "") << to_string(protocol[i].kind) << ":"
          << static_cast<double>(protocol[i].steps) * dt_ms;
     if (protocol[i].continues) text << " (continued)";
   }
@@ -598,12 +843,11 @@ Config resume_config(const std::vector<std::pair<std::string, std::string>>& che
   }
   bool protocol_given = false;
   for (const auto& [key, value] : explicit_values) {
-    for (const char* fixed : kFixedOnRestore) {
-      if (key == fixed && trim(value) != trim(values[key]))
-        fail(key, value,
-             "a checkpoint written with " + key + " = " + values[key] +
-                 " cannot be restored with another value");
-    }
+    const KeySpec* spec = find_spec(key);
+    if (spec != nullptr && spec->restore == fixed && trim(value) != trim(values[key]))
+      fail(key, value,
+           "a checkpoint written with " + key + " = " + values[key] +
+               " cannot be restored with another value");
     protocol_given |= key == "run.protocol";
     values[key] = value;
   }

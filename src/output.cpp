@@ -113,7 +113,7 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   std::vector<std::uint8_t> learning;
   std::int64_t at = sim.first_step();
   for (const Phase& phase : config.protocol) {
-    names.push_back(phase.name);
+    names.push_back(to_string(phase.kind));
     first_step.push_back(at);
     steps_of_phase.push_back(phase.steps);
     learning.push_back(phase.learning ? 1 : 0);

@@ -195,7 +195,7 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
   } loop_cpu{*this};
   for (phase_index_ = 0; phase_index_ < config_.protocol.size(); ++phase_index_) {
     const Phase& phase = config_.protocol[phase_index_];
-    const bool is_test = phase.name == "test";
+    const bool is_test = phase.kind == PhaseKind::test;
     const InputSettings& settings = is_test ? config_.test_input : config_.train_input;
     if (phase.continues) {
       input_.resume(settings, restored_generator_);

@@ -2,6 +2,7 @@
 // naming its key and what is allowed.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -49,14 +50,130 @@ TEST(Config, DefaultsAreTheFullScaleExperiment) {
   EXPECT_EQ(c.train_input.mode, seqlearn::PatternMode::random_switching);
   EXPECT_EQ(c.test_input.mode, seqlearn::PatternMode::alternating);
   ASSERT_EQ(c.protocol.size(), 2u);
-  EXPECT_EQ(c.protocol[0].name, "train");
+  EXPECT_EQ(c.protocol[0].kind, seqlearn::PhaseKind::train);
+  EXPECT_STREQ(seqlearn::to_string(c.protocol[0].kind), "train");
   EXPECT_EQ(c.protocol[0].steps, 100000);
   EXPECT_TRUE(c.protocol[0].learning);
+  EXPECT_EQ(c.protocol[1].kind, seqlearn::PhaseKind::test);
+  EXPECT_STREQ(seqlearn::to_string(c.protocol[1].kind), "test");
   EXPECT_EQ(c.protocol[1].steps, 3000);
   EXPECT_FALSE(c.protocol[1].learning);
   EXPECT_EQ(c.output_file, "results/default.h5");
   EXPECT_FALSE(c.overwrite);
   EXPECT_EQ(c.total_steps(), 103000);
+}
+
+// Config{} (the member initialisers) is the experiment that the option table's defaults give.
+TEST(Config, MemberInitialisersAreTheTableDefaults) {
+  const Config defaults;
+  Config made = make_config({});
+  ASSERT_FALSE(made.resolved.empty());  // every key of the table, in order
+  EXPECT_EQ(made.resolved.front(),
+            std::make_pair(std::string("network.grid"), std::string("10x5")));
+  made.resolved.clear();  // Config{} has no resolved text
+  // Member by member, for a failure that names the member ...
+#define EXPECT_SAME(member) EXPECT_TRUE(defaults.member == made.member) << #member
+  EXPECT_SAME(rows);
+  EXPECT_SAME(cols);
+  EXPECT_SAME(k_min);
+  EXPECT_SAME(k_max);
+  EXPECT_SAME(n_inputs);
+  EXPECT_SAME(connectivity);
+  EXPECT_SAME(lambda);
+  EXPECT_SAME(n_conn);
+  EXPECT_SAME(wta_indegree);
+  EXPECT_SAME(boundary);
+  EXPECT_SAME(delay_steps);
+  EXPECT_SAME(initial_weights);
+  EXPECT_SAME(r_max_hz);
+  EXPECT_SAME(dt_ms);
+  EXPECT_SAME(tau_decay_ms);
+  EXPECT_SAME(tau_rise_ms);
+  EXPECT_SAME(learning_rate);
+  EXPECT_SAME(schedule);
+  EXPECT_SAME(use_stp);
+  EXPECT_SAME(stp_U);
+  EXPECT_SAME(stp_D_ms);
+  EXPECT_SAME(stp_F_ms);
+  EXPECT_SAME(stp_cv);
+  EXPECT_SAME(train_inputs);
+  EXPECT_SAME(n_patterns);
+  EXPECT_SAME(t_pattern_ms);
+  EXPECT_SAME(sequences);
+  EXPECT_SAME(train_input);
+  EXPECT_SAME(test_input);
+  EXPECT_SAME(reset_transients);
+  EXPECT_SAME(protocol);
+  EXPECT_SAME(seed);
+  EXPECT_SAME(threads);
+  EXPECT_SAME(record_mode);
+  EXPECT_SAME(record_list);
+  EXPECT_SAME(dt_rec);
+  EXPECT_SAME(record_synapses);
+  EXPECT_SAME(forced_spikes_file);
+  EXPECT_SAME(forced);
+  EXPECT_SAME(output_file);
+  EXPECT_SAME(overwrite);
+  EXPECT_SAME(checkpoint_every_steps);
+  EXPECT_SAME(checkpoint_file);
+#undef EXPECT_SAME
+  // ... and as a whole (the defaulted operator==), which covers members added later.
+  EXPECT_TRUE(defaults == made);
+}
+
+// The choices of a key are its enum's enumerators, in order.
+TEST(Config, ChoicesMapToTheirEnumerators) {
+  using namespace seqlearn;
+  EXPECT_EQ(make_config({{"network.connectivity", "fixed_indegree"}}).connectivity,
+            Connectivity::fixed_indegree);
+  EXPECT_EQ(make_config({{"network.boundary", "periodic"}}).boundary, Boundary::periodic);
+  EXPECT_EQ(make_config({{"network.initial_weights", "log_uniform"}}).initial_weights,
+            InitialWeights::log_uniform);
+  EXPECT_EQ(make_config({{"plasticity.schedule", "inverse_time"}}).schedule,
+            Schedule::inverse_time);
+  EXPECT_EQ(make_config({{"plasticity.schedule", "constant"}}).schedule, Schedule::constant);
+  const Config c = make_config(
+      {{"input.pattern_mode", "alternating"}, {"test.pattern_mode", "random_independent"}});
+  EXPECT_EQ(c.train_input.mode, PatternMode::alternating);
+  EXPECT_EQ(c.test_input.mode, PatternMode::random_independent);
+  EXPECT_EQ(make_config({{"test.pattern_mode", "random_switching"}}).test_input.mode,
+            PatternMode::random_switching);
+}
+
+TEST(Config, MultiplesOfDt) {
+  const Config c = make_config({{"neuron.dt", "0.5"},
+                                {"neuron.tau_rise", "0.5"},
+                                {"run.protocol", "train:10.5,test:3"},
+                                {"output.checkpoint_every_ms", "1.5"}});
+  EXPECT_EQ(c.protocol[0].steps, 21);
+  EXPECT_EQ(c.protocol[1].steps, 6);
+  EXPECT_EQ(c.checkpoint_every_steps, 3);
+  EXPECT_NE(error_of({{"output.checkpoint_every_ms", "2.5"}, {"neuron.dt", "2"}})
+                .find("output.checkpoint_every_ms: expected a multiple of neuron.dt"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"run.protocol", "test:2.5"}, {"neuron.dt", "2"}})
+                .find("run.protocol: expected phases"),
+            std::string::npos);
+}
+
+TEST(Config, RestoreKeepsTheFixedKeys) {
+  const auto written = make_config({{"network.grid", "3x3"}}).resolved;
+  const auto restored = seqlearn::resume_config(
+      written, {{"input.r_noise", "3"}, {"network.grid", " 3x3 "}}, "test:100", false);
+  EXPECT_EQ(restored.train_input.r_noise_hz, 3.0);
+  EXPECT_EQ(restored.total_steps(), 100);
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"network.grid", "5x5"},
+                                                        {"neuron.dt", "0.5"},
+                                                        {"input.r_input", "4"},
+                                                        {"run.seed", "2"}}) {
+    try {
+      seqlearn::resume_config(written, {{key, value}}, "test:100", false);
+      ADD_FAILURE() << key << " may change on restore";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(key + " = "), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Config, TestSectionInheritsInputKeys) {
@@ -170,6 +287,22 @@ TEST(CommandLine, HelpListsEveryKeyWithDefault) {
                           "validation.forced_spikes", "output.overwrite"})
     EXPECT_NE(inv.help_text.find(key), std::string::npos) << key;
   EXPECT_NE(inv.help_text.find("[default: 10x5]"), std::string::npos);
+  // Unit, range and default of every key, from the option table.
+  std::string help;  // as one line with single spaces: Boost wraps the descriptions
+  for (const char c : inv.help_text)
+    if (!std::isspace(static_cast<unsigned char>(c)) || (!help.empty() && help.back() != ' '))
+      help += std::isspace(static_cast<unsigned char>(c)) ? ' ' : c;
+  for (const char* text :
+       {"--neuron.dt arg time step (unit ms; a number in (0, 100]; <= neuron.tau_decay, "
+        "neuron.tau_rise) [fixed on --restore] [default: 1]",
+        "--network.k_max arg largest circuit size K (unit neurons; an integer in [1, 1000]; >= "
+        "network.k_min) [fixed on --restore] [default: 10]",
+        "(one of km2013 | fixed_indegree;",
+        "--test.r_noise arg test phases: overrides input.r_noise (unit Hz; a number in [0, "
+        "10000]) [default: input.r_noise's value]",
+        "--input.r_noise arg noise overlaid on patterns (unit Hz; a number in [0, 10000]) "
+        "[default: 2]"})
+    EXPECT_NE(help.find(text), std::string::npos) << text;
 }
 
 TEST(ForcedSpikes, FileIsCheckedRowByRow) {

@@ -185,7 +185,8 @@ void compare_with_dense(const Config& config, const Forced& forced) {
   double largest_weight_change = 0;
   for (std::int64_t s = 0; s < total; ++s) {
     if (phase < config.protocol.size() && s == phase_start) {
-      if (config.protocol[phase].name == "test" && config.reset_transients) ref.reset_transients();
+      if (config.protocol[phase].kind == seqlearn::PhaseKind::test && config.reset_transients)
+        ref.reset_transients();
       phase_start += config.protocol[phase].steps;
       ++phase;
     }

@@ -25,6 +25,10 @@ enum class InitialWeights { zero, log_uniform };
 enum class Schedule { variance_tracking, inverse_time, constant };
 enum class PatternMode { random_switching, random_independent, alternating };
 
+// Every member initialiser below is the option table's default (src/config.cpp): Config{} is the
+// experiment that make_config({}) resolves (tests/test_config.cpp checks it field by field).
+// Enumerators are in the order of their key's choices in the table.
+
 // Input-generator settings (MODEL.md 5); `[input]` for train phases, `[test]` for test phases.
 struct InputSettings {
   double r_input_hz = 5.0;
@@ -34,24 +38,36 @@ struct InputSettings {
   double t_noise_max_ms = 500.0;
   PatternMode mode = PatternMode::random_switching;
   double p_switch = 0.5;
-  std::vector<double> sequence_probs;  // empty: uniform
+  std::vector<double> sequence_probs{};  // empty: uniform
   double warp_min = 1.0;
   double warp_max = 1.0;
+
+  bool operator==(const InputSettings&) const = default;
 };
 
+// A train phase learns; a test phase does not (and may use other input settings, `[test]`).
+enum class PhaseKind { train, test };
+
+// "train" or "test", as in run.protocol and the output's /phases.
+const char* to_string(PhaseKind kind);
+
 struct Phase {
-  std::string name;  // "train" or "test"
+  PhaseKind kind = PhaseKind::train;
   std::int64_t steps = 0;
   bool learning = true;
   // Only for the first phase of a restored run: it continues the checkpointed phase (no
   // generator restart, no transient reset) instead of starting a new one.
   bool continues = false;
+
+  bool operator==(const Phase&) const = default;
 };
 
 // A forced spike of validation mode (MODEL.md 7).
 struct ForcedSpike {
   std::int64_t step = 0;
   std::uint64_t id = 0;  // channel or neuron id
+
+  bool operator==(const ForcedSpike&) const = default;
 };
 
 struct ForcedSpikes {
@@ -59,6 +75,8 @@ struct ForcedSpikes {
   bool neurons_forced = false;
   std::vector<ForcedSpike> inputs;   // sorted by (step, id)
   std::vector<ForcedSpike> neurons;  // sorted by (step, id)
+
+  bool operator==(const ForcedSpikes&) const = default;
 };
 
 enum class RecordMode { all, random, range, list };
@@ -96,15 +114,16 @@ struct Config {
   std::vector<double> t_pattern_ms{300.0};
   std::vector<std::vector<int>> sequences{{0}, {0}};
   InputSettings train_input;
-  InputSettings test_input;
+  InputSettings test_input{.mode = PatternMode::alternating};
   bool reset_transients = true;
   // [run]
-  std::vector<Phase> protocol;
+  std::vector<Phase> protocol{{.kind = PhaseKind::train, .steps = 100000, .learning = true},
+                              {.kind = PhaseKind::test, .steps = 3000, .learning = false}};
   std::uint32_t seed = 1;
   int threads = 0;
   // [record]
   RecordMode record_mode = RecordMode::random;
-  std::vector<std::uint64_t> record_list;  // list: ids; range: {first, last}; random: {K}
+  std::vector<std::uint64_t> record_list{20};  // random: {K} (here random:20); range: {A, B}; list
   std::int64_t dt_rec = 100;
   std::optional<bool> record_synapses;  // empty: auto (on up to kAutoSynapseLimit synapses)
   static constexpr double kAutoSynapseLimit = 1e7;
@@ -117,11 +136,14 @@ struct Config {
   // [output]
   std::string output_file = "results/default.h5";
   bool overwrite = false;
-  std::int64_t checkpoint_every_steps = 0;  // 0: no periodic checkpoints
-  std::string checkpoint_file;              // resolved: output name with .ckpt.h5 if not given
+  std::int64_t checkpoint_every_steps = 0;                  // 0: no periodic checkpoints
+  std::string checkpoint_file = "results/default.ckpt.h5";  // default: output name, .ckpt.h5
 
   // Every key with its resolved value as text, in table order (written to /config).
   std::vector<std::pair<std::string, std::string>> resolved;
+
+  // Compares every member, `resolved` included (Config{} leaves it empty).
+  bool operator==(const Config&) const = default;
 
   std::int64_t total_steps() const;
   std::string resolved_protocol_text() const;  // e.g. "train:5000 (continued),test:3000"
