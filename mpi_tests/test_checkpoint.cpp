@@ -1,4 +1,4 @@
-// Checkpoints (DESIGN.md 6): a run checkpointed by all ranks of the job and restored by all
+// Checkpoints (docs/design.md 6): a run checkpointed by all ranks of the job and restored by all
 // ranks continues bit-identically to one process running without interruption, for a new
 // phase after a complete run and for a phase cut in the middle by a stop that only one rank
 // asked for. (Restoring on another rank count is tested end to end in tests/cli/failures.sh.)

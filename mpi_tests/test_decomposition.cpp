@@ -1,4 +1,4 @@
-// DESIGN.md principle 1: the same seed gives bit-identical spikes, weights and traces for any
+// docs/design.md principle 1: the same seed gives bit-identical spikes, weights and traces for any
 // number of ranks and threads. Each test runs a learning simulation distributed over all
 // ranks of the job, gathers the result, and compares it bit for bit with the same run done
 // by one process alone (a local communicator on rank 0). CTest runs this binary at np = 1,

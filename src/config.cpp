@@ -64,7 +64,7 @@ constexpr KeySpec kKeys[] = {
     // key                       type       range             default     unit      restore
     //  help[, cross-key check: see build_config]
     {"network.grid",             grid,      "",               "10x5",     "",       fixed,
-     "WTA circuit grid (MODEL 1)"},
+     "WTA circuit grid (docs/model.md 1)"},
     {"network.k_min",            integer,   "[1, 1000]",      "2",        "neurons", fixed,
      "smallest circuit size K"},
     {"network.k_max",            integer,   "[1, 1000]",      "10",       "neurons", fixed,
@@ -111,7 +111,7 @@ constexpr KeySpec kKeys[] = {
     {"plasticity.stp_cv",        real,      "[0, 100]",       "0.5",      "",       fixed,
      "coefficient of variation of U, D, F across sources"},
     {"plasticity.train_inputs",  boolean,   "",               "true",     "",       may_change,
-     "input synapses learn too (MODEL 4.6)"},
+     "input synapses learn too (docs/model.md 4.6)"},
     {"input.r_input",            real,      "[0, 1e4]",       "5",        "Hz",     fixed,
      "input rate in noise phases and of frozen patterns"},
     {"input.r_noise",            real,      "[0, 1e4]",       "2",        "Hz",     may_change,
@@ -162,7 +162,8 @@ constexpr KeySpec kKeys[] = {
     {"run.seed",                 integer,   "[0, 4294967295]", "1",        "",       fixed,
      "master seed of every random number"},
     {"run.threads",              integer,   "[0, 1024]",      "0",        "",       may_change,
-     "OpenMP threads per rank (0 = OpenMP default)"},
+     "OpenMP threads per rank; 0 = auto: the cores the rank may run on (capped by "
+     "OMP_NUM_THREADS), one per 2 million local synapses (docs/parallel.md)"},
     {"record.neurons",           neurons,   "",               "random:20", "",       may_change,
      "traced neurons", "ids and K < the network's neurons"},
     {"record.dt_rec",            integer,   "[0, 9223372036854775807]",
@@ -171,7 +172,7 @@ constexpr KeySpec kKeys[] = {
     {"record.synapses",          auto_bool, "",               "auto",     "",       may_change,
      "write the synapse list and final synaptic state (auto: true up to 10 million synapses)"},
     {"validation.forced_spikes", text,      "",               "",         "",       may_change,
-     "CSV 'source,id,step' of forced spikes (MODEL 7); empty = off"},
+     "CSV 'source,id,step' of forced spikes (docs/model.md 7); empty = off"},
     {"output.file",              file_name, "",
                                  "results/default.h5", "", may_change,
      "output HDF5 file"},
@@ -762,7 +763,7 @@ Invocation parse_command_line(int argc, const char* const* argv) {
       "output", po::value<std::string>(), "output HDF5 file (= --output.file)")(
       "overwrite", "replace an existing output file (= --output.overwrite true)")(
       "seed", po::value<std::string>(), "master seed (= --run.seed)")(
-      "threads", po::value<std::string>(), "OpenMP threads per rank (= --run.threads)")(
+      "threads", po::value<std::string>(), "OpenMP threads per rank, 0 = auto (= --run.threads)")(
       "restore", po::value<std::string>(),
       "continue from a checkpoint: its remaining protocol, or --run.protocol if given");
   const po::options_description keys = key_options();

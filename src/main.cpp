@@ -22,6 +22,7 @@
 #include "seqlearn/config.hpp"
 #include "seqlearn/output.hpp"
 #include "seqlearn/simulator.hpp"
+#include "seqlearn/threads.hpp"
 
 #ifndef SEQLEARN_VERSION
 #define SEQLEARN_VERSION "unknown"
@@ -138,6 +139,23 @@ void check_space(const seqlearn::Config& config, const seqlearn::Simulator& simu
   if (comm.max(problem.empty() ? 0.0 : 1.0) > 0) throw ConfigError(problem);
 }
 
+// Threads bound to fewer cores than there are threads share them and gain nothing (Open
+// MPI binds each rank to one core by default when ranks <= 2): say so once, with the fix.
+void warn_if_threads_share_cores(const seqlearn::Simulator& simulator,
+                                 seqlearn::Communicator& comm) {
+  const int cores = seqlearn::cores_available();
+  const double threads = comm.max(static_cast<double>(simulator.threads()));
+  const double fewest_cores = -comm.max(-static_cast<double>(cores));
+  const double short_of_cores = comm.max(simulator.threads() > cores ? 1.0 : 0.0);
+  if (comm.rank() == 0 && short_of_cores > 0)
+    std::fprintf(stderr,
+                 "seqlearn_mpi: warning: %.0f threads per rank, but a rank may run on only %.0f "
+                 "core(s) (its CPU affinity): its threads share them and gain nothing. Launch "
+                 "with: %s\n",
+                 threads, fewest_cores,
+                 seqlearn::launch_hint(comm.size(), static_cast<int>(threads)).c_str());
+}
+
 void print_progress(std::int64_t done, std::int64_t total, double dt_ms, double wall_s) {
   const double simulated_s = static_cast<double>(done) * dt_ms * 1e-3;
   const double rtf = simulated_s > 0 ? wall_s / simulated_s : 0.0;
@@ -178,6 +196,8 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
     std::fprintf(stderr, "seqlearn_mpi: restored '%s' at step %lld; running %s\n",
                  invocation.restore_path.c_str(), static_cast<long long>(simulator.first_step()),
                  config.resolved_protocol_text().c_str());
+
+  warn_if_threads_share_cores(simulator, comm);
 
   const InjectedFault fault = injected_fault();
   g_simulator.store(&simulator);
@@ -233,8 +253,9 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   if (root) {
     const auto& net = simulator.network();
     std::printf(
-        "seqlearn_mpi %s: %d rank(s) x %d thread(s); %lld circuits, %llu neurons, %.0f synapses\n",
-        SEQLEARN_VERSION, comm.size(), simulator.threads(),
+        "seqlearn_mpi %s: %d rank(s) x %d thread(s) (%s); %lld circuits, %llu neurons, %.0f "
+        "synapses\n",
+        SEQLEARN_VERSION, comm.size(), simulator.threads(), simulator.thread_choice().why.c_str(),
         static_cast<long long>(net.n_circuits()), static_cast<unsigned long long>(net.n_neurons()),
         info["synapses"]);
     std::printf("simulated %.3f s in %.3f s: real-time factor %.5f (build %.3f s, output %.3f s)\n",

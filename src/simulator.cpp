@@ -5,13 +5,30 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <set>
 #include <string>
 
 #include "seqlearn/kernels.hpp"
 #include "seqlearn/scoped_timer.hpp"
+#include "seqlearn/threads.hpp"
 
 namespace seqlearn {
+namespace {
+
+// Runs f, keeping the first exception it throws for after the parallel region (exceptions
+// must not leave one).
+template <class F>
+void guarded(std::exception_ptr& failure, F&& f) noexcept {
+  try {
+    f();
+  } catch (...) {
+#pragma omp critical(seqlearn_failure)
+    if (!failure) failure = std::current_exception();
+  }
+}
+
+}  // namespace
 
 Simulator::Simulator(const Config& config, Communicator& comm)
     : config_(config),
@@ -28,7 +45,6 @@ Simulator::Simulator(const Config& config, Communicator& comm)
       router_(network_, circuit_begin_, circuit_end_, config.delay_steps),
       neurons_(neuron_end_ - neuron_begin_),
       interval_inputs_(static_cast<std::size_t>(config.delay_steps)) {
-  n_threads_ = config.threads > 0 ? config.threads : omp_get_max_threads();
   if (network_.n_neurons() >= ExchangeWord::kMaxNeurons)
     throw ConfigError("network.grid: more than 2^40 neurons are not supported");
   if (config.delay_steps >= ExchangeWord::kMaxIntervalSteps)
@@ -41,7 +57,14 @@ Simulator::Simulator(const Config& config, Communicator& comm)
   choose_traced_neurons();
   init_sources();
   init_synapses();
+  thread_choice_ = choose_threads(config.threads, synapses_.size());
+  n_threads_ = thread_choice_.threads;
   partition_threads();
+  thread_uniforms_.resize(static_cast<std::size_t>(n_threads_));
+  for (std::size_t t = 0; t < thread_uniforms_.size(); ++t)
+    thread_uniforms_[t].resize(
+        network_.first_neuron(circuit_begin_ + thread_circuit_begin_[t + 1]) -
+        network_.first_neuron(circuit_begin_ + thread_circuit_begin_[t]));
 }
 
 // --- Set-up -----------------------------------------------------------------------------
@@ -214,8 +237,7 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
     // docs/design.md 3).
     while (step_ < phase_end_) {
       const Interval interval{step_, std::min(step_ + config_.delay_steps, phase_end_)};
-      for (std::int64_t n = interval.begin; n < interval.end; ++n)
-        step(n, interval, phase.learning);
+      run_interval(interval, phase.learning);
       step_ = interval.end;
       if (progress) progress(step_ - first_step_, total);
       if (stop_agreed_) {
@@ -232,75 +254,121 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
   return Outcome::completed;
 }
 
-// One step n, in the order of docs/model.md section 4:
-//   1-3. update_neurons: Y_j(n) = e_j - ê_j for every source this rank needs (M1); u_k and
-//        p_k of local neurons, u from the event-driven sums of w*e and w*ê (M2-M4); z_k(n)
-//        sampled (M5) or forced (docs/model.md 7)
-//        post_local_spikes: readouts x_k (docs/model.md 8); spikes into the exchange, the record
-//   4.   receive_inputs: x_j(n) from the input generator, identical on every rank
-//        (docs/model.md 5), or forced
-//   --   exchange, at the last step of an interval: one Allgather of the interval's local
-//        spikes; then, in step order, each spike's amplitude R*u is queued for step
-//        s + delay - 1 and its source's STP state advanced (M12-M14). STP state is used only
-//        at a source's next spike, so advancing it here, not after sub-step 6, changes nothing.
-//   5-6. propagate_and_learn: EPSP traces of all sources and the neurons' weighted sums decay
-//        and take this step's arrivals (M6); then STDP for every local neuron that spiked,
-//        with Y(n) from sub-step 1 (M7-M11), and its weighted sums recomputed from the new
-//        weights.
-void Simulator::step(std::int64_t n, const Interval& interval, bool learning) {
-  const bool sample_traces = config_.dt_rec > 0 && n % config_.dt_rec == 0;
-  {
-    const ScopedTimer compute(timers_.compute_s);
-    update_neurons(n);
-    post_local_spikes(n, interval);
-    receive_inputs(n, interval);
-    if (sample_traces) record_traces(n);
-  }
-  if (n + 1 == interval.end) exchange(interval);
-  const ScopedTimer compute(timers_.compute_s);
-  if (learning) ++learning_steps_;
-  propagate_and_learn(n, learning);
-  if (sample_traces) record_weights();
-}
-
-// Sub-steps 1-3: M1 for every source, then M2-M5 circuit by circuit, each thread on its own
-// circuits.
-void Simulator::update_neurons(std::int64_t n) {
-  const bool sample = !config_.forced.neurons_forced;
+// The steps of one exchange interval in one parallel region: every thread of the team runs
+// step() for every step, and the work is shared inside it (one team per interval, not one
+// per sub-step: waking threads costs more than a small step's work). An exception inside the
+// region (a divergence reported by the exchange, a failed allocation) is carried out of it
+// and rethrown once every thread has left.
+void Simulator::run_interval(const Interval& interval, bool learning) {
+  const auto start = std::chrono::steady_clock::now();
+  const double exchange_before = timers_.exchange_s;
+  std::exception_ptr failure;
 #pragma omp parallel num_threads(n_threads_) if (n_threads_ > 1)
   {
-#pragma omp for schedule(static)
-    for (std::size_t j = 0; j < sources_.epsp.size(); ++j)
-      sources_.epsp[j] = kernels::epsp(sources_.trace_decay[j], sources_.trace_rise[j]);  // M1
-    const auto t = static_cast<std::size_t>(omp_get_thread_num());
-    for (auto b = thread_circuit_begin_[t]; b < thread_circuit_begin_[t + 1]; ++b)
-      update_circuit(b, n, sample);
+#pragma omp single
+    if (omp_get_num_threads() != n_threads_)
+      failure = std::make_exception_ptr(std::runtime_error(
+          "OpenMP gave " + std::to_string(omp_get_num_threads()) + " threads instead of " +
+          std::to_string(n_threads_) + " (OMP_THREAD_LIMIT?); set --threads accordingly"));
+    for (std::int64_t n = interval.begin; n < interval.end && !failure; ++n)
+      step(n, interval, learning, failure);
   }
-  if (!sample) force_neuron_spikes(n);
+  if (failure) std::rethrow_exception(failure);
+  finish_step(interval.end - 1);
+  timers_.compute_s +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() -
+      (timers_.exchange_s - exchange_before);
 }
 
-// Sub-step 2 (M2-M4) and, when sampling, sub-step 3 (M5) for one local circuit.
-void Simulator::update_circuit(std::int64_t local_circuit, std::int64_t n, bool sample) {
+// One step n, run by every thread of the team, in the order of docs/model.md section 4:
+//   4.   receive_inputs: x_j(n) from the input generator, identical on every rank
+//        (docs/model.md 5), or forced; one thread, while the others start on 2-3. Inputs act
+//        only through the exchange, so generating them first changes nothing.
+//   2-3. update_circuits: u_k and p_k of this thread's neurons, u from the event-driven sums
+//        of w*e and w*ê (M2-M4); z_k(n) sampled (M5)
+//        then one thread: forced spikes instead (docs/model.md 7); post_local_spikes: readouts
+//        x_k (docs/model.md 8), spikes into the exchange and the record
+//   --   exchange, at the last step of an interval (main thread): one Allgather of the
+//        interval's local spikes; then, in step order, each spike's amplitude R*u is queued
+//        for step s + delay - 1 and its source's STP state advanced (M12-M14). STP state is
+//        used only at a source's next spike, so advancing it here changes nothing.
+//   1, 5-6. propagate_and_learn: Y_j(n) = e_j - ê_j (M1) and the EPSP traces' decay and
+//        arrivals (M6) for every source, shared by the threads; then each thread's neurons:
+//        weighted sums (M6) and, for those that spiked, STDP with Y(n) (M7-M11), their
+//        weighted sums recomputed from the new weights.
+// Step n's arrivals are cleared and its weights recorded by finish_step, at the next step's
+// serial part or after the interval.
+void Simulator::step(std::int64_t n, const Interval& interval, bool learning,
+                     std::exception_ptr& failure) {
+  const bool exchange_now = n + 1 == interval.end;
+#pragma omp single nowait
+  guarded(failure, [&] { receive_inputs(n, interval); });
+  update_circuits(n);
+#pragma omp barrier
+#pragma omp single
+  guarded(failure, [&] {
+    if (n > interval.begin) finish_step(n - 1);
+    if (config_.forced.neurons_forced) force_neuron_spikes(n);
+    post_local_spikes(n, interval);
+    if (config_.dt_rec > 0 && n % config_.dt_rec == 0) record_traces(n);
+    if (learning) ++learning_steps_;
+    if (!exchange_now) take_arrivals(n);
+  });
+  if (exchange_now) {
+#pragma omp master
+    guarded(failure, [&] {
+      exchange(interval);
+      take_arrivals(n);
+    });
+#pragma omp barrier
+  }
+  if (failure) return;  // every thread sees it after the same barrier
+  propagate_and_learn(n, learning);
+}
+
+// Sub-steps 2-3 (M2-M5) for this thread's circuits, with the uniforms of M5 for all its
+// neurons drawn first in one vectorised loop.
+void Simulator::update_circuits(std::int64_t n) {
+  const auto t = static_cast<std::size_t>(omp_get_thread_num());
+  const auto first = thread_circuit_begin_[t];
+  const auto last = thread_circuit_begin_[t + 1];
+  const std::uint64_t k_first = network_.first_neuron(circuit_begin_ + first) - neuron_begin_;
+  double* uniforms = nullptr;  // none in validation mode: spikes are forced
+  if (!config_.forced.neurons_forced) {
+    uniforms = thread_uniforms_[t].data();
+    rng_.uniforms(Purpose::neuron_spike, neuron_begin_ + k_first, thread_uniforms_[t].size(),
+                  static_cast<std::uint64_t>(n), uniforms);
+  }
+  for (auto b = first; b < last; ++b) {
+    const std::uint64_t k = network_.first_neuron(circuit_begin_ + b) - neuron_begin_;
+    update_circuit(b, n, uniforms ? uniforms + (k - k_first) : nullptr);
+  }
+}
+
+// Sub-step 2 (M2-M4) and, when sampling, sub-step 3 (M5) for one local circuit, with one
+// uniform per neuron.
+void Simulator::update_circuit(std::int64_t local_circuit, std::int64_t n, const double* uniforms) {
   const std::int64_t c = circuit_begin_ + local_circuit;
   const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
-  const std::uint64_t last = first + static_cast<std::uint64_t>(network_.circuit_size(c));
-  for (auto k = first; k < last; ++k)
-    neurons_.potential[k] =
-        neurons_.bias[k] + (neurons_.weighted_decay[k] - neurons_.weighted_rise[k]);           // M2
-  kernels::softmax(&neurons_.potential[first], &neurons_.rate_fraction[first], last - first);  // M3
-  for (auto k = first; k < last; ++k)
-    if (!std::isfinite(neurons_.rate_fraction[k])) note_divergence(n, neuron_begin_ + k);
-  if (!sample) return;
+  const std::uint64_t size = static_cast<std::uint64_t>(network_.circuit_size(c));
+  double* potential = neurons_.potential.data() + first;
+  double* rate_fraction = neurons_.rate_fraction.data() + first;
+  for (std::uint64_t i = 0; i < size; ++i)
+    potential[i] = neurons_.bias[first + i] +
+                   (neurons_.weighted_decay[first + i] - neurons_.weighted_rise[first + i]);  // M2
+  kernels::softmax(potential, rate_fraction, size);                                           // M3
+  for (std::uint64_t i = 0; i < size; ++i)
+    if (!std::isfinite(rate_fraction[i])) note_divergence(n, neuron_begin_ + first + i);
+  if (uniforms == nullptr) return;
   const double dt_s = config_.dt_s();
-  for (auto k = first; k < last; ++k) {
-    const double uniform =
-        rng_.uniform(Purpose::neuron_spike, neuron_begin_ + k, static_cast<std::uint64_t>(n));
+  for (std::uint64_t i = 0; i < size; ++i) {
     // 1 - exp(-x) <= x: a uniform clearly above x is no spike, without computing the exp
     // (the margin covers the rounding of 1 - exp(-x)); the decision is the same either way.
-    const double x = config_.r_max_hz * neurons_.rate_fraction[k] * dt_s;
-    neurons_.spiked[k] = uniform < x + 0x1p-50 &&
-                         uniform < kernels::spike_probability(
-                                       config_.r_max_hz, neurons_.rate_fraction[k], dt_s);  // M4-M5
+    const double x = config_.r_max_hz * rate_fraction[i] * dt_s;
+    neurons_.spiked[first + i] =
+        uniforms[i] < x + 0x1p-50 &&
+        uniforms[i] <
+            kernels::spike_probability(config_.r_max_hz, rate_fraction[i], dt_s);  // M4-M5
   }
 }
 
@@ -391,7 +459,6 @@ void Simulator::exchange(const Interval& interval) {
     words = comm_.all_gather(outgoing_);
     outgoing_.clear();
   }
-  const ScopedTimer compute(timers_.compute_s);
   const std::int64_t interval_steps = interval.end - interval.begin;
   const ReceivedExchange received = receive_exchange(words, interval_steps);
   stop_agreed_ = stop_agreed_ || received.stop;
@@ -420,33 +487,39 @@ void Simulator::exchange(const Interval& interval) {
   }
 }
 
-// Sub-steps 5 and 6 in one parallel region: M6 for the sources (all threads share them),
-// then each thread takes its circuits' weighted sums (M6) and their spiking neurons' STDP
-// (M7-M11).
+// This step's arrivals as a per-source amplitude for M6 (a source spikes at most once per
+// step, so it has at most one arrival per step).
+void Simulator::take_arrivals(std::int64_t n) {
+  for (const Arrival& a : router_.arrivals_at(n)) sources_.arriving[a.source] = a.amplitude;
+}
+
+// Sub-steps 1, 5 and 6: M1 and M6 for the sources, shared by the team (the loop ends with a
+// barrier: every thread needs every source's traces); then this thread's circuits: weighted
+// sums (M6) and the STDP of its spiking neurons (M7-M11).
 void Simulator::propagate_and_learn(std::int64_t n, bool learning) {
-  std::vector<Arrival>& arrivals = router_.arrivals_at(n);
-  // A source spikes at most once per step, so at most one arrival per source per slot.
-  for (const Arrival& a : arrivals) sources_.arriving[a.source] = a.amplitude;
-#pragma omp parallel num_threads(n_threads_) if (n_threads_ > 1)
-  {
 #pragma omp for schedule(static)
-    for (std::size_t j = 0; j < sources_.trace_decay.size(); ++j) {
-      sources_.trace_decay[j] =
-          kernels::trace_step(sources_.trace_decay[j], decay_factor_, sources_.arriving[j]);
-      sources_.trace_rise[j] =
-          kernels::trace_step(sources_.trace_rise[j], rise_factor_, sources_.arriving[j]);
-    }
-    const auto t = static_cast<std::size_t>(omp_get_thread_num());
-    const auto first = thread_circuit_begin_[t];
-    const auto last = thread_circuit_begin_[t + 1];
-    deliver(first, last, arrivals);
-    if (learning) {
-      const auto k_first = network_.first_neuron(circuit_begin_ + first) - neuron_begin_;
-      const auto k_last = network_.first_neuron(circuit_begin_ + last) - neuron_begin_;
-      for (auto k = k_first; k < k_last; ++k)
-        if (neurons_.spiked[k]) learn(k, n);
-    }
+  for (std::size_t j = 0; j < sources_.trace_decay.size(); ++j) {
+    sources_.epsp[j] = kernels::epsp(sources_.trace_decay[j], sources_.trace_rise[j]);  // M1
+    sources_.trace_decay[j] =
+        kernels::trace_step(sources_.trace_decay[j], decay_factor_, sources_.arriving[j]);
+    sources_.trace_rise[j] =
+        kernels::trace_step(sources_.trace_rise[j], rise_factor_, sources_.arriving[j]);
   }
+  const auto t = static_cast<std::size_t>(omp_get_thread_num());
+  const auto first = thread_circuit_begin_[t];
+  const auto last = thread_circuit_begin_[t + 1];
+  deliver(first, last, router_.arrivals_at(n));
+  if (!learning) return;
+  const auto k_first = network_.first_neuron(circuit_begin_ + first) - neuron_begin_;
+  const auto k_last = network_.first_neuron(circuit_begin_ + last) - neuron_begin_;
+  for (auto k = k_first; k < k_last; ++k)
+    if (neurons_.spiked[k]) learn(k, n);
+}
+
+// After every thread is done with step n: its arrivals leave the ring, and its weights are
+// recorded when traces are sampled.
+void Simulator::finish_step(std::int64_t n) {
+  std::vector<Arrival>& arrivals = router_.arrivals_at(n);
   for (const Arrival& a : arrivals) {
     sources_.arriving[a.source] = 0.0;
     counters_.deliveries += a.source_circuit == SpikeRouter::kInput
@@ -454,6 +527,7 @@ void Simulator::propagate_and_learn(std::int64_t n, bool learning) {
                                 : router_.target_neurons(a.source_circuit);
   }
   arrivals.clear();
+  if (config_.dt_rec > 0 && n % config_.dt_rec == 0) record_weights();
 }
 
 // M6 for the weighted sums of the neurons of local circuits [circuit_first, circuit_last):
@@ -495,45 +569,41 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
   }
 }
 
-// Sub-step 6 for local neuron k, which spiked at step n: M7-M11 on every synapse of its row,
-// then its weighted sums from scratch with the new weights and the traces after M6.
+// Sub-step 6 for local neuron k, which spiked at step n: M7-M11 on every synapse of its row
+// as one vectorised loop over the row (Y gathered from the sources; the same bits as a scalar
+// loop, see kernels::exp), then its weighted sums from scratch with the new weights and the
+// traces after M6, in row order.
 void Simulator::learn(std::uint64_t k, std::int64_t n) {
+  const auto sources = router_.row_local_sources(local_circuit_of(k));
+  const std::uint64_t length = sources.size();
+  // The input synapses lead the row; they are left alone when train_inputs is off.
+  const std::uint64_t first =
+      config_.train_inputs ? 0 : static_cast<std::uint64_t>(config_.n_inputs);
+  double* w = synapses_.weight.data() + synapses_.row_begin[k];
+  double* S = synapses_.vt_mean.data() + synapses_.row_begin[k];
+  double* Q = synapses_.vt_second.data() + synapses_.row_begin[k];
+  const double* Y = sources_.epsp.data();
   const double eta = config_.learning_rate;
-  const bool variance_tracking = config_.schedule == Schedule::variance_tracking;
-  const double fixed_rate =
-      config_.schedule == Schedule::inverse_time ? eta / static_cast<double>(learning_steps_) : eta;
-  const auto n_inputs = static_cast<std::uint32_t>(config_.n_inputs);
-  double sum_decay = 0;
-  double sum_rise = 0;
-  std::uint64_t updated = 0;
-  for (const SpikeRouter::Block& block : router_.blocks_of(local_circuit_of(k))) {
-    const std::uint64_t at = synapses_.row_begin[k] + block.row_offset;
-    double* w = synapses_.weight.data() + at;
-    double* S = synapses_.vt_mean.data() + at;
-    double* Q = synapses_.vt_second.data() + at;
-    const double* Y = sources_.epsp.data() + block.first_source;
-    if (config_.train_inputs || block.first_source >= n_inputs) {
-      if (variance_tracking) {
-        for (std::uint32_t i = 0; i < block.count; ++i)
-          kernels::stdp_variance_tracking(w[i], S[i], Q[i], Y[i], eta);  // M7-M11
-      } else {
-        for (std::uint32_t i = 0; i < block.count; ++i)
-          w[i] = kernels::weight_step(w[i], Y[i], fixed_rate);  // M7', M7''
-      }
-      updated += block.count;
-    }
-    const double* e = sources_.trace_decay.data() + block.first_source;
-    const double* e_rise = sources_.trace_rise.data() + block.first_source;
-    for (std::uint32_t i = 0; i < block.count; ++i) {
-      sum_decay += w[i] * e[i];
-      sum_rise += w[i] * e_rise[i];
-    }
+  switch (config_.schedule) {
+    case Schedule::variance_tracking:
+      kernels::stdp_variance_tracking_row(w + first, S + first, Q + first, Y,
+                                          sources.data() + first, length - first, eta);  // M7-M11
+      break;
+    case Schedule::inverse_time:
+      kernels::weight_step_row(w + first, Y, sources.data() + first, length - first,
+                               eta / static_cast<double>(learning_steps_));  // M7'
+      break;
+    case Schedule::constant:
+      kernels::weight_step_row(w + first, Y, sources.data() + first, length - first, eta);  // M7''
+      break;
   }
+  const auto [sum_decay, sum_rise] = kernels::weighted_sums(
+      w, sources_.trace_decay.data(), sources_.trace_rise.data(), sources.data(), length);  // M2
   neurons_.weighted_decay[k] = sum_decay;
   neurons_.weighted_rise[k] = sum_rise;
   if (!std::isfinite(sum_decay) || !std::isfinite(sum_rise)) note_divergence(n, neuron_begin_ + k);
 #pragma omp atomic
-  counters_.stdp_updates += updated;
+  counters_.stdp_updates += length - first;
 }
 
 // Keeps the first non-finite value (earliest step, then lowest neuron); every rank learns of

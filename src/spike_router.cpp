@@ -56,6 +56,13 @@ SpikeRouter::SpikeRouter(const Network& network, std::int64_t circuit_begin,
     block_begin_[b + 1] = blocks_.size();
     row_length_[b] = offset;
   }
+  row_start_.assign(n_local_circuits + 1, 0);
+  for (std::size_t b = 0; b < n_local_circuits; ++b) {
+    for (const Block& block : blocks_of(static_cast<std::int64_t>(b)))
+      for (std::uint32_t o = 0; o < block.count; ++o)
+        row_local_sources_.push_back(block.first_source + o);
+    row_start_[b + 1] = row_local_sources_.size();
+  }
   target_begin_.assign(needed_circuits_.size() + 1, 0);
   for (std::size_t i = 0; i < needed_circuits_.size(); ++i) {
     targets_.insert(targets_.end(), targets_of[i].begin(), targets_of[i].end());

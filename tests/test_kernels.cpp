@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels_isa.hpp"
 #include "seqlearn/kernels.hpp"
 
 namespace k = seqlearn::kernels;
@@ -159,7 +160,7 @@ TEST(KernelExp, EdgesLikeLibm) {
     EXPECT_NEAR(k::exp(x), std::exp(x), 2 * std::numeric_limits<double>::denorm_min()) << x;
 }
 
-// DESIGN principle 1 at its root: a vectorised loop gives the same bits as a scalar one.
+// docs/design.md principle 1 at its root: a vectorised loop gives the same bits as a scalar one.
 TEST(KernelExp, SameBitsInSimdLanesAndScalar) {
   std::mt19937_64 engine(7);
   std::uniform_real_distribution<double> any(-750.0, 712.0);
@@ -170,4 +171,39 @@ TEST(KernelExp, SameBitsInSimdLanesAndScalar) {
   for (std::size_t i = 0; i < x.size(); ++i)
     ASSERT_EQ(std::bit_cast<std::uint64_t>(vectorised[i]), std::bit_cast<std::uint64_t>(scalar[i]))
         << "x = " << x[i];
+}
+
+// Results do not depend on the instruction set the build targets (CMakeLists.txt
+// SEQLEARN_ARCH): the generic x86-64 build (2 doubles per vector) and this build's give the
+// same bits for exp, a softmax and a row of M7-M11 updates.
+TEST(KernelIsa, GenericAndTargetBuildsGiveTheSameBits) {
+  std::mt19937_64 engine(99);
+  std::uniform_real_distribution<double> any(-30.0, 5.0);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  IsaData data;
+  const std::size_t n = 1003, n_sources = 300;
+  for (std::size_t i = 0; i < n; ++i) {
+    data.x.push_back(any(engine));
+    data.weight.push_back(std::log(unit(engine)));
+    data.mean.push_back(data.weight.back() + 0.1 * unit(engine));
+    data.second_moment.push_back(data.mean.back() * data.mean.back() + unit(engine));
+    data.source.push_back(static_cast<std::uint32_t>(engine() % n_sources));
+  }
+  for (std::size_t j = 0; j < n_sources; ++j) data.epsp.push_back(unit(engine));
+  data.exp.resize(n);
+  data.softmax.resize(n);
+  IsaData generic = data, target = data;
+  run_kernels_generic(generic);
+  run_kernels_arch(target);
+  auto same = [](const std::vector<double>& a, const std::vector<double>& b) {
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (std::bit_cast<std::uint64_t>(a[i]) != std::bit_cast<std::uint64_t>(b[i])) return false;
+    return true;
+  };
+  EXPECT_TRUE(same(generic.exp, target.exp));
+  EXPECT_TRUE(same(generic.softmax, target.softmax));
+  EXPECT_TRUE(same(generic.weight, target.weight));
+  EXPECT_TRUE(same(generic.mean, target.mean));
+  EXPECT_TRUE(same(generic.second_moment, target.second_moment));
+  EXPECT_FALSE(same(generic.weight, data.weight));  // the row was updated
 }

@@ -29,7 +29,7 @@ enum class PatternMode { random_switching, random_independent, alternating };
 // experiment that make_config({}) resolves (tests/test_config.cpp checks it field by field).
 // Enumerators are in the order of their key's choices in the table.
 
-// Input-generator settings (MODEL.md 5); `[input]` for train phases, `[test]` for test phases.
+// Input-generator settings (docs/model.md 5); `[input]` for train phases, `[test]` for test phases.
 struct InputSettings {
   double r_input_hz = 5.0;
   double r_noise_hz = 2.0;
@@ -62,7 +62,7 @@ struct Phase {
   bool operator==(const Phase&) const = default;
 };
 
-// A forced spike of validation mode (MODEL.md 7).
+// A forced spike of validation mode (docs/model.md 7).
 struct ForcedSpike {
   std::int64_t step = 0;
   std::uint64_t id = 0;  // channel or neuron id
@@ -176,7 +176,7 @@ Config resume_config(const std::vector<std::pair<std::string, std::string>>& che
                      const std::vector<std::pair<std::string, std::string>>& explicit_values,
                      const std::string& remaining_protocol, bool continues_phase);
 
-// Loads and checks MODEL.md 7's CSV (`source,id,step`) against the network's sizes.
+// Loads and checks docs/model.md 7's CSV (`source,id,step`) against the network's sizes.
 ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint64_t n_neurons,
                                 std::int64_t total_steps);
 

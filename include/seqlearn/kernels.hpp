@@ -15,12 +15,12 @@ namespace seqlearn::kernels {
 // e^x for the model's arithmetic. Built from +, -, * and bit operations only, so that it
 // gives the same bits in a scalar loop and in every SIMD lane: the compiler can vectorise the
 // STDP loop over a row (libm's exp is a call it cannot), and the result does not depend on how
-// a row is split between lanes, threads or ranks (DESIGN principle 1). Method: x = k ln2 + r
-// with |r| <= ln2/2 (Cody-Waite: ln2 in two parts, the first exact when multiplied by k),
-// e^r by its Taylor polynomial of degree 13 (truncation error < 5e-18), times 2^k in two
-// exact halves so that a subnormal result rounds once. Below -746 the result is 0, above 710
-// it is inf, NaN stays NaN. Error against glibc's exp: at most 1 ulp over [-745, 709]
-// (measured on 10^7 points and at the range ends, tests/test_kernels.cpp KernelExp).
+// a row is split between lanes, threads or ranks (docs/design.md principle 1). Method: x = k ln2 +
+// r with |r| <= ln2/2 (Cody-Waite: ln2 in two parts, the first exact when multiplied by k), e^r by
+// its Taylor polynomial of degree 13 (truncation error < 5e-18), times 2^k in two exact halves so
+// that a subnormal result rounds once. Below -746 the result is 0, above 710 it is inf, NaN stays
+// NaN. Error against glibc's exp: at most 1 ulp over [-745, 709] (measured on 10^7 points and at
+// the range ends, tests/test_kernels.cpp KernelExp).
 inline double exp(double x) {
   constexpr double kLog2e = 0x1.71547652b82fep0;
   constexpr double kLn2Hi = 0x1.62e42fee00000p-1;   // 32 significant bits: k * kLn2Hi is exact
@@ -30,20 +30,19 @@ inline double exp(double x) {
   x = x > 710.0 ? 710.0 : x;
   const double k = (x * kLog2e + kRound) - kRound;  // nearest integer to x / ln2
   const double r = (x - k * kLn2Hi) - k * kLn2Lo;
-  double p = 1.0 / 6227020800.0;  // 1/13!
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
+  // e^r = 1 + (r + r^2 t(r)), t of degree 11 by Estrin's scheme (pairs, then r^2, r^4
+  // weights): a short dependency chain, so vector lanes stay busy; the leading 1 + (...)
+  // rounds once, which keeps 90 % of results exact.
+  const double r2 = r * r;
+  const double r4 = r2 * r2;
+  const double a1 = 1.0 / 2 + r * (1.0 / 6);
+  const double a2 = 1.0 / 24 + r * (1.0 / 120);
+  const double a3 = 1.0 / 720 + r * (1.0 / 5040);
+  const double a4 = 1.0 / 40320 + r * (1.0 / 362880);
+  const double a5 = 1.0 / 3628800 + r * (1.0 / 39916800);
+  const double a6 = 1.0 / 479001600 + r * (1.0 / 6227020800.0);
+  const double t = a1 + r2 * ((a2 + r2 * a3) + r4 * ((a4 + r2 * a5) + r4 * a6));
+  const double p = 1.0 + (r + r2 * t);
   // 2^k = 2^k1 * 2^k2 with |k1|, |k2| <= 538: both are normal numbers. The exponent field of
   // 2^j is the low 11 bits of the integer j + 1023, read off the mantissa of j + 1023 + kRound.
   const double k1 = (k * 0.5 + kRound) - kRound;
@@ -101,6 +100,47 @@ inline void stdp_variance_tracking(double& weight, double& mean, double& second_
   weight = weight_step(weight, epsp, rate);                                  // M8-M9
   mean = mean + rate * (weight - mean);                                      // M10
   second_moment = second_moment + rate * (weight * weight - second_moment);  // M11
+}
+
+// M7-M11 under variance tracking on a row of `n` synapses, synapse i listening to source
+// source[i] with EPSP Y = epsp[source[i]]. A plain loop that the compiler vectorises
+// (restrict: the arrays never overlap); every lane rounds as scalar code would, so results
+// do not depend on the vector width.
+// Kept out of line: inlined into the caller, GCC drops `restrict` and no longer vectorises it.
+[[gnu::noinline]] inline void stdp_variance_tracking_row(double* __restrict weight,
+                                                         double* __restrict mean,
+                                                         double* __restrict second_moment,
+                                                         const double* __restrict epsp,
+                                                         const std::uint32_t* __restrict source,
+                                                         std::size_t n, double eta) {
+  for (std::size_t i = 0; i < n; ++i)
+    stdp_variance_tracking(weight[i], mean[i], second_moment[i], epsp[source[i]], eta);
+}
+
+// M8-M9 with one learning rate for a whole row (M7' inverse_time, M7'' constant).
+[[gnu::noinline]] inline void weight_step_row(double* __restrict weight,
+                                              const double* __restrict epsp,
+                                              const std::uint32_t* __restrict source, std::size_t n,
+                                              double rate) {
+  for (std::size_t i = 0; i < n; ++i) weight[i] = weight_step(weight[i], epsp[source[i]], rate);
+}
+
+struct WeightedSums {
+  double decay;  // sum_j w_kj e_j
+  double rise;   // sum_j w_kj ê_j
+};
+
+// The event-driven parts of u_k (M2, M6), summed in row order (a fixed order: the result does
+// not depend on the decomposition).
+inline WeightedSums weighted_sums(const double* weight, const double* trace_decay,
+                                  const double* trace_rise, const std::uint32_t* source,
+                                  std::size_t n) {
+  WeightedSums sums{0.0, 0.0};
+  for (std::size_t i = 0; i < n; ++i) {
+    sums.decay += weight[i] * trace_decay[source[i]];
+    sums.rise += weight[i] * trace_rise[source[i]];
+  }
+  return sums;
 }
 
 // M12-M13: STP state after a spike, with the ISI of M14 (seconds). M12 uses the old u.

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "seqlearn/rng.hpp"
 #include "seqlearn/spike_router.hpp"
 #include "seqlearn/state.hpp"
+#include "seqlearn/threads.hpp"
 
 namespace seqlearn {
 
@@ -98,6 +100,7 @@ class Simulator {
   const RunCounters& counters() const { return counters_; }
   const RunTimers& timers() const { return timers_; }
   int threads() const { return n_threads_; }
+  const ThreadChoice& thread_choice() const { return thread_choice_; }
 
   std::int64_t circuit_begin() const { return circuit_begin_; }
   std::int64_t circuit_end() const { return circuit_end_; }
@@ -126,15 +129,18 @@ class Simulator {
   void partition_threads();
 
   // The step loop (docs/model.md 4); see step() for the order.
-  void step(std::int64_t n, const Interval& interval, bool learning);
-  void update_neurons(std::int64_t n);
-  void update_circuit(std::int64_t local_circuit, std::int64_t n, bool sample);
+  void run_interval(const Interval& interval, bool learning);
+  void step(std::int64_t n, const Interval& interval, bool learning, std::exception_ptr& failure);
+  void update_circuits(std::int64_t n);
+  void update_circuit(std::int64_t local_circuit, std::int64_t n, const double* uniforms);
   void force_neuron_spikes(std::int64_t n);
   void post_local_spikes(std::int64_t n, const Interval& interval);
   void receive_inputs(std::int64_t n, const Interval& interval);
   void record_traces(std::int64_t n);
   void exchange(const Interval& interval);
+  void take_arrivals(std::int64_t n);
   void propagate_and_learn(std::int64_t n, bool learning);
+  void finish_step(std::int64_t n);
   void deliver(std::int64_t circuit_first, std::int64_t circuit_last,
                const std::vector<Arrival>& arrivals);
   void learn(std::uint64_t local_neuron, std::int64_t n);
@@ -149,6 +155,7 @@ class Simulator {
   Network network_;
   InputGenerator input_;
   int n_threads_ = 1;
+  ThreadChoice thread_choice_;
   const double decay_factor_;  // 1 - dt/tau  (M6)
   const double rise_factor_;   // 1 - dt/tau2 (M6)
 
@@ -157,6 +164,7 @@ class Simulator {
   std::int64_t circuit_begin_ = 0, circuit_end_ = 0;
   std::uint64_t neuron_begin_ = 0, neuron_end_ = 0;
   std::vector<std::int64_t> thread_circuit_begin_;
+  std::vector<std::vector<double>> thread_uniforms_;  // per thread: its neurons' M5 uniforms
 
   // Routing and state (spike_router.hpp, state.hpp).
   SpikeRouter router_;

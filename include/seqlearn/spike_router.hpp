@@ -67,6 +67,12 @@ class SpikeRouter {
   std::uint64_t row_length(std::int64_t local_circuit) const {
     return row_length_[static_cast<std::size_t>(local_circuit)];
   }
+  // The local source of each synapse of that row, in row order (for gathering Y, e, ê).
+  std::span<const std::uint32_t> row_local_sources(std::int64_t local_circuit) const {
+    const auto b = static_cast<std::size_t>(local_circuit);
+    return {row_local_sources_.data() + row_start_[b],
+            row_local_sources_.data() + row_start_[b + 1]};
+  }
   // The global source ids of that row, in row order.
   std::vector<std::uint64_t> row_sources(std::int64_t local_circuit) const;
 
@@ -99,8 +105,10 @@ class SpikeRouter {
   std::vector<std::uint32_t> needed_first_source_;     // per needed circuit
   std::vector<std::uint64_t> block_begin_;             // CSR per local circuit into blocks_
   std::vector<Block> blocks_;
-  std::vector<std::uint64_t> row_length_;    // per local circuit
-  std::vector<std::uint64_t> target_begin_;  // CSR per needed circuit into targets_
+  std::vector<std::uint64_t> row_length_;         // per local circuit
+  std::vector<std::uint64_t> row_start_;          // CSR per local circuit into row_local_sources_
+  std::vector<std::uint32_t> row_local_sources_;  // per row position of each local circuit
+  std::vector<std::uint64_t> target_begin_;       // CSR per needed circuit into targets_
   std::vector<Target> targets_;
   std::vector<std::uint64_t> target_neurons_;   // per needed circuit: local neurons it reaches
   std::vector<std::vector<Arrival>> arrivals_;  // ring of `delay` steps
