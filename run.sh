@@ -3,18 +3,33 @@
 # full-scale run: 10x5 grid, train 100 s, test 3 s) on 2 MPI ranks into results/default.h5,
 # then draw its figures (results/default_figures/) and print its analysis
 # (results/default.analysis.json). Arguments go to seqlearn_mpi (e.g. --overwrite, --seed 3,
-# --config configs/no_stp.ini); SEQLEARN_RANKS sets the rank count.
+# --config configs/no_stp.ini); SEQLEARN_RANKS sets the rank count (default 2) and
+# SEQLEARN_THREADS the OpenMP threads per rank (default 1, passed as --threads; a --threads N
+# among the arguments wins). The launch line comes from scripts/launch.sh (docs/parallel.md):
+# each rank bound to its own SEQLEARN_THREADS cores when ranks x threads fit the cores.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install-deps.sh
 scripts/build.sh release --target seqlearn_mpi
-source scripts/env.sh
+source scripts/launch.sh
 ranks=${SEQLEARN_RANKS:-2}
-oversubscribe=()
-if (( ranks > $(nproc) )); then oversubscribe=(--oversubscribe); fi
+threads=${SEQLEARN_THREADS:-1}
+threads_arg=(--threads "$threads")
+previous=""
+for arg in "$@"; do  # --threads N in the arguments: bind for N threads, pass it once
+  if [[ "$previous" == --threads || "$previous" == --run.threads ]]; then
+    threads=$arg threads_arg=()
+  elif [[ "$arg" == --threads=* || "$arg" == --run.threads=* ]]; then
+    threads=${arg#*=} threads_arg=()
+  fi
+  previous=$arg
+done
+seqlearn_launch "$ranks" "$threads"
+program=(build/release/seqlearn_mpi "${threads_arg[@]}" "$@")
+echo "run.sh: $(seqlearn_launch_line) ${program[*]}" >&2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-mpirun -n "$ranks" "${oversubscribe[@]}" build/release/seqlearn_mpi "$@" | tee "$log"
+"${SEQLEARN_MPIRUN[@]}" "${program[@]}" | tee "$log"
 output=$(sed -n 's/^output written to //p' "$log")
 [[ -n "$output" ]] || exit 0  # --help, --version
 tools/seqlearn-plot "$output" --out "${output%.h5}_figures"

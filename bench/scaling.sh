@@ -2,15 +2,17 @@
 # Scaling measurements without SLURM (mpirun): the same points as jobs/strong_scaling.sbatch
 # and jobs/weak_scaling.sbatch.
 #   strong: a fixed ${GRID:-256x256} grid; weak: ${BLOCK:-64x64} circuits per rank; both
-#   fixed_indegree, periodic, ${MS:-1000} ms of model time, ranks ${RANKS:-"1 2"}.
+#   fixed_indegree, periodic, ${MS:-1000} ms of model time, ranks ${RANKS:-"1 2"}, each with
+#   ${THREADS:-1} OpenMP thread(s), launched by scripts/launch.sh: every rank bound to its own
+#   THREADS cores while ranks x threads fit the cores, else oversubscribed and unbound.
 # Strong points are checked to be identical (h5diff). Tables: results/scaling/{strong,weak}/.
 # Usage: bench/scaling.sh            RANKS="1 2 4 8 16" bench/scaling.sh   (on a 16-core machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -n "${SEQLEARN_BIN:-}" || -x build/release/seqlearn_mpi ]] || scripts/build.sh release --target seqlearn_mpi >/dev/null
-source scripts/env.sh
-export SEQLEARN_RANKS=${RANKS:-"1 2"}
-export SEQLEARN_LAUNCHER="mpirun --bind-to core --oversubscribe -n"
+source scripts/launch.sh
+export SEQLEARN_RANKS=${RANKS:-"1 2"} SEQLEARN_THREADS=${THREADS:-1}
+export SEQLEARN_LAUNCHER=seqlearn_mpirun  # R, then the program (jobs/lib.sh run_point)
 SLURM_SUBMIT_DIR=$PWD
 source jobs/lib.sh
 out=${SEQLEARN_RESULTS_SCALING:-results/scaling}

@@ -2,30 +2,46 @@
 # build/release/seqlearn_mpi is (scripts/build.sh), or set SEQLEARN_BIN.
 #   SEQLEARN_BIN       the program (default: $SLURM_SUBMIT_DIR/build/release/seqlearn_mpi)
 #   SEQLEARN_SRUN_MPI  srun's --mpi plugin (default pmix; Debian's Open MPI needs pmix, not pmi2)
-#   SEQLEARN_LAUNCHER  how to start R ranks, R appended (default: srun --mpi=$SEQLEARN_SRUN_MPI -n;
-#                      bench/scaling.sh uses mpirun --bind-to core -n outside SLURM)
+#   SEQLEARN_THREADS   OpenMP threads per rank, passed as --threads and OMP_NUM_THREADS
+#                      (default: the job's --cpus-per-task, else 1; docs/parallel.md)
+#   SEQLEARN_LAUNCHER  how to start R ranks, R appended, then the program (default:
+#                      srun --mpi=$SEQLEARN_SRUN_MPI --cpus-per-task=$SEQLEARN_THREADS -n; srun
+#                      inherits no --cpus-per-task from sbatch since SLURM 22.05;
+#                      bench/scaling.sh uses seqlearn_mpirun from scripts/launch.sh outside SLURM)
 #   SEQLEARN_RESULTS   results tree (default: $SLURM_SUBMIT_DIR/results/slurm)
 #   SEQLEARN_ARGS      extra seqlearn_mpi arguments for every point
-#   OMP_NUM_THREADS    threads per rank (default: --cpus-per-task, else 1)
+# With more than one thread per rank, OMP_PLACES=cores and OMP_PROC_BIND=close (unless set) pin
+# each rank's threads to its own cores: this needs SLURM to bind each task to its cores
+# (task/affinity or task/cgroup; check with srun --cpu-bind=verbose). Where tasks are not bound,
+# set OMP_PROC_BIND=false, or every rank's first thread lands on the same core.
 SEQLEARN_ROOT=${SEQLEARN_ROOT:-${SLURM_SUBMIT_DIR:-$PWD}}
 SEQLEARN_BIN=${SEQLEARN_BIN:-$SEQLEARN_ROOT/build/release/seqlearn_mpi}
 SEQLEARN_SRUN_MPI=${SEQLEARN_SRUN_MPI:-pmix}
-SEQLEARN_LAUNCHER=${SEQLEARN_LAUNCHER:-srun --mpi=$SEQLEARN_SRUN_MPI -n}
+SEQLEARN_THREADS=${SEQLEARN_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
+srun_launcher="srun --mpi=$SEQLEARN_SRUN_MPI --cpus-per-task=$SEQLEARN_THREADS -n"
+SEQLEARN_LAUNCHER=${SEQLEARN_LAUNCHER:-$srun_launcher}
 SEQLEARN_RESULTS=${SEQLEARN_RESULTS:-$SEQLEARN_ROOT/results/slurm}
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
+# Not ${OMP_NUM_THREADS:-...}: a submitting shell that sourced scripts/env.sh exports 1.
+export OMP_NUM_THREADS=$SEQLEARN_THREADS
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+if ((SEQLEARN_THREADS > 1)); then
+  export OMP_PLACES=${OMP_PLACES:-cores} OMP_PROC_BIND=${OMP_PROC_BIND:-close}
+fi
 [[ -x "$SEQLEARN_BIN" ]] || { echo "seqlearn: no program at $SEQLEARN_BIN (build it, or set SEQLEARN_BIN)" >&2; exit 2; }
 echo "seqlearn: program $SEQLEARN_BIN"
+echo "seqlearn: $SEQLEARN_THREADS thread(s) per rank; launcher: $SEQLEARN_LAUNCHER R"
 
 # run_point DIR RANKS ARGS...: seqlearn_mpi on RANKS tasks -> DIR/run.h5, DIR/run.log and
 # DIR/timing.json (the figures of the program's closing "bench:" line, as JSON).
 run_point() {
   local dir=$1 ranks=$2
   shift 2
+  local threads=(--threads "$SEQLEARN_THREADS")  # unless SEQLEARN_ARGS gives it (once only)
+  [[ " ${SEQLEARN_ARGS:-} " =~ [[:space:]]--(run\.)?threads[[:space:]=] ]] && threads=()
   mkdir -p "$dir"
   # shellcheck disable=SC2086
   if ! $SEQLEARN_LAUNCHER "$ranks" "$SEQLEARN_BIN" --output "$dir/run.h5" --overwrite \
-       "$@" ${SEQLEARN_ARGS:-} >"$dir/run.log" 2>&1; then
+       "${threads[@]}" "$@" ${SEQLEARN_ARGS:-} >"$dir/run.log" 2>&1; then
     echo "seqlearn: point $dir failed; see $dir/run.log" >&2
     tail -5 "$dir/run.log" >&2
     return 1
