@@ -34,7 +34,9 @@ class MpiCommunicator final : public Communicator {
   // One MPI_Allgather of fixed-size slots [count, items...] per call. Only when some rank has
   // more items than a slot holds does a second collective (Allgatherv with the now known
   // counts) follow, and the slot grows so that it rarely happens again (NEST does the same).
-  std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) override {
+  using Communicator::all_gather;
+  void all_gather(const std::vector<std::uint64_t>& local,
+                  std::vector<std::uint64_t>& all) override {
     const std::size_t slot = capacity_ + 1;
     send_.assign(slot, 0);
     send_[0] = local.size();
@@ -45,7 +47,8 @@ class MpiCommunicator final : public Communicator {
           "MPI_Allgather");
     bytes_sent_ += slot * sizeof(std::uint64_t);
 
-    std::vector<int> counts(static_cast<std::size_t>(size_));
+    std::vector<int>& counts = counts_;
+    counts.assign(static_cast<std::size_t>(size_), 0);
     std::size_t largest = 0;
     std::size_t total = 0;
     for (int r = 0; r < size_; ++r) {
@@ -54,14 +57,13 @@ class MpiCommunicator final : public Communicator {
       largest = std::max<std::size_t>(largest, count);
       total += count;
     }
-    std::vector<std::uint64_t> all;
-    all.reserve(total);
+    all.clear();
     if (largest <= capacity_) {
       for (int r = 0; r < size_; ++r) {
         const auto* begin = receive_.data() + static_cast<std::size_t>(r) * slot + 1;
         all.insert(all.end(), begin, begin + counts[static_cast<std::size_t>(r)]);
       }
-      return all;
+      return;
     }
     std::vector<int> displs(counts.size(), 0);
     for (std::size_t r = 1; r < counts.size(); ++r) displs[r] = displs[r - 1] + counts[r - 1];
@@ -71,7 +73,6 @@ class MpiCommunicator final : public Communicator {
           "MPI_Allgatherv");
     bytes_sent_ += local.size() * sizeof(std::uint64_t);
     capacity_ = std::max(2 * capacity_, largest);
-    return all;
   }
 
   double max(double value) override { return reduce(value, MPI_DOUBLE, MPI_MAX); }
@@ -100,6 +101,7 @@ class MpiCommunicator final : public Communicator {
   std::size_t capacity_ = 15;
   std::vector<std::uint64_t> send_;
   std::vector<std::uint64_t> receive_;
+  std::vector<int> counts_;
   std::uint64_t bytes_sent_ = 0;
 };
 

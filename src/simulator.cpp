@@ -45,8 +45,11 @@ Simulator::Simulator(const Config& config, Communicator& comm)
       router_(network_, circuit_begin_, circuit_end_, config.delay_steps),
       neurons_(neuron_end_ - neuron_begin_),
       interval_inputs_(static_cast<std::size_t>(config.delay_steps)) {
-  if (network_.n_neurons() >= ExchangeWord::kMaxNeurons)
-    throw ConfigError("network.grid: more than 2^40 neurons are not supported");
+  if (static_cast<std::uint64_t>(network_.n_circuits()) > ExchangeWord::kMaxCircuits)
+    throw ConfigError("network.grid: more than 2^36 circuits are not supported");
+  if (static_cast<std::uint64_t>(config.k_max) > ExchangeWord::kMaxCircuitSize)
+    throw ConfigError("network.k_max: at most " + std::to_string(ExchangeWord::kMaxCircuitSize) +
+                      " neurons per circuit");
   if (config.delay_steps >= ExchangeWord::kMaxIntervalSteps)
     throw ConfigError("network.delay: at most " +
                       std::to_string(ExchangeWord::kMaxIntervalSteps - 1) + " steps");
@@ -54,6 +57,11 @@ Simulator::Simulator(const Config& config, Communicator& comm)
     config_.forced = load_forced_spikes(config_.forced_spikes_file, config_.n_inputs,
                                         network_.n_neurons(), config_.total_steps());
   }
+  for (std::int64_t b = 0; b < circuit_end_ - circuit_begin_; ++b)
+    local_circuit_of_neuron_.insert(
+        local_circuit_of_neuron_.end(),
+        static_cast<std::size_t>(network_.circuit_size(circuit_begin_ + b)),
+        static_cast<std::uint32_t>(b));
   choose_traced_neurons();
   init_sources();
   init_synapses();
@@ -194,7 +202,7 @@ std::vector<std::uint64_t> Simulator::synapse_targets() const {
 }
 
 std::int64_t Simulator::local_circuit_of(std::uint64_t local_neuron) const {
-  return network_.circuit_of(neuron_begin_ + local_neuron) - circuit_begin_;
+  return local_circuit_of_neuron_[local_neuron];
 }
 
 // --- The run ------------------------------------------------------------------------------
@@ -390,7 +398,11 @@ void Simulator::post_local_spikes(std::int64_t n, const Interval& interval) {
   for (std::size_t k = 0; k < neurons_.size(); ++k) {
     neurons_.readout[k] = neurons_.readout[k] * decay_factor_ + neurons_.spiked[k];
     if (!neurons_.spiked[k]) continue;
-    outgoing_.push_back(ExchangeWord::spike(n - interval.begin, neuron_begin_ + k).bits());
+    const auto b = static_cast<std::size_t>(local_circuit_of_neuron_[k]);
+    const std::uint64_t circuit = static_cast<std::uint64_t>(circuit_begin_) + b;
+    const auto position = static_cast<std::uint32_t>(
+        neuron_begin_ + k - network_.first_neuron(static_cast<std::int64_t>(circuit)));
+    outgoing_.push_back(ExchangeWord::spike(n - interval.begin, circuit, position).bits());
     record_.spike_step.push_back(n);
     record_.spike_neuron.push_back(neuron_begin_ + k);
     ++counters_.network_spikes;
@@ -451,16 +463,16 @@ void Simulator::exchange(const Interval& interval) {
           ExchangeWord::control(ExchangeWord::Kind::diverged_neuron, divergence_->neuron).bits());
     }
   }
-  std::vector<std::uint64_t> words;
   {
     const ScopedTimer exchange_time(timers_.exchange_s);
     std::optional<ScopedCpuTimer> exchange_cpu;
     if (comm_.size() > 1) exchange_cpu.emplace(excluded_cpu_s_);
-    words = comm_.all_gather(outgoing_);
+    comm_.all_gather(outgoing_, incoming_);
     outgoing_.clear();
   }
   const std::int64_t interval_steps = interval.end - interval.begin;
-  const ReceivedExchange received = receive_exchange(words, interval_steps);
+  ReceivedExchange& received = received_;
+  receive_exchange(incoming_, interval_steps, received);
   stop_agreed_ = stop_agreed_ || received.stop;
   if (received.divergence)
     throw DivergenceError("the dynamics diverged at step " +
@@ -470,20 +482,20 @@ void Simulator::exchange(const Interval& interval) {
                           "lower plasticity.learning_rate or the input rates");
 
   const double dt_s = config_.dt_s();
-  auto emit = [&](std::uint64_t source_id, std::int64_t s) {
-    std::optional<Arrival> arrival = router_.route(source_id);
+  auto queue = [&](std::optional<Arrival> arrival, std::int64_t s) {
     if (!arrival) return;  // no local synapse listens to it
     arrival->amplitude =
         sources_.fire(arrival->source, s, source_parameters_, config_.use_stp, dt_s);
     router_.queue(s, *arrival);
   };
-  const auto n_inputs = static_cast<std::uint64_t>(config_.n_inputs);
   std::size_t next = 0;
   for (std::int64_t o = 0; o < interval_steps; ++o) {
     const std::int64_t s = interval.begin + o;
-    for (auto channel : interval_inputs_[static_cast<std::size_t>(o)].channels) emit(channel, s);
+    for (auto channel : interval_inputs_[static_cast<std::size_t>(o)].channels)
+      queue(router_.route(channel), s);
     for (; next < received.spikes.size() && received.spikes[next].step_offset() == o; ++next)
-      emit(n_inputs + received.spikes[next].neuron(), s);
+      queue(router_.route_neuron(received.spikes[next].circuit(), received.spikes[next].position()),
+            s);
   }
 }
 

@@ -90,11 +90,8 @@ std::optional<Arrival> SpikeRouter::route(std::uint64_t source_id) const {
   }
   const std::uint64_t neuron = source_id - n_inputs_;
   const std::int64_t circuit = network_.circuit_of(neuron);
-  const std::int32_t i = needed_index_of_circuit_[static_cast<std::size_t>(circuit)];
-  if (i < 0) return std::nullopt;
-  const auto offset = static_cast<std::uint32_t>(neuron - network_.first_neuron(circuit));
-  return Arrival{needed_first_source_[static_cast<std::size_t>(i)] + offset,
-                 static_cast<std::uint32_t>(i), offset, 0.0};
+  return route_neuron(static_cast<std::uint64_t>(circuit),
+                      static_cast<std::uint32_t>(neuron - network_.first_neuron(circuit)));
 }
 
 std::span<const SpikeRouter::Block> SpikeRouter::blocks_of(std::int64_t local_circuit) const {

@@ -3,6 +3,7 @@
 // worked out by hand from the row layout [inputs][source circuits, ascending].
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <string>
 
@@ -91,6 +92,9 @@ TEST(SpikeRouter, RoutesGlobalIdsToLocalSourcesAndBack) {
     EXPECT_EQ(router.route(router.source_id(j))->source, j) << "local source " << j;
   // Nobody here listens to circuit 1's own neurons, but their owner keeps them as sources.
   EXPECT_EQ(router.targets_of(1).size(), 0u);
+  const auto by_position = router.route_neuron(1, 1);  // neuron 3 again, without a search
+  ASSERT_TRUE(by_position);
+  EXPECT_EQ(by_position->source, neuron3->source);
   // A circuit no local circuit listens to is not routed.
   const Network sparse(seqlearn::make_config({{"network.grid", "1x3"},
                                               {"network.k_min", "2"},
@@ -132,10 +136,15 @@ TEST(SpikeRouter, ArrivalRingDelaysByDelayMinusOneSteps) {
 }
 
 TEST(ExchangeWord, EncodesSpikesAndControlMessages) {
-  const auto spike = ExchangeWord::spike(999, ExchangeWord::kMaxNeurons - 1);
+  const auto spike = ExchangeWord::spike(999, ExchangeWord::kMaxCircuits - 1, 1023);
   EXPECT_TRUE(spike.is_spike());
   EXPECT_EQ(spike.step_offset(), 999);
-  EXPECT_EQ(spike.neuron(), ExchangeWord::kMaxNeurons - 1);
+  EXPECT_EQ(spike.circuit(), ExchangeWord::kMaxCircuits - 1);
+  EXPECT_EQ(spike.position(), 1023u);
+  // Enough for the options' limits: 2^31 circuits, k_max 1000, delay 1000.
+  EXPECT_GE(ExchangeWord::kMaxCircuits, std::uint64_t{1} << 31);
+  EXPECT_GE(ExchangeWord::kMaxCircuitSize, 1000u);
+  EXPECT_GE(ExchangeWord::kMaxIntervalSteps, 1001);
   const auto stop = ExchangeWord::control(ExchangeWord::Kind::stop, 0);
   EXPECT_FALSE(stop.is_spike());
   EXPECT_EQ(stop.kind(), ExchangeWord::Kind::stop);
@@ -145,17 +154,18 @@ TEST(ExchangeWord, EncodesSpikesAndControlMessages) {
 }
 
 TEST(ExchangeWord, ReceivedSpikesAreInStepThenIdOrder) {
-  // Rank 0 owns neurons 0-1, rank 1 neurons 5-7; each lists its spikes in step order.
+  // Rank 0 owns circuit 0, rank 1 circuits 5-7; each lists its spikes in step order.
   const std::vector<std::uint64_t> words = {
-      ExchangeWord::spike(0, 1).bits(), ExchangeWord::spike(1, 0).bits(),
-      ExchangeWord::spike(0, 7).bits(), ExchangeWord::spike(1, 5).bits()};
+      ExchangeWord::spike(0, 0, 1).bits(), ExchangeWord::spike(1, 0, 0).bits(),
+      ExchangeWord::spike(0, 7, 0).bits(), ExchangeWord::spike(1, 5, 2).bits()};
   const auto received = seqlearn::receive_exchange(words, 2);
   ASSERT_EQ(received.spikes.size(), 4u);
-  const std::vector<std::pair<std::int64_t, std::uint64_t>> expected = {
-      {0, 1}, {0, 7}, {1, 0}, {1, 5}};
+  const std::vector<std::array<std::uint64_t, 3>> expected = {
+      {0, 0, 1}, {0, 7, 0}, {1, 0, 0}, {1, 5, 2}};
   for (std::size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_EQ(received.spikes[i].step_offset(), expected[i].first);
-    EXPECT_EQ(received.spikes[i].neuron(), expected[i].second);
+    EXPECT_EQ(received.spikes[i].step_offset(), static_cast<std::int64_t>(expected[i][0]));
+    EXPECT_EQ(received.spikes[i].circuit(), expected[i][1]);
+    EXPECT_EQ(received.spikes[i].position(), expected[i][2]);
   }
   EXPECT_FALSE(received.stop);
   EXPECT_FALSE(received.divergence);
@@ -165,7 +175,7 @@ TEST(ExchangeWord, ReceivedSpikesAreInStepThenIdOrder) {
 // the step of one rank's report with the neuron of another's.
 TEST(ExchangeWord, DivergenceReportsAreComparedAsStepNeuronPairs) {
   using Kind = ExchangeWord::Kind;
-  const std::vector<std::uint64_t> words = {ExchangeWord::spike(0, 1).bits(),
+  const std::vector<std::uint64_t> words = {ExchangeWord::spike(0, 0, 1).bits(),
                                             ExchangeWord::control(Kind::diverged_step, 10).bits(),
                                             ExchangeWord::control(Kind::diverged_neuron, 4).bits(),
                                             ExchangeWord::control(Kind::stop, 0).bits(),

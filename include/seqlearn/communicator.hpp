@@ -24,7 +24,14 @@ class Communicator {
 
   // Concatenation of every rank's `local` in rank order (an Allgather(v)). Called by all
   // ranks. The spike exchange of the step loop; also used for small set-up gathers.
-  virtual std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) = 0;
+  // `all` is reused: the step loop keeps one, so the hot path allocates nothing.
+  virtual void all_gather(const std::vector<std::uint64_t>& local,
+                          std::vector<std::uint64_t>& all) = 0;
+  std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) {
+    std::vector<std::uint64_t> all;
+    all_gather(local, all);
+    return all;
+  }
 
   virtual double max(double value) = 0;
   virtual double sum(double value) = 0;

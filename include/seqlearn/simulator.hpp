@@ -164,7 +164,8 @@ class Simulator {
   std::int64_t circuit_begin_ = 0, circuit_end_ = 0;
   std::uint64_t neuron_begin_ = 0, neuron_end_ = 0;
   std::vector<std::int64_t> thread_circuit_begin_;
-  std::vector<std::vector<double>> thread_uniforms_;  // per thread: its neurons' M5 uniforms
+  std::vector<std::uint32_t> local_circuit_of_neuron_;  // per local neuron
+  std::vector<std::vector<double>> thread_uniforms_;    // per thread: its neurons' M5 uniforms
 
   // Routing and state (spike_router.hpp, state.hpp).
   SpikeRouter router_;
@@ -175,6 +176,8 @@ class Simulator {
 
   // The current exchange interval.
   std::vector<std::uint64_t> outgoing_;     // ExchangeWords: local spikes, control messages
+  std::vector<std::uint64_t> incoming_;     // every rank's, as the exchange returned them
+  ReceivedExchange received_;               // incoming_ decoded
   std::vector<InputStep> interval_inputs_;  // per step of the interval
   std::size_t forced_input_cursor_ = 0;
   std::size_t forced_neuron_cursor_ = 0;

@@ -57,6 +57,13 @@ class SpikeRouter {
   // Where a spike of `source_id` goes on this rank (amplitude 0), or nothing if no local
   // synapse listens to it. The one mapping from global ids to local sources.
   std::optional<Arrival> route(std::uint64_t source_id) const;
+  // The same for the neuron at `position` of `circuit`, without a search (the spike exchange).
+  std::optional<Arrival> route_neuron(std::uint64_t circuit, std::uint32_t position) const {
+    const std::int32_t i = needed_index_of_circuit_[circuit];
+    if (i < 0) return std::nullopt;
+    return Arrival{needed_first_source_[static_cast<std::size_t>(i)] + position,
+                   static_cast<std::uint32_t>(i), position, 0.0};
+  }
   // Calls f(first_source_id, first_local_source, count) for each run of consecutive source
   // ids among this rank's sources: the inputs, then runs of consecutive needed circuits.
   template <class F>
