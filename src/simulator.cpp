@@ -334,49 +334,41 @@ void Simulator::step(std::int64_t n, const Interval& interval, bool learning,
   propagate_and_learn(n, learning);
 }
 
-// Sub-steps 2-3 (M2-M5) for this thread's circuits, with the uniforms of M5 for all its
-// neurons drawn first in one vectorised loop.
+// Sub-steps 2-3 for this thread's circuits, each as one loop over all its neurons (the
+// softmax of M3 circuit by circuit, its exps in one loop): u_k (M2), p_k (M3), and, when
+// sampling, z_k (M4-M5) from one uniform per neuron, drawn for all of them at once.
 void Simulator::update_circuits(std::int64_t n) {
   const auto t = static_cast<std::size_t>(omp_get_thread_num());
   const auto first = thread_circuit_begin_[t];
   const auto last = thread_circuit_begin_[t + 1];
   const std::uint64_t k_first = network_.first_neuron(circuit_begin_ + first) - neuron_begin_;
-  double* uniforms = nullptr;  // none in validation mode: spikes are forced
-  if (!config_.forced.neurons_forced) {
-    uniforms = thread_uniforms_[t].data();
-    rng_.uniforms(Purpose::neuron_spike, neuron_begin_ + k_first, thread_uniforms_[t].size(),
-                  static_cast<std::uint64_t>(n), uniforms);
-  }
-  for (auto b = first; b < last; ++b) {
-    const std::uint64_t k = network_.first_neuron(circuit_begin_ + b) - neuron_begin_;
-    update_circuit(b, n, uniforms ? uniforms + (k - k_first) : nullptr);
-  }
-}
-
-// Sub-step 2 (M2-M4) and, when sampling, sub-step 3 (M5) for one local circuit, with one
-// uniform per neuron.
-void Simulator::update_circuit(std::int64_t local_circuit, std::int64_t n, const double* uniforms) {
-  const std::int64_t c = circuit_begin_ + local_circuit;
-  const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
-  const std::uint64_t size = static_cast<std::uint64_t>(network_.circuit_size(c));
-  double* potential = neurons_.potential.data() + first;
-  double* rate_fraction = neurons_.rate_fraction.data() + first;
-  for (std::uint64_t i = 0; i < size; ++i)
-    potential[i] = neurons_.bias[first + i] +
-                   (neurons_.weighted_decay[first + i] - neurons_.weighted_rise[first + i]);  // M2
-  kernels::softmax(potential, rate_fraction, size);                                           // M3
-  for (std::uint64_t i = 0; i < size; ++i)
-    if (!std::isfinite(rate_fraction[i])) note_divergence(n, neuron_begin_ + first + i);
-  if (uniforms == nullptr) return;
+  const std::uint64_t count =
+      network_.first_neuron(circuit_begin_ + last) - neuron_begin_ - k_first;
+  double* potential = neurons_.potential.data() + k_first;
+  double* rate_fraction = neurons_.rate_fraction.data() + k_first;
+  const double* bias = neurons_.bias.data() + k_first;
+  const double* decay = neurons_.weighted_decay.data() + k_first;
+  const double* rise = neurons_.weighted_rise.data() + k_first;
+  for (std::uint64_t i = 0; i < count; ++i) potential[i] = bias[i] + (decay[i] - rise[i]);  // M2
+  kernels::softmax_circuits(potential, rate_fraction,
+                            network_.first_neurons(circuit_begin_ + first),
+                            static_cast<std::size_t>(last - first));  // M3
+  for (std::uint64_t i = 0; i < count; ++i)
+    if (!std::isfinite(rate_fraction[i])) note_divergence(n, neuron_begin_ + k_first + i);
+  if (config_.forced.neurons_forced) return;  // validation mode: spikes are forced
+  double* uniforms = thread_uniforms_[t].data();
+  rng_.uniforms(Purpose::neuron_spike, neuron_begin_ + k_first, count,
+                static_cast<std::uint64_t>(n), uniforms);
+  const double r_max_hz = config_.r_max_hz;
   const double dt_s = config_.dt_s();
-  for (std::uint64_t i = 0; i < size; ++i) {
-    // 1 - exp(-x) <= x: a uniform clearly above x is no spike, without computing the exp
-    // (the margin covers the rounding of 1 - exp(-x)); the decision is the same either way.
-    const double x = config_.r_max_hz * rate_fraction[i] * dt_s;
-    neurons_.spiked[first + i] =
+  std::uint8_t* spiked = neurons_.spiked.data() + k_first;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    // 1 - exp(-x) <= x: a uniform clearly above x is no spike, whatever the exp gives (the
+    // margin covers the rounding of 1 - exp(-x)); the decision is the same either way.
+    const double x = r_max_hz * rate_fraction[i] * dt_s;
+    spiked[i] =
         uniforms[i] < x + 0x1p-50 &&
-        uniforms[i] <
-            kernels::spike_probability(config_.r_max_hz, rate_fraction[i], dt_s);  // M4-M5
+        uniforms[i] < kernels::spike_probability(r_max_hz, rate_fraction[i], dt_s);  // M4-M5
   }
 }
 

@@ -44,6 +44,22 @@ TEST(KernelM3, SoftmaxIsNormalisedAndShiftInvariant) {
   EXPECT_EQ(p[0], 1.0);
 }
 
+// The per-thread form gives every circuit the same bits as softmax() on that circuit alone.
+TEST(KernelM3, ManyCircuitsAtOnceEqualsOneByOne) {
+  const std::uint64_t bounds[] = {7, 9, 12, 13, 23};  // circuits of 2, 3, 1, 10 neurons
+  std::vector<double> u;
+  for (int i = 0; i < 16; ++i) u.push_back(std::sin(1.7 * i) * 40.0 - 3.0);
+  std::vector<double> together(u.size()), alone(u.size());
+  k::softmax_circuits(u.data(), together.data(), bounds, 4);
+  for (int c = 0; c < 4; ++c)
+    k::softmax(u.data() + (bounds[c] - 7), alone.data() + (bounds[c] - 7),
+               bounds[c + 1] - bounds[c]);
+  for (std::size_t i = 0; i < u.size(); ++i)
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(together[i]), std::bit_cast<std::uint64_t>(alone[i]))
+        << i;
+  EXPECT_EQ(together[9 - 7 + 0] + together[9 - 7 + 1] + together[9 - 7 + 2] > 0.999, true);
+}
+
 TEST(KernelM4M5, SpikeProbability) {
   // r = 100 Hz * 0.5 = 50 Hz, dt = 1 ms: 1 - exp(-0.05) = 0.0487705754992860.
   EXPECT_DOUBLE_EQ(k::spike_probability(100.0, 0.5, 1e-3), 0.048770575499285984);

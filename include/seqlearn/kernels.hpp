@@ -76,6 +76,30 @@ inline void softmax(const double* potential, double* rate_fraction, std::size_t 
   for (std::size_t k = 0; k < size; ++k) rate_fraction[k] /= normaliser;
 }
 
+// M3 for consecutive circuits at once: circuit c holds the neurons [bounds[c], bounds[c + 1])
+// - bounds[0] of the arrays. The same arithmetic in the same order as softmax() circuit by
+// circuit, arranged so that the exps of all circuits form one loop the compiler vectorises.
+inline void softmax_circuits(const double* potential, double* rate_fraction,
+                             const std::uint64_t* bounds, std::size_t n_circuits) {
+  const std::uint64_t origin = bounds[0];
+  for (std::size_t c = 0; c < n_circuits; ++c) {
+    double max_potential = -std::numeric_limits<double>::infinity();
+    for (auto k = bounds[c] - origin; k < bounds[c + 1] - origin; ++k)
+      max_potential = std::max(max_potential, potential[k]);
+    for (auto k = bounds[c] - origin; k < bounds[c + 1] - origin; ++k)
+      rate_fraction[k] = potential[k] - max_potential;
+  }
+  const std::uint64_t n = bounds[n_circuits] - origin;
+  for (std::uint64_t k = 0; k < n; ++k) rate_fraction[k] = kernels::exp(rate_fraction[k]);
+  for (std::size_t c = 0; c < n_circuits; ++c) {
+    double normaliser = 0;
+    for (auto k = bounds[c] - origin; k < bounds[c + 1] - origin; ++k)
+      normaliser += rate_fraction[k];
+    for (auto k = bounds[c] - origin; k < bounds[c + 1] - origin; ++k)
+      rate_fraction[k] /= normaliser;
+  }
+}
+
 // M4-M5: probability that a neuron with rate fraction p spikes in one step.
 inline double spike_probability(double r_max_hz, double rate_fraction, double dt_s) {
   return 1.0 - kernels::exp(-(r_max_hz * rate_fraction) * dt_s);

@@ -35,6 +35,11 @@ class Network {
   int circuit_size(std::int64_t circuit) const {
     return circuit_size_[static_cast<std::size_t>(circuit)];
   }
+  // The first neurons of circuits first..last (last + 1 values: the last is where circuit
+  // `last` - 1 ends).
+  const std::uint64_t* first_neurons(std::int64_t first) const {
+    return first_neuron_.data() + first;
+  }
   std::uint64_t first_neuron(std::int64_t circuit) const {
     return first_neuron_[static_cast<std::size_t>(circuit)];
   }

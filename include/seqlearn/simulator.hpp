@@ -132,7 +132,6 @@ class Simulator {
   void run_interval(const Interval& interval, bool learning);
   void step(std::int64_t n, const Interval& interval, bool learning, std::exception_ptr& failure);
   void update_circuits(std::int64_t n);
-  void update_circuit(std::int64_t local_circuit, std::int64_t n, const double* uniforms);
   void force_neuron_spikes(std::int64_t n);
   void post_local_spikes(std::int64_t n, const Interval& interval);
   void receive_inputs(std::int64_t n, const Interval& interval);
