@@ -1,5 +1,6 @@
 #include "seqlearn/threads.hpp"
 
+#include <omp.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -9,6 +10,12 @@
 namespace seqlearn {
 
 int cores_available() {
+  // With OMP_PLACES or OMP_PROC_BIND set, the OpenMP runtime has already bound this (initial)
+  // thread to its first place, so its own mask shows one place: count the places' processors,
+  // which the runtime took from the process's mask before binding.
+  int place_processors = 0;
+  for (int p = 0; p < omp_get_num_places(); ++p) place_processors += omp_get_place_num_procs(p);
+  if (place_processors > 0) return place_processors;
   cpu_set_t mask;
   CPU_ZERO(&mask);
   if (sched_getaffinity(0, sizeof mask, &mask) == 0) return std::max(1, CPU_COUNT(&mask));

@@ -9,7 +9,8 @@
 namespace seqlearn {
 
 // The cores this process may run on (its CPU affinity mask, as set by mpirun's binding or
-// SLURM's --cpus-per-task); the machine's processor count if the mask cannot be read.
+// SLURM's --cpus-per-task, or the processors of its OpenMP places when OMP_PLACES or
+// OMP_PROC_BIND are set); the machine's processor count if the mask cannot be read.
 int cores_available();
 
 // Synapses per thread below which a thread costs more than it gains: with fewer, the work
