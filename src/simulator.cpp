@@ -67,6 +67,11 @@ Simulator::Simulator(const Config& config, Communicator& comm)
   init_synapses();
   thread_choice_ = choose_threads(config.threads, synapses_.size());
   n_threads_ = thread_choice_.threads;
+  if (n_threads_ > omp_get_thread_limit())
+    throw ConfigError("invalid value '" + std::to_string(n_threads_) +
+                      "' for run.threads: OMP_THREAD_LIMIT allows at most " +
+                      std::to_string(omp_get_thread_limit()) + " threads");
+  omp_set_dynamic(0);  // every parallel region gets exactly n_threads_ (partition_threads)
   partition_threads();
   thread_uniforms_.resize(static_cast<std::size_t>(n_threads_));
   for (std::size_t t = 0; t < thread_uniforms_.size(); ++t)

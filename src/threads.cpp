@@ -24,7 +24,8 @@ int cores_available() {
 
 ThreadChoice choose_threads(int requested, std::uint64_t local_synapses) {
   if (requested > 0) return {requested, "as requested (--threads)"};
-  ThreadChoice choice{cores_available(), "auto: the cores this rank may run on"};
+  ThreadChoice choice{std::min(cores_available(), omp_get_thread_limit()),
+                      "auto: the cores this rank may run on"};
   if (const char* text = std::getenv("OMP_NUM_THREADS")) {
     const int omp = std::atoi(text);
     if (omp > 0 && omp < choice.threads)

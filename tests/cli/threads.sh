@@ -40,6 +40,11 @@ env -u OMP_NUM_THREADS mpirun -n 1 --bind-to none "$binary" "${args[@]}" --threa
   --output auto.h5 >auto.out 2>auto.err
 check "auto: runs" test $? -eq 0
 check "auto: a small network gets 1 thread, and says why" grep -q "1 thread(s) (auto: one thread per 2 million local synapses)" auto.out
+OMP_THREAD_LIMIT=1 mpirun -n 2 --bind-to none "$binary" "${args[@]}" --threads 2 --output limit.h5 \
+  >limit.out 2>limit.err
+check "OMP_THREAD_LIMIT below --threads: exit 2" test $? -eq 2
+check "OMP_THREAD_LIMIT below --threads: names run.threads" grep -q "for run.threads: OMP_THREAD_LIMIT" limit.err
+check "OMP_THREAD_LIMIT below --threads: nothing written" test ! -e limit.h5
 for group in /spikes /traces; do
   check "1 core and 2 threads: $group identical to 2 ranks" h5diff bound.h5 two.h5 "$group" "$group"
 done
