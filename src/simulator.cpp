@@ -275,18 +275,18 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
 void Simulator::run_interval(const Interval& interval, bool learning) {
   const auto start = std::chrono::steady_clock::now();
   const double exchange_before = timers_.exchange_s;
-  std::exception_ptr failure;
+  TeamFailure failure;
 #pragma omp parallel num_threads(n_threads_) if (n_threads_ > 1)
   {
 #pragma omp single
     if (omp_get_num_threads() != n_threads_)
-      failure = std::make_exception_ptr(std::runtime_error(
+      failure.any = std::make_exception_ptr(std::runtime_error(
           "OpenMP gave " + std::to_string(omp_get_num_threads()) + " threads instead of " +
           std::to_string(n_threads_) + " (OMP_THREAD_LIMIT?); set --threads accordingly"));
-    for (std::int64_t n = interval.begin; n < interval.end && !failure; ++n)
+    for (std::int64_t n = interval.begin; n < interval.end && !failure.any; ++n)
       step(n, interval, learning, failure);
   }
-  if (failure) std::rethrow_exception(failure);
+  if (failure.any) std::rethrow_exception(failure.any);
   finish_step(interval.end - 1);
   timers_.compute_s +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() -
@@ -311,15 +311,20 @@ void Simulator::run_interval(const Interval& interval, bool learning) {
 //        weighted sums recomputed from the new weights.
 // Step n's arrivals are cleared and its weights recorded by finish_step, at the next step's
 // serial part or after the interval.
+//
+// Failures: `failure.any` is written only inside the single and master sections, each followed
+// by a barrier, and read only right after one, so that every thread leaves at the same point;
+// the input generator, which runs beside update_circuits, reports into `failure.inputs`.
 void Simulator::step(std::int64_t n, const Interval& interval, bool learning,
-                     std::exception_ptr& failure) {
+                     TeamFailure& failure) {
   const bool exchange_now = n + 1 == interval.end;
 #pragma omp single nowait
-  guarded(failure, [&] { receive_inputs(n, interval); });
+  guarded(failure.inputs, [&] { receive_inputs(n, interval); });
   update_circuits(n);
 #pragma omp barrier
 #pragma omp single
-  guarded(failure, [&] {
+  guarded(failure.any, [&] {
+    if (failure.inputs) std::rethrow_exception(failure.inputs);
     if (n > interval.begin) finish_step(n - 1);
     if (config_.forced.neurons_forced) force_neuron_spikes(n);
     post_local_spikes(n, interval);
@@ -329,13 +334,13 @@ void Simulator::step(std::int64_t n, const Interval& interval, bool learning,
   });
   if (exchange_now) {
 #pragma omp master
-    guarded(failure, [&] {
+    guarded(failure.any, [&] {
       exchange(interval);
       take_arrivals(n);
     });
 #pragma omp barrier
   }
-  if (failure) return;  // every thread sees it after the same barrier
+  if (failure.any) return;  // every thread sees it after the same barrier
   propagate_and_learn(n, learning);
 }
 

@@ -129,8 +129,13 @@ class Simulator {
   void partition_threads();
 
   // The step loop (docs/model.md 4); see step() for the order.
+  // The first exception thrown inside a parallel region, carried out of it (run_interval).
+  struct TeamFailure {
+    std::exception_ptr any;
+    std::exception_ptr inputs;  // from the input generator, which runs beside other work
+  };
   void run_interval(const Interval& interval, bool learning);
-  void step(std::int64_t n, const Interval& interval, bool learning, std::exception_ptr& failure);
+  void step(std::int64_t n, const Interval& interval, bool learning, TeamFailure& failure);
   void update_circuits(std::int64_t n);
   void force_neuron_spikes(std::int64_t n);
   void post_local_spikes(std::int64_t n, const Interval& interval);

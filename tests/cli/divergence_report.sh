@@ -4,7 +4,7 @@
 # inputs are silent, so nothing else ever reads it), and the restored run, with a delay of 3
 # steps (exchange intervals [9,12), [12,15), ...), forces neuron 0 to spike at step 13. Its
 # STDP update at step 13 is the first non-finite value: the report must name step 13 and
-# neuron 0, on 1 and 2 ranks, exit 1 and write nothing.
+# neuron 0, on 1 and 2 ranks and on 1 rank with 2 threads, exit 1 and write nothing.
 # Usage: divergence_report.sh SEQLEARN_MPI
 set -u
 binary=$(realpath "$1")
@@ -25,9 +25,13 @@ import h5py, numpy as np
 with h5py.File('first.ckpt.h5', 'r+') as f:
     f['synapses/weight'][0] = np.inf"
 printf 'source,id,step\nneuron,0,13\n' >forced.csv
-for np in 1 2; do
-  mpirun -n "$np" --oversubscribe "$binary" --restore first.ckpt.h5 --run.protocol train:30 \
-    --validation.forced_spikes forced.csv --output "np$np.h5" >"np$np.log" 2>&1
+# np 3: 1 rank with 2 threads (the report leaves a parallel region as an exception).
+for np in 1 2 3; do
+  ranks=$np threads=1
+  if [[ $np == 3 ]]; then ranks=1 threads=2; fi
+  mpirun -n "$ranks" --oversubscribe --bind-to none "$binary" --restore first.ckpt.h5 \
+    --run.protocol train:30 --validation.forced_spikes forced.csv --threads "$threads" \
+    --output "np$np.h5" >"np$np.log" 2>&1
   code=$?
   check "np $np: exit code 1" test "$code" -eq 1
   check "np $np: names step 13 and neuron 0" grep -q "diverged at step 13: neuron 0 " "np$np.log"
