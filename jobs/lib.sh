@@ -26,6 +26,9 @@ export OMP_NUM_THREADS=$SEQLEARN_THREADS
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 if ((SEQLEARN_THREADS > 1)); then
   export OMP_PLACES=${OMP_PLACES:-cores} OMP_PROC_BIND=${OMP_PROC_BIND:-close}
+  # --cpus-per-task gives each thread a core: let waiting threads spin briefly (the runtime's
+  # default) rather than sleep at each of the team's barriers (docs/parallel.md 6).
+  [[ -n "${SEQLEARN_OMP_WAIT_POLICY:-}" ]] && export OMP_WAIT_POLICY=$SEQLEARN_OMP_WAIT_POLICY || unset OMP_WAIT_POLICY
 fi
 [[ -x "$SEQLEARN_BIN" ]] || { echo "seqlearn: no program at $SEQLEARN_BIN (build it, or set SEQLEARN_BIN)" >&2; exit 2; }
 echo "seqlearn: program $SEQLEARN_BIN"

@@ -3,7 +3,7 @@
 # (docs/parallel.md). Open MPI's default binds each rank to ONE core when R <= 2 (to a socket
 # otherwise), so T threads of a rank would share that core and gain nothing. This helper gives
 # each rank T cores of its own when R x T fits the cores, and otherwise lets the OS schedule:
-#   R x T <= cores:  OMP_NUM_THREADS=T OMP_PROC_BIND=close OMP_PLACES=cores \
+#   R x T <= cores:  OMP_NUM_THREADS=T OMP_PROC_BIND=close OMP_PLACES=cores (no WAIT_POLICY) \
 #                    mpirun -n R --map-by slot:PE=T --bind-to core
 #   R x T >  cores:  OMP_NUM_THREADS=T OMP_PROC_BIND=false OMP_WAIT_POLICY=passive \
 #                    mpirun -n R --oversubscribe --bind-to none        (and says so on stderr)
@@ -55,6 +55,9 @@ seqlearn_launch() {
   ((threads > 0)) || threads=$((cores / ranks > 0 ? cores / ranks : 1))
   export OMP_NUM_THREADS=$threads
   if ((ranks * threads <= cores)); then
+    # Every thread has a core: let waiting threads spin a while before sleeping (the OpenMP
+    # runtime's default), since the team meets at barriers several times per step.
+    unset OMP_WAIT_POLICY
     export OMP_PROC_BIND=close OMP_PLACES=cores
     SEQLEARN_MPIRUN=(mpirun -n "$ranks" --map-by "slot:PE=$threads" --bind-to core)
   else
