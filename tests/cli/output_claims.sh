@@ -26,7 +26,7 @@ check() {  # check DESCRIPTION COMMAND...
   if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
 }
 says() { grep -q -- "$2" "$1" || { echo "    $1 says:"; sed 's/^/      /' "$1"; false; }; }
-seed_of() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1])['config'].attrs['run.seed'])" "$1"; }
+seed_of() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1])['config'].attrs['run.seed'].decode())" "$1"; }
 quick=(--network.grid 3x3 --run.protocol train:100 --threads 1)
 
 # 1. Two runs on one output. A runs for several seconds; B starts once A holds its claim
