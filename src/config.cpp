@@ -167,7 +167,8 @@ constexpr KeySpec kKeys[] = {
      "OpenMP threads per rank; 0 = auto: the cores the rank may run on (capped by "
      "OMP_NUM_THREADS), one per 2 million local synapses (docs/parallel.md)"},
     {"record.neurons",           neurons,   "",               "random:20", "",       may_change,
-     "traced neurons", "ids and K < the network's neurons"},
+     "traced neurons (the default takes all neurons of a smaller network)",
+     "ids < the network's neurons; an explicit K <= the network's neurons"},
     {"record.dt_rec",            integer,   "[0, 9223372036854775807]",
                                                               "100",      "steps",  may_change,
      "trace sampling interval (0 = no traces)"},
@@ -177,14 +178,15 @@ constexpr KeySpec kKeys[] = {
      "CSV 'source,id,step' of forced spikes (docs/model.md 7); empty = off"},
     {"output.file",              file_name, "",
                                  "results/default.h5", "", may_change,
-     "output HDF5 file"},
+     "output HDF5 file (claimed with FILE.lock while the run lasts)"},
     {"output.overwrite",         boolean,   "",               "false",    "",       may_change,
-     "replace an existing output file"},
+     "replace an existing output file and checkpoint file"},
     {"output.checkpoint_every_ms", real,      "[0, 1e15]",      "0",        "ms",     may_change,
      "write a checkpoint every this many ms of model time, and at the end (0 = off)",
      "a multiple of neuron.dt"},
     {"output.checkpoint_file",   text,      "",               "",         "",       may_change,
-     "checkpoint file (empty: output.file with .ckpt.h5)", "!= output.file"},
+     "checkpoint file (empty: output.file with .ckpt.h5); kept unless output.overwrite",
+     "!= output.file"},
     // clang-format on
 };
 
