@@ -95,6 +95,9 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
     const fs::file_status status = fs::status(file.path, ec);
     if (fs::is_directory(status))
       throw ConfigError(file.key + " " + quoted(file.path) + " is a directory");
+    if (fs::is_directory(file.path + ".partial", ec))
+      throw ConfigError(file.key + " " + quoted(file.path) + ": " +
+                        quoted(file.path + ".partial") + ", where it is written, is a directory");
     if (fs::exists(status) && !overwrite)
       throw ConfigError(file.key + " " + quoted(file.path) + " exists; choose another " +
                         file.option + " or pass --overwrite to replace it");
@@ -132,6 +135,7 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
       for (int attempt = 0; attempt < 20 && fd < 0; ++attempt) {
         // The claim: create the lock file exclusively ...
         fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        const bool created = fd >= 0;
         if (fd < 0 && errno == ENOENT) {  // a folder removed under us (a refused run's)
           fs::create_directories(absolute_normal(file.path).parent_path());
           continue;
@@ -143,7 +147,13 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
         if (fd < 0) fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
         if (fd < 0) continue;  // removed meanwhile by the run that held it: try again
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-          const std::string holder = holder_text(fd);
+          // A file system without flock (e.g. Lustre mounted noflock): the exclusive creation
+          // is the claim; a lock file found there cannot be told from a live run's.
+          const bool unsupported = errno != EWOULDBLOCK && errno != EINTR;
+          if (created && unsupported) break;
+          const std::string holder =
+              holder_text(fd) + (unsupported ? "; if no run is writing it, remove the lock file"
+                                             : "");
           ::close(fd);
           throw ConfigError(file.key + " " + quoted(file.path) +
                             " is being written by another run (" + holder + "; lock file " +

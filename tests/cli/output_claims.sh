@@ -8,7 +8,8 @@
 #  3. output and checkpoint are compared as files, not as text (D8: through a symlinked folder);
 #  4. a checkpoint folder that does not exist is created like the output's, before the run
 #     (D4: the final checkpoint is written);
-#  5. --output newdir/ (a folder name) is refused before simulating, creating nothing (D10);
+#  5. --output newdir/ (a folder name) is refused before simulating, creating nothing (D10), and
+#     so is an output whose NAME.partial is a folder;
 #  6. a run refused after its folders were planned (bad record.neurons for the network, too
 #     little space) leaves no folder or file behind (D18);
 #  7. the default record.neurons fits small networks (D20: --network.grid 1x2 runs);
@@ -90,6 +91,12 @@ code=$?
 check "--output newdir/: exit 2 (got $code)" test $code -eq 2
 check "--output newdir/: names output.file" says h.log "output.file"
 check "--output newdir/: creates nothing" test ! -e newdir
+
+mkdir blocked.h5.partial
+mpirun -n 1 "$binary" "${quick[@]}" --output blocked.h5 >h2.log 2>&1
+code=$?
+check "a folder where NAME.partial goes: exit 2 before simulating (got $code)" test $code -eq 2
+check "a folder where NAME.partial goes: names output.file" says h2.log "output.file 'blocked.h5'"
 
 # 6. Refused runs leave nothing behind.
 mpirun -n 2 --oversubscribe "$binary" "${quick[@]}" --record.neurons list:99999 \
