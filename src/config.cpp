@@ -4,9 +4,11 @@
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <type_traits>
@@ -165,7 +167,8 @@ constexpr KeySpec kKeys[] = {
      "OpenMP threads per rank; 0 = auto: the cores the rank may run on (capped by "
      "OMP_NUM_THREADS), one per 2 million local synapses (docs/parallel.md)"},
     {"record.neurons",           neurons,   "",               "random:20", "",       may_change,
-     "traced neurons", "ids and K < the network's neurons"},
+     "traced neurons (the default takes all neurons of a smaller network)",
+     "ids < the network's neurons; an explicit K <= the network's neurons"},
     {"record.dt_rec",            integer,   "[0, 9223372036854775807]",
                                                               "100",      "steps",  may_change,
      "trace sampling interval (0 = no traces)"},
@@ -175,14 +178,15 @@ constexpr KeySpec kKeys[] = {
      "CSV 'source,id,step' of forced spikes (docs/model.md 7); empty = off"},
     {"output.file",              file_name, "",
                                  "results/default.h5", "", may_change,
-     "output HDF5 file"},
+     "output HDF5 file (claimed with FILE.lock while the run lasts)"},
     {"output.overwrite",         boolean,   "",               "false",    "",       may_change,
-     "replace an existing output file"},
+     "replace an existing output file and checkpoint file"},
     {"output.checkpoint_every_ms", real,      "[0, 1e15]",      "0",        "ms",     may_change,
      "write a checkpoint every this many ms of model time, and at the end (0 = off)",
      "a multiple of neuron.dt"},
     {"output.checkpoint_file",   text,      "",               "",         "",       may_change,
-     "checkpoint file (empty: output.file with .ckpt.h5)", "!= output.file"},
+     "checkpoint file (empty: output.file with .ckpt.h5); kept unless output.overwrite",
+     "!= output.file"},
     // clang-format on
 };
 
@@ -309,7 +313,8 @@ std::string join_choices(const KeySpec& spec) {
 }
 
 // The formats of the types that have their own, as error messages and --help state them.
-constexpr const char* kGridFormat = "ROWSxCOLS with ROWS, COLS >= 1 and at most 2^31 circuits";
+constexpr const char* kGridFormat =
+    "ROWSxCOLS with ROWS, COLS >= 1 and at most 2147483647 circuits";
 constexpr const char* kSequencesFormat =
     "pattern ids, ',' within a sequence and ';' between sequences (e.g. 0,1;2)";
 constexpr const char* kPhasesFormat =
@@ -371,6 +376,15 @@ std::string help_text(const KeySpec& spec) {
   return help + " [default: " + default_text + "]";
 }
 
+// A file name that can only name a folder ("dir/", ".", "a/..") is refused: the run would
+// simulate and then fail to write "dir/.partial".
+void check_not_a_folder_name(const std::string& key, const std::string& name) {
+  const std::string last = std::filesystem::path(name).filename().string();
+  if (last.empty() || last == "." || last == "..")
+    fail(key, name, "expected a file name, not a folder (e.g. " +
+                        (name.back() == '/' ? name : name + "/") + "run.h5)");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Typed values: each accessor checks the table's type and range of its key, and names the key
 // when it fails. Cross-key checks narrow a range (`min`, `max`) or check after reading.
@@ -385,7 +399,12 @@ std::optional<std::int64_t> whole_steps(double ms, double dt_ms) {
 
 class Values {
  public:
-  explicit Values(std::map<std::string, std::string> values) : values_(std::move(values)) {}
+  // `given`: the keys whose value was asked for (command line, config file, overrides), as
+  // opposed to the table's default; only record.neurons' default means something else.
+  explicit Values(std::map<std::string, std::string> values, std::set<std::string> given = {})
+      : values_(std::move(values)), given_(std::move(given)) {}
+
+  bool given(const std::string& key) const { return given_.contains(key); }
 
   const std::string& text(const std::string& key) const { return values_.at(key); }
   bool has(const std::string& key) const { return !values_.at(key).empty(); }
@@ -471,6 +490,7 @@ class Values {
   std::string file_name(const std::string& key) const {
     const std::string name = trim(text(spec(key, Type::file_name).key));
     if (name.empty()) fail(key, name, "expected " + allowed_text(spec(key, Type::file_name)));
+    check_not_a_folder_name(key, name);
     return name;
   }
 
@@ -491,6 +511,7 @@ class Values {
   }
 
   std::map<std::string, std::string> values_;
+  std::set<std::string> given_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -502,7 +523,9 @@ std::pair<int, int> parse_grid(const Values& v) {
   const auto parts = split(v.text(key), 'x');
   std::int64_t rows = 0, cols = 0;
   if (parts.size() != 2 || !parse_int(parts[0], rows) || !parse_int(parts[1], cols) || rows < 1 ||
-      cols < 1 || rows * cols > (std::int64_t{1} << 31))
+      cols < 1 || rows > std::numeric_limits<std::int32_t>::max() ||
+      cols > std::numeric_limits<std::int32_t>::max() ||
+      rows * cols > std::numeric_limits<std::int32_t>::max())
     fail(key, v.text(key), std::string("expected ") + kGridFormat);
   return {static_cast<int>(rows), static_cast<int>(cols)};
 }
@@ -589,11 +612,15 @@ void parse_record_neurons(const Values& v, Config& c) {
   const std::string argument = colon == std::string::npos ? "" : text.substr(colon + 1);
   std::int64_t value = 0;
   c.record_list.clear();
+  c.record_random_capped = false;
   if (mode == "all" && colon == std::string::npos) {
     c.record_mode = RecordMode::all;
   } else if (mode == "random" && parse_int(argument, value) && value >= 0) {
     c.record_mode = RecordMode::random;
     c.record_list = {static_cast<std::uint64_t>(value)};
+    // The default (random:20) asks for up to 20 neurons, so that small networks run; a value
+    // that was asked for is exact (more than the network has is an error).
+    c.record_random_capped = !v.given(key);
   } else if (mode == "range") {
     const auto parts = split(argument, '-');
     std::int64_t first = 0, last = 0;
@@ -701,8 +728,17 @@ Config build_config(const Values& v) {
     const std::string& out = c.output_file;
     const bool h5 = out.size() > 3 && out.compare(out.size() - 3, 3, ".h5") == 0;
     c.checkpoint_file = (h5 ? out.substr(0, out.size() - 3) : out) + ".ckpt.h5";
+  } else {
+    check_not_a_folder_name("output.checkpoint_file", c.checkpoint_file);
   }
-  if (c.checkpoint_file == c.output_file)
+  // The same file by another name ("./o.h5"); symbolic links and hard links are compared by
+  // file identity before the run (output_claim.cpp).
+  const auto normal = [](const std::string& name) {
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(name, ec);
+    return (ec ? std::filesystem::path(name) : absolute).lexically_normal();
+  };
+  if (normal(c.checkpoint_file) == normal(c.output_file))
     fail("output.checkpoint_file", c.checkpoint_file, "must differ from output.file");
 
   for (const auto& spec : kKeys) c.resolved.emplace_back(spec.key, v.text(spec.key));
@@ -715,6 +751,54 @@ po::options_description key_options() {
     keys.add_options()(spec.key, po::value<std::string>()->default_value(spec.default_value, ""),
                        help_text(spec).c_str());
   return keys;
+}
+
+// --config: a regular file of at most 1 MiB (a folder, a device or a huge file is a mistake).
+constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;
+void check_config_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) throw ConfigError("cannot read --config file '" + path + "'");
+  if (!fs::is_regular_file(status))
+    throw ConfigError("--config '" + path + "' is " +
+                      (fs::is_directory(status) ? "a folder" : "not a regular file") +
+                      "; expected an INI file");
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec || size > kMaxConfigBytes)
+    throw ConfigError("--config file '" + path + "' is " + std::to_string(size) +
+                      " bytes; expected an INI file of at most 1 MiB");
+}
+
+bool same_boolean(const std::string& a, const std::string& b) {
+  auto value = [](std::string text) -> int {
+    text = trim(text);
+    std::transform(text.begin(), text.end(), text.begin(), ::tolower);
+    if (text == "true" || text == "1" || text == "yes" || text == "on") return 1;
+    if (text == "false" || text == "0" || text == "no" || text == "off") return 0;
+    return -1;
+  };
+  return value(a) < 0 || value(b) < 0 || value(a) == value(b);  // bad values: build_config says
+}
+
+// The shortcuts and their keys on one command line: the same value twice is one value,
+// different values are an error naming both (which one would win is not obvious).
+void check_aliases(const po::variables_map& vm) {
+  struct Alias {
+    const char* shortcut;
+    const char* key;
+  };
+  for (const auto& [shortcut, key] : {Alias{"output", "output.file"}, Alias{"seed", "run.seed"},
+                                      Alias{"threads", "run.threads"},
+                                      Alias{"overwrite", "output.overwrite"}}) {
+    if (!vm.count(shortcut) || vm[key].defaulted()) continue;
+    const bool flag = std::string_view(shortcut) == "overwrite";
+    const std::string a = flag ? "true" : vm[shortcut].as<std::string>();
+    const std::string b = vm[key].as<std::string>();
+    if (flag ? same_boolean(a, b) : trim(a) == trim(b)) continue;
+    throw ConfigError("--" + std::string(shortcut) + (flag ? "" : " '" + a + "'") + " and --" +
+                      key + " '" + b + "' disagree; give one of them");
+  }
 }
 
 std::map<std::string, std::string> to_map(const po::variables_map& vm) {
@@ -752,7 +836,9 @@ Config make_config(const std::vector<std::pair<std::string, std::string>>& overr
     if (!values.contains(key)) throw ConfigError("unknown key '" + key + "'");
     values[key] = value;
   }
-  return build_config(Values(values));
+  std::set<std::string> given;
+  for (const auto& [key, value] : overrides) given.insert(key);
+  return build_config(Values(values, given));
 }
 
 Invocation parse_command_line(int argc, const char* const* argv) {
@@ -795,8 +881,10 @@ Invocation parse_command_line(int argc, const char* const* argv) {
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    check_aliases(vm);  // before the config file's values join the command line's
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
+      check_config_file(path);
       std::ifstream file(path);
       if (!file) throw ConfigError("cannot read --config file '" + path + "'");
       po::options_description file_keys;
@@ -826,8 +914,12 @@ Invocation parse_command_line(int argc, const char* const* argv) {
     return invocation;  // the configuration comes from the checkpoint (resume_config)
   }
   auto values = to_map(vm);
-  for (const auto& [key, value] : given) values[key] = value;
-  invocation.config = build_config(Values(values));
+  std::set<std::string> given_keys;
+  for (const auto& [key, value] : given) {
+    values[key] = value;
+    given_keys.insert(key);
+  }
+  invocation.config = build_config(Values(values, given_keys));
   return invocation;
 }
 
@@ -859,7 +951,13 @@ Config resume_config(const std::vector<std::pair<std::string, std::string>>& che
           "(e.g. --run.protocol test:3000) for the phases to run");
     values["run.protocol"] = remaining_protocol;
   }
-  Config config = build_config(Values(values));
+  // A checkpoint's value that is the table's default counts as not given (record.neurons).
+  std::set<std::string> given;
+  for (const auto& [key, value] : checkpoint_values)
+    if (const KeySpec* spec = find_spec(key); spec && trim(value) != spec->default_value)
+      given.insert(key);
+  for (const auto& [key, value] : explicit_values) given.insert(key);
+  Config config = build_config(Values(values, given));
   if (!protocol_given && continues_phase) config.protocol.front().continues = true;
   return config;
 }

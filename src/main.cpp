@@ -21,6 +21,7 @@
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
 #include "seqlearn/output.hpp"
+#include "seqlearn/output_claim.hpp"
 #include "seqlearn/simulator.hpp"
 #include "seqlearn/threads.hpp"
 
@@ -76,27 +77,27 @@ double peak_rss_bytes() {
   return static_cast<double>(usage.ru_maxrss) * 1024.0;
 }
 
-// The output must not exist (unless overwrite) and its folder must be writable. Checked on
-// rank 0 before anything is simulated; the verdict is shared so that every rank exits 2.
-void check_output(const seqlearn::Config& config, seqlearn::Communicator& comm) {
+// Every file the run will write (output, checkpoint, their folders) is checked and claimed
+// on rank 0 before anything is built (output_claim.hpp: exclusive lock files, files compared
+// by identity, existing files kept unless overwrite); the verdict is shared so that every rank
+// exits 2. The claim lasts as long as the returned object; a refused run leaves nothing.
+std::unique_ptr<seqlearn::OutputClaim> check_output(const seqlearn::Config& config,
+                                                    seqlearn::Communicator& comm) {
   std::string problem;
+  std::unique_ptr<seqlearn::OutputClaim> claim;
   if (comm.rank() == 0) {
-    const fs::path path(config.output_file);
-    std::error_code ec;
-    if (fs::exists(path, ec) && !config.overwrite) {
-      problem = "output.file '" + config.output_file +
-                "' exists; choose another --output or pass --overwrite to replace it";
-    } else if (fs::is_directory(path, ec)) {
-      problem = "output.file '" + config.output_file + "' is a directory";
-    } else {
-      const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
-      fs::create_directories(folder, ec);
-      if (ec || access(folder.c_str(), W_OK) != 0)
-        problem = "output.file '" + config.output_file + "': cannot write to folder '" +
-                  folder.string() + "'";
+    try {
+      claim = std::make_unique<seqlearn::OutputClaim>(
+          std::vector<seqlearn::PlannedFile>{
+              {"output.file", config.output_file, "--output"},
+              {"output.checkpoint_file", config.checkpoint_file, "--output.checkpoint_file"}},
+          config.overwrite);
+    } catch (const ConfigError& e) {
+      problem = e.what();
     }
   }
   if (comm.max(problem.empty() ? 0.0 : 1.0) > 0) throw ConfigError(problem);
+  return claim;
 }
 
 // A full disk is known before the run where the files' sizes can be estimated: spikes at
@@ -185,7 +186,7 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
     config = seqlearn::resume_config(header.config, invocation.explicit_values,
                                      header.remaining_protocol, header.continues_phase);
   }
-  check_output(config, comm);
+  const auto claim = check_output(config, comm);
 
   const auto build_start = std::chrono::steady_clock::now();
   seqlearn::Simulator simulator(config, comm);

@@ -151,7 +151,9 @@ void Simulator::choose_traced_neurons() {
       for (std::uint64_t g = neuron_begin_; g < neuron_end_; ++g) chosen.push_back(g);
       break;
     case RecordMode::random: {
-      const std::uint64_t k = config_.record_list[0];
+      const std::uint64_t k = config_.record_random_capped
+                                  ? std::min<std::uint64_t>(config_.record_list[0], n)
+                                  : config_.record_list[0];
       if (k > n)
         throw ConfigError("invalid value 'random:" + std::to_string(k) + "' for " + key +
                           ": the network has only " + std::to_string(n) + " neurons");

@@ -324,3 +324,83 @@ TEST(ForcedSpikes, FileIsCheckedRowByRow) {
   EXPECT_THROW(load("source,id,step\ninput,x,1\n"), ConfigError);
   EXPECT_THROW(seqlearn::load_forced_spikes(path + ".missing", 2, 4, 100), ConfigError);
 }
+
+// Issue 9 (D9): --config must name a regular file of reasonable size.
+TEST(CommandLine, ConfigMustBeASmallRegularFile) {
+  auto config_error = [](const std::vector<std::string>& args) -> std::string {
+    try {
+      parse(args);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(config_error({"--config", testing::TempDir()}).find("--config"), std::string::npos);
+  EXPECT_NE(config_error({"--config", "/dev/zero"}).find("--config"), std::string::npos);
+  const std::string big = testing::TempDir() + "/seqlearn_big_config.ini";
+  {
+    std::ofstream file(big);
+    file << "[run]\nseed = 3\n";
+    for (int i = 0; i < 40000; ++i) file << "# padding padding padding padding padding\n";
+  }
+  EXPECT_NE(config_error({"--config", big}).find("--config"), std::string::npos);
+}
+
+// Issue 9 (D16): a key given through its alias and its full name with different values.
+TEST(CommandLine, ConflictingAliasesAreErrors) {
+  auto message = [](const std::vector<std::string>& args) -> std::string {
+    try {
+      parse(args);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const std::string output = message({"--output", "o.h5", "--output.file", "b.h5"});
+  EXPECT_NE(output.find("--output "), std::string::npos) << output;
+  EXPECT_NE(output.find("--output.file"), std::string::npos) << output;
+  const std::string seed = message({"--seed", "5", "--run.seed", "7"});
+  EXPECT_NE(seed.find("--seed"), std::string::npos) << seed;
+  EXPECT_NE(seed.find("--run.seed"), std::string::npos) << seed;
+  EXPECT_NE(message({"--threads", "1", "--run.threads", "2"}).find("--run.threads"),
+            std::string::npos);
+  EXPECT_NE(message({"--overwrite", "--output.overwrite", "false"}).find("--output.overwrite"),
+            std::string::npos);
+  // The same value twice is one value.
+  EXPECT_EQ(parse({"--seed", "5", "--run.seed", "5"}).config.seed, 5u);
+  EXPECT_EQ(parse({"--output", "o.h5", "--output.file", "o.h5"}).config.output_file, "o.h5");
+  // A config file's value is overridden by the command line, not a conflict.
+  const std::string path = testing::TempDir() + "/seqlearn_alias_test.ini";
+  {
+    std::ofstream file(path);
+    file << "[run]\nseed = 9\n";
+  }
+  EXPECT_EQ(parse({"--config", path, "--seed", "4"}).config.seed, 4u);
+}
+
+// Issue 9 (D15, D10): limits named by the key that sets them.
+TEST(Config, GridSidesAndFileNames) {
+  EXPECT_NE(error_of({{"network.grid", "2147483648x1"}, {"network.connectivity", "fixed_indegree"}})
+                .find("network.grid"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"network.grid", "1x4294967296"}}).find("network.grid"), std::string::npos);
+  EXPECT_NE(error_of({{"output.file", "newdir/"}}).find("output.file"), std::string::npos);
+  EXPECT_NE(error_of({{"output.file", "a/.."}}).find("output.file"), std::string::npos);
+  EXPECT_NE(error_of({{"output.checkpoint_file", "dir/"}}).find("output.checkpoint_file"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"output.file", "o.h5"}, {"output.checkpoint_file", "./o.h5"}})
+                .find("output.checkpoint_file"),
+            std::string::npos);
+}
+
+// Issue 9 (D20): the default record.neurons asks for up to 20 neurons; an explicit random:K
+// asks for exactly K.
+TEST(Config, DefaultRecordNeuronsIsACap) {
+  EXPECT_TRUE(make_config({}).record_random_capped);
+  EXPECT_FALSE(make_config({{"record.neurons", "random:20"}}).record_random_capped);
+  EXPECT_FALSE(parse({"--record.neurons", "random:20"}).config.record_random_capped);
+  EXPECT_TRUE(parse({"--seed", "3"}).config.record_random_capped);
+  // A restore keeps the default's meaning when the checkpoint holds the default text.
+  const Config restored = seqlearn::resume_config({{"record.neurons", "random:20"}}, {}, "train:10", false);
+  EXPECT_TRUE(restored.record_random_capped);
+}

@@ -365,3 +365,19 @@ TEST(Learning, WeightsChangeOnlyThroughSpikes) {
   EXPECT_GT(changed, sim.weights().size() * 9 / 10);
   EXPECT_EQ(sim.counters().stdp_updates > 0, true);
 }
+
+// Issue 9 (D20): the default record.neurons (random:20) traces every neuron of a smaller
+// network; an explicit random:K above the network's neurons is still an error.
+TEST(Recording, DefaultRandomSampleFitsSmallNetworks) {
+  auto comm = seqlearn::make_local_communicator();
+  const std::vector<std::pair<std::string, std::string>> tiny = {
+      {"network.grid", "1x2"}, {"network.k_min", "1"}, {"network.k_max", "1"},
+      {"run.protocol", "train:10"}};
+  Simulator sim(seqlearn::make_config(tiny), *comm);
+  EXPECT_EQ(sim.record().trace_neurons.size(), 2u);
+  auto explicit_k = tiny;
+  explicit_k.emplace_back("record.neurons", "random:3");
+  EXPECT_THROW(Simulator(seqlearn::make_config(explicit_k), *comm), seqlearn::ConfigError);
+  explicit_k.back().second = "random:2";
+  EXPECT_EQ(Simulator(seqlearn::make_config(explicit_k), *comm).record().trace_neurons.size(), 2u);
+}

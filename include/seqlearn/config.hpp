@@ -124,6 +124,8 @@ struct Config {
   // [record]
   RecordMode record_mode = RecordMode::random;
   std::vector<std::uint64_t> record_list{20};  // random: {K} (here random:20); range: {A, B}; list
+  // random:K by default (not asked for): up to K neurons, all of a smaller network.
+  bool record_random_capped = true;
   std::int64_t dt_rec = 100;
   std::optional<bool> record_synapses;  // empty: auto (on up to kAutoSynapseLimit synapses)
   static constexpr double kAutoSynapseLimit = 1e7;

@@ -1,0 +1,203 @@
+#include "seqlearn/output_claim.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include "seqlearn/config.hpp"
+
+namespace seqlearn {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path absolute_normal(const std::string& path) {
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(path, ec);
+  return (ec ? fs::path(path) : absolute).lexically_normal();
+}
+
+// The deepest ancestor of `folder` (itself included) that exists.
+fs::path deepest_existing(fs::path folder) {
+  struct stat info {};
+  while (::stat(folder.c_str(), &info) != 0 && folder.has_relative_path())
+    folder = folder.parent_path();
+  return folder;
+}
+
+std::string quoted(const std::string& text) { return "'" + text + "'"; }
+
+// What a lock file says about its holder, for the other run's message.
+std::string holder_text(int fd) {
+  char buffer[512] = {};
+  const ssize_t n = ::pread(fd, buffer, sizeof buffer - 1, 0);
+  std::string text(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text.empty() ? "a run that is starting" : text;
+}
+
+std::string my_description(const PlannedFile& file) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  char when[64] = {};
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  ::localtime_r(&now, &local);
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &local);
+  return "seqlearn_mpi pid " + std::to_string(::getpid()) + " on " + host + " since " + when +
+         ", writing " + file.key + " " + quoted(file.path) + "\n";
+}
+
+}  // namespace
+
+FileIdentity file_identity(const std::string& path) {
+  fs::path p = absolute_normal(path);
+  std::vector<std::string> rest;
+  struct stat info {};
+  while (::stat(p.c_str(), &info) != 0) {
+    if (!p.has_relative_path()) return {0, 0, absolute_normal(path).string()};
+    rest.push_back(p.filename().string());
+    p = p.parent_path();
+  }
+  std::string tail;
+  for (auto it = rest.rbegin(); it != rest.rend(); ++it) tail += "/" + *it;
+  return {info.st_dev, info.st_ino, tail};
+}
+
+OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) {
+  // 1. Checks that change nothing on disk.
+  struct Name {
+    std::size_t file;
+    std::string path;
+    FileIdentity id;
+  };
+  std::vector<Name> names;
+  for (std::size_t i = 0; i < files.size(); ++i)
+    for (const char* suffix : {"", ".partial", ".lock"})
+      names.push_back({i, files[i].path + suffix, file_identity(files[i].path + suffix)});
+  for (std::size_t a = 0; a < names.size(); ++a)
+    for (std::size_t b = a + 1; b < names.size(); ++b)
+      if (names[a].file != names[b].file && names[a].id == names[b].id) {
+        const PlannedFile& first = files[names[a].file];
+        const PlannedFile& second = files[names[b].file];
+        throw ConfigError(second.key + " " + quoted(second.path) + " is the same file as " +
+                          first.key + " " + quoted(first.path) + " (" + names[b].path + " = " +
+                          names[a].path + "); they must differ");
+      }
+  auto check_existing = [&](const PlannedFile& file) {
+    std::error_code ec;
+    const fs::file_status status = fs::status(file.path, ec);
+    if (fs::is_directory(status))
+      throw ConfigError(file.key + " " + quoted(file.path) + " is a directory");
+    if (fs::is_directory(file.path + ".partial", ec))
+      throw ConfigError(file.key + " " + quoted(file.path) + ": " +
+                        quoted(file.path + ".partial") + ", where it is written, is a directory");
+    if (fs::exists(status) && !overwrite)
+      throw ConfigError(file.key + " " + quoted(file.path) + " exists; choose another " +
+                        file.option + " or pass --overwrite to replace it");
+  };
+  std::vector<std::pair<fs::path, std::string>> to_create;  // missing folders (parents first), key
+  for (const auto& file : files) {
+    check_existing(file);
+    const fs::path folder = absolute_normal(file.path).parent_path();
+    const fs::path existing = deepest_existing(folder);
+    std::error_code ec;
+    if (!fs::is_directory(existing, ec))
+      throw ConfigError(file.key + " " + quoted(file.path) + ": " + quoted(existing.string()) +
+                        " is not a folder");
+    if (::access(existing.c_str(), W_OK | X_OK) != 0)
+      throw ConfigError(file.key + " " + quoted(file.path) + ": cannot write to folder " +
+                        quoted(existing.string()));
+    std::vector<std::pair<fs::path, std::string>> missing;
+    for (fs::path p = folder; p != existing && p.has_relative_path(); p = p.parent_path())
+      missing.emplace_back(p, file.key);
+    to_create.insert(to_create.end(), missing.rbegin(), missing.rend());
+  }
+
+  // 2. Folders and locks; on any failure, undo what was done here.
+  try {
+    for (const auto& [folder, key] : to_create) {
+      if (::mkdir(folder.c_str(), 0777) == 0)
+        created_folders_.push_back(folder.string());
+      else if (errno != EEXIST)
+        throw ConfigError(key + ": cannot create folder " +
+                          quoted(folder.string()) + ": " + std::strerror(errno));
+    }
+    for (const auto& file : files) {
+      const std::string lock = file.path + ".lock";
+      int fd = -1;
+      for (int attempt = 0; attempt < 20 && fd < 0; ++attempt) {
+        // The claim: create the lock file exclusively ...
+        fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        const bool created = fd >= 0;
+        if (fd < 0 && errno == ENOENT) {  // a folder removed under us (a refused run's)
+          fs::create_directories(absolute_normal(file.path).parent_path());
+          continue;
+        }
+        if (fd < 0 && errno != EEXIST)
+          throw ConfigError(file.key + " " + quoted(file.path) + ": cannot create " +
+                            quoted(lock) + ": " + std::strerror(errno));
+        // ... or find one: held (flock) by a live run, or left by a run that died.
+        if (fd < 0) fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+        if (fd < 0) continue;  // removed meanwhile by the run that held it: try again
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+          // A file system without flock (e.g. Lustre mounted noflock): the exclusive creation
+          // is the claim; a lock file found there cannot be told from a live run's.
+          const bool unsupported = errno != EWOULDBLOCK && errno != EINTR;
+          if (created && unsupported) break;
+          const std::string holder =
+              holder_text(fd) + (unsupported ? "; if no run is writing it, remove the lock file"
+                                             : "");
+          ::close(fd);
+          throw ConfigError(file.key + " " + quoted(file.path) +
+                            " is being written by another run (" + holder + "; lock file " +
+                            quoted(lock) + "); wait for it to end or choose another " +
+                            file.option);
+        }
+        // Locked: valid only if the name still leads to this file (not one unlinked by a run
+        // that just ended).
+        struct stat held {}, named {};
+        if (::fstat(fd, &held) != 0 || ::stat(lock.c_str(), &named) != 0 ||
+            held.st_dev != named.st_dev || held.st_ino != named.st_ino) {
+          ::close(fd);
+          fd = -1;
+        }
+      }
+      if (fd < 0)
+        throw ConfigError(file.key + " " + quoted(file.path) + ": cannot claim " + quoted(lock));
+      locks_.push_back({lock, fd});
+      const std::string me = my_description(file);
+      if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) < 0) {
+        // The lock holds without its description; the other run's message says less.
+      }
+    }
+    // Checked again now that the files are ours (a run may have ended meanwhile).
+    for (const auto& file : files) check_existing(file);
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+OutputClaim::~OutputClaim() { release(); }
+
+void OutputClaim::release() noexcept {
+  // Unlink before closing: a run that opened the old lock file sees that it is no longer the
+  // one with that name once it gets the flock.
+  for (auto& lock : locks_) {
+    ::unlink(lock.path.c_str());
+    ::close(lock.fd);
+  }
+  locks_.clear();
+  for (auto it = created_folders_.rbegin(); it != created_folders_.rend(); ++it)
+    ::rmdir(it->c_str());  // only if empty: a folder holding a result stays
+  created_folders_.clear();
+}
+
+}  // namespace seqlearn
