@@ -338,7 +338,12 @@ MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
     pattern_spikes += config.n_inputs * config.train_input.r_input_hz * t * 1e-3;
   }
   const double warp = std::max({1.0, config.train_input.warp_max, config.test_input.warp_max});
-  parts.push_back({pattern_spikes * 8.0 + warp * longest_pattern / config.dt_ms * 24.0,
+  // A presentation buffer is sized when a pattern starts, after the first noise phase.
+  const bool presents =
+      steps * config.dt_ms >
+      std::min(config.train_input.t_noise_min_ms, config.test_input.t_noise_min_ms);
+  parts.push_back({pattern_spikes * 8.0 +
+                       (presents ? warp * longest_pattern / config.dt_ms * 24.0 : 0.0),
                    "input.t_pattern", "the frozen input patterns and their presentation"});
   parts.push_back({steps * 8.0, "run.protocol", "rank 0's pattern and sequence labels per step"});
   double recorded = circuits * config.r_max_hz * steps * config.dt_s() * 16.0 / ranks;

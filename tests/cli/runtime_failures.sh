@@ -128,7 +128,7 @@ check "D17: checkpoint written" complete d17.ckpt.h5
 
 # --- D12/D19: memory -------------------------------------------------------------------------
 (ulimit -v 2000000; timeout $limit mpirun -n 2 --oversubscribe "$binary" --network.grid 4x4 \
-  --run.protocol train:100 --input.t_pattern 1e8 --output d12.h5) >d12.log 2>&1
+  --run.protocol train:1000 --input.t_pattern 1e8 --output d12.h5) >d12.log 2>&1
 code=$?
 check "D12 input.t_pattern beyond memory: exit 2 (got $code)" test $code -eq 2
 check "D12/D19: names input.t_pattern and the estimated size" \
