@@ -7,6 +7,8 @@
 # SEQLEARN_THREADS the OpenMP threads per rank (default 1, passed as --threads; a --threads N
 # among the arguments wins). The launch line comes from scripts/launch.sh (docs/parallel.md):
 # each rank bound to its own SEQLEARN_THREADS cores when ranks x threads fit the cores.
+# Ctrl-C or SIGTERM to run.sh stops every rank at the same step with a checkpoint and a
+# complete output (exit code 3, no figures); see docs/checkpoint.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install-deps.sh
@@ -29,7 +31,15 @@ program=(build/release/seqlearn_mpi "${threads_arg[@]}" "$@")
 echo "run.sh: $(seqlearn_launch_line) ${program[*]}" >&2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-"${SEQLEARN_MPIRUN[@]}" "${program[@]}" | tee "$log"
+# Ctrl-C or SIGTERM: seqlearn_guarded turns it into a clean stop of every rank (checkpoint,
+# complete output, exit code 3; docs/checkpoint.md); tee ignores it so that nothing is lost.
+exec 3> >(trap '' INT TERM; exec tee "$log")
+tee_pid=$!
+code=0
+seqlearn_guarded "${SEQLEARN_MPIRUN[@]}" "${program[@]}" >&3 || code=$?
+exec 3>&-
+wait "$tee_pid" 2>/dev/null || true
+((code == 0)) || exit "$code"
 output=$(sed -n 's/^output written to //p' "$log")
 [[ -n "$output" ]] || exit 0  # --help, --version
 tools/seqlearn-plot "$output" --out "${output%.h5}_figures"

@@ -14,6 +14,12 @@
 # each rank's threads to its own cores: this needs SLURM to bind each task to its cores
 # (task/affinity or task/cgroup; check with srun --cpu-bind=verbose). Where tasks are not bound,
 # set OMP_PROC_BIND=false, or every rank's first thread lands on the same core.
+# Stopping (docs/checkpoint.md, "Stopping through a launcher"): scancel, srun's Ctrl-C and the
+# time limit send SIGTERM to every task directly and SIGKILL KillWait seconds later (slurm.conf,
+# default 30 s); run.sbatch asks for the TERM 120 s before the limit (--signal=TERM@120), which
+# leaves the ranks that long to write the checkpoint and the output (exit code 3). Outside
+# SLURM, SEQLEARN_LAUNCHER=seqlearn_mpirun (scripts/launch.sh) turns SIGTERM into SIGUSR2, which
+# mpirun forwards; a bare mpirun kills the ranks 1 s after SIGTERM.
 SEQLEARN_ROOT=${SEQLEARN_ROOT:-${SLURM_SUBMIT_DIR:-$PWD}}
 SEQLEARN_BIN=${SEQLEARN_BIN:-$SEQLEARN_ROOT/build/release/seqlearn_mpi}
 SEQLEARN_SRUN_MPI=${SEQLEARN_SRUN_MPI:-pmix}

@@ -12,7 +12,8 @@
 #
 # Executed:
 #   scripts/launch.sh R T                      print the line
-#   scripts/launch.sh R T PROGRAM [ARGS...]    run PROGRAM with it (T = 0: cores / R), e.g.
+#   scripts/launch.sh R T PROGRAM [ARGS...]    run PROGRAM with it (T = 0: cores / R; Ctrl-C
+#                                              or SIGTERM stop it cleanly, exit code 3), e.g.
 #   scripts/launch.sh 2 1 build/release/seqlearn_mpi --threads 1 --output results/run.h5
 # Sourced (bash; sources scripts/env.sh too):
 #   seqlearn_launch R T            sets the array SEQLEARN_MPIRUN (mpirun ... without the
@@ -77,12 +78,37 @@ seqlearn_launch_line() {
   echo "$vars ${SEQLEARN_MPIRUN[*]}"
 }
 
-# seqlearn_mpirun R PROGRAM [ARGS...]: PROGRAM on R ranks x ${SEQLEARN_THREADS:-1} threads.
+# seqlearn_guarded MPIRUN_LINE...: runs the mpirun line so that Ctrl-C and SIGTERM stop the
+# run cleanly (exit code 3, a checkpoint and a complete output; docs/checkpoint.md). Open MPI
+# 4.1's mpirun cannot forward SIGINT/SIGTERM: it answers them by killing the job (SIGCONT,
+# then SIGTERM odls_base_sigkill_timeout = 1 s later, SIGKILL 1 s after that) and exits 1, too
+# soon for a large state to be written. It does forward SIGUSR1/SIGUSR2 to every rank at once
+# (ess_base_forward_signals), and seqlearn_mpi stops on those as on SIGTERM. So mpirun runs in
+# its own session (a Ctrl-C at the terminal reaches only this shell), and this shell turns
+# SIGINT/SIGTERM into SIGUSR2 for mpirun, then waits for it and returns its exit code.
+seqlearn_guarded() {
+  local pid code
+  setsid "$@" &
+  pid=$!
+  # shellcheck disable=SC2064  # the pid is fixed now
+  trap "echo 'launch.sh: stop requested: forwarding it to the ranks as SIGUSR2 (mpirun $pid)' >&2
+        kill -USR2 $pid 2>/dev/null" INT TERM
+  while true; do
+    wait "$pid"
+    code=$?
+    kill -0 "$pid" 2>/dev/null || break  # wait was only interrupted by a trapped signal
+  done
+  trap - INT TERM
+  return "$code"
+}
+
+# seqlearn_mpirun R PROGRAM [ARGS...]: PROGRAM on R ranks x ${SEQLEARN_THREADS:-1} threads,
+# with Ctrl-C/SIGTERM turned into a clean stop (seqlearn_guarded).
 seqlearn_mpirun() {
   local ranks=$1
   shift
   seqlearn_launch "$ranks" "${SEQLEARN_THREADS:-1}" || return
-  "${SEQLEARN_MPIRUN[@]}" "$@"
+  seqlearn_guarded "${SEQLEARN_MPIRUN[@]}" "$@"
 }
 
 # shellcheck source=env.sh
@@ -102,5 +128,7 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     exit 0
   fi
   echo "launch.sh: $(seqlearn_launch_line) $*" >&2
-  exec "${SEQLEARN_MPIRUN[@]}" "$@"
+  set +e
+  seqlearn_guarded "${SEQLEARN_MPIRUN[@]}" "$@"
+  exit $?
 fi

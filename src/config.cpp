@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -209,6 +210,10 @@ const KeySpec& typed_spec(std::string_view key) {
     throw std::logic_error("seqlearn: no option table entry for " + std::string(key));
   return *spec;
 }
+
+// A run's phases together (run.protocol) and km2013's draws (src/network.cpp).
+constexpr double kMaxTotalSteps = 1e15;
+constexpr double kKm2013Draws = 1e8;
 
 [[noreturn]] void fail(const std::string& key, const std::string& value,
                        const std::string& allowed) {
@@ -600,7 +605,73 @@ std::vector<Phase> parse_protocol(const Values& v, double dt_ms) {
     phases.push_back({.kind = kind, .steps = *steps, .learning = kind == PhaseKind::train});
   }
   if (phases.empty()) fail(key, v.text(key), allowed);
+  // The phases together: a step count that overflows (or nearly) is refused here, not by a
+  // crash when the run's buffers are sized (D13).
+  double total = 0;
+  for (const Phase& phase : phases) total += static_cast<double>(phase.steps);
+  if (total > kMaxTotalSteps) {
+    std::string shown = v.text(key);
+    if (shown.size() > 120) shown = shown.substr(0, 100) + "...(" + std::to_string(shown.size()) +
+                                    " characters, " + std::to_string(phases.size()) + " phases)";
+    char text[160];
+    std::snprintf(text, sizeof text,
+                  "the phases together last %.4g steps of neuron.dt; at most 1e15 are allowed",
+                  total);
+    fail(key, shown, text);
+  }
   return phases;
+}
+
+// km2013 (docs/model.md 1) draws distances until n_conn distinct pairs are marked and gives
+// up after 1e8 draws, which on a large grid takes minutes. The expected number of distinct
+// pairs after those draws is known beforehand: a pair at distance r is picked by a draw with
+// probability q(r) = integral over d in [r-1, r+1) of Exp(lambda)(d) / N(d), N(d) the number
+// of ordered pairs with distance in (d-1, d+1] (self pairs included, as in the draw). Pairs
+// are grouped by their offset (di, dj); d is integrated on a grid of width 0.01.
+double km2013_expected_pairs(int rows, int cols, double lambda, double draws) {
+  struct Offset {
+    double distance, count;
+  };
+  std::vector<Offset> offsets;
+  for (int di = 0; di < rows; ++di)
+    for (int dj = 0; dj < cols; ++dj)
+      offsets.push_back({std::hypot(static_cast<double>(di), static_cast<double>(dj)),
+                         static_cast<double>(rows - di) * (cols - dj) * (di > 0 ? 2 : 1) *
+                             (dj > 0 ? 2 : 1)});
+  std::sort(offsets.begin(), offsets.end(),
+            [](const Offset& a, const Offset& b) { return a.distance < b.distance; });
+  std::vector<double> distances, at_most;  // at_most[i]: pairs with distance <= distances[i]
+  double running = 0;
+  for (const Offset& o : offsets) {
+    running += o.count;
+    distances.push_back(o.distance);
+    at_most.push_back(running);
+  }
+  const auto pairs_up_to = [&](double x) {  // pairs with distance <= x
+    const auto it = std::upper_bound(distances.begin(), distances.end(), x);
+    return it == distances.begin() ? 0.0 : at_most[static_cast<std::size_t>(it - distances.begin()) - 1];
+  };
+  const double h = 0.01;
+  const auto cells = static_cast<std::size_t>((distances.back() + 1.0) / h) + 2;
+  std::vector<double> prefix(cells + 1, 0.0);  // sum over cells < i of P(d in cell) / N(d)
+  for (std::size_t i = 0; i < cells; ++i) {
+    const double lo = static_cast<double>(i) * h;
+    const double mass = std::exp(-lambda * lo) - std::exp(-lambda * (lo + h));
+    const double mid = lo + 0.5 * h;
+    const double n = pairs_up_to(mid + 1.0) - pairs_up_to(mid - 1.0);
+    prefix[i + 1] = prefix[i] + (n > 0 ? mass / n : 0.0);
+  }
+  const auto cell_of = [&](double x) {
+    return std::min(cells, static_cast<std::size_t>(std::max(0.0, x) / h + 0.5));
+  };
+  double expected = 0;
+  for (const Offset& o : offsets) {
+    if (o.distance == 0) continue;  // self pairs mark nothing
+    const double q = prefix[cell_of(o.distance + 1.0)] - prefix[cell_of(o.distance - 1.0)];
+    if (q <= 0) continue;
+    expected += o.count * -std::expm1(draws * std::log1p(-std::min(q, 1.0 - 1e-16)));
+  }
+  return expected;
 }
 
 void parse_record_neurons(const Values& v, Config& c) {
@@ -658,6 +729,20 @@ Config build_config(const Values& v) {
              v.text("network.grid") + " grid");
   c.lambda = v.real("network.lambda");
   c.n_conn = v.integer("network.n_conn");
+  if (c.connectivity == Connectivity::km2013 && c.n_circuits() > 1) {
+    const double n = static_cast<double>(c.n_circuits());
+    const double target = std::min(static_cast<double>(c.n_conn), n * (n - 1));
+    const double expected = km2013_expected_pairs(c.rows, c.cols, c.lambda, kKm2013Draws);
+    if (expected < target - 0.5) {
+      char text[400];
+      std::snprintf(text, sizeof text,
+                    "km2013 would mark only about %.0f of the %.0f circuit pairs asked for in 1e8 "
+                    "draws with network.lambda %g on a %dx%d grid; lower network.n_conn or "
+                    "raise network.lambda",
+                    std::floor(expected), target, c.lambda, c.rows, c.cols);
+      fail("network.n_conn", v.text("network.n_conn"), text);
+    }
+  }
   // Checked against the grid only where it is used.
   c.wta_indegree = static_cast<int>(v.integer("network.wta_indegree", {},
                                               c.connectivity == Connectivity::fixed_indegree

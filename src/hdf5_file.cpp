@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <stdexcept>
 
 namespace seqlearn {
@@ -18,14 +19,17 @@ void checked_status(herr_t status, const std::string& what) {
   if (status < 0) throw std::runtime_error("HDF5: " + what + " failed");
 }
 
-// Owns one hid_t and closes it with the matching H5?close.
+// Owns one hid_t and closes it with the matching H5?close. Closing an object of a parallel file
+// may be collective (metadata), so a Handle destroyed while an exception unwinds leaves it open:
+// the other ranks are not in the same call, and the process is about to be aborted
+// (docs/design.md: no collective call on an error path).
 class Handle {
  public:
   using Closer = herr_t (*)(hid_t);
   Handle(hid_t id, Closer closer, const std::string& what)
-      : id_(checked(id, what)), closer_(closer) {}
+      : id_(checked(id, what)), closer_(closer), exceptions_(std::uncaught_exceptions()) {}
   ~Handle() {
-    if (id_ >= 0) closer_(id_);
+    if (id_ >= 0 && std::uncaught_exceptions() <= exceptions_) closer_(id_);
   }
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
@@ -34,6 +38,7 @@ class Handle {
  private:
   hid_t id_;
   Closer closer_;
+  int exceptions_;
 };
 
 hid_t native(int type_index) {
@@ -64,7 +69,11 @@ struct H5File::Handles {
 };
 
 H5File::H5File(const std::string& path, Communicator& comm)
-    : handles_(std::make_unique<Handles>()), comm_(comm), rank_(comm.rank()) {
+    : handles_(std::make_unique<Handles>()),
+      comm_(comm),
+      rank_(comm.rank()),
+      exceptions_(std::uncaught_exceptions()),
+      file_name_(path) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors come back as exceptions instead
   Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate(file access)");
   handles_->transfer = checked(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate(transfer)");
@@ -80,7 +89,15 @@ H5File::H5File(const std::string& path, Communicator& comm)
                            "creating '" + path + "'");
 }
 
+// H5Fclose is collective. Destroyed while an exception unwinds (a write failed on this rank,
+// e.g. a full disk), the file is left open: the other ranks may be waiting in another
+// collective (the next dataset, the spike exchange), and a collective close would hang the job
+// instead of reaching main's handler, which prints the error and aborts every rank.
 H5File::~H5File() {
+  if (std::uncaught_exceptions() > exceptions_) {
+    (void)handles_.release();  // deliberately leaked: the process is about to abort
+    return;
+  }
   try {
     close();
   } catch (...) {  // a destructor must not throw; close() reports errors when called directly
@@ -92,7 +109,7 @@ void H5File::close() {
   auto handles = std::move(handles_);
   H5Pclose(handles->transfer);
   H5Pclose(handles->link_create);
-  checked_status(H5Fclose(handles->file), "closing the output file");
+  checked_status(H5Fclose(handles->file), "closing '" + file_name_ + "'");
 }
 
 std::pair<std::uint64_t, std::uint64_t> H5File::offset_in_concatenation(std::uint64_t count) {
@@ -166,7 +183,7 @@ void H5File::write_block(const std::string& path, Type type, const void* data,
   static const std::uint64_t dummy = 0;
   checked_status(H5Dwrite(dataset.get(), mem_type, mem_space.get(), file_space.get(),
                           handles_->transfer, empty ? &dummy : data),
-                 "writing " + path);
+                 "writing " + path + " to '" + file_name_ + "'");
 }
 
 void H5File::write_strings(const std::string& path, const std::vector<std::string>& values) {

@@ -2,9 +2,13 @@
 // rank (identically, so a bad input ends every rank with exit code 2 and one message from
 // rank 0), builds the network (or restores a checkpoint), runs the protocol with progress on
 // rank 0, writes the HDF5 file and prints a summary. SIGTERM/SIGINT stop every rank at the
-// same exchange interval, with a checkpoint and a complete output file (exit code 3). A
-// failure on one rank only ends the whole job via MPI_Abort (exit code 1).
+// same exchange interval, with a checkpoint and a complete output file (exit code 3); SIGUSR1
+// and SIGUSR2 do the same (mpirun forwards them to every rank, which it cannot do for SIGTERM:
+// scripts/launch.sh turns a Ctrl-C or SIGTERM into SIGUSR2, docs/checkpoint.md). A failure on
+// one rank only ends the whole job via MPI_Abort (exit code 1), after its message, and never
+// through a collective call (docs/design.md): an error path must not wait for other ranks.
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -14,8 +18,13 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <limits>
+#include <new>
+#include <sstream>
 
 #include "seqlearn/checkpoint.hpp"
 #include "seqlearn/communicator.hpp"
@@ -37,21 +46,72 @@ namespace fs = std::filesystem;
 constexpr int kExitStopped = 3;
 
 // The simulator that a SIGTERM/SIGINT asks to stop (request_stop only stores an atomic flag).
+// The handlers are installed at start-up: a signal during the set-up (parsing, building the
+// network, restoring) is remembered and stops the run at its first exchange interval (D17).
 std::atomic<seqlearn::Simulator*> g_simulator{nullptr};
 volatile std::sig_atomic_t g_signal = 0;
+// Rank 0 says at once, from the handler (write(2) is async-signal-safe), what a stop request
+// does, so that a launcher that kills the ranks before they are done (mpirun: SIGKILL
+// odls_base_sigkill_timeout s after SIGTERM) leaves a log that says which checkpoint is valid.
+const char kStopNote[] =
+    "seqlearn_mpi: stop requested: stopping at the next exchange interval\n";
+char g_stop_note[1024];                            // the full note, once the files are known
+std::atomic<std::size_t> g_stop_note_length{0};  // 0 until g_stop_note is complete
+std::atomic<bool> g_stop_note_written{false};
+bool g_speaks = false;  // rank 0
 
 extern "C" void on_stop_signal(int signal_number) {
   g_signal = signal_number;
   if (seqlearn::Simulator* simulator = g_simulator.load()) simulator->request_stop();
+  if (g_speaks && !g_stop_note_written.exchange(true)) {
+    const std::size_t length = g_stop_note_length.load();
+    const ssize_t ignored = length > 0 ? write(2, g_stop_note, length)
+                                       : write(2, kStopNote, sizeof kStopNote - 1);
+    (void)ignored;
+  }
 }
 
 void install_stop_handlers() {
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGINT, &action, nullptr);
+  for (const int signal_number : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2})
+    sigaction(signal_number, &action, nullptr);
 }
+
+const char* signal_name(int signal_number) {
+  switch (signal_number) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGUSR2:
+      return "SIGUSR2";
+    default:
+      return "a signal";
+  }
+}
+
+// The note of on_stop_signal, once the checkpoint's name is known (before the handlers can
+// read it: set while g_stop_note_length is 0, published by storing the length).
+void prepare_stop_note(const seqlearn::Config& config) {
+  std::string note =
+      "seqlearn_mpi: stop requested: the ranks stop at the next exchange interval and write the "
+      "checkpoint " + config.checkpoint_file + " (via " + config.checkpoint_file +
+      ".partial; an earlier checkpoint of that name stays valid until the new one is complete), "
+      "then the output " + config.output_file +
+      ". If the launcher kills the ranks before 'checkpoint written' is printed, the new "
+      "checkpoint is lost and only the earlier one, if any, is valid (docs/checkpoint.md).\n";
+  note.resize(std::min(note.size(), sizeof g_stop_note - 1));
+  if (g_stop_note_length.load() != 0) return;  // prepared once
+  std::copy(note.begin(), note.end(), g_stop_note);
+  g_stop_note_length.store(note.size());
+}
+
+// What the program is doing, for the message of a failure that was not foreseen (bad_alloc).
+const char* g_stage = "starting";
 
 // Test hook (tests/cli/failures.sh): SEQLEARN_TEST_FAULT=RANK:STEP makes that rank throw once
 // the run has passed STEP steps, to check that one rank's failure ends the whole job.
@@ -101,10 +161,18 @@ std::unique_ptr<seqlearn::OutputClaim> check_output(const seqlearn::Config& conf
 }
 
 // A full disk is known before the run where the files' sizes can be estimated: spikes at
-// r_max per circuit, input spikes, traces, the synapse list and a checkpoint. Checked on
-// rank 0 against the free space of the output's folder; the verdict is shared.
-void check_space(const seqlearn::Config& config, const seqlearn::Simulator& simulator,
-                 seqlearn::Communicator& comm) {
+// r_max per circuit, input spikes at each phase's own rates ([input] for train phases, [test]
+// for test phases), traces, the synapse list, and the checkpoint, which a stop request writes
+// even without periodic checkpoints (twice its size while a periodic one replaces the last).
+// Checked on rank 0 against the free space of each file's folder, summed where both are on one
+// filesystem; the verdict is shared.
+struct SpaceNeed {
+  double output = 0;
+  double checkpoint = 0;
+};
+
+SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulator& simulator,
+                         seqlearn::Communicator& comm) {
   const auto& net = simulator.network();
   const double steps = static_cast<double>(config.total_steps());
   const double seconds = steps * config.dt_s();
@@ -113,31 +181,236 @@ void check_space(const seqlearn::Config& config, const seqlearn::Simulator& simu
       comm.sum(static_cast<std::uint64_t>(simulator.record().trace_neurons.size())));
   const double samples = config.dt_rec > 0 ? steps / static_cast<double>(config.dt_rec) : 0.0;
   const double fan_in = synapses / std::max(1.0, static_cast<double>(net.n_neurons()));
-  double bytes =
-      static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * 16.0;  // spikes
-  bytes += config.n_inputs * config.train_input.r_input_hz * 1.5 * seconds * 13.0 +
-           steps * 8.0;                                                       // inputs, labels
+  const double neurons = static_cast<double>(net.n_neurons());
+  SpaceNeed need;
+  double& bytes = need.output;
+  bytes = static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * 16.0;  // spikes
+  for (const seqlearn::Phase& phase : config.protocol) {  // input spikes at the phase's rates
+    const seqlearn::InputSettings& input =
+        phase.kind == seqlearn::PhaseKind::test ? config.test_input : config.train_input;
+    const double rate =
+        std::max(input.r_input_hz, input.use_noise ? input.r_noise_hz : 0.0) * 1.5;
+    bytes += config.n_inputs * rate * static_cast<double>(phase.steps) * config.dt_s() * 13.0;
+  }
+  bytes += steps * 8.0;                                                       // labels
   bytes += samples * traced * (3.0 + fan_in) * 8.0 + traced * fan_in * 16.0;  // traces
   if (config.writes_synapses(synapses)) bytes += synapses * 40.0;
-  if (config.checkpoint_every_steps > 0)
-    bytes += synapses * 24.0 + static_cast<double>(net.n_neurons()) * 64.0;
+  bytes += 2e5;  // metadata, /network, /phases
+  need.checkpoint = synapses * 24.0 +
+                    (static_cast<double>(config.n_inputs) + neurons) * 48.0 + neurons * 24.0 + 1e5;
+  if (config.checkpoint_every_steps > 0) need.checkpoint *= 2.0;
+  return need;
+}
+
+void check_space(const seqlearn::Config& config, const seqlearn::Simulator& simulator,
+                 seqlearn::Communicator& comm) {
+  const SpaceNeed need = estimate_space(config, simulator, comm);
   std::string problem;
   if (comm.rank() == 0) {
-    const fs::path path(config.output_file);
-    const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
-    struct statvfs info {};
-    if (statvfs(folder.c_str(), &info) == 0) {
+    struct Place {
+      const char* key;
+      std::string file;
+      fs::path folder;
+      double bytes;
+    };
+    const auto folder_of = [](const std::string& file) {
+      const fs::path path(file);
+      return path.has_parent_path() ? path.parent_path() : fs::path(".");
+    };
+    std::vector<Place> places{{"output.file", config.output_file, folder_of(config.output_file),
+                               need.output},
+                              {"output.checkpoint_file", config.checkpoint_file,
+                               folder_of(config.checkpoint_file), need.checkpoint}};
+    struct stat first {}, second {};
+    if (stat(places[0].folder.c_str(), &first) == 0 &&
+        stat(places[1].folder.c_str(), &second) == 0 && first.st_dev == second.st_dev) {
+      places[0].bytes += places[1].bytes;  // one filesystem holds both
+      places.pop_back();
+    }
+    for (const Place& place : places) {
+      struct statvfs info {};
+      if (statvfs(place.folder.c_str(), &info) != 0) continue;  // check_output's business
       const double free_bytes =
           static_cast<double>(info.f_bavail) * static_cast<double>(info.f_frsize);
-      if (free_bytes < 1.2 * bytes) {
-        char text[256];
-        std::snprintf(text, sizeof text, "the run needs about %.1f MB but '%s' has %.1f MB free",
-                      bytes / 1e6, folder.c_str(), free_bytes / 1e6);
-        problem = "output.file '" + config.output_file + "': " + text;
+      if (free_bytes < 1.2 * place.bytes) {
+        char text[512];
+        std::snprintf(text, sizeof text,
+                      "the run needs about %.1f MB (output %.1f MB, checkpoint %.1f MB) but '%s' "
+                      "has %.1f MB free",
+                      place.bytes / 1e6, need.output / 1e6, need.checkpoint / 1e6,
+                      place.folder.c_str(), free_bytes / 1e6);
+        problem = std::string(place.key) + " '" + place.file + "': " + text;
+        break;
       }
     }
   }
   if (comm.max(problem.empty() ? 0.0 : 1.0) > 0) throw ConfigError(problem);
+}
+
+// Memory is known before the network is built: synapses (24 bytes each at least: weight, mean
+// and second moment), km2013's table of circuit pairs, the frozen input patterns and their
+// presentation buffers, and what rank 0 records per step. A run that cannot fit is refused
+// with exit 2, naming the key of its largest part and the estimate (D12, D14, D19); these are
+// lower bounds, so a run near the limit may still run out, and then the message of
+// main()'s bad_alloc handler repeats the estimate.
+struct MemoryNeed {
+  double bytes = 0;          // per rank, the largest rank (rank 0 records the inputs)
+  double largest = 0;        // its largest part
+  std::string key;           // the key that sets it
+  std::string what;          // what it is
+  double available = 0;      // per rank, the smallest over the ranks
+  std::string available_why;
+};
+MemoryNeed g_memory;  // for the bad_alloc message
+
+double meminfo_available_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string name;
+  double kib = 0;
+  std::string unit;
+  while (meminfo >> name >> kib) {
+    std::getline(meminfo, unit);
+    if (name == "MemAvailable:") return kib * 1024.0;
+  }
+  return std::numeric_limits<double>::infinity();
+}
+
+double process_virtual_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmSize:", 0) == 0) return std::atof(line.c_str() + 7) * 1024.0;
+  return 0;
+}
+
+double cgroup_available_bytes() {
+  std::ifstream max_file("/sys/fs/cgroup/memory.max");
+  std::string max_text;
+  if (!(max_file >> max_text) || max_text == "max") return std::numeric_limits<double>::infinity();
+  std::ifstream current_file("/sys/fs/cgroup/memory.current");
+  double current = 0;
+  current_file >> current;
+  return std::max(0.0, std::atof(max_text.c_str()) - current);
+}
+
+// Ranks sharing this node's memory (Open MPI, SLURM), 1 if unknown.
+double ranks_on_this_node() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_STEP_TASKS_PER_NODE",
+                           "SLURM_TASKS_PER_NODE"})
+    if (const char* text = std::getenv(name))
+      if (const int n = std::atoi(text); n > 0) return n;
+  return 1;
+}
+
+MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
+  const double ranks = n_ranks;
+  const double k_mean = 0.5 * (config.k_min + config.k_max);
+  const double k_span = config.k_max - config.k_min + 1.0;
+  const double k_square = k_mean * k_mean + (k_span * k_span - 1.0) / 12.0;
+  const double circuits = static_cast<double>(config.n_circuits());
+  const double neurons = circuits * k_mean;
+  double recurrent = 0;
+  std::string recurrent_key;
+  if (config.connectivity == seqlearn::Connectivity::km2013) {
+    recurrent = std::min(static_cast<double>(config.n_conn), circuits * (circuits - 1)) * k_square;
+    recurrent_key = "network.n_conn";
+  } else {
+    recurrent = circuits * config.wta_indegree * k_mean * k_mean;
+    recurrent_key = "network.wta_indegree";
+  }
+  const double input_synapses = neurons * config.n_inputs;
+  const double steps = static_cast<double>(config.total_steps());
+  struct Part {
+    double bytes;
+    std::string key, what;
+  };
+  std::vector<Part> parts;
+  char text[256];
+  std::snprintf(text, sizeof text, "%.3g synapses from other circuits", recurrent);
+  parts.push_back({recurrent * 24.0 / ranks, recurrent_key, text});
+  std::snprintf(text, sizeof text, "%.3g synapses from the input channels", input_synapses);
+  parts.push_back({input_synapses * 24.0 / ranks, "network.n_inputs", text});
+  if (config.connectivity == seqlearn::Connectivity::km2013)
+    parts.push_back({circuits * circuits * 25.0, "network.grid",
+                     "km2013's table of all circuit pairs (on every rank)"});
+  double longest_pattern = 0, pattern_spikes = 0;
+  for (const double t : config.t_pattern_ms) {
+    longest_pattern = std::max(longest_pattern, t);
+    pattern_spikes += config.n_inputs * config.train_input.r_input_hz * t * 1e-3;
+  }
+  const double warp = std::max({1.0, config.train_input.warp_max, config.test_input.warp_max});
+  // A presentation buffer is sized when a pattern starts, after the first noise phase.
+  const bool presents =
+      steps * config.dt_ms >
+      std::min(config.train_input.t_noise_min_ms, config.test_input.t_noise_min_ms);
+  parts.push_back({pattern_spikes * 8.0 +
+                       (presents ? warp * longest_pattern / config.dt_ms * 24.0 : 0.0),
+                   "input.t_pattern", "the frozen input patterns and their presentation"});
+  parts.push_back({steps * 8.0, "run.protocol", "rank 0's pattern and sequence labels per step"});
+  double recorded = circuits * config.r_max_hz * steps * config.dt_s() * 16.0 / ranks;
+  if (config.dt_rec > 0) {
+    const double traced = config.record_mode == seqlearn::RecordMode::random
+                              ? std::min(neurons, static_cast<double>(config.record_list.at(0)))
+                              : 0.0;
+    recorded += steps / static_cast<double>(config.dt_rec) * traced * 3.0 * 8.0;
+  }
+  parts.push_back({recorded, "run.protocol", "the recorded spikes and traces"});
+  MemoryNeed need;
+  for (const Part& part : parts) {
+    need.bytes += part.bytes;
+    if (part.bytes > need.largest) {
+      need.largest = part.bytes;
+      need.key = part.key;
+      need.what = part.what;
+    }
+  }
+  return need;
+}
+
+std::string gigabytes(double bytes) {
+  char text[64];
+  if (bytes >= 1e9)
+    std::snprintf(text, sizeof text, "%.3g GB", bytes / 1e9);
+  else
+    std::snprintf(text, sizeof text, "%.1f MB", bytes / 1e6);
+  return text;
+}
+
+void check_memory(const seqlearn::Config& config, seqlearn::Communicator& comm) {
+  MemoryNeed need = estimate_memory(config, comm.size());
+  const double local_ranks = ranks_on_this_node();
+  double available = std::numeric_limits<double>::infinity();
+  std::string why;
+  if (const double node = meminfo_available_bytes() / local_ranks; node < available) {
+    available = node;
+    why = "MemAvailable shared by " + std::to_string(static_cast<int>(local_ranks)) +
+          " rank(s) on this node";
+  }
+  if (const double group = cgroup_available_bytes() / local_ranks; group < available) {
+    available = group;
+    why = "the cgroup's memory.max";
+  }
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    const double left = static_cast<double>(limit.rlim_cur) - process_virtual_bytes();
+    if (left < available) {
+      available = left;
+      why = "the address-space limit (ulimit -v)";
+    }
+  }
+  need.available = -comm.max(-(std::isfinite(available) ? available : 1e300));
+  const bool short_here = need.bytes > available;
+  need.available_why = why;
+  g_memory = need;
+  if (comm.max(short_here ? 1.0 : 0.0) == 0) return;
+  char text[1024];
+  std::snprintf(text, sizeof text,
+                "%s: the run needs about %s of memory per rank (largest part: %s, %s) but only %s "
+                "is available per rank on some rank (%s); change %s, or run on more nodes",
+                need.key.c_str(), gigabytes(need.bytes).c_str(), need.what.c_str(),
+                gigabytes(need.largest).c_str(), gigabytes(need.available).c_str(),
+                short_here ? why.c_str() : "another node's limit", need.key.c_str());
+  throw ConfigError(text);
 }
 
 // Threads bound to fewer cores than there are threads share them and gain nothing (Open
@@ -187,7 +460,10 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
                                      header.remaining_protocol, header.continues_phase);
   }
   const auto claim = check_output(config, comm);
+  prepare_stop_note(config);
+  check_memory(config, comm);
 
+  g_stage = "building the network";
   const auto build_start = std::chrono::steady_clock::now();
   seqlearn::Simulator simulator(config, comm);
   if (restoring) simulator.restore(invocation.restore_path);
@@ -202,7 +478,8 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
 
   const InjectedFault fault = injected_fault();
   g_simulator.store(&simulator);
-  install_stop_handlers();
+  if (g_signal != 0) simulator.request_stop();  // a signal during the set-up (D17)
+  g_stage = "simulating";
   const auto run_start = std::chrono::steady_clock::now();
   double last_report = 0;
   const auto outcome = simulator.run([&](std::int64_t done, std::int64_t total) {
@@ -217,6 +494,10 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
     }
   });
   const bool stopped = outcome == seqlearn::Simulator::Outcome::stopped;
+  if (stopped && root)
+    std::fprintf(stderr, "seqlearn_mpi: checkpoint written to %s; writing the output %s\n",
+                 config.checkpoint_file.c_str(), config.output_file.c_str());
+  g_stage = "writing the output";
   const double simulate_s = comm.max(seconds_since(run_start));
 
   const std::int64_t steps_run = simulator.steps_done() - simulator.first_step();
@@ -291,12 +572,10 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
     if (root)
       std::fprintf(
           stderr,
-          "seqlearn_mpi: stopped on request%s at step %lld (%.3f s of model time); checkpoint "
+          "seqlearn_mpi: stopped on request (%s) at step %lld (%.3f s of model time); checkpoint "
           "written to %s and output to %s.\nResume with: mpirun -n %d seqlearn_mpi --restore %s "
           "--output NEW_OUTPUT.h5\n",
-          g_signal == SIGINT    ? " (SIGINT)"
-          : g_signal == SIGTERM ? " (SIGTERM)"
-                                : "",
+          signal_name(g_signal),
           static_cast<long long>(simulator.steps_done()),
           static_cast<double>(simulator.steps_done()) * config.dt_s(),
           config.checkpoint_file.c_str(), config.output_file.c_str(), comm.size(),
@@ -309,8 +588,10 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  install_stop_handlers();  // before MPI_Init, which may take a while on a loaded machine
   seqlearn::MpiSession mpi(&argc, &argv);
   const int rank = seqlearn::MpiSession::world_rank();
+  g_speaks = rank == 0;
   std::unique_ptr<seqlearn::Communicator> comm;
   try {
     comm = seqlearn::make_mpi_communicator();
@@ -323,8 +604,21 @@ int main(int argc, char** argv) {
     // Every rank learns of it in the same exchange and stops; nothing is written.
     if (rank == 0) std::cerr << "seqlearn_mpi: error: " << e.what() << "\n";
     return 1;
+  } catch (const std::bad_alloc& e) {
+    // Only this rank knows: say what was being done and what the estimate was, then abort.
+    std::cerr << "seqlearn_mpi: rank " << rank << ": fatal error: out of memory while " << g_stage
+              << " (" << e.what() << ")";
+    if (g_memory.bytes > 0)
+      std::cerr << "; the estimate was " << gigabytes(g_memory.bytes)
+                << " per rank, largest part " << g_memory.what << " ("
+                << gigabytes(g_memory.largest) << ", set by " << g_memory.key << "), with "
+                << gigabytes(g_memory.available) << " available per rank";
+    std::cerr << "\n";
+    if (comm) comm->abort(1);
+    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "seqlearn_mpi: rank " << rank << ": fatal error: " << e.what() << "\n";
+    std::cerr << "seqlearn_mpi: rank " << rank << ": fatal error while " << g_stage << ": "
+              << e.what() << "\n";
     if (comm) comm->abort(1);
     return 1;
   }

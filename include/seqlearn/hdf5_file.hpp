@@ -60,7 +60,9 @@ class H5File {
   // Fixed-length strings; only rank 0's `values` are written (all ranks must call).
   void write_strings(const std::string& path, const std::vector<std::string>& values);
 
-  // Flushes and closes; further calls are errors. The destructor closes too, quietly.
+  // Flushes and closes; further calls are errors. The destructor closes too, quietly, except
+  // while an exception unwinds: then it does no collective work (the other ranks are not in
+  // the same call) and leaves the file to the abort that follows (src/main.cpp).
   void close();
 
   template <class T>
@@ -80,6 +82,8 @@ class H5File {
   std::unique_ptr<Handles> handles_;
   Communicator& comm_;
   int rank_;
+  int exceptions_;  // std::uncaught_exceptions() at construction
+  std::string file_name_;
 };
 
 // Gives a file written collectively under `partial` its final name `path` (rank 0 renames,

@@ -4,7 +4,8 @@
 #     the spikes and final weights of an uninterrupted 15 s run on 1 rank;
 #  2. SIGTERM to a running 2-rank job: exit code 3, a resume hint, a checkpoint, a complete
 #     output file; resumed on 3 ranks it matches the uninterrupted run;
-#  3. a fault injected on rank 1 of 3 ends the whole job, non-zero, within 10 s;
+#  3. a fault injected on rank 1 of 3 ends the whole job, non-zero, within 30 s (about 2 s on an
+#     idle machine; 60 s is a hang);
 #  4. a trained checkpoint restored into test phases with other input settings runs;
 #  5. extreme valid settings never write non-finite values: they run, or stop with a message
 #     naming the step and neuron (and write nothing);
@@ -68,12 +69,12 @@ check "SIGTERM: resumed on 3 ranks equals the uninterrupted run" same_after uncu
 
 # 3. A fault on one rank ends the job promptly.
 start=$(date +%s)
-SEQLEARN_TEST_FAULT=1:500 timeout 10 mpirun -n 3 --oversubscribe "$binary" "${small[@]}" "${long[@]}" \
+SEQLEARN_TEST_FAULT=1:500 timeout 60 mpirun -n 3 --oversubscribe "$binary" "${small[@]}" "${long[@]}" \
   --output fault.h5 >fault.log 2>&1
 code=$?
 check "fault on rank 1 of 3: non-zero exit (got $code), not a timeout" test $code -ne 0 -a $code -ne 124
 check "fault: the failing rank says so" grep -q "rank 1: fatal error: injected fault" fault.log
-check "fault: over within 10 s" test $(( $(date +%s) - start )) -le 10
+check "fault: over within 30 s (about 2 s unloaded)" test $(( $(date +%s) - start )) -le 30
 check "fault: no result file" test ! -e fault.h5
 
 # 4. Reuse a trained network: test phases only, other input settings.
