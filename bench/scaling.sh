@@ -31,6 +31,6 @@ for ranks in $SEQLEARN_RANKS; do
     --network.connectivity fixed_indegree --network.boundary periodic --run.protocol "train:$ms" --record.dt_rec 0
 done
 if [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
-  echo "## strong scaling ($grid)"; tools/seqlearn-sweep "$out/strong"
-  echo "## weak scaling ($block per rank)"; tools/seqlearn-sweep "$out/weak" --weak
+  echo "## strong scaling ($grid)"; tools/seqlearn-scaling "$out/strong"
+  echo "## weak scaling ($block per rank)"; tools/seqlearn-scaling "$out/weak" --weak
 fi

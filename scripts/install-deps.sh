@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libboost-program-options-dev libgtest-dev librandom123-dev clang libclang-rt-14-dev
-  python3 python3-h5py python3-numpy python3-matplotlib python3-pytest
+  python3 python3-h5py python3-numpy python3-matplotlib python3-pytest python3-neo
   munge slurmctld slurmd slurm-client
 )
 missing=()

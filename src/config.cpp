@@ -914,6 +914,10 @@ std::string Config::resolved_protocol_text() const {
   return text.str();
 }
 
+std::string unit_of_key(const std::string& key) {
+  return find_spec(key) != nullptr ? typed_spec(key).unit : "";
+}
+
 Config make_config(const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::map<std::string, std::string> values;
   for (const auto& spec : kKeys) values[spec.key] = spec.default_value;

@@ -153,6 +153,21 @@ void H5File::attribute(const std::string& object, const std::string& name, doubl
   numeric_attribute(handles_->file, object, name, value, H5T_NATIVE_DOUBLE);
 }
 
+void H5File::text_attribute(const std::string& object, const std::string& name,
+                            const std::string& value) {
+  Handle target(H5Oopen(handles_->file, object.c_str(), H5P_DEFAULT), H5Oclose,
+                "opening " + object);
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
+  checked_status(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size");
+  checked_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate");
+  Handle attr(
+      H5Acreate2(target.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose, "creating attribute " + object + ":" + name);
+  const char* text = value.c_str();
+  checked_status(H5Awrite(attr.get(), type.get(), &text), "writing attribute " + name);
+}
+
 void H5File::write_block(const std::string& path, Type type, const void* data,
                          const std::vector<std::uint64_t>& dims,
                          const std::vector<std::uint64_t>& offset,
@@ -195,6 +210,7 @@ void H5File::write_strings(const std::string& path, const std::vector<std::strin
               buffer.begin() + static_cast<std::ptrdiff_t>(i * width));
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
   checked_status(H5Tset_size(type.get(), width), "H5Tset_size");
+  checked_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
   hsize_t dims[1] = {values.size()};
   Handle file_space(H5Screate_simple(1, dims, nullptr), H5Sclose, "dataspace of " + path);
   Handle dataset(H5Dcreate2(handles_->file, path.c_str(), type.get(), file_space.get(),
@@ -254,8 +270,16 @@ std::string attribute_text(hid_t attr) {
   Handle type(H5Aget_type(attr), H5Tclose, "H5Aget_type");
   const H5T_class_t type_class = H5Tget_class(type.get());
   if (type_class == H5T_STRING) {
-    if (H5Tis_variable_str(type.get()) > 0)
-      throw std::runtime_error("HDF5: variable-length string attribute");
+    if (H5Tis_variable_str(type.get()) > 0) {  // text_attribute's kind
+      Handle memory(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
+      checked_status(H5Tset_size(memory.get(), H5T_VARIABLE), "H5Tset_size");
+      checked_status(H5Tset_cset(memory.get(), H5Tget_cset(type.get())), "H5Tset_cset");
+      char* text = nullptr;
+      checked_status(H5Aread(attr, memory.get(), &text), "reading attribute");
+      std::string value = text != nullptr ? text : "";
+      H5free_memory(text);  // one string: what H5Treclaim would free
+      return value;
+    }
     const std::size_t size = H5Tget_size(type.get());
     std::string value(size, '\0');
     checked_status(H5Aread(attr, type.get(), value.data()), "reading attribute");

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "seqlearn/config.hpp"
 #include "seqlearn/hdf5_file.hpp"
 
 #ifndef SEQLEARN_VERSION
@@ -62,13 +63,16 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
   for (std::uint64_t source = first; source < last; ++source) {
     const StpParameters p = net.stp_parameters(source);
     U.push_back(p.U);
-    D.push_back(p.D_s);
-    F.push_back(p.F_s);
+    D.push_back(p.D_s * 1e3);  // ms, as plasticity.stp_D/F in /config
+    F.push_back(p.F_s * 1e3);
   }
   const std::uint64_t n_sources = static_cast<std::uint64_t>(config.n_inputs) + net.n_neurons();
   file.write_rows("/network/stp/U", U, first, n_sources);
   file.write_rows("/network/stp/D", D, first, n_sources);
   file.write_rows("/network/stp/F", F, first, n_sources);
+  file.units("/network/stp/U", "1");
+  file.units("/network/stp/D", "ms");
+  file.units("/network/stp/F", "ms");
 
   if (config.writes_synapses(static_cast<double>(comm.sum(sim.local_synapses())))) {
     file.write_concatenated("/network/synapses/pre", sim.synapse_sources());
@@ -78,6 +82,8 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
                             sim.variance_tracking_mean());
     file.write_concatenated("/network/synapses/variance_tracking_second_moment",
                             sim.variance_tracking_second_moment());
+    for (const char* name : {"weight", "variance_tracking_mean", "variance_tracking_second_moment"})
+      file.units(std::string("/network/synapses/") + name, "1");
   }
 }
 
@@ -106,6 +112,8 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   // A restored run starts at its checkpoint's step: pattern_id[i] is step first_step + i.
   file.attribute("/input/pattern_id", "first_step", rec.first_step);
   file.attribute("/input/sequence_id", "first_step", rec.first_step);
+  file.units("/spikes/step", "steps");
+  file.units("/input/spikes/step", "steps");
 
   const Config& config = sim.config();
   std::vector<std::string> names;
@@ -123,6 +131,8 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   write_from_root(file, "/phases/first_step", first_step, comm);
   write_from_root(file, "/phases/steps", steps_of_phase, comm);
   write_from_root(file, "/phases/learning", learning, comm);
+  file.units("/phases/first_step", "steps");
+  file.units("/phases/steps", "steps");
 
   // Traces: [T, n] and [T, m], each rank owning a block of columns.
   const std::uint64_t n_times = rec.trace_steps.size();  // the same on every rank
@@ -141,6 +151,18 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   file.write_rows("/traces/weight_post", rec.trace_weight_post, weight_offset, n_weights);
   file.write_matrix("/traces/weight", rec.trace_weight.data(), n_times, n_weights, 0, n_times,
                     weight_offset, rec.trace_weight_pre.size());
+  file.units("/traces/step", "steps");
+  for (const char* name : {"u", "p", "readout", "weight"})
+    file.units(std::string("/traces/") + name, "1");
+}
+
+// Units of the /run attributes: durations in s, the real-time factor a ratio; counts none.
+std::string run_unit(const std::string& name) {
+  if (name == "real_time_factor") return "1";
+  if (name.ends_with("_s") || name.ends_with("_s_max") || name.ends_with("_s_sum")) return "s";
+  if (name.ends_with("_step") && name.starts_with("exchange_bytes")) return "byte";
+  if (name == "first_step" || name == "last_step") return "steps";
+  return "";
 }
 
 }  // namespace
@@ -150,15 +172,27 @@ void write_output(const std::string& path, const Simulator& sim, const RunInfo& 
   const std::string partial = path + ".partial";
   {
     H5File file(partial, comm);
+    // Text as UTF-8 strings; /config/units and /run/units name the unit of each attribute
+    // that has one (an attribute cannot carry attributes of its own).
     file.create_group("/config");
-    for (const auto& [key, value] : sim.config().resolved) file.attribute("/config", key, value);
-    file.attribute("/config", "program_version", std::string(SEQLEARN_VERSION));
+    file.create_group("/config/units");
+    for (const auto& [key, value] : sim.config().resolved) {
+      file.text_attribute("/config", key, value);
+      if (const std::string unit = unit_of_key(key); !unit.empty())
+        file.text_attribute("/config/units", key, unit);
+    }
+    file.text_attribute("/config", "program_version", std::string(SEQLEARN_VERSION));
     file.attribute("/config", "n_ranks", static_cast<std::int64_t>(comm.size()));
     file.attribute("/config", "threads_per_rank", static_cast<std::int64_t>(sim.threads()));
     write_network(file, sim, comm);
     write_activity(file, sim, comm);
     file.create_group("/run");
-    for (const auto& [name, value] : info) file.attribute("/run", name, value);
+    file.create_group("/run/units");
+    for (const auto& [name, value] : info) {
+      file.attribute("/run", name, value);
+      if (const std::string unit = run_unit(name); !unit.empty())
+        file.text_attribute("/run/units", name, unit);
+    }
     file.close();
   }
   publish_file(partial, path, comm);

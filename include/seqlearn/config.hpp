@@ -178,6 +178,9 @@ Config resume_config(const std::vector<std::pair<std::string, std::string>>& che
                      const std::vector<std::pair<std::string, std::string>>& explicit_values,
                      const std::string& remaining_protocol, bool continues_phase);
 
+// The unit of a key's value as the option table states it ("ms", "Hz", ...; "" for none).
+std::string unit_of_key(const std::string& key);
+
 // Loads and checks docs/model.md 7's CSV (`source,id,step`) against the network's sizes.
 ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint64_t n_neurons,
                                 std::int64_t total_steps);

@@ -27,6 +27,12 @@ class H5File {
   void attribute(const std::string& object, const std::string& name, const std::string& value);
   void attribute(const std::string& object, const std::string& name, std::int64_t value);
   void attribute(const std::string& object, const std::string& name, double value);
+  // A variable-length UTF-8 string attribute (h5py reads it as str; the output file's text).
+  void text_attribute(const std::string& object, const std::string& name, const std::string& value);
+  // The `units` attribute of a dataset or group ("ms", "s", "Hz", "1", "step", ...).
+  void units(const std::string& object, const std::string& unit) {
+    text_attribute(object, "units", unit);
+  }
 
   // 1-D dataset of `total` elements; this rank writes `count` elements at `offset`.
   template <class T>

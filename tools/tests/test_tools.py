@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 TOOLS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-sys.path.insert(0, TOOLS)
-import seqlearn_analysis as sa  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(TOOLS), "python"))
+import seqlearn.analysis as sa  # noqa: E402
+import seqlearn.reader  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 N_INPUTS = 8
@@ -90,7 +91,7 @@ def test_presentations_and_phases(synthetic):
 def test_chunked_reads_give_the_same_spikes(synthetic, monkeypatch):
     with sa.Run(synthetic) as run:
         whole = run.spikes(1000, 7000)
-        monkeypatch.setattr(sa, "CHUNK", 7)
+        monkeypatch.setattr(seqlearn.reader, "CHUNK", 7)
         chunked = run.spikes(1000, 7000)
         subset = run.spikes(1000, 7000, np.array([1, 4]))
     assert np.array_equal(whole[0], chunked[0]) and np.array_equal(whole[1], chunked[1])

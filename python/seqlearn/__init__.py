@@ -1,0 +1,22 @@
+"""seqlearn: read the simulator's output files (docs/output.md) from Python.
+
+    import seqlearn
+    run = seqlearn.open("results/default.h5")
+    run.phases                      # [Phase(index, name, first, steps, learning, ...)]
+    run.spike_times()               # per neuron: spike times, ms
+    run.presentation_table()        # pattern presentations: pattern, sequence, start/end step, ms
+    run.config["neuron.dt"]         # 1.0 (typed values)
+    block = run.to_neo()            # a neo.Block (python3-neo; imported only here)
+
+Plain h5py and numpy; Neo is optional. `seqlearn.analysis` holds the measures of
+docs/model.md section 9 (what tools/seqlearn-analyze prints).
+"""
+
+from .reader import CHUNK, Phase, Presentation, Run, parse_value
+
+__all__ = ["open", "Run", "Phase", "Presentation", "parse_value", "CHUNK"]
+
+
+def open(path: str) -> Run:  # noqa: A001 (seqlearn.open, as h5py.File / neo.io readers)
+    """Opens one seqlearn output file read-only (use it as a context manager, or call close())."""
+    return Run(path)

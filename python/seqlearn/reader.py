@@ -1,0 +1,321 @@
+"""Reading one seqlearn output file (schema: docs/output.md).
+
+Spikes are read in chunks and filtered to the window asked for, so memory stays bounded by
+the window (and by the neuron subsample, where one is given), not by the size of the run.
+Files of older versions (byte-string config, STP D/F in seconds, no units, no /run) read too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import h5py
+import numpy as np
+
+CHUNK = 1 << 22  # spikes read at a time
+
+
+@dataclass
+class Phase:
+    """One phase of the protocol as it ran: steps [first, first + steps). `planned_steps` is
+    the protocol's length; a run interrupted (or a chain segment) ran fewer (`complete` False)."""
+
+    index: int
+    name: str
+    first: int
+    steps: int
+    learning: bool
+    planned_steps: int | None = None
+
+    @property
+    def end(self) -> int:
+        """One past the last step."""
+        return self.first + self.steps
+
+    @property
+    def last(self) -> int:
+        """The last step that ran."""
+        return self.end - 1
+
+    @property
+    def complete(self) -> bool:
+        return self.planned_steps is None or self.steps == self.planned_steps
+
+
+@dataclass
+class Presentation:
+    start: int  # first step
+    length: int  # steps
+    pattern: int
+    sequence: int
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+def _text(value) -> str:
+    if isinstance(value, (bytes, np.bytes_)):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return _text(value[()])
+    return str(value)
+
+
+_INT = re.compile(r"[+-]?\d+\Z")
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
+
+
+def parse_value(text: str):
+    """A config value as a Python value: bool for true/false, int, float, else the text."""
+    if text in ("true", "false"):
+        return text == "true"
+    if _INT.match(text):
+        return int(text)
+    if _FLOAT.match(text):
+        return float(text)
+    return text
+
+
+def _attrs(group) -> dict:
+    return {key: value for key, value in group.attrs.items()}
+
+
+class Run:
+    """One output file, opened read-only."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.file = h5py.File(path, "r")
+        try:
+            self._read_header()
+        except Exception:
+            self.file.close()
+            raise
+
+    def _read_header(self):
+        f = self.file
+        config = f["config"]
+        #: every /config attribute as the text the program wrote
+        self.config_text = {key: _text(value) for key, value in config.attrs.items()}
+        #: the same as typed values (int, float, bool, str)
+        self.config = {key: parse_value(value) for key, value in self.config_text.items()}
+        #: the unit of each config value that has one (files of this version)
+        self.config_units = {k: _text(v) for k, v in config["units"].attrs.items()} if "units" in config else {}
+        self.dt_ms = float(self.config_text["neuron.dt"])
+        network = f["network"]
+        self.n_neurons = int(network.attrs["n_neurons"])
+        self.n_inputs = int(network.attrs["n_inputs"])
+        self.rows = int(network.attrs["rows"])
+        self.cols = int(network.attrs["cols"])
+        self.circuit_size = network["circuit_size"][:]
+        #: /run attributes (timings, counters, first_step, last_step, interrupted); {} if none
+        self.info = {k: v.item() if hasattr(v, "item") else v for k, v in _attrs(f["run"]).items()} if "run" in f else {}
+        # A run restored from a checkpoint starts at a later step: label arrays begin there.
+        self.label_first_step = int(f["input/pattern_id"].attrs.get("first_step", 0))
+        self.first_step = int(self.info.get("first_step", self.label_first_step))
+        planned_end = None
+        phases = f["phases"]
+        planned = [
+            (i, _text(name), int(first), int(steps), bool(learning))
+            for i, (name, first, steps, learning) in enumerate(
+                zip(phases["name"][:], phases["first_step"][:], phases["steps"][:], phases["learning"][:])
+            )
+        ]
+        if planned:
+            planned_end = planned[-1][2] + planned[-1][3]
+        labelled_end = self.label_first_step + f["input/pattern_id"].shape[0]
+        self.last_step = int(self.info.get("last_step", planned_end if planned_end is not None else labelled_end))
+        self.last_step = min(self.last_step, labelled_end)
+        #: stopped by SIGTERM/SIGINT before the end of its protocol
+        self.interrupted = bool(self.info.get("interrupted", 0))
+        # Phases cut to the steps that ran, [first_step, last_step); phases that did not run
+        # at all are left out.
+        self.phases = []
+        for i, name, first, steps, learning in planned:
+            a, b = max(first, self.first_step), min(first + steps, self.last_step)
+            if b > a:
+                self.phases.append(Phase(i, name, a, b - a, learning, steps))
+        self.planned_phases = [Phase(i, n, a, s, l, s) for i, n, a, s, l in planned]
+        self.total_steps = sum(p.steps for p in self.phases)
+
+    def close(self):
+        self.file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        state = ", interrupted" if self.interrupted else ""
+        return (f"<seqlearn run {self.path!r}: {self.n_neurons} neurons, {len(self.phases)} phases, "
+                f"steps [{self.first_step}, {self.last_step}){state}>")
+
+    # --- network ------------------------------------------------------------------------
+
+    def circuit_of(self, neurons: np.ndarray | None = None) -> np.ndarray:
+        """The circuit of each neuron in `neurons` (of every neuron without)."""
+        all_ = self.file["network/circuit_of"][:].astype(np.int64)
+        if neurons is None:
+            return all_
+        return all_[np.asarray(neurons, dtype=np.int64)] if len(neurons) else np.zeros(0, np.int64)
+
+    def stp(self) -> dict:
+        """STP parameters per source (input channels, then neurons): U, and D, F in ms."""
+        stp = self.file["network/stp"]
+        scale = 1.0 if _text(stp["D"].attrs.get("units", "s")) == "ms" else 1e3  # older files: s
+        return {"U": stp["U"][:], "D_ms": stp["D"][:] * scale, "F_ms": stp["F"][:] * scale}
+
+    def units(self, dataset: str) -> str | None:
+        """The `units` attribute of a dataset (None where it has none)."""
+        value = self.file[dataset].attrs.get("units")
+        return None if value is None else _text(value)
+
+    # --- spikes -------------------------------------------------------------------------
+
+    def spikes(self, first: int | None = None, end: int | None = None, neurons: np.ndarray | None = None):
+        """Network spikes with first <= step < end (and neuron in `neurons`), ordered by step:
+        (steps, neuron ids), both int64."""
+        first = self.first_step if first is None else first
+        end = self.last_step if end is None else end
+        step_ds, neuron_ds = self.file["spikes/step"], self.file["spikes/neuron"]
+        keep = None if neurons is None else np.asarray(neurons, dtype=np.int64)
+        steps, ids = [], []
+        for lo in range(0, step_ds.shape[0], CHUNK):
+            s = step_ds[lo : lo + CHUNK].astype(np.int64)
+            n = neuron_ds[lo : lo + CHUNK].astype(np.int64)
+            mask = (s >= first) & (s < end)
+            if keep is not None:
+                mask &= np.isin(n, keep)
+            steps.append(s[mask])
+            ids.append(n[mask])
+        steps = np.concatenate(steps) if steps else np.zeros(0, np.int64)
+        ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        order = np.argsort(steps, kind="stable")
+        return steps[order], ids[order]
+
+    def spike_steps(self, first: int | None = None, end: int | None = None) -> list[np.ndarray]:
+        """Per neuron (list index = neuron id): its spike steps in [first, end), int64, ascending."""
+        steps, ids = self.spikes(first, end)
+        return _split(steps, ids, self.n_neurons)
+
+    def spike_times(self, first: int | None = None, end: int | None = None) -> list[np.ndarray]:
+        """Per neuron: spike times in ms (step * dt: the start of the spike's step)."""
+        return [s * self.dt_ms for s in self.spike_steps(first, end)]
+
+    # --- inputs -------------------------------------------------------------------------
+
+    def input_spikes(self, first: int | None = None, end: int | None = None):
+        """Input spikes (step, channel, from_pattern) with first <= step < end; the file keeps
+        them in step order, so the window is found by bisection without reading the rest."""
+        first = self.first_step if first is None else first
+        end = self.last_step if end is None else end
+        step_ds = self.file["input/spikes/step"]
+        lo, hi = _bisect(step_ds, first), _bisect(step_ds, end)
+        return (
+            step_ds[lo:hi].astype(np.int64),
+            self.file["input/spikes/channel"][lo:hi].astype(np.int64),
+            self.file["input/spikes/from_pattern"][lo:hi].astype(bool),
+        )
+
+    def input_spike_steps(self, first: int | None = None, end: int | None = None) -> list[np.ndarray]:
+        """Per input channel: its spike steps in [first, end)."""
+        steps, channels, _ = self.input_spikes(first, end)
+        return _split(steps, channels, self.n_inputs)
+
+    def input_spike_times(self, first: int | None = None, end: int | None = None) -> list[np.ndarray]:
+        """Per input channel: spike times in ms."""
+        return [s * self.dt_ms for s in self.input_spike_steps(first, end)]
+
+    def labels(self, name: str, first: int | None = None, end: int | None = None) -> np.ndarray:
+        """input/pattern_id or input/sequence_id for steps [first, end) (-1: noise)."""
+        first = self.first_step if first is None else first
+        end = self.last_step if end is None else end
+        return self.file["input/" + name][first - self.label_first_step : end - self.label_first_step]
+
+    def pattern_id(self, first: int | None = None, end: int | None = None) -> np.ndarray:
+        return self.labels("pattern_id", first, end)
+
+    def sequence_id(self, first: int | None = None, end: int | None = None) -> np.ndarray:
+        return self.labels("sequence_id", first, end)
+
+    def presentations(self, first: int, end: int) -> list[Presentation]:
+        """Pattern presentations wholly inside [first, end)."""
+        pattern = self.labels("pattern_id", first, end)
+        sequence = self.labels("sequence_id", first, end)
+        change = np.flatnonzero(np.diff(pattern) != 0) + 1
+        bounds = np.r_[0, change, len(pattern)]
+        result = []
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            if pattern[a] < 0 or a == 0 or b == len(pattern):
+                continue  # noise, or cut by the window
+            result.append(Presentation(first + int(a), int(b - a), int(pattern[a]), int(sequence[a])))
+        return result
+
+    def presentation_table(self) -> dict:
+        """Every pattern presentation wholly inside a phase, as columns (numpy arrays): phase,
+        pattern, sequence, start_step, end_step (one past the last), start_ms, end_ms."""
+        rows = [(phase.index, p) for phase in self.phases for p in self.presentations(phase.first, phase.end)]
+        start = np.array([p.start for _, p in rows], np.int64)
+        end = np.array([p.end for _, p in rows], np.int64)
+        return {
+            "phase": np.array([i for i, _ in rows], np.int64),
+            "pattern": np.array([p.pattern for _, p in rows], np.int64),
+            "sequence": np.array([p.sequence for _, p in rows], np.int64),
+            "start_step": start,
+            "end_step": end,
+            "start_ms": start * self.dt_ms,
+            "end_ms": end * self.dt_ms,
+        }
+
+    # --- protocol and config --------------------------------------------------------------
+
+    def test_phases(self):
+        """(untrained, trained): test phases before any learning, and after some."""
+        untrained, trained, learned = [], [], False
+        for phase in self.phases:
+            learned |= phase.learning
+            if not phase.learning:
+                (trained if learned else untrained).append(phase)
+        return untrained, trained
+
+    def n_patterns(self) -> int:
+        return int(self.config_text.get("input.n_patterns", "1"))
+
+    def pattern_steps(self, pattern: int) -> int:
+        """Unwarped length of a pattern, steps."""
+        lengths = [float(x) for x in self.config_text["input.t_pattern"].split(",")]
+        return int(lengths[min(pattern, len(lengths) - 1)] // self.dt_ms)
+
+    def sequences(self) -> list[list[int]]:
+        return [[int(x) for x in seq.split(",")] for seq in self.config_text["input.pattern_sequences"].split(";")]
+
+    # --- Neo ------------------------------------------------------------------------------
+
+    def to_neo(self, inputs: bool = True):
+        """A neo.Block: one Segment per phase (the steps that ran), a SpikeTrain per neuron (and
+        per input channel with `inputs`), an Epoch of pattern presentations. Needs python3-neo."""
+        from .neo_io import to_neo
+
+        return to_neo(self, inputs=inputs)
+
+
+def _split(steps: np.ndarray, ids: np.ndarray, n: int) -> list[np.ndarray]:
+    order = np.lexsort((steps, ids))
+    steps, ids = steps[order], ids[order]
+    bounds = np.searchsorted(ids, np.arange(n + 1))
+    return [steps[bounds[i] : bounds[i + 1]] for i in range(n)]
+
+
+def _bisect(dataset, value) -> int:
+    lo, hi = 0, dataset.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if dataset[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
