@@ -4,8 +4,10 @@
 # an unrelated folder; the installed P/bin/seqlearn-analyze on its output (through the python3
 # chosen by scripts/python.sh, since the tools start with #!/usr/bin/env python3); the installed
 # jobs point at P/bin. The prefix is removed at the end.
-# Usage: install.sh BUILD_DIR   (the configured and built folder; CTest passes its own)
+# Usage: install.sh BUILD_DIR   (the configured and built folder; CTest passes its own, and
+# the cmake that configured it as SEQLEARN_CMAKE; default: cmake on PATH)
 set -u
+cmake=${SEQLEARN_CMAKE:-cmake}
 build=${1:?usage: install.sh BUILD_DIR (a configured and built seqlearn build folder)}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 [[ -f "$build/cmake_install.cmake" ]] || { echo "FAIL no configured build in $build"; exit 1; }
@@ -20,7 +22,7 @@ check() {  # check DESCRIPTION COMMAND...
 source "$root/scripts/python.sh"
 seqlearn_python || { echo "FAIL no python3 with h5py, numpy and matplotlib"; exit 1; }
 
-check "cmake --install into $prefix" bash -c "cmake --install '$build' --prefix '$prefix' >'$work/install.log' 2>&1" ||
+check "cmake --install into $prefix" bash -c "'$cmake' --install '$build' --prefix '$prefix' >'$work/install.log' 2>&1" ||
   tail -5 "$work/install.log"
 for file in bin/seqlearn_mpi bin/seqlearn-analyze bin/seqlearn-plot bin/seqlearn-sweep; do
   check "installed and executable: $file" test -x "$prefix/$file"
