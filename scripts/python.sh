@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by run.sh, tools/replicate.sh and the tests: sets SEQLEARN_PYTHON to a python3 that has
 # h5py, numpy and matplotlib, for calling the tools as "$SEQLEARN_PYTHON" tools/seqlearn-...
 # (the tools themselves start with #!/usr/bin/env python3, so run directly they use the first
