@@ -9,9 +9,14 @@
 # each rank bound to its own SEQLEARN_THREADS cores when ranks x threads fit the cores.
 # Ctrl-C or SIGTERM to run.sh stops every rank at the same step with a checkpoint and a
 # complete output (exit code 3, no figures); see docs/checkpoint.md.
+# The figures and the analysis use a python3 with h5py, numpy and matplotlib: SEQLEARN_PYTHON,
+# else python3 on PATH, else /usr/bin/python3 (scripts/python.sh). On a system other than
+# Debian/Ubuntu nothing is installed: load the dependencies first (docs/cluster.md).
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/install-deps.sh
+scripts/install-deps.sh run
+source scripts/python.sh
+seqlearn_python || echo "run.sh: the run goes ahead, without figures or analysis" >&2
 scripts/build.sh release --target seqlearn_mpi
 source scripts/launch.sh
 ranks=${SEQLEARN_RANKS:-2}
@@ -42,5 +47,6 @@ wait "$tee_pid" 2>/dev/null || true
 ((code == 0)) || exit "$code"
 output=$(sed -n 's/^output written to //p' "$log")
 [[ -n "$output" ]] || exit 0  # --help, --version
-tools/seqlearn-plot "$output" --out "${output%.h5}_figures"
-tools/seqlearn-analyze "$output"
+[[ -n "${SEQLEARN_PYTHON:-}" ]] || { echo "run.sh: no figures or analysis of $output (no python3 with h5py, numpy, matplotlib)" >&2; exit 1; }
+"$SEQLEARN_PYTHON" tools/seqlearn-plot "$output" --out "${output%.h5}_figures"
+"$SEQLEARN_PYTHON" tools/seqlearn-analyze "$output"

@@ -30,7 +30,7 @@ for ranks in $SEQLEARN_RANKS; do
   run_point "$out/weak/np$ranks" "$ranks" --network.grid "$((${block%x*} * ranks))x${block#*x}" \
     --network.connectivity fixed_indegree --network.boundary periodic --run.protocol "train:$ms" --record.dt_rec 0
 done
-if [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
-  echo "## strong scaling ($grid)"; tools/seqlearn-scaling "$out/strong"
-  echo "## weak scaling ($block per rank)"; tools/seqlearn-scaling "$out/weak" --weak
+if "$SEQLEARN_PYTHON" -c "import matplotlib" 2>/dev/null; then  # jobs/lib.sh chose it
+  echo "## strong scaling ($grid)"; "$SEQLEARN_PYTHON" tools/seqlearn-scaling "$out/strong"
+  echo "## weak scaling ($block per rank)"; "$SEQLEARN_PYTHON" tools/seqlearn-scaling "$out/weak" --weak
 fi

@@ -1,6 +1,15 @@
 # Shared by the sbatch scripts (sourced). Submit them from the repository root, where
-# build/release/seqlearn_mpi is (scripts/build.sh), or set SEQLEARN_BIN.
-#   SEQLEARN_BIN       the program (default: $SLURM_SUBMIT_DIR/build/release/seqlearn_mpi)
+# build/release/seqlearn_mpi is (scripts/build.sh), or set SEQLEARN_BIN. The installed copies
+# (cmake --install: P/share/seqlearn/jobs, docs/cluster.md) can be submitted from any folder
+# and run P/bin/seqlearn_mpi and P/bin's tools by default; results go below the submit folder.
+#   SEQLEARN_MODULES   environment modules to load first, e.g. "gcc openmpi hdf5" (module load,
+#                      when the cluster has the module command; the same modules as the build)
+#   SEQLEARN_SETUP     a script to source first instead or as well (e.g. a conda or spack
+#                      environment's activation), for clusters without modules
+#   SEQLEARN_BIN       the program (default: $SLURM_SUBMIT_DIR/build/release/seqlearn_mpi; for
+#                      the installed jobs P/bin/seqlearn_mpi)
+#   SEQLEARN_PYTHON    the python3 for the tools (default: python3 on PATH if it has h5py,
+#                      numpy and matplotlib, else /usr/bin/python3)
 #   SEQLEARN_SRUN_MPI  srun's --mpi plugin (default pmix; Debian's Open MPI needs pmix, not pmi2)
 #   SEQLEARN_THREADS   OpenMP threads per rank, passed as --threads and OMP_NUM_THREADS
 #                      (default: the job's --cpus-per-task, else 1; docs/parallel.md)
@@ -20,8 +29,46 @@
 # leaves the ranks that long to write the checkpoint and the output (exit code 3). Outside
 # SLURM, SEQLEARN_LAUNCHER=seqlearn_mpirun (scripts/launch.sh) turns SIGTERM into SIGUSR2, which
 # mpirun forwards; a bare mpirun kills the ranks 1 s after SIGTERM.
+# Module hook: the job's shell starts without the submitting shell's modules on some clusters
+# (sbatch --export=NONE), and the program needs its MPI and HDF5 libraries at run time.
+if [[ -n "${SEQLEARN_MODULES:-}" ]]; then
+  if ! type module >/dev/null 2>&1; then  # a batch shell that did not read /etc/profile
+    for init in /etc/profile.d/lmod.sh /etc/profile.d/modules.sh; do
+      # shellcheck disable=SC1090
+      [[ -r "$init" ]] && { set +u; source "$init"; set -u; break; }
+    done
+  fi
+  if type module >/dev/null 2>&1; then
+    set +u  # some module systems read unset variables
+    # shellcheck disable=SC2086
+    module load $SEQLEARN_MODULES || { echo "seqlearn: module load $SEQLEARN_MODULES failed" >&2; exit 2; }
+    set -u
+    echo "seqlearn: modules loaded: $SEQLEARN_MODULES"
+  else
+    echo "seqlearn: SEQLEARN_MODULES is set but this machine has no module command" >&2
+  fi
+fi
+if [[ -n "${SEQLEARN_SETUP:-}" ]]; then
+  set +u
+  # shellcheck disable=SC1090
+  source "$SEQLEARN_SETUP" || { echo "seqlearn: sourcing $SEQLEARN_SETUP failed" >&2; exit 2; }
+  set -u
+fi
 SEQLEARN_ROOT=${SEQLEARN_ROOT:-${SLURM_SUBMIT_DIR:-$PWD}}
-SEQLEARN_BIN=${SEQLEARN_BIN:-$SEQLEARN_ROOT/build/release/seqlearn_mpi}
+# Set to P/bin in the installed copy of this file by cmake --install (cmake/install_extras.cmake).
+SEQLEARN_INSTALLED_BIN_DIR=""
+if [[ -n "$SEQLEARN_INSTALLED_BIN_DIR" ]]; then
+  SEQLEARN_BIN=${SEQLEARN_BIN:-$SEQLEARN_INSTALLED_BIN_DIR/seqlearn_mpi}
+  SEQLEARN_TOOLS=${SEQLEARN_TOOLS:-$SEQLEARN_INSTALLED_BIN_DIR}
+else
+  SEQLEARN_BIN=${SEQLEARN_BIN:-$SEQLEARN_ROOT/build/release/seqlearn_mpi}
+  SEQLEARN_TOOLS=${SEQLEARN_TOOLS:-$SEQLEARN_ROOT/tools}
+fi
+if [[ -z "${SEQLEARN_PYTHON:-}" ]]; then
+  SEQLEARN_PYTHON=/usr/bin/python3
+  command -v python3 >/dev/null 2>&1 && python3 -c "import h5py, numpy, matplotlib" 2>/dev/null &&
+    SEQLEARN_PYTHON=$(command -v python3)
+fi
 SEQLEARN_SRUN_MPI=${SEQLEARN_SRUN_MPI:-pmix}
 SEQLEARN_THREADS=${SEQLEARN_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
 srun_launcher="srun --mpi=$SEQLEARN_SRUN_MPI --cpus-per-task=$SEQLEARN_THREADS -n"

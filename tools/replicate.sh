@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh release --target seqlearn_mpi >/dev/null
 source scripts/env.sh
+source scripts/python.sh
+seqlearn_python
 seeds=${1:-"1 2 3 4 5"}
 out=results/replication
 mkdir -p "$out"
@@ -27,12 +29,12 @@ jobs=()
 for entry in "${experiments[@]}"; do
   IFS='|' read -r name train extra <<<"$entry"
   for seed in $seeds; do
-    jobs+=("build/release/seqlearn_mpi --threads 1 --seed $seed --run.protocol test:5000,train:$train,test:20000,test:20000 $extra --output $out/${name}_seed$seed.h5 --overwrite >$out/${name}_seed$seed.log 2>&1 && tools/seqlearn-analyze $out/${name}_seed$seed.h5 >/dev/null")
+    jobs+=("build/release/seqlearn_mpi --threads 1 --seed $seed --run.protocol test:5000,train:$train,test:20000,test:20000 $extra --output $out/${name}_seed$seed.h5 --overwrite >$out/${name}_seed$seed.log 2>&1 && $SEQLEARN_PYTHON tools/seqlearn-analyze $out/${name}_seed$seed.h5 >/dev/null")
   done
 done
 printf '%s\n' "${jobs[@]}" | xargs -P 2 -d '\n' -I{} bash -c "{}"
 for entry in "${experiments[@]}"; do
   name=${entry%%|*}
-  tools/seqlearn-plot "$out/${name}_seed1.h5" --out "$out/figures_$name" --phase 0 --phase 2 --window 3000 >/dev/null
+  "$SEQLEARN_PYTHON" tools/seqlearn-plot "$out/${name}_seed1.h5" --out "$out/figures_$name" --phase 0 --phase 2 --window 3000 >/dev/null
 done
-/usr/bin/python3 tools/replication_report.py "$out" | tee "$out/report.md"
+"$SEQLEARN_PYTHON" tools/replication_report.py "$out" | tee "$out/report.md"

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Tables of docs/replication.md from the *.analysis.json files of tools/replicate.sh:
 mean +- sd over seeds of every measure, untrained vs trained."""
 import glob
