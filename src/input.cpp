@@ -1,5 +1,6 @@
 #include "seqlearn/input.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace seqlearn {
@@ -123,9 +124,33 @@ void InputGenerator::resume(const InputSettings& settings, const State& state) {
   remaining_ = state.remaining;
   position_ = state.position;
   sequence_ = state.sequence;
-  sequence_position_ = static_cast<std::size_t>(state.sequence_position);
+  sequence_position_ = static_cast<std::size_t>(std::max<std::int64_t>(0, state.sequence_position));
   warp_ = state.warp;
-  if (in_pattern_) build_presentation();
+  presentation_.clear();
+  const auto& sequences = config_.sequences;
+  const bool known_sequence =
+      sequence_ >= 0 && static_cast<std::size_t>(sequence_) < sequences.size();
+  if (in_pattern_) {
+    // The presentation continues if it is still the same one: its sequence and position
+    // exist, and its length agrees with the steps done and left.
+    bool same = known_sequence && state.sequence_position >= 0 &&
+                sequence_position_ < sequences[static_cast<std::size_t>(sequence_)].size() &&
+                warp_ > 0 && position_ >= 0 && remaining_ >= 0;
+    if (same) {
+      build_presentation();
+      same = static_cast<std::uint64_t>(position_) + static_cast<std::uint64_t>(remaining_) ==
+             presentation_.size();
+    }
+    if (!same) {
+      presentation_.clear();
+      sequence_ = -1;
+      first_sequence_ = true;
+      begin_noise();
+    }
+  } else if (!known_sequence) {
+    sequence_ = -1;
+    first_sequence_ = true;
+  }
 }
 
 void InputGenerator::generate(std::int64_t step, InputStep& out) {

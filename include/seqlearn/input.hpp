@@ -42,8 +42,13 @@ class InputGenerator {
     double warp = 1.0;
   };
   State state() const;
-  // Continues a checkpointed phase: same settings, restored position.
+  // Continues a checkpointed phase: same settings, restored position. The keys that may
+  // change on a restore can leave the position outside the sequences (fewer or other
+  // input.pattern_sequences): then a presentation in progress ends there (a noise phase
+  // follows), and the next sequence is chosen as at the start of a phase.
   void resume(const InputSettings& settings, const State& state);
+  // Continues the generator-event counter of a checkpoint (for phases that start afresh).
+  void set_event(std::uint64_t event) { event_ = event; }
 
   // Generates global step `step` (steps must come in order within a phase).
   void generate(std::int64_t step, InputStep& out);
