@@ -68,16 +68,25 @@ class Run:
         self.rows = int(network.attrs["rows"])
         self.cols = int(network.attrs["cols"])
         self.circuit_size = network["circuit_size"][:]
-        phases = self.file["phases"]
-        self.phases = [
-            Phase(i, _text(name), int(first), int(steps), bool(learning))
-            for i, (name, first, steps, learning) in enumerate(
-                zip(phases["name"][:], phases["first_step"][:], phases["steps"][:], phases["learning"][:])
-            )
-        ]
-        self.total_steps = sum(p.steps for p in self.phases)
         # A run restored from a checkpoint starts at a later step: label arrays begin there.
-        self.first_step = int(self.file["input/pattern_id"].attrs.get("first_step", 0))
+        labels = self.file["input/pattern_id"]
+        self.first_step = int(labels.attrs.get("first_step", 0))
+        # /run says which steps ran: [first_step, last_step); a run stopped by SIGTERM/SIGINT
+        # (interrupted = 1) ends before its protocol, whose phases /phases still lists whole.
+        info = self.file["run"].attrs if "run" in self.file else {}
+        self.interrupted = bool(info.get("interrupted", 0))
+        labels_end = self.first_step + labels.shape[0]
+        self.last_step = min(int(info.get("last_step", labels_end)), labels_end)
+        phases = self.file["phases"]
+        self.phases = []  # the phases that ran, cut to the steps that ran
+        for i, (name, first, steps, learning) in enumerate(
+            zip(phases["name"][:], phases["first_step"][:], phases["steps"][:], phases["learning"][:])
+        ):
+            begin = max(int(first), self.first_step)
+            end = min(int(first) + int(steps), self.last_step)
+            if end > begin:
+                self.phases.append(Phase(i, _text(name), begin, end - begin, bool(learning)))
+        self.total_steps = sum(p.steps for p in self.phases)
 
     def close(self):
         self.file.close()
@@ -123,13 +132,20 @@ class Run:
         )
 
     def labels(self, name: str, first: int, end: int) -> np.ndarray:
-        """input/pattern_id or input/sequence_id for steps [first, end)."""
+        """input/pattern_id or input/sequence_id for steps [first, end) (element 0 is step
+        first_step); steps outside the run are left out."""
+        first, end = max(first, self.first_step), min(end, self.last_step)
+        if end <= first:
+            return np.zeros(0, np.int32)
         return self.file["input/" + name][first - self.first_step : end - self.first_step]
 
     def presentations(self, first: int, end: int) -> list[Presentation]:
         """Pattern presentations wholly inside [first, end)."""
+        first = max(first, self.first_step)
         pattern = self.labels("pattern_id", first, end)
         sequence = self.labels("sequence_id", first, end)
+        if len(pattern) == 0:
+            return []
         change = np.flatnonzero(np.diff(pattern) != 0) + 1
         bounds = np.r_[0, change, len(pattern)]
         result = []
@@ -409,7 +425,9 @@ def analyze(path: str, max_neurons=2000, seed=0):
     learning) and trained (test phases after learning)."""
     with Run(path) as run:
         untrained, trained = run.test_phases()
-        result = {"run": path, "n_neurons": run.n_neurons, "seed": run.config.get("run.seed")}
+        result = {"run": path, "n_neurons": run.n_neurons, "seed": run.config.get("run.seed"),
+                  "first_step": run.first_step, "last_step": run.last_step,
+                  "interrupted": run.interrupted}
         for label, phases in (("untrained", untrained), ("trained", trained)):
             if not phases:
                 result[label] = None

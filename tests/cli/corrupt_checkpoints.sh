@@ -119,27 +119,36 @@ cases=(
   "edited_generator:/checkpoint"
   "truncated:--restore"
 )
+# restore_case NAME EXPECT NP: one restore, its verdict in verdict_NAME_NP.
+restore_case() {
+  local name=$1 expect=$2 np=$3 out="out_$1_$3.h5" log="log_$1_$3" code lines
+  timeout 60 mpirun -n "$np" --oversubscribe "$binary" --restore "$name.ckpt.h5" \
+    --run.protocol train:100 --output "$out" </dev/null >/dev/null 2>"$log"
+  code=$?
+  lines=$(grep -c '^seqlearn_mpi' "$log")
+  if [[ $code -ne 2 ]]; then
+    echo "FAIL $name np $np: exit code $code, expected 2"; sed 's/^/    /' "$log" | head -5
+  elif [[ $lines -ne 1 ]] || ! grep '^seqlearn_mpi' "$log" | grep -qF -- "$expect"; then
+    echo "FAIL $name np $np: expected one line naming '$expect', got:"; sed 's/^/    /' "$log" | head -5
+  elif compgen -G "$out*" >/dev/null; then
+    echo "FAIL $name np $np: an output file was written"
+  else
+    echo "ok   $name np $np: $(grep '^seqlearn_mpi' "$log")"
+  fi >"verdict_${name}_$np"
+}
+# The restores mostly wait for mpirun to start: four at a time.
 for entry in "${cases[@]}"; do
-  name=${entry%%:*}
-  expect=${entry#*:}
   for np in 1 2; do
-    out="out_${name}_$np.h5"
-    timeout 60 mpirun -n "$np" --oversubscribe "$binary" --restore "$name.ckpt.h5" \
-      --run.protocol train:100 --output "$out" </dev/null >/dev/null 2>stderr
-    code=$?
-    grep '^seqlearn_mpi' stderr >ours
-    lines=$(grep -c . ours)
-    if [[ $code -ne 2 ]]; then
-      echo "FAIL $name np $np: exit code $code, expected 2"; sed 's/^/    /' stderr | head -5
-      failures=$((failures + 1))
-    elif [[ $lines -ne 1 ]] || ! grep -qF -- "$expect" ours; then
-      echo "FAIL $name np $np: expected one line naming '$expect', got:"; sed 's/^/    /' stderr | head -5
-      failures=$((failures + 1))
-    elif compgen -G "out_${name}_$np.h5*" >/dev/null; then
-      echo "FAIL $name np $np: an output file was written"; failures=$((failures + 1))
-    else
-      echo "ok   $name np $np: $(cat ours)"
-    fi
+    while (($(jobs -rp | wc -l) >= 4)); do wait -n; done
+    restore_case "${entry%%:*}" "${entry#*:}" "$np" &
+  done
+done
+wait
+for entry in "${cases[@]}"; do
+  for np in 1 2; do
+    verdict="verdict_${entry%%:*}_$np"
+    if [[ -s "$verdict" ]]; then cat "$verdict"; else echo "FAIL ${entry%%:*} np $np: no verdict"; fi
+    grep -q '^ok' "$verdict" 2>/dev/null || failures=$((failures + 1))
   done
 done
 
