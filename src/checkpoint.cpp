@@ -98,6 +98,7 @@ void Simulator::write_checkpoint(const std::string& path) {
     put("/checkpoint", "generator_sequence", static_cast<std::int64_t>(g.sequence));
     put("/checkpoint", "generator_sequence_position", g.sequence_position);
     put("/checkpoint", "generator_warp", g.warp);
+    put("/checkpoint", "generator_pattern", static_cast<std::int64_t>(g.pattern));
     file.attribute("/checkpoint", "attributes_checksum",
                    static_cast<std::int64_t>(attributes_checksum));
 
@@ -450,6 +451,7 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
         {"generator_sequence", Kind::integer, -1, std::numeric_limits<int>::max()},
         {"generator_sequence_position", Kind::integer, 0, std::numeric_limits<int>::max()},
         {"generator_warp", Kind::floating, 0, 1000},
+        {"generator_pattern", Kind::integer, -1, std::numeric_limits<int>::max()},
         {"attributes_checksum", Kind::integer, -big, big},
     };
     for (const AttributeRule& rule : rules) {
@@ -487,6 +489,7 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
     g.sequence = static_cast<int>(in.int_attribute("/checkpoint", "generator_sequence"));
     g.sequence_position = in.int_attribute("/checkpoint", "generator_sequence_position");
     g.warp = in.double_attribute("/checkpoint", "generator_warp");
+    g.pattern = static_cast<int>(in.int_attribute("/checkpoint", "generator_pattern"));
 
     check_kind(in, path, "/config", "n_ranks", Kind::integer);
     check_kind(in, path, "/config", "program_version", Kind::string);

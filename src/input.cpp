@@ -113,7 +113,9 @@ InputGenerator::State InputGenerator::state() const {
           position_,
           sequence_,
           static_cast<std::int64_t>(sequence_position_),
-          warp_};
+          warp_,
+          in_pattern_ ? config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_]
+                      : -1};
 }
 
 void InputGenerator::resume(const InputSettings& settings, const State& state) {
@@ -132,9 +134,10 @@ void InputGenerator::resume(const InputSettings& settings, const State& state) {
       sequence_ >= 0 && static_cast<std::size_t>(sequence_) < sequences.size();
   if (in_pattern_) {
     // The presentation continues if it is still the same one: its sequence and position
-    // exist, and its length agrees with the steps done and left.
+    // exist and name the same pattern, and its length agrees with the steps done and left.
     bool same = known_sequence && state.sequence_position >= 0 &&
                 sequence_position_ < sequences[static_cast<std::size_t>(sequence_)].size() &&
+                sequences[static_cast<std::size_t>(sequence_)][sequence_position_] == state.pattern &&
                 warp_ > 0 && position_ >= 0 && remaining_ >= 0;
     if (same) {
       build_presentation();

@@ -40,6 +40,7 @@ class InputGenerator {
     int sequence = -1;
     std::int64_t sequence_position = 0;
     double warp = 1.0;
+    int pattern = -1;  // the pattern being presented (-1 in noise)
   };
   State state() const;
   // Continues a checkpointed phase: same settings, restored position. The keys that may
