@@ -14,15 +14,25 @@
 //                        recomputing would round differently
 //   /pending/{step, source, amplitude}
 //                        spikes still in flight (delay > 1), by arrival step and source
+//
+// Every dataset has a `checksum` attribute, and /checkpoint:attributes_checksum covers the
+// attributes of /config and /checkpoint (checksum.hpp). A restore checks, before it changes
+// any state, every attribute's presence, type and range, every dataset's shape, type, values
+// and checksum; anything wrong is a ConfigError (exit code 2) naming the attribute or dataset,
+// reached by every rank alike (the datasets' verdicts are agreed with reductions).
 #include "seqlearn/checkpoint.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <limits>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <type_traits>
 
+#include "seqlearn/checksum.hpp"
 #include "seqlearn/hdf5_file.hpp"
 #include "seqlearn/scoped_timer.hpp"
 #include "seqlearn/simulator.hpp"
@@ -61,32 +71,53 @@ void Simulator::write_checkpoint(const std::string& path) {
   const std::string partial = path + ".partial";
   {
     H5File file(partial, comm_);
+    // Every attribute goes through put(), which adds it to the attributes' checksum.
+    std::uint64_t attributes_checksum = 0;
+    auto put = [&](const std::string& object, const std::string& name, const auto& value) {
+      file.attribute(object, name, value);
+      attributes_checksum += checksum::of_attribute(object, name, checksum::text(value));
+    };
     file.create_group("/config");
-    for (const auto& [key, value] : config_.resolved) file.attribute("/config", key, value);
-    file.attribute("/config", "program_version", std::string(SEQLEARN_VERSION));
-    file.attribute("/config", "n_ranks", static_cast<std::int64_t>(comm_.size()));
+    for (const auto& [key, value] : config_.resolved) put("/config", key, value);
+    put("/config", "program_version", std::string(SEQLEARN_VERSION));
+    put("/config", "n_ranks", static_cast<std::int64_t>(comm_.size()));
 
     bool continues = false;
     const std::string remaining = remaining_protocol(continues);
     const InputGenerator::State g = input_.state();
     file.create_group("/checkpoint");
-    file.attribute("/checkpoint", "step", step_);
-    file.attribute("/checkpoint", "learning_steps", static_cast<std::int64_t>(learning_steps_));
-    file.attribute("/checkpoint", "remaining_protocol", remaining);
-    file.attribute("/checkpoint", "continues_phase", static_cast<std::int64_t>(continues));
-    file.attribute("/checkpoint", "generator_event", static_cast<std::int64_t>(g.event));
-    file.attribute("/checkpoint", "generator_in_pattern", static_cast<std::int64_t>(g.in_pattern));
-    file.attribute("/checkpoint", "generator_first_sequence",
-                   static_cast<std::int64_t>(g.first_sequence));
-    file.attribute("/checkpoint", "generator_remaining", g.remaining);
-    file.attribute("/checkpoint", "generator_position", g.position);
-    file.attribute("/checkpoint", "generator_sequence", static_cast<std::int64_t>(g.sequence));
-    file.attribute("/checkpoint", "generator_sequence_position", g.sequence_position);
-    file.attribute("/checkpoint", "generator_warp", g.warp);
+    put("/checkpoint", "step", step_);
+    put("/checkpoint", "learning_steps", static_cast<std::int64_t>(learning_steps_));
+    put("/checkpoint", "remaining_protocol", remaining);
+    put("/checkpoint", "continues_phase", static_cast<std::int64_t>(continues));
+    put("/checkpoint", "generator_event", static_cast<std::int64_t>(g.event));
+    put("/checkpoint", "generator_in_pattern", static_cast<std::int64_t>(g.in_pattern));
+    put("/checkpoint", "generator_first_sequence", static_cast<std::int64_t>(g.first_sequence));
+    put("/checkpoint", "generator_remaining", g.remaining);
+    put("/checkpoint", "generator_position", g.position);
+    put("/checkpoint", "generator_sequence", static_cast<std::int64_t>(g.sequence));
+    put("/checkpoint", "generator_sequence_position", g.sequence_position);
+    put("/checkpoint", "generator_warp", g.warp);
+    put("/checkpoint", "generator_pattern", static_cast<std::int64_t>(g.pattern));
+    file.attribute("/checkpoint", "attributes_checksum",
+                   static_cast<std::int64_t>(attributes_checksum));
+
+    // Each dataset with its checksum: the sum over ranks of their rows' terms.
+    auto write_checked = [&](const std::string& name, const auto& values, std::uint64_t offset,
+                             std::uint64_t total) {
+      file.write_rows(name, values, offset, total);
+      const std::uint64_t sum =
+          comm_.sum(checksum::of_elements(values.data(), values.size(), offset));
+      file.attribute(name, "checksum", static_cast<std::int64_t>(sum));
+    };
+    auto write_concatenated = [&](const std::string& name, const auto& values) {
+      const auto [offset, total] = file.offset_in_concatenation(values.size());
+      write_checked(name, values, offset, total);
+    };
 
     // Each state group names its checkpointed arrays once (state.hpp).
-    SynapseRows::checkpoint_fields(synapses_, [&](const char* name, const auto& values) {
-      file.write_concatenated(std::string("/synapses/") + name, values);
+    SynapseRows::checkpoint_fields(synapses_, [&](const char* name, const auto& values, Valid) {
+      write_concatenated(std::string("/synapses/") + name, values);
     });
 
     // Sources, by global source id: rank 0 writes the input channels, which precede neuron 0,
@@ -98,15 +129,15 @@ void Simulator::write_checkpoint(const std::string& path) {
     for (std::uint64_t id = first; id < last; ++id)
       local_sources.push_back(router_.route(id)->source);  // inputs and own neurons: always
     const std::uint64_t n_source_ids = n_inputs + network_.n_neurons();
-    SourceState::checkpoint_fields(sources_, [&](const char* name, const auto& values) {
+    SourceState::checkpoint_fields(sources_, [&](const char* name, const auto& values, Valid) {
       std::vector<typename std::decay_t<decltype(values)>::value_type> rows;
       rows.reserve(local_sources.size());
       for (auto j : local_sources) rows.push_back(values[j]);
-      file.write_rows(std::string("/sources/") + name, rows, first, n_source_ids);
+      write_checked(std::string("/sources/") + name, rows, first, n_source_ids);
     });
 
-    NeuronState::checkpoint_fields(neurons_, [&](const char* name, const auto& values) {
-      file.write_rows(std::string("/neurons/") + name, values, neuron_begin_, network_.n_neurons());
+    NeuronState::checkpoint_fields(neurons_, [&](const char* name, const auto& values, Valid) {
+      write_checked(std::string("/neurons/") + name, values, neuron_begin_, network_.n_neurons());
     });
 
     // Spikes in flight: each arrives at the one step >= step_ whose ring slot holds it.
@@ -122,60 +153,219 @@ void Simulator::write_checkpoint(const std::string& path) {
         pending_amplitude.push_back(a.amplitude);
       }
     }
-    file.write_concatenated("/pending/step", pending_step);
-    file.write_concatenated("/pending/source", pending_source);
-    file.write_concatenated("/pending/amplitude", pending_amplitude);
+    write_concatenated("/pending/step", pending_step);
+    write_concatenated("/pending/source", pending_source);
+    write_concatenated("/pending/amplitude", pending_amplitude);
     file.close();
   }
   publish_file(partial, path, comm_);
 }
 
+namespace {
+
+constexpr std::int64_t kMaxStep = std::int64_t{1} << 53;  // exact as a double; no overflow
+
+std::string corrupt(const std::string& path, const std::string& what) {
+  return "--restore '" + path + "': the checkpoint is corrupt or was edited: " + what;
+}
+
+// One dataset of a checkpoint and what a restore accepts in it.
+struct DatasetCheck {
+  std::string name;
+  int type = 0;            // H5File::type_of_public<T>()
+  std::uint64_t length = 0;
+  std::string allowed;     // what each element must be, as text
+  // Reads elements [offset, offset + count); adds their checksum terms to `sum` and returns
+  // the position of the first element not allowed, or `offset + count`.
+  std::function<std::uint64_t(const H5Input&, std::uint64_t, std::uint64_t, std::uint64_t&)> scan;
+};
+
+template <class T>
+DatasetCheck dataset_check(std::string name, std::uint64_t length, std::string allowed,
+                           std::function<bool(std::uint64_t, T)> ok) {
+  DatasetCheck check;
+  check.name = std::move(name);
+  check.type = H5File::type_of_public<T>();
+  check.length = length;
+  check.allowed = std::move(allowed);
+  check.scan = [name = check.name, ok](const H5Input& in, std::uint64_t offset,
+                                       std::uint64_t count, std::uint64_t& sum) {
+    const std::vector<T> values = in.read_rows<T>(name, offset, count);
+    sum += checksum::of_elements(values.data(), values.size(), offset);
+    for (std::uint64_t i = 0; i < count; ++i)
+      if (!ok(offset + i, values[i])) return offset + i;
+    return offset + count;
+  };
+  return check;
+}
+
+// `unit_stp(id)`: whether source `id`'s STP state stays in [0, 1] (its U <= 1).
+template <class T>
+DatasetCheck field_check(const std::string& name, std::uint64_t length, Valid valid,
+                         std::int64_t step, const std::function<bool(std::uint64_t)>& unit_stp) {
+  auto finite = [](T v) { return std::isfinite(static_cast<double>(v)); };
+  switch (valid) {
+    case Valid::finite:
+      return dataset_check<T>(name, length, "not finite",
+                              [finite](std::uint64_t, T v) { return finite(v); });
+    case Valid::non_negative:
+      return dataset_check<T>(name, length, "negative or not finite",
+                              [finite](std::uint64_t, T v) { return finite(v) && v >= 0; });
+    case Valid::stp_state:
+      return dataset_check<T>(
+          name, length, "outside [0, 1] (its source has U <= 1) or not finite",
+          [finite, unit_stp](std::uint64_t id, T v) {
+            return finite(v) && (!unit_stp(id) || (v >= 0 && v <= 1));
+          });
+    case Valid::step_so_far:
+      return dataset_check<T>(name, length,
+                              "not a step in [-1, " + std::to_string(step) + "]",
+                              [step](std::uint64_t, T v) { return v >= -1 && v <= step; });
+  }
+  return {};
+}
+
+// Every rank checks every dataset's shape and type, then scans its share of each dataset's
+// elements (values and checksum terms). Every verdict is agreed by reduction before anyone
+// throws, so all ranks throw the same ConfigError, in the order of `checks`.
+void verify_datasets(const std::vector<DatasetCheck>& checks, const H5Input& in,
+                     const std::string& path, Communicator& comm) {
+  const auto n_checks = static_cast<double>(checks.size());
+  std::size_t bad = checks.size();
+  std::string problem;
+  for (std::size_t i = 0; i < checks.size() && bad == checks.size(); ++i) {
+    try {
+      problem = in.dataset_problem(checks[i].name, checks[i].type, checks[i].length);
+    } catch (const std::exception& e) {
+      problem = std::string("cannot be read (") + e.what() + ")";
+    }
+    if (!problem.empty()) bad = i;
+  }
+  const auto agreed = static_cast<std::size_t>(n_checks - comm.max(n_checks - static_cast<double>(bad)));
+  if (agreed < checks.size())
+    throw ConfigError(corrupt(path, checks[agreed].name + " " +
+                                        (agreed == bad ? problem : "cannot be read on every rank")));
+
+  const auto rank = static_cast<std::uint64_t>(comm.rank());
+  const auto ranks = static_cast<std::uint64_t>(comm.size());
+  constexpr std::uint64_t kChunk = std::uint64_t{1} << 20;
+  for (const DatasetCheck& check : checks) {
+    // This rank's share [begin, end) of the elements.
+    const std::uint64_t n = check.length;
+    const std::uint64_t begin = n / ranks * rank + std::min(rank, n % ranks);
+    const std::uint64_t end = begin + n / ranks + (rank < n % ranks ? 1 : 0);
+    std::uint64_t sum = 0;
+    std::uint64_t first_bad = end;
+    double unreadable = 0;
+    try {
+      for (std::uint64_t at = begin; at < end && first_bad == end; at += kChunk) {
+        const std::uint64_t count = std::min(kChunk, end - at);
+        const std::uint64_t found = check.scan(in, at, count, sum);
+        if (found < at + count) first_bad = found;
+      }
+    } catch (const std::exception&) {
+      unreadable = 1;
+    }
+    if (comm.max(unreadable) > 0)
+      throw ConfigError(corrupt(path, check.name + " cannot be read (the file is damaged)"));
+    constexpr double kNone = -std::numeric_limits<double>::max();
+    const double lowest_bad =
+        -comm.max(first_bad < end ? -static_cast<double>(first_bad) : kNone);
+    if (lowest_bad != -kNone)
+      throw ConfigError(corrupt(path, check.name + "[" +
+                                          std::to_string(static_cast<std::uint64_t>(lowest_bad)) +
+                                          "] is " + check.allowed));
+    const std::uint64_t total = comm.sum(sum);
+    const auto stored = static_cast<std::uint64_t>(in.int_attribute(check.name, "checksum"));
+    if (total != stored)
+      throw ConfigError(corrupt(path, check.name + " does not match its checksum"));
+  }
+}
+
+}  // namespace
+
 void Simulator::restore(const std::string& path) {
-  const H5Input in(path);
-  step_ = first_step_ = in.int_attribute("/checkpoint", "step");
-  learning_steps_ = static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "learning_steps"));
-  restored_generator_.event =
-      static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "generator_event"));
-  restored_generator_.in_pattern = in.int_attribute("/checkpoint", "generator_in_pattern") != 0;
-  restored_generator_.first_sequence =
-      in.int_attribute("/checkpoint", "generator_first_sequence") != 0;
-  restored_generator_.remaining = in.int_attribute("/checkpoint", "generator_remaining");
-  restored_generator_.position = in.int_attribute("/checkpoint", "generator_position");
-  restored_generator_.sequence =
-      static_cast<int>(in.int_attribute("/checkpoint", "generator_sequence"));
-  restored_generator_.sequence_position =
-      in.int_attribute("/checkpoint", "generator_sequence_position");
-  restored_generator_.warp = in.double_attribute("/checkpoint", "generator_warp");
-  // The event counter runs on across phases: a new phase after the restore needs it too.
-  input_.resume(config_.train_input, restored_generator_);
+  // The attributes: presence, types, ranges and their checksum (the same on every rank).
+  const CheckpointHeader header = read_checkpoint_header(path);
+
+  double unreadable = 0;
+  std::unique_ptr<H5Input> input;
+  try {
+    input = std::make_unique<H5Input>(path);
+  } catch (const std::exception&) {
+    unreadable = 1;
+  }
+  if (comm_.max(unreadable) > 0)
+    throw ConfigError("--restore '" + path + "' cannot be opened on every rank");
+  const H5Input& in = *input;
+
+  // Every dataset, before any state changes: shape, type, values, checksum.
+  const std::int64_t step = header.step;
+  const auto [offset, total] = offset_in_concatenation(comm_, synapses_.size());
+  const std::uint64_t n_sources = static_cast<std::uint64_t>(config_.n_inputs) + network_.n_neurons();
+  const std::function<bool(std::uint64_t)> unit_stp = [this](std::uint64_t id) {
+    return network_.stp_parameters(id).U <= 1.0;
+  };
+  std::vector<DatasetCheck> checks;
+  SynapseRows::checkpoint_fields(synapses_, [&](const char* name, auto& values, Valid valid) {
+    using T = typename std::decay_t<decltype(values)>::value_type;
+    checks.push_back(field_check<T>(std::string("/synapses/") + name, total, valid, step, unit_stp));
+  });
+  SourceState::checkpoint_fields(sources_, [&](const char* name, auto& values, Valid valid) {
+    using T = typename std::decay_t<decltype(values)>::value_type;
+    checks.push_back(field_check<T>(std::string("/sources/") + name, n_sources, valid, step, unit_stp));
+  });
+  NeuronState::checkpoint_fields(neurons_, [&](const char* name, auto& values, Valid valid) {
+    using T = typename std::decay_t<decltype(values)>::value_type;
+    checks.push_back(
+        field_check<T>(std::string("/neurons/") + name, network_.n_neurons(), valid, step, unit_stp));
+  });
+  std::uint64_t n_pending = 0;
+  try {
+    n_pending = in.length("/pending/step");
+  } catch (const std::exception&) {  // the checks below say what is wrong
+  }
+  const std::int64_t delay = router_.delay_steps();
+  checks.push_back(dataset_check<std::int64_t>(
+      "/pending/step", n_pending,
+      "not an arrival step in [" + std::to_string(step) + ", " + std::to_string(step + delay) + ")",
+      [step, delay](std::uint64_t, std::int64_t s) { return s >= step && s < step + delay; }));
+  checks.push_back(dataset_check<std::uint64_t>(
+      "/pending/source", n_pending, "not a source id below " + std::to_string(n_sources),
+      [n_sources](std::uint64_t, std::uint64_t id) { return id < n_sources; }));
+  // R u, within [0, 1] unless the source's U > 1: only finiteness is checked here.
+  checks.push_back(dataset_check<double>("/pending/amplitude", n_pending, "not finite",
+                                         [](std::uint64_t, double a) { return std::isfinite(a); }));
+  verify_datasets(checks, in, path, comm_);
+
+  step_ = first_step_ = header.step;
+  learning_steps_ = header.learning_steps;
+  restored_generator_ = header.generator;
+  // The event counter runs on across phases: a new phase after the restore needs it too. The
+  // rest of the generator's state is for a continued phase (run() resumes it).
+  input_.set_event(restored_generator_.event);
 
   // Synapses: this rank's rows sit after those of all lower ranks.
-  const auto [offset, total] = offset_in_concatenation(comm_, synapses_.size());
-  if (in.length("/synapses/weight") != total)
-    throw std::runtime_error("checkpoint '" + path + "' holds " +
-                             std::to_string(in.length("/synapses/weight")) +
-                             " synapses, the network has " + std::to_string(total));
-  SynapseRows::checkpoint_fields(synapses_, [&](const char* name, auto& values) {
+  SynapseRows::checkpoint_fields(synapses_, [&](const char* name, auto& values, Valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
     values = in.read_rows<T>(std::string("/synapses/") + name, offset, values.size());
   });
 
   // Sources: the inputs, then each run of consecutive needed circuits' neurons.
   router_.for_each_source_run([&](std::uint64_t id, std::uint32_t j, std::uint64_t count) {
-    SourceState::checkpoint_fields(sources_, [&](const char* name, auto& values) {
+    SourceState::checkpoint_fields(sources_, [&](const char* name, auto& values, Valid) {
       using T = typename std::decay_t<decltype(values)>::value_type;
       const auto rows = in.read_rows<T>(std::string("/sources/") + name, id, count);
       std::copy(rows.begin(), rows.end(), values.begin() + j);
     });
   });
 
-  NeuronState::checkpoint_fields(neurons_, [&](const char* name, auto& values) {
+  NeuronState::checkpoint_fields(neurons_, [&](const char* name, auto& values, Valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
     values = in.read_rows<T>(std::string("/neurons/") + name, neuron_begin_, neurons_.size());
   });
 
   // Spikes in flight, re-queued in (arrival step, source id) order for the needed sources.
-  const std::uint64_t n_pending = in.length("/pending/step");
   const auto pending_step = in.read_rows<std::int64_t>("/pending/step", 0, n_pending);
   const auto pending_source = in.read_rows<std::uint64_t>("/pending/source", 0, n_pending);
   const auto pending_amplitude = in.read_rows<double>("/pending/amplitude", 0, n_pending);
@@ -203,18 +393,122 @@ void Simulator::restore(const std::string& path) {
   forced_neuron_cursor_ = at_step(config_.forced.neurons);
 }
 
+namespace {
+
+// An attribute of the checkpoint and its allowed values (integers and reals: [lo, hi]).
+struct AttributeRule {
+  const char* name;
+  H5Input::Kind kind;
+  double lo = 0, hi = 0;
+};
+
+const char* kind_name(H5Input::Kind kind) {
+  switch (kind) {
+    case H5Input::Kind::missing:
+      return "missing";
+    case H5Input::Kind::integer:
+      return "an integer";
+    case H5Input::Kind::floating:
+      return "a real number";
+    case H5Input::Kind::string:
+      return "a string";
+    case H5Input::Kind::other:
+      break;
+  }
+  return "of another kind";
+}
+
+void check_kind(const H5Input& in, const std::string& path, const std::string& object,
+                const std::string& name, H5Input::Kind kind) {
+  const H5Input::Kind found = in.attribute_kind(object, name);
+  if (found == H5Input::Kind::missing)
+    throw ConfigError(corrupt(path, object + ":" + name + " is missing"));
+  if (found != kind)
+    throw ConfigError(corrupt(path, object + ":" + name + " is " + kind_name(found) + "; " +
+                                        kind_name(kind) + " expected"));
+}
+
+}  // namespace
+
 CheckpointHeader read_checkpoint_header(const std::string& path) {
+  using Kind = H5Input::Kind;
   try {
     const H5Input in(path);
     if (!in.exists("/checkpoint") || !in.exists("/config"))
       throw std::runtime_error("it has no /checkpoint and /config groups");
+    const double max_step = static_cast<double>(kMaxStep);
+    const double big = static_cast<double>(std::numeric_limits<std::int64_t>::max());
+    const AttributeRule rules[] = {
+        {"step", Kind::integer, 0, max_step},
+        {"learning_steps", Kind::integer, 0, max_step},
+        {"remaining_protocol", Kind::string},
+        {"continues_phase", Kind::integer, 0, 1},
+        {"generator_event", Kind::integer, 0, big},
+        {"generator_in_pattern", Kind::integer, 0, 1},
+        {"generator_first_sequence", Kind::integer, 0, 1},
+        {"generator_remaining", Kind::integer, 0, max_step},
+        {"generator_position", Kind::integer, 0, max_step},
+        {"generator_sequence", Kind::integer, -1, std::numeric_limits<int>::max()},
+        {"generator_sequence_position", Kind::integer, 0, std::numeric_limits<int>::max()},
+        {"generator_warp", Kind::floating, 0, 1000},
+        {"generator_pattern", Kind::integer, -1, std::numeric_limits<int>::max()},
+        {"attributes_checksum", Kind::integer, -big, big},
+    };
+    for (const AttributeRule& rule : rules) {
+      check_kind(in, path, "/checkpoint", rule.name, rule.kind);
+      const std::string name = std::string("/checkpoint:") + rule.name;
+      if (rule.kind == Kind::integer) {
+        const std::int64_t value = in.int_attribute("/checkpoint", rule.name);
+        if (static_cast<double>(value) < rule.lo || static_cast<double>(value) > rule.hi)
+          throw ConfigError(corrupt(path, name + " is " + std::to_string(value) + ", outside [" +
+                                              checksum::text(rule.lo) + ", " +
+                                              checksum::text(rule.hi) + "]"));
+      } else if (rule.kind == Kind::floating) {
+        const double value = in.double_attribute("/checkpoint", rule.name);
+        if (!(value > rule.lo && value <= rule.hi))
+          throw ConfigError(corrupt(path, name + " is " + checksum::text(value) + ", outside (" +
+                                              checksum::text(rule.lo) + ", " +
+                                              checksum::text(rule.hi) + "]"));
+      }
+    }
     CheckpointHeader header;
-    for (auto& [key, value] : in.attributes("/config"))
-      if (key != "program_version" && key != "n_ranks") header.config.emplace_back(key, value);
     header.step = in.int_attribute("/checkpoint", "step");
+    header.learning_steps =
+        static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "learning_steps"));
+    if (header.learning_steps > static_cast<std::uint64_t>(header.step))
+      throw ConfigError(corrupt(path, "/checkpoint:learning_steps is " +
+                                          std::to_string(header.learning_steps) +
+                                          ", more than /checkpoint:step " +
+                                          std::to_string(header.step)));
+    InputGenerator::State& g = header.generator;
+    g.event = static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "generator_event"));
+    g.in_pattern = in.int_attribute("/checkpoint", "generator_in_pattern") != 0;
+    g.first_sequence = in.int_attribute("/checkpoint", "generator_first_sequence") != 0;
+    g.remaining = in.int_attribute("/checkpoint", "generator_remaining");
+    g.position = in.int_attribute("/checkpoint", "generator_position");
+    g.sequence = static_cast<int>(in.int_attribute("/checkpoint", "generator_sequence"));
+    g.sequence_position = in.int_attribute("/checkpoint", "generator_sequence_position");
+    g.warp = in.double_attribute("/checkpoint", "generator_warp");
+    g.pattern = static_cast<int>(in.int_attribute("/checkpoint", "generator_pattern"));
+
+    check_kind(in, path, "/config", "n_ranks", Kind::integer);
+    check_kind(in, path, "/config", "program_version", Kind::string);
+    std::uint64_t sum = 0;
+    for (auto& [key, value] : in.attributes("/config")) {
+      sum += checksum::of_attribute("/config", key, value);
+      if (key == "program_version" || key == "n_ranks") continue;
+      check_kind(in, path, "/config", key, Kind::string);
+      header.config.emplace_back(key, value);
+    }
+    for (auto& [key, value] : in.attributes("/checkpoint"))
+      if (key != "attributes_checksum") sum += checksum::of_attribute("/checkpoint", key, value);
+    if (sum != static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "attributes_checksum")))
+      throw ConfigError(corrupt(path,
+                                "the attributes of /config and /checkpoint do not match "
+                                "/checkpoint:attributes_checksum"));
     header.remaining_protocol = in.string_attribute("/checkpoint", "remaining_protocol");
     header.continues_phase = in.int_attribute("/checkpoint", "continues_phase") != 0;
-    header.n_ranks = static_cast<int>(std::stoi(in.string_attribute("/config", "n_ranks")));
+    header.n_ranks = static_cast<int>(in.int_attribute("/config", "n_ranks"));
     return header;
   } catch (const ConfigError&) {
     throw;

@@ -270,7 +270,10 @@ std::string attribute_text(hid_t attr) {
   Handle type(H5Aget_type(attr), H5Tclose, "H5Aget_type");
   const H5T_class_t type_class = H5Tget_class(type.get());
   if (type_class == H5T_STRING) {
-    if (H5Tis_variable_str(type.get()) > 0) {  // text_attribute's kind
+    if (H5Tis_variable_str(type.get()) > 0) {  // as h5py writes them
+      Handle space(H5Aget_space(attr), H5Sclose, "H5Aget_space");
+      if (H5Sget_simple_extent_npoints(space.get()) != 1)
+        throw std::runtime_error("HDF5: string attribute that is not a single value");
       Handle memory(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy");
       checked_status(H5Tset_size(memory.get(), H5T_VARIABLE), "H5Tset_size");
       checked_status(H5Tset_cset(memory.get(), H5Tget_cset(type.get())), "H5Tset_cset");
@@ -299,6 +302,56 @@ std::string attribute_text(hid_t attr) {
 }
 
 }  // namespace
+
+H5Input::Kind H5Input::attribute_kind(const std::string& object, const std::string& name) const {
+  if (!exists(object) || H5Aexists_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT) <= 0)
+    return Kind::missing;
+  Handle attr(H5Aopen_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose, "opening attribute " + object + ":" + name);
+  Handle space(H5Aget_space(attr.get()), H5Sclose, "H5Aget_space");
+  if (H5Sget_simple_extent_npoints(space.get()) != 1) return Kind::other;  // not one value
+  Handle type(H5Aget_type(attr.get()), H5Tclose, "H5Aget_type");
+  switch (H5Tget_class(type.get())) {
+    case H5T_INTEGER:
+      return Kind::integer;
+    case H5T_FLOAT:
+      return Kind::floating;
+    case H5T_STRING:
+      return Kind::string;
+    default:
+      return Kind::other;
+  }
+}
+
+std::string H5Input::dataset_problem(const std::string& dataset, int type,
+                                     std::uint64_t length) const {
+  if (!exists(dataset)) return "is missing";
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(file_, dataset.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
+      info.type != H5O_TYPE_DATASET)
+    return "is not a dataset";
+  Handle data(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose,
+              "opening dataset " + dataset);
+  Handle space(H5Dget_space(data.get()), H5Sclose, "H5Dget_space");
+  const int ndims = H5Sget_simple_extent_ndims(space.get());
+  if (ndims != 1) return "has " + std::to_string(ndims) + " dimensions; 1 expected";
+  hsize_t dims[1] = {0};
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  if (dims[0] != length)
+    return "holds " + std::to_string(dims[0]) + " elements; " + std::to_string(length) +
+           " expected";
+  Handle stored(H5Dget_type(data.get()), H5Tclose, "H5Dget_type");
+  const hid_t wanted = native(type);
+  const H5T_class_t stored_class = H5Tget_class(stored.get());
+  if (stored_class != H5Tget_class(wanted) || H5Tget_size(stored.get()) != H5Tget_size(wanted) ||
+      (stored_class == H5T_INTEGER && H5Tget_sign(stored.get()) != H5Tget_sign(wanted))) {
+    static const char* names[] = {"float64", "int64", "uint64", "int32", "uint32", "int16", "uint8"};
+    return std::string("has another element type; ") + names[type] + " expected";
+  }
+  if (attribute_kind(dataset, "checksum") != Kind::integer)
+    return "has no checksum (attribute 'checksum', an integer)";
+  return "";
+}
 
 std::vector<std::pair<std::string, std::string>> H5Input::attributes(
     const std::string& object) const {

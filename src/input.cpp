@@ -1,5 +1,6 @@
 #include "seqlearn/input.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace seqlearn {
@@ -112,7 +113,9 @@ InputGenerator::State InputGenerator::state() const {
           position_,
           sequence_,
           static_cast<std::int64_t>(sequence_position_),
-          warp_};
+          warp_,
+          in_pattern_ ? config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_]
+                      : -1};
 }
 
 void InputGenerator::resume(const InputSettings& settings, const State& state) {
@@ -123,9 +126,34 @@ void InputGenerator::resume(const InputSettings& settings, const State& state) {
   remaining_ = state.remaining;
   position_ = state.position;
   sequence_ = state.sequence;
-  sequence_position_ = static_cast<std::size_t>(state.sequence_position);
+  sequence_position_ = static_cast<std::size_t>(std::max<std::int64_t>(0, state.sequence_position));
   warp_ = state.warp;
-  if (in_pattern_) build_presentation();
+  presentation_.clear();
+  const auto& sequences = config_.sequences;
+  const bool known_sequence =
+      sequence_ >= 0 && static_cast<std::size_t>(sequence_) < sequences.size();
+  if (in_pattern_) {
+    // The presentation continues if it is still the same one: its sequence and position
+    // exist and name the same pattern, and its length agrees with the steps done and left.
+    bool same = known_sequence && state.sequence_position >= 0 &&
+                sequence_position_ < sequences[static_cast<std::size_t>(sequence_)].size() &&
+                sequences[static_cast<std::size_t>(sequence_)][sequence_position_] == state.pattern &&
+                warp_ > 0 && position_ >= 0 && remaining_ >= 0;
+    if (same) {
+      build_presentation();
+      same = static_cast<std::uint64_t>(position_) + static_cast<std::uint64_t>(remaining_) ==
+             presentation_.size();
+    }
+    if (!same) {
+      presentation_.clear();
+      sequence_ = -1;
+      first_sequence_ = true;
+      begin_noise();
+    }
+  } else if (!known_sequence) {
+    sequence_ = -1;
+    first_sequence_ = true;
+  }
 }
 
 void InputGenerator::generate(std::int64_t step, InputStep& out) {

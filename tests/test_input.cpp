@@ -254,3 +254,54 @@ TEST(InputGenerator, SameSeedSameInputDifferentSeedDifferentInput) {
   EXPECT_EQ(spikes(3), spikes(3));
   EXPECT_NE(spikes(3), spikes(4));
 }
+
+// issue 9 D5: a checkpoint taken inside a presentation of sequence 1 (of "0;1", random
+// switching) continues with input.pattern_sequences changed, as a restore allows. The
+// presentation continues when it is still the same one (same pattern at that position),
+// and otherwise ends there (noise, then a sequence chosen afresh); never an invalid index.
+TEST(InputGenerator, ResumeAfterTheSequencesChanged) {
+  const Config before = seqlearn::make_config({{"input.n_patterns", "2"},
+                                               {"input.pattern_sequences", "0;1"},
+                                               {"input.p_switch", "0.5"}});
+  seqlearn::CounterRng rng(before.seed);
+  InputGenerator gen(before, rng);
+  gen.start_phase(before.train_input);
+  InputStep in;
+  std::int64_t step = 0;
+  for (; step < 1000000; ++step) {
+    gen.generate(step, in);
+    if (in.sequence_id == 1 && gen.state().remaining > 10) break;
+  }
+  ASSERT_EQ(in.sequence_id, 1) << "no presentation of sequence 1 found";
+  const InputGenerator::State state = gen.state();
+  InputStep continued;
+  gen.generate(step + 1, continued);  // the uninterrupted next step
+
+  struct Case {
+    const char* sequences;
+    int pattern_next;  // the pattern at the next step: the same presentation, or noise
+  };
+  for (const Case& c : {Case{"1;0", -1},   // sequence 1 is now pattern 0: ends
+                        Case{"0", -1},     // sequence 1 is gone: ends
+                        Case{"0;1", 1},    // unchanged: continues
+                        Case{"1;1", 1}}) { // the same pattern at that position: continues
+    const Config after = seqlearn::make_config({{"input.n_patterns", "2"},
+                                                {"input.pattern_sequences", c.sequences},
+                                                {"input.p_switch", "0.5"}});
+    InputGenerator resumed(after, rng);
+    resumed.resume(after.train_input, state);
+    InputStep out;
+    resumed.generate(step + 1, out);
+    EXPECT_EQ(out.pattern_id, c.pattern_next) << c.sequences;
+    if (c.pattern_next >= 0) {
+      EXPECT_EQ(out.channels, continued.channels) << c.sequences;
+      EXPECT_EQ(out.sequence_id, 1) << c.sequences;
+    }
+    // It runs on through later presentations, every label valid for the new sequences.
+    for (std::int64_t s = step + 2; s < step + 20000; ++s) {
+      resumed.generate(s, out);
+      ASSERT_LT(out.sequence_id, static_cast<int>(after.sequences.size())) << c.sequences;
+      ASSERT_LT(out.pattern_id, 2) << c.sequences;
+    }
+  }
+}

@@ -106,6 +106,13 @@ class H5Input {
   H5Input& operator=(const H5Input&) = delete;
 
   bool exists(const std::string& path) const;
+  // What an attribute holds, or missing (the object or the attribute).
+  enum class Kind { missing, integer, floating, string, other };
+  Kind attribute_kind(const std::string& object, const std::string& name) const;
+  // Empty if `dataset` exists, is 1-D with `length` elements of the element type `type`
+  // (H5File::type_of_public<T>()) and holds an integer attribute `checksum`; otherwise
+  // what is wrong, as text that follows the dataset's name ("is missing", ...).
+  std::string dataset_problem(const std::string& dataset, int type, std::uint64_t length) const;
   // Every attribute of `object` as text (strings as they are, numbers printed).
   std::vector<std::pair<std::string, std::string>> attributes(const std::string& object) const;
   std::string string_attribute(const std::string& object, const std::string& name) const;

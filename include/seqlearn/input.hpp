@@ -40,10 +40,16 @@ class InputGenerator {
     int sequence = -1;
     std::int64_t sequence_position = 0;
     double warp = 1.0;
+    int pattern = -1;  // the pattern being presented (-1 in noise)
   };
   State state() const;
-  // Continues a checkpointed phase: same settings, restored position.
+  // Continues a checkpointed phase: same settings, restored position. The keys that may
+  // change on a restore can leave the position outside the sequences (fewer or other
+  // input.pattern_sequences): then a presentation in progress ends there (a noise phase
+  // follows), and the next sequence is chosen as at the start of a phase.
   void resume(const InputSettings& settings, const State& state);
+  // Continues the generator-event counter of a checkpoint (for phases that start afresh).
+  void set_event(std::uint64_t event) { event_ = event; }
 
   // Generates global step `step` (steps must come in order within a phase).
   void generate(std::int64_t step, InputStep& out);

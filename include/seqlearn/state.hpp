@@ -5,7 +5,8 @@
 //   NeuronState  the rank's own neurons: potentials, rates, spikes, event-driven sums, readout;
 //   SynapseRows  the synapses onto the rank's neurons, one row per neuron: w, S, Q.
 // Each group owns its initial values and its reset, and names its checkpointed arrays once in
-// `checkpoint_fields` (docs/checkpoint.md), which both writing and restoring go through.
+// `checkpoint_fields` (docs/checkpoint.md), with the values a restore accepts, which both
+// writing and restoring go through.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +17,14 @@
 #include "seqlearn/kernels.hpp"
 
 namespace seqlearn {
+
+// What a restore accepts in a checkpointed array (every element; docs/checkpoint.md).
+enum class Valid {
+  finite,         // any finite number
+  non_negative,   // finite and >= 0
+  stp_state,      // STP R or u: in [0, 1] for a source with U <= 1, finite otherwise (M12-M13)
+  step_so_far,    // a step in [-1, the checkpoint's step]
+};
 
 // Per-source STP parameters (docs/model.md 2), fixed for the whole run; times in seconds.
 struct SourceParameters {
@@ -61,11 +70,11 @@ struct SourceState {
   // /sources/NAME in a checkpoint. `epsp` and `arriving` are recomputed each step.
   template <class Self, class F>
   static void checkpoint_fields(Self& self, F&& f) {
-    f("trace_decay", self.trace_decay);
-    f("trace_rise", self.trace_rise);
-    f("stp_R", self.stp_R);
-    f("stp_u", self.stp_u);
-    f("last_spike", self.last_spike);
+    f("trace_decay", self.trace_decay, Valid::finite);  // < 0 after spikes with R u < 0 (U > 1)
+    f("trace_rise", self.trace_rise, Valid::finite);
+    f("stp_R", self.stp_R, Valid::stp_state);
+    f("stp_u", self.stp_u, Valid::stp_state);
+    f("last_spike", self.last_spike, Valid::step_so_far);
   }
 };
 
@@ -100,9 +109,9 @@ struct NeuronState {
   // recomputing them would round differently.
   template <class Self, class F>
   static void checkpoint_fields(Self& self, F&& f) {
-    f("weighted_decay", self.weighted_decay);
-    f("weighted_rise", self.weighted_rise);
-    f("readout", self.readout);
+    f("weighted_decay", self.weighted_decay, Valid::finite);
+    f("weighted_rise", self.weighted_rise, Valid::finite);
+    f("readout", self.readout, Valid::non_negative);
   }
 };
 
@@ -128,9 +137,9 @@ struct SynapseRows {
   // /synapses/NAME in a checkpoint, in global synapse order (by neuron, then source id).
   template <class Self, class F>
   static void checkpoint_fields(Self& self, F&& f) {
-    f("weight", self.weight);
-    f("variance_tracking_mean", self.vt_mean);
-    f("variance_tracking_second_moment", self.vt_second);
+    f("weight", self.weight, Valid::finite);
+    f("variance_tracking_mean", self.vt_mean, Valid::finite);
+    f("variance_tracking_second_moment", self.vt_second, Valid::finite);
   }
 };
 

@@ -2,8 +2,10 @@
 following docs/output.md), and one file made by the simulator."""
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -194,3 +196,94 @@ def test_winner_dwell_counts_runs_of_one_neuron(tmp_path):
     # runs: (0: 3 spikes over 3 ms), (1: 1 spike, 1 ms), (3: 1 spike, 1 ms); spike-weighted
     assert result["mean_dwell_ms"] == pytest.approx((3 * 3 + 1 + 1) / 5)
     assert result["mean_spikes_per_run"] == pytest.approx((3 * 3 + 1 + 1) / 5)
+
+
+def cut_run(path, first_step=0, last_step=None, interrupted=False):
+    """make_run's file as a run would write it that covered only [first_step, last_step): a run
+    restored at first_step (labels start there, /phases lists its phases only), or stopped by
+    SIGTERM at last_step (/phases still lists the whole protocol; /run.interrupted = 1)."""
+    make_run(path)
+    total = sum(p[1] for p in PHASES)
+    last_step = total if last_step is None else last_step
+    with h5py.File(path, "r+") as f:
+        steps, neurons = f["spikes/step"][()], f["spikes/neuron"][()]
+        keep = (steps >= first_step) & (steps < last_step)
+        labels = {name: f["input/" + name][first_step:last_step] for name in ("pattern_id", "sequence_id")}
+        for name in ("spikes/step", "spikes/neuron", "input/pattern_id", "input/sequence_id"):
+            del f[name]
+        f["spikes/step"], f["spikes/neuron"] = steps[keep], neurons[keep]
+        for name, values in labels.items():
+            f["input/" + name] = values
+            f["input/" + name].attrs["first_step"] = np.int64(first_step)
+        if first_step > 0:  # the restored run's own phases
+            first, kept = f["phases/first_step"][()], f["phases/first_step"][()] >= first_step
+            columns = {name: f["phases/" + name][()][kept] for name in ("name", "first_step", "steps", "learning")}
+            for name, values in columns.items():
+                del f["phases/" + name]
+                f["phases/" + name] = values
+        run = f.create_group("run")
+        run.attrs["first_step"] = float(first_step)
+        run.attrs["last_step"] = float(last_step)
+        run.attrs["interrupted"] = 1.0 if interrupted else 0.0
+        f["traces/u"] = np.zeros((0, 0))  # nothing traced (read by docs/output.md's recipe)
+    return path
+
+
+def test_interrupted_run_is_analysed_up_to_its_last_step(tmp_path):
+    # Stopped at 5500: phase 2 (test, from 4000) cut to 1500 steps, phase 3 never ran.
+    path = cut_run(str(tmp_path / "cut.h5"), last_step=5500, interrupted=True)
+    with sa.Run(path) as run:
+        assert run.interrupted and run.last_step == 5500
+        assert [(p.index, p.first, p.steps) for p in run.phases] == [(0, 0, 3000), (1, 3000, 1000), (2, 4000, 1500)]
+        assert [p.index for p in run.test_phases()[1]] == [2]
+    proc = run_tool("seqlearn-analyze", path, "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert "interrupted" in proc.stderr
+    result = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert result["interrupted"] and result["last_step"] == 5500
+    assert result["trained"]["phases"] == [2] and result["trained"]["locking"]["locked_neurons"] == 4
+    proc = run_tool("seqlearn-plot", path, "--out", str(tmp_path / "figs"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "figs" / "raster_phase2_test.png").exists()
+    assert not (tmp_path / "figs" / "raster_phase3_test.png").exists()
+
+
+def test_restored_run_labels_start_at_first_step(tmp_path):
+    path = cut_run(str(tmp_path / "restored.h5"), first_step=3000)
+    with sa.Run(path) as run:
+        assert run.first_step == 3000 and [p.index for p in run.phases] == [0, 1, 2]
+        pres = run.presentations(4000, 7000)
+        assert len(pres) == 6 and all((p.start - 200) % PERIOD == 0 for p in pres)
+    proc = run_tool("seqlearn-analyze", path, "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_output_doc_recipe_runs_on_a_restored_file(tmp_path):
+    """docs/output.md 'Reading it' as written, on a file whose labels start at step 3000."""
+    path = cut_run(str(tmp_path / "restored.h5"), first_step=3000, last_step=9000)
+    doc = open(os.path.join(TOOLS, "..", "docs", "output.md")).read()
+    recipe = doc[doc.index("## Reading it"):].split("```python\n", 1)[1].split("```", 1)[0]
+    assert '"results/default.h5"' in recipe
+    exec(compile(recipe.replace('"results/default.h5"', repr(path)), "docs/output.md", "exec"), {})
+
+
+@pytest.mark.skipif("SEQLEARN_MPI" not in os.environ, reason="set SEQLEARN_MPI to the simulator (CTest does)")
+def test_tools_on_a_run_stopped_by_sigterm(tmp_path):
+    """issue 9 D21: SIGTERM during training; /phases lists the test phase that never ran."""
+    out = tmp_path / "stopped.h5"
+    proc = subprocess.Popen([os.environ["SEQLEARN_MPI"], "--network.grid", "3x3", "--threads", "1",
+                             "--run.protocol", "test:2000,train:2000000,test:2000", "--record.dt_rec", "50",
+                             "--output", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)  # inside the training phase (about 2000 s of model time left)
+    assert proc.poll() is None, proc.communicate()[1]
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err
+    with h5py.File(out) as f:
+        assert f["run"].attrs["interrupted"] == 1 and len(f["phases/name"]) == 3
+    proc = run_tool("seqlearn-analyze", str(out), "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert result["interrupted"] and result["trained"] is None
+    proc = run_tool("seqlearn-plot", str(out), "--out", str(tmp_path / "figs"))
+    assert proc.returncode == 0, proc.stderr
