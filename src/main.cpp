@@ -597,14 +597,20 @@ int main(int argc, char** argv) {
     comm = seqlearn::make_mpi_communicator();
     return run(argc, argv, *comm);
   } catch (const ConfigError& e) {
+    // The job is ending: a signal from here on (mpirun stopping the ranks that have not exited
+    // yet when the first one does) must not add a stop note to the one message. So in every
+    // handler below.
+    g_stop_note_written.store(true);
     // Every rank reaches this with the same error; rank 0 speaks for all of them.
     if (rank == 0) std::cerr << "seqlearn_mpi: error: " << e.what() << "\n";
     return 2;
   } catch (const seqlearn::DivergenceError& e) {
+    g_stop_note_written.store(true);
     // Every rank learns of it in the same exchange and stops; nothing is written.
     if (rank == 0) std::cerr << "seqlearn_mpi: error: " << e.what() << "\n";
     return 1;
   } catch (const std::bad_alloc& e) {
+    g_stop_note_written.store(true);
     // Only this rank knows: say what was being done and what the estimate was, then abort.
     std::cerr << "seqlearn_mpi: rank " << rank << ": fatal error: out of memory while " << g_stage
               << " (" << e.what() << ")";
@@ -617,6 +623,7 @@ int main(int argc, char** argv) {
     if (comm) comm->abort(1);
     return 1;
   } catch (const std::exception& e) {
+    g_stop_note_written.store(true);
     std::cerr << "seqlearn_mpi: rank " << rank << ": fatal error while " << g_stage << ": "
               << e.what() << "\n";
     if (comm) comm->abort(1);

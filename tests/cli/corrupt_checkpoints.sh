@@ -129,7 +129,7 @@ restore_case() {
   if [[ $code -ne 2 ]]; then
     echo "FAIL $name np $np: exit code $code, expected 2"; sed 's/^/    /' "$log" | head -5
   elif [[ $lines -ne 1 ]] || ! grep '^seqlearn_mpi' "$log" | grep -qF -- "$expect"; then
-    echo "FAIL $name np $np: expected one line naming '$expect', got:"; sed 's/^/    /' "$log" | head -5
+    echo "FAIL $name np $np: expected one line naming '$expect', got:"; grep "^seqlearn_mpi" "$log" | sed 's/^/    /'
   elif compgen -G "$out*" >/dev/null; then
     echo "FAIL $name np $np: an output file was written"
   else

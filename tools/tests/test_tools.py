@@ -262,7 +262,7 @@ def test_output_doc_recipe_runs_on_a_restored_file(tmp_path):
     """docs/output.md 'Reading it' as written, on a file whose labels start at step 3000."""
     path = cut_run(str(tmp_path / "restored.h5"), first_step=3000, last_step=9000)
     doc = open(os.path.join(TOOLS, "..", "docs", "output.md")).read()
-    recipe = doc[doc.index("## Reading it"):].split("```python\n", 1)[1].split("```", 1)[0]
+    recipe = doc[doc.index("## Reading it (h5py"):].split("```python\n", 1)[1].split("```", 1)[0]
     assert '"results/default.h5"' in recipe
     exec(compile(recipe.replace('"results/default.h5"', repr(path)), "docs/output.md", "exec"), {})
 
