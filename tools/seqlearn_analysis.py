@@ -78,6 +78,19 @@ class Run:
         self.total_steps = sum(p.steps for p in self.phases)
         # A run restored from a checkpoint starts at a later step: label arrays begin there.
         self.first_step = int(self.file["input/pattern_id"].attrs.get("first_step", 0))
+        # A run stopped by SIGTERM (exit 3) lists its whole protocol in /phases but covers only
+        # [first_step, /run last_step): measure the part it ran (a chain's segments joined by
+        # tools/seqlearn-join read as the whole run).
+        run_attrs = self.file["run"].attrs if "run" in self.file else {}
+        self.interrupted = bool(run_attrs.get("interrupted", 0))
+        if "last_step" in run_attrs:
+            last = int(run_attrs["last_step"])
+            clipped = []
+            for p in self.phases:
+                first, end = max(p.first, self.first_step), min(p.end, last)
+                if end > first:
+                    clipped.append(Phase(len(clipped), p.name, first, end - first, p.learning))
+            self.phases = clipped
 
     def close(self):
         self.file.close()
