@@ -89,13 +89,14 @@ strong_job=$(SEQLEARN_GRID=16x16 SEQLEARN_MS=500 \
   sbatch --parsable --export=ALL --ntasks=2 --output="$work/strong-%j.out" jobs/strong_scaling.sbatch) || fail "sbatch strong"
 weak_job=$(SEQLEARN_BLOCK=8x8 SEQLEARN_MS=500 \
   sbatch --parsable --export=ALL --ntasks=2 --output="$work/weak-%j.out" jobs/weak_scaling.sbatch) || fail "sbatch weak"
-# Restart chain: long enough (70 s of model time) to be stopped mid-run, with a checkpoint every
-# 5 s of model time as the sign that a segment is simulating (its SIGTERM handler installed).
+# Restart chain: long enough (100 s of model time, a few seconds) to be stopped mid-run, with a
+# checkpoint every 2 s of model time as the sign that a segment is simulating (its SIGTERM
+# handler installed: a TERM before that would kill it).
 # seqlearn-join in the job needs a Python with h5py.
 for py in "${SEQLEARN_PYTHON:-}" python3 /usr/bin/python3; do
   [[ -n "$py" ]] && "$py" -c 'import h5py' 2>/dev/null && { export SEQLEARN_PYTHON=$py; break; }
 done
-chain_args="--network.grid 6x5 --run.protocol train:60000,test:10000 --output.checkpoint_every_ms 5000"
+chain_args="--network.grid 6x5 --run.protocol train:90000,test:10000 --output.checkpoint_every_ms 2000"
 reference_job=$(SEQLEARN_ARGS=$chain_args \
   sbatch --parsable --export=ALL --ntasks=2 --output="$work/reference-%j.out" jobs/run.sbatch) || fail "sbatch reference"
 chain_job=$(SEQLEARN_ARGS=$chain_args \
@@ -166,7 +167,8 @@ for group in /spikes /input /traces /phases /network; do
   check "chain: joined $group identical to the uninterrupted run" h5diff -q "$chain/run.h5" "$reference/run.h5" $group $group
 done
 check "chain: /run records 3 segments" bash -c "h5dump -a /run/segments '$chain/run.h5' | grep -q '(0): 3'"
-check "chain: seqlearn-analyze reads the joined run" $SEQLEARN_PYTHON tools/seqlearn-analyze "$chain/run.h5" --json "$work/chain.analysis.json" >/dev/null
+analyze() { ${SEQLEARN_PYTHON:-} tools/seqlearn-analyze "$@" >/dev/null; }
+check "chain: seqlearn-analyze reads the joined run" analyze "$chain/run.h5" --json "$work/chain.analysis.json"
 capped=$results/run-$capped_job
 check "capped chain: exit code 3 at SEQLEARN_MAX_SEGMENTS=1" bash -c "scontrol show job $capped_job | grep -q 'ExitCode=3:0'"
 check "capped chain: says how to continue" grep -q "SEQLEARN_MAX_SEGMENTS=1 reached; continue by hand: SEQLEARN_CHAIN_DIR=$capped SEQLEARN_CHAIN_SEGMENT=2 sbatch" "$capped/chain.log"
