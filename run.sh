@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Quick start 1: install what is missing, build, run the default experiment (the thesis's
-# full-scale run: 10x5 grid, train 100 s, test 3 s) on 2 MPI ranks into results/default.h5,
-# then draw its figures (results/default_figures/) and print its analysis
-# (results/default.analysis.json). Arguments go to seqlearn_mpi (e.g. --overwrite, --seed 3,
-# --config configs/no_stp.ini); SEQLEARN_RANKS sets the rank count (default 2) and
+# full-scale run: 10x5 grid, train 100 s) on 2 MPI ranks into results/default.h5, measured as
+# in the replication report (configs/full_scale.ini: an untrained test of 5 s, 100 s of
+# training, two trained tests of 20 s), then draw its figures (results/default_figures/), print
+# its analysis (results/default.analysis.json) and set it beside its row of
+# docs/replication.md. Arguments go to seqlearn_mpi (e.g. --overwrite, --seed 3, --config
+# configs/no_stp.ini: any config of the report is compared with its row; without --config,
+# --restore or --run.protocol, run.sh adds --config configs/full_scale.ini and, without
+# --output, --output results/default.h5). SEQLEARN_RANKS sets the rank count (default 2) and
 # SEQLEARN_THREADS the OpenMP threads per rank (default 1, passed as --threads; a --threads N
 # among the arguments wins). The launch line comes from scripts/launch.sh (docs/parallel.md):
 # each rank bound to its own SEQLEARN_THREADS cores when ranks x threads fit the cores.
@@ -23,16 +27,35 @@ ranks=${SEQLEARN_RANKS:-2}
 threads=${SEQLEARN_THREADS:-1}
 threads_arg=(--threads "$threads")
 previous=""
-for arg in "$@"; do  # --threads N in the arguments: bind for N threads, pass it once
-  if [[ "$previous" == --threads || "$previous" == --run.threads ]]; then
-    threads=$arg threads_arg=()
-  elif [[ "$arg" == --threads=* || "$arg" == --run.threads=* ]]; then
-    threads=${arg#*=} threads_arg=()
+config="" own_output=0 own_experiment=0 changes=()
+for arg in "$@"; do
+  option=${previous:-${arg%%=*}}  # the option this argument belongs to (--key value, --key=value)
+  value=$arg
+  [[ -z "$previous" && "$arg" == *=* ]] && value=${arg#*=}
+  if [[ -n "$previous" || "$arg" == --*=* ]]; then
+    case $option in
+      --threads | --run.threads) threads=$value threads_arg=() ;;  # bind for N threads, pass it once
+      --config) config=$value ;;
+      --output | --output.*) own_output=1 ;;
+      --restore | --run.protocol) own_experiment=1 changes+=("$option") ;;
+      --seed | --run.seed) ;;
+      *) changes+=("$option") ;;
+    esac
+    previous=""
+  elif [[ "$arg" == --overwrite || "$arg" == --help || "$arg" == -h || "$arg" == --version ]]; then
+    [[ "$arg" == --overwrite ]] || own_experiment=1
+  elif [[ "$arg" == --* ]]; then
+    previous=$arg
   fi
-  previous=$arg
 done
+defaults=()
+if [[ -z "$config" && $own_experiment -eq 0 ]]; then  # the report's protocol, the usual file name
+  config=configs/full_scale.ini
+  defaults=(--config "$config")
+  ((own_output)) || defaults+=(--output results/default.h5)
+fi
 seqlearn_launch "$ranks" "$threads"
-program=(build/release/seqlearn_mpi "${threads_arg[@]}" "$@")
+program=(build/release/seqlearn_mpi "${threads_arg[@]}" "${defaults[@]}" "$@")
 echo "run.sh: $(seqlearn_launch_line) ${program[*]}" >&2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -50,3 +73,59 @@ output=$(sed -n 's/^output written to //p' "$log")
 [[ -n "${SEQLEARN_PYTHON:-}" ]] || { echo "run.sh: no figures or analysis of $output (no python3 with h5py, numpy, matplotlib)" >&2; exit 1; }
 "$SEQLEARN_PYTHON" tools/seqlearn-plot "$output" --out "${output%.h5}_figures"
 "$SEQLEARN_PYTHON" tools/seqlearn-analyze "$output"
+# This run beside docs/replication.md: the row whose config column names the config run here,
+# when the arguments do not change that experiment; otherwise say why it cannot be compared.
+"$SEQLEARN_PYTHON" - "${output%.h5}.analysis.json" "$config" "${changes[*]}" <<'PY'
+import json, math, re, sys
+path, config, changes = sys.argv[1], sys.argv[2], sys.argv[3]
+with open(path) as f:
+    result = json.load(f)
+def get(*keys):
+    x = result
+    for k in keys:
+        x = x.get(k) if isinstance(x, dict) else None
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+def num(x, digits=2):
+    return "-" if x is None else f"{x:.{digits}f}"
+row = None
+with open("docs/replication.md") as f:
+    for line in f:
+        cells = [c.strip().replace("**", "") for c in line.strip().strip("|").split("|")]
+        if config and len(cells) == 7 and cells[1] == f"`{config}`":
+            row = cells
+print()
+untrained_presentations = get("untrained", "locking", "presentations")
+trained_presentations = get("trained", "locking", "presentations")
+if row is None or changes:
+    why = (f"the arguments change the experiment ({changes})" if changes
+           else f"{config} is not the config of an experiment of docs/replication.md")
+    print(f"run.sh: not comparable with docs/replication.md: {why}.")
+    if get("untrained") is None:
+        print("run.sh: no untrained test phase before training, so the locked fraction has no baseline "
+              "(the report runs test:5000 first).")
+    if trained_presentations is not None and trained_presentations < 20:
+        print(f"run.sh: only {trained_presentations} pattern presentations in the trained test phase(s): "
+              "too few for stable measures (the report: 2 x 20 s, about 57); "
+              "e.g. ./run.sh --config configs/full_scale.ini.")
+    sys.exit(0)
+print(f'run.sh: this run (seed {result.get("seed", "?")}) beside docs/replication.md, row "{row[0]}" '
+      f"({config}; report: mean ± sd over seeds 1-5, same protocol):")
+readout = lambda kind: (None if get("trained", kind) is None else
+                        f'{num(get("trained", kind, "network"))} / {num(get("trained", kind, "input"))}')
+lines = [
+    ("locked fraction untrained → trained",
+     f'{num(get("untrained", "locking", "locked_fraction"))} → {num(get("trained", "locking", "locked_fraction"))}',
+     row[2]),
+    ("reproducibility r, trained (neurons >= 90 Hz)",
+     f'{num(get("trained", "reproducibility", "mean_correlation"))} '
+     f'({get("trained", "reproducibility", "neurons_reaching_threshold")})', row[3]),
+    ("pattern readout: network / input", readout("readout_pattern") or "-", row[4]),
+    ("sequence readout: network / input", readout("readout_sequence") or "", row[5]),
+    ("winner dwell ms, trained", num(get("trained", "persistence", "mean_dwell_ms"), 0), row[6]),
+]
+print(f'  {"measure":48s} {"this run":16s} report')
+for name, mine, report in lines:
+    if mine or report:
+        print(f"  {name:48s} {mine:16s} {report}")
+print(f"  (test phases: {untrained_presentations} presentations untrained, {trained_presentations} trained)")
+PY

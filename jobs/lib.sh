@@ -87,24 +87,36 @@ fi
 echo "seqlearn: program $SEQLEARN_BIN"
 echo "seqlearn: $SEQLEARN_THREADS thread(s) per rank; launcher: $SEQLEARN_LAUNCHER R"
 
+# run_program OUT.h5 LOG TIMING RANKS ARGS...: seqlearn_mpi on RANKS tasks -> OUT.h5, its log
+# and TIMING (the figures of the program's closing "bench:" line, as JSON); returns the
+# program's exit code (0 done, 3 stopped by SIGTERM with a checkpoint, else failed).
+run_program() {
+  local out=$1 log=$2 timing=$3 ranks=$4
+  shift 4
+  local threads=(--threads "$SEQLEARN_THREADS")  # unless SEQLEARN_ARGS gives it (once only)
+  [[ " ${SEQLEARN_ARGS:-} " =~ [[:space:]]--(run\.)?threads[[:space:]=] ]] && threads=()
+  mkdir -p "$(dirname "$out")"
+  local code=0
+  # shellcheck disable=SC2086
+  $SEQLEARN_LAUNCHER "$ranks" "$SEQLEARN_BIN" --output "$out" --overwrite \
+    "${threads[@]}" "$@" ${SEQLEARN_ARGS:-} >"$log" 2>&1 || code=$?
+  grep '^bench:' "$log" | sed 's/^bench: //' |
+    awk '{ printf "{"; for (i = 1; i <= NF; ++i) { split($i, kv, "="); printf "%s\"%s\": %s", (i > 1 ? ", " : ""), kv[1], kv[2] } print "}" }' \
+      >"$timing" || true
+  [[ -s "$timing" ]] || rm -f "$timing"
+  return "$code"
+}
+
 # run_point DIR RANKS ARGS...: seqlearn_mpi on RANKS tasks -> DIR/run.h5, DIR/run.log and
 # DIR/timing.json (the figures of the program's closing "bench:" line, as JSON).
 run_point() {
   local dir=$1 ranks=$2
   shift 2
-  local threads=(--threads "$SEQLEARN_THREADS")  # unless SEQLEARN_ARGS gives it (once only)
-  [[ " ${SEQLEARN_ARGS:-} " =~ [[:space:]]--(run\.)?threads[[:space:]=] ]] && threads=()
-  mkdir -p "$dir"
-  # shellcheck disable=SC2086
-  if ! $SEQLEARN_LAUNCHER "$ranks" "$SEQLEARN_BIN" --output "$dir/run.h5" --overwrite \
-       "${threads[@]}" "$@" ${SEQLEARN_ARGS:-} >"$dir/run.log" 2>&1; then
+  if ! run_program "$dir/run.h5" "$dir/run.log" "$dir/timing.json" "$ranks" "$@"; then
     echo "seqlearn: point $dir failed; see $dir/run.log" >&2
     tail -5 "$dir/run.log" >&2
     return 1
   fi
-  grep '^bench:' "$dir/run.log" | sed 's/^bench: //' |
-    awk '{ printf "{"; for (i = 1; i <= NF; ++i) { split($i, kv, "="); printf "%s\"%s\": %s", (i > 1 ? ", " : ""), kv[1], kv[2] } print "}" }' \
-      >"$dir/timing.json"
   echo "seqlearn: $dir: $(tr -d '{}"' <"$dir/timing.json" | cut -d, -f1-4)"
 }
 

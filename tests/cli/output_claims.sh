@@ -27,7 +27,9 @@ check() {  # check DESCRIPTION COMMAND...
   if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
 }
 says() { grep -q -- "$2" "$1" || { echo "    $1 says:"; sed 's/^/      /' "$1"; false; }; }
-seed_of() { /usr/bin/python3 -c "import h5py,sys; print(h5py.File(sys.argv[1])['config'].attrs['run.seed'].decode())" "$1"; }
+seed_of() {  # /config attributes are UTF-8 text (bytes in files written before)
+  /usr/bin/python3 -c "import h5py,sys; v = h5py.File(sys.argv[1])['config'].attrs['run.seed']; print(v.decode() if isinstance(v, bytes) else v)" "$1"
+}
 quick=(--network.grid 3x3 --run.protocol train:100 --threads 1)
 
 # 1. Two runs on one output. A runs for several seconds; B starts once A holds its claim

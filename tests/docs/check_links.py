@@ -13,6 +13,9 @@ fails (exit 1, one line per problem: file:line: target: reason) when a target
 - names a file or folder that does not exist in the repository, or
 - is an http(s) link to anywhere but doi.org (doi.org links are allowed and listed).
 
+It also fails when a row of docs/replication.md's results table names no `configs/NAME.ini`
+that exists and that tools/replicate.sh runs.
+
 A `#anchor` after a file is ignored; a link that is only `#anchor` is fine. Links inside
 fenced code blocks and inline code spans are not links and are skipped.
 
@@ -113,6 +116,36 @@ def check_model(root):
     return []
 
 
+def check_replication_configs(root):
+    """Every row of docs/replication.md's results table names a config in configs/ that
+    tools/replicate.sh runs (the report's numbers come from exactly those files)."""
+    path = os.path.join(root, "docs", "replication.md")
+    script = os.path.join(root, "tools", "replicate.sh")
+    if not os.path.isfile(path) or not os.path.isfile(script):
+        return []
+    with open(script, encoding="utf-8") as f:
+        replicate = f.read()
+    match = re.search(r"^experiments=\(([^)]*)\)", replicate, re.M)
+    run = set(match.group(1).split()) if match else set()
+    problems, rows = [], 0
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) < 3 or not line.startswith("|") or cells[1] in ("config", "---"):
+                continue
+            rows += 1
+            config = re.fullmatch(r"`configs/(\w+)\.ini`", cells[1])
+            if not config:
+                problems.append(f"docs/replication.md:{number}: row '{cells[0]}' names no configs/NAME.ini")
+            elif not os.path.isfile(os.path.join(root, "configs", config.group(1) + ".ini")):
+                problems.append(f"docs/replication.md:{number}: configs/{config.group(1)}.ini missing")
+            elif config.group(1) not in run:
+                problems.append(f"docs/replication.md:{number}: tools/replicate.sh does not run {config.group(1)}")
+    if rows == 0:
+        problems.append("docs/replication.md: no results table with a config column")
+    return problems
+
+
 def main(argv):
     if len(argv) != 2 or not os.path.isdir(argv[1]):
         print(f"usage: {os.path.basename(argv[0])} REPO_ROOT", file=sys.stderr)
@@ -133,6 +166,7 @@ def main(argv):
             elif reason:
                 failures.append(f"{rel}:{number}: {target}: {reason}")
     failures += check_model(root)
+    failures += check_replication_configs(root)
 
     print(f"checked {n_links} links in {len(files)} Markdown files under {root}")
     for line in dois:
@@ -142,7 +176,7 @@ def main(argv):
         for line in failures:
             print(f"  {line}")
         return 1
-    print("OK: every link stays inside the repository; docs/model.md has M1..M14")
+    print("OK: every link stays inside the repository; docs/model.md has M1..M14; every replication row has its config")
     return 0
 
 

@@ -3,7 +3,11 @@
 # munge, private socket and key), slurmctld and slurmd on private ports, all in a temporary
 # folder and stopped by PID at the end. Submits run.sbatch, strong_scaling.sbatch and
 # weak_scaling.sbatch at 1-2 ranks with small networks, waits, and checks that each job
-# completed and left its results (HDF5, timing record, sweep table). Needs root (as in CI) and
+# completed and left its results (HDF5, timing record, sweep table). Restart chain: run.sbatch
+# stopped twice by SIGTERM (scancel --signal=TERM, what SLURM's --signal=TERM@120 sends, once
+# the segment has written a periodic checkpoint, so the stop lands mid-run) continues by itself
+# over 3 segments, and the joined run.h5 equals an uninterrupted run (h5diff); a chain capped at
+# one segment (SEQLEARN_MAX_SEGMENTS=1) exits 3 and says how to go on. Needs root (as in CI) and
 # Debian's munge, slurmctld, slurmd, slurm-client (scripts/install-deps.sh).
 # Usage: tests/slurm/slurm_jobs.sh SEQLEARN_MPI   (from anywhere; the program to test, e.g.
 # build/release/seqlearn_mpi; CTest passes its build's. The jobs get it as SEQLEARN_BIN.)
@@ -85,9 +89,38 @@ strong_job=$(SEQLEARN_GRID=16x16 SEQLEARN_MS=500 \
   sbatch --parsable --export=ALL --ntasks=2 --output="$work/strong-%j.out" jobs/strong_scaling.sbatch) || fail "sbatch strong"
 weak_job=$(SEQLEARN_BLOCK=8x8 SEQLEARN_MS=500 \
   sbatch --parsable --export=ALL --ntasks=2 --output="$work/weak-%j.out" jobs/weak_scaling.sbatch) || fail "sbatch weak"
-for _ in $(seq 1 300); do
+# Restart chain: long enough (100 s of model time, a few seconds) to be stopped mid-run, with a
+# checkpoint every 2 s of model time as the sign that a segment is simulating (its SIGTERM
+# handler installed: a TERM before that would kill it).
+# seqlearn-join in the job needs a Python with h5py.
+for py in "${SEQLEARN_PYTHON:-}" python3 /usr/bin/python3; do
+  [[ -n "$py" ]] && "$py" -c 'import h5py' 2>/dev/null && { export SEQLEARN_PYTHON=$py; break; }
+done
+chain_args="--network.grid 6x5 --run.protocol train:90000,test:10000 --output.checkpoint_every_ms 2000"
+reference_job=$(SEQLEARN_ARGS=$chain_args \
+  sbatch --parsable --export=ALL --ntasks=2 --output="$work/reference-%j.out" jobs/run.sbatch) || fail "sbatch reference"
+chain_job=$(SEQLEARN_ARGS=$chain_args \
+  sbatch --parsable --export=ALL --ntasks=2 --output="$work/chain-%j.out" jobs/run.sbatch) || fail "sbatch chain"
+capped_job=$(SEQLEARN_ARGS=$chain_args SEQLEARN_MAX_SEGMENTS=1 \
+  sbatch --parsable --export=ALL --ntasks=2 --output="$work/capped-%j.out" jobs/run.sbatch) || fail "sbatch capped"
+# stop_segment DIR K: once segment K of the chain in DIR has written a checkpoint, SIGTERM to
+# its job's tasks (not the batch script, as SLURM's --signal without B:). Done once per K.
+stopped=" "
+stop_segment() {
+  local dir=$1 k=$2 file job
+  [[ "$stopped" == *" $dir:$k "* ]] && return
+  file=$(printf '%s/segment-%03d.ckpt.h5' "$dir" "$k")
+  [[ -f "$file" ]] || return
+  job=$(sed -n "s/.* job \([0-9]*\) segment $k: started.*/\1/p" "$dir/chain.log" | head -1)
+  [[ -n "$job" ]] || return
+  scancel --signal=TERM "$job" && stopped+="$dir:$k "
+}
+for _ in $(seq 1 1500); do
   [[ -z "$(squeue -h 2>/dev/null)" ]] && break
-  sleep 1
+  stop_segment "$results/run-$chain_job" 1
+  stop_segment "$results/run-$chain_job" 2
+  stop_segment "$results/run-$capped_job" 1
+  sleep 0.2
 done
 [[ -z "$(squeue -h)" ]] && echo "ok   all jobs finished" || fail "jobs still queued or running: $(squeue)"
 
@@ -117,5 +150,28 @@ for kind in strong weak; do
   check "$kind sweep: table and picture" test -s "$results/$kind-$id/sweep.json" -a -s "$results/$kind-$id/sweep.png"
 done
 check "strong sweep: points identical (checked in the job)" grep -q "all points identical" "$work/strong-$strong_job.out"
+
+# Restart chain.
+chain=$results/run-$chain_job
+reference=$results/run-$reference_job
+echo "    chain.log:"; sed 's/^/    /' "$chain/chain.log" 2>/dev/null
+chain_jobs=$(sed -n 's/.* job \([0-9]*\) segment [0-9]*: started.*/\1/p' "$chain/chain.log" 2>/dev/null | tr '\n' ' ')
+check "reference job $reference_job completed with exit code 0" completed "$reference_job"
+check "chain: 3 segments, as jobs $chain_jobs" test "$(wc -w <<<"$chain_jobs")" -eq 3
+for id in $chain_jobs; do
+  check "chain: job $id completed with exit code 0" completed "$id"
+done
+check "chain: segments 1 and 2 stopped by SIGTERM (exit 3)" test "$(grep -c 'stopped at step [0-9]* (exit 3)' "$chain/chain.log")" -eq 2
+check "chain: complete after 3 segments, joined" grep -q "protocol complete after 3 segments; joined into $chain/run.h5" "$chain/chain.log"
+for group in /spikes /input /traces /phases /network; do
+  check "chain: joined $group identical to the uninterrupted run" h5diff -q "$chain/run.h5" "$reference/run.h5" $group $group
+done
+check "chain: /run records 3 segments" bash -c "h5dump -a /run/segments '$chain/run.h5' | grep -q '(0): 3'"
+analyze() { ${SEQLEARN_PYTHON:-} tools/seqlearn-analyze "$@" >/dev/null; }
+check "chain: seqlearn-analyze reads the joined run" analyze "$chain/run.h5" --json "$work/chain.analysis.json"
+capped=$results/run-$capped_job
+check "capped chain: exit code 3 at SEQLEARN_MAX_SEGMENTS=1" bash -c "scontrol show job $capped_job | grep -q 'ExitCode=3:0'"
+check "capped chain: says how to continue" grep -q "SEQLEARN_MAX_SEGMENTS=1 reached; continue by hand: SEQLEARN_CHAIN_DIR=$capped SEQLEARN_CHAIN_SEGMENT=2 sbatch" "$capped/chain.log"
+check "capped chain: checkpoint and complete segment output" test -s "$capped/segment-001.ckpt.h5" -a -s "$capped/segment-001.h5"
 [[ $failures -eq 0 ]] && echo "SLURM jobs: all checks passed"
 [[ $failures -eq 0 ]]
