@@ -8,15 +8,9 @@
 # neuron 0, on 1 and 2 ranks and on 1 rank with 2 threads, exit 1 and write nothing.
 # Usage: divergence_report.sh SEQLEARN_MPI
 set -u
-binary=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-failures=0
-check() {  # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+cli_begin divergence_report.sh "${1:-}"
 network=(--network.grid 1x2 --network.k_min 2 --network.k_max 2 --network.n_inputs 2
          --network.delay 3 --input.r_input 0 --input.r_noise 0 --record.neurons all)
 check "checkpoint written" mpirun -n 1 "$binary" "${network[@]}" --run.protocol train:9 \
@@ -49,5 +43,4 @@ for np in 1 2 3; do
   check "np $np: nothing written" test ! -e "np$np.h5"
   [[ $failures -eq 0 ]] || cat "np$np.log"
 done
-[[ $failures -eq 0 ]] && echo "divergence report: all checks passed"
-[[ $failures -eq 0 ]]
+cli_end "divergence report"

@@ -5,15 +5,9 @@
 # --help and --version work.
 # Usage: end_to_end.sh SEQLEARN_MPI
 set -u
-binary=${1:?usage: end_to_end.sh SEQLEARN_MPI (the program to test; no default)}
-[[ -x "$binary" ]] || { echo "FAIL no program at $binary"; exit 1; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-check() {  # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+cli_begin end_to_end.sh "${1:-}"
 args=(--run.protocol train:3000,test:1000 --record.dt_rec 10 --network.grid 6x5)
 
 check "np=1 run" mpirun -n 1 "$binary" "${args[@]}" --threads 1 --output "$work/np1.h5"
@@ -41,5 +35,4 @@ check "--overwrite replaces it" mpirun -n 1 "$binary" "${args[@]}" --seed 5 --ou
 check "replaced file differs" test "$before" != "$(md5sum <"$work/np1.h5")"
 check "--help exits 0 and lists keys" bash -c "'$binary' --help | grep -q 'network.grid'"
 check "--version" bash -c "'$binary' --version | grep -q 'seqlearn_mpi'"
-[[ $failures -eq 0 ]] && echo "end-to-end: all checks passed"
-[[ $failures -eq 0 ]]
+cli_end "end-to-end"

@@ -12,16 +12,9 @@
 #  6. a disk too small for the run is a bad-input error before anything is simulated.
 # Usage: failures.sh SEQLEARN_MPI
 set -u
-binary=${1:?usage: failures.sh SEQLEARN_MPI (the program to test; no default)}
-[[ -x "$binary" ]] || { echo "FAIL no program at $binary"; exit 1; }
-work=$(mktemp -d)
-trap 'umount "$work/tiny" 2>/dev/null; rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-check() {  # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+cli_begin failures.sh "${1:-}"
 # same_after A B STEP: spikes of A from STEP on equal B's, and final weights equal.
 same_after() {
   /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
@@ -114,5 +107,4 @@ else
   echo "skip full-disk check: cannot mount a tmpfs here (not root?)"
 fi
 
-[[ $failures -eq 0 ]] && echo "failure behaviour: all checks passed"
-[[ $failures -eq 0 ]]
+cli_end "failure behaviour"

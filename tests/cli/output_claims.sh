@@ -16,16 +16,9 @@
 #  8. a lock left by a killed run (no process holds it) does not block the next run.
 # Usage: output_claims.sh SEQLEARN_MPI
 set -u
-binary=${1:?usage: output_claims.sh SEQLEARN_MPI (the program to test; no default)}
-[[ -x "$binary" ]] || { echo "FAIL no program at $binary"; exit 1; }
-work=$(mktemp -d)
-trap 'umount "$work/tiny" 2>/dev/null; rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-check() {  # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+cli_begin output_claims.sh "${1:-}"
 says() { grep -q -- "$2" "$1" || { echo "    $1 says:"; sed 's/^/      /' "$1"; false; }; }
 seed_of() {  # /config attributes are UTF-8 text (bytes in files written before)
   /usr/bin/python3 -c "import h5py,sys; v = h5py.File(sys.argv[1])['config'].attrs['run.seed']; print(v.decode() if isinstance(v, bytes) else v)" "$1"
@@ -133,5 +126,4 @@ code=$?
 check "stale lock: the run goes on (exit $code)" test $code -eq 0 -a -f stale.h5
 check "stale lock: removed at the end" test ! -e stale.h5.lock
 
-[[ $failures -eq 0 ]] && echo "output claims: all checks passed"
-[[ $failures -eq 0 ]]
+cli_end "output claims"

@@ -14,19 +14,11 @@
 # Needs root for the tmpfs cases (as in CI); they are skipped otherwise.
 # Usage: runtime_failures.sh SEQLEARN_MPI
 set -u
-binary=${1:?usage: runtime_failures.sh SEQLEARN_MPI (the program to test; no default)}
-[[ -x "$binary" ]] || { echo "FAIL no program at $binary"; exit 1; }
-binary=$(realpath "$binary")
 here=$(cd "$(dirname "$0")" && pwd)
 launch=$here/../../scripts/launch.sh
-work=$(mktemp -d)
-trap 'umount "$work/tiny" 2>/dev/null; umount "$work/small" 2>/dev/null; rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-check() {  # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+cli_begin runtime_failures.sh "${1:-}"
 complete() { h5ls "$1/spikes" >/dev/null 2>&1 || h5ls "$1/synapses" >/dev/null 2>&1; }
 limit=60  # seconds for runs that should end in a few; a hang hits it (exit 124)
 
@@ -143,5 +135,4 @@ code=$?
 check "D13 protocol overflowing int64: exit 2 (got $code)" test $code -eq 2
 check "D13: names run.protocol" grep -q "for run.protocol: the phases together last" d13.log
 
-[[ $failures -eq 0 ]] && echo "runtime failures: all checks passed"
-[[ $failures -eq 0 ]]
+cli_end "runtime failures"

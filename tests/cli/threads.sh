@@ -5,15 +5,9 @@
 # a small network one thread and says why; results are identical for 1 and 2 threads.
 # Usage: threads.sh SEQLEARN_MPI
 set -u
-binary=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
-failures=0
-check() {  # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+cli_begin threads.sh "${1:-}"
 args=(--network.grid 4x4 --run.protocol train:300,test:100 --record.dt_rec 10)
 
 mpirun -n 1 --bind-to core "$binary" "${args[@]}" --threads 2 --output bound.h5 >bound.out 2>bound.err
@@ -48,5 +42,4 @@ check "OMP_THREAD_LIMIT below --threads: nothing written" test ! -e limit.h5
 for group in /spikes /traces; do
   check "1 core and 2 threads: $group identical to 2 ranks" h5diff bound.h5 two.h5 "$group" "$group"
 done
-[[ $failures -eq 0 ]] && echo "threads: all checks passed"
-[[ $failures -eq 0 ]] || { tail -5 ./*.err; exit 1; }
+cli_end threads || { tail -5 ./*.err; exit 1; }
