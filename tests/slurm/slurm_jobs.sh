@@ -7,7 +7,9 @@
 # stopped twice by SIGTERM (scancel --signal=TERM, what SLURM's --signal=TERM@120 sends, once
 # the segment has written a periodic checkpoint, so the stop lands mid-run) continues by itself
 # over 3 segments, and the joined run.h5 equals an uninterrupted run (h5diff); a chain capped at
-# one segment (SEQLEARN_MAX_SEGMENTS=1) exits 3 and says how to go on. Needs root (as in CI) and
+# one segment (SEQLEARN_MAX_SEGMENTS=1) exits 3 and says how to go on. Sweep: tools/seqlearn-sweep
+# --slurm submits a 2x2 grid as one array job; its 4 tasks complete and --collect writes
+# summary.csv with the swept columns. Needs root (as in CI) and
 # Debian's munge, slurmctld, slurmd, slurm-client (scripts/install-deps.sh).
 # Usage: tests/slurm/slurm_jobs.sh SEQLEARN_MPI   (from anywhere; the program to test, e.g.
 # build/release/seqlearn_mpi; CTest passes its build's. The jobs get it as SEQLEARN_BIN.)
@@ -103,6 +105,14 @@ chain_job=$(SEQLEARN_ARGS=$chain_args \
   sbatch --parsable --export=ALL --ntasks=2 --output="$work/chain-%j.out" jobs/run.sbatch) || fail "sbatch chain"
 capped_job=$(SEQLEARN_ARGS=$chain_args SEQLEARN_MAX_SEGMENTS=1 \
   sbatch --parsable --export=ALL --ntasks=2 --output="$work/capped-%j.out" jobs/run.sbatch) || fail "sbatch capped"
+# Parameter sweep: tools/seqlearn-sweep --slurm submits a 2x2 grid as one array job (4 tasks
+# of 1 rank); --collect then writes summary.csv.
+sweep=$work/sweep
+sweep_out=$("${SEQLEARN_PYTHON:-/usr/bin/python3}" tools/seqlearn-sweep --param plasticity.learning_rate=0.05,0.1 \
+  --param run.seed=1,2 --out "$sweep" --slurm -- --network.grid 3x3 --run.protocol train:200,test:200 \
+  --record.neurons all 2>&1) || fail "seqlearn-sweep --slurm: $sweep_out"
+sweep_job=$(sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p' <<<"$sweep_out")
+[[ -n "$sweep_job" ]] || fail "seqlearn-sweep --slurm gave no job id: $sweep_out"
 # stop_segment DIR K: once segment K of the chain in DIR has written a checkpoint, SIGTERM to
 # its job's tasks (not the batch script, as SLURM's --signal without B:). Done once per K.
 stopped=" "
@@ -150,6 +160,22 @@ for kind in strong weak; do
   check "$kind sweep: table and picture" test -s "$results/$kind-$id/sweep.json" -a -s "$results/$kind-$id/sweep.png"
 done
 check "strong sweep: points identical (checked in the job)" grep -q "all points identical" "$work/strong-$strong_job.out"
+
+# Parameter sweep.
+sweep_states=$(scontrol show job "$sweep_job" | grep -o 'JobState=[A-Z_]*' | sort | uniq -c | xargs)
+check "sweep: array job $sweep_job, 4 tasks completed ($sweep_states)" test "$sweep_states" = "4 JobState=COMPLETED"
+check "sweep: 4 tasks with exit code 0" test "$(scontrol show job "$sweep_job" | grep -c 'ExitCode=0:0')" -eq 4
+for lr in 0.05 0.1; do
+  for seed in 1 2; do
+    check "sweep: point lr=$lr seed=$seed written" test -s "$sweep/plasticity.learning_rate=$lr,run.seed=$seed.h5"
+  done
+done
+for task in 0 1 2 3; do
+  check "sweep: task $task ran the program under test" grep -qxF "seqlearn: program $binary" "$sweep/slurm-${sweep_job}_$task.out"
+done
+check "sweep: --collect writes summary.csv" "${SEQLEARN_PYTHON:-/usr/bin/python3}" tools/seqlearn-sweep --collect "$sweep"
+check "sweep: summary.csv has the swept columns" grep -q '^point,plasticity.learning_rate,run.seed,status,' "$sweep/summary.csv"
+check "sweep: summary.csv has 4 rows, all done" test "$(grep -c ',done,' "$sweep/summary.csv")" -eq 4 -a "$(wc -l <"$sweep/summary.csv")" -eq 5
 
 # Restart chain.
 chain=$results/run-$chain_job
