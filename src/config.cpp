@@ -4,9 +4,10 @@
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <cmath>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <set>
@@ -386,8 +387,9 @@ std::string help_text(const KeySpec& spec) {
 void check_not_a_folder_name(const std::string& key, const std::string& name) {
   const std::string last = std::filesystem::path(name).filename().string();
   if (last.empty() || last == "." || last == "..")
-    fail(key, name, "expected a file name, not a folder (e.g. " +
-                        (name.back() == '/' ? name : name + "/") + "run.h5)");
+    fail(key, name,
+         "expected a file name, not a folder (e.g. " + (name.back() == '/' ? name : name + "/") +
+             "run.h5)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -611,8 +613,9 @@ std::vector<Phase> parse_protocol(const Values& v, double dt_ms) {
   for (const Phase& phase : phases) total += static_cast<double>(phase.steps);
   if (total > kMaxTotalSteps) {
     std::string shown = v.text(key);
-    if (shown.size() > 120) shown = shown.substr(0, 100) + "...(" + std::to_string(shown.size()) +
-                                    " characters, " + std::to_string(phases.size()) + " phases)";
+    if (shown.size() > 120)
+      shown = shown.substr(0, 100) + "...(" + std::to_string(shown.size()) + " characters, " +
+              std::to_string(phases.size()) + " phases)";
     char text[160];
     std::snprintf(text, sizeof text,
                   "the phases together last %.4g steps of neuron.dt; at most 1e15 are allowed",
@@ -635,9 +638,9 @@ double km2013_expected_pairs(int rows, int cols, double lambda, double draws) {
   std::vector<Offset> offsets;
   for (int di = 0; di < rows; ++di)
     for (int dj = 0; dj < cols; ++dj)
-      offsets.push_back({std::hypot(static_cast<double>(di), static_cast<double>(dj)),
-                         static_cast<double>(rows - di) * (cols - dj) * (di > 0 ? 2 : 1) *
-                             (dj > 0 ? 2 : 1)});
+      offsets.push_back(
+          {std::hypot(static_cast<double>(di), static_cast<double>(dj)),
+           static_cast<double>(rows - di) * (cols - dj) * (di > 0 ? 2 : 1) * (dj > 0 ? 2 : 1)});
   std::sort(offsets.begin(), offsets.end(),
             [](const Offset& a, const Offset& b) { return a.distance < b.distance; });
   std::vector<double> distances, at_most;  // at_most[i]: pairs with distance <= distances[i]
@@ -649,7 +652,8 @@ double km2013_expected_pairs(int rows, int cols, double lambda, double draws) {
   }
   const auto pairs_up_to = [&](double x) {  // pairs with distance <= x
     const auto it = std::upper_bound(distances.begin(), distances.end(), x);
-    return it == distances.begin() ? 0.0 : at_most[static_cast<std::size_t>(it - distances.begin()) - 1];
+    return it == distances.begin() ? 0.0
+                                   : at_most[static_cast<std::size_t>(it - distances.begin()) - 1];
   };
   const double h = 0.01;
   const auto cells = static_cast<std::size_t>((distances.back() + 1.0) / h) + 2;
@@ -873,9 +877,9 @@ void check_aliases(const po::variables_map& vm) {
     const char* shortcut;
     const char* key;
   };
-  for (const auto& [shortcut, key] : {Alias{"output", "output.file"}, Alias{"seed", "run.seed"},
-                                      Alias{"threads", "run.threads"},
-                                      Alias{"overwrite", "output.overwrite"}}) {
+  for (const auto& [shortcut, key] :
+       {Alias{"output", "output.file"}, Alias{"seed", "run.seed"}, Alias{"threads", "run.threads"},
+        Alias{"overwrite", "output.overwrite"}}) {
     if (!vm.count(shortcut) || vm[key].defaulted()) continue;
     const bool flag = std::string_view(shortcut) == "overwrite";
     const std::string a = flag ? "true" : vm[shortcut].as<std::string>();
@@ -976,9 +980,18 @@ Invocation parse_command_line(int argc, const char* const* argv) {
       check_config_file(path);
       std::ifstream file(path);
       if (!file) throw ConfigError("cannot read --config file '" + path + "'");
+      std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+      if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte-order mark
+      std::istringstream stream(text);
       po::options_description file_keys;
       file_keys.add(keys);
-      po::store(po::parse_config_file(file, file_keys, false), vm);
+      try {
+        po::store(po::parse_config_file(stream, file_keys, false), vm);
+      } catch (const po::unknown_option&) {
+        throw;  // names the key
+      } catch (const po::error& e) {
+        throw ConfigError("--config file '" + path + "': " + e.what());
+      }
     }
     po::notify(vm);
   } catch (const po::unknown_option& e) {

@@ -53,9 +53,8 @@ volatile std::sig_atomic_t g_signal = 0;
 // Rank 0 says at once, from the handler (write(2) is async-signal-safe), what a stop request
 // does, so that a launcher that kills the ranks before they are done (mpirun: SIGKILL
 // odls_base_sigkill_timeout s after SIGTERM) leaves a log that says which checkpoint is valid.
-const char kStopNote[] =
-    "seqlearn_mpi: stop requested: stopping at the next exchange interval\n";
-char g_stop_note[1024];                            // the full note, once the files are known
+const char kStopNote[] = "seqlearn_mpi: stop requested: stopping at the next exchange interval\n";
+char g_stop_note[1024];                          // the full note, once the files are known
 std::atomic<std::size_t> g_stop_note_length{0};  // 0 until g_stop_note is complete
 std::atomic<bool> g_stop_note_written{false};
 bool g_speaks = false;  // rank 0
@@ -65,8 +64,8 @@ extern "C" void on_stop_signal(int signal_number) {
   if (seqlearn::Simulator* simulator = g_simulator.load()) simulator->request_stop();
   if (g_speaks && !g_stop_note_written.exchange(true)) {
     const std::size_t length = g_stop_note_length.load();
-    const ssize_t ignored = length > 0 ? write(2, g_stop_note, length)
-                                       : write(2, kStopNote, sizeof kStopNote - 1);
+    const ssize_t ignored =
+        length > 0 ? write(2, g_stop_note, length) : write(2, kStopNote, sizeof kStopNote - 1);
     (void)ignored;
   }
 }
@@ -99,9 +98,11 @@ const char* signal_name(int signal_number) {
 void prepare_stop_note(const seqlearn::Config& config) {
   std::string note =
       "seqlearn_mpi: stop requested: the ranks stop at the next exchange interval and write the "
-      "checkpoint " + config.checkpoint_file + " (via " + config.checkpoint_file +
+      "checkpoint " +
+      config.checkpoint_file + " (via " + config.checkpoint_file +
       ".partial; an earlier checkpoint of that name stays valid until the new one is complete), "
-      "then the output " + config.output_file +
+      "then the output " +
+      config.output_file +
       ". If the launcher kills the ranks before 'checkpoint written' is printed, the new "
       "checkpoint is lost and only the earlier one, if any, is valid (docs/checkpoint.md).\n";
   note.resize(std::min(note.size(), sizeof g_stop_note - 1));
@@ -188,16 +189,15 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
   for (const seqlearn::Phase& phase : config.protocol) {  // input spikes at the phase's rates
     const seqlearn::InputSettings& input =
         phase.kind == seqlearn::PhaseKind::test ? config.test_input : config.train_input;
-    const double rate =
-        std::max(input.r_input_hz, input.use_noise ? input.r_noise_hz : 0.0) * 1.5;
+    const double rate = std::max(input.r_input_hz, input.use_noise ? input.r_noise_hz : 0.0) * 1.5;
     bytes += config.n_inputs * rate * static_cast<double>(phase.steps) * config.dt_s() * 13.0;
   }
   bytes += steps * 8.0;                                                       // labels
   bytes += samples * traced * (3.0 + fan_in) * 8.0 + traced * fan_in * 16.0;  // traces
   if (config.writes_synapses(synapses)) bytes += synapses * 40.0;
   bytes += 2e5;  // metadata, /network, /phases
-  need.checkpoint = synapses * 24.0 +
-                    (static_cast<double>(config.n_inputs) + neurons) * 48.0 + neurons * 24.0 + 1e5;
+  need.checkpoint = synapses * 24.0 + (static_cast<double>(config.n_inputs) + neurons) * 48.0 +
+                    neurons * 24.0 + 1e5;
   if (config.checkpoint_every_steps > 0) need.checkpoint *= 2.0;
   return need;
 }
@@ -217,11 +217,12 @@ void check_space(const seqlearn::Config& config, const seqlearn::Simulator& simu
       const fs::path path(file);
       return path.has_parent_path() ? path.parent_path() : fs::path(".");
     };
-    std::vector<Place> places{{"output.file", config.output_file, folder_of(config.output_file),
-                               need.output},
-                              {"output.checkpoint_file", config.checkpoint_file,
-                               folder_of(config.checkpoint_file), need.checkpoint}};
-    struct stat first {}, second {};
+    std::vector<Place> places{
+        {"output.file", config.output_file, folder_of(config.output_file), need.output},
+        {"output.checkpoint_file", config.checkpoint_file, folder_of(config.checkpoint_file),
+         need.checkpoint}};
+    struct stat first {
+    }, second{};
     if (stat(places[0].folder.c_str(), &first) == 0 &&
         stat(places[1].folder.c_str(), &second) == 0 && first.st_dev == second.st_dev) {
       places[0].bytes += places[1].bytes;  // one filesystem holds both
@@ -254,11 +255,11 @@ void check_space(const seqlearn::Config& config, const seqlearn::Simulator& simu
 // lower bounds, so a run near the limit may still run out, and then the message of
 // main()'s bad_alloc handler repeats the estimate.
 struct MemoryNeed {
-  double bytes = 0;          // per rank, the largest rank (rank 0 records the inputs)
-  double largest = 0;        // its largest part
-  std::string key;           // the key that sets it
-  std::string what;          // what it is
-  double available = 0;      // per rank, the smallest over the ranks
+  double bytes = 0;      // per rank, the largest rank (rank 0 records the inputs)
+  double largest = 0;    // its largest part
+  std::string key;       // the key that sets it
+  std::string what;      // what it is
+  double available = 0;  // per rank, the smallest over the ranks
   std::string available_why;
 };
 MemoryNeed g_memory;  // for the bad_alloc message
@@ -295,8 +296,8 @@ double cgroup_available_bytes() {
 
 // Ranks sharing this node's memory (Open MPI, SLURM), 1 if unknown.
 double ranks_on_this_node() {
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_STEP_TASKS_PER_NODE",
-                           "SLURM_TASKS_PER_NODE"})
+  for (const char* name :
+       {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE"})
     if (const char* text = std::getenv(name))
       if (const int n = std::atoi(text); n > 0) return n;
   return 1;
@@ -340,12 +341,11 @@ MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
   }
   const double warp = std::max({1.0, config.train_input.warp_max, config.test_input.warp_max});
   // A presentation buffer is sized when a pattern starts, after the first noise phase.
-  const bool presents =
-      steps * config.dt_ms >
-      std::min(config.train_input.t_noise_min_ms, config.test_input.t_noise_min_ms);
-  parts.push_back({pattern_spikes * 8.0 +
-                       (presents ? warp * longest_pattern / config.dt_ms * 24.0 : 0.0),
-                   "input.t_pattern", "the frozen input patterns and their presentation"});
+  const bool presents = steps * config.dt_ms > std::min(config.train_input.t_noise_min_ms,
+                                                        config.test_input.t_noise_min_ms);
+  parts.push_back(
+      {pattern_spikes * 8.0 + (presents ? warp * longest_pattern / config.dt_ms * 24.0 : 0.0),
+       "input.t_pattern", "the frozen input patterns and their presentation"});
   parts.push_back({steps * 8.0, "run.protocol", "rank 0's pattern and sequence labels per step"});
   double recorded = circuits * config.r_max_hz * steps * config.dt_s() * 16.0 / ranks;
   if (config.dt_rec > 0) {
@@ -575,8 +575,7 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
           "seqlearn_mpi: stopped on request (%s) at step %lld (%.3f s of model time); checkpoint "
           "written to %s and output to %s.\nResume with: mpirun -n %d seqlearn_mpi --restore %s "
           "--output NEW_OUTPUT.h5\n",
-          signal_name(g_signal),
-          static_cast<long long>(simulator.steps_done()),
+          signal_name(g_signal), static_cast<long long>(simulator.steps_done()),
           static_cast<double>(simulator.steps_done()) * config.dt_s(),
           config.checkpoint_file.c_str(), config.output_file.c_str(), comm.size(),
           config.checkpoint_file.c_str());
@@ -615,10 +614,10 @@ int main(int argc, char** argv) {
     std::cerr << "seqlearn_mpi: rank " << rank << ": fatal error: out of memory while " << g_stage
               << " (" << e.what() << ")";
     if (g_memory.bytes > 0)
-      std::cerr << "; the estimate was " << gigabytes(g_memory.bytes)
-                << " per rank, largest part " << g_memory.what << " ("
-                << gigabytes(g_memory.largest) << ", set by " << g_memory.key << "), with "
-                << gigabytes(g_memory.available) << " available per rank";
+      std::cerr << "; the estimate was " << gigabytes(g_memory.bytes) << " per rank, largest part "
+                << g_memory.what << " (" << gigabytes(g_memory.largest) << ", set by "
+                << g_memory.key << "), with " << gigabytes(g_memory.available)
+                << " available per rank";
     std::cerr << "\n";
     if (comm) comm->abort(1);
     return 1;

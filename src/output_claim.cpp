@@ -31,7 +31,9 @@ fs::path deepest_existing(fs::path folder) {
   return folder;
 }
 
-std::string quoted(const std::string& text) { return "'" + text + "'"; }
+std::string quoted(const std::string& text) {
+  return "'" + text + "'";
+}
 
 // What a lock file says about its holder, for the other run's message.
 std::string holder_text(int fd) {
@@ -91,13 +93,23 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
                           names[a].path + "); they must differ");
       }
   auto check_existing = [&](const PlannedFile& file) {
+    // Open MPI's MPI-IO (its shared-file-pointer component) names a file in /tmp after the
+    // file being written and overflows a buffer on long names (a crash after the whole run,
+    // found with 240 characters): refuse them before anything is simulated.
+    constexpr std::size_t kLongestName = 200;
+    const std::size_t name_length = fs::path(file.path + ".partial").filename().string().size();
+    if (name_length > kLongestName)
+      throw ConfigError(file.key + " " + quoted(file.path) + ": its file name (with .partial) is " +
+                        std::to_string(name_length) + " bytes long; at most " +
+                        std::to_string(kLongestName) +
+                        " are allowed (Open MPI's MPI-IO fails on longer names)");
     std::error_code ec;
     const fs::file_status status = fs::status(file.path, ec);
     if (fs::is_directory(status))
       throw ConfigError(file.key + " " + quoted(file.path) + " is a directory");
     if (fs::is_directory(file.path + ".partial", ec))
-      throw ConfigError(file.key + " " + quoted(file.path) + ": " +
-                        quoted(file.path + ".partial") + ", where it is written, is a directory");
+      throw ConfigError(file.key + " " + quoted(file.path) + ": " + quoted(file.path + ".partial") +
+                        ", where it is written, is a directory");
     if (fs::exists(status) && !overwrite)
       throw ConfigError(file.key + " " + quoted(file.path) + " exists; choose another " +
                         file.option + " or pass --overwrite to replace it");
@@ -126,8 +138,8 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
       if (::mkdir(folder.c_str(), 0777) == 0)
         created_folders_.push_back(folder.string());
       else if (errno != EEXIST)
-        throw ConfigError(key + ": cannot create folder " +
-                          quoted(folder.string()) + ": " + std::strerror(errno));
+        throw ConfigError(key + ": cannot create folder " + quoted(folder.string()) + ": " +
+                          std::strerror(errno));
     }
     for (const auto& file : files) {
       const std::string lock = file.path + ".lock";
@@ -141,8 +153,8 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
           continue;
         }
         if (fd < 0 && errno != EEXIST)
-          throw ConfigError(file.key + " " + quoted(file.path) + ": cannot create " +
-                            quoted(lock) + ": " + std::strerror(errno));
+          throw ConfigError(file.key + " " + quoted(file.path) + ": cannot create " + quoted(lock) +
+                            ": " + std::strerror(errno));
         // ... or find one: held (flock) by a live run, or left by a run that died.
         if (fd < 0) fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
         if (fd < 0) continue;  // removed meanwhile by the run that held it: try again
@@ -152,8 +164,8 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
           const bool unsupported = errno != EWOULDBLOCK && errno != EINTR;
           if (created && unsupported) break;
           const std::string holder =
-              holder_text(fd) + (unsupported ? "; if no run is writing it, remove the lock file"
-                                             : "");
+              holder_text(fd) +
+              (unsupported ? "; if no run is writing it, remove the lock file" : "");
           ::close(fd);
           throw ConfigError(file.key + " " + quoted(file.path) +
                             " is being written by another run (" + holder + "; lock file " +
@@ -162,7 +174,8 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
         }
         // Locked: valid only if the name still leads to this file (not one unlinked by a run
         // that just ended).
-        struct stat held {}, named {};
+        struct stat held {
+        }, named{};
         if (::fstat(fd, &held) != 0 || ::stat(lock.c_str(), &named) != 0 ||
             held.st_dev != named.st_dev || held.st_ino != named.st_ino) {
           ::close(fd);
@@ -185,7 +198,9 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
   }
 }
 
-OutputClaim::~OutputClaim() { release(); }
+OutputClaim::~OutputClaim() {
+  release();
+}
 
 void OutputClaim::release() noexcept {
   // Unlink before closing: a run that opened the old lock file sees that it is no longer the

@@ -346,6 +346,31 @@ TEST(CommandLine, ConfigMustBeASmallRegularFile) {
   EXPECT_NE(config_error({"--config", big}).find("--config"), std::string::npos);
 }
 
+// Hostile test: a config file saved with a UTF-8 byte-order mark is read as without one; a
+// line the INI parser cannot read names the file (the message named neither before).
+TEST(CommandLine, ConfigFileWithByteOrderMarkAndBadLines) {
+  const std::string bom = testing::TempDir() + "/seqlearn_bom_config.ini";
+  {
+    std::ofstream file(bom, std::ios::binary);
+    file << "\xEF\xBB\xBF[network]\r\ngrid = 3x4\r\n";
+  }
+  const auto invocation = parse({"--config", bom});
+  EXPECT_EQ(invocation.config.rows, 3);
+  EXPECT_EQ(invocation.config.cols, 4);
+  const std::string bad = testing::TempDir() + "/seqlearn_bad_line_config.ini";
+  {
+    std::ofstream file(bad);
+    file << "[network]\nthis line has no equals sign\n";
+  }
+  try {
+    parse({"--config", bad});
+    ADD_FAILURE() << "a line without '=' was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--config file '" + bad + "'"), std::string::npos)
+        << e.what();
+  }
+}
+
 // Issue 9 (D16): a key given through its alias and its full name with different values.
 TEST(CommandLine, ConflictingAliasesAreErrors) {
   auto message = [](const std::vector<std::string>& args) -> std::string {
@@ -401,6 +426,7 @@ TEST(Config, DefaultRecordNeuronsIsACap) {
   EXPECT_FALSE(parse({"--record.neurons", "random:20"}).config.record_random_capped);
   EXPECT_TRUE(parse({"--seed", "3"}).config.record_random_capped);
   // A restore keeps the default's meaning when the checkpoint holds the default text.
-  const Config restored = seqlearn::resume_config({{"record.neurons", "random:20"}}, {}, "train:10", false);
+  const Config restored =
+      seqlearn::resume_config({{"record.neurons", "random:20"}}, {}, "train:10", false);
   EXPECT_TRUE(restored.record_random_capped);
 }

@@ -2,13 +2,16 @@
 // with tolerances of 5 standard deviations of the counts involved.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <vector>
 
 #include "seqlearn/config.hpp"
 #include "seqlearn/input.hpp"
+#include "seqlearn/rng.hpp"
 
 using seqlearn::Config;
 using seqlearn::InputGenerator;
@@ -260,9 +263,8 @@ TEST(InputGenerator, SameSeedSameInputDifferentSeedDifferentInput) {
 // presentation continues when it is still the same one (same pattern at that position),
 // and otherwise ends there (noise, then a sequence chosen afresh); never an invalid index.
 TEST(InputGenerator, ResumeAfterTheSequencesChanged) {
-  const Config before = seqlearn::make_config({{"input.n_patterns", "2"},
-                                               {"input.pattern_sequences", "0;1"},
-                                               {"input.p_switch", "0.5"}});
+  const Config before = seqlearn::make_config(
+      {{"input.n_patterns", "2"}, {"input.pattern_sequences", "0;1"}, {"input.p_switch", "0.5"}});
   seqlearn::CounterRng rng(before.seed);
   InputGenerator gen(before, rng);
   gen.start_phase(before.train_input);
@@ -281,10 +283,10 @@ TEST(InputGenerator, ResumeAfterTheSequencesChanged) {
     const char* sequences;
     int pattern_next;  // the pattern at the next step: the same presentation, or noise
   };
-  for (const Case& c : {Case{"1;0", -1},   // sequence 1 is now pattern 0: ends
-                        Case{"0", -1},     // sequence 1 is gone: ends
-                        Case{"0;1", 1},    // unchanged: continues
-                        Case{"1;1", 1}}) { // the same pattern at that position: continues
+  for (const Case& c : {Case{"1;0", -1},    // sequence 1 is now pattern 0: ends
+                        Case{"0", -1},      // sequence 1 is gone: ends
+                        Case{"0;1", 1},     // unchanged: continues
+                        Case{"1;1", 1}}) {  // the same pattern at that position: continues
     const Config after = seqlearn::make_config({{"input.n_patterns", "2"},
                                                 {"input.pattern_sequences", c.sequences},
                                                 {"input.p_switch", "0.5"}});
@@ -302,6 +304,28 @@ TEST(InputGenerator, ResumeAfterTheSequencesChanged) {
       resumed.generate(s, out);
       ASSERT_LT(out.sequence_id, static_cast<int>(after.sequences.size())) << c.sequences;
       ASSERT_LT(out.pattern_id, 2) << c.sequences;
+    }
+  }
+}
+
+// The vectorised draw of M5's uniforms (CounterRng::uniforms, Philox4x32-10 written out) gives
+// the same bits as Random123's generator entity by entity, for entities and counters beyond
+// 32 bits too.
+TEST(CounterRng, UniformsForManyEntitiesEqualOneByOne) {
+  const seqlearn::CounterRng rng(4242);
+  for (const std::uint64_t first :
+       {std::uint64_t{0}, std::uint64_t{12345}, (std::uint64_t{1} << 32) - 3}) {
+    for (const std::uint64_t counter :
+         {std::uint64_t{0}, std::uint64_t{99}, std::uint64_t{1} << 40}) {
+      std::vector<double> many(37);
+      rng.uniforms(seqlearn::Purpose::neuron_spike, first, many.size(), counter, many.data());
+      for (std::size_t i = 0; i < many.size(); ++i) {
+        const double one = rng.uniform(seqlearn::Purpose::neuron_spike, first + i, counter);
+        ASSERT_EQ(std::bit_cast<std::uint64_t>(many[i]), std::bit_cast<std::uint64_t>(one))
+            << "entity " << first + i << ", counter " << counter;
+        ASSERT_GT(many[i], 0.0);
+        ASSERT_LT(many[i], 1.0);
+      }
     }
   }
 }

@@ -126,4 +126,13 @@ code=$?
 check "stale lock: the run goes on (exit $code)" test $code -eq 0 -a -f stale.h5
 check "stale lock: removed at the end" test ! -e stale.h5.lock
 
+# 9. A legal but long file name: Open MPI's MPI-IO crashed on it after the whole run (hostile
+#    test: 240 characters, exit 134, locks left behind); refused before anything is simulated.
+long=$(printf 'b%.0s' $(seq 240))
+timeout 60 mpirun -n 1 "$binary" "${quick[@]}" --output "$long.h5" >long.log 2>&1
+code=$?
+check "long output name: exit 2 (got $code)" test $code -eq 2
+check "long output name: names output.file and the limit" says long.log "output.file.*at most 200"
+check "long output name: nothing left" bash -c "! ls | grep -q '^bbbb'"
+
 cli_end "output claims"

@@ -26,6 +26,7 @@ def write(path, first, end, interrupted, phases, data):
     """The part [first, end) of the run in `data`, as seqlearn writes it."""
     with h5py.File(path, "w") as f:
         f.create_group("config").attrs["run.protocol"] = "test:300,train:1000,test:400"
+        f["config"].create_group("units").attrs["run.protocol"] = "ms"
         net = f.create_group("network")
         for key, value in {"n_neurons": N_NEURONS, "n_inputs": N_INPUTS, "n_circuits": 1, "rows": 1, "cols": 1}.items():
             net.attrs[key] = value
@@ -56,6 +57,8 @@ def write(path, first, end, interrupted, phases, data):
         for key, value in {"first_step": first, "last_step": end, "interrupted": interrupted,
                            "simulated_s": (end - first) / 1000, "simulate_s": 0.5, "network_spikes": 1.0}.items():
             run.attrs[key] = float(value)
+        run.create_group("units").attrs["simulated_s"] = "s"
+        f["spikes/step"].attrs["units"] = "steps"
 
 
 def phases_from(first):
@@ -104,6 +107,10 @@ def test_joined_chain_equals_the_uninterrupted_run(chain):
             assert np.array_equal(full[path][:], joined[path][:]), path
             assert full[path].dtype == joined[path].dtype, path
         assert joined["input/pattern_id"].attrs["first_step"] == 0
+        # units travel too (hostile test: they were lost)
+        assert joined["config/units"].attrs["run.protocol"] == "ms"
+        assert joined["run/units"].attrs["simulated_s"] == "s"
+        assert joined["spikes/step"].attrs["units"] == "steps"
         assert joined["network/synapses/weight"][0] == TOTAL  # the last segment's network
         run = joined["run"].attrs
         assert (run["first_step"], run["last_step"], run["interrupted"], run["segments"]) == (0, TOTAL, 0, 3)
@@ -122,3 +129,12 @@ def test_segments_out_of_order_or_missing_are_refused(chain):
     assert join(folder).returncode == 0
     assert join(folder).returncode == 2  # exists: --overwrite replaces it
     assert join(folder, "--overwrite").returncode == 0
+
+
+def test_a_file_that_is_not_hdf5_is_refused_cleanly(chain, tmp_path):
+    """Hostile test: an empty file among the segments gave a traceback."""
+    empty = tmp_path / "empty.h5"
+    empty.write_bytes(b"")
+    proc = join("--out", tmp_path / "j.h5", empty, chain / "chain" / "segment-001.h5")
+    assert proc.returncode == 2 and "not a readable HDF5 file" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -287,3 +287,17 @@ def test_tools_on_a_run_stopped_by_sigterm(tmp_path):
     assert result["interrupted"] and result["trained"] is None
     proc = run_tool("seqlearn-plot", str(out), "--out", str(tmp_path / "figs"))
     assert proc.returncode == 0, proc.stderr
+
+
+def test_plot_refuses_what_is_not_an_output_cleanly(tmp_path):
+    """Hostile test: an empty file or a checkpoint gave a traceback (rc 1)."""
+    empty = tmp_path / "empty.h5"
+    empty.write_bytes(b"")
+    not_output = tmp_path / "other.h5"
+    with h5py.File(not_output, "w") as f:
+        f.create_group("checkpoint")
+    for path in (empty, not_output):
+        proc = run_tool("seqlearn-plot", str(path), "--out", str(tmp_path / "figures"))
+        assert proc.returncode == 2, proc.stderr
+        assert "not a seqlearn output file" in proc.stderr and "Traceback" not in proc.stderr
+        assert not (tmp_path / "figures").exists()
