@@ -102,9 +102,8 @@ std::span<const SpikeRouter::Block> SpikeRouter::blocks_of(std::int64_t local_ci
 std::vector<std::uint64_t> SpikeRouter::row_sources(std::int64_t local_circuit) const {
   std::vector<std::uint64_t> row;
   row.reserve(row_length(local_circuit));
-  for (const Block& block : blocks_of(local_circuit))
-    for (std::uint32_t o = 0; o < block.count; ++o)
-      row.push_back(source_id(block.first_source + o));
+  for (const std::uint32_t local_source : row_local_sources(local_circuit))
+    row.push_back(source_id(local_source));
   return row;
 }
 
