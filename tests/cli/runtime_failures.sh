@@ -49,7 +49,14 @@ if mount -t tmpfs -o size=3m tmpfs tiny 2>/dev/null && mount -t tmpfs -o size=3m
     >d1c.log 2>&1 &
   job=$!
   for _ in $(seq 100); do [[ -f small/k.ckpt.h5 ]] && break; sleep 0.2; done
-  head -c 4M /dev/zero >small/fill 2>/dev/null
+  # One filler is not enough: filled while a new checkpoint was complete but not yet renamed,
+  # the rename frees exactly the room the next one needs, and the run goes on (seen in CI). So
+  # fillers keep taking whatever the renames free until the job ends (or 30 s).
+  for i in $(seq 300); do
+    kill -0 $job 2>/dev/null || break
+    head -c 4M /dev/zero >"small/fill$i" 2>/dev/null
+    sleep 0.1
+  done
   wait $job
   code=$?
   check "D1 disk fills during the run: non-zero, not a hang (got $code)" \
