@@ -20,6 +20,9 @@ import numpy as np
 
 from .reader import CHUNK, Phase, Presentation, Run  # noqa: F401 (re-exported for the tools)
 
+#: the version of analyze()'s result ("analysis_version"); seqlearn-sweep --collect re-analyses
+#: a run whose RUN.analysis.json has another. 2: the readouts of docs/model.md 11.3 (issue 11).
+ANALYSIS_VERSION = 2
 RAYLEIGH_P = 1e-3
 MIN_LOCKED_SPIKES = 5
 
@@ -84,7 +87,8 @@ def rate_traces(steps, ids, presentation, neurons, dt_ms, sigma_ms=10.0, bins=No
     half = int(math.ceil(4 * sigma))
     kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
     kernel /= kernel.sum() * dt_ms * 1e-3
-    rates = np.array([np.convolve(row, kernel, mode="same") for row in counts]) if len(neurons) else counts
+    # (mode "full" cut to the presentation: "same" returns the kernel's length when it is longer)
+    rates = np.array([np.convolve(row, kernel)[half : half + length] for row in counts]) if len(neurons) else counts
     if bins is not None and bins != length:
         x_old = (np.arange(length) + 0.5) / length
         x_new = (np.arange(bins) + 0.5) / bins
@@ -104,7 +108,7 @@ def reproducibility(run: Run, phases, threshold_hz=90.0, max_neurons=2000, seed=
         for phase in phases:
             steps, ids = run.spikes(phase.first, phase.end, neurons)
             nominal = run.pattern_steps(pattern)
-            for p in run.presentations(phase.first, phase.end):
+            for p in presentations(run, phase.first, phase.end):
                 if p.pattern == pattern:
                     traces.append(rate_traces(steps, ids, p, neurons, run.dt_ms, bins=nominal))
         if len(traces) < 2:
@@ -132,78 +136,467 @@ def subsample(n, k, seed):
     return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False))
 
 
+# --- labels and tasks of the files of issue 11 (two label columns, /phases/task) ----------
+# python/seqlearn/reader.py gains Run.labels(..., stream) and Phase.task; these helpers read
+# the same data from the file directly, so that the analysis works with either reader and on
+# files of any version (1-D /input/pattern_id, no /phases/task: every phase is `pattern`).
+
+TASKS = ("pattern", "xor", "file")
+
+
+def phase_task(run: Run, phase: Phase) -> str:
+    """The input task of a phase: /phases/task (issue 11), `pattern` for files without it."""
+    task = getattr(phase, "task", None)
+    if task:
+        return str(task)
+    cache = run.__dict__.setdefault("_phase_tasks", {})
+    if not cache and "phases/task" in run.file:
+        for i, value in enumerate(run.file["phases/task"][()]):
+            text = value.decode("utf-8") if isinstance(value, (bytes, np.bytes_)) else str(value)
+            cache[i] = text.strip("\0 ") or "pattern"
+    return cache.get(phase.index, "pattern")
+
+
+def stream_labels(run: Run, name: str, first: int, end: int, stream: int = 0) -> np.ndarray:
+    """input/pattern_id (or sequence_id) for steps [first, end), column `stream` (int64):
+    stream 0 = the pattern id / xor half 1 / the file's label, stream 1 = xor half 2. Files with
+    one column (before issue 11) have stream 0 only: stream 1 reads as -1 (no label)."""
+    dataset = run.file["input/" + name]
+    a, b = first - run.label_first_step, end - run.label_first_step
+    if dataset.ndim == 2:
+        if stream < dataset.shape[1]:
+            return dataset[a:b, stream].astype(np.int64)
+    elif stream == 0:
+        return dataset[a:b].astype(np.int64)
+    return np.full(max(0, min(b, dataset.shape[0]) - a), -1, np.int64)
+
+
+def presentations(run: Run, first: int, end: int, name: str = "pattern_id") -> list[Presentation]:
+    """Pattern presentations wholly inside [first, end) (Run.presentations on stream 0). With
+    name="sequence_id": sequence presentations (maximal stretches of one sequence id)."""
+    pattern = stream_labels(run, "pattern_id", first, end)
+    sequence = stream_labels(run, "sequence_id", first, end)
+    key = pattern if name == "pattern_id" else sequence
+    change = np.flatnonzero(np.diff(key) != 0) + 1
+    bounds = np.r_[0, change, len(key)]
+    result = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if key[a] < 0 or a == 0 or b == len(key):
+            continue  # noise, or cut by the window
+        result.append(Presentation(first + int(a), int(b - a), int(pattern[a]), int(sequence[a])))
+    return result
+
+
+# --- readouts as the reference code computes them (MODEL 11.3) ----------------------------
+
+READOUT_TARGETS = ("xor", "memory", "pattern", "sequence", "labels")
+TASK_TARGETS = {"xor": ("xor", "memory"), "pattern": ("pattern", "sequence"), "file": ("labels",)}
+MAX_CACHED_SPIKES = 50_000_000
+
+
+def sampled_state(steps, ids, n_units, first, sample_steps, decay):
+    """The filtered state x_j(n) = decay x_j(n - 1) + s_j(n), with x = 0 before step `first`,
+    at each of the ascending `sample_steps` (>= first): [len(sample_steps), n_units].
+
+    Vectorised: a spike at step n adds decay^(k - n) to the first sample k >= n (one bincount),
+    then the samples are chained, x(k_i) = decay^(k_i - k_(i-1)) x(k_(i-1)) + added(k_i): the
+    recursion's result up to rounding (1e-12 relative), in one pass over the samples."""
+    sample_steps = np.asarray(sample_steps, np.int64)
+    k = len(sample_steps)
+    if k == 0 or n_units == 0:
+        return np.zeros((k, n_units))
+    steps, ids = np.asarray(steps, np.int64), np.asarray(ids, np.int64)
+    keep = (steps >= first) & (steps <= sample_steps[-1])
+    steps, ids = steps[keep], ids[keep]
+    which = np.searchsorted(sample_steps, steps, side="left")
+    weight = decay ** (sample_steps[which] - steps).astype(np.float64)
+    x = np.bincount(which * n_units + ids, weights=weight, minlength=k * n_units).astype(np.float64).reshape(k, n_units)
+    carry = decay ** np.diff(sample_steps).astype(np.float64)
+    for i in range(1, k):
+        x[i] += carry[i - 1] * x[i - 1]
+    return x
+
+
 def filtered_state(steps, ids, n_units, first, end, dt_ms, tau_ms=20.0, sample_ms=20.0, unit_index=None):
-    """x_j <- x_j (1 - dt/tau) + s_j over [first, end), sampled every `sample_ms`
-    (docs/model.md section 8)."""
-    decay = 1.0 - dt_ms / tau_ms
+    """x_j <- x_j (1 - dt/tau) + s_j over [first, end), reset at `first`, sampled every
+    `sample_ms` (steps first + every - 1, first + 2 every - 1, ...; docs/model.md 8 and 11.3):
+    (samples [K, n_units], sample steps [K])."""
     every = max(1, int(round(sample_ms / dt_ms)))
-    x = np.zeros(n_units)
-    samples, sample_steps = [], []
-    order = np.argsort(steps, kind="stable")
-    steps, ids = steps[order], ids[order]
+    at = np.arange(first + every - 1, end, every, dtype=np.int64)
+    ids = np.asarray(ids, np.int64)
     if unit_index is not None:
         ids = unit_index[ids]
-    boundaries = np.searchsorted(steps, np.arange(first, end + 1))
-    for n in range(first, end):
-        x *= decay
-        a, b = boundaries[n - first], boundaries[n - first + 1]
-        if b > a:
-            np.add.at(x, ids[a:b], 1.0)
-        if (n - first) % every == every - 1:
-            samples.append(x.copy())
-            sample_steps.append(n)
-    return np.array(samples), np.array(sample_steps, dtype=np.int64)
+    return sampled_state(steps, ids, n_units, first, at, 1.0 - dt_ms / tau_ms), at
 
 
-def readout_score(train_x, train_t, test_x, test_t):
-    """Least squares with bias on (train_x, train_t); mean correlation over target columns on
-    the test set (columns that are constant there are skipped)."""
-    a = np.c_[train_x, np.ones(len(train_x))]
-    w, *_ = np.linalg.lstsq(a, train_t, rcond=None)
-    out = np.c_[test_x, np.ones(len(test_x))] @ w
-    scores = []
-    for c in range(test_t.shape[1]):
-        if test_t[:, c].std() > 0 and out[:, c].std() > 0:
-            scores.append(np.corrcoef(out[:, c], test_t[:, c])[0, 1])
-    return float(np.mean(scores)) if scores else float("nan")
+def least_squares(x, targets):
+    """Ordinary least squares of `targets` ([n] or [n, c]) on x [n, d] plus a constant column,
+    no regularisation (numpy's lstsq: the minimum-norm solution when n <= d): weights [d + 1(, c)],
+    the constant's weight last."""
+    x = np.asarray(x, np.float64)
+    a = np.c_[x, np.ones(len(x))]
+    w, *_ = np.linalg.lstsq(a, np.asarray(targets, np.float64), rcond=None)
+    return w
 
 
-def readouts(run: Run, train_phase: Phase, test_phase: Phase, target="pattern", max_neurons=2000, seed=0):
-    """Readout of the present pattern (or sequence) from the network and from the input state."""
+def readout_output(x, w):
+    x = np.asarray(x, np.float64)
+    return np.c_[x, np.ones(len(x))] @ w
+
+
+def pearson(a, b) -> float:
+    """Pearson correlation; NaN where either side is constant."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    a, b = a - a.mean(), b - b.mean()
+    denominator = math.sqrt(float(a @ a) * float(b @ b))
+    return float(a @ b) / denominator if denominator > 1e-12 * max(1.0, len(a)) else float("nan")
+
+
+def readout_score(fit_x, fit_t, score_x, score_t) -> float:
+    """Fit on (fit_x, fit_t), score on (score_x, score_t): the Pearson r of output and target,
+    the mean over target columns (one-vs-rest targets) where it is defined (columns constant in
+    the score targets or outputs are left out); NaN if none is."""
+    fit_t, score_t = np.asarray(fit_t, np.float64), np.asarray(score_t, np.float64)
+    if fit_t.ndim == 1:
+        fit_t, score_t = fit_t[:, None], score_t[:, None]
+    if len(fit_t) == 0 or len(score_t) == 0:
+        return float("nan")
+    out = readout_output(score_x, least_squares(fit_x, fit_t))
+    r = [pearson(out[:, c], score_t[:, c]) for c in range(score_t.shape[1])]
+    r = [v for v in r if not math.isnan(v)]
+    return float(np.mean(r)) if r else float("nan")
+
+
+def readout_blocks(run: Run):
+    """Blocks of test phases (learning off) between training phases, in order:
+    [{"trained_ms": training before the block (ms, of this file's phases), "phases": [...],
+    "before": True for a block before any training when the run trains later}]."""
+    blocks, current, trained_steps = [], None, 0
+    for phase in run.phases:
+        if phase.learning:
+            trained_steps += phase.steps
+            current = None
+            continue
+        if current is None:
+            current = {"trained_ms": trained_steps * run.dt_ms, "phases": []}
+            blocks.append(current)
+        current["phases"].append(phase)
+    trains = any(p.learning for p in run.phases)
+    for block in blocks:
+        # (a restored run may have trained before its checkpoint: only a run from step 0 knows)
+        block["before"] = trains and block["trained_ms"] == 0 and run.first_step == 0
+    return blocks
+
+
+def readout_plan(run: Run, blocks=None):
+    """Which phase fits and which score, per block and task (MODEL 11.3): in each block the first
+    test phase of a task fits, the later ones of that task score; a task with a single test phase
+    in a block is fitted on the first half of its sample steps and scored on the second half
+    (seqlearn's choice, marked "split"). [(block, task, fit phase, [score phases], split)]."""
+    plan = []
+    for block in readout_blocks(run) if blocks is None else blocks:
+        by_task = {}
+        for phase in block["phases"]:
+            by_task.setdefault(phase_task(run, phase), []).append(phase)
+        for task, phases in by_task.items():
+            plan.append((block, task, phases[0], phases[1:], len(phases) == 1))
+    return plan
+
+
+def xor_window_steps(run: Run) -> int:
+    """input.t_pattern_xor (default 50 ms) in steps."""
+    return max(1, int(round(float(run.config.get("input.t_pattern_xor", 50.0)) / run.dt_ms)))
+
+
+def tau_ms(run: Run) -> float:
+    """The readout state's tau: neuron.tau_decay (20 ms)."""
+    return float(run.config.get("neuron.tau_decay", 20.0))
+
+
+def sample_steps(run: Run, phase: Phase, task: str) -> np.ndarray:
+    """MODEL 11.3: xor, the last step of every (complete) window from the phase's first step;
+    pattern and file, every tau = 20 ms (phase steps 19, 39, ...)."""
+    every = xor_window_steps(run) if task == "xor" else max(1, int(round(tau_ms(run) / run.dt_ms)))
+    return np.arange(phase.first + every - 1, phase.end, every, dtype=np.int64)
+
+
+def readout_targets(run: Run, phase: Phase, task: str, at: np.ndarray) -> dict:
+    """{target: (rows, values)} at the sample steps `at` of a phase: `rows` index the samples
+    that have a target; values [rows] (+1/-1: xor, memory) or labels [rows] (one-vs-rest
+    targets: pattern, sequence, labels; the columns are made at fit time)."""
+    rel = at - phase.first
+    out = {}
+    if task == "xor":
+        window = xor_window_steps(run)
+        half1 = stream_labels(run, "pattern_id", phase.first, phase.end, 0)
+        half2 = stream_labels(run, "pattern_id", phase.first, phase.end, 1)
+        a, b = half1[rel], half2[rel]
+        rows = np.flatnonzero((a >= 0) & (b >= 0))
+        out["xor"] = (rows, np.where(a[rows] != b[rows], 1.0, -1.0))
+        prev = rel - window
+        has_prev = prev >= 0
+        previous = np.full(len(rel), -1, np.int64)
+        previous[has_prev] = half2[prev[has_prev]]
+        rows = np.flatnonzero(previous >= 0)
+        out["memory"] = (rows, np.where(previous[rows] == 1, 1.0, -1.0))
+    elif task == "pattern":
+        for target, name in (("pattern", "pattern_id"), ("sequence", "sequence_id")):
+            labels = stream_labels(run, name, phase.first, phase.end, 0)[rel]
+            out[target] = (np.arange(len(rel)), labels)
+    else:  # file
+        labels = stream_labels(run, "pattern_id", phase.first, phase.end, 0)[rel]
+        out["labels"] = (np.arange(len(rel)), labels)
+    return out
+
+
+ONE_VS_REST = ("pattern", "sequence", "labels")
+
+
+def _one_hot(labels, classes):
+    return (np.asarray(labels)[:, None] == np.asarray(classes)[None, :]).astype(np.float64)
+
+
+class _Spikes:
+    """The network spikes of a run read once (by step), served by window: the analysis asks
+    for many phases, and Run.spikes reads the whole dataset for each."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        total = run.file["spikes/step"].shape[0]
+        self.cached = total <= MAX_CACHED_SPIKES
+        if self.cached:
+            self.steps, self.ids = run.spikes(run.first_step, run.last_step)
+
+    def __call__(self, first, end, neurons=None):
+        if not self.cached:
+            return self.run.spikes(first, end, neurons)
+        lo, hi = np.searchsorted(self.steps, [first, end], side="left")
+        steps, ids = self.steps[lo:hi], self.ids[lo:hi]
+        if neurons is not None:
+            keep = np.isin(ids, neurons)
+            steps, ids = steps[keep], ids[keep]
+        return steps, ids
+
+
+class _CachedRun:
+    """A Run whose spikes() come from one read of the file (see _Spikes)."""
+
+    def __init__(self, run: Run):
+        self._run = run
+        self.spikes = _Spikes(run)
+
+    def __getattr__(self, name):
+        return getattr(self._run, name)
+
+
+def _states(run, spikes, phase, at, neurons, index):
+    """Network state (of `neurons`) and input state at the steps `at` of a phase, reset at
+    its first step."""
+    decay = 1.0 - run.dt_ms / tau_ms(run)
+    s, n = spikes(phase.first, phase.end, neurons)
+    network = sampled_state(s, index[n], len(neurons), phase.first, at, decay)
+    si, ci, _ = run.input_spikes(phase.first, phase.end)
+    inputs = sampled_state(si, ci, run.n_inputs, phase.first, at, decay)
+    return network, inputs
+
+
+def readouts(run: Run, max_neurons=2000, seed=0, spikes=None) -> dict:
+    """The readouts of MODEL 11.3 for every target the run's test phases allow:
+    {"readout_xor": {...} or None, "readout_memory": ..., "readout_pattern": ...,
+    "readout_sequence": ..., "readout_labels": ...} (None: no test phase of that task).
+
+    Each readout: {"network", "input" (Pearson r of the last block), "n_fit", "n_score",
+    "trained_ms", "before": {the block before any training} or None, "blocks": [...],
+    "fit_samples_equalised": bool, "n_fit_available": [per block]}. Fit samples are the first
+    n_fit sample steps of the fit phase, n_fit the smallest number any block has, so that
+    readouts before and after training are fitted on equally many samples. A block's score is the
+    mean over its score phases."""
+    spikes = spikes or _Spikes(run)
     neurons = subsample(run.n_neurons, max_neurons, seed)
     index = np.full(run.n_neurons, -1, np.int64)
     index[neurons] = np.arange(len(neurons))
-    n_classes = run.n_patterns() if target == "pattern" else len(run.sequences())
-    label_name = "pattern_id" if target == "pattern" else "sequence_id"
+    plan = readout_plan(run)
 
-    def states(phase):
-        s, n = run.spikes(phase.first, phase.end, neurons)
-        net, at = filtered_state(s, n, len(neurons), phase.first, phase.end, run.dt_ms, unit_index=index)
-        si, ci, _ = run.input_spikes(phase.first, phase.end)
-        inp, _ = filtered_state(si, ci, run.n_inputs, phase.first, phase.end, run.dt_ms)
-        labels = run.labels(label_name, phase.first, phase.end)[at - phase.first]
-        target_matrix = np.zeros((len(at), n_classes))
-        for c in range(n_classes):
-            target_matrix[:, c] = labels == c
-        return net, inp, target_matrix
+    # Pass 1, labels only: sample steps and targets per (block, task), fit sample counts.
+    entries = {t: [] for t in READOUT_TARGETS}
+    for block, task, fit, scores, split in plan:
+        phases = [fit] if split else [fit, *scores]
+        per_phase = {}
+        for phase in phases:
+            at = sample_steps(run, phase, task)
+            per_phase[phase.index] = (phase, at, readout_targets(run, phase, task, at))
+        for target in TASK_TARGETS.get(task, ()):
+            if split:
+                phase, at, targets = per_phase[fit.index]
+                rows, values = targets[target]
+                half = fit.first + fit.steps // 2
+                fit_rows, score_rows = rows[at[rows] < half], rows[at[rows] >= half]
+                fit_part = (fit.index, fit_rows, values[: len(fit_rows)])
+                score_parts = [(fit.index, score_rows, values[len(fit_rows):])]
+            else:
+                rows, values = per_phase[fit.index][2][target]
+                fit_part = (fit.index, rows, values)
+                score_parts = [(p.index, *per_phase[p.index][2][target]) for p in scores]
+            entries[target].append({"block": block, "task": task, "split": split, "per_phase": per_phase,
+                                    "fit": fit_part, "scores": score_parts})
 
-    net_a, inp_a, t_a = states(train_phase)
-    net_b, inp_b, t_b = states(test_phase)
+    # Pass 2: states (once per phase), fits and scores.
+    state_cache = {}
+
+    def states(phase, at):
+        if phase.index not in state_cache:
+            state_cache[phase.index] = _states(run, spikes, phase, at, neurons, index)
+        return state_cache[phase.index]
+
+    result = {}
+    for target in READOUT_TARGETS:
+        items = entries[target]
+        if not items:
+            result["readout_" + target] = None
+            continue
+        usable = [len(e["fit"][1]) for e in items if len(e["fit"][1]) > 0 and any(len(s[1]) for s in e["scores"])]
+        n_fit = min(usable) if usable else 0
+        blocks = []
+        for e in items:
+            block = e["block"]
+            phase_index, fit_rows, fit_values = e["fit"]
+            entry = {"trained_ms": block["trained_ms"], "before": block["before"], "task": e["task"],
+                     "fit_phase": phase_index, "score_phases": [s[0] for s in e["scores"]], "split": e["split"],
+                     "n_fit_available": int(len(fit_rows)), "n_fit": 0, "n_score": 0,
+                     "network": float("nan"), "input": float("nan"), "score_network": [], "score_input": []}
+            blocks.append(entry)
+            score_total = sum(len(s[1]) for s in e["scores"])
+            if len(fit_rows) == 0 or score_total == 0:
+                entry["reason"] = "no fit samples" if len(fit_rows) == 0 else "no score samples"
+                continue
+            fit_rows, fit_values = fit_rows[:n_fit], fit_values[:n_fit]
+            phase, at, _ = e["per_phase"][phase_index]
+            net, inp = states(phase, at)
+            if target in ONE_VS_REST:
+                classes = np.unique(fit_values[fit_values >= 0])
+                if len(classes) == 0:
+                    entry["reason"] = "no labelled fit sample"
+                    continue
+                fit_t = _one_hot(fit_values, classes)
+                entry["classes"] = [int(c) for c in classes]
+            else:
+                fit_t = fit_values
+            w_net = least_squares(net[fit_rows], fit_t)
+            w_inp = least_squares(inp[fit_rows], fit_t)
+            for score_index, rows, values in e["scores"]:
+                if len(rows) == 0:
+                    continue
+                phase, at, _ = e["per_phase"][score_index]
+                net, inp = states(phase, at)
+                t = _one_hot(values, classes) if target in ONE_VS_REST else values[:, None]
+                for name, x, w in (("network", net, w_net), ("input", inp, w_inp)):
+                    out = readout_output(x[rows], w)
+                    out = out if out.ndim == 2 else out[:, None]
+                    r = [pearson(out[:, c], t[:, c]) for c in range(t.shape[1])]
+                    r = [v for v in r if not math.isnan(v)]
+                    entry["score_" + name].append(float(np.mean(r)) if r else float("nan"))
+                entry["n_score"] += int(len(rows))
+            entry["n_fit"] = int(len(fit_rows))
+            for name in ("network", "input"):
+                values = [v for v in entry["score_" + name] if not math.isnan(v)]
+                entry[name] = float(np.mean(values)) if values else float("nan")
+        last = blocks[-1]
+        before = next((b for b in blocks if b["before"]), None)
+        summary = {key: last[key] for key in ("network", "input", "n_fit", "n_score", "trained_ms")}
+        summary["before"] = None if before is None else {
+            key: before[key] for key in ("network", "input", "n_fit", "n_score", "trained_ms")}
+        summary["fit_samples_equalised"] = any(b["n_fit_available"] > n_fit for b in blocks if b["n_fit"])
+        summary["n_fit_available"] = [b["n_fit_available"] for b in blocks]
+        summary["neurons"] = int(len(neurons))
+        summary["blocks"] = blocks
+        result["readout_" + target] = summary
+    return result
+
+
+# --- reproducibility as the reference code measures it (MODEL 11.5) -----------------------
+
+
+def reproducibility_reference(run: Run, threshold_hz=90.0) -> dict:
+    """MODEL 11.5 (`spike_correlation`) per pattern-task test phase: the first three complete
+    presentations of the sequence first presented in the phase; rate r_k = r_max p_k from
+    /traces/p over each, resampled (linearly, on normalised time) to the first one's length;
+    per neuron whose maximum rate exceeds `threshold_hz` in both presentations compared, the
+    Pearson r of presentation 1 with 2 and of 1 with 3; their means over those neurons.
+
+    Needs /traces/p of every neuron at every step of those presentations (record.neurons = all,
+    record.dt_rec = 1, record.trace_phases = test); else the phase's values are null with a
+    "reason". Returns {"corr_1_2", "corr_1_3", "n_neurons", "trained_ms" (the last phase's),
+    "phases": [...]}."""
+    r_max = float(run.config.get("neuron.r_max", 100.0))
+    traced = run.file["traces/neuron"].shape[0] if "traces/neuron" in run.file else 0
+    has_p = "traces/p" in run.file and traced > 0
+    trace_steps = run.file["traces/step"][()].astype(np.int64) if has_p else np.zeros(0, np.int64)
+    phases, trained_steps = [], 0
+    for phase in run.phases:
+        if phase.learning:
+            trained_steps += phase.steps
+            continue
+        if phase_task(run, phase) != "pattern":
+            continue
+        entry = {"phase": phase.index, "trained_ms": trained_steps * run.dt_ms, "corr_1_2": None, "corr_1_3": None,
+                 "n_neurons": 0, "n_neurons_1_3": 0}
+        phases.append(entry)
+        shown = presentations(run, phase.first, phase.end, "sequence_id")
+        if shown:
+            entry["sequence"] = shown[0].sequence
+            shown = [p for p in shown if p.sequence == shown[0].sequence][:3]
+        if len(shown) < 2:
+            entry["reason"] = f"{len(shown)} complete presentation(s) in the phase; 2 needed (3 for corr_1_3)"
+            continue
+        if not has_p:
+            entry["reason"] = "no /traces/p in the file"
+            continue
+        if traced != run.n_neurons:
+            entry["reason"] = f"/traces cover {traced} of {run.n_neurons} neurons; all needed (record.neurons = all)"
+            continue
+        rates = []
+        for p in shown:
+            lo = int(np.searchsorted(trace_steps, p.start))
+            hi = lo + p.length
+            if hi > len(trace_steps) or trace_steps[lo] != p.start or trace_steps[hi - 1] != p.end - 1:
+                break
+            rates.append(r_max * run.file["traces/p"][lo:hi, :])
+        if len(rates) < len(shown):
+            entry["reason"] = "the traces do not hold every step of the presentations (record.dt_rec = 1 needed)"
+            continue
+        length = rates[0].shape[0]
+        grid = (np.arange(length) + 0.5) / length
+        peaks = [r.max(axis=0) for r in rates]
+
+        def resample(r):
+            if r.shape[0] == length:
+                return r
+            old = (np.arange(r.shape[0]) + 0.5) / r.shape[0]
+            return np.stack([np.interp(grid, old, r[:, k]) for k in range(r.shape[1])], axis=1)
+
+        rates = [resample(r) for r in rates]
+        for j, key, count in ((1, "corr_1_2", "n_neurons"), (2, "corr_1_3", "n_neurons_1_3")):
+            if j >= len(rates):
+                continue
+            chosen = np.flatnonzero((peaks[0] > threshold_hz) & (peaks[j] > threshold_hz))
+            a = rates[0][:, chosen] - rates[0][:, chosen].mean(axis=0)
+            b = rates[j][:, chosen] - rates[j][:, chosen].mean(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = (a * b).sum(axis=0) / np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
+            r = r[np.isfinite(r)]
+            entry[count] = int(len(r))
+            entry[key] = float(r.mean()) if len(r) else None
+        if len(rates) < 3:
+            entry["reason"] = "2 complete presentations in the phase: corr_1_3 undefined"
+    last = phases[-1] if phases else {}
     return {
-        "network": readout_score(net_a, t_a, net_b, t_b),
-        "input": readout_score(inp_a, t_a, inp_b, t_b),
-        "target": target,
-        "train_phase": train_phase.index,
-        "test_phase": test_phase.index,
+        "corr_1_2": last.get("corr_1_2"),
+        "corr_1_3": last.get("corr_1_3"),
+        "n_neurons": last.get("n_neurons", 0),
+        "trained_ms": last.get("trained_ms"),
+        "threshold_hz": threshold_hz,
+        "phases": phases,
     }
-
-
-def split_phase(phase: Phase):
-    half = phase.steps // 2
-    return (
-        Phase(phase.index, phase.name + "[first half]", phase.first, half, phase.learning),
-        Phase(phase.index, phase.name + "[second half]", phase.first + half, phase.steps - half, phase.learning),
-    )
 
 
 def locking_summary(run: Run, phases, max_neurons=None, seed=0):
@@ -212,13 +605,13 @@ def locking_summary(run: Run, phases, max_neurons=None, seed=0):
         return None
     neurons = subsample(run.n_neurons, max_neurons, seed) if max_neurons else None
     spikes = [run.spikes(phase.first, phase.end, neurons) for phase in phases]
-    presentations = [run.presentations(phase.first, phase.end) for phase in phases]
+    shown = [presentations(run, phase.first, phase.end) for phase in phases]
     # A neuron counts as locked if it is locked to any one pattern (phases differ between patterns).
     lock = np.zeros(run.n_neurons, bool)
     best_strength = np.zeros(run.n_neurons)
     for pattern in range(run.n_patterns()):
-        ids = np.concatenate([pid for pid, _ in (spike_phases(s, n, p, pattern) for (s, n), p in zip(spikes, presentations))])
-        ph = np.concatenate([pph for _, pph in (spike_phases(s, n, p, pattern) for (s, n), p in zip(spikes, presentations))])
+        ids = np.concatenate([pid for pid, _ in (spike_phases(s, n, p, pattern) for (s, n), p in zip(spikes, shown))])
+        ph = np.concatenate([pph for _, pph in (spike_phases(s, n, p, pattern) for (s, n), p in zip(spikes, shown))])
         _, strength, count, p_value, _ = phase_locking(ids.astype(np.int64), ph, run.n_neurons)
         now = locked(count, p_value)
         best_strength = np.where(now & (strength > best_strength), strength, best_strength)
@@ -228,7 +621,7 @@ def locking_summary(run: Run, phases, max_neurons=None, seed=0):
         "locked_fraction": float(lock.sum() / considered),
         "locked_neurons": int(lock.sum()),
         "neurons": int(considered),
-        "presentations": int(sum(len(p) for p in presentations)),
+        "presentations": int(sum(len(p) for p in shown)),
         "mean_vector_strength_of_locked": float(best_strength[lock].mean()) if lock.any() else float("nan"),
     }
 
@@ -258,19 +651,27 @@ def winner_dwell(run: Run, phases):
 
 
 def analyze(path: str, max_neurons=2000, seed=0):
-    """All measures of docs/model.md section 9 for one run: untrained (test phases before any
-    learning) and trained (test phases after learning). Carries the run's configuration (typed
-    values) so that results group by parameter; NaN where a measure is undefined (see
-    `jsonable` for JSON)."""
-    with Run(path) as run:
-        untrained, trained = run.test_phases()
+    """All measures of one run. "untrained"/"trained": the measures of docs/model.md section 9
+    (locking, persistence, reproducibility) on the `pattern`-task test phases before any
+    learning and after some. "readout_xor", "readout_memory", "readout_pattern",
+    "readout_sequence", "readout_labels": the readouts of MODEL 11.3 (see `readouts`; None where
+    the run has no test phase of that task). "reproducibility_reference": MODEL 11.5. Carries
+    the run's configuration (typed values) so that results group by parameter; NaN where a
+    measure is undefined (see `jsonable` for JSON)."""
+    with Run(path) as opened:
+        run = _CachedRun(opened)
+        untrained, trained = opened.test_phases()
+        untrained = [p for p in untrained if phase_task(opened, p) == "pattern"]
+        trained = [p for p in trained if phase_task(opened, p) == "pattern"]
         result = {
             "run": path,
+            "analysis_version": ANALYSIS_VERSION,
             "n_neurons": run.n_neurons,
             "seed": run.config.get("run.seed"),
             "interrupted": run.interrupted,
             "first_step": run.first_step,
             "last_step": run.last_step,
+            "phase_tasks": [phase_task(opened, p) for p in opened.phases],
             "config": dict(run.config),
         }
         for label, phases in (("untrained", untrained), ("trained", trained)):
@@ -281,13 +682,31 @@ def analyze(path: str, max_neurons=2000, seed=0):
             entry["locking"] = locking_summary(run, phases)
             entry["persistence"] = winner_dwell(run, phases)
             entry["reproducibility"] = reproducibility(run, phases, max_neurons=max_neurons, seed=seed)
-            a, b = (phases[0], phases[1]) if len(phases) >= 2 else split_phase(phases[0])
-            entry["readout_pattern"] = readouts(run, a, b, "pattern", max_neurons, seed)
-            distinct = {tuple(seq) for seq in run.sequences()}
-            if len(distinct) > 1 and len(distinct) == len(run.sequences()):
-                entry["readout_sequence"] = readouts(run, a, b, "sequence", max_neurons, seed)
             result[label] = entry
+        result.update(readouts(opened, max_neurons, seed, spikes=run.spikes))
+        result["reproducibility_reference"] = reproducibility_reference(opened)
         return result
+
+
+def summary_columns(result) -> dict:
+    """The scalar columns of the readouts and of MODEL 11.5's reproducibility for a sweep's
+    summary.csv: readout_xor_network, readout_xor_input, readout_xor_before_network, ...,
+    reproducibility_reference_corr_1_2, ..._corr_1_3 (None where undefined)."""
+    out = {}
+    for target in READOUT_TARGETS:
+        entry = result.get("readout_" + target)
+        if entry is None:
+            continue
+        before = entry.get("before") or {}
+        for name in ("network", "input", "n_fit"):
+            out[f"readout_{target}_{name}"] = entry.get(name)
+        for name in ("network", "input"):
+            out[f"readout_{target}_before_{name}"] = before.get(name)
+    reference = result.get("reproducibility_reference") or {}
+    if reference.get("phases"):
+        for name in ("corr_1_2", "corr_1_3", "n_neurons"):
+            out[f"reproducibility_reference_{name}"] = reference.get(name)
+    return out
 
 
 def jsonable(value):

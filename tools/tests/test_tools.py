@@ -124,10 +124,18 @@ def test_reproducibility_and_readouts(synthetic):
     assert trained["reproducibility"]["neurons_reaching_threshold"] == 4
     assert trained["reproducibility"]["mean_correlation"] == pytest.approx(1.0, abs=1e-9)
     assert untrained["reproducibility"]["neurons_reaching_threshold"] == 0
-    # The network carries the pattern, the (pure noise) input does not.
-    assert trained["readout_pattern"]["network"] > 0.6
-    assert abs(trained["readout_pattern"]["input"]) < 0.3
-    assert trained["readout_pattern"]["network"] > untrained["readout_pattern"]["network"] + 0.4
+    # The network carries the pattern, the (pure noise) input does not. An old file (1-D labels,
+    # no /phases/task): every phase is a pattern phase. Block 0 (phase 0, before training) is
+    # split in halves (75 fit samples), block 1 fits on phase 2 and scores on phase 3; both fit
+    # on 75 samples.
+    readout = result["readout_pattern"]
+    assert readout["network"] > 0.6
+    assert abs(readout["input"]) < 0.3
+    assert readout["network"] > readout["before"]["network"] + 0.4
+    assert [(b["fit_phase"], b["score_phases"], b["split"]) for b in readout["blocks"]] == [(0, [0], True), (2, [3], False)]
+    assert readout["n_fit_available"] == [75, 150] and readout["fit_samples_equalised"]
+    assert [b["n_fit"] for b in readout["blocks"]] == [75, 75] and readout["n_score"] == 150
+    assert result["readout_xor"] is None and result["readout_labels"] is None
 
 
 def test_filtered_state_matches_model_8():
