@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Tables of docs/replication.md from the *.analysis.json files of tools/replicate.sh:
-mean +- sd over seeds of every measure, untrained vs trained."""
+mean +- sd over seeds of every measure, untrained vs trained. The readouts are those of
+docs/model.md 11.3 (docs/analysis.md): the last block's score, and the block before training
+("before") for the untrained columns."""
 import glob
 import json
 import math
@@ -43,10 +45,10 @@ def main(folder):
             stats([get(r, "trained", "locking", "locked_fraction") for r in results]),
             stats([get(r, "trained", "reproducibility", "mean_correlation") for r in results])
             + f" ({stats([get(r, 'trained', 'reproducibility', 'neurons_reaching_threshold') for r in results])})",
-            stats([get(r, "trained", "readout_pattern", "network") for r in results]),
-            stats([get(r, "trained", "readout_pattern", "input") for r in results]),
-            stats([get(r, "trained", "readout_sequence", "network") for r in results]),
-            stats([get(r, "trained", "readout_sequence", "input") for r in results]),
+            stats([get(r, "readout_pattern", "network") for r in results]),
+            stats([get(r, "readout_pattern", "input") for r in results]),
+            stats([get(r, "readout_sequence", "network") for r in results]),
+            stats([get(r, "readout_sequence", "input") for r in results]),
         ]
         print(f"| {name} | {len(results)} | " + " | ".join(cells) + " |")
     print()
@@ -56,8 +58,8 @@ def main(folder):
           "winner dwell ms, untrained | winner dwell ms, trained | spikes per winner run, trained |")
     print("|---|---|---|---|---|---|")
     for name, results in runs.items():
-        print(f"| {name} | {stats([get(r, 'untrained', 'readout_pattern', 'network') for r in results])} | "
-              f"{stats([get(r, 'untrained', 'readout_pattern', 'input') for r in results])} | "
+        print(f"| {name} | {stats([get(r, 'readout_pattern', 'before', 'network') for r in results])} | "
+              f"{stats([get(r, 'readout_pattern', 'before', 'input') for r in results])} | "
               f"{stats([get(r, 'untrained', 'persistence', 'mean_dwell_ms') for r in results])} | "
               f"{stats([get(r, 'trained', 'persistence', 'mean_dwell_ms') for r in results])} | "
               f"{stats([get(r, 'trained', 'persistence', 'mean_spikes_per_run') for r in results])} |")

@@ -1,15 +1,21 @@
-"""Measures of seqlearn runs (what tools/seqlearn-analyze prints and writes as JSON).
+"""Measures of seqlearn runs (what tools/seqlearn-analyze prints and writes as JSON; the JSON
+is described in docs/analysis.md).
 
-The measures follow docs/model.md section 9:
+The measures follow docs/model.md sections 9 and 11:
   - activation order: circular mean of each neuron's spike times within pattern presentations;
   - locking: Rayleigh test of those spike phases (a neuron is locked to the pattern when
     p < 0.001 with at least 5 spikes);
   - trial-to-trial reproducibility: correlation of a neuron's rate trace between presentations
-    of the same pattern, averaged over neurons whose mean rate trace reaches 90 Hz;
-  - linear readouts: least squares on the 20 ms-filtered network state, sampled every 20 ms,
-    trained on one test phase and scored (correlation with the target) on another, next to the
-    same readout on the input state;
+    of the same pattern, averaged over neurons whose mean rate trace reaches 90 Hz; and the
+    reference code's own measure (11.5, `reproducibility_reference`) from the p traces;
+  - linear readouts as the reference code computes them (11.3, `readouts`): least squares with
+    a constant on the 20 ms-filtered network and input states, fitted on one test phase and
+    scored (Pearson r) on later ones of the same task, per block of test phases between
+    training phases, for the targets xor, memory, pattern, sequence and file labels;
   - persistence of circuit states: how long a circuit's winner keeps firing uninterrupted.
+
+Files of every version are read: the two label columns and /phases/task of issue 11, or one
+label column and no task (every phase a `pattern` phase).
 """
 
 from __future__ import annotations
@@ -191,7 +197,7 @@ def presentations(run: Run, first: int, end: int, name: str = "pattern_id") -> l
 
 READOUT_TARGETS = ("xor", "memory", "pattern", "sequence", "labels")
 TASK_TARGETS = {"xor": ("xor", "memory"), "pattern": ("pattern", "sequence"), "file": ("labels",)}
-MAX_CACHED_SPIKES = 50_000_000
+MAX_CACHED_SPIKES = 20_000_000  # read once and kept (16 bytes each); more: read per phase
 
 
 def sampled_state(steps, ids, n_units, first, sample_steps, decay):
