@@ -592,8 +592,15 @@ def reproducibility_reference(run: Run, threshold_hz=90.0) -> dict:
             r = r[np.isfinite(r)]
             entry[count] = int(len(r))
             entry[key] = float(r.mean()) if len(r) else None
+        reasons = []
+        if entry["corr_1_2"] is None:
+            reasons.append(f"no neuron above {threshold_hz:g} Hz in presentations 1 and 2")
         if len(rates) < 3:
-            entry["reason"] = "2 complete presentations in the phase: corr_1_3 undefined"
+            reasons.append("2 complete presentations in the phase: corr_1_3 undefined")
+        elif entry["corr_1_3"] is None:
+            reasons.append(f"no neuron above {threshold_hz:g} Hz in presentations 1 and 3")
+        if reasons:
+            entry["reason"] = "; ".join(reasons)
     last = phases[-1] if phases else {}
     return {
         "corr_1_2": last.get("corr_1_2"),

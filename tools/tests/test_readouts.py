@@ -227,6 +227,18 @@ def test_pattern_readout_of_a_state_that_copies_the_input(tmp_path):
     assert result["readout_xor"] is None and result["readout_memory"] is None
 
 
+def test_file_task_labels_readout(tmp_path):
+    """file phases: one target per label value of column 0, sampled every 20 ms."""
+    path = pattern_run(str(tmp_path / "file.h5"), [("test", 3000, 0, "file"), ("test", 3000, 0, "file")])
+    result = sa.analyze(path)
+    labels = result["readout_labels"]
+    assert labels["network"] == pytest.approx(labels["input"], abs=1e-9) and labels["network"] > 0.8
+    assert labels["blocks"][0]["classes"] == [0, 1] and (labels["n_fit"], labels["n_score"]) == (150, 150)
+    assert result["readout_pattern"] is None and result["readout_xor"] is None
+    assert result["untrained"] is None  # no pattern-task phase: no locking measures
+    assert result["reproducibility_reference"]["phases"] == []
+
+
 def test_old_one_column_files_still_analysed(tmp_path):
     """A file before issue 11: 1-D labels, no /phases/task: pattern phases; stream 1 is -1."""
     phases = [("test", 3000, 0, "pattern"), ("test", 3000, 0, "pattern")]
