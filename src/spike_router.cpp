@@ -95,11 +95,12 @@ void SpikeRouter::build_neuron_rows(std::size_t n_local_circuits) {
     const int size = network_.circuit_size(circuit_begin_ + static_cast<std::int64_t>(b));
     for (int i = 0; i < size; ++i, ++k) {
       for (const Block& block : blocks_of(static_cast<std::int64_t>(b))) {
+        const bool input = block.first_source < n_inputs_;  // a block is inputs or one circuit
+        const std::uint64_t first_pre = input ? 0 : source_id(block.first_source) - n_inputs_;
         for (std::uint32_t o = 0; o < block.count; ++o) {
           const std::uint32_t j = block.first_source + o;
-          if (j >= n_inputs_ && !network_.synapse_kept(neuron_begin + k, source_id(j) - n_inputs_))
-            continue;
-          if (j >= n_inputs_) ++target_count[j + 1];
+          if (!input && !network_.synapse_kept(neuron_begin + k, first_pre + o)) continue;
+          if (!input) ++target_count[j + 1];
           row_local_sources_.push_back(j);
         }
       }
