@@ -45,29 +45,33 @@ Result gather(const Simulator& sim, seqlearn::Communicator& comm, std::int64_t f
   return r;
 }
 
-Overrides base(const std::string& protocol, const std::string& checkpoint) {
-  return {{"network.grid", "5x4"},
-          {"network.n_inputs", "50"},
-          {"network.delay", "2"},
-          {"run.protocol", protocol},
-          {"record.dt_rec", "0"},
-          {"output.file", checkpoint + ".out.h5"},
-          {"output.checkpoint_file", checkpoint}};
+// `extra`: more keys (the network options of docs/model.md 11.1).
+Overrides base(const std::string& protocol, const std::string& checkpoint,
+               const Overrides& extra = {}) {
+  Overrides o = {{"network.grid", "5x4"},
+                 {"network.n_inputs", "50"},
+                 {"network.delay", "2"},
+                 {"run.protocol", protocol},
+                 {"record.dt_rec", "0"},
+                 {"output.file", checkpoint + ".out.h5"},
+                 {"output.checkpoint_file", checkpoint}};
+  o.insert(o.end(), extra.begin(), extra.end());
+  return o;
 }
 
 // The uninterrupted reference on rank 0 alone, from `from_step` on.
-Result reference(const std::string& protocol, std::int64_t from_step) {
+Result reference(const std::string& protocol, std::int64_t from_step, const Overrides& extra) {
   auto alone = seqlearn::make_local_communicator();
-  Simulator serial(seqlearn::make_config(base(protocol, "unused.ckpt.h5")), *alone);
+  Simulator serial(seqlearn::make_config(base(protocol, "unused.ckpt.h5", extra)), *alone);
   serial.run();
   return gather(serial, *alone, from_step);
 }
 
 void expect_same_on_rank0(const Result& got, const std::string& protocol, std::int64_t from_step,
-                          seqlearn::Communicator& comm) {
+                          seqlearn::Communicator& comm, const Overrides& extra = {}) {
   double failures = 0;
   if (comm.rank() == 0) {
-    const Result want = reference(protocol, from_step);
+    const Result want = reference(protocol, from_step, extra);
     EXPECT_GT(want.spikes.size(), 100u);
     EXPECT_TRUE(got.spikes == want.spikes)
         << got.spikes.size() << " vs " << want.spikes.size() << " spikes";
@@ -104,6 +108,29 @@ TEST(Checkpoint, NewPhasesAfterACompleteRun) {
   restored.run();
   expect_same_on_rank0(gather(restored, *comm, 3000), "train:3000,train:2000,test:1000", 3000,
                        *comm);
+  comm->barrier();
+  if (comm->rank() == 0) std::remove(path.c_str());
+}
+
+// docs/model.md 11.1: a checkpoint of a pruned, partly trained network restores and continues
+// bit-identically (the keys are fixed on --restore, and the network is rebuilt from them).
+TEST(Checkpoint, PrunedPartlyTrainedNetworkContinues) {
+  auto comm = seqlearn::make_mpi_communicator();
+  const std::string path = checkpoint_path("pruned", *comm);
+  const Overrides extra = {{"network.p_conn", "0.3"}, {"network.train_fraction", "0.5"}};
+  auto first = base("train:2000", path, extra);
+  first.emplace_back("output.checkpoint_every_ms", "1000");
+  Simulator(seqlearn::make_config(first), *comm).run();
+  const auto header = seqlearn::read_checkpoint_header(path);
+  const auto config =
+      seqlearn::resume_config(header.config, {{"run.protocol", "train:1000,test:500"}}, "", false);
+  EXPECT_EQ(config.p_conn, 0.3);
+  EXPECT_EQ(config.train_fraction, 0.5);
+  Simulator restored(config, *comm);
+  restored.restore(path);
+  restored.run();
+  expect_same_on_rank0(gather(restored, *comm, 2000), "train:2000,train:1000,test:500", 2000, *comm,
+                       extra);
   comm->barrier();
   if (comm->rank() == 0) std::remove(path.c_str());
 }

@@ -141,6 +141,28 @@ TEST(Decomposition, FixedIndegreeWithDelayAndTwoPatterns) {
                                    1);
 }
 
+// docs/model.md 11.1: pruned synapses and untrained circuits are drawn from global ids, so every
+// decomposition builds the same network; per-neuron rows deliver in the same order.
+TEST(Decomposition, PrunedSynapsesAndUntrainedCircuits) {
+  expect_decomposition_independent({{"network.grid", "6x5"},
+                                    {"network.p_conn", "0.3"},
+                                    {"network.train_fraction", "0.5"},
+                                    {"run.protocol", "train:2000,test:1000"},
+                                    {"record.neurons", "all"},
+                                    {"record.dt_rec", "50"}},
+                                   1);
+}
+
+TEST(Decomposition, PrunedSynapsesTwoThreadsWithDelay) {
+  expect_decomposition_independent({{"network.grid", "6x5"},
+                                    {"network.p_conn", "0.3"},
+                                    {"network.train_fraction", "0.5"},
+                                    {"network.delay", "2"},
+                                    {"run.protocol", "train:2000,test:500"},
+                                    {"record.dt_rec", "100"}},
+                                   2);
+}
+
 // More ranks than circuits: some ranks own nothing and must still take part.
 TEST(Decomposition, MoreRanksThanCircuits) {
   expect_decomposition_independent({{"network.grid", "1x2"},

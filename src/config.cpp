@@ -91,6 +91,12 @@ constexpr KeySpec kKeys[] = {
      "synaptic delay of every connection"},
     {"network.initial_weights",  choice,    "zero | log_uniform", "zero",     "",       fixed,
      "initial weights (log_uniform: w = log U(0,1))"},
+    {"network.p_conn",           real,      "[0, 1]",         "1",        "",       fixed,
+     "probability to keep each recurrent neuron-to-neuron synapse of connected circuits "
+     "(docs/model.md 11.1; input synapses are always kept)"},
+    {"network.train_fraction",   real,      "[0, 1]",         "1",        "",       fixed,
+     "probability that a circuit is trained; untrained circuits start at w = log U(0,1) and "
+     "never learn (docs/model.md 11.1)"},
     {"neuron.r_max",             real,      "(0, 1e5]",       "100",      "Hz",     may_change,
      "total firing rate r_max of a circuit (M4)"},
     {"neuron.dt",                real,      "(0, 100]",       "1",        "ms",     fixed,
@@ -174,6 +180,8 @@ constexpr KeySpec kKeys[] = {
     {"record.dt_rec",            integer,   "[0, 9223372036854775807]",
                                                               "100",      "steps",  may_change,
      "trace sampling interval (0 = no traces)"},
+    {"record.trace_phases",      choice,    "all | test",     "all",      "",       may_change,
+     "phases whose steps are traced: all, or only test phases (the step column shows the gaps)"},
     {"record.synapses",          auto_bool, "",               "auto",     "",       may_change,
      "write the synapse list and final synaptic state (auto: true up to 10 million synapses)"},
     {"validation.forced_spikes", text,      "",               "",         "",       may_change,
@@ -755,6 +763,8 @@ Config build_config(const Values& v) {
   c.boundary = v.choice<Boundary>("network.boundary");
   c.delay_steps = static_cast<int>(v.integer("network.delay"));
   c.initial_weights = v.choice<InitialWeights>("network.initial_weights");
+  c.p_conn = v.real("network.p_conn");
+  c.train_fraction = v.real("network.train_fraction");
 
   c.r_max_hz = v.real("neuron.r_max");
   c.dt_ms = v.real("neuron.dt");
@@ -805,6 +815,7 @@ Config build_config(const Values& v) {
 
   parse_record_neurons(v, c);
   c.dt_rec = v.integer("record.dt_rec");
+  c.trace_phases = v.choice<TracePhases>("record.trace_phases");
   c.record_synapses = v.auto_boolean("record.synapses");
 
   c.forced_spikes_file = v.text_value("validation.forced_spikes");

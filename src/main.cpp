@@ -172,6 +172,16 @@ struct SpaceNeed {
   double checkpoint = 0;
 };
 
+// The steps whose traces are recorded: all, or those of test phases (record.trace_phases).
+double traced_steps(const seqlearn::Config& config) {
+  if (config.trace_phases == seqlearn::TracePhases::all)
+    return static_cast<double>(config.total_steps());
+  double steps = 0;
+  for (const seqlearn::Phase& phase : config.protocol)
+    if (phase.kind == seqlearn::PhaseKind::test) steps += static_cast<double>(phase.steps);
+  return steps;
+}
+
 SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulator& simulator,
                          seqlearn::Communicator& comm) {
   const auto& net = simulator.network();
@@ -180,7 +190,8 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
   const double synapses = static_cast<double>(comm.sum(simulator.local_synapses()));
   const double traced = static_cast<double>(
       comm.sum(static_cast<std::uint64_t>(simulator.record().trace_neurons.size())));
-  const double samples = config.dt_rec > 0 ? steps / static_cast<double>(config.dt_rec) : 0.0;
+  const double samples =
+      config.dt_rec > 0 ? traced_steps(config) / static_cast<double>(config.dt_rec) : 0.0;
   const double fan_in = synapses / std::max(1.0, static_cast<double>(net.n_neurons()));
   const double neurons = static_cast<double>(net.n_neurons());
   SpaceNeed need;
@@ -352,7 +363,7 @@ MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
     const double traced = config.record_mode == seqlearn::RecordMode::random
                               ? std::min(neurons, static_cast<double>(config.record_list.at(0)))
                               : 0.0;
-    recorded += steps / static_cast<double>(config.dt_rec) * traced * 3.0 * 8.0;
+    recorded += traced_steps(config) / static_cast<double>(config.dt_rec) * traced * 3.0 * 8.0;
   }
   parts.push_back({recorded, "run.protocol", "the recorded spikes and traces"});
   MemoryNeed need;

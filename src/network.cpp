@@ -22,7 +22,9 @@ Network::Network(const Config& config, int n_ranks)
       stp_U_(config.stp_U),
       stp_D_s_(config.stp_D_ms * 1e-3),
       stp_F_s_(config.stp_F_ms * 1e-3),
-      stp_cv_(config.stp_cv) {
+      stp_cv_(config.stp_cv),
+      p_conn_(config.p_conn),
+      train_fraction_(config.train_fraction) {
   const auto n_circuits = static_cast<std::size_t>(config.n_circuits());
   circuit_size_.resize(n_circuits);
   first_neuron_.resize(n_circuits + 1, 0);
@@ -163,9 +165,9 @@ void Network::partition(const Config& config, int n_ranks) {
   for (std::size_t c = 0; c < n; ++c) {
     double fan_in = n_inputs_;
     if (connectivity_ == Connectivity::km2013) {
-      for (auto a : sources_of(static_cast<std::int64_t>(c))) fan_in += circuit_size_[a];
+      for (auto a : sources_of(static_cast<std::int64_t>(c))) fan_in += p_conn_ * circuit_size_[a];
     } else {
-      fan_in += wta_indegree_ * mean_k;
+      fan_in += p_conn_ * wta_indegree_ * mean_k;
     }
     work[c] = circuit_size_[c] * (fan_in + 1.0);
   }

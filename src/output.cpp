@@ -51,6 +51,7 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
   file.write_rows("/network/circuit_size", sizes, circuit_offset, n_circuits);
   file.write_matrix("/network/circuit_position", positions.data(), n_circuits, 2, circuit_offset,
                     sizes.size(), 0, 2);
+  file.write_rows("/network/circuit_trained", sim.circuit_trained(), circuit_offset, n_circuits);
   file.write_concatenated("/network/circuit_of", circuit_of);
   file.write_concatenated("/network/circuit_pairs/pre", pair_pre);
   file.write_concatenated("/network/circuit_pairs/post", pair_post);

@@ -62,6 +62,14 @@ Simulator::Simulator(const Config& config, Communicator& comm)
         local_circuit_of_neuron_.end(),
         static_cast<std::size_t>(network_.circuit_size(circuit_begin_ + b)),
         static_cast<std::uint32_t>(b));
+  for (std::int64_t b = 0; b < circuit_end_ - circuit_begin_; ++b) {  // docs/model.md 11.1
+    const bool trained = network_.circuit_trained(circuit_begin_ + b);
+    circuit_trained_.push_back(trained);
+    neuron_trained_.insert(neuron_trained_.end(),
+                           static_cast<std::size_t>(network_.circuit_size(circuit_begin_ + b)),
+                           trained);
+    all_trained_ = all_trained_ && trained;
+  }
   choose_traced_neurons();
   init_sources();
   init_synapses();
@@ -99,21 +107,20 @@ void Simulator::init_sources() {
   sources_.reset(source_parameters_, 0);
 }
 
-// One row per local neuron in its circuit's layout; weights zero or log U(0,1) (docs/model.md
-// 4.6), S = 0, Q = 1.
+// One row per local neuron in its circuit's layout (its own with p_conn < 1); weights zero or
+// log U(0,1) (docs/model.md 4.6; always log U(0,1) in an untrained circuit, 11.1), S = 0,
+// Q = 1. The uniform is keyed by (neuron, position in its row).
 void Simulator::init_synapses() {
   std::vector<std::uint64_t> row_lengths;
   row_lengths.reserve(neurons_.size());
-  for (std::int64_t b = 0; b < circuit_end_ - circuit_begin_; ++b)
-    row_lengths.insert(row_lengths.end(),
-                       static_cast<std::size_t>(network_.circuit_size(circuit_begin_ + b)),
-                       router_.row_length(b));
+  for (std::size_t k = 0; k < neurons_.size(); ++k)
+    row_lengths.push_back(router_.neuron_row_local_sources(k, local_circuit_of_neuron_[k]).size());
   synapses_ = SynapseRows(row_lengths);
-  if (config_.initial_weights == InitialWeights::log_uniform) {
-    for (std::size_t k = 0; k < neurons_.size(); ++k)
-      for (std::uint64_t i = 0; i < synapses_.row_length(k); ++i)
-        synapses_.weight[synapses_.row_begin[k] + i] =
-            std::log(rng_.uniform(Purpose::initial_weight, neuron_begin_ + k, i));
+  for (std::size_t k = 0; k < neurons_.size(); ++k) {
+    if (config_.initial_weights != InitialWeights::log_uniform && neuron_trained_[k]) continue;
+    for (std::uint64_t i = 0; i < synapses_.row_length(k); ++i)
+      synapses_.weight[synapses_.row_begin[k] + i] =
+          std::log(rng_.uniform(Purpose::initial_weight, neuron_begin_ + k, i));
   }
 }
 
@@ -123,8 +130,10 @@ void Simulator::partition_threads() {
   std::vector<double> circuit_work(n_local_circuits);
   double total_work = 0;
   for (std::size_t b = 0; b < n_local_circuits; ++b) {
-    circuit_work[b] = static_cast<double>(router_.row_length(static_cast<std::int64_t>(b)) + 1) *
-                      network_.circuit_size(circuit_begin_ + static_cast<std::int64_t>(b));
+    const auto c = static_cast<std::int64_t>(b);
+    circuit_work[b] =
+        static_cast<double>(router_.circuit_synapses(c) +
+                            static_cast<std::uint64_t>(network_.circuit_size(circuit_begin_ + c)));
     total_work += circuit_work[b];
   }
   thread_circuit_begin_.assign(static_cast<std::size_t>(n_threads_) + 1,
@@ -193,9 +202,17 @@ std::vector<std::uint64_t> Simulator::synapse_sources() const {
   std::vector<std::uint64_t> sources;
   sources.reserve(synapses_.size());
   for (std::int64_t b = 0; b < circuit_end_ - circuit_begin_; ++b) {
-    const auto row = router_.row_sources(b);
-    for (int k = 0; k < network_.circuit_size(circuit_begin_ + b); ++k)
+    const std::uint64_t first = network_.first_neuron(circuit_begin_ + b) - neuron_begin_;
+    if (!router_.per_neuron_rows()) {
+      const auto row = router_.row_sources(b);
+      for (int k = 0; k < network_.circuit_size(circuit_begin_ + b); ++k)
+        sources.insert(sources.end(), row.begin(), row.end());
+      continue;
+    }
+    for (int i = 0; i < network_.circuit_size(circuit_begin_ + b); ++i) {
+      const auto row = router_.neuron_row_sources(first + static_cast<std::uint64_t>(i), b);
       sources.insert(sources.end(), row.begin(), row.end());
+    }
   }
   return sources;
 }
@@ -248,6 +265,7 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
       }
     }
     phase_end_ = step_ + phase.steps;
+    trace_phase_ = config_.trace_phases == TracePhases::all || is_test;
     // Exchange intervals of `delay` steps, aligned to the phase start (docs/model.md 4,
     // docs/design.md 3).
     while (step_ < phase_end_) {
@@ -330,7 +348,7 @@ void Simulator::step(std::int64_t n, const Interval& interval, bool learning,
     if (n > interval.begin) finish_step(n - 1);
     if (config_.forced.neurons_forced) force_neuron_spikes(n);
     post_local_spikes(n, interval);
-    if (config_.dt_rec > 0 && n % config_.dt_rec == 0) record_traces(n);
+    if (config_.dt_rec > 0 && n % config_.dt_rec == 0 && trace_phase_) record_traces(n);
     if (learning) ++learning_steps_;
     if (!exchange_now) take_arrivals(n);
   });
@@ -528,8 +546,8 @@ void Simulator::propagate_and_learn(std::int64_t n, bool learning) {
   if (!learning) return;
   const auto k_first = network_.first_neuron(circuit_begin_ + first) - neuron_begin_;
   const auto k_last = network_.first_neuron(circuit_begin_ + last) - neuron_begin_;
-  for (auto k = k_first; k < k_last; ++k)
-    if (neurons_.spiked[k]) learn(k, n);
+  for (auto k = k_first; k < k_last; ++k)  // untrained circuits never learn (docs/model.md 11.1)
+    if (neurons_.spiked[k] && (all_trained_ || neuron_trained_[k])) learn(k, n);
 }
 
 // After every thread is done with step n: its arrivals leave the ring, and its weights are
@@ -538,12 +556,12 @@ void Simulator::finish_step(std::int64_t n) {
   std::vector<Arrival>& arrivals = router_.arrivals_at(n);
   for (const Arrival& a : arrivals) {
     sources_.arriving[a.source] = 0.0;
-    counters_.deliveries += a.source_circuit == SpikeRouter::kInput
-                                ? neurons_.size()
-                                : router_.target_neurons(a.source_circuit);
+    counters_.deliveries += a.source_circuit == SpikeRouter::kInput ? neurons_.size()
+                            : router_.per_neuron_rows() ? router_.neuron_targets(a.source).size()
+                                                        : router_.target_neurons(a.source_circuit);
   }
   arrivals.clear();
-  if (config_.dt_rec > 0 && n % config_.dt_rec == 0) record_weights();
+  if (config_.dt_rec > 0 && n % config_.dt_rec == 0 && trace_phase_) record_weights();
 }
 
 // M6 for the weighted sums of the neurons of local circuits [circuit_first, circuit_last):
@@ -569,6 +587,19 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
       }
       continue;
     }
+    if (router_.per_neuron_rows()) {  // p_conn < 1: the source's own synapses
+      const auto targets = router_.neuron_targets(a.source);
+      auto it = std::lower_bound(targets.begin(), targets.end(), k_first,
+                                 [](const SpikeRouter::NeuronTarget& target, std::uint64_t k) {
+                                   return target.neuron < k;
+                                 });
+      for (; it != targets.end() && it->neuron < k_last; ++it) {
+        const double contribution = weight[row_begin[it->neuron] + it->position] * a.amplitude;
+        decay[it->neuron] += contribution;
+        rise[it->neuron] += contribution;
+      }
+      continue;
+    }
     const auto targets = router_.targets_of(a.source_circuit);
     auto it = std::lower_bound(
         targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
@@ -590,7 +621,7 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
 // loop, see kernels::exp), then its weighted sums from scratch with the new weights and the
 // traces after M6, in row order.
 void Simulator::learn(std::uint64_t k, std::int64_t n) {
-  const auto sources = router_.row_local_sources(local_circuit_of(k));
+  const auto sources = router_.neuron_row_local_sources(k, local_circuit_of(k));
   const std::uint64_t length = sources.size();
   // The input synapses lead the row; they are left alone when train_inputs is off.
   const std::uint64_t first =
@@ -633,7 +664,7 @@ void Simulator::note_divergence(std::int64_t step, std::uint64_t neuron) {
 void Simulator::record_weights() {
   if (record_.trace_weight_pre.empty() && !traced_local_.empty()) {
     for (auto k : traced_local_) {
-      const auto row = router_.row_sources(local_circuit_of(k));
+      const auto row = router_.neuron_row_sources(k, local_circuit_of(k));
       record_.trace_weight_pre.insert(record_.trace_weight_pre.end(), row.begin(), row.end());
       record_.trace_weight_post.insert(record_.trace_weight_post.end(), row.size(),
                                        neuron_begin_ + k);

@@ -57,11 +57,15 @@ SpikeRouter::SpikeRouter(const Network& network, std::int64_t circuit_begin,
     row_length_[b] = offset;
   }
   row_start_.assign(n_local_circuits + 1, 0);
-  for (std::size_t b = 0; b < n_local_circuits; ++b) {
-    for (const Block& block : blocks_of(static_cast<std::int64_t>(b)))
-      for (std::uint32_t o = 0; o < block.count; ++o)
-        row_local_sources_.push_back(block.first_source + o);
-    row_start_[b + 1] = row_local_sources_.size();
+  if (network.pruned()) {
+    build_neuron_rows(n_local_circuits);
+  } else {
+    for (std::size_t b = 0; b < n_local_circuits; ++b) {
+      for (const Block& block : blocks_of(static_cast<std::int64_t>(b)))
+        for (std::uint32_t o = 0; o < block.count; ++o)
+          row_local_sources_.push_back(block.first_source + o);
+      row_start_[b + 1] = row_local_sources_.size();
+    }
   }
   target_begin_.assign(needed_circuits_.size() + 1, 0);
   for (std::size_t i = 0; i < needed_circuits_.size(); ++i) {
@@ -72,6 +76,70 @@ SpikeRouter::SpikeRouter(const Network& network, std::int64_t circuit_begin,
       reached += static_cast<std::uint64_t>(network.circuit_size(circuit_begin + t.circuit));
     target_neurons_.push_back(reached);
   }
+}
+
+// docs/model.md 11.1: each local neuron keeps the recurrent synapses of its circuit's row for
+// which Network::synapse_kept (keyed by global ids) says so; inputs are always kept. Rows are
+// [inputs][kept sources, ascending]; row_start_ stays all zero (no shared rows).
+void SpikeRouter::build_neuron_rows(std::size_t n_local_circuits) {
+  const std::uint64_t neuron_begin = network_.first_neuron(circuit_begin_);
+  const std::uint64_t n_local_neurons =
+      network_.first_neuron(circuit_begin_ + static_cast<std::int64_t>(n_local_circuits)) -
+      neuron_begin;
+  if (n_local_neurons > std::numeric_limits<std::uint32_t>::max())
+    throw ConfigError("network: more than 2^32 neurons on one rank; use more ranks");
+  neuron_row_start_.assign(n_local_neurons + 1, 0);
+  std::vector<std::uint64_t> target_count(n_sources_ + 1, 0);
+  std::uint64_t k = 0;
+  for (std::size_t b = 0; b < n_local_circuits; ++b) {
+    const int size = network_.circuit_size(circuit_begin_ + static_cast<std::int64_t>(b));
+    for (int i = 0; i < size; ++i, ++k) {
+      for (const Block& block : blocks_of(static_cast<std::int64_t>(b))) {
+        const bool input = block.first_source < n_inputs_;  // a block is inputs or one circuit
+        const std::uint64_t first_pre = input ? 0 : source_id(block.first_source) - n_inputs_;
+        for (std::uint32_t o = 0; o < block.count; ++o) {
+          const std::uint32_t j = block.first_source + o;
+          if (!input && !network_.synapse_kept(neuron_begin + k, first_pre + o)) continue;
+          if (!input) ++target_count[j + 1];
+          row_local_sources_.push_back(j);
+        }
+      }
+      neuron_row_start_[k + 1] = row_local_sources_.size();
+      if (neuron_row_start_[k + 1] - neuron_row_start_[k] >
+          std::numeric_limits<std::uint32_t>::max())
+        throw ConfigError("network: a neuron with more than 2^32 synapses is not supported");
+    }
+  }
+  neuron_target_begin_.assign(n_sources_ + 1, 0);
+  for (std::uint32_t j = 0; j < n_sources_; ++j)
+    neuron_target_begin_[j + 1] = neuron_target_begin_[j] + target_count[j + 1];
+  neuron_targets_.resize(neuron_target_begin_.back());
+  std::vector<std::uint64_t> next(neuron_target_begin_.begin(), neuron_target_begin_.end() - 1);
+  for (std::uint64_t n = 0; n < n_local_neurons; ++n) {  // ascending neurons per source
+    for (std::uint64_t p = neuron_row_start_[n]; p < neuron_row_start_[n + 1]; ++p) {
+      const std::uint32_t j = row_local_sources_[p];
+      if (j < n_inputs_) continue;
+      neuron_targets_[next[j]++] = {static_cast<std::uint32_t>(n),
+                                    static_cast<std::uint32_t>(p - neuron_row_start_[n])};
+    }
+  }
+}
+
+std::vector<std::uint64_t> SpikeRouter::neuron_row_sources(std::uint64_t local_neuron,
+                                                           std::int64_t local_circuit) const {
+  std::vector<std::uint64_t> row;
+  for (const std::uint32_t local_source : neuron_row_local_sources(local_neuron, local_circuit))
+    row.push_back(source_id(local_source));
+  return row;
+}
+
+std::uint64_t SpikeRouter::circuit_synapses(std::int64_t local_circuit) const {
+  const std::int64_t c = circuit_begin_ + local_circuit;
+  if (!per_neuron_rows())
+    return row_length(local_circuit) * static_cast<std::uint64_t>(network_.circuit_size(c));
+  const std::uint64_t first = network_.first_neuron(c) - network_.first_neuron(circuit_begin_);
+  return neuron_row_start_[first + static_cast<std::uint64_t>(network_.circuit_size(c))] -
+         neuron_row_start_[first];
 }
 
 std::uint64_t SpikeRouter::source_id(std::uint32_t local_source) const {

@@ -85,6 +85,8 @@ TEST(Config, MemberInitialisersAreTheTableDefaults) {
   EXPECT_SAME(boundary);
   EXPECT_SAME(delay_steps);
   EXPECT_SAME(initial_weights);
+  EXPECT_SAME(p_conn);
+  EXPECT_SAME(train_fraction);
   EXPECT_SAME(r_max_hz);
   EXPECT_SAME(dt_ms);
   EXPECT_SAME(tau_decay_ms);
@@ -109,6 +111,7 @@ TEST(Config, MemberInitialisersAreTheTableDefaults) {
   EXPECT_SAME(record_mode);
   EXPECT_SAME(record_list);
   EXPECT_SAME(dt_rec);
+  EXPECT_SAME(trace_phases);
   EXPECT_SAME(record_synapses);
   EXPECT_SAME(forced_spikes_file);
   EXPECT_SAME(forced);
@@ -132,6 +135,7 @@ TEST(Config, ChoicesMapToTheirEnumerators) {
   EXPECT_EQ(make_config({{"plasticity.schedule", "inverse_time"}}).schedule,
             Schedule::inverse_time);
   EXPECT_EQ(make_config({{"plasticity.schedule", "constant"}}).schedule, Schedule::constant);
+  EXPECT_EQ(make_config({{"record.trace_phases", "test"}}).trace_phases, TracePhases::test);
   const Config c = make_config(
       {{"input.pattern_mode", "alternating"}, {"test.pattern_mode", "random_independent"}});
   EXPECT_EQ(c.train_input.mode, PatternMode::alternating);
@@ -166,7 +170,9 @@ TEST(Config, RestoreKeepsTheFixedKeys) {
        std::vector<std::pair<std::string, std::string>>{{"network.grid", "5x5"},
                                                         {"neuron.dt", "0.5"},
                                                         {"input.r_input", "4"},
-                                                        {"run.seed", "2"}}) {
+                                                        {"run.seed", "2"},
+                                                        {"network.p_conn", "0.5"},
+                                                        {"network.train_fraction", "0.5"}}) {
     try {
       seqlearn::resume_config(written, {{key, value}}, "test:100", false);
       ADD_FAILURE() << key << " may change on restore";
@@ -174,6 +180,24 @@ TEST(Config, RestoreKeepsTheFixedKeys) {
       EXPECT_NE(std::string(e.what()).find(key + " = "), std::string::npos) << e.what();
     }
   }
+}
+
+// A checkpoint written before network.p_conn, network.train_fraction and record.trace_phases
+// existed restores with their defaults (the network it describes), and record.trace_phases may
+// change on restore.
+TEST(Config, RestoreOfACheckpointWithoutTheNetworkOptions) {
+  auto written = make_config({{"network.grid", "3x3"}}).resolved;
+  std::erase_if(written, [](const auto& kv) {
+    return kv.first == "network.p_conn" || kv.first == "network.train_fraction" ||
+           kv.first == "record.trace_phases";
+  });
+  const auto restored =
+      seqlearn::resume_config(written, {{"record.trace_phases", "test"}}, "test:100", false);
+  EXPECT_EQ(restored.p_conn, 1.0);
+  EXPECT_EQ(restored.train_fraction, 1.0);
+  EXPECT_EQ(restored.trace_phases, seqlearn::TracePhases::test);
+  EXPECT_THROW(seqlearn::resume_config(written, {{"network.p_conn", "0.3"}}, "test:100", false),
+               ConfigError);
 }
 
 TEST(Config, TestSectionInheritsInputKeys) {
@@ -205,6 +229,10 @@ TEST(Config, BadValuesNameTheirKey) {
       {{"network.lambda", "0"}, "network.lambda"},
       {{"network.delay", "0"}, "network.delay"},
       {{"network.initial_weights", "ones"}, "network.initial_weights"},
+      {{"network.p_conn", "1.5"}, "network.p_conn"},
+      {{"network.p_conn", "-0.1"}, "network.p_conn"},
+      {{"network.train_fraction", "2"}, "network.train_fraction"},
+      {{"record.trace_phases", "train"}, "record.trace_phases"},
       {{"neuron.dt", "0"}, "neuron.dt"},
       {{"neuron.dt", "-1"}, "neuron.dt"},
       {{"neuron.r_max", "abc"}, "neuron.r_max"},

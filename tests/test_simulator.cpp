@@ -4,6 +4,7 @@
 // event-driven sums, STP bookkeeping and delay ring.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <fstream>
@@ -13,6 +14,7 @@
 
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
+#include "seqlearn/rng.hpp"
 #include "seqlearn/simulator.hpp"
 
 using seqlearn::Config;
@@ -64,18 +66,39 @@ class DenseReference {
     pending_.assign(n_src, std::deque<double>(static_cast<std::size_t>(c.delay_steps - 1), 0.0));
     connected_.assign(static_cast<std::size_t>(n_),
                       std::vector<bool>(static_cast<std::size_t>(n_src), false));
+    // docs/model.md 11.1, from its rule: neuron synapse pre -> k of connected circuits kept
+    // when U(0,1) keyed by (synapse_kept, k, pre) < p_conn; circuit c learns when U(0,1)
+    // keyed by (train_circuit, c, 0) < train_fraction.
+    const seqlearn::CounterRng rng(c.seed);
     for (int k = 0; k < n_; ++k) {
       const auto circuit = net.circuit_of(static_cast<std::uint64_t>(k));
       circuit_.push_back(circuit);
       for (int j = 0; j < n_in_; ++j) connected_[k][j] = true;
       for (auto a : net.sources_of(circuit))
-        for (int o = 0; o < net.circuit_size(a); ++o)
-          connected_[k][static_cast<std::size_t>(n_in_) + net.first_neuron(a) +
-                        static_cast<std::uint64_t>(o)] = true;
+        for (int o = 0; o < net.circuit_size(a); ++o) {
+          const std::uint64_t pre = net.first_neuron(a) + static_cast<std::uint64_t>(o);
+          connected_[k][static_cast<std::size_t>(n_in_) + pre] =
+              rng.uniform(seqlearn::Purpose::synapse_kept, static_cast<std::uint64_t>(k), pre) <
+              c.p_conn;
+        }
+      trained_.push_back(rng.uniform(seqlearn::Purpose::train_circuit,
+                                     static_cast<std::uint64_t>(circuit), 0) < c.train_fraction);
     }
     w_.assign(static_cast<std::size_t>(n_),
               std::vector<double>(static_cast<std::size_t>(n_src), 0.0));
-    S_ = w_;
+    // Untrained neurons (and every neuron with log_uniform): w = log U(0,1), keyed by
+    // (initial_weight, k, position of the synapse in k's row of existing synapses).
+    for (int k = 0; k < n_; ++k) {
+      if (trained_[k] && c.initial_weights != seqlearn::InitialWeights::log_uniform) continue;
+      std::uint64_t position = 0;
+      for (int j = 0; j < n_src; ++j)
+        if (connected_[k][j])
+          w_[k][j] = std::log(rng.uniform(seqlearn::Purpose::initial_weight,
+                                          static_cast<std::uint64_t>(k), position++));
+    }
+    initial_w_ = w_;
+    S_.assign(static_cast<std::size_t>(n_),
+              std::vector<double>(static_cast<std::size_t>(n_src), 0.0));
     Q_.assign(static_cast<std::size_t>(n_),
               std::vector<double>(static_cast<std::size_t>(n_src), 1.0));
   }
@@ -124,7 +147,7 @@ class DenseReference {
     }
     if (learning) ++n_train_;
     for (int k = 0; k < n_ && learning; ++k) {
-      if (!spiking[static_cast<std::size_t>(n_in_ + k)]) continue;
+      if (!spiking[static_cast<std::size_t>(n_in_ + k)] || !trained_[k]) continue;
       for (int j = 0; j < n_src; ++j) {
         if (!connected_[k][j] || (j < n_in_ && !c_.train_inputs)) continue;
         double eta = c_.learning_rate;  // M7''
@@ -158,7 +181,8 @@ class DenseReference {
   std::vector<double> e_, eh_, R_, u_stp_, U_, D_, F_, isi_, u_, p_, readout_;
   std::vector<std::deque<double>> pending_;
   std::vector<std::vector<bool>> connected_;
-  std::vector<std::vector<double>> w_, S_, Q_;
+  std::vector<bool> trained_;
+  std::vector<std::vector<double>> w_, S_, Q_, initial_w_;
   double n_train_ = 0;
 };
 
@@ -175,6 +199,14 @@ void compare_with_dense(const Config& config, const Forced& forced) {
   ASSERT_EQ(static_cast<std::int64_t>(rec.trace_steps.size()), total);
   ASSERT_EQ(rec.trace_neurons.size(), static_cast<std::size_t>(n));
   const std::size_t m = rec.trace_weight_pre.size();
+  // The traced synapses are exactly the reference's existing ones.
+  std::size_t existing = 0;
+  for (int k = 0; k < n; ++k)
+    for (int j = 0; j < n_in + n; ++j) existing += ref.connected_[k][j];
+  ASSERT_EQ(m, existing);
+  for (std::size_t i = 0; i < m; ++i)
+    ASSERT_TRUE(ref.connected_[rec.trace_weight_post[i]][rec.trace_weight_pre[i]])
+        << rec.trace_weight_pre[i] << "->" << rec.trace_weight_post[i];
 
   auto close = [](double a, double b) {
     return std::abs(a - b) <= 1e-12 * std::max(std::abs(a), std::abs(b)) + 1e-15;
@@ -212,7 +244,9 @@ void compare_with_dense(const Config& config, const Forced& forced) {
     for (std::size_t i = 0; i < m; ++i) {
       const double w = rec.trace_weight[static_cast<std::size_t>(s) * m + i];
       const double w_ref = ref.w_[rec.trace_weight_post[i]][rec.trace_weight_pre[i]];
-      largest_weight_change = std::max(largest_weight_change, std::abs(w_ref));
+      largest_weight_change = std::max(
+          largest_weight_change,
+          std::abs(w_ref - ref.initial_w_[rec.trace_weight_post[i]][rec.trace_weight_pre[i]]));
       if (!close(w, w_ref) && ++mismatches < 5)
         ADD_FAILURE() << "step " << s << " synapse " << rec.trace_weight_pre[i] << "->"
                       << rec.trace_weight_post[i] << ": " << w << " vs " << w_ref;
@@ -326,6 +360,43 @@ TEST(DenseReference, SchedulesDelaysResetsAndInitialWeightsOff) {
   }
 }
 
+// docs/model.md 11.1: pruned recurrent synapses and untrained circuits, against the dense
+// reference that draws both from the documented rule; with log_uniform initial weights too.
+TEST(DenseReference, PrunedSynapsesAndUntrainedCircuits) {
+  const Forced forced = random_forced(4, 16, 500, 20.0, 30.0, 13u);
+  for (const auto& extra : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{"network.p_conn", "0.3"}, {"network.train_fraction", "0.5"}},
+           {{"network.p_conn", "0.5"}, {"network.initial_weights", "log_uniform"}},
+           {{"network.train_fraction", "0.5"}, {"network.delay", "2"}},
+           {{"network.p_conn", "0"}, {"plasticity.schedule", "inverse_time"}}}) {
+    auto overrides = extra;
+    overrides.insert(overrides.end(), {{"network.grid", "2x2"},
+                                       {"network.k_min", "4"},
+                                       {"network.k_max", "4"},
+                                       {"network.n_inputs", "4"},
+                                       {"network.n_conn", "12"},
+                                       {"run.protocol", "train:400,test:100"}});
+    SCOPED_TRACE(extra.front().first + " = " + extra.front().second);
+    const Config config = toy_config(overrides, forced, "dense_pruned");
+    compare_with_dense(config, forced);
+    // The mask means something: some circuits learn and some do not, some synapses go.
+    auto comm = seqlearn::make_local_communicator();
+    const Simulator sim(config, *comm);
+    DenseReference ref(config, sim.network());
+    if (config.train_fraction == 0.5) {
+      EXPECT_NE(std::count(ref.trained_.begin(), ref.trained_.end(), true), 0);
+      EXPECT_NE(std::count(ref.trained_.begin(), ref.trained_.end(), false), 0);
+    }
+    const auto kept = sim.local_synapses() - 16u * 4u;  // less the input synapses
+    if (config.p_conn == 0.0) {
+      EXPECT_EQ(kept, 0u);
+    } else if (config.p_conn < 1.0) {
+      EXPECT_GT(kept, 0u);
+      EXPECT_LT(kept, 16u * 12u);  // every circuit listens to the 3 others: 12 sources
+    }
+  }
+}
+
 // Sampled spikes: with learning off and zero weights every neuron has p = 1/K, so a circuit
 // fires at r_max in total (lateral inhibition, docs/model.md 3).
 TEST(Sampling, CircuitRateIsRmaxWithUniformPotentials) {
@@ -370,9 +441,10 @@ TEST(Learning, WeightsChangeOnlyThroughSpikes) {
 // network; an explicit random:K above the network's neurons is still an error.
 TEST(Recording, DefaultRandomSampleFitsSmallNetworks) {
   auto comm = seqlearn::make_local_communicator();
-  const std::vector<std::pair<std::string, std::string>> tiny = {
-      {"network.grid", "1x2"}, {"network.k_min", "1"}, {"network.k_max", "1"},
-      {"run.protocol", "train:10"}};
+  const std::vector<std::pair<std::string, std::string>> tiny = {{"network.grid", "1x2"},
+                                                                 {"network.k_min", "1"},
+                                                                 {"network.k_max", "1"},
+                                                                 {"run.protocol", "train:10"}};
   Simulator sim(seqlearn::make_config(tiny), *comm);
   EXPECT_EQ(sim.record().trace_neurons.size(), 2u);
   auto explicit_k = tiny;
@@ -380,4 +452,90 @@ TEST(Recording, DefaultRandomSampleFitsSmallNetworks) {
   EXPECT_THROW(Simulator(seqlearn::make_config(explicit_k), *comm), seqlearn::ConfigError);
   explicit_k.back().second = "random:2";
   EXPECT_EQ(Simulator(seqlearn::make_config(explicit_k), *comm).record().trace_neurons.size(), 2u);
+}
+
+// docs/model.md 11.1 on a larger grid: the kept fraction of recurrent synapses and the
+// trained fraction of circuits are Binomial(n, p), within 5 sigma.
+TEST(NetworkOptions, KeptSynapsesAndTrainedCircuitsMatchTheirProbabilities) {
+  auto comm = seqlearn::make_local_communicator();
+  const Config config = seqlearn::make_config({{"network.grid", "30x30"},
+                                               {"network.connectivity", "fixed_indegree"},
+                                               {"network.n_inputs", "10"},
+                                               {"network.p_conn", "0.3"},
+                                               {"network.train_fraction", "0.3"},
+                                               {"record.dt_rec", "0"},
+                                               {"run.protocol", "test:1"}});
+  const Simulator sim(config, *comm);
+  const seqlearn::Network& net = sim.network();
+  double candidates = 0;  // recurrent synapses before pruning
+  for (std::int64_t c = 0; c < net.n_circuits(); ++c)
+    for (auto a : net.sources_of(c))
+      candidates += static_cast<double>(net.circuit_size(c)) * net.circuit_size(a);
+  const double kept =
+      static_cast<double>(sim.local_synapses()) - 10.0 * static_cast<double>(net.n_neurons());
+  EXPECT_GT(candidates, 1e5);
+  EXPECT_NEAR(kept, 0.3 * candidates, 5 * std::sqrt(candidates * 0.3 * 0.7));
+  const auto& trained = sim.circuit_trained();
+  ASSERT_EQ(trained.size(), 900u);
+  const double n_trained = static_cast<double>(std::count(trained.begin(), trained.end(), 1));
+  EXPECT_NEAR(n_trained, 0.3 * 900, 5 * std::sqrt(900 * 0.3 * 0.7));
+  // Every input synapse is kept: each neuron's row starts with all 10 channels.
+  const auto sources = sim.synapse_sources();
+  const auto targets = sim.synapse_targets();
+  std::vector<int> inputs_of(static_cast<std::size_t>(net.n_neurons()), 0);
+  for (std::size_t s = 0; s < sources.size(); ++s) inputs_of[targets[s]] += sources[s] < 10;
+  EXPECT_EQ(std::count(inputs_of.begin(), inputs_of.end(), 10),
+            static_cast<std::ptrdiff_t>(net.n_neurons()));
+}
+
+// docs/model.md 11.1: an untrained circuit's weights (log U(0,1)) and its S and Q never change
+// over a train phase, while trained circuits learn.
+TEST(NetworkOptions, UntrainedCircuitsNeverLearn) {
+  const Config config = seqlearn::make_config({{"network.grid", "3x3"},
+                                               {"network.p_conn", "0.5"},
+                                               {"network.train_fraction", "0.5"},
+                                               {"run.protocol", "train:3000"},
+                                               {"record.dt_rec", "0"}});
+  auto comm = seqlearn::make_local_communicator();
+  const Simulator before(config, *comm);
+  Simulator sim(config, *comm);
+  sim.run();
+  const auto targets = sim.synapse_targets();
+  ASSERT_EQ(sim.weights().size(), before.weights().size());
+  std::size_t untrained_synapses = 0, trained_moved = 0, trained_synapses = 0;
+  for (std::size_t s = 0; s < targets.size(); ++s) {
+    const auto circuit = sim.network().circuit_of(targets[s]);
+    if (sim.circuit_trained()[static_cast<std::size_t>(circuit)]) {
+      ++trained_synapses;
+      trained_moved += sim.weights()[s] != before.weights()[s];
+      continue;
+    }
+    ++untrained_synapses;
+    EXPECT_LT(before.weights()[s], 0.0);  // log U(0,1)
+    ASSERT_EQ(sim.weights()[s], before.weights()[s]) << "synapse " << s;
+    ASSERT_EQ(sim.variance_tracking_mean()[s], 0.0);
+    ASSERT_EQ(sim.variance_tracking_second_moment()[s], 1.0);
+  }
+  EXPECT_GT(untrained_synapses, 0u);
+  EXPECT_GT(trained_moved, trained_synapses * 9 / 10);
+  EXPECT_GT(sim.counters().network_spikes, 1000u);
+}
+
+// record.trace_phases = test: traces (and weight traces) only at test-phase steps.
+TEST(Recording, TracePhasesTestRecordsOnlyTestSteps) {
+  const Config config =
+      seqlearn::make_config({{"network.grid", "2x2"},
+                             {"run.protocol", "train:50,test:30,train:20,test:10"},
+                             {"record.dt_rec", "1"},
+                             {"record.trace_phases", "test"}});
+  auto comm = seqlearn::make_local_communicator();
+  Simulator sim(config, *comm);
+  sim.run();
+  const auto& r = sim.record();
+  std::vector<std::int64_t> expected;
+  for (std::int64_t s = 50; s < 80; ++s) expected.push_back(s);
+  for (std::int64_t s = 100; s < 110; ++s) expected.push_back(s);
+  EXPECT_EQ(r.trace_steps, expected);
+  EXPECT_EQ(r.trace_p.size(), expected.size() * r.trace_neurons.size());
+  EXPECT_EQ(r.trace_weight.size(), expected.size() * r.trace_weight_pre.size());
 }

@@ -80,6 +80,7 @@ struct ForcedSpikes {
 };
 
 enum class RecordMode { all, random, range, list };
+enum class TracePhases { all, test };
 
 struct Config {
   // [network]
@@ -95,6 +96,8 @@ struct Config {
   Boundary boundary = Boundary::open;
   int delay_steps = 1;
   InitialWeights initial_weights = InitialWeights::zero;
+  double p_conn = 1.0;          // docs/model.md 11.1: recurrent neuron synapses kept
+  double train_fraction = 1.0;  // docs/model.md 11.1: circuits trained
   // [neuron]
   double r_max_hz = 100.0;
   double dt_ms = 1.0;
@@ -127,6 +130,7 @@ struct Config {
   // random:K by default (not asked for): up to K neurons, all of a smaller network.
   bool record_random_capped = true;
   std::int64_t dt_rec = 100;
+  TracePhases trace_phases = TracePhases::all;
   std::optional<bool> record_synapses;  // empty: auto (on up to kAutoSynapseLimit synapses)
   static constexpr double kAutoSynapseLimit = 1e7;
   bool writes_synapses(double total_synapses) const {

@@ -48,6 +48,21 @@ class Network {
   // Source circuits A of circuit B (A -> B connects all-to-all), ascending, never B itself.
   std::vector<std::uint32_t> sources_of(std::int64_t circuit) const;
 
+  // docs/model.md 11.1: whether the synapse from neuron `pre` onto neuron `post` (of connected
+  // circuits) is kept: U(0,1) keyed by (post, pre) below network.p_conn. Always true for
+  // p_conn = 1 (no draw), and for every input synapse (never pruned, not asked here).
+  bool pruned() const { return p_conn_ < 1.0; }
+  bool synapse_kept(std::uint64_t post, std::uint64_t pre) const {
+    return !pruned() || rng_.uniform(Purpose::synapse_kept, post, pre) < p_conn_;
+  }
+  // docs/model.md 11.1: whether circuit `circuit` learns: U(0,1) keyed by the circuit below
+  // network.train_fraction (always for 1, never for 0).
+  bool circuit_trained(std::int64_t circuit) const {
+    return train_fraction_ >= 1.0 ||
+           rng_.uniform(Purpose::train_circuit, static_cast<std::uint64_t>(circuit), 0) <
+               train_fraction_;
+  }
+
   // STP parameters of source `source` (inputs 0..n_inputs-1, then neuron g as n_inputs+g).
   StpParameters stp_parameters(std::uint64_t source) const;
 
@@ -72,6 +87,7 @@ class Network {
   int wta_indegree_;
   double dt_s_;
   double stp_U_, stp_D_s_, stp_F_s_, stp_cv_;
+  double p_conn_, train_fraction_;
   std::vector<std::uint16_t> circuit_size_;
   std::vector<std::uint64_t> first_neuron_;  // prefix sum of circuit_size_, size C + 1
   // km2013 only: CSR of source circuits per target circuit.

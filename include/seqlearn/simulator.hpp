@@ -114,6 +114,8 @@ class Simulator {
   const std::vector<double>& variance_tracking_second_moment() const { return synapses_.vt_second; }
   std::vector<std::uint64_t> synapse_sources() const;  // source ids (inputs, then n_inputs + g)
   std::vector<std::uint64_t> synapse_targets() const;  // neuron ids
+  // Per local circuit: 1 if it learns (network.train_fraction, docs/model.md 11.1).
+  const std::vector<std::uint8_t>& circuit_trained() const { return circuit_trained_; }
 
  private:
   // The steps [begin, end) between two spike exchanges (the delay, or less at a phase end).
@@ -169,6 +171,9 @@ class Simulator {
   std::uint64_t neuron_begin_ = 0, neuron_end_ = 0;
   std::vector<std::int64_t> thread_circuit_begin_;
   std::vector<std::uint32_t> local_circuit_of_neuron_;  // per local neuron
+  std::vector<std::uint8_t> circuit_trained_;           // per local circuit (docs/model.md 11.1)
+  std::vector<std::uint8_t> neuron_trained_;            // per local neuron: its circuit's
+  bool all_trained_ = true;                             // every local circuit learns
   std::vector<std::vector<double>> thread_uniforms_;    // per thread: its neurons' M5 uniforms
 
   // Routing and state (spike_router.hpp, state.hpp).
@@ -192,6 +197,7 @@ class Simulator {
   std::uint64_t learning_steps_ = 0;  // N_train (M7')
   std::size_t phase_index_ = 0;
   std::int64_t phase_end_ = 0;
+  bool trace_phase_ = true;  // record.trace_phases: the current phase's steps are traced
   InputGenerator::State restored_generator_;
   std::atomic<bool> stop_requested_{false};
   bool stop_agreed_ = false;

@@ -9,6 +9,10 @@
 //   - the *targets* of each needed circuit: which local circuits listen to it, and where in
 //     their rows;
 //   - the *arrival ring*: spikes on their way to the EPSP traces, `delay` steps long.
+// With network.p_conn < 1 (docs/model.md 11.1) each neuron keeps only some of its circuit's
+// recurrent synapses, so rows are per neuron: [inputs][kept sources, ascending], and each
+// source neuron has its own list of (local neuron, row position) targets. With p_conn = 1 the
+// neurons of a circuit share one row and nothing per neuron is stored.
 // It holds no model state and can be tested without running a simulation.
 #pragma once
 
@@ -43,6 +47,11 @@ class SpikeRouter {
   struct Target {
     std::uint32_t circuit;
     std::uint64_t row_offset;
+  };
+  // Per-neuron rows only: local neuron `neuron` has the synapse at `position` of its row.
+  struct NeuronTarget {
+    std::uint32_t neuron;
+    std::uint32_t position;
   };
   static constexpr std::uint32_t kInput = std::numeric_limits<std::uint32_t>::max();
 
@@ -83,6 +92,25 @@ class SpikeRouter {
   // The global source ids of that row, in row order.
   std::vector<std::uint64_t> row_sources(std::int64_t local_circuit) const;
 
+  // --- Rows of local neurons (the circuit's row unless per_neuron_rows()).
+  bool per_neuron_rows() const { return !neuron_row_start_.empty(); }
+  std::span<const std::uint32_t> neuron_row_local_sources(std::uint64_t local_neuron,
+                                                          std::int64_t local_circuit) const {
+    if (!per_neuron_rows()) return row_local_sources(local_circuit);
+    return {row_local_sources_.data() + neuron_row_start_[local_neuron],
+            row_local_sources_.data() + neuron_row_start_[local_neuron + 1]};
+  }
+  std::vector<std::uint64_t> neuron_row_sources(std::uint64_t local_neuron,
+                                                std::int64_t local_circuit) const;
+  // Synapses onto the neurons of local circuit `local_circuit`.
+  std::uint64_t circuit_synapses(std::int64_t local_circuit) const;
+  // Per-neuron rows only: where a spike of local source `local_source` (a neuron) goes, by
+  // ascending local neuron.
+  std::span<const NeuronTarget> neuron_targets(std::uint32_t local_source) const {
+    return {neuron_targets_.data() + neuron_target_begin_[local_source],
+            neuron_targets_.data() + neuron_target_begin_[local_source + 1]};
+  }
+
   // --- Targets of needed circuit `needed_index`, by ascending local circuit.
   std::span<const Target> targets_of(std::uint32_t needed_index) const;
   std::uint64_t target_neurons(std::uint32_t needed_index) const {
@@ -103,6 +131,8 @@ class SpikeRouter {
   }
 
  private:
+  void build_neuron_rows(std::size_t n_local_circuits);
+
   const Network& network_;
   std::int64_t circuit_begin_;
   std::uint32_t n_inputs_;
@@ -115,7 +145,12 @@ class SpikeRouter {
   std::vector<std::uint64_t> row_length_;         // per local circuit
   std::vector<std::uint64_t> row_start_;          // CSR per local circuit into row_local_sources_
   std::vector<std::uint32_t> row_local_sources_;  // per row position of each local circuit
-  std::vector<std::uint64_t> target_begin_;       // CSR per needed circuit into targets_
+  // Per-neuron rows (p_conn < 1): rows in row_local_sources_ per local neuron instead, and
+  // the targets of each local source.
+  std::vector<std::uint64_t> neuron_row_start_;     // CSR per local neuron, empty if shared
+  std::vector<std::uint64_t> neuron_target_begin_;  // CSR per local source into neuron_targets_
+  std::vector<NeuronTarget> neuron_targets_;
+  std::vector<std::uint64_t> target_begin_;  // CSR per needed circuit into targets_
   std::vector<Target> targets_;
   std::vector<std::uint64_t> target_neurons_;   // per needed circuit: local neurons it reaches
   std::vector<std::vector<Arrival>> arrivals_;  // ring of `delay` steps

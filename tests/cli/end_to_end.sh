@@ -19,6 +19,76 @@ for other in np2 np3 t2; do
     check "$other $group identical to np1" h5diff "$work/np1.h5" "$work/$other.h5" "$group" "$group"
   done
 done
+# docs/model.md 11.1: a pruned, partly trained network at 1 and 2 ranks and 1 rank x 2 threads:
+# every dataset but /config and /run bit-identical (h5py; h5diff would also compare attributes
+# that hold the rank count). record.trace_phases = test: traces only at test-phase steps.
+pruned=(--run.protocol train:2000,test:1000,train:500,test:500 --record.dt_rec 10 --network.grid 6x5
+  --network.p_conn 0.3 --network.train_fraction 0.5 --record.trace_phases test)
+check "pruned np=1 run" mpirun -n 1 "$binary" "${pruned[@]}" --threads 1 --output "$work/p1.h5"
+check "pruned np=2 run" mpirun -n 2 --oversubscribe "$binary" "${pruned[@]}" --threads 1 --output "$work/p2.h5"
+check "pruned np=1, 2 threads run" mpirun -n 1 "$binary" "${pruned[@]}" --threads 2 --output "$work/pt2.h5"
+same_datasets() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+def datasets(f):
+    out = {}
+    f.visititems(lambda n, o: out.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset)
+                 and n.split("/")[0] not in ("config", "run") else None)
+    return out
+da, db = datasets(a), datasets(b)
+assert da.keys() == db.keys(), sorted(set(da) ^ set(db))
+bad = [n for n in da if np.asarray(da[n]).tobytes() != np.asarray(db[n]).tobytes()
+       or np.asarray(da[n]).shape != np.asarray(db[n]).shape]
+assert not bad, bad
+assert len(da) > 20, sorted(da)
+PY
+}
+check "pruned np=2 datasets identical to np=1" same_datasets "$work/p1.h5" "$work/p2.h5"
+check "pruned 2 threads datasets identical to np=1" same_datasets "$work/p1.h5" "$work/pt2.h5"
+check "pruned run: some circuits untrained, synapses pruned, traces only in test phases" \
+  /usr/bin/python3 - "$work/p1.h5" <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+trained = f["network/circuit_trained"][:]
+assert trained.dtype == np.uint8 and trained.shape == (30,) and 0 < trained.sum() < 30, trained
+pre, post = f["network/synapses/pre"][:], f["network/synapses/post"][:]
+recurrent = (pre >= 100).sum()
+sizes = f["network/circuit_size"][:]
+dense = sum(int(sizes[a]) * int(sizes[b]) for a, b in
+            zip(f["network/circuit_pairs/pre"][:], f["network/circuit_pairs/post"][:]))
+assert 0.2 * dense < recurrent < 0.4 * dense, (recurrent, dense)
+steps = f["traces/step"][:]
+expected = np.r_[np.arange(2000, 3000, 10), np.arange(3500, 4000, 10)]
+assert np.array_equal(steps, expected), steps
+assert f["traces/p"].shape[0] == len(expected) and f["traces/weight"].shape[0] == len(expected)
+# Untrained circuits' synapses keep w = log U(0,1) < 0 with S = 0, Q = 1.
+circuit_of = f["network/circuit_of"][:]
+untrained = trained[circuit_of[post]] == 0
+assert (f["network/synapses/variance_tracking_mean"][:][untrained] == 0).all()
+assert (f["network/synapses/variance_tracking_second_moment"][:][untrained] == 1).all()
+assert (f["network/synapses/weight"][:][untrained] < 0).all()
+assert (f["network/synapses/variance_tracking_mean"][:][~untrained] != 0).mean() > 0.9
+PY
+# The pruned network checkpointed by 2 ranks and restored on 1 continues bit-identically.
+restore_args=(--record.dt_rec 0 --network.grid 6x5 --network.p_conn 0.3 --network.train_fraction 0.5)
+check "pruned: whole run" mpirun -n 1 "$binary" "${restore_args[@]}" --run.protocol train:2000,test:1000 \
+  --output "$work/whole.h5"
+check "pruned: first part on 2 ranks" mpirun -n 2 --oversubscribe "$binary" "${restore_args[@]}" \
+  --run.protocol train:2000 --output.checkpoint_every_ms 2000 --output "$work/first.h5"
+check "pruned: restored on 1 rank" mpirun -n 1 "$binary" --restore "$work/first.ckpt.h5" \
+  --run.protocol test:1000 --output "$work/rest.h5"
+check "pruned: restored run identical to the whole run" /usr/bin/python3 - "$work/whole.h5" "$work/rest.h5" <<'PY'
+import sys, h5py, numpy as np
+w, r = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+keep = w["spikes/step"][:] >= 2000
+for name in ("step", "neuron"):
+    assert np.array_equal(w["spikes/" + name][:][keep], r["spikes/" + name][:]), name
+assert keep.sum() > 100
+for name in ("pre", "post", "weight", "variance_tracking_mean"):
+    assert w["network/synapses/" + name][:].tobytes() == r["network/synapses/" + name][:].tobytes(), name
+assert np.array_equal(w["network/circuit_trained"][:], r["network/circuit_trained"][:])
+PY
 check "np=2 without traces or synapse list" mpirun -n 2 --oversubscribe "$binary" --run.protocol train:500 \
   --record.dt_rec 0 --record.synapses false --output "$work/bare.h5"
 check "bare file has empty traces" bash -c "h5ls '$work/bare.h5/traces' | grep -q 'u .*Dataset {0, 20}'"
