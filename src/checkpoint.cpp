@@ -50,9 +50,17 @@ std::string Simulator::remaining_protocol(bool& continues) const {
   text.precision(17);
   std::size_t next = phase_index_;
   continues = false;
+  // A phase keeps its task: the one it names, or input.task / test.task when that is not the
+  // pattern task (so that the text of a pattern-only run stays as it was).
+  const auto task_text = [this](const Phase& phase) {
+    const InputTask task = config_.input_settings(phase).task;
+    return phase.task || task != InputTask::pattern ? std::string(":") + to_string(task)
+                                                    : std::string();
+  };
   if (phase_index_ < config_.protocol.size() && step_ < phase_end_) {
     const Phase& phase = config_.protocol[phase_index_];
-    text << to_string(phase.kind) << ":" << static_cast<double>(phase_end_ - step_) * config_.dt_ms;
+    text << to_string(phase.kind) << ":" << static_cast<double>(phase_end_ - step_) * config_.dt_ms
+         << task_text(phase);
     continues = true;
     ++next;
   } else if (phase_index_ < config_.protocol.size()) {
@@ -61,7 +69,8 @@ std::string Simulator::remaining_protocol(bool& continues) const {
   for (std::size_t i = next; i < config_.protocol.size(); ++i) {
     if (text.tellp() > 0) text << ",";
     text << to_string(config_.protocol[i].kind) << ":"
-         << static_cast<double>(config_.protocol[i].steps) * config_.dt_ms;
+         << static_cast<double>(config_.protocol[i].steps) * config_.dt_ms
+         << task_text(config_.protocol[i]);
   }
   return text.str();
 }
@@ -99,6 +108,11 @@ void Simulator::write_checkpoint(const std::string& path) {
     put("/checkpoint", "generator_sequence_position", g.sequence_position);
     put("/checkpoint", "generator_warp", g.warp);
     put("/checkpoint", "generator_pattern", static_cast<std::int64_t>(g.pattern));
+    put("/checkpoint", "generator_task", static_cast<std::int64_t>(g.task));
+    put("/checkpoint", "generator_xor_position", g.xor_position);
+    put("/checkpoint", "generator_xor_id_1", static_cast<std::int64_t>(g.xor_id_1));
+    put("/checkpoint", "generator_xor_id_2", static_cast<std::int64_t>(g.xor_id_2));
+    put("/checkpoint", "generator_file_position", g.file_position);
     file.attribute("/checkpoint", "attributes_checksum",
                    static_cast<std::int64_t>(attributes_checksum));
 
@@ -400,6 +414,7 @@ struct AttributeRule {
   const char* name;
   H5Input::Kind kind;
   double lo = 0, hi = 0;
+  bool optional = false;
 };
 
 const char* kind_name(H5Input::Kind kind) {
@@ -453,8 +468,16 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
         {"generator_warp", Kind::floating, 0, 1000},
         {"generator_pattern", Kind::integer, -1, std::numeric_limits<int>::max()},
         {"attributes_checksum", Kind::integer, -big, big},
+        // The xor and file tasks' position (absent from checkpoints of older versions: the
+        // pattern task's).
+        {"generator_task", Kind::integer, 0, 2, true},
+        {"generator_xor_position", Kind::integer, 0, max_step, true},
+        {"generator_xor_id_1", Kind::integer, -1, 1, true},
+        {"generator_xor_id_2", Kind::integer, -1, 1, true},
+        {"generator_file_position", Kind::integer, 0, max_step, true},
     };
     for (const AttributeRule& rule : rules) {
+      if (rule.optional && in.attribute_kind("/checkpoint", rule.name) == Kind::missing) continue;
       check_kind(in, path, "/checkpoint", rule.name, rule.kind);
       const std::string name = std::string("/checkpoint:") + rule.name;
       if (rule.kind == Kind::integer) {
@@ -490,6 +513,16 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
     g.sequence_position = in.int_attribute("/checkpoint", "generator_sequence_position");
     g.warp = in.double_attribute("/checkpoint", "generator_warp");
     g.pattern = static_cast<int>(in.int_attribute("/checkpoint", "generator_pattern"));
+    const auto optional_int = [&in](const char* name, std::int64_t otherwise) {
+      return in.attribute_kind("/checkpoint", name) == Kind::missing
+                 ? otherwise
+                 : in.int_attribute("/checkpoint", name);
+    };
+    g.task = static_cast<InputTask>(optional_int("generator_task", 0));
+    g.xor_position = optional_int("generator_xor_position", 0);
+    g.xor_id_1 = static_cast<int>(optional_int("generator_xor_id_1", -1));
+    g.xor_id_2 = static_cast<int>(optional_int("generator_xor_id_2", -1));
+    g.file_position = optional_int("generator_file_position", 0);
 
     check_kind(in, path, "/config", "n_ranks", Kind::integer);
     check_kind(in, path, "/config", "program_version", Kind::string);

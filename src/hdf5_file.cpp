@@ -251,6 +251,7 @@ H5Input::~H5Input() {
 }
 
 bool H5Input::exists(const std::string& path) const {
+  if (path == "/") return true;
   // Checks each link of the path, as H5Lexists requires.
   std::string partial;
   std::size_t start = 1;
@@ -311,6 +312,29 @@ H5Input::Kind H5Input::attribute_kind(const std::string& object, const std::stri
   Handle space(H5Aget_space(attr.get()), H5Sclose, "H5Aget_space");
   if (H5Sget_simple_extent_npoints(space.get()) != 1) return Kind::other;  // not one value
   Handle type(H5Aget_type(attr.get()), H5Tclose, "H5Aget_type");
+  switch (H5Tget_class(type.get())) {
+    case H5T_INTEGER:
+      return Kind::integer;
+    case H5T_FLOAT:
+      return Kind::floating;
+    case H5T_STRING:
+      return Kind::string;
+    default:
+      return Kind::other;
+  }
+}
+
+H5Input::Kind H5Input::dataset_kind(const std::string& dataset) const {
+  if (!exists(dataset)) return Kind::missing;
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(file_, dataset.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
+      info.type != H5O_TYPE_DATASET)
+    return Kind::other;
+  Handle data(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose,
+              "opening dataset " + dataset);
+  Handle space(H5Dget_space(data.get()), H5Sclose, "H5Dget_space");
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) return Kind::other;
+  Handle type(H5Dget_type(data.get()), H5Tclose, "H5Dget_type");
   switch (H5Tget_class(type.get())) {
     case H5T_INTEGER:
       return Kind::integer;

@@ -30,6 +30,9 @@ enum class Purpose : std::uint32_t {
   frozen_pattern = 9,  // entity = pattern * 2^32 + channel, counter = spike number
   generator = 10,      // entity = generator event number        (phase lengths, switching, warp)
   record_sample = 11,  // entity = sample number                (record.neurons = random:K)
+  // xor task (docs/model.md 11.2); 20 and up, so that other new purposes can take 12...
+  xor_pattern = 20,  // entity = (2 half + id) * 2^32 + channel, counter = spike number
+  xor_switch = 21,   // entity = the window's first step, counter 0; which = half
 };
 
 class CounterRng {
