@@ -658,7 +658,8 @@ void expand_protocol(const Values& v, const std::string& text, double dt_ms, int
               static_cast<double>(phases.size()) >
           static_cast<double>(kMaxPhases))
         fail(key, v.text(key), "the protocol expands to more than 1000000 phases");
-      for (std::int64_t r = 0; r < repeats; ++r) phases.insert(phases.end(), group.begin(), group.end());
+      for (std::int64_t r = 0; r < repeats; ++r)
+        phases.insert(phases.end(), group.begin(), group.end());
       continue;
     }
     const auto parts = split(item, ':');

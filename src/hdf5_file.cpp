@@ -234,7 +234,8 @@ void publish_file(const std::string& partial, const std::string& path, Communica
   comm.barrier();
   double failed = 0;
   if (comm.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = 1;
-  if (comm.max(failed) > 0) throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
+  if (comm.max(failed) > 0)
+    throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
 }
 
 // --- Reading -------------------------------------------------------------------------------
@@ -369,7 +370,8 @@ std::string H5Input::dataset_problem(const std::string& dataset, int type,
   const H5T_class_t stored_class = H5Tget_class(stored.get());
   if (stored_class != H5Tget_class(wanted) || H5Tget_size(stored.get()) != H5Tget_size(wanted) ||
       (stored_class == H5T_INTEGER && H5Tget_sign(stored.get()) != H5Tget_sign(wanted))) {
-    static const char* names[] = {"float64", "int64", "uint64", "int32", "uint32", "int16", "uint8"};
+    static const char* names[] = {"float64", "int64", "uint64", "int32",
+                                  "uint32",  "int16", "uint8"};
     return std::string("has another element type; ") + names[type] + " expected";
   }
   if (attribute_kind(dataset, "checksum") != Kind::integer)

@@ -141,10 +141,11 @@ void PatternTask::resume(const InputSettings& settings, const InputState& state)
   if (in_pattern_) {
     // The presentation continues if it is still the same one: its sequence and position
     // exist and name the same pattern, and its length agrees with the steps done and left.
-    bool same = known_sequence && state.sequence_position >= 0 &&
-                sequence_position_ < sequences[static_cast<std::size_t>(sequence_)].size() &&
-                sequences[static_cast<std::size_t>(sequence_)][sequence_position_] == state.pattern &&
-                warp_ > 0 && position_ >= 0 && remaining_ >= 0;
+    bool same =
+        known_sequence && state.sequence_position >= 0 &&
+        sequence_position_ < sequences[static_cast<std::size_t>(sequence_)].size() &&
+        sequences[static_cast<std::size_t>(sequence_)][sequence_position_] == state.pattern &&
+        warp_ > 0 && position_ >= 0 && remaining_ >= 0;
     if (same) {
       build_presentation();
       same = static_cast<std::uint64_t>(position_) + static_cast<std::uint64_t>(remaining_) ==
@@ -216,7 +217,9 @@ void PatternTask::generate(std::int64_t step, InputStep& out) {
 // --- The xor task ------------------------------------------------------------------------
 
 XorTask::XorTask(const Config& config, const CounterRng& rng)
-    : config_(config), rng_(rng), window_(std::max<std::int64_t>(1, config.xor_window_steps())),
+    : config_(config),
+      rng_(rng),
+      window_(std::max<std::int64_t>(1, config.xor_window_steps())),
       settings_(config.train_input) {
   // Four frozen Poisson trains per channel of their half, at r_input over one window.
   const auto n = static_cast<std::uint32_t>(config.n_inputs);
@@ -356,7 +359,9 @@ void FileTask::start_phase() {
   seek(0);
 }
 
-void FileTask::save(InputState& state) const { state.file_position = position_; }
+void FileTask::save(InputState& state) const {
+  state.file_position = position_;
+}
 
 // input.file may change on a restore: a position beyond the new file's length wraps.
 void FileTask::resume(const InputState& state) {
@@ -426,7 +431,8 @@ std::vector<std::pair<std::int64_t, std::int64_t>> read_csv_pairs(const std::str
                     parse_integer(line.substr(comma + 1), b);
     if (!ok) {
       std::int64_t ignored = 0;
-      if (first_line && (comma == std::string::npos || !parse_integer(line.substr(0, comma), ignored))) {
+      if (first_line &&
+          (comma == std::string::npos || !parse_integer(line.substr(0, comma), ignored))) {
         first_line = false;  // a header
         continue;
       }
@@ -483,8 +489,8 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
       throw ConfigError(where + at + "step " + std::to_string(step) + " is 1e15 or more");
     if (channel < 0 || channel >= n_inputs)
       throw ConfigError(where + at + "channel " + std::to_string(channel) + " outside [0, " +
-                        std::to_string(n_inputs - 1) + "] (network.n_inputs = " +
-                        std::to_string(n_inputs) + ")");
+                        std::to_string(n_inputs - 1) +
+                        "] (network.n_inputs = " + std::to_string(n_inputs) + ")");
   };
   if (is_hdf5(path)) {
     if (!label_path.empty())
@@ -495,8 +501,8 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
       const H5Input in(path);
       auto integer_dataset = [&](const std::string& name) {
         if (in.dataset_kind(name) != H5Input::Kind::integer)
-          throw ConfigError(where + name + (in.exists(name) ? " is not a 1-D integer dataset"
-                                                            : " is missing"));
+          throw ConfigError(where + name +
+                            (in.exists(name) ? " is not a 1-D integer dataset" : " is missing"));
         return in.length(name);
       };
       const std::uint64_t n = integer_dataset("/spikes/step");
@@ -565,7 +571,8 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
     if (!label_path.empty()) {
       const std::string label_where = "invalid input.label_file '" + label_path + "': ";
       std::int64_t label_row = 0;
-      for (const auto& [step, label] : read_csv_pairs("input.label_file", label_path, "step,label")) {
+      for (const auto& [step, label] :
+           read_csv_pairs("input.label_file", label_path, "step,label")) {
         ++label_row;
         if (step < 0 || step >= kMaxFileSteps)
           throw ConfigError(label_where + "row " + std::to_string(label_row) + ": step " +
@@ -592,8 +599,7 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
     if (!spikes.empty()) length = spikes.back().first + 1;
     if (!labels.empty()) length = std::max(length, labels.back().first + 1);
   }
-  if (length <= 0)
-    throw ConfigError(where + "no spikes and no labels: the file lasts no step");
+  if (length <= 0) throw ConfigError(where + "no spikes and no labels: the file lasts no step");
   if (!spikes.empty() && spikes.back().first >= length)
     throw ConfigError(where + "spike step " + std::to_string(spikes.back().first) +
                       " is beyond the file's " + std::to_string(length) + " steps (n_steps)");

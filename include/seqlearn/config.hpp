@@ -161,8 +161,8 @@ struct Config {
   std::int64_t total_steps() const;
   // The input settings of a phase: [input] or [test], with the phase's own task if it names one.
   InputSettings input_settings(const Phase& phase) const;
-  bool uses_task(InputTask task) const;  // some phase of the protocol runs `task`
-  std::int64_t xor_window_steps() const;  // input.t_pattern_xor in steps
+  bool uses_task(InputTask task) const;        // some phase of the protocol runs `task`
+  std::int64_t xor_window_steps() const;       // input.t_pattern_xor in steps
   std::string resolved_protocol_text() const;  // e.g. "train:5000 (continued),test:3000"
   std::int64_t n_circuits() const { return static_cast<std::int64_t>(rows) * cols; }
   double dt_s() const { return dt_ms * 1e-3; }

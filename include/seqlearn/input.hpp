@@ -57,8 +57,8 @@ struct InputState {
 
 // The file task's input (input.file, input.label_file), checked on load.
 struct InputFile {
-  std::int64_t n_steps = 0;               // the file's length L (> 0)
-  std::vector<std::int64_t> spike_step;   // sorted by (step, channel), no duplicates
+  std::int64_t n_steps = 0;              // the file's length L (> 0)
+  std::vector<std::int64_t> spike_step;  // sorted by (step, channel), no duplicates
   std::vector<std::uint32_t> spike_channel;
   std::vector<std::int64_t> label_step;   // where the label changes; label_step[0] = 0
   std::vector<std::int32_t> label_value;  // the label from label_step[i] on (-1: none)
@@ -134,7 +134,7 @@ class XorTask {
  private:
   const Config& config_;
   CounterRng rng_;
-  std::int64_t window_ = 1;  // steps per window
+  std::int64_t window_ = 1;                                 // steps per window
   std::vector<std::vector<std::vector<double>>> patterns_;  // [2 half + id][channel] -> times
   // [2 half + id]: CSR of the pattern's channels per window step (ascending, de-duplicated).
   std::vector<std::vector<std::uint32_t>> step_offsets_;
@@ -159,9 +159,9 @@ class FileTask {
  private:
   void seek(std::int64_t position);
   std::shared_ptr<const InputFile> file_;
-  std::int64_t position_ = 0;      // the file's step that comes next
-  std::size_t spike_cursor_ = 0;   // first spike at or after position_
-  std::size_t label_cursor_ = 0;   // the label run that holds position_
+  std::int64_t position_ = 0;     // the file's step that comes next
+  std::size_t spike_cursor_ = 0;  // first spike at or after position_
+  std::size_t label_cursor_ = 0;  // the label run that holds position_
 };
 
 class InputGenerator {
