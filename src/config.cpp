@@ -138,7 +138,8 @@ constexpr KeySpec kKeys[] = {
                                  "random_switching", "", may_change,
      "how the next sequence is chosen"},
     {"input.p_switch",           real,      "[0, 1]",         "0.5",      "",       may_change,
-     "random_switching: probability to switch sequence"},
+     "random_switching: probability to switch sequence; xor: probability that a half switches "
+     "pattern at a window start"},
     {"input.sequence_probs",     real_list, "[0, 1]",         "",         "",       may_change,
      "random_independent: one probability per sequence (empty = uniform)",
      "one per sequence of input.pattern_sequences, summing to 1"},
