@@ -411,13 +411,17 @@ bool is_hdf5(const std::string& path) {
   return file.gcount() == 8 && std::string(signature, 8) == std::string("\x89HDF\r\n\x1a\n", 8);
 }
 
+struct CsvRow {
+  std::int64_t a = 0, b = 0;
+  std::int64_t line = 0;
+};
+
 // Lines "A,B" of two integers (a first line that is not is a header); `key` names the file.
-std::vector<std::pair<std::int64_t, std::int64_t>> read_csv_pairs(const std::string& key,
-                                                                  const std::string& path,
-                                                                  const char* format) {
+std::vector<CsvRow> read_csv_pairs(const std::string& key, const std::string& path,
+                                   const char* format) {
   std::ifstream file(path);
   if (!file) throw ConfigError("cannot read " + key + " '" + path + "'");
-  std::vector<std::pair<std::int64_t, std::int64_t>> rows;
+  std::vector<CsvRow> rows;
   std::string line;
   std::int64_t line_number = 0;
   bool first_line = true;
@@ -440,7 +444,7 @@ std::vector<std::pair<std::int64_t, std::int64_t>> read_csv_pairs(const std::str
                         ": expected '" + format + "' with integers");
     }
     first_line = false;
-    rows.emplace_back(a, b);
+    rows.push_back({a, b, line_number});
   }
   if (file.bad()) throw ConfigError("cannot read " + key + " '" + path + "'");
   return rows;
@@ -563,22 +567,19 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
       throw ConfigError("cannot read " + key + " '" + path + "' as HDF5: " + e.what());
     }
   } else {
-    std::int64_t row = 0;
-    for (const auto& [step, channel] : read_csv_pairs(key, path, "step,channel")) {
-      check_spike(step, channel, "row " + std::to_string(++row) + ": ");
-      spikes.emplace_back(step, channel);
+    for (const auto& row : read_csv_pairs(key, path, "step,channel")) {
+      check_spike(row.a, row.b, "line " + std::to_string(row.line) + ": ");
+      spikes.emplace_back(row.a, row.b);
     }
     if (!label_path.empty()) {
       const std::string label_where = "invalid input.label_file '" + label_path + "': ";
-      std::int64_t label_row = 0;
-      for (const auto& [step, label] :
-           read_csv_pairs("input.label_file", label_path, "step,label")) {
-        ++label_row;
+      for (const auto& row : read_csv_pairs("input.label_file", label_path, "step,label")) {
+        const std::int64_t step = row.a, label = row.b, label_row = row.line;
         if (step < 0 || step >= kMaxFileSteps)
-          throw ConfigError(label_where + "row " + std::to_string(label_row) + ": step " +
+          throw ConfigError(label_where + "line " + std::to_string(label_row) + ": step " +
                             std::to_string(step) + " outside [0, 1e15)");
         if (label < -1 || label > std::numeric_limits<std::int32_t>::max())
-          throw ConfigError(label_where + "row " + std::to_string(label_row) + ": label " +
+          throw ConfigError(label_where + "line " + std::to_string(label_row) + ": label " +
                             std::to_string(label) + "; labels are int32 >= -1");
         labels.emplace_back(step, static_cast<std::int32_t>(label));
       }
