@@ -24,6 +24,7 @@ using Overrides = std::vector<std::pair<std::string, std::string>>;
 struct Result {
   std::vector<std::pair<std::int64_t, std::uint64_t>> spikes;  // (step, neuron), sorted
   std::vector<std::uint64_t> weight_bits;
+  std::vector<std::int32_t> labels;  // /input/pattern_id from the step on, rank 0's
 };
 
 Result gather(const Simulator& sim, seqlearn::Communicator& comm, std::int64_t from_step) {
@@ -42,6 +43,10 @@ Result gather(const Simulator& sim, seqlearn::Communicator& comm, std::int64_t f
   std::vector<std::uint64_t> bits;
   for (double w : sim.weights()) bits.push_back(std::bit_cast<std::uint64_t>(w));
   r.weight_bits = comm.all_gather(bits);
+  const auto from = static_cast<std::size_t>(2 * (from_step - rec.first_step));
+  if (comm.rank() == 0 && from <= rec.pattern_id.size())
+    r.labels.assign(rec.pattern_id.begin() + static_cast<std::ptrdiff_t>(from),
+                    rec.pattern_id.end());
   return r;
 }
 
@@ -76,6 +81,7 @@ void expect_same_on_rank0(const Result& got, const std::string& protocol, std::i
     EXPECT_TRUE(got.spikes == want.spikes)
         << got.spikes.size() << " vs " << want.spikes.size() << " spikes";
     EXPECT_TRUE(got.weight_bits == want.weight_bits) << "final weights differ";
+    EXPECT_TRUE(got.labels == want.labels) << "input labels differ";
     failures = testing::Test::HasFailure() ? 1 : 0;
   }
   EXPECT_EQ(comm.max(failures), 0.0) << "rank 0 found differences";
@@ -189,6 +195,46 @@ TEST(Checkpoint, StructuralKeysCannotChange) {
       header.config, {{"run.protocol", "test:100"}, {"test.r_noise", "0"}}, "", false);
   EXPECT_EQ(reuse.test_input.r_noise_hz, 0.0);
   EXPECT_THROW(seqlearn::read_checkpoint_header(path + ".missing"), seqlearn::ConfigError);
+  comm->barrier();
+  if (comm->rank() == 0) std::remove(path.c_str());
+}
+
+// A run cut in the middle of an xor window by one process alone, restored by every rank of
+// the job (2 ranks at np 2), continues as the uninterrupted run: spikes, weights and both
+// label streams; the remaining protocol keeps the phases' tasks.
+TEST(Checkpoint, XorPhaseCutOnOneProcessContinuesOnAllRanks) {
+  auto comm = seqlearn::make_mpi_communicator();
+  const std::string path = checkpoint_path("xor", *comm);
+  const std::string protocol = "train:1000,test:1500:xor,test:500";
+  std::int64_t stopped_at = 0;
+  if (comm->rank() == 0) {
+    auto alone = seqlearn::make_local_communicator();
+    Simulator sim(seqlearn::make_config(base(protocol, path)), *alone);
+    const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
+      if (done >= 1623) sim.request_stop();
+    });
+    EXPECT_EQ(outcome, Simulator::Outcome::stopped);
+    stopped_at = sim.steps_done();
+  }
+  stopped_at = static_cast<std::int64_t>(comm->max(static_cast<double>(stopped_at)));
+  comm->barrier();
+  // The stop comes at an exchange after the request (delay 2): inside a window of the xor
+  // phase, which started at step 1000.
+  EXPECT_GE(stopped_at, 1624);
+  EXPECT_LE(stopped_at, 1630);
+  const auto header = seqlearn::read_checkpoint_header(path);
+  EXPECT_EQ(header.remaining_protocol,
+            "test:" + std::to_string(2500 - stopped_at) + ":xor,test:500");
+  EXPECT_TRUE(header.continues_phase);
+  EXPECT_EQ(header.generator.task, seqlearn::InputTask::xor_task);
+  EXPECT_EQ(header.generator.xor_position, (stopped_at - 1000) % 50);
+  EXPECT_NE(header.generator.xor_position, 0);
+  const auto config =
+      seqlearn::resume_config(header.config, {}, header.remaining_protocol, header.continues_phase);
+  Simulator restored(config, *comm);
+  restored.restore(path);
+  EXPECT_EQ(restored.run(), Simulator::Outcome::completed);
+  expect_same_on_rank0(gather(restored, *comm, stopped_at), protocol, stopped_at, *comm);
   comm->barrier();
   if (comm->rank() == 0) std::remove(path.c_str());
 }

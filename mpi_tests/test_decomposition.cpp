@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -169,5 +170,37 @@ TEST(Decomposition, MoreRanksThanCircuits) {
                                     {"network.n_inputs", "10"},
                                     {"run.protocol", "train:3000"},
                                     {"record.neurons", "all"}},
+                                   1);
+}
+
+// The xor task between pattern phases (docs/model.md 11.2): its frozen patterns, switching
+// draws and overlay are the same on every rank, so the labels (both streams) and the network
+// are too.
+TEST(Decomposition, XorPhasesBetweenPatternPhases) {
+  expect_decomposition_independent(
+      {{"network.grid", "5x5"},
+       {"run.protocol", "train:1000,test:700:xor,train:800:xor,test:300"},
+       {"input.p_switch", "0.3"},
+       {"record.dt_rec", "100"}},
+      2);
+}
+
+// The file task: every rank reads input.file and replays it (cyclically here).
+TEST(Decomposition, FileTask) {
+  auto comm = seqlearn::make_mpi_communicator();
+  const std::string path = testing::TempDir() + "/seqlearn_decomposition_np" +
+                           std::to_string(comm->size()) + "_input.csv";
+  if (comm->rank() == 0) {
+    std::ofstream file(path);
+    file << "step,channel\n";
+    for (int step = 0; step < 400; ++step)
+      for (int channel = 0; channel < 100; ++channel)
+        if ((step * 7 + channel * 13) % 97 == 0) file << step << "," << channel << "\n";
+  }
+  comm->barrier();
+  expect_decomposition_independent({{"run.protocol", "train:1500,test:500"},
+                                    {"input.task", "file"},
+                                    {"input.file", path},
+                                    {"record.dt_rec", "100"}},
                                    1);
 }

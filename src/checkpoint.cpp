@@ -50,9 +50,17 @@ std::string Simulator::remaining_protocol(bool& continues) const {
   text.precision(17);
   std::size_t next = phase_index_;
   continues = false;
+  // A phase keeps its task: the one it names, or input.task / test.task when that is not the
+  // pattern task (so that the text of a pattern-only run stays as it was).
+  const auto task_text = [this](const Phase& phase) {
+    const InputTask task = config_.input_settings(phase).task;
+    return phase.task || task != InputTask::pattern ? std::string(":") + to_string(task)
+                                                    : std::string();
+  };
   if (phase_index_ < config_.protocol.size() && step_ < phase_end_) {
     const Phase& phase = config_.protocol[phase_index_];
-    text << to_string(phase.kind) << ":" << static_cast<double>(phase_end_ - step_) * config_.dt_ms;
+    text << to_string(phase.kind) << ":" << static_cast<double>(phase_end_ - step_) * config_.dt_ms
+         << task_text(phase);
     continues = true;
     ++next;
   } else if (phase_index_ < config_.protocol.size()) {
@@ -61,7 +69,8 @@ std::string Simulator::remaining_protocol(bool& continues) const {
   for (std::size_t i = next; i < config_.protocol.size(); ++i) {
     if (text.tellp() > 0) text << ",";
     text << to_string(config_.protocol[i].kind) << ":"
-         << static_cast<double>(config_.protocol[i].steps) * config_.dt_ms;
+         << static_cast<double>(config_.protocol[i].steps) * config_.dt_ms
+         << task_text(config_.protocol[i]);
   }
   return text.str();
 }
@@ -99,6 +108,11 @@ void Simulator::write_checkpoint(const std::string& path) {
     put("/checkpoint", "generator_sequence_position", g.sequence_position);
     put("/checkpoint", "generator_warp", g.warp);
     put("/checkpoint", "generator_pattern", static_cast<std::int64_t>(g.pattern));
+    put("/checkpoint", "generator_task", static_cast<std::int64_t>(g.task));
+    put("/checkpoint", "generator_xor_position", g.xor_position);
+    put("/checkpoint", "generator_xor_id_1", static_cast<std::int64_t>(g.xor_id_1));
+    put("/checkpoint", "generator_xor_id_2", static_cast<std::int64_t>(g.xor_id_2));
+    put("/checkpoint", "generator_file_position", g.file_position);
     file.attribute("/checkpoint", "attributes_checksum",
                    static_cast<std::int64_t>(attributes_checksum));
 
@@ -172,9 +186,9 @@ std::string corrupt(const std::string& path, const std::string& what) {
 // One dataset of a checkpoint and what a restore accepts in it.
 struct DatasetCheck {
   std::string name;
-  int type = 0;            // H5File::type_of_public<T>()
+  int type = 0;  // H5File::type_of_public<T>()
   std::uint64_t length = 0;
-  std::string allowed;     // what each element must be, as text
+  std::string allowed;  // what each element must be, as text
   // Reads elements [offset, offset + count); adds their checksum terms to `sum` and returns
   // the position of the first element not allowed, or `offset + count`.
   std::function<std::uint64_t(const H5Input&, std::uint64_t, std::uint64_t, std::uint64_t&)> scan;
@@ -188,8 +202,8 @@ DatasetCheck dataset_check(std::string name, std::uint64_t length, std::string a
   check.type = H5File::type_of_public<T>();
   check.length = length;
   check.allowed = std::move(allowed);
-  check.scan = [name = check.name, ok](const H5Input& in, std::uint64_t offset,
-                                       std::uint64_t count, std::uint64_t& sum) {
+  check.scan = [name = check.name, ok](const H5Input& in, std::uint64_t offset, std::uint64_t count,
+                                       std::uint64_t& sum) {
     const std::vector<T> values = in.read_rows<T>(name, offset, count);
     sum += checksum::of_elements(values.data(), values.size(), offset);
     for (std::uint64_t i = 0; i < count; ++i)
@@ -212,14 +226,12 @@ DatasetCheck field_check(const std::string& name, std::uint64_t length, Valid va
       return dataset_check<T>(name, length, "negative or not finite",
                               [finite](std::uint64_t, T v) { return finite(v) && v >= 0; });
     case Valid::stp_state:
-      return dataset_check<T>(
-          name, length, "outside [0, 1] (its source has U <= 1) or not finite",
-          [finite, unit_stp](std::uint64_t id, T v) {
-            return finite(v) && (!unit_stp(id) || (v >= 0 && v <= 1));
-          });
+      return dataset_check<T>(name, length, "outside [0, 1] (its source has U <= 1) or not finite",
+                              [finite, unit_stp](std::uint64_t id, T v) {
+                                return finite(v) && (!unit_stp(id) || (v >= 0 && v <= 1));
+                              });
     case Valid::step_so_far:
-      return dataset_check<T>(name, length,
-                              "not a step in [-1, " + std::to_string(step) + "]",
+      return dataset_check<T>(name, length, "not a step in [-1, " + std::to_string(step) + "]",
                               [step](std::uint64_t, T v) { return v >= -1 && v <= step; });
   }
   return {};
@@ -241,10 +253,12 @@ void verify_datasets(const std::vector<DatasetCheck>& checks, const H5Input& in,
     }
     if (!problem.empty()) bad = i;
   }
-  const auto agreed = static_cast<std::size_t>(n_checks - comm.max(n_checks - static_cast<double>(bad)));
+  const auto agreed =
+      static_cast<std::size_t>(n_checks - comm.max(n_checks - static_cast<double>(bad)));
   if (agreed < checks.size())
-    throw ConfigError(corrupt(path, checks[agreed].name + " " +
-                                        (agreed == bad ? problem : "cannot be read on every rank")));
+    throw ConfigError(corrupt(
+        path,
+        checks[agreed].name + " " + (agreed == bad ? problem : "cannot be read on every rank")));
 
   const auto rank = static_cast<std::uint64_t>(comm.rank());
   const auto ranks = static_cast<std::uint64_t>(comm.size());
@@ -269,8 +283,7 @@ void verify_datasets(const std::vector<DatasetCheck>& checks, const H5Input& in,
     if (comm.max(unreadable) > 0)
       throw ConfigError(corrupt(path, check.name + " cannot be read (the file is damaged)"));
     constexpr double kNone = -std::numeric_limits<double>::max();
-    const double lowest_bad =
-        -comm.max(first_bad < end ? -static_cast<double>(first_bad) : kNone);
+    const double lowest_bad = -comm.max(first_bad < end ? -static_cast<double>(first_bad) : kNone);
     if (lowest_bad != -kNone)
       throw ConfigError(corrupt(path, check.name + "[" +
                                           std::to_string(static_cast<std::uint64_t>(lowest_bad)) +
@@ -302,23 +315,26 @@ void Simulator::restore(const std::string& path) {
   // Every dataset, before any state changes: shape, type, values, checksum.
   const std::int64_t step = header.step;
   const auto [offset, total] = offset_in_concatenation(comm_, synapses_.size());
-  const std::uint64_t n_sources = static_cast<std::uint64_t>(config_.n_inputs) + network_.n_neurons();
+  const std::uint64_t n_sources =
+      static_cast<std::uint64_t>(config_.n_inputs) + network_.n_neurons();
   const std::function<bool(std::uint64_t)> unit_stp = [this](std::uint64_t id) {
     return network_.stp_parameters(id).U <= 1.0;
   };
   std::vector<DatasetCheck> checks;
   SynapseRows::checkpoint_fields(synapses_, [&](const char* name, auto& values, Valid valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
-    checks.push_back(field_check<T>(std::string("/synapses/") + name, total, valid, step, unit_stp));
+    checks.push_back(
+        field_check<T>(std::string("/synapses/") + name, total, valid, step, unit_stp));
   });
   SourceState::checkpoint_fields(sources_, [&](const char* name, auto& values, Valid valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
-    checks.push_back(field_check<T>(std::string("/sources/") + name, n_sources, valid, step, unit_stp));
+    checks.push_back(
+        field_check<T>(std::string("/sources/") + name, n_sources, valid, step, unit_stp));
   });
   NeuronState::checkpoint_fields(neurons_, [&](const char* name, auto& values, Valid valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
-    checks.push_back(
-        field_check<T>(std::string("/neurons/") + name, network_.n_neurons(), valid, step, unit_stp));
+    checks.push_back(field_check<T>(std::string("/neurons/") + name, network_.n_neurons(), valid,
+                                    step, unit_stp));
   });
   std::uint64_t n_pending = 0;
   try {
@@ -400,6 +416,7 @@ struct AttributeRule {
   const char* name;
   H5Input::Kind kind;
   double lo = 0, hi = 0;
+  bool optional = false;
 };
 
 const char* kind_name(H5Input::Kind kind) {
@@ -453,8 +470,16 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
         {"generator_warp", Kind::floating, 0, 1000},
         {"generator_pattern", Kind::integer, -1, std::numeric_limits<int>::max()},
         {"attributes_checksum", Kind::integer, -big, big},
+        // The xor and file tasks' position (absent from checkpoints of older versions: the
+        // pattern task's).
+        {"generator_task", Kind::integer, 0, 2, true},
+        {"generator_xor_position", Kind::integer, 0, max_step, true},
+        {"generator_xor_id_1", Kind::integer, -1, 1, true},
+        {"generator_xor_id_2", Kind::integer, -1, 1, true},
+        {"generator_file_position", Kind::integer, 0, max_step, true},
     };
     for (const AttributeRule& rule : rules) {
+      if (rule.optional && in.attribute_kind("/checkpoint", rule.name) == Kind::missing) continue;
       check_kind(in, path, "/checkpoint", rule.name, rule.kind);
       const std::string name = std::string("/checkpoint:") + rule.name;
       if (rule.kind == Kind::integer) {
@@ -476,10 +501,9 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
     header.learning_steps =
         static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "learning_steps"));
     if (header.learning_steps > static_cast<std::uint64_t>(header.step))
-      throw ConfigError(corrupt(path, "/checkpoint:learning_steps is " +
-                                          std::to_string(header.learning_steps) +
-                                          ", more than /checkpoint:step " +
-                                          std::to_string(header.step)));
+      throw ConfigError(
+          corrupt(path, "/checkpoint:learning_steps is " + std::to_string(header.learning_steps) +
+                            ", more than /checkpoint:step " + std::to_string(header.step)));
     InputGenerator::State& g = header.generator;
     g.event = static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "generator_event"));
     g.in_pattern = in.int_attribute("/checkpoint", "generator_in_pattern") != 0;
@@ -490,6 +514,16 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
     g.sequence_position = in.int_attribute("/checkpoint", "generator_sequence_position");
     g.warp = in.double_attribute("/checkpoint", "generator_warp");
     g.pattern = static_cast<int>(in.int_attribute("/checkpoint", "generator_pattern"));
+    const auto optional_int = [&in](const char* name, std::int64_t otherwise) {
+      return in.attribute_kind("/checkpoint", name) == Kind::missing
+                 ? otherwise
+                 : in.int_attribute("/checkpoint", name);
+    };
+    g.task = static_cast<InputTask>(optional_int("generator_task", 0));
+    g.xor_position = optional_int("generator_xor_position", 0);
+    g.xor_id_1 = static_cast<int>(optional_int("generator_xor_id_1", -1));
+    g.xor_id_2 = static_cast<int>(optional_int("generator_xor_id_2", -1));
+    g.file_position = optional_int("generator_file_position", 0);
 
     check_kind(in, path, "/config", "n_ranks", Kind::integer);
     check_kind(in, path, "/config", "program_version", Kind::string);

@@ -122,6 +122,10 @@ constexpr KeySpec kKeys[] = {
      "coefficient of variation of U, D, F across sources"},
     {"plasticity.train_inputs",  boolean,   "",               "true",     "",       may_change,
      "input synapses learn too (docs/model.md 4.6)"},
+    {"input.task",               choice,    "pattern | xor | file", "pattern", "",     may_change,
+     "input task of train phases (docs/model.md 5, 11.2): pattern (noise and frozen patterns), "
+     "xor (two streams of short patterns) or file (input.file replayed); a phase of "
+     "run.protocol may name its own", "file: input.file given"},
     {"input.r_input",            real,      "[0, 1e4]",       "5",        "Hz",     fixed,
      "input rate in noise phases and of frozen patterns"},
     {"input.r_noise",            real,      "[0, 1e4]",       "2",        "Hz",     may_change,
@@ -140,13 +144,26 @@ constexpr KeySpec kKeys[] = {
                                  "random_switching", "", may_change,
      "how the next sequence is chosen"},
     {"input.p_switch",           real,      "[0, 1]",         "0.5",      "",       may_change,
-     "random_switching: probability to switch sequence"},
+     "random_switching: probability to switch sequence; xor: probability that a half switches "
+     "pattern at a window start"},
     {"input.sequence_probs",     real_list, "[0, 1]",         "",         "",       may_change,
      "random_independent: one probability per sequence (empty = uniform)",
      "one per sequence of input.pattern_sequences, summing to 1"},
     {"input.time_warp_range",    real_pair, "(0, 1000]",      "1,1",      "",       may_change,
      "time-warp factor range MIN,MAX per presentation",
      "MIN * shortest input.t_pattern >= neuron.dt"},
+    {"input.t_pattern_xor",      real,      "(0, 1e9]",       "50",       "ms",     fixed,
+     "xor task: length of a window and of its four frozen patterns (two per half of the "
+     "channels)", "a multiple of neuron.dt"},
+    {"input.file",               text,      "",               "",         "",       may_change,
+     "file task: spike file replayed from each file phase's first step, cyclically: HDF5 "
+     "(/spikes/step, /spikes/channel, optional /labels, n_steps, dt) or CSV 'step,channel' "
+     "(docs/model.md 11.2)", "channels < network.n_inputs, steps >= 0"},
+    {"input.label_file",         text,      "",               "",         "",       may_change,
+     "file task: CSV 'step,label' of a CSV input.file (steps without a line: -1); empty = no "
+     "labels", "only with a CSV input.file; labels >= -1"},
+    {"test.task",                as_input,  "",               "",         "",       may_change,
+     "test phases: overrides input.task"},
     {"test.r_input",             as_input,  "",               "",         "",       may_change,
      "test phases: overrides input.r_input"},
     {"test.r_noise",             as_input,  "",               "",         "",       may_change,
@@ -332,8 +349,9 @@ constexpr const char* kGridFormat =
 constexpr const char* kSequencesFormat =
     "pattern ids, ',' within a sequence and ';' between sequences (e.g. 0,1;2)";
 constexpr const char* kPhasesFormat =
-    "phases NAME:MS separated by ',', NAME train or test, MS > 0 and a multiple of neuron.dt "
-    "(e.g. train:100000,test:3000)";
+    "phases NAME:MS[:TASK] separated by ',', NAME train or test, MS > 0 and a multiple of "
+    "neuron.dt, TASK pattern, xor or file (default input.task / test.task); (PHASES)*N repeats "
+    "PHASES N times (e.g. train:100000,test:3000 or test:3000,(train:5000,test:50000:xor)*20)";
 constexpr const char* kNeuronsFormat = "all | random:K | range:A-B | list:I,J,... (neuron ids)";
 
 // What the key allows, as "expected ..." says it; --help shows the same text.
@@ -552,6 +570,7 @@ InputSettings parse_input(const Values& v, const std::string& section, const Inp
     return (base == nullptr || v.has(own)) ? own : std::string("input.") + name;
   };
   InputSettings s;
+  s.task = v.choice<InputTask>(key("task"));
   s.r_input_hz = v.real(key("r_input"));
   s.r_noise_hz = v.real(key("r_noise"));
   s.use_noise = v.boolean(key("use_noise"));
@@ -598,22 +617,89 @@ void check_sequence_probs(const std::string& key, const Values& v, const InputSe
              " probabilities (one per sequence of input.pattern_sequences) summing to 1");
 }
 
-// run.protocol; cross-key: each phase a multiple of neuron.dt.
-std::vector<Phase> parse_protocol(const Values& v, double dt_ms) {
+// run.protocol's items at the top level: split at the commas outside parentheses. Empty if
+// the parentheses do not pair up.
+std::optional<std::vector<std::string>> split_protocol(const std::string& text) {
+  std::vector<std::string> items;
+  std::string item;
+  int depth = 0;
+  for (char ch : text) {
+    if (ch == '(') ++depth;
+    if (ch == ')' && --depth < 0) return std::nullopt;
+    if (ch == ',' && depth == 0) {
+      items.push_back(trim(item));
+      item.clear();
+    } else {
+      item += ch;
+    }
+  }
+  if (depth != 0) return std::nullopt;
+  items.push_back(trim(item));
+  return items;
+}
+
+// Protocols expand to at most this many phases, groups nest at most this deep.
+constexpr std::size_t kMaxPhases = 1000000;
+constexpr int kMaxGroupDepth = 8;
+
+// Appends the phases of `text` (NAME:MS[:TASK] items and (PHASES)*N groups) to `phases`.
+void expand_protocol(const Values& v, const std::string& text, double dt_ms, int depth,
+                     std::vector<Phase>& phases) {
   const std::string key = "run.protocol";
   const std::string allowed = std::string("expected ") + kPhasesFormat;
-  std::vector<Phase> phases;
-  for (const auto& item : split(v.text(key), ',')) {
+  const auto items = split_protocol(text);
+  if (!items) fail(key, v.text(key), "unbalanced parentheses; " + allowed);
+  for (const auto& item : *items) {
+    if (!item.empty() && item.front() == '(') {
+      // (PHASES)*N: the group's closing parenthesis is the last one of the item.
+      const auto close = item.rfind(')');
+      std::int64_t repeats = 0;
+      const std::string times = trim(item.substr(close + 1));
+      if (times.empty() || times.front() != '*' || !parse_int(times.substr(1), repeats) ||
+          repeats < 1)
+        fail(key, v.text(key), "a group '" + item + "' needs a repeat count: (PHASES)*N, N >= 1");
+      if (depth >= kMaxGroupDepth)
+        fail(key, v.text(key),
+             "groups nest at most " + std::to_string(kMaxGroupDepth) + " levels deep");
+      std::vector<Phase> group;
+      expand_protocol(v, item.substr(1, close - 1), dt_ms, depth + 1, group);
+      if (static_cast<double>(group.size()) * static_cast<double>(repeats) +
+              static_cast<double>(phases.size()) >
+          static_cast<double>(kMaxPhases))
+        fail(key, v.text(key), "the protocol expands to more than 1000000 phases");
+      for (std::int64_t r = 0; r < repeats; ++r)
+        phases.insert(phases.end(), group.begin(), group.end());
+      continue;
+    }
     const auto parts = split(item, ':');
     double ms = 0;
-    if (parts.size() != 2 || (parts[0] != "train" && parts[0] != "test") ||
+    if ((parts.size() != 2 && parts.size() != 3) || (parts[0] != "train" && parts[0] != "test") ||
         !parse_double(parts[1], ms) || ms <= 0)
       fail(key, v.text(key), allowed);
     const auto steps = whole_steps(ms, dt_ms);
     if (!steps || ms / dt_ms > 1e15) fail(key, v.text(key), allowed);
     const PhaseKind kind = parts[0] == "train" ? PhaseKind::train : PhaseKind::test;
-    phases.push_back({.kind = kind, .steps = *steps, .learning = kind == PhaseKind::train});
+    Phase phase{.kind = kind, .steps = *steps, .learning = kind == PhaseKind::train};
+    if (parts.size() == 3) {
+      const auto names = choices(*find_spec("input.task"));
+      const auto it = std::find(names.begin(), names.end(), parts[2]);
+      if (it == names.end())
+        fail(key, v.text(key),
+             "unknown task '" + parts[2] + "' in '" + item + "'; expected pattern, xor or file");
+      phase.task = static_cast<InputTask>(it - names.begin());
+    }
+    if (phases.size() >= kMaxPhases)
+      fail(key, v.text(key), "the protocol expands to more than 1000000 phases");
+    phases.push_back(phase);
   }
+}
+
+// run.protocol; cross-key: each phase a multiple of neuron.dt.
+std::vector<Phase> parse_protocol(const Values& v, double dt_ms) {
+  const std::string key = "run.protocol";
+  const std::string allowed = std::string("expected ") + kPhasesFormat;
+  std::vector<Phase> phases;
+  expand_protocol(v, v.text(key), dt_ms, 0, phases);
   if (phases.empty()) fail(key, v.text(key), allowed);
   // The phases together: a step count that overflows (or nearly) is refused here, not by a
   // crash when the run's buffers are sized (D13).
@@ -809,7 +895,16 @@ Config build_config(const Values& v) {
     }
   }
 
+  v.steps("input.t_pattern_xor", c.dt_ms, "expected a multiple of neuron.dt in ms");
+  c.t_pattern_xor_ms = v.real("input.t_pattern_xor");
+  c.input_file = v.text_value("input.file");
+  c.label_file = v.text_value("input.label_file");
   c.protocol = parse_protocol(v, c.dt_ms);
+  // Cross-key check of input.task: the file task needs input.file.
+  if (c.uses_task(InputTask::file) && c.input_file.empty())
+    fail("input.file", "",
+         "expected a spike file (HDF5 or CSV 'step,channel'): a phase of run.protocol runs the "
+         "file task");
   c.seed = static_cast<std::uint32_t>(v.integer("run.seed"));
   c.threads = static_cast<int>(v.integer("run.threads"));
 
@@ -913,6 +1008,34 @@ const char* to_string(PhaseKind kind) {
   return kind == PhaseKind::train ? "train" : "test";
 }
 
+const char* to_string(InputTask task) {
+  switch (task) {
+    case InputTask::pattern:
+      return "pattern";
+    case InputTask::xor_task:
+      return "xor";
+    case InputTask::file:
+      return "file";
+  }
+  return "pattern";
+}
+
+InputSettings Config::input_settings(const Phase& phase) const {
+  InputSettings settings = phase.kind == PhaseKind::test ? test_input : train_input;
+  if (phase.task) settings.task = *phase.task;
+  return settings;
+}
+
+bool Config::uses_task(InputTask task) const {
+  for (const Phase& phase : protocol)
+    if (input_settings(phase).task == task) return true;
+  return false;
+}
+
+std::int64_t Config::xor_window_steps() const {
+  return std::llround(t_pattern_xor_ms / dt_ms);
+}
+
 std::int64_t Config::total_steps() const {
   std::int64_t total = 0;
   for (const auto& phase : protocol) total += phase.steps;
@@ -924,6 +1047,7 @@ std::string Config::resolved_protocol_text() const {
   for (std::size_t i = 0; i < protocol.size(); ++i) {
     text << (i ? "," : "") << to_string(protocol[i].kind) << ":"
          << static_cast<double>(protocol[i].steps) * dt_ms;
+    if (protocol[i].task) text << ":" << to_string(*protocol[i].task);
     if (protocol[i].continues) text << " (continued)";
   }
   return text.str();

@@ -234,7 +234,8 @@ void publish_file(const std::string& partial, const std::string& path, Communica
   comm.barrier();
   double failed = 0;
   if (comm.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = 1;
-  if (comm.max(failed) > 0) throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
+  if (comm.max(failed) > 0)
+    throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
 }
 
 // --- Reading -------------------------------------------------------------------------------
@@ -251,6 +252,7 @@ H5Input::~H5Input() {
 }
 
 bool H5Input::exists(const std::string& path) const {
+  if (path == "/") return true;
   // Checks each link of the path, as H5Lexists requires.
   std::string partial;
   std::size_t start = 1;
@@ -323,6 +325,29 @@ H5Input::Kind H5Input::attribute_kind(const std::string& object, const std::stri
   }
 }
 
+H5Input::Kind H5Input::dataset_kind(const std::string& dataset) const {
+  if (!exists(dataset)) return Kind::missing;
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(file_, dataset.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
+      info.type != H5O_TYPE_DATASET)
+    return Kind::other;
+  Handle data(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose,
+              "opening dataset " + dataset);
+  Handle space(H5Dget_space(data.get()), H5Sclose, "H5Dget_space");
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) return Kind::other;
+  Handle type(H5Dget_type(data.get()), H5Tclose, "H5Dget_type");
+  switch (H5Tget_class(type.get())) {
+    case H5T_INTEGER:
+      return Kind::integer;
+    case H5T_FLOAT:
+      return Kind::floating;
+    case H5T_STRING:
+      return Kind::string;
+    default:
+      return Kind::other;
+  }
+}
+
 std::string H5Input::dataset_problem(const std::string& dataset, int type,
                                      std::uint64_t length) const {
   if (!exists(dataset)) return "is missing";
@@ -345,7 +370,8 @@ std::string H5Input::dataset_problem(const std::string& dataset, int type,
   const H5T_class_t stored_class = H5Tget_class(stored.get());
   if (stored_class != H5Tget_class(wanted) || H5Tget_size(stored.get()) != H5Tget_size(wanted) ||
       (stored_class == H5T_INTEGER && H5Tget_sign(stored.get()) != H5Tget_sign(wanted))) {
-    static const char* names[] = {"float64", "int64", "uint64", "int32", "uint32", "int16", "uint8"};
+    static const char* names[] = {"float64", "int64", "uint64", "int32",
+                                  "uint32",  "int16", "uint8"};
     return std::string("has another element type; ") + names[type] + " expected";
   }
   if (attribute_kind(dataset, "checksum") != Kind::integer)

@@ -1,11 +1,17 @@
 #include "seqlearn/input.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "seqlearn/hdf5_file.hpp"
 
 namespace seqlearn {
 
-InputGenerator::InputGenerator(const Config& config, const CounterRng& rng)
+PatternTask::PatternTask(const Config& config, const CounterRng& rng)
     : config_(config), rng_(rng), settings_(config.train_input) {
   // Frozen Poisson trains at r_input, one per channel and pattern, drawn once per run.
   const double mean_isi_ms = 1000.0 / config.train_input.r_input_hz;
@@ -27,7 +33,7 @@ InputGenerator::InputGenerator(const Config& config, const CounterRng& rng)
   }
 }
 
-void InputGenerator::start_phase(const InputSettings& settings) {
+void PatternTask::start_phase(const InputSettings& settings) {
   settings_ = settings;
   first_sequence_ = true;
   sequence_ = -1;
@@ -35,7 +41,7 @@ void InputGenerator::start_phase(const InputSettings& settings) {
 }
 
 // Noise phase of round_down(T/dt) steps, T ~ U(t_noise_range).
-void InputGenerator::begin_noise() {
+void PatternTask::begin_noise() {
   in_pattern_ = false;
   const double t_ms = settings_.t_noise_min_ms +
                       (settings_.t_noise_max_ms - settings_.t_noise_min_ms) * event_uniform();
@@ -43,7 +49,7 @@ void InputGenerator::begin_noise() {
   remaining_ = static_cast<std::int64_t>(std::floor(t_ms / config_.dt_ms));
 }
 
-int InputGenerator::next_sequence() {
+int PatternTask::next_sequence() {
   const int n = static_cast<int>(config_.sequences.size());
   const double u = event_uniform(0);
   const double v = event_uniform(1);
@@ -70,7 +76,7 @@ int InputGenerator::next_sequence() {
   return 0;
 }
 
-void InputGenerator::begin_sequence() {
+void PatternTask::begin_sequence() {
   sequence_ = next_sequence();
   first_sequence_ = false;
   warp_ = settings_.warp_min + (settings_.warp_max - settings_.warp_min) * event_uniform();
@@ -81,14 +87,14 @@ void InputGenerator::begin_sequence() {
 
 // A pattern lasts floor(warp*T/dt) steps; a spike at t maps to step floor(warp*t/dt), and
 // several spikes of one channel in one step count once.
-void InputGenerator::begin_pattern() {
+void PatternTask::begin_pattern() {
   in_pattern_ = true;
   position_ = 0;
   build_presentation();
   remaining_ = static_cast<std::int64_t>(presentation_.size());
 }
 
-void InputGenerator::build_presentation() {
+void PatternTask::build_presentation() {
   const int p = config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_];
   const auto length = static_cast<std::int64_t>(
       std::floor(warp_ * config_.t_pattern_ms[static_cast<std::size_t>(p)] / config_.dt_ms));
@@ -105,20 +111,20 @@ void InputGenerator::build_presentation() {
   }
 }
 
-InputGenerator::State InputGenerator::state() const {
-  return {event_,
-          in_pattern_,
-          first_sequence_,
-          remaining_,
-          position_,
-          sequence_,
-          static_cast<std::int64_t>(sequence_position_),
-          warp_,
-          in_pattern_ ? config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_]
-                      : -1};
+void PatternTask::save(InputState& state) const {
+  state.event = event_;
+  state.in_pattern = in_pattern_;
+  state.first_sequence = first_sequence_;
+  state.remaining = remaining_;
+  state.position = position_;
+  state.sequence = sequence_;
+  state.sequence_position = static_cast<std::int64_t>(sequence_position_);
+  state.warp = warp_;
+  state.pattern =
+      in_pattern_ ? config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_] : -1;
 }
 
-void InputGenerator::resume(const InputSettings& settings, const State& state) {
+void PatternTask::resume(const InputSettings& settings, const InputState& state) {
   settings_ = settings;
   event_ = state.event;
   in_pattern_ = state.in_pattern;
@@ -135,10 +141,11 @@ void InputGenerator::resume(const InputSettings& settings, const State& state) {
   if (in_pattern_) {
     // The presentation continues if it is still the same one: its sequence and position
     // exist and name the same pattern, and its length agrees with the steps done and left.
-    bool same = known_sequence && state.sequence_position >= 0 &&
-                sequence_position_ < sequences[static_cast<std::size_t>(sequence_)].size() &&
-                sequences[static_cast<std::size_t>(sequence_)][sequence_position_] == state.pattern &&
-                warp_ > 0 && position_ >= 0 && remaining_ >= 0;
+    bool same =
+        known_sequence && state.sequence_position >= 0 &&
+        sequence_position_ < sequences[static_cast<std::size_t>(sequence_)].size() &&
+        sequences[static_cast<std::size_t>(sequence_)][sequence_position_] == state.pattern &&
+        warp_ > 0 && position_ >= 0 && remaining_ >= 0;
     if (same) {
       build_presentation();
       same = static_cast<std::uint64_t>(position_) + static_cast<std::uint64_t>(remaining_) ==
@@ -156,7 +163,7 @@ void InputGenerator::resume(const InputSettings& settings, const State& state) {
   }
 }
 
-void InputGenerator::generate(std::int64_t step, InputStep& out) {
+void PatternTask::generate(std::int64_t step, InputStep& out) {
   // Advance past finished segments (zero-length ones included).
   while (remaining_ <= 0) {
     if (!in_pattern_) {
@@ -173,6 +180,7 @@ void InputGenerator::generate(std::int64_t step, InputStep& out) {
   const double dt_s = config_.dt_s();
   const auto n_inputs = static_cast<std::uint32_t>(config_.n_inputs);
   const auto u_step = static_cast<std::uint64_t>(step);
+  out.pattern_id_2 = -1;
   if (!in_pattern_) {
     out.pattern_id = -1;
     out.sequence_id = -1;
@@ -204,6 +212,461 @@ void InputGenerator::generate(std::int64_t step, InputStep& out) {
     ++position_;
   }
   --remaining_;
+}
+
+// --- The xor task ------------------------------------------------------------------------
+
+XorTask::XorTask(const Config& config, const CounterRng& rng)
+    : config_(config),
+      rng_(rng),
+      window_(std::max<std::int64_t>(1, config.xor_window_steps())),
+      settings_(config.train_input) {
+  // Four frozen Poisson trains per channel of their half, at r_input over one window.
+  const auto n = static_cast<std::uint32_t>(config.n_inputs);
+  const std::uint32_t half_begin[2] = {0, n / 2}, half_end[2] = {n / 2, n};
+  const double mean_isi_ms = 1000.0 / config.train_input.r_input_hz;
+  patterns_.assign(4, std::vector<std::vector<double>>(n));
+  step_offsets_.assign(4, {});
+  step_channels_.assign(4, {});
+  for (std::uint32_t k = 0; k < 4; ++k) {
+    const std::uint32_t half = k / 2;
+    auto& pattern = patterns_[k];
+    std::vector<std::vector<std::uint32_t>> per_step(static_cast<std::size_t>(window_));
+    for (std::uint32_t channel = half_begin[half]; channel < half_end[half]; ++channel) {
+      if (config.train_input.r_input_hz <= 0) break;
+      const std::uint64_t entity = (static_cast<std::uint64_t>(k) << 32) | channel;
+      double t = 0;
+      for (std::uint64_t spike = 0;; ++spike) {
+        t += rng_.exponential(mean_isi_ms, Purpose::xor_pattern, entity, spike);
+        if (t >= config.t_pattern_xor_ms) break;
+        pattern[channel].push_back(t);
+        // A spike at t falls into step floor(t/dt); several in one step count once.
+        const auto s = static_cast<std::int64_t>(std::floor(t / config.dt_ms));
+        if (s >= window_) continue;
+        auto& bucket = per_step[static_cast<std::size_t>(s)];
+        if (bucket.empty() || bucket.back() != channel) bucket.push_back(channel);
+      }
+    }
+    auto& offsets = step_offsets_[k];
+    offsets.push_back(0);
+    for (const auto& bucket : per_step) {
+      step_channels_[k].insert(step_channels_[k].end(), bucket.begin(), bucket.end());
+      offsets.push_back(static_cast<std::uint32_t>(step_channels_[k].size()));
+    }
+  }
+  noise_uniforms_.resize(n);
+}
+
+void XorTask::start_phase(const InputSettings& settings) {
+  settings_ = settings;
+  position_ = window_;  // the first step starts the first window
+  id_[0] = id_[1] = -1;
+}
+
+void XorTask::save(InputState& state) const {
+  state.xor_position = position_;
+  state.xor_id_1 = id_[0];
+  state.xor_id_2 = id_[1];
+}
+
+void XorTask::resume(const InputSettings& settings, const InputState& state) {
+  settings_ = settings;
+  const bool ids_known = state.xor_id_1 >= 0 && state.xor_id_2 >= 0;
+  const bool ids_valid = state.xor_id_1 <= 1 && state.xor_id_2 <= 1 && state.xor_id_1 >= -1 &&
+                         state.xor_id_2 >= -1 && (state.xor_id_1 < 0) == (state.xor_id_2 < 0);
+  if (!ids_valid || state.xor_position < 0 || state.xor_position > window_ ||
+      (!ids_known && state.xor_position != window_)) {
+    start_phase(settings);  // not a position of this task's windows: the phase starts afresh
+    return;
+  }
+  position_ = state.xor_position;
+  id_[0] = state.xor_id_1;
+  id_[1] = state.xor_id_2;
+}
+
+void XorTask::generate(std::int64_t step, InputStep& out) {
+  const auto u_step = static_cast<std::uint64_t>(step);
+  if (position_ >= window_) {
+    // A new window: each half switches with probability p_switch (the first: uniform).
+    for (int half = 0; half < 2; ++half) {
+      const double u = rng_.uniform(Purpose::xor_switch, u_step, 0, half);
+      if (id_[half] < 0)
+        id_[half] = u < 0.5 ? 0 : 1;
+      else if (u < settings_.p_switch)
+        id_[half] = 1 - id_[half];
+    }
+    position_ = 0;
+  }
+  out.pattern_id = id_[0];
+  out.pattern_id_2 = id_[1];
+  out.sequence_id = -1;
+  out.channels.clear();
+  out.from_pattern.clear();
+  // Half 1's channels precede half 2's: the two patterns' lists joined are ascending.
+  const auto p = static_cast<std::size_t>(position_);
+  const std::uint32_t* lists[2];
+  std::size_t sizes[2];
+  for (int half = 0; half < 2; ++half) {
+    const auto k = static_cast<std::size_t>(2 * half + id_[half]);
+    const auto& offsets = step_offsets_[k];
+    lists[half] = step_channels_[k].data() + offsets[p];
+    sizes[half] = offsets[p + 1] - offsets[p];
+  }
+  const auto n_inputs = static_cast<std::uint32_t>(config_.n_inputs);
+  if (settings_.use_noise && settings_.r_noise_hz > 0 && n_inputs > 0) {
+    // The overlay's uniforms for all channels at once (the same bits as uniform(overlay_noise,
+    // channel, step)), then one merge with the pattern spikes.
+    const double p_noise = 1.0 - std::exp(-settings_.r_noise_hz * config_.dt_s());
+    double* u = noise_uniforms_.data();
+    rng_.uniforms(Purpose::overlay_noise, 0, n_inputs, u_step, u);
+    int half = 0;
+    std::size_t next = 0;
+    for (std::uint32_t c = 0; c < n_inputs; ++c) {
+      while (half < 2 && next == sizes[half]) {
+        ++half;
+        next = 0;
+      }
+      const bool pattern_spike = half < 2 && lists[half][next] == c;
+      if (pattern_spike) ++next;
+      if (pattern_spike || u[c] < p_noise) {
+        out.channels.push_back(c);
+        out.from_pattern.push_back(pattern_spike ? 1 : 0);
+      }
+    }
+  } else {
+    for (int half = 0; half < 2; ++half) {
+      out.channels.insert(out.channels.end(), lists[half], lists[half] + sizes[half]);
+      out.from_pattern.insert(out.from_pattern.end(), sizes[half], 1);
+    }
+  }
+  ++position_;
+}
+
+// --- The file task -------------------------------------------------------------------------
+
+void FileTask::seek(std::int64_t position) {
+  position_ = position;
+  const auto& f = *file_;
+  spike_cursor_ = static_cast<std::size_t>(
+      std::lower_bound(f.spike_step.begin(), f.spike_step.end(), position) - f.spike_step.begin());
+  label_cursor_ = static_cast<std::size_t>(
+      std::upper_bound(f.label_step.begin(), f.label_step.end(), position) - f.label_step.begin() -
+      1);
+}
+
+void FileTask::start_phase() {
+  if (!file_) throw std::logic_error("seqlearn: the file task runs without input.file loaded");
+  seek(0);
+}
+
+void FileTask::save(InputState& state) const {
+  state.file_position = position_;
+}
+
+// input.file may change on a restore: a position beyond the new file's length wraps.
+void FileTask::resume(const InputState& state) {
+  start_phase();
+  seek(std::max<std::int64_t>(0, state.file_position) % file_->n_steps);
+}
+
+void FileTask::generate(std::int64_t, InputStep& out) {
+  const auto& f = *file_;
+  out.channels.clear();
+  out.from_pattern.clear();
+  while (spike_cursor_ < f.spike_step.size() && f.spike_step[spike_cursor_] == position_)
+    out.channels.push_back(f.spike_channel[spike_cursor_++]);
+  out.from_pattern.assign(out.channels.size(), 1);
+  while (label_cursor_ + 1 < f.label_step.size() && f.label_step[label_cursor_ + 1] <= position_)
+    ++label_cursor_;
+  out.pattern_id = f.label_value[label_cursor_];
+  out.pattern_id_2 = -1;
+  out.sequence_id = -1;
+  if (++position_ == f.n_steps) {  // cyclic: the file starts again
+    position_ = 0;
+    spike_cursor_ = 0;
+    label_cursor_ = 0;
+  }
+}
+
+// --- Loading input.file --------------------------------------------------------------------
+
+namespace {
+
+constexpr std::int64_t kMaxFileSteps = 1'000'000'000'000'000;  // 1e15, as run.protocol
+
+bool parse_integer(const std::string& text, std::int64_t& out) {
+  std::size_t first = text.find_first_not_of(" \t\r");
+  std::size_t last = text.find_last_not_of(" \t\r");
+  if (first == std::string::npos) return false;
+  const char* begin = text.data() + first;
+  const char* end = text.data() + last + 1;
+  const auto result = std::from_chars(begin, end, out);
+  return result.ec == std::errc() && result.ptr == end;
+}
+
+bool is_hdf5(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  char signature[8] = {};
+  file.read(signature, 8);
+  return file.gcount() == 8 && std::string(signature, 8) == std::string("\x89HDF\r\n\x1a\n", 8);
+}
+
+struct CsvRow {
+  std::int64_t a = 0, b = 0;
+  std::int64_t line = 0;
+};
+
+// Lines "A,B" of two integers (a first line that is not is a header); `key` names the file.
+std::vector<CsvRow> read_csv_pairs(const std::string& key, const std::string& path,
+                                   const char* format) {
+  std::ifstream file(path);
+  if (!file) throw ConfigError("cannot read " + key + " '" + path + "'");
+  std::vector<CsvRow> rows;
+  std::string line;
+  std::int64_t line_number = 0;
+  bool first_line = true;
+  while (std::getline(file, line)) {
+    ++line_number;
+    if (line_number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const auto comma = line.find(',');
+    std::int64_t a = 0, b = 0;
+    const bool ok = comma != std::string::npos && parse_integer(line.substr(0, comma), a) &&
+                    parse_integer(line.substr(comma + 1), b);
+    if (!ok) {
+      std::int64_t ignored = 0;
+      if (first_line &&
+          (comma == std::string::npos || !parse_integer(line.substr(0, comma), ignored))) {
+        first_line = false;  // a header
+        continue;
+      }
+      throw ConfigError("invalid " + key + " '" + path + "', line " + std::to_string(line_number) +
+                        ": expected '" + format + "' with integers");
+    }
+    first_line = false;
+    rows.push_back({a, b, line_number});
+  }
+  if (file.bad()) throw ConfigError("cannot read " + key + " '" + path + "'");
+  return rows;
+}
+
+// Label runs from (step, label) pairs, sorted by step, one per step (other steps: -1).
+void label_runs(const std::vector<std::pair<std::int64_t, std::int32_t>>& labels, InputFile& f) {
+  f.label_step = {0};
+  f.label_value = {-1};
+  auto set = [&f](std::int64_t step, std::int32_t value) {
+    if (f.label_step.back() == step) {
+      f.label_value.back() = value;
+      if (f.label_value.size() > 1 && f.label_value[f.label_value.size() - 2] == value) {
+        f.label_step.pop_back();
+        f.label_value.pop_back();
+      }
+    } else if (f.label_value.back() != value) {
+      f.label_step.push_back(step);
+      f.label_value.push_back(value);
+    }
+  };
+  for (const auto& [step, label] : labels) {
+    set(step, label);
+    set(step + 1, -1);
+  }
+}
+
+}  // namespace
+
+InputFile load_input_file(const std::string& path, const std::string& label_path, int n_inputs,
+                          double dt_ms) {
+  const std::string key = "input.file";
+  const std::string where = "invalid " + key + " '" + path + "': ";
+  if (path.empty()) throw ConfigError(key + ": expected a spike file for the file task");
+  {
+    std::ifstream probe(path);
+    if (!probe) throw ConfigError("cannot read " + key + " '" + path + "'");
+  }
+  InputFile f;
+  std::vector<std::pair<std::int64_t, std::int64_t>> spikes;  // (step, channel)
+  std::vector<std::pair<std::int64_t, std::int32_t>> labels;  // (step, label), sparse
+  std::int64_t length = -1;  // the file's own statement of its length, if any
+  auto check_spike = [&](std::int64_t step, std::int64_t channel, const std::string& at) {
+    if (step < 0) throw ConfigError(where + at + "step " + std::to_string(step) + " is negative");
+    if (step >= kMaxFileSteps)
+      throw ConfigError(where + at + "step " + std::to_string(step) + " is 1e15 or more");
+    if (channel < 0 || channel >= n_inputs)
+      throw ConfigError(where + at + "channel " + std::to_string(channel) + " outside [0, " +
+                        std::to_string(n_inputs - 1) +
+                        "] (network.n_inputs = " + std::to_string(n_inputs) + ")");
+  };
+  if (is_hdf5(path)) {
+    if (!label_path.empty())
+      throw ConfigError("invalid value '" + label_path +
+                        "' for input.label_file: only a CSV input.file takes a label file; an "
+                        "HDF5 input.file holds its labels in /labels");
+    try {
+      const H5Input in(path);
+      auto integer_dataset = [&](const std::string& name) {
+        if (in.dataset_kind(name) != H5Input::Kind::integer)
+          throw ConfigError(where + name +
+                            (in.exists(name) ? " is not a 1-D integer dataset" : " is missing"));
+        return in.length(name);
+      };
+      const std::uint64_t n = integer_dataset("/spikes/step");
+      if (integer_dataset("/spikes/channel") != n)
+        throw ConfigError(where + "/spikes/step and /spikes/channel differ in length");
+      constexpr std::uint64_t kChunk = 1 << 20;
+      for (std::uint64_t at = 0; at < n; at += kChunk) {
+        const std::uint64_t count = std::min(kChunk, n - at);
+        const auto steps = in.read_rows<std::int64_t>("/spikes/step", at, count);
+        const auto channels = in.read_rows<std::int64_t>("/spikes/channel", at, count);
+        for (std::uint64_t i = 0; i < count; ++i) {
+          check_spike(steps[i], channels[i], "spike " + std::to_string(at + i) + ": ");
+          spikes.emplace_back(steps[i], channels[i]);
+        }
+      }
+      if (in.exists("/labels")) {
+        const std::uint64_t n_labels = integer_dataset("/labels");
+        length = static_cast<std::int64_t>(n_labels);
+        for (std::uint64_t at = 0; at < n_labels; at += kChunk) {
+          const std::uint64_t count = std::min(kChunk, n_labels - at);
+          const auto values = in.read_rows<std::int64_t>("/labels", at, count);
+          for (std::uint64_t i = 0; i < count; ++i) {
+            if (values[i] < -1 || values[i] > std::numeric_limits<std::int32_t>::max())
+              throw ConfigError(where + "/labels[" + std::to_string(at + i) + "] is " +
+                                std::to_string(values[i]) + "; labels are int32 >= -1");
+            if (values[i] != -1)
+              labels.emplace_back(static_cast<std::int64_t>(at + i),
+                                  static_cast<std::int32_t>(values[i]));
+          }
+        }
+      }
+      if (in.attribute_kind("/", "n_steps") != H5Input::Kind::missing) {
+        if (in.attribute_kind("/", "n_steps") != H5Input::Kind::integer)
+          throw ConfigError(where + "attribute n_steps is not an integer");
+        const std::int64_t n_steps = in.int_attribute("/", "n_steps");
+        if (n_steps < 1 || n_steps > kMaxFileSteps)
+          throw ConfigError(where + "attribute n_steps is " + std::to_string(n_steps) +
+                            "; expected 1 to 1e15");
+        if (length >= 0 && n_steps != length)
+          throw ConfigError(where + "attribute n_steps is " + std::to_string(n_steps) +
+                            " but /labels has " + std::to_string(length) + " steps");
+        length = n_steps;
+      }
+      const auto dt_kind = in.attribute_kind("/", "dt");
+      if (dt_kind != H5Input::Kind::missing) {
+        if (dt_kind != H5Input::Kind::integer && dt_kind != H5Input::Kind::floating)
+          throw ConfigError(where + "attribute dt is not a number");
+        const double dt = in.double_attribute("/", "dt");
+        if (!(std::abs(dt - dt_ms) <= 1e-9 * dt_ms)) {
+          std::ostringstream text;
+          text << where << "attribute dt is " << dt << " ms; neuron.dt is " << dt_ms << " ms";
+          throw ConfigError(text.str());
+        }
+      }
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw ConfigError("cannot read " + key + " '" + path + "' as HDF5: " + e.what());
+    }
+  } else {
+    for (const auto& row : read_csv_pairs(key, path, "step,channel")) {
+      check_spike(row.a, row.b, "line " + std::to_string(row.line) + ": ");
+      spikes.emplace_back(row.a, row.b);
+    }
+    if (!label_path.empty()) {
+      const std::string label_where = "invalid input.label_file '" + label_path + "': ";
+      for (const auto& row : read_csv_pairs("input.label_file", label_path, "step,label")) {
+        const std::int64_t step = row.a, label = row.b, label_row = row.line;
+        if (step < 0 || step >= kMaxFileSteps)
+          throw ConfigError(label_where + "line " + std::to_string(label_row) + ": step " +
+                            std::to_string(step) + " outside [0, 1e15)");
+        if (label < -1 || label > std::numeric_limits<std::int32_t>::max())
+          throw ConfigError(label_where + "line " + std::to_string(label_row) + ": label " +
+                            std::to_string(label) + "; labels are int32 >= -1");
+        labels.emplace_back(step, static_cast<std::int32_t>(label));
+      }
+      std::stable_sort(labels.begin(), labels.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (std::size_t i = 1; i < labels.size(); ++i)
+        if (labels[i].first == labels[i - 1].first && labels[i].second != labels[i - 1].second)
+          throw ConfigError(label_where + "step " + std::to_string(labels[i].first) +
+                            " has two labels");
+      labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+    }
+  }
+  std::sort(spikes.begin(), spikes.end());
+  spikes.erase(std::unique(spikes.begin(), spikes.end()), spikes.end());
+  if (length < 0) {
+    // CSV (or HDF5 without /labels or n_steps): the last spiking or labelled step + 1.
+    length = 0;
+    if (!spikes.empty()) length = spikes.back().first + 1;
+    if (!labels.empty()) length = std::max(length, labels.back().first + 1);
+  }
+  if (length <= 0) throw ConfigError(where + "no spikes and no labels: the file lasts no step");
+  if (!spikes.empty() && spikes.back().first >= length)
+    throw ConfigError(where + "spike step " + std::to_string(spikes.back().first) +
+                      " is beyond the file's " + std::to_string(length) + " steps (n_steps)");
+  f.n_steps = length;
+  f.spike_step.reserve(spikes.size());
+  f.spike_channel.reserve(spikes.size());
+  for (const auto& [step, channel] : spikes) {
+    f.spike_step.push_back(step);
+    f.spike_channel.push_back(static_cast<std::uint32_t>(channel));
+  }
+  label_runs(labels, f);
+  return f;
+}
+
+// --- The generator -------------------------------------------------------------------------
+
+InputGenerator::InputGenerator(const Config& config, const CounterRng& rng)
+    : pattern_(config, rng),
+      xor_(config, rng),
+      file_(config.uses_task(InputTask::file)
+                ? std::make_shared<const InputFile>(load_input_file(
+                      config.input_file, config.label_file, config.n_inputs, config.dt_ms))
+                : nullptr) {}
+
+void InputGenerator::start_phase(const InputSettings& settings) {
+  task_ = settings.task;
+  switch (task_) {
+    case InputTask::pattern:
+      pattern_.start_phase(settings);
+      return;
+    case InputTask::xor_task:
+      xor_.start_phase(settings);
+      return;
+    case InputTask::file:
+      file_.start_phase();
+      return;
+  }
+}
+
+InputGenerator::State InputGenerator::state() const {
+  State state;
+  state.task = task_;
+  pattern_.save(state);
+  xor_.save(state);
+  if (file_.loaded()) file_.save(state);
+  return state;
+}
+
+void InputGenerator::resume(const InputSettings& settings, const State& state) {
+  pattern_.set_event(state.event);
+  if (state.task != settings.task) {
+    start_phase(settings);
+    return;
+  }
+  task_ = settings.task;
+  switch (task_) {
+    case InputTask::pattern:
+      pattern_.resume(settings, state);
+      return;
+    case InputTask::xor_task:
+      xor_.resume(settings, state);
+      return;
+    case InputTask::file:
+      file_.resume(state);
+      return;
+  }
 }
 
 }  // namespace seqlearn

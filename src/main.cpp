@@ -203,7 +203,7 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
     const double rate = std::max(input.r_input_hz, input.use_noise ? input.r_noise_hz : 0.0) * 1.5;
     bytes += config.n_inputs * rate * static_cast<double>(phase.steps) * config.dt_s() * 13.0;
   }
-  bytes += steps * 8.0;                                                       // labels
+  bytes += steps * 12.0;                                                      // labels
   bytes += samples * traced * (3.0 + fan_in) * 8.0 + traced * fan_in * 16.0;  // traces
   if (config.writes_synapses(synapses)) bytes += synapses * 40.0;
   bytes += 2e5;  // metadata, /network, /phases
@@ -357,7 +357,8 @@ MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
   parts.push_back(
       {pattern_spikes * 8.0 + (presents ? warp * longest_pattern / config.dt_ms * 24.0 : 0.0),
        "input.t_pattern", "the frozen input patterns and their presentation"});
-  parts.push_back({steps * 8.0, "run.protocol", "rank 0's pattern and sequence labels per step"});
+  parts.push_back(
+      {steps * 12.0, "run.protocol", "rank 0's labels per step (two streams) and sequence ids"});
   double recorded = circuits * config.r_max_hz * steps * config.dt_s() * 16.0 / ranks;
   if (config.dt_rec > 0) {
     const double traced = config.record_mode == seqlearn::RecordMode::random

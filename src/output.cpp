@@ -108,7 +108,12 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   write_from_root(file, "/input/spikes/step", rec.input_step, comm);
   write_from_root(file, "/input/spikes/channel", rec.input_channel, comm);
   write_from_root(file, "/input/spikes/from_pattern", rec.input_from_pattern, comm);
-  write_from_root(file, "/input/pattern_id", rec.pattern_id, comm);
+  {
+    // [T, 2]: column 0 = stream 1, column 1 = stream 2 (docs/output.md).
+    const std::uint64_t rows = comm.rank() == 0 ? rec.pattern_id.size() / 2 : 0;
+    const std::uint64_t all = comm.max(rows);
+    file.write_matrix("/input/pattern_id", rec.pattern_id.data(), all, 2, 0, rows, 0, 2);
+  }
   write_from_root(file, "/input/sequence_id", rec.sequence_id, comm);
   // A restored run starts at its checkpoint's step: pattern_id[i] is step first_step + i.
   file.attribute("/input/pattern_id", "first_step", rec.first_step);
@@ -117,18 +122,20 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   file.units("/input/spikes/step", "steps");
 
   const Config& config = sim.config();
-  std::vector<std::string> names;
+  std::vector<std::string> names, tasks;
   std::vector<std::int64_t> first_step, steps_of_phase;
   std::vector<std::uint8_t> learning;
   std::int64_t at = sim.first_step();
   for (const Phase& phase : config.protocol) {
     names.push_back(to_string(phase.kind));
+    tasks.push_back(to_string(config.input_settings(phase).task));
     first_step.push_back(at);
     steps_of_phase.push_back(phase.steps);
     learning.push_back(phase.learning ? 1 : 0);
     at += phase.steps;
   }
   file.write_strings("/phases/name", names);
+  file.write_strings("/phases/task", tasks);
   write_from_root(file, "/phases/first_step", first_step, comm);
   write_from_root(file, "/phases/steps", steps_of_phase, comm);
   write_from_root(file, "/phases/learning", learning, comm);

@@ -234,7 +234,7 @@ std::int64_t Simulator::local_circuit_of(std::uint64_t local_neuron) const {
 Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::int64_t)>& progress) {
   const std::int64_t total = config_.total_steps();
   record_.first_step = first_step_;
-  record_.pattern_id.reserve(static_cast<std::size_t>(comm_.rank() == 0 ? total : 0));
+  record_.pattern_id.reserve(static_cast<std::size_t>(comm_.rank() == 0 ? 2 * total : 0));
   const std::int64_t every = config_.checkpoint_every_steps;
   std::int64_t last_checkpoint = -1;
   // compute_cpu_s: the loop's CPU time less the exchanges' (on several ranks) and the
@@ -251,7 +251,7 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
   for (phase_index_ = 0; phase_index_ < config_.protocol.size(); ++phase_index_) {
     const Phase& phase = config_.protocol[phase_index_];
     const bool is_test = phase.kind == PhaseKind::test;
-    const InputSettings& settings = is_test ? config_.test_input : config_.train_input;
+    const InputSettings settings = config_.input_settings(phase);
     if (phase.continues) {
       input_.resume(settings, restored_generator_);
     } else {
@@ -438,7 +438,7 @@ void Simulator::receive_inputs(std::int64_t n, const Interval& interval) {
   if (config_.forced.inputs_forced) {
     inputs.channels.clear();
     inputs.from_pattern.clear();
-    inputs.pattern_id = inputs.sequence_id = -1;
+    inputs.pattern_id = inputs.pattern_id_2 = inputs.sequence_id = -1;
     const auto& forced = config_.forced.inputs;
     for (; forced_input_cursor_ < forced.size() && forced[forced_input_cursor_].step <= n;
          ++forced_input_cursor_) {
@@ -452,6 +452,7 @@ void Simulator::receive_inputs(std::int64_t n, const Interval& interval) {
   counters_.input_spikes += inputs.channels.size();
   if (comm_.rank() != 0) return;
   record_.pattern_id.push_back(inputs.pattern_id);
+  record_.pattern_id.push_back(inputs.pattern_id_2);
   record_.sequence_id.push_back(inputs.sequence_id);
   record_.input_step.insert(record_.input_step.end(), inputs.channels.size(), n);
   record_.input_channel.insert(record_.input_channel.end(), inputs.channels.begin(),

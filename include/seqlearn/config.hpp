@@ -24,6 +24,11 @@ enum class Boundary { open, periodic };
 enum class InitialWeights { zero, log_uniform };
 enum class Schedule { variance_tracking, inverse_time, constant };
 enum class PatternMode { random_switching, random_independent, alternating };
+// The input task of a phase (docs/model.md 5 and 11.2): `xor` is a C++ keyword, hence xor_task.
+enum class InputTask { pattern, xor_task, file };
+
+// "pattern", "xor" or "file", as in input.task, run.protocol and the output's /phases/task.
+const char* to_string(InputTask task);
 
 // Every member initialiser below is the option table's default (src/config.cpp): Config{} is the
 // experiment that make_config({}) resolves (tests/test_config.cpp checks it field by field).
@@ -31,6 +36,7 @@ enum class PatternMode { random_switching, random_independent, alternating };
 
 // Input-generator settings (docs/model.md 5); `[input]` for train phases, `[test]` for test phases.
 struct InputSettings {
+  InputTask task = InputTask::pattern;
   double r_input_hz = 5.0;
   double r_noise_hz = 2.0;
   bool use_noise = true;
@@ -55,6 +61,8 @@ struct Phase {
   PhaseKind kind = PhaseKind::train;
   std::int64_t steps = 0;
   bool learning = true;
+  // The phase's own task (run.protocol NAME:MS:TASK); empty: input.task / test.task.
+  std::optional<InputTask> task = std::nullopt;
   // Only for the first phase of a restored run: it continues the checkpointed phase (no
   // generator restart, no transient reset) instead of starting a new one.
   bool continues = false;
@@ -119,6 +127,9 @@ struct Config {
   InputSettings train_input;
   InputSettings test_input{.mode = PatternMode::alternating};
   bool reset_transients = true;
+  double t_pattern_xor_ms = 50.0;  // xor task: window length (docs/model.md 11.2)
+  std::string input_file;          // file task: spikes (HDF5 or CSV `step,channel`)
+  std::string label_file;          // file task: labels (CSV `step,label`) of a CSV spike file
   // [run]
   std::vector<Phase> protocol{{.kind = PhaseKind::train, .steps = 100000, .learning = true},
                               {.kind = PhaseKind::test, .steps = 3000, .learning = false}};
@@ -152,6 +163,10 @@ struct Config {
   bool operator==(const Config&) const = default;
 
   std::int64_t total_steps() const;
+  // The input settings of a phase: [input] or [test], with the phase's own task if it names one.
+  InputSettings input_settings(const Phase& phase) const;
+  bool uses_task(InputTask task) const;        // some phase of the protocol runs `task`
+  std::int64_t xor_window_steps() const;       // input.t_pattern_xor in steps
   std::string resolved_protocol_text() const;  // e.g. "train:5000 (continued),test:3000"
   std::int64_t n_circuits() const { return static_cast<std::int64_t>(rows) * cols; }
   double dt_s() const { return dt_ms * 1e-3; }

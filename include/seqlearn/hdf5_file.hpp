@@ -109,6 +109,8 @@ class H5Input {
   // What an attribute holds, or missing (the object or the attribute).
   enum class Kind { missing, integer, floating, string, other };
   Kind attribute_kind(const std::string& object, const std::string& name) const;
+  // The element class of a 1-D dataset (other: not a 1-D dataset; missing: no such object).
+  Kind dataset_kind(const std::string& dataset) const;
   // Empty if `dataset` exists, is 1-D with `length` elements of the element type `type`
   // (H5File::type_of_public<T>()) and holds an integer attribute `checksum`; otherwise
   // what is wrong, as text that follows the dataset's name ("is missing", ...).

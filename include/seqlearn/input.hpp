@@ -1,12 +1,20 @@
-// The input generator of the `pattern` task (docs/model.md 5).
+// The input generator: one small class per input task behind the per-phase choice
+// (docs/model.md 5 and 11.2):
+//   PatternTask  noise phases and frozen pattern sequences (the `pattern` task)
+//   XorTask      two halves of the channels, each showing one of its two frozen short
+//                patterns per window, windows in lockstep (the `xor` task)
+//   FileTask     the spikes and labels of input.file, replayed cyclically (the `file` task)
 //
 // Every rank runs an identical generator: all its random numbers are keyed by (seed, purpose,
-// channel, step) or by a generator-event number, so no input spike is ever communicated.
-// Frozen patterns are drawn once per run; each protocol phase restarts the generator with a
-// noise phase.
+// channel, step), by a window's first step or by a generator-event number, so no input spike
+// is ever communicated. Frozen patterns are drawn once per run; each protocol phase restarts
+// its task (the pattern task with a noise phase, the xor task with a first window, the file
+// task at the file's step 0).
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "seqlearn/config.hpp"
@@ -17,44 +25,64 @@ namespace seqlearn {
 // The input of one step.
 struct InputStep {
   std::vector<std::uint32_t> channels;     // ascending
-  std::vector<std::uint8_t> from_pattern;  // per spike: 1 if the frozen pattern made it
-  int pattern_id = -1;                     // -1 in noise
-  int sequence_id = -1;
+  std::vector<std::uint8_t> from_pattern;  // per spike: 1 if the frozen pattern (file) made it
+  int pattern_id = -1;    // stream 1: pattern id, xor half 1's id, file label (-1: none)
+  int pattern_id_2 = -1;  // stream 2: xor half 2's id (-1 for one-stream tasks)
+  int sequence_id = -1;   // the pattern task's sequence (-1 otherwise)
 };
 
-class InputGenerator {
+// The generator's position, for checkpoints: everything that determines its future (the
+// current presentation is rebuilt from it). Settings come from the phase and are set
+// separately.
+struct InputState {
+  InputTask task = InputTask::pattern;
+  // pattern task
+  std::uint64_t event = 0;
+  bool in_pattern = false;
+  bool first_sequence = true;
+  std::int64_t remaining = 0;
+  std::int64_t position = 0;
+  int sequence = -1;
+  std::int64_t sequence_position = 0;
+  double warp = 1.0;
+  int pattern = -1;  // the pattern being presented (-1 in noise)
+  // xor task: the step within the window (window length: a new window starts next), the two
+  // halves' ids (-1 before the phase's first window)
+  std::int64_t xor_position = 0;
+  int xor_id_1 = -1;
+  int xor_id_2 = -1;
+  // file task: the file's step that comes next
+  std::int64_t file_position = 0;
+};
+
+// The file task's input (input.file, input.label_file), checked on load.
+struct InputFile {
+  std::int64_t n_steps = 0;              // the file's length L (> 0)
+  std::vector<std::int64_t> spike_step;  // sorted by (step, channel), no duplicates
+  std::vector<std::uint32_t> spike_channel;
+  std::vector<std::int64_t> label_step;   // where the label changes; label_step[0] = 0
+  std::vector<std::int32_t> label_value;  // the label from label_step[i] on (-1: none)
+};
+
+// Reads input.file (HDF5 or CSV `step,channel`) and input.label_file (CSV `step,label`).
+// Throws ConfigError naming the key (exit code 2) for a missing, unreadable or malformed
+// file, a channel >= n_inputs, a negative step or label < -1, a `dt` attribute != dt_ms.
+InputFile load_input_file(const std::string& path, const std::string& label_path, int n_inputs,
+                          double dt_ms);
+
+// The `pattern` task (docs/model.md 5).
+class PatternTask {
  public:
-  InputGenerator(const Config& config, const CounterRng& rng);
-
-  // Restart with a noise phase under new settings (start of every protocol phase).
+  PatternTask(const Config& config, const CounterRng& rng);
   void start_phase(const InputSettings& settings);
-
-  // Everything that determines the generator's future, for checkpoints (the current
-  // presentation is rebuilt from it). Settings come from the phase and are set separately.
-  struct State {
-    std::uint64_t event = 0;
-    bool in_pattern = false;
-    bool first_sequence = true;
-    std::int64_t remaining = 0;
-    std::int64_t position = 0;
-    int sequence = -1;
-    std::int64_t sequence_position = 0;
-    double warp = 1.0;
-    int pattern = -1;  // the pattern being presented (-1 in noise)
-  };
-  State state() const;
+  void save(InputState& state) const;
   // Continues a checkpointed phase: same settings, restored position. The keys that may
   // change on a restore can leave the position outside the sequences (fewer or other
   // input.pattern_sequences): then a presentation in progress ends there (a noise phase
   // follows), and the next sequence is chosen as at the start of a phase.
-  void resume(const InputSettings& settings, const State& state);
-  // Continues the generator-event counter of a checkpoint (for phases that start afresh).
+  void resume(const InputSettings& settings, const InputState& state);
   void set_event(std::uint64_t event) { event_ = event; }
-
-  // Generates global step `step` (steps must come in order within a phase).
   void generate(std::int64_t step, InputStep& out);
-
-  // The frozen pattern p: spike times in ms from its start, per channel.
   const std::vector<std::vector<double>>& pattern(int p) const {
     return patterns_[static_cast<std::size_t>(p)];
   }
@@ -81,6 +109,102 @@ class InputGenerator {
   double warp_ = 1.0;
   // Current pattern presentation: channels per step (warped, de-duplicated, ascending).
   std::vector<std::vector<std::uint32_t>> presentation_;
+};
+
+// The `xor` task (docs/model.md 11.2): half 1 = channels [0, n/2), half 2 = [n/2, n), each
+// with two frozen patterns (ids 0, 1) of input.t_pattern_xor at r_input; windows of that
+// length back to back from the phase's first step, both halves in lockstep. At a window's
+// first step s each half switches to its other pattern with probability p_switch (uniform
+// (Purpose::xor_switch, s, 0, half)); the phase's first window takes each id uniformly from
+// the same draws. r_noise is OR-ed on top (Purpose::overlay_noise, as over patterns).
+class XorTask {
+ public:
+  XorTask(const Config& config, const CounterRng& rng);
+  void start_phase(const InputSettings& settings);
+  void save(InputState& state) const;
+  void resume(const InputSettings& settings, const InputState& state);
+  void generate(std::int64_t step, InputStep& out);
+  std::int64_t window_steps() const { return window_; }
+  // Frozen pattern `id` of `half` (0 or 1): spike times in ms from the window start, per
+  // channel of the whole input (the other half's channels empty).
+  const std::vector<std::vector<double>>& pattern(int half, int id) const {
+    return patterns_[static_cast<std::size_t>(2 * half + id)];
+  }
+
+ private:
+  const Config& config_;
+  CounterRng rng_;
+  std::int64_t window_ = 1;                                 // steps per window
+  std::vector<std::vector<std::vector<double>>> patterns_;  // [2 half + id][channel] -> times
+  // [2 half + id]: CSR of the pattern's channels per window step (ascending, de-duplicated).
+  std::vector<std::vector<std::uint32_t>> step_offsets_;
+  std::vector<std::vector<std::uint32_t>> step_channels_;
+  InputSettings settings_;
+  std::int64_t position_ = 0;  // step within the window; == window_: a new one starts
+  int id_[2] = {-1, -1};
+  std::vector<double> noise_uniforms_;  // per channel, this step's overlay draws
+};
+
+// The `file` task: input.file's spikes and labels from each phase's first step (the file's
+// step 0), cyclically; no noise.
+class FileTask {
+ public:
+  explicit FileTask(std::shared_ptr<const InputFile> file) : file_(std::move(file)) {}
+  void start_phase();
+  void save(InputState& state) const;
+  void resume(const InputState& state);
+  void generate(std::int64_t step, InputStep& out);
+  bool loaded() const { return file_ != nullptr; }
+
+ private:
+  void seek(std::int64_t position);
+  std::shared_ptr<const InputFile> file_;
+  std::int64_t position_ = 0;     // the file's step that comes next
+  std::size_t spike_cursor_ = 0;  // first spike at or after position_
+  std::size_t label_cursor_ = 0;  // the label run that holds position_
+};
+
+class InputGenerator {
+ public:
+  // Loads input.file when a phase of the protocol runs the file task (ConfigError if bad).
+  InputGenerator(const Config& config, const CounterRng& rng);
+
+  // Restart under new settings, with their task (start of every protocol phase).
+  void start_phase(const InputSettings& settings);
+
+  using State = InputState;
+  State state() const;
+  // Continues a checkpointed phase of the state's task; a state of another task than the
+  // settings' starts the phase afresh.
+  void resume(const InputSettings& settings, const State& state);
+  // Continues the generator-event counter of a checkpoint (for phases that start afresh).
+  void set_event(std::uint64_t event) { pattern_.set_event(event); }
+
+  // Generates global step `step` (steps must come in order within a phase).
+  void generate(std::int64_t step, InputStep& out) {
+    switch (task_) {
+      case InputTask::pattern:
+        pattern_.generate(step, out);
+        return;
+      case InputTask::xor_task:
+        xor_.generate(step, out);
+        return;
+      case InputTask::file:
+        file_.generate(step, out);
+        return;
+    }
+  }
+
+  InputTask task() const { return task_; }
+  // The pattern task's frozen pattern p: spike times in ms from its start, per channel.
+  const std::vector<std::vector<double>>& pattern(int p) const { return pattern_.pattern(p); }
+  const XorTask& xor_task() const { return xor_; }
+
+ private:
+  InputTask task_ = InputTask::pattern;
+  PatternTask pattern_;
+  XorTask xor_;
+  FileTask file_;
 };
 
 }  // namespace seqlearn

@@ -30,9 +30,12 @@ enum class Purpose : std::uint32_t {
   frozen_pattern = 9,  // entity = pattern * 2^32 + channel, counter = spike number
   generator = 10,      // entity = generator event number        (phase lengths, switching, warp)
   record_sample = 11,  // entity = sample number                (record.neurons = random:K)
-  // docs/model.md 11.1 (20 on, so that other new purposes can take 12, 13, ...):
+  // docs/model.md 11.1:
   synapse_kept = 20,   // entity = postsynaptic neuron, counter = presynaptic neuron (p_conn)
   train_circuit = 21,  // entity = circuit                      (network.train_fraction)
+  // xor task (docs/model.md 11.2):
+  xor_pattern = 22,  // entity = (2 half + id) * 2^32 + channel, counter = spike number
+  xor_switch = 23,   // entity = the window's first step, counter 0; which = half
 };
 
 class CounterRng {

@@ -35,7 +35,7 @@ struct Record {
   std::vector<std::int64_t> input_step;
   std::vector<std::uint32_t> input_channel;
   std::vector<std::uint8_t> input_from_pattern;
-  std::vector<std::int32_t> pattern_id;      // per step
+  std::vector<std::int32_t> pattern_id;      // [T][2]: per step, streams 1 and 2
   std::vector<std::int32_t> sequence_id;     // per step
   std::vector<std::uint64_t> trace_neurons;  // this rank's traced neurons, ascending
   std::vector<std::int64_t> trace_steps;

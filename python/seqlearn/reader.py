@@ -27,6 +27,8 @@ class Phase:
     steps: int
     learning: bool
     planned_steps: int | None = None
+    #: the phase's input task: "pattern", "xor" or "file" ("pattern" for files without /phases/task)
+    task: str = "pattern"
 
     @property
     def end(self) -> int:
@@ -117,10 +119,11 @@ class Run:
         self.first_step = int(self.info.get("first_step", self.label_first_step))
         planned_end = None
         phases = f["phases"]
+        tasks = [_text(t) for t in phases["task"][:]] if "task" in phases else ["pattern"] * phases["name"].shape[0]
         planned = [
-            (i, _text(name), int(first), int(steps), bool(learning))
-            for i, (name, first, steps, learning) in enumerate(
-                zip(phases["name"][:], phases["first_step"][:], phases["steps"][:], phases["learning"][:])
+            (i, _text(name), int(first), int(steps), bool(learning), task)
+            for i, (name, first, steps, learning, task) in enumerate(
+                zip(phases["name"][:], phases["first_step"][:], phases["steps"][:], phases["learning"][:], tasks)
             )
         ]
         if planned:
@@ -133,11 +136,11 @@ class Run:
         # Phases cut to the steps that ran, [first_step, last_step); phases that did not run
         # at all are left out.
         self.phases = []
-        for i, name, first, steps, learning in planned:
+        for i, name, first, steps, learning, task in planned:
             a, b = max(first, self.first_step), min(first + steps, self.last_step)
             if b > a:
-                self.phases.append(Phase(i, name, a, b - a, learning, steps))
-        self.planned_phases = [Phase(i, n, a, s, l, s) for i, n, a, s, l in planned]
+                self.phases.append(Phase(i, name, a, b - a, learning, steps, task))
+        self.planned_phases = [Phase(i, n, a, s, l, s, t) for i, n, a, s, l, t in planned]
         self.total_steps = sum(p.steps for p in self.phases)
 
     def close(self):
@@ -230,14 +233,26 @@ class Run:
         """Per input channel: spike times in ms."""
         return [s * self.dt_ms for s in self.input_spike_steps(first, end)]
 
-    def labels(self, name: str, first: int | None = None, end: int | None = None) -> np.ndarray:
-        """input/pattern_id or input/sequence_id for steps [first, end) (-1: noise)."""
+    def labels(self, name: str, first: int | None = None, end: int | None = None, stream: int = 0) -> np.ndarray:
+        """input/pattern_id or input/sequence_id for steps [first, end) (-1: noise, no label).
+
+        pattern_id has one column per stream ([T, 2]): stream 0 = the pattern task's pattern
+        id, xor half 1's id, the file task's label; stream 1 = xor half 2's id (-1 for the
+        one-stream tasks). Files of older versions (1-D pattern_id) have stream 0 only."""
         first = self.first_step if first is None else first
         end = self.last_step if end is None else end
-        return self.file["input/" + name][first - self.label_first_step : end - self.label_first_step]
+        dataset = self.file["input/" + name]
+        rows = slice(first - self.label_first_step, end - self.label_first_step)
+        if dataset.ndim == 1:
+            if stream != 0:
+                raise ValueError(f"input/{name} of {self.path} has one stream; stream {stream} asked for")
+            return dataset[rows]
+        if not 0 <= stream < dataset.shape[1]:
+            raise ValueError(f"input/{name} of {self.path} has {dataset.shape[1]} streams; stream {stream} asked for")
+        return dataset[rows, stream]
 
-    def pattern_id(self, first: int | None = None, end: int | None = None) -> np.ndarray:
-        return self.labels("pattern_id", first, end)
+    def pattern_id(self, first: int | None = None, end: int | None = None, stream: int = 0) -> np.ndarray:
+        return self.labels("pattern_id", first, end, stream)
 
     def sequence_id(self, first: int | None = None, end: int | None = None) -> np.ndarray:
         return self.labels("sequence_id", first, end)
