@@ -105,7 +105,7 @@ constexpr KeySpec kKeys[] = {
      "EPSP decay time constant tau (M6)", ">= neuron.dt (Euler step of M6)"},
     {"neuron.tau_rise",          real,      "(0, 1e7]",       "2",        "ms",     fixed,
      "EPSP rise time constant tau2 (M6)", ">= neuron.dt (Euler step of M6)"},
-    {"plasticity.learning_rate", real,      "(0, 10]",        "0.05",     "",       may_change,
+    {"plasticity.learning_rate", real,      "(0, 1000]",      "0.05",     "",       may_change,
      "learning rate eta (M7)"},
     {"plasticity.schedule",      choice,    "variance_tracking | inverse_time | constant",
                                  "variance_tracking", "", may_change,
@@ -197,8 +197,13 @@ constexpr KeySpec kKeys[] = {
     {"record.dt_rec",            integer,   "[0, 9223372036854775807]",
                                                               "100",      "steps",  may_change,
      "trace sampling interval (0 = no traces)"},
-    {"record.trace_phases",      choice,    "all | test",     "all",      "",       may_change,
-     "phases whose steps are traced: all, or only test phases (the step column shows the gaps)"},
+    {"record.trace_phases",      choice,    "all | test | pattern_test",
+                                                              "all",      "",       may_change,
+     "phases whose steps are traced: all, test phases, or test phases of the pattern task "
+     "(the step column shows the gaps)"},
+    {"record.weight_traces",     boolean,   "",               "true",     "",       may_change,
+     "trace the weights of the traced neurons' synapses too (false: u, p and readout only; "
+     "a weight trace holds every synapse of every traced neuron at every sample)"},
     {"record.synapses",          auto_bool, "",               "auto",     "",       may_change,
      "write the synapse list and final synaptic state (auto: true up to 10 million synapses)"},
     {"validation.forced_spikes", text,      "",               "",         "",       may_change,
@@ -911,6 +916,7 @@ Config build_config(const Values& v) {
   parse_record_neurons(v, c);
   c.dt_rec = v.integer("record.dt_rec");
   c.trace_phases = v.choice<TracePhases>("record.trace_phases");
+  c.record_weight_traces = v.boolean("record.weight_traces");
   c.record_synapses = v.auto_boolean("record.synapses");
 
   c.forced_spikes_file = v.text_value("validation.forced_spikes");
@@ -1018,6 +1024,18 @@ const char* to_string(InputTask task) {
       return "file";
   }
   return "pattern";
+}
+
+bool Config::traces_phase(const Phase& phase) const {
+  switch (trace_phases) {
+    case TracePhases::all:
+      return true;
+    case TracePhases::test:
+      return phase.kind == PhaseKind::test;
+    case TracePhases::pattern_test:
+      return phase.kind == PhaseKind::test && input_settings(phase).task == InputTask::pattern;
+  }
+  return true;
 }
 
 InputSettings Config::input_settings(const Phase& phase) const {

@@ -172,13 +172,11 @@ struct SpaceNeed {
   double checkpoint = 0;
 };
 
-// The steps whose traces are recorded: all, or those of test phases (record.trace_phases).
+// The steps whose traces are recorded (record.trace_phases).
 double traced_steps(const seqlearn::Config& config) {
-  if (config.trace_phases == seqlearn::TracePhases::all)
-    return static_cast<double>(config.total_steps());
   double steps = 0;
   for (const seqlearn::Phase& phase : config.protocol)
-    if (phase.kind == seqlearn::PhaseKind::test) steps += static_cast<double>(phase.steps);
+    if (config.traces_phase(phase)) steps += static_cast<double>(phase.steps);
   return steps;
 }
 
@@ -204,7 +202,8 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
     bytes += config.n_inputs * rate * static_cast<double>(phase.steps) * config.dt_s() * 13.0;
   }
   bytes += steps * 12.0;                                                      // labels
-  bytes += samples * traced * (3.0 + fan_in) * 8.0 + traced * fan_in * 16.0;  // traces
+  const double weight_columns = config.record_weight_traces ? traced * fan_in : 0.0;
+  bytes += samples * (traced * 3.0 + weight_columns) * 8.0 + weight_columns * 16.0;  // traces
   if (config.writes_synapses(synapses)) bytes += synapses * 40.0;
   bytes += 2e5;  // metadata, /network, /phases
   need.checkpoint = synapses * 24.0 + (static_cast<double>(config.n_inputs) + neurons) * 48.0 +
@@ -314,6 +313,21 @@ double ranks_on_this_node() {
   return 1;
 }
 
+// Neurons record.neurons traces (about: the network's size is not known yet).
+double traced_neurons(const seqlearn::Config& config, double neurons) {
+  switch (config.record_mode) {
+    case seqlearn::RecordMode::all:
+      return neurons;
+    case seqlearn::RecordMode::random:
+      return std::min(neurons, static_cast<double>(config.record_list.at(0)));
+    case seqlearn::RecordMode::range:
+      return static_cast<double>(config.record_list.at(1) - config.record_list.at(0) + 1);
+    case seqlearn::RecordMode::list:
+      return static_cast<double>(config.record_list.size());
+  }
+  return neurons;
+}
+
 MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
   const double ranks = n_ranks;
   const double k_mean = 0.5 * (config.k_min + config.k_max);
@@ -359,14 +373,20 @@ MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
        "input.t_pattern", "the frozen input patterns and their presentation"});
   parts.push_back(
       {steps * 12.0, "run.protocol", "rank 0's labels per step (two streams) and sequence ids"});
-  double recorded = circuits * config.r_max_hz * steps * config.dt_s() * 16.0 / ranks;
+  parts.push_back({circuits * config.r_max_hz * steps * config.dt_s() * 16.0 / ranks,
+                   "run.protocol", "the recorded spikes"});
   if (config.dt_rec > 0) {
-    const double traced = config.record_mode == seqlearn::RecordMode::random
-                              ? std::min(neurons, static_cast<double>(config.record_list.at(0)))
-                              : 0.0;
-    recorded += traced_steps(config) / static_cast<double>(config.dt_rec) * traced * 3.0 * 8.0;
+    // Per sample and traced neuron: u, p, readout, and with weight traces its whole row.
+    const double row = config.n_inputs + (recurrent / std::max(1.0, neurons)) * config.p_conn;
+    const double per_neuron = 3.0 + (config.record_weight_traces ? row : 0.0);
+    parts.push_back({traced_steps(config) / static_cast<double>(config.dt_rec) *
+                         traced_neurons(config, neurons) / ranks * per_neuron * 8.0,
+                     config.record_weight_traces ? "record.weight_traces" : "record.dt_rec",
+                     config.record_weight_traces
+                         ? "the traces (u, p, readout and every synapse's weight of each traced "
+                           "neuron at every sample; record.dt_rec, record.neurons)"
+                         : "the traces (record.dt_rec, record.neurons)"});
   }
-  parts.push_back({recorded, "run.protocol", "the recorded spikes and traces"});
   MemoryNeed need;
   for (const Part& part : parts) {
     need.bytes += part.bytes;

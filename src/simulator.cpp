@@ -265,7 +265,7 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
       }
     }
     phase_end_ = step_ + phase.steps;
-    trace_phase_ = config_.trace_phases == TracePhases::all || is_test;
+    trace_phase_ = config_.traces_phase(phase);
     // Exchange intervals of `delay` steps, aligned to the phase start (docs/model.md 4,
     // docs/design.md 3).
     while (step_ < phase_end_) {
@@ -562,7 +562,8 @@ void Simulator::finish_step(std::int64_t n) {
                                                         : router_.target_neurons(a.source_circuit);
   }
   arrivals.clear();
-  if (config_.dt_rec > 0 && n % config_.dt_rec == 0 && trace_phase_) record_weights();
+  if (config_.dt_rec > 0 && n % config_.dt_rec == 0 && trace_phase_ && config_.record_weight_traces)
+    record_weights();
 }
 
 // M6 for the weighted sums of the neurons of local circuits [circuit_first, circuit_last):

@@ -112,6 +112,7 @@ TEST(Config, MemberInitialisersAreTheTableDefaults) {
   EXPECT_SAME(record_list);
   EXPECT_SAME(dt_rec);
   EXPECT_SAME(trace_phases);
+  EXPECT_SAME(record_weight_traces);
   EXPECT_SAME(record_synapses);
   EXPECT_SAME(forced_spikes_file);
   EXPECT_SAME(forced);
@@ -136,6 +137,8 @@ TEST(Config, ChoicesMapToTheirEnumerators) {
             Schedule::inverse_time);
   EXPECT_EQ(make_config({{"plasticity.schedule", "constant"}}).schedule, Schedule::constant);
   EXPECT_EQ(make_config({{"record.trace_phases", "test"}}).trace_phases, TracePhases::test);
+  EXPECT_EQ(make_config({{"record.trace_phases", "pattern_test"}}).trace_phases,
+            TracePhases::pattern_test);
   const Config c = make_config(
       {{"input.pattern_mode", "alternating"}, {"test.pattern_mode", "random_independent"}});
   EXPECT_EQ(c.train_input.mode, PatternMode::alternating);

@@ -539,3 +539,21 @@ TEST(Recording, TracePhasesTestRecordsOnlyTestSteps) {
   EXPECT_EQ(r.trace_p.size(), expected.size() * r.trace_neurons.size());
   EXPECT_EQ(r.trace_weight.size(), expected.size() * r.trace_weight_pre.size());
 }
+
+// record.trace_phases = pattern_test: only the test phases of the pattern task (the paper's
+// xor_pattern protocol traces its 3 s pattern tests, not its 50 s xor tests).
+TEST(Recording, TracePhasesPatternTestSkipsXorTests) {
+  const Config config = seqlearn::make_config({{"network.grid", "2x2"},
+                                               {"run.protocol", "test:20,test:30:xor,train:20,test:10"},
+                                               {"record.dt_rec", "1"},
+                                               {"record.trace_phases", "pattern_test"}});
+  auto comm = seqlearn::make_local_communicator();
+  Simulator sim(config, *comm);
+  sim.run();
+  const auto& r = sim.record();
+  std::vector<std::int64_t> expected;
+  for (std::int64_t s = 0; s < 20; ++s) expected.push_back(s);
+  for (std::int64_t s = 70; s < 80; ++s) expected.push_back(s);
+  EXPECT_EQ(r.trace_steps, expected);
+  EXPECT_EQ(r.trace_p.size(), expected.size() * r.trace_neurons.size());
+}

@@ -88,7 +88,8 @@ struct ForcedSpikes {
 };
 
 enum class RecordMode { all, random, range, list };
-enum class TracePhases { all, test };
+// record.trace_phases: every phase, test phases, or only test phases of the pattern task.
+enum class TracePhases { all, test, pattern_test };
 
 struct Config {
   // [network]
@@ -142,6 +143,7 @@ struct Config {
   bool record_random_capped = true;
   std::int64_t dt_rec = 100;
   TracePhases trace_phases = TracePhases::all;
+  bool record_weight_traces = true;
   std::optional<bool> record_synapses;  // empty: auto (on up to kAutoSynapseLimit synapses)
   static constexpr double kAutoSynapseLimit = 1e7;
   bool writes_synapses(double total_synapses) const {
@@ -165,6 +167,8 @@ struct Config {
   std::int64_t total_steps() const;
   // The input settings of a phase: [input] or [test], with the phase's own task if it names one.
   InputSettings input_settings(const Phase& phase) const;
+  // Whether the steps of `phase` are traced (record.trace_phases).
+  bool traces_phase(const Phase& phase) const;
   bool uses_task(InputTask task) const;        // some phase of the protocol runs `task`
   std::int64_t xor_window_steps() const;       // input.t_pattern_xor in steps
   std::string resolved_protocol_text() const;  // e.g. "train:5000 (continued),test:3000"

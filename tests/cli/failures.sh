@@ -77,7 +77,7 @@ check "trained checkpoint reused in a new test protocol" bash -c "h5ls reuse.h5/
 
 # 5. Numerical safety at extreme valid settings.
 for extreme in "--input.r_input 1000 --input.r_noise 1000" "--neuron.r_max 100000" \
-               "--network.n_inputs 3000 --input.r_input 100" "--plasticity.learning_rate 10"; do
+               "--network.n_inputs 3000 --input.r_input 100" "--plasticity.learning_rate 1000"; do
   rm -f extreme.h5
   # shellcheck disable=SC2086
   mpirun -n 2 --oversubscribe "$binary" --network.grid 3x3 --run.protocol train:5000 --output extreme.h5 $extreme \

@@ -134,6 +134,17 @@ check "D12/D19: names input.t_pattern and the estimated size" \
   grep -q "seqlearn_mpi: error: input.t_pattern: the run needs about [0-9.]* GB of memory per rank" d12.log
 check "D19: no bad_alloc" bash -c '! grep -q bad_alloc d12.log'
 
+# Every neuron traced at every step with its weights (found running configs/paper/ before
+# record.weight_traces existed: the estimate left out the weight traces and record.neurons=all,
+# said 9 MB, and the run died of bad_alloc near 7 GB).
+(ulimit -v 2000000; timeout $limit mpirun -n 2 --oversubscribe "$binary" --network.grid 5x5 \
+  --network.k_max 25 --record.neurons all --record.dt_rec 1 --run.protocol train:60000 \
+  --output d12b.h5) >d12b.log 2>&1
+code=$?
+check "D12 weight traces of every neuron beyond memory: exit 2 (got $code)" test $code -eq 2
+check "D12: names record.weight_traces" \
+  grep -q "seqlearn_mpi: error: record.weight_traces: the run needs about [0-9.]* GB of memory per rank" d12b.log
+
 # --- D13: total steps beyond int64 -----------------------------------------------------------
 phases=$(printf 'train:1e15,%.0s' $(seq 9300))
 timeout $limit mpirun -n 1 "$binary" --network.grid 3x3 --run.protocol "${phases%,}" --output d13.h5 \

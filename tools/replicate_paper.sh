@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The reference code's readout experiments (docs/model.md 11.4) as docs/replication.md reports
+# them: every config of configs/paper/ at seeds 1-5, then tools/seqlearn-analyze on every run
+# and tools/paper_report.py for the tables and the xor_pattern figure.
+# Runs two simulations at a time, one rank each (results are identical for any rank count).
+# Usage: tools/replicate_paper.sh [SEEDS] [EXPERIMENTS]   e.g. tools/replicate_paper.sh "1 2" "xor"
+# Output: results/paper/ (NAME_seedN.h5, .log, .analysis.json, report.md, xor_pattern.png).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh release --target seqlearn_mpi >/dev/null
+source scripts/env.sh
+source scripts/python.sh
+seqlearn_python
+seeds=${1:-"1 2 3 4 5"}
+experiments=${2:-"pattern1 sequence_parts xor xor_pattern no_stp no_variance_tracking"}
+out=results/paper
+mkdir -p "$out"
+jobs=()
+for name in $experiments; do
+  for seed in $seeds; do
+    run="$out/${name}_seed$seed"
+    jobs+=("build/release/seqlearn_mpi --config configs/paper/$name.ini --threads 1 --seed $seed --output $run.h5 --overwrite >$run.log 2>&1 && $SEQLEARN_PYTHON tools/seqlearn-analyze $run.h5 >$run.analysis.txt 2>&1 || { echo 'failed: $run (see $run.log)' >&2; exit 1; }")
+  done
+done
+printf '%s\n' "${jobs[@]}" | xargs -P 2 -d '\n' -I{} bash -c "{}"
+"$SEQLEARN_PYTHON" tools/paper_report.py "$out" | tee "$out/report.md"
