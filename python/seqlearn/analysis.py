@@ -522,9 +522,18 @@ def readouts(run: Run, max_neurons=2000, seed=0, spikes=None) -> dict:
 # --- reproducibility as the reference code measures it (MODEL 11.5) -----------------------
 
 
+def sequence_contents(run: Run) -> list:
+    """The pattern ids of each sequence as tuples (input.pattern_sequences "0,1;2" -> [(0, 1), (2,)])."""
+    try:
+        return [tuple(seq) for seq in run.sequences()]
+    except (KeyError, ValueError):
+        return []
+
+
 def reproducibility_reference(run: Run, threshold_hz=90.0) -> dict:
     """MODEL 11.5 (`spike_correlation`) per pattern-task test phase: the first three complete
-    presentations of the sequence first presented in the phase; rate r_k = r_max p_k from
+    presentations of the stimulus first presented in the phase (sequences of the same patterns
+    count as one stimulus); rate r_k = r_max p_k from
     /traces/p over each, resampled (linearly, on normalised time) to the first one's length;
     per neuron whose maximum rate exceeds `threshold_hz` in both presentations compared, the
     Pearson r of presentation 1 with 2 and of 1 with 3; their means over those neurons.
@@ -549,8 +558,15 @@ def reproducibility_reference(run: Run, threshold_hz=90.0) -> dict:
         phases.append(entry)
         shown = presentations(run, phase.first, phase.end, "sequence_id")
         if shown:
+            # Sequences with the same patterns are the same stimulus (the default
+            # input.pattern_sequences 0;0 alternates two names for pattern 0).
+            contents = sequence_contents(run)
+
+            def stimulus(p):
+                return contents[p.sequence] if 0 <= p.sequence < len(contents) else p.sequence
+
             entry["sequence"] = shown[0].sequence
-            shown = [p for p in shown if p.sequence == shown[0].sequence][:3]
+            shown = [p for p in shown if stimulus(p) == stimulus(shown[0])][:3]
         if len(shown) < 2:
             entry["reason"] = f"{len(shown)} complete presentation(s) in the phase; 2 needed (3 for corr_1_3)"
             continue
