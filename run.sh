@@ -110,8 +110,9 @@ if row is None or changes:
     sys.exit(0)
 print(f'run.sh: this run (seed {result.get("seed", "?")}) beside docs/replication.md, row "{row[0]}" '
       f"({config}; report: mean ± sd over seeds 1-5, same protocol):")
-readout = lambda kind: (None if get("trained", kind) is None else
-                        f'{num(get("trained", kind, "network"))} / {num(get("trained", kind, "input"))}')
+# The readouts are top-level objects (docs/analysis.md): the last block, i.e. after training.
+readout = lambda kind: (None if get(kind) is None else
+                        f'{num(get(kind, "network"))} / {num(get(kind, "input"))}')
 lines = [
     ("locked fraction untrained → trained",
      f'{num(get("untrained", "locking", "locked_fraction"))} → {num(get("trained", "locking", "locked_fraction"))}',
