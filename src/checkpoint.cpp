@@ -50,27 +50,20 @@ std::string Simulator::remaining_protocol(bool& continues) const {
   text.precision(17);
   std::size_t next = phase_index_;
   continues = false;
-  // A phase keeps its task: the one it names, or input.task / test.task when that is not the
-  // pattern task (so that the text of a pattern-only run stays as it was).
-  const auto task_text = [this](const Phase& phase) {
-    const InputTask task = config_.input_settings(phase).task;
-    return phase.task || task != InputTask::pattern ? std::string(":") + to_string(task)
-                                                    : std::string();
-  };
   if (phase_index_ < config_.protocol.size() && step_ < phase_end_) {
     const Phase& phase = config_.protocol[phase_index_];
     text << to_string(phase.kind) << ":" << static_cast<double>(phase_end_ - step_) * config_.dt_ms
-         << task_text(phase);
+         << config_.phase_task_text(phase);
     continues = true;
     ++next;
   } else if (phase_index_ < config_.protocol.size()) {
     ++next;
   }
-  for (std::size_t i = next; i < config_.protocol.size(); ++i) {
+  // The phases after it (repeat groups keep the text short: a checkpoint holds it in an
+  // attribute).
+  if (next < config_.protocol.size()) {
     if (text.tellp() > 0) text << ",";
-    text << to_string(config_.protocol[i].kind) << ":"
-         << static_cast<double>(config_.protocol[i].steps) * config_.dt_ms
-         << task_text(config_.protocol[i]);
+    text << config_.protocol_text(next);
   }
   return text.str();
 }

@@ -910,6 +910,19 @@ Config build_config(const Values& v) {
     fail("input.file", "",
          "expected a spike file (HDF5 or CSV 'step,channel'): a phase of run.protocol runs the "
          "file task");
+  if (const std::size_t length = c.protocol_text().size(); length > kMaxProtocolText)
+    fail("run.protocol", std::to_string(c.protocol.size()) + " phases",
+         "a protocol a checkpoint can hold: written with repeat groups it still takes " +
+             std::to_string(length) + " characters (at most " +
+             std::to_string(kMaxProtocolText) +
+             "); repeat blocks of up to 32 phases with (PHASES)*N, or split the run into restarts");
+  if (c.uses_task(InputTask::xor_task) && c.n_inputs < 2)
+    fail("network.n_inputs", std::to_string(c.n_inputs),
+         "at least 2 input channels: a phase of run.protocol runs the xor task, which splits the "
+         "channels into two halves");
+  if (!c.label_file.empty() && c.input_file.empty())
+    fail("input.label_file", c.label_file,
+         "input.label_file only together with a CSV input.file (it labels that file's steps)");
   c.seed = static_cast<std::uint32_t>(v.integer("run.seed"));
   c.threads = static_cast<int>(v.integer("run.threads"));
 
@@ -1060,15 +1073,71 @@ std::int64_t Config::total_steps() const {
   return total;
 }
 
-std::string Config::resolved_protocol_text() const {
-  std::ostringstream text;
-  for (std::size_t i = 0; i < protocol.size(); ++i) {
-    text << (i ? "," : "") << to_string(protocol[i].kind) << ":"
-         << static_cast<double>(protocol[i].steps) * dt_ms;
-    if (protocol[i].task) text << ":" << to_string(*protocol[i].task);
-    if (protocol[i].continues) text << " (continued)";
+std::string join_with_repeat_groups(const std::vector<std::string>& phases) {
+  constexpr std::size_t kMaxBlock = 32;
+  std::string text;
+  const auto append = [&text](const std::string& item) {
+    if (!text.empty()) text += ",";
+    text += item;
+  };
+  const std::size_t n = phases.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // The block length p and repeat count r (>= 2) covering the most phases from i.
+    std::size_t best_length = 1, best_repeats = 1;
+    for (std::size_t length = 1; length <= kMaxBlock && i + 2 * length <= n; ++length) {
+      std::size_t repeats = 1;
+      while (i + (repeats + 1) * length <= n &&
+             std::equal(phases.begin() + static_cast<std::ptrdiff_t>(i),
+                        phases.begin() + static_cast<std::ptrdiff_t>(i + length),
+                        phases.begin() + static_cast<std::ptrdiff_t>(i + repeats * length)))
+        ++repeats;
+      if (repeats >= 2 && length * repeats > best_length * best_repeats) {
+        best_length = length;
+        best_repeats = repeats;
+      }
+    }
+    if (best_repeats < 2) {
+      append(phases[i]);
+      ++i;
+      continue;
+    }
+    std::string block;
+    for (std::size_t k = i; k < i + best_length; ++k) block += (k > i ? "," : "") + phases[k];
+    append("(" + block + ")*" + std::to_string(best_repeats));
+    i += best_length * best_repeats;
   }
-  return text.str();
+  return text;
+}
+
+std::string Config::phase_task_text(const Phase& phase) const {
+  const InputTask task = input_settings(phase).task;
+  return phase.task || task != InputTask::pattern ? std::string(":") + to_string(task)
+                                                  : std::string();
+}
+
+std::string Config::protocol_text(std::size_t first) const {
+  std::vector<std::string> phases;
+  for (std::size_t i = first; i < protocol.size(); ++i) {
+    std::ostringstream phase;
+    phase.precision(17);
+    phase << to_string(protocol[i].kind) << ":" << static_cast<double>(protocol[i].steps) * dt_ms
+          << phase_task_text(protocol[i]);
+    phases.push_back(phase.str());
+  }
+  return join_with_repeat_groups(phases);
+}
+
+std::string Config::resolved_protocol_text() const {
+  std::vector<std::string> phases;
+  for (const Phase& phase : protocol) {
+    std::ostringstream text;
+    text << to_string(phase.kind) << ":" << static_cast<double>(phase.steps) * dt_ms;
+    if (phase.task) text << ":" << to_string(*phase.task);
+    if (phase.continues) text << " (continued)";
+    phases.push_back(text.str());
+  }
+  return join_with_repeat_groups(phases);
 }
 
 std::string unit_of_key(const std::string& key) {

@@ -221,17 +221,21 @@ XorTask::XorTask(const Config& config, const CounterRng& rng)
       rng_(rng),
       window_(std::max<std::int64_t>(1, config.xor_window_steps())),
       settings_(config.train_input) {
-  // Four frozen Poisson trains per channel of their half, at r_input over one window.
   const auto n = static_cast<std::uint32_t>(config.n_inputs);
-  const std::uint32_t half_begin[2] = {0, n / 2}, half_end[2] = {n / 2, n};
-  const double mean_isi_ms = 1000.0 / config.train_input.r_input_hz;
   patterns_.assign(4, std::vector<std::vector<double>>(n));
   step_offsets_.assign(4, {});
   step_channels_.assign(4, {});
+  noise_uniforms_.resize(n);
+  // Only a run with xor phases holds the patterns (their size grows with input.t_pattern_xor,
+  // which a pattern-only run should not pay for; the draws do not depend on when they happen).
+  if (!config.uses_task(InputTask::xor_task)) return;
+  // Four frozen Poisson trains per channel of their half, at r_input over one window.
+  const std::uint32_t half_begin[2] = {0, n / 2}, half_end[2] = {n / 2, n};
+  const double mean_isi_ms = 1000.0 / config.train_input.r_input_hz;
   for (std::uint32_t k = 0; k < 4; ++k) {
     const std::uint32_t half = k / 2;
     auto& pattern = patterns_[k];
-    std::vector<std::vector<std::uint32_t>> per_step(static_cast<std::size_t>(window_));
+    std::vector<std::pair<std::int64_t, std::uint32_t>> spikes;  // (window step, channel)
     for (std::uint32_t channel = half_begin[half]; channel < half_end[half]; ++channel) {
       if (config.train_input.r_input_hz <= 0) break;
       const std::uint64_t entity = (static_cast<std::uint64_t>(k) << 32) | channel;
@@ -242,19 +246,19 @@ XorTask::XorTask(const Config& config, const CounterRng& rng)
         pattern[channel].push_back(t);
         // A spike at t falls into step floor(t/dt); several in one step count once.
         const auto s = static_cast<std::int64_t>(std::floor(t / config.dt_ms));
-        if (s >= window_) continue;
-        auto& bucket = per_step[static_cast<std::size_t>(s)];
-        if (bucket.empty() || bucket.back() != channel) bucket.push_back(channel);
+        if (s < window_) spikes.emplace_back(s, channel);
       }
     }
+    std::sort(spikes.begin(), spikes.end());
+    spikes.erase(std::unique(spikes.begin(), spikes.end()), spikes.end());
+    // CSR: the channels of window step s are step_channels_[k][offsets[s] .. offsets[s + 1]).
     auto& offsets = step_offsets_[k];
-    offsets.push_back(0);
-    for (const auto& bucket : per_step) {
-      step_channels_[k].insert(step_channels_[k].end(), bucket.begin(), bucket.end());
-      offsets.push_back(static_cast<std::uint32_t>(step_channels_[k].size()));
-    }
+    offsets.assign(static_cast<std::size_t>(window_) + 1, 0);
+    for (const auto& spike : spikes) ++offsets[static_cast<std::size_t>(spike.first) + 1];
+    for (std::size_t s = 1; s < offsets.size(); ++s) offsets[s] += offsets[s - 1];
+    step_channels_[k].reserve(spikes.size());
+    for (const auto& spike : spikes) step_channels_[k].push_back(spike.second);
   }
-  noise_uniforms_.resize(n);
 }
 
 void XorTask::start_phase(const InputSettings& settings) {

@@ -371,6 +371,14 @@ MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
   parts.push_back(
       {pattern_spikes * 8.0 + (presents ? warp * longest_pattern / config.dt_ms * 24.0 : 0.0),
        "input.t_pattern", "the frozen input patterns and their presentation"});
+  if (config.uses_task(seqlearn::InputTask::xor_task)) {
+    // Four frozen patterns: their spike times, and per window step the offsets of their
+    // channels (CSR); building them holds (step, channel) pairs as well.
+    const double xor_spikes = config.n_inputs * config.train_input.r_input_hz *
+                              config.t_pattern_xor_ms * 1e-3 * 2.0;
+    parts.push_back({xor_spikes * 28.0 + 4.0 * config.t_pattern_xor_ms / config.dt_ms * 4.0,
+                     "input.t_pattern_xor", "the xor task's four frozen patterns"});
+  }
   parts.push_back(
       {steps * 12.0, "run.protocol", "rank 0's labels per step (two streams) and sequence ids"});
   parts.push_back({circuits * config.r_max_hz * steps * config.dt_s() * 16.0 / ranks,

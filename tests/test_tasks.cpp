@@ -489,6 +489,39 @@ TEST(Protocol, RepeatGroupsExpand) {
   EXPECT_EQ(n.protocol[9].steps, 1);
 }
 
+// A checkpoint stores the remaining protocol as text in an attribute (at most 64 KiB): repeated
+// blocks are written back as repeat groups, which parse to the same phases.
+TEST(Protocol, TextWithRepeatGroupsParsesToTheSamePhases) {
+  EXPECT_EQ(seqlearn::join_with_repeat_groups({"a", "b", "a", "b", "a", "b", "c"}), "(a,b)*3,c");
+  EXPECT_EQ(seqlearn::join_with_repeat_groups({"a", "a", "b"}), "(a)*2,b");
+  EXPECT_EQ(seqlearn::join_with_repeat_groups({"a", "b", "c"}), "a,b,c");
+  EXPECT_EQ(seqlearn::join_with_repeat_groups({}), "");
+  const std::string source =
+      "test:3000,test:50000:xor,test:3000:xor,(train:5000,test:3000,test:50000:xor,"
+      "test:3000:xor)*20,train:7,(train:1,test:2)*3";
+  const Config c = make_config({{"run.protocol", source}});
+  const std::string text = c.protocol_text();
+  EXPECT_LT(text.size(), source.size() + 20);
+  const Config again = make_config({{"run.protocol", text}});
+  EXPECT_EQ(again.protocol, c.protocol);
+  for (std::size_t first : {1u, 2u, 5u, 80u})
+    EXPECT_EQ(make_config({{"run.protocol", c.protocol_text(first)}}).protocol,
+              std::vector<seqlearn::Phase>(c.protocol.begin() + first, c.protocol.end()));
+  // 9000 different phases cannot be written short enough: refused before anything runs.
+  std::string long_protocol;
+  for (int i = 1; i <= 9000; ++i) long_protocol += (i > 1 ? ",train:" : "train:") + std::to_string(i);
+  try {
+    (void)make_config({{"run.protocol", long_protocol}});
+    ADD_FAILURE() << "a protocol a checkpoint cannot hold was accepted";
+  } catch (const seqlearn::ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("for run.protocol: a protocol a checkpoint can hold"),
+              std::string::npos)
+        << error.what();
+  }
+  // (train:10)*9000 is short.
+  EXPECT_EQ(make_config({{"run.protocol", "(train:10)*9000"}}).protocol_text(), "(train:10)*9000");
+}
+
 TEST(Protocol, BadTasksAndGroupsNameRunProtocol) {
   for (const std::string protocol :
        {"test:100:foo", "test:100:", "test:100:xor:1", "(train:100)", "(train:100)*0",

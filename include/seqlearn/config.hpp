@@ -171,7 +171,13 @@ struct Config {
   bool traces_phase(const Phase& phase) const;
   bool uses_task(InputTask task) const;        // some phase of the protocol runs `task`
   std::int64_t xor_window_steps() const;       // input.t_pattern_xor in steps
-  std::string resolved_protocol_text() const;  // e.g. "train:5000 (continued),test:3000"
+  std::string resolved_protocol_text() const;
+  // ":TASK" when a phase names its task or runs another than `pattern`, else "" (so that the
+  // text of a pattern-only run stays as it was).
+  std::string phase_task_text(const Phase& phase) const;
+  // The phases from `first` on as run.protocol text, repeated blocks as repeat groups (what a
+  // checkpoint stores as the remaining protocol; at most kMaxProtocolText for the whole one).
+  std::string protocol_text(std::size_t first = 0) const;  // e.g. "train:5000 (continued),test:3000"
   std::int64_t n_circuits() const { return static_cast<std::int64_t>(rows) * cols; }
   double dt_s() const { return dt_ms * 1e-3; }
 };
@@ -186,6 +192,13 @@ struct Invocation {
   std::vector<std::pair<std::string, std::string>> explicit_values;
   Config config;
 };
+
+// Phase texts joined by ',' with runs of a repeated block of up to 32 phases written as
+// run.protocol repeat groups: {a, b, a, b, a, b, c} -> "(a,b)*3,c". Parses back to the same list.
+std::string join_with_repeat_groups(const std::vector<std::string>& phases);
+
+// The longest run.protocol text a checkpoint can hold (an HDF5 attribute, at most 64 KiB).
+constexpr std::size_t kMaxProtocolText = 60000;
 
 // Parses the command line (and the --config file it names). Throws ConfigError.
 Invocation parse_command_line(int argc, const char* const* argv);
