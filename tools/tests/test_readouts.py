@@ -329,6 +329,33 @@ def test_analyze_cli_on_an_xor_run_and_sweep_collect(tmp_path):
     assert "readout_xor_input" in row and "readout_pattern_network" in row
 
 
+
+def test_sweep_collect_survives_a_truncated_point(tmp_path):
+    """One point's output cut short (a copy or a run killed while writing): --collect still writes
+    summary.csv, that point with status `unreadable` and the reason, the others analysed; exit 1."""
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    whole = xor_run(str(folder / "run.seed=1.h5"), MIXED)
+    xor_run(str(folder / "run.seed=2.h5"), MIXED, seed=2)
+    data = open(whole, "rb").read()
+    (folder / "run.seed=3.h5").write_bytes(data[: len(data) // 3])
+    (folder / "run.seed=4.h5").write_bytes(data[:5000])
+    points = [{"name": f"run.seed={s}", "values": {"run.seed": str(s)}} for s in (1, 2, 3, 4, 5)]
+    (folder / "sweep.json").write_text(json.dumps({"keys": ["run.seed"], "points": points}))
+    proc = subprocess.run([PYTHON, os.path.join(TOOLS, "seqlearn-sweep"), "--collect", str(folder)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "unreadable: run.seed=3, run.seed=4" in proc.stdout and "missing: run.seed=5" in proc.stdout
+    with open(folder / "summary.csv") as f:
+        rows = {r["point"]: r for r in csv.DictReader(f)}
+    assert [rows[f"run.seed={s}"]["status"] for s in (1, 2, 3, 4, 5)] == ["done", "done", "unreadable", "unreadable", "missing"]
+    assert "truncated" in rows["run.seed=3"]["reason"] and "truncated" in rows["run.seed=4"]["reason"]
+    assert rows["run.seed=5"]["reason"] == "no output file" and rows["run.seed=1"]["reason"] == ""
+    assert float(rows["run.seed=1"]["readout_xor_network"]) > 0.9 and rows["run.seed=3"]["readout_xor_network"] == ""
+    assert not (folder / "run.seed=3.analysis.json").exists()
+
+
 # --- reproducibility as the reference code measures it --------------------------------------------
 
 
