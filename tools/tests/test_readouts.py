@@ -403,6 +403,40 @@ def test_reproducibility_reference_on_known_correlations(tmp_path):
     json.dumps(sa.jsonable(result), allow_nan=False)
 
 
+
+def test_no_traces_reason_with_dt_rec_zero(tmp_path):
+    """Hostile test: with record.dt_rec = 0 (no trace rows, the traced neurons still listed) the
+    reason said "/traces cover 20 of 63 neurons" instead of naming dt_rec."""
+    phases = [("test", 1000, 0, "pattern")]
+    pattern = np.full(1000, -1, np.int32)
+    for s in (100, 400, 700):
+        pattern[s:s + 100] = 0
+    traces = {"step": np.zeros(0, np.int64), "neuron": np.arange(3, dtype=np.uint64), "p": np.zeros((0, 3))}
+    path = write_run(str(tmp_path / "norec.h5"), phases, 2, 5, (np.zeros(0), np.zeros(0)), (np.zeros(0), np.zeros(0)),
+                     np.c_[pattern, np.full(1000, -1)], sequence_id=np.where(pattern >= 0, 0, -1),
+                     config={"record.dt_rec": "0"}, traces=traces)
+    (phase,) = sa.analyze(path)["reproducibility_reference"]["phases"]
+    assert phase["corr_1_2"] is None and phase["reason"] == "no traces (record.dt_rec = 0)"
+
+
+def test_a_single_class_readout_says_why_it_has_no_score(tmp_path):
+    """Hostile test: file labels of one value only (every sample labelled) gave readout_labels a
+    null score and no reason."""
+    phases = [("test", 1000, 0, "file"), ("test", 1000, 0, "file")]
+    rng = np.random.default_rng(2)
+    net = np.nonzero(rng.random((2000, 4)) < 0.05)
+    inputs = np.nonzero(rng.random((2000, 4)) < 0.05)
+    labels = np.c_[np.full(2000, 3), np.full(2000, -1)]
+    path = write_run(str(tmp_path / "one.h5"), phases, 4, 4, net, inputs, labels)
+    entry = sa.analyze(path)["readout_labels"]
+    (block,) = entry["blocks"]
+    assert block["classes"] == [3] and block["n_fit"] == 50 and math.isnan(block["network"])
+    assert "one class" in block["reason"] and "label 3" in block["reason"]
+    assert entry["reason"] == block["reason"]
+    proc = subprocess.run([PYTHON, os.path.join(TOOLS, "seqlearn-analyze"), path], capture_output=True, text=True)
+    assert proc.returncode == 0 and "one class" in proc.stdout, proc.stderr
+
+
 # --- speed ---------------------------------------------------------------------------------------
 
 
