@@ -4,7 +4,9 @@
     run = seqlearn.open("results/default.h5")
     run.phases                      # [Phase(index, name, first, steps, learning, ...)]
     run.spike_times()               # per neuron: spike times, ms
-    run.presentation_table()        # pattern presentations: pattern, sequence, start/end step, ms
+    run.presentation_table()        # pattern presentations (pattern phases): pattern, sequence, start/end step, ms
+    run.xor_window_table()          # windows of xor phases: half1, half2, xor, start/end step, ms
+    run.label_table()               # labels of file phases: label, start/end step, ms
     run.config["neuron.dt"]         # 1.0 (typed values)
     block = run.to_neo()            # a neo.Block (python3-neo; imported only here)
 
@@ -12,9 +14,9 @@ Plain h5py and numpy; Neo is optional. `seqlearn.analysis` holds the measures of
 docs/model.md section 9 (what tools/seqlearn-analyze prints).
 """
 
-from .reader import CHUNK, Phase, Presentation, Run, parse_value
+from .reader import CHUNK, LabelEpoch, Phase, Presentation, Run, XorWindow, parse_value
 
-__all__ = ["open", "Run", "Phase", "Presentation", "parse_value", "CHUNK"]
+__all__ = ["open", "Run", "Phase", "Presentation", "XorWindow", "LabelEpoch", "parse_value", "CHUNK"]
 
 
 def open(path: str) -> Run:  # noqa: A001 (seqlearn.open, as h5py.File / neo.io readers)

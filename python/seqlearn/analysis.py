@@ -358,6 +358,23 @@ def readout_targets(run: Run, phase: Phase, task: str, at: np.ndarray) -> dict:
 ONE_VS_REST = ("pattern", "sequence", "labels")
 
 
+def _no_score_reason(target, fit_values, score_values) -> str:
+    """Why a readout fitted and scored has no score (Pearson r undefined everywhere)."""
+    fit_values = np.asarray(fit_values)
+    kinds = np.unique(fit_values)
+    if len(kinds) == 1:
+        value = kinds[0]
+        what = f"label {int(value)}" if target in ONE_VS_REST else f"target {value:+g}"
+        return (f"every fit sample has {what}: one class, nothing to tell apart (a constant target "
+                "gives a constant output, whose correlation is undefined)")
+    scored = np.concatenate([np.asarray(v) for v in score_values]) if score_values else np.zeros(0)
+    if len(np.unique(scored)) <= 1:
+        value = scored[0] if len(scored) else None
+        what = "" if value is None else (f" (label {int(value)})" if target in ONE_VS_REST else f" ({value:+g})")
+        return f"every score sample has the same target{what}: its correlation with the output is undefined"
+    return "the readout's output is constant on the score samples: its correlation is undefined"
+
+
 def _one_hot(labels, classes):
     return (np.asarray(labels)[:, None] == np.asarray(classes)[None, :]).astype(np.float64)
 
@@ -506,9 +523,13 @@ def readouts(run: Run, max_neurons=2000, seed=0, spikes=None) -> dict:
             for name in ("network", "input"):
                 values = [v for v in entry["score_" + name] if not math.isnan(v)]
                 entry[name] = float(np.mean(values)) if values else float("nan")
+            if math.isnan(entry["network"]) and math.isnan(entry["input"]):
+                entry["reason"] = _no_score_reason(target, fit_values, [v for _, _, v in e["scores"]])
         last = blocks[-1]
         before = next((b for b in blocks if b["before"]), None)
         summary = {key: last[key] for key in ("network", "input", "n_fit", "n_score", "trained_ms")}
+        if last.get("reason"):
+            summary["reason"] = last["reason"]
         summary["before"] = None if before is None else {
             key: before[key] for key in ("network", "input", "n_fit", "n_score", "trained_ms")}
         summary["fit_samples_equalised"] = any(b["n_fit_available"] > n_fit for b in blocks if b["n_fit"])
@@ -546,6 +567,10 @@ def reproducibility_reference(run: Run, threshold_hz=90.0) -> dict:
     traced = run.file["traces/neuron"].shape[0] if "traces/neuron" in run.file else 0
     has_p = "traces/p" in run.file and traced > 0
     trace_steps = run.file["traces/step"][()].astype(np.int64) if has_p else np.zeros(0, np.int64)
+    # record.dt_rec = 0 records no traces at all (its /traces datasets have no rows)
+    dt_rec = run.config.get("record.dt_rec")
+    dt_rec_steps = run.file["traces"].attrs.get("dt_rec_steps", 1) if "traces" in run.file else 1
+    no_traces = "no traces (record.dt_rec = 0)" if dt_rec == 0 or dt_rec_steps == 0 else None
     phases, trained_steps = [], 0
     for phase in run.phases:
         if phase.learning:
@@ -569,6 +594,9 @@ def reproducibility_reference(run: Run, threshold_hz=90.0) -> dict:
             shown = [p for p in shown if stimulus(p) == stimulus(shown[0])][:3]
         if len(shown) < 2:
             entry["reason"] = f"{len(shown)} complete presentation(s) in the phase; 2 needed (3 for corr_1_3)"
+            continue
+        if no_traces:
+            entry["reason"] = no_traces
             continue
         if not has_p:
             entry["reason"] = "no /traces/p in the file"

@@ -16,10 +16,17 @@ def _annotation(value):
 
 def to_neo(run, inputs: bool = True):
     """One Segment per phase (the steps that ran: t_start = first step * dt, t_stop = one past
-    the last), holding a SpikeTrain per neuron (annotations: neuron_id, circuit, source
-    "neuron"), with `inputs` one per input channel too (channel, source "input"), and one
-    Epoch "pattern presentations" with an entry per presentation wholly inside the phase
-    (label "pattern P", array annotations pattern and sequence). Times in ms."""
+    the last; annotations phase, kind, task, learning, ...), holding a SpikeTrain per neuron
+    (annotations: neuron_id, circuit, source "neuron"), with `inputs` one per input channel
+    too (channel, source "input"), and the Epochs of its task:
+      - every phase: "pattern presentations", an entry per presentation wholly inside a
+        `pattern`-task phase (label "pattern P", array annotations pattern and sequence);
+        empty in `xor` and `file` phases, whose labels are no pattern ids;
+      - `xor` phases: "xor windows", an entry per complete window (label "h1=A h2=B", array
+        annotations half1, half2, xor: 1 if the ids differ, else 0);
+      - `file` phases: "file labels", an entry per stretch of one label value >= 0 (label
+        "label L", array annotation label).
+    Times in ms."""
     try:
         import neo
         import quantities as pq
@@ -46,7 +53,7 @@ def to_neo(run, inputs: bool = True):
     for phase in run.phases:
         t_start, t_stop = phase.first * dt * pq.ms, phase.end * dt * pq.ms
         segment = neo.Segment(name=f"phase {phase.index}: {phase.name}", index=phase.index)
-        segment.annotate(phase=phase.index, kind=phase.name, learning=phase.learning,
+        segment.annotate(phase=phase.index, kind=phase.name, task=phase.task, learning=phase.learning,
                          first_step=phase.first, last_step=phase.last, complete=phase.complete)
         for neuron, steps in enumerate(run.spike_steps(phase.first, phase.end)):
             train = neo.SpikeTrain(steps * dt, units="ms", t_start=t_start, t_stop=t_stop,
@@ -60,18 +67,32 @@ def to_neo(run, inputs: bool = True):
                 train.annotate(channel=channel, source="input")
                 segment.spiketrains.append(train)
         presentations = run.presentations(phase.first, phase.end)
-        epoch = neo.Epoch(
-            times=np.array([p.start for p in presentations], float) * dt * pq.ms,
-            durations=np.array([p.length for p in presentations], float) * dt * pq.ms,
-            labels=np.array([f"pattern {p.pattern}" for p in presentations], dtype="U"),
-            name="pattern presentations",
-            array_annotations={
-                "pattern": np.array([p.pattern for p in presentations], np.int64),
-                "sequence": np.array([p.sequence for p in presentations], np.int64),
-            },
-        )
-        segment.epochs.append(epoch)
+        segment.epochs.append(_epoch(neo, pq, dt, presentations, "pattern presentations",
+                                     [f"pattern {p.pattern}" for p in presentations],
+                                     pattern=[p.pattern for p in presentations],
+                                     sequence=[p.sequence for p in presentations]))
+        if phase.task == "xor":
+            windows = run.xor_windows(phase.first, phase.end)
+            segment.epochs.append(_epoch(neo, pq, dt, windows, "xor windows",
+                                         [f"h1={w.half1} h2={w.half2}" for w in windows],
+                                         half1=[w.half1 for w in windows], half2=[w.half2 for w in windows],
+                                         xor=[w.xor for w in windows]))
+        elif phase.task == "file":
+            epochs = run.label_epochs(phase.first, phase.end)
+            segment.epochs.append(_epoch(neo, pq, dt, epochs, "file labels", [f"label {e.label}" for e in epochs],
+                                         label=[e.label for e in epochs]))
         block.segments.append(segment)
     if hasattr(block, "create_relationship"):  # Neo < 0.12: parents set explicitly
         block.create_relationship()
     return block
+
+
+def _epoch(neo, pq, dt, items, name, labels, **columns):
+    """A neo.Epoch of `items` (each with start and length in steps), times in ms."""
+    return neo.Epoch(
+        times=np.array([x.start for x in items], float) * dt * pq.ms,
+        durations=np.array([x.length for x in items], float) * dt * pq.ms,
+        labels=np.array(labels, dtype="U"),
+        name=name,
+        array_annotations={key: np.array(values, np.int64) for key, values in columns.items()},
+    )

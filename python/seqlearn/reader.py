@@ -57,6 +57,39 @@ class Presentation:
         return self.start + self.length
 
 
+@dataclass
+class XorWindow:
+    """One window of an `xor` phase (docs/model.md 11.2): both halves' pattern ids over
+    [start, start + length); windows count from the phase's first step."""
+
+    start: int  # first step
+    length: int  # steps (input.t_pattern_xor / dt)
+    half1: int  # pattern id of half 1 (channels [0, n/2)), -1: no label
+    half2: int  # pattern id of half 2
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+    @property
+    def xor(self) -> int:
+        """1 if the halves' ids differ, 0 if they are equal (the XOR target is +1 / -1)."""
+        return int(self.half1 != self.half2)
+
+
+@dataclass
+class LabelEpoch:
+    """A stretch of steps of a `file` phase with one label (the file's per-step labels)."""
+
+    start: int
+    length: int
+    label: int
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
 def _text(value) -> str:
     if isinstance(value, (bytes, np.bytes_)):
         return value.decode("utf-8")
@@ -257,34 +290,99 @@ class Run:
     def sequence_id(self, first: int | None = None, end: int | None = None) -> np.ndarray:
         return self.labels("sequence_id", first, end)
 
-    def presentations(self, first: int, end: int) -> list[Presentation]:
-        """Pattern presentations wholly inside [first, end)."""
-        pattern = self.labels("pattern_id", first, end)
-        sequence = self.labels("sequence_id", first, end)
-        change = np.flatnonzero(np.diff(pattern) != 0) + 1
-        bounds = np.r_[0, change, len(pattern)]
+    def phases_of_task(self, task: str, first: int | None = None, end: int | None = None):
+        """The phases of `task` ("pattern", "xor", "file") that ran, each as (phase, a, b): its
+        steps [a, b) inside [first, end)."""
+        first = self.first_step if first is None else first
+        end = self.last_step if end is None else end
+        out = []
+        for phase in self.phases:
+            a, b = max(first, phase.first), min(end, phase.end)
+            if phase.task == task and b > a:
+                out.append((phase, a, b))
+        return out
+
+    def presentations(self, first: int | None = None, end: int | None = None) -> list[Presentation]:
+        """Pattern presentations wholly inside [first, end) and inside one phase of the `pattern`
+        task (column 0 of the labels of `xor` and `file` phases are no pattern ids: see
+        xor_windows and label_epochs). A presentation cut by the window or by its phase's
+        start or end is left out."""
         result = []
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            if pattern[a] < 0 or a == 0 or b == len(pattern):
-                continue  # noise, or cut by the window
-            result.append(Presentation(first + int(a), int(b - a), int(pattern[a]), int(sequence[a])))
+        for _, a, b in self.phases_of_task("pattern", first, end):
+            pattern = self.labels("pattern_id", a, b)
+            sequence = self.labels("sequence_id", a, b)
+            change = np.flatnonzero(np.diff(pattern) != 0) + 1
+            bounds = np.r_[0, change, len(pattern)]
+            for lo, hi in zip(bounds[:-1], bounds[1:]):
+                if pattern[lo] < 0 or lo == 0 or hi == len(pattern):
+                    continue  # noise, or cut by the window
+                result.append(Presentation(a + int(lo), int(hi - lo), int(pattern[lo]), int(sequence[lo])))
         return result
 
+    def xor_window_steps(self) -> int:
+        """The xor task's window, input.t_pattern_xor (default 50 ms), in steps."""
+        return max(1, int(round(float(self.config.get("input.t_pattern_xor", 50.0)) / self.dt_ms)))
+
+    def xor_windows(self, first: int | None = None, end: int | None = None) -> list[XorWindow]:
+        """The complete windows of the `xor` phases wholly inside [first, end), with both
+        halves' ids (label streams 0 and 1). Windows count from each phase's first step (of the
+        protocol: a restored run's first phase may start mid-window)."""
+        width = self.xor_window_steps()
+        result = []
+        for phase, a, b in self.phases_of_task("xor", first, end):
+            origin = self.planned_phases[phase.index].first
+            starts = np.arange(origin + -(-(a - origin) // width) * width, b - width + 1, width, dtype=np.int64)
+            if len(starts) == 0:
+                continue
+            half1 = self.labels("pattern_id", a, b, 0)[starts - a]
+            half2 = self.labels("pattern_id", a, b, 1)[starts - a] if self._streams() > 1 \
+                else np.full(len(starts), -1)
+            result += [XorWindow(int(s), width, int(h1), int(h2)) for s, h1, h2 in zip(starts, half1, half2)]
+        return result
+
+    def label_epochs(self, first: int | None = None, end: int | None = None) -> list[LabelEpoch]:
+        """The `file` phases' labels in [first, end) as stretches of one label value >= 0 (steps
+        labelled -1 left out). A stretch is cut at the window and at its phase's ends: a file
+        phase replays the file from its step 0."""
+        result = []
+        for _, a, b in self.phases_of_task("file", first, end):
+            label = self.labels("pattern_id", a, b)
+            change = np.flatnonzero(np.diff(label) != 0) + 1
+            bounds = np.r_[0, change, len(label)]
+            result += [LabelEpoch(a + int(lo), int(hi - lo), int(label[lo]))
+                       for lo, hi in zip(bounds[:-1], bounds[1:]) if label[lo] >= 0]
+        return result
+
+    def _streams(self) -> int:
+        dataset = self.file["input/pattern_id"]
+        return 1 if dataset.ndim == 1 else int(dataset.shape[1])
+
+    def _table(self, items, columns) -> dict:
+        start = np.array([x.start for _, x in items], np.int64)
+        end = np.array([x.end for _, x in items], np.int64)
+        table = {"phase": np.array([i for i, _ in items], np.int64)}
+        table.update({c: np.array([getattr(x, c) for _, x in items], np.int64) for c in columns})
+        table.update({"start_step": start, "end_step": end, "start_ms": start * self.dt_ms, "end_ms": end * self.dt_ms})
+        return table
+
     def presentation_table(self) -> dict:
-        """Every pattern presentation wholly inside a phase, as columns (numpy arrays): phase,
-        pattern, sequence, start_step, end_step (one past the last), start_ms, end_ms."""
+        """Every pattern presentation wholly inside a `pattern`-task phase, as columns (numpy
+        arrays): phase, pattern, sequence, start_step, end_step (one past the last), start_ms,
+        end_ms. The other tasks: xor_window_table, label_table."""
         rows = [(phase.index, p) for phase in self.phases for p in self.presentations(phase.first, phase.end)]
-        start = np.array([p.start for _, p in rows], np.int64)
-        end = np.array([p.end for _, p in rows], np.int64)
-        return {
-            "phase": np.array([i for i, _ in rows], np.int64),
-            "pattern": np.array([p.pattern for _, p in rows], np.int64),
-            "sequence": np.array([p.sequence for _, p in rows], np.int64),
-            "start_step": start,
-            "end_step": end,
-            "start_ms": start * self.dt_ms,
-            "end_ms": end * self.dt_ms,
-        }
+        return self._table(rows, ("pattern", "sequence"))
+
+    def xor_window_table(self) -> dict:
+        """Every complete window of the `xor` phases: phase, half1, half2, xor (1: the ids
+        differ), start_step, end_step, start_ms, end_ms."""
+        rows = [(phase.index, w) for phase in self.phases for w in self.xor_windows(phase.first, phase.end)]
+        return self._table(rows, ("half1", "half2", "xor"))
+
+    def label_table(self) -> dict:
+        """The `file` phases' labels as stretches of one value: phase, label, start_step,
+        end_step, start_ms, end_ms."""
+        rows = [(phase.index, e) for phase in self.phases for e in self.label_epochs(phase.first, phase.end)]
+        return self._table(rows, ("label",))
 
     # --- protocol and config --------------------------------------------------------------
 
@@ -311,8 +409,10 @@ class Run:
     # --- Neo ------------------------------------------------------------------------------
 
     def to_neo(self, inputs: bool = True):
-        """A neo.Block: one Segment per phase (the steps that ran), a SpikeTrain per neuron (and
-        per input channel with `inputs`), an Epoch of pattern presentations. Needs python3-neo."""
+        """A neo.Block: one Segment per phase (the steps that ran; annotation `task`), a
+        SpikeTrain per neuron (and per input channel with `inputs`), an Epoch of pattern
+        presentations (empty in `xor` and `file` phases), and in `xor` phases an Epoch of the
+        windows, in `file` phases one of the labels. Needs python3-neo."""
         from .neo_io import to_neo
 
         return to_neo(self, inputs=inputs)

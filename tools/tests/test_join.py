@@ -138,3 +138,46 @@ def test_a_file_that_is_not_hdf5_is_refused_cleanly(chain, tmp_path):
     proc = join("--out", tmp_path / "j.h5", empty, chain / "chain" / "segment-001.h5")
     assert proc.returncode == 2 and "not a readable HDF5 file" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def upgrade(path):
+    """A segment as the version of issue 11 writes it: /input/pattern_id [T, 2] (column 1 -1
+    for the pattern task) and /phases/task."""
+    with h5py.File(path, "r+") as f:
+        old = f["input/pattern_id"]
+        labels, first = old[:], old.attrs["first_step"]
+        del f["input/pattern_id"]
+        f["input/pattern_id"] = np.stack([labels, np.full_like(labels, -1)], axis=1)
+        f["input/pattern_id"].attrs["first_step"] = first
+        n = f["phases/name"].shape[0]
+        f["phases/task"] = np.array([b"pattern"] * n, dtype=h5py.string_dtype("utf-8", 8))
+
+
+def test_a_chain_across_the_two_stream_labels_joins(chain):
+    """Hostile test: a chain restored by a newer seqlearn (segment 1: pattern_id [T], no
+    /phases/task; segments 2, 3: [T, 2] and task) was refused ("input/pattern_id has shape
+    (..., 2) in ..., (...,) in the first segment"). The old labels widen to column 0, column 1 = -1."""
+    folder = chain / "chain"
+    for k in (2, 3):
+        upgrade(folder / f"segment-{k:03d}.h5")
+    proc = join(folder)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(chain / "full.h5") as full, h5py.File(folder / "run.h5") as joined:
+        labels = joined["input/pattern_id"]
+        assert labels.shape == (TOTAL, 2) and labels.attrs["first_step"] == 0
+        assert np.array_equal(labels[:, 0], full["input/pattern_id"][:])
+        assert np.all(labels[:, 1] == -1)
+        assert np.array_equal(joined["input/sequence_id"][:], full["input/sequence_id"][:])
+        assert [t.decode() if isinstance(t, bytes) else t for t in joined["phases/task"][:]] == ["pattern"] * 3
+        assert list(joined["phases/steps"][:]) == [p[1] for p in PROTOCOL]  # the cut train phase is one again
+    # the other way round (a newer first segment, an older later one) widens alike
+    upgrade(folder / "segment-001.h5")
+    with h5py.File(folder / "segment-003.h5", "r+") as f:
+        labels, first = f["input/pattern_id"][:, 0], f["input/pattern_id"].attrs["first_step"]
+        del f["input/pattern_id"], f["phases/task"]
+        f["input/pattern_id"] = labels
+        f["input/pattern_id"].attrs["first_step"] = first
+    assert join(folder, "--overwrite").returncode == 0
+    with h5py.File(chain / "full.h5") as full, h5py.File(folder / "run.h5") as joined:
+        assert np.array_equal(joined["input/pattern_id"][:, 0], full["input/pattern_id"][:])
+        assert np.all(joined["input/pattern_id"][:, 1] == -1)

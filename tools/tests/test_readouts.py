@@ -329,6 +329,33 @@ def test_analyze_cli_on_an_xor_run_and_sweep_collect(tmp_path):
     assert "readout_xor_input" in row and "readout_pattern_network" in row
 
 
+
+def test_sweep_collect_survives_a_truncated_point(tmp_path):
+    """One point's output cut short (a copy or a run killed while writing): --collect still writes
+    summary.csv, that point with status `unreadable` and the reason, the others analysed; exit 1."""
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    whole = xor_run(str(folder / "run.seed=1.h5"), MIXED)
+    xor_run(str(folder / "run.seed=2.h5"), MIXED, seed=2)
+    data = open(whole, "rb").read()
+    (folder / "run.seed=3.h5").write_bytes(data[: len(data) // 3])
+    (folder / "run.seed=4.h5").write_bytes(data[:5000])
+    points = [{"name": f"run.seed={s}", "values": {"run.seed": str(s)}} for s in (1, 2, 3, 4, 5)]
+    (folder / "sweep.json").write_text(json.dumps({"keys": ["run.seed"], "points": points}))
+    proc = subprocess.run([PYTHON, os.path.join(TOOLS, "seqlearn-sweep"), "--collect", str(folder)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "unreadable: run.seed=3, run.seed=4" in proc.stdout and "missing: run.seed=5" in proc.stdout
+    with open(folder / "summary.csv") as f:
+        rows = {r["point"]: r for r in csv.DictReader(f)}
+    assert [rows[f"run.seed={s}"]["status"] for s in (1, 2, 3, 4, 5)] == ["done", "done", "unreadable", "unreadable", "missing"]
+    assert "truncated" in rows["run.seed=3"]["reason"] and "truncated" in rows["run.seed=4"]["reason"]
+    assert rows["run.seed=5"]["reason"] == "no output file" and rows["run.seed=1"]["reason"] == ""
+    assert float(rows["run.seed=1"]["readout_xor_network"]) > 0.9 and rows["run.seed=3"]["readout_xor_network"] == ""
+    assert not (folder / "run.seed=3.analysis.json").exists()
+
+
 # --- reproducibility as the reference code measures it --------------------------------------------
 
 
@@ -374,6 +401,40 @@ def test_reproducibility_reference_on_known_correlations(tmp_path):
     assert second["corr_1_2"] is None and "traces" in second["reason"]
     assert ref["corr_1_2"] is None and ref["trained_ms"] == 500  # the last phase's values on top
     json.dumps(sa.jsonable(result), allow_nan=False)
+
+
+
+def test_no_traces_reason_with_dt_rec_zero(tmp_path):
+    """Hostile test: with record.dt_rec = 0 (no trace rows, the traced neurons still listed) the
+    reason said "/traces cover 20 of 63 neurons" instead of naming dt_rec."""
+    phases = [("test", 1000, 0, "pattern")]
+    pattern = np.full(1000, -1, np.int32)
+    for s in (100, 400, 700):
+        pattern[s:s + 100] = 0
+    traces = {"step": np.zeros(0, np.int64), "neuron": np.arange(3, dtype=np.uint64), "p": np.zeros((0, 3))}
+    path = write_run(str(tmp_path / "norec.h5"), phases, 2, 5, (np.zeros(0), np.zeros(0)), (np.zeros(0), np.zeros(0)),
+                     np.c_[pattern, np.full(1000, -1)], sequence_id=np.where(pattern >= 0, 0, -1),
+                     config={"record.dt_rec": "0"}, traces=traces)
+    (phase,) = sa.analyze(path)["reproducibility_reference"]["phases"]
+    assert phase["corr_1_2"] is None and phase["reason"] == "no traces (record.dt_rec = 0)"
+
+
+def test_a_single_class_readout_says_why_it_has_no_score(tmp_path):
+    """Hostile test: file labels of one value only (every sample labelled) gave readout_labels a
+    null score and no reason."""
+    phases = [("test", 1000, 0, "file"), ("test", 1000, 0, "file")]
+    rng = np.random.default_rng(2)
+    net = np.nonzero(rng.random((2000, 4)) < 0.05)
+    inputs = np.nonzero(rng.random((2000, 4)) < 0.05)
+    labels = np.c_[np.full(2000, 3), np.full(2000, -1)]
+    path = write_run(str(tmp_path / "one.h5"), phases, 4, 4, net, inputs, labels)
+    entry = sa.analyze(path)["readout_labels"]
+    (block,) = entry["blocks"]
+    assert block["classes"] == [3] and block["n_fit"] == 50 and math.isnan(block["network"])
+    assert "one class" in block["reason"] and "label 3" in block["reason"]
+    assert entry["reason"] == block["reason"]
+    proc = subprocess.run([PYTHON, os.path.join(TOOLS, "seqlearn-analyze"), path], capture_output=True, text=True)
+    assert proc.returncode == 0 and "one class" in proc.stdout, proc.stderr
 
 
 # --- speed ---------------------------------------------------------------------------------------
