@@ -6,13 +6,23 @@
 # Usage: tools/replicate_paper.sh [SEEDS] [EXPERIMENTS]   e.g. tools/replicate_paper.sh "1 2" "xor"
 # Output: results/paper/ (NAME_seedN.h5, .log, .analysis.json, report.md, xor_pattern.png).
 set -euo pipefail
+all="pattern1 sequence_parts xor xor_pattern no_stp no_variance_tracking"
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; echo "Experiments: $all"; }
+case "${1:-}" in -h | --help) usage; exit 0 ;; esac
+[[ $# -le 2 ]] || { usage >&2; exit 2; }
+for seed in ${1:-}; do
+  [[ "$seed" =~ ^[0-9]+$ ]] || { echo "tools/replicate_paper.sh: seed '$seed' is not a number (run.seed)" >&2; exit 2; }
+done
+for name in ${2:-}; do
+  [[ " $all " == *" $name "* ]] || { echo "tools/replicate_paper.sh: no experiment '$name' (one of: $all)" >&2; exit 2; }
+done
 cd "$(dirname "$0")/.."
 scripts/build.sh release --target seqlearn_mpi >/dev/null
 source scripts/env.sh
 source scripts/python.sh
 seqlearn_python
 seeds=${1:-"1 2 3 4 5"}
-experiments=${2:-"pattern1 sequence_parts xor xor_pattern no_stp no_variance_tracking"}
+experiments=${2:-$all}
 out=results/paper
 mkdir -p "$out"
 jobs=()

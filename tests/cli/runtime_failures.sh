@@ -145,6 +145,22 @@ check "D12 weight traces of every neuron beyond memory: exit 2 (got $code)" test
 check "D12: names record.weight_traces" \
   grep -q "seqlearn_mpi: error: record.weight_traces: the run needs about [0-9.]* GB of memory per rank" d12b.log
 
+# The xor task's frozen patterns grow with input.t_pattern_xor: counted in the estimate (exit 2
+# naming the key), and not built at all by a run without xor phases (hostile test of issue 11:
+# 1e9 ms killed a pattern-only run by the kernel's OOM killer, without a message).
+(ulimit -v 2000000; timeout $limit mpirun -n 2 --oversubscribe "$binary" --network.grid 2x2 \
+  --network.n_inputs 10 --input.t_pattern_xor 1e9 --run.protocol test:30:xor --output d12c.h5) \
+  >d12c.log 2>&1
+code=$?
+check "D12 xor window beyond memory: exit 2 (got $code)" test $code -eq 2
+check "D12: names input.t_pattern_xor" \
+  grep -q "seqlearn_mpi: error: input.t_pattern_xor: the run needs about [0-9.]* GB of memory" d12c.log
+(ulimit -v 2000000; timeout $limit mpirun -n 2 --oversubscribe "$binary" --network.grid 2x2 \
+  --network.n_inputs 10 --input.t_pattern_xor 1e9 --run.protocol test:30 --output d12d.h5) \
+  >d12d.log 2>&1
+code=$?
+check "D12 the same window, no xor phase: runs (got $code)" test $code -eq 0
+
 # --- D13: total steps beyond int64 -----------------------------------------------------------
 phases=$(printf 'train:1e15,%.0s' $(seq 9300))
 timeout $limit mpirun -n 1 "$binary" --network.grid 3x3 --run.protocol "${phases%,}" --output d13.h5 \
