@@ -60,6 +60,20 @@ hid_t native(int type_index) {
   }
 }
 
+// The Kind of a scalar attribute's or a dataset's element type.
+H5Input::Kind kind_of_type(hid_t type) {
+  switch (H5Tget_class(type)) {
+    case H5T_INTEGER:
+      return H5Input::Kind::integer;
+    case H5T_FLOAT:
+      return H5Input::Kind::floating;
+    case H5T_STRING:
+      return H5Input::Kind::string;
+    default:
+      return H5Input::Kind::other;
+  }
+}
+
 }  // namespace
 
 struct H5File::Handles {
@@ -313,16 +327,7 @@ H5Input::Kind H5Input::attribute_kind(const std::string& object, const std::stri
   Handle space(H5Aget_space(attr.get()), H5Sclose, "H5Aget_space");
   if (H5Sget_simple_extent_npoints(space.get()) != 1) return Kind::other;  // not one value
   Handle type(H5Aget_type(attr.get()), H5Tclose, "H5Aget_type");
-  switch (H5Tget_class(type.get())) {
-    case H5T_INTEGER:
-      return Kind::integer;
-    case H5T_FLOAT:
-      return Kind::floating;
-    case H5T_STRING:
-      return Kind::string;
-    default:
-      return Kind::other;
-  }
+  return kind_of_type(type.get());
 }
 
 H5Input::Kind H5Input::dataset_kind(const std::string& dataset) const {
@@ -336,16 +341,7 @@ H5Input::Kind H5Input::dataset_kind(const std::string& dataset) const {
   Handle space(H5Dget_space(data.get()), H5Sclose, "H5Dget_space");
   if (H5Sget_simple_extent_ndims(space.get()) != 1) return Kind::other;
   Handle type(H5Dget_type(data.get()), H5Tclose, "H5Dget_type");
-  switch (H5Tget_class(type.get())) {
-    case H5T_INTEGER:
-      return Kind::integer;
-    case H5T_FLOAT:
-      return Kind::floating;
-    case H5T_STRING:
-      return Kind::string;
-    default:
-      return Kind::other;
-  }
+  return kind_of_type(type.get());
 }
 
 std::string H5Input::dataset_problem(const std::string& dataset, int type,

@@ -3,43 +3,14 @@
 experiments") from the *.analysis.json files of tools/replicate_paper.sh: mean +- sd over seeds
 of each measure. Usage: tools/paper_report.py [FOLDER] (default results/paper); writes
 FOLDER/xor_pattern.png when xor_pattern runs are there."""
-import glob
-import json
-import math
 import os
-import re
 import sys
 from collections import defaultdict
 
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from replication_report import get, load_runs, stats  # noqa: E402
+
 ORDER = ["pattern1", "sequence_parts", "xor", "xor_pattern", "no_stp", "no_variance_tracking"]
-
-
-def clean(values):
-    return [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-
-
-def mean_sd(values):
-    values = clean(values)
-    if not values:
-        return None, None, 0
-    mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return mean, sd, len(values)
-
-
-def stats(values, digits=2):
-    mean, sd, n = mean_sd(values)
-    if n == 0:
-        return "-"
-    return f"{mean:.{digits}f} ± {sd:.{digits}f}" + ("" if n > 1 else " (1 run)")
-
-
-def get(entry, *path):
-    for key in path:
-        if entry is None:
-            return None
-        entry = entry[key] if isinstance(entry, list) else entry.get(key)
-    return entry
 
 
 def readout_cells(results, target):
@@ -62,56 +33,43 @@ def figure(runs, path):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    def curve(ax, points, colour, label):
+        """Mean ± sd over seeds of (training time ms, value) points."""
+        by_time = defaultdict(list)
+        for t, value in points:
+            if value is not None:
+                by_time[t / 1000].append(value)
+        x = np.array(sorted(by_time))
+        if len(x) == 0:
+            return
+        m = np.array([np.mean(by_time[t]) for t in x])
+        s = np.array([np.std(by_time[t], ddof=1) if len(by_time[t]) > 1 else 0 for t in x])
+        ax.plot(x, m, color=colour, label=label)
+        ax.fill_between(x, m - s, m + s, color=colour, alpha=0.2)
+
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     for ax, target, title in ((axes[0], "xor", "XOR"), (axes[1], "memory", "memory (previous stream-2 pattern)")):
         for state, colour in (("network", "C0"), ("input", "C1")):
-            curves = defaultdict(list)
-            for r in runs:
-                for block in get(r, f"readout_{target}", "blocks") or []:
-                    if block.get(state) is not None:
-                        curves[block["trained_ms"] / 1000].append(block[state])
-            x = np.array(sorted(curves))
-            if len(x) == 0:
-                continue
-            m = np.array([np.mean(curves[t]) for t in x])
-            s = np.array([np.std(curves[t], ddof=1) if len(curves[t]) > 1 else 0 for t in x])
-            ax.plot(x, m, color=colour, label=f"{state} state")
-            ax.fill_between(x, m - s, m + s, color=colour, alpha=0.2)
+            curve(ax, [(b["trained_ms"], b.get(state)) for r in runs
+                       for b in get(r, f"readout_{target}", "blocks") or []], colour, f"{state} state")
         ax.set_title(title)
-        ax.set_xlabel("training time (s)")
         ax.set_ylabel("readout score (Pearson r)")
+    for key, colour, label in (("corr_1_2", "C2", "presentation 1 vs 2"), ("corr_1_3", "C3", "presentation 1 vs 3")):
+        curve(axes[2], [(p["trained_ms"], p.get(key)) for r in runs
+                        for p in get(r, "reproducibility_reference", "phases") or []], colour, label)
+    axes[2].set_title("pattern response reproducibility (11.5)")
+    axes[2].set_ylabel("mean correlation")
+    for ax in axes:
+        ax.set_xlabel("training time (s)")
         ax.set_ylim(-0.2, 1.0)
         ax.legend(loc="lower right")
-    ax = axes[2]
-    for key, colour, label in (("corr_1_2", "C2", "presentation 1 vs 2"), ("corr_1_3", "C3", "presentation 1 vs 3")):
-        curves = defaultdict(list)
-        for r in runs:
-            for phase in get(r, "reproducibility_reference", "phases") or []:
-                if phase.get(key) is not None:
-                    curves[phase["trained_ms"] / 1000].append(phase[key])
-        x = np.array(sorted(curves))
-        if len(x) == 0:
-            continue
-        m = np.array([np.mean(curves[t]) for t in x])
-        s = np.array([np.std(curves[t], ddof=1) if len(curves[t]) > 1 else 0 for t in x])
-        ax.plot(x, m, color=colour, label=label)
-        ax.fill_between(x, m - s, m + s, color=colour, alpha=0.2)
-    ax.set_title("pattern response reproducibility (11.5)")
-    ax.set_xlabel("training time (s)")
-    ax.set_ylabel("mean correlation")
-    ax.set_ylim(-0.2, 1.0)
-    ax.legend(loc="lower right")
     fig.suptitle(f"xor_pattern: mean ± sd over {len(runs)} seeds")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
 def main(folder):
-    runs = defaultdict(list)
-    for path in sorted(glob.glob(os.path.join(folder, "*_seed*.analysis.json"))):
-        name = re.sub(r"_seed\d+\.analysis\.json$", "", os.path.basename(path))
-        with open(path) as f:
-            runs[name].append(json.load(f))
+    runs = load_runs(folder)
     if not runs:
         print(f"paper_report.py: no *_seedN.analysis.json in {folder}", file=sys.stderr)
         return 2

@@ -12,29 +12,40 @@ import sys
 from collections import defaultdict
 
 
-def stats(values):
+def stats(values, digits=2):
+    """'mean ± sd' over the values that are numbers (sample sd), '-' when there are none."""
     values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if not values:
         return "-"
     mean = sum(values) / len(values)
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return f"{mean:.2f} ± {sd:.2f}" + ("" if len(values) > 1 else " (1 run)")
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}" + ("" if len(values) > 1 else " (1 run)")
 
 
 def get(entry, *path):
+    """entry[path[0]][path[1]]...; None where a step is missing (list steps take an index)."""
     for key in path:
         if entry is None:
             return None
-        entry = entry.get(key)
+        if isinstance(entry, list):
+            entry = entry[key] if -len(entry) <= key < len(entry) else None
+        else:
+            entry = entry.get(key)
     return entry
 
 
-def main(folder):
+def load_runs(folder):
+    """{experiment: [analysis JSON of each seed]} from FOLDER/NAME_seedN.analysis.json."""
     runs = defaultdict(list)
     for path in sorted(glob.glob(os.path.join(folder, "*_seed*.analysis.json"))):
         name = re.sub(r"_seed\d+\.analysis\.json$", "", os.path.basename(path))
         with open(path) as f:
             runs[name].append(json.load(f))
+    return runs
+
+
+def main(folder):
+    runs = load_runs(folder)
     print("| experiment | seeds | locked fraction, untrained | locked fraction, trained | "
           "reproducibility r, trained (neurons >= 90 Hz) | pattern readout: network | pattern readout: input | "
           "sequence readout: network | sequence readout: input |")
