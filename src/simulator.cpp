@@ -3,9 +3,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <set>
 #include <string>
 
@@ -296,7 +298,14 @@ void Simulator::run_interval(const Interval& interval, bool learning) {
   const auto start = std::chrono::steady_clock::now();
   const double exchange_before = timers_.exchange_s;
   TeamFailure failure;
-#pragma omp parallel num_threads(n_threads_) if (n_threads_ > 1)
+  if (n_threads_ == 1) {
+    // No team at all: the work-sharing constructs in step() are then orphaned and cost
+    // nothing (a team of one, as `parallel if (false)` makes, still enters the kernel at
+    // every barrier to wake nobody).
+    for (std::int64_t n = interval.begin; n < interval.end && !failure.any; ++n)
+      step(n, interval, learning, failure);
+  } else
+#pragma omp parallel num_threads(n_threads_)
   {
 #pragma omp single
     if (omp_get_num_threads() != n_threads_)
@@ -383,8 +392,16 @@ void Simulator::update_circuits(std::int64_t n) {
   kernels::softmax_circuits(potential, rate_fraction,
                             network_.first_neurons(circuit_begin_ + first),
                             static_cast<std::size_t>(last - first));  // M3
+  // One vectorised pass (a non-finite double has every exponent bit set); the neuron is
+  // looked for only if there is one.
+  constexpr std::uint64_t kExponent = 0x7FF0000000000000ULL;
+  std::uint64_t non_finite = 0;
   for (std::uint64_t i = 0; i < count; ++i)
-    if (!std::isfinite(rate_fraction[i])) note_divergence(n, neuron_begin_ + k_first + i);
+    non_finite |= static_cast<std::uint64_t>(
+        (std::bit_cast<std::uint64_t>(rate_fraction[i]) & kExponent) == kExponent);
+  if (non_finite != 0)
+    for (std::uint64_t i = 0; i < count; ++i)
+      if (!std::isfinite(rate_fraction[i])) note_divergence(n, neuron_begin_ + k_first + i);
   if (config_.forced.neurons_forced) return;  // validation mode: spikes are forced
   double* uniforms = thread_uniforms_[t].data();
   rng_.uniforms(Purpose::neuron_spike, neuron_begin_ + k_first, count,
@@ -392,14 +409,16 @@ void Simulator::update_circuits(std::int64_t n) {
   const double r_max_hz = config_.r_max_hz;
   const double dt_s = config_.dt_s();
   std::uint8_t* spiked = neurons_.spiked.data() + k_first;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    // 1 - exp(-x) <= x: a uniform clearly above x is no spike, whatever the exp gives (the
-    // margin covers the rounding of 1 - exp(-x)); the decision is the same either way.
-    const double x = r_max_hz * rate_fraction[i] * dt_s;
-    spiked[i] =
-        uniforms[i] < x + 0x1p-50 &&
-        uniforms[i] < kernels::spike_probability(r_max_hz, rate_fraction[i], dt_s);  // M4-M5
-  }
+  // 1 - exp(-x) <= x: a uniform clearly above x is no spike, whatever the exp gives (the
+  // margin covers the rounding of 1 - exp(-x)); the decision is the same either way. So the
+  // bound is checked for every neuron in one vectorised loop, and the exp computed only for
+  // the few that pass it.
+  for (std::uint64_t i = 0; i < count; ++i)
+    spiked[i] = uniforms[i] < r_max_hz * rate_fraction[i] * dt_s + 0x1p-50;
+  for (std::uint64_t i = 0; i < count; ++i)
+    if (spiked[i])
+      spiked[i] =
+          uniforms[i] < kernels::spike_probability(r_max_hz, rate_fraction[i], dt_s);  // M4-M5
 }
 
 // Sub-step 3 in validation mode (docs/model.md 7): the forced spikes of step n, no others.
@@ -417,9 +436,12 @@ void Simulator::force_neuron_spikes(std::int64_t n) {
 // The readout state x_k (docs/model.md 8, tau = tau_decay) and this step's local spikes: into
 // the exchange (as ExchangeWords) and the record.
 void Simulator::post_local_spikes(std::int64_t n, const Interval& interval) {
-  for (std::size_t k = 0; k < neurons_.size(); ++k) {
-    neurons_.readout[k] = neurons_.readout[k] * decay_factor_ + neurons_.spiked[k];
-    if (!neurons_.spiked[k]) continue;
+  double* readout = neurons_.readout.data();
+  const std::uint8_t* spiked = neurons_.spiked.data();
+  const std::size_t n_neurons = neurons_.size();
+  for (std::size_t k = 0; k < n_neurons; ++k) readout[k] = readout[k] * decay_factor_ + spiked[k];
+  for (std::size_t k = 0; k < n_neurons; ++k) {
+    if (!spiked[k]) continue;
     const auto b = static_cast<std::size_t>(local_circuit_of_neuron_[k]);
     const std::uint64_t circuit = static_cast<std::uint64_t>(circuit_begin_) + b;
     const auto position = static_cast<std::uint32_t>(
@@ -576,11 +598,29 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
   std::vector<double>& rise = neurons_.weighted_rise;
   const std::vector<double>& weight = synapses_.weight;
   const std::vector<std::uint64_t>& row_begin = synapses_.row_begin;
+  // The arrivals that lead the list and are inputs (all of a step's inputs: they come first in
+  // global source order) reach every neuron: neuron by neuron, with its sums in registers and
+  // its row read in ascending order; per neuron the same operations in the same order as
+  // arrival by arrival.
+  std::size_t n_leading_inputs = 0;
+  while (n_leading_inputs < arrivals.size() &&
+         arrivals[n_leading_inputs].source_circuit == SpikeRouter::kInput)
+    ++n_leading_inputs;
+  const Arrival* leading = arrivals.data();
   for (auto k = k_first; k < k_last; ++k) {
-    decay[k] = decay[k] * decay_factor_;
-    rise[k] = rise[k] * rise_factor_;
+    double d = decay[k] * decay_factor_;
+    double r = rise[k] * rise_factor_;
+    const double* row = weight.data() + row_begin[k];
+    for (std::size_t i = 0; i < n_leading_inputs; ++i) {
+      const double contribution = row[leading[i].offset] * leading[i].amplitude;
+      d += contribution;
+      r += contribution;
+    }
+    decay[k] = d;
+    rise[k] = r;
   }
-  for (const Arrival& a : arrivals) {
+  for (std::size_t i = n_leading_inputs; i < arrivals.size(); ++i) {
+    const Arrival& a = arrivals[i];
     if (a.source_circuit == SpikeRouter::kInput) {
       for (auto k = k_first; k < k_last; ++k) {
         const double contribution = weight[row_begin[k] + a.offset] * a.amplitude;
