@@ -9,6 +9,7 @@
 #include <exception>
 #include <limits>
 #include <set>
+#include <span>
 #include <string>
 
 #include "seqlearn/kernels.hpp"
@@ -569,8 +570,20 @@ void Simulator::propagate_and_learn(std::int64_t n, bool learning) {
   if (!learning) return;
   const auto k_first = network_.first_neuron(circuit_begin_ + first) - neuron_begin_;
   const auto k_last = network_.first_neuron(circuit_begin_ + last) - neuron_begin_;
-  for (auto k = k_first; k < k_last; ++k)  // untrained circuits never learn (docs/model.md 11.1)
-    if (neurons_.spiked[k] && (all_trained_ || neuron_trained_[k])) learn(k, n);
+  // Untrained circuits never learn (docs/model.md 11.1). The sums of the learning neurons are
+  // recomputed two by two.
+  std::uint64_t waiting = kNoNeuron;
+  for (auto k = k_first; k < k_last; ++k) {
+    if (!neurons_.spiked[k] || !(all_trained_ || neuron_trained_[k])) continue;
+    learn(k);
+    if (waiting == kNoNeuron) {
+      waiting = k;
+    } else {
+      recompute_sums(waiting, k, n);
+      waiting = kNoNeuron;
+    }
+  }
+  if (waiting != kNoNeuron) recompute_sums(waiting, kNoNeuron, n);
 }
 
 // After every thread is done with step n: its arrivals leave the ring, and its weights are
@@ -619,8 +632,38 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
     decay[k] = d;
     rise[k] = r;
   }
+  // The targets of a neuron's spike in [circuit_first, circuit_last) (shared rows).
+  auto local_targets = [&](const Arrival& a) {
+    const auto targets = router_.targets_of(a.source_circuit);
+    const auto begin = std::lower_bound(
+        targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
+        [](const SpikeRouter::Target& target, std::uint32_t b) { return target.circuit < b; });
+    auto end = begin;
+    while (end != targets.end() && end->circuit < circuit_last) ++end;
+    return std::span<const SpikeRouter::Target>(begin, end);
+  };
+  // On a large grid nearly every synaptic event misses the caches (one weight in another
+  // neuron's row each): the weights of an arrival a few ahead are prefetched, so that many
+  // misses are in flight at once. Performance only.
+  constexpr std::size_t kPrefetchAhead = 8;
+  auto prefetch_arrival = [&](std::size_t j) {
+    if (j >= arrivals.size() || arrivals[j].source_circuit == SpikeRouter::kInput) return;
+    const Arrival& a = arrivals[j];
+    for (const SpikeRouter::Target& target : local_targets(a)) {
+      const std::int64_t c = circuit_begin_ + target.circuit;
+      const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
+      for (auto k = first; k < first + static_cast<std::uint64_t>(network_.circuit_size(c)); ++k)
+        __builtin_prefetch(&weight[row_begin[k] + target.row_offset + a.offset]);
+    }
+  };
+  const bool prefetch_targets =
+      !router_.per_neuron_rows() && weight.size() * sizeof(double) > (8u << 20);
+  if (prefetch_targets)
+    for (std::size_t j = n_leading_inputs; j < n_leading_inputs + kPrefetchAhead; ++j)
+      prefetch_arrival(j);
   for (std::size_t i = n_leading_inputs; i < arrivals.size(); ++i) {
     const Arrival& a = arrivals[i];
+    if (prefetch_targets) prefetch_arrival(i + kPrefetchAhead);
     if (a.source_circuit == SpikeRouter::kInput) {
       for (auto k = k_first; k < k_last; ++k) {
         const double contribution = weight[row_begin[k] + a.offset] * a.amplitude;
@@ -642,15 +685,12 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
       }
       continue;
     }
-    const auto targets = router_.targets_of(a.source_circuit);
-    auto it = std::lower_bound(
-        targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
-        [](const SpikeRouter::Target& target, std::uint32_t b) { return target.circuit < b; });
-    for (; it != targets.end() && it->circuit < circuit_last; ++it) {
-      const std::int64_t c = circuit_begin_ + it->circuit;
+    for (const SpikeRouter::Target& target : local_targets(a)) {
+      const std::int64_t c = circuit_begin_ + target.circuit;
       const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
       for (auto k = first; k < first + static_cast<std::uint64_t>(network_.circuit_size(c)); ++k) {
-        const double contribution = weight[row_begin[k] + it->row_offset + a.offset] * a.amplitude;
+        const double contribution =
+            weight[row_begin[k] + target.row_offset + a.offset] * a.amplitude;
         decay[k] += contribution;
         rise[k] += contribution;
       }
@@ -658,11 +698,10 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
   }
 }
 
-// Sub-step 6 for local neuron k, which spiked at step n: M7-M11 on every synapse of its row
+// Sub-step 6 for local neuron k, which spiked: M7-M11 on every synapse of its row
 // as one vectorised loop over the row (Y gathered from the sources; the same bits as a scalar
-// loop, see kernels::exp), then its weighted sums from scratch with the new weights and the
-// traces after M6, in row order.
-void Simulator::learn(std::uint64_t k, std::int64_t n) {
+// loop, see kernels::exp); its weighted sums follow in recompute_sums.
+void Simulator::learn(std::uint64_t k) {
   const auto sources = router_.neuron_row_local_sources(k, local_circuit_of(k));
   const std::uint64_t length = sources.size();
   // The input synapses lead the row; they are left alone when train_inputs is off.
@@ -686,13 +725,34 @@ void Simulator::learn(std::uint64_t k, std::int64_t n) {
       kernels::weight_step_row(w + first, Y, sources.data() + first, length - first, eta);  // M7''
       break;
   }
-  const auto [sum_decay, sum_rise] = kernels::weighted_sums(
-      w, sources_.trace_decay.data(), sources_.trace_rise.data(), sources.data(), length);  // M2
-  neurons_.weighted_decay[k] = sum_decay;
-  neurons_.weighted_rise[k] = sum_rise;
-  if (!std::isfinite(sum_decay) || !std::isfinite(sum_rise)) note_divergence(n, neuron_begin_ + k);
 #pragma omp atomic
   counters_.stdp_updates += length - first;
+}
+
+// The rest of sub-step 6 for local neurons k0 and k1 (k1 = kNoNeuron: k0 alone), after their
+// STDP: their weighted sums from scratch with the new weights and the traces after M6, each
+// in its row order (two rows at once: the same bits, see kernels::weighted_sums_two).
+void Simulator::recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t n) {
+  const double* e = sources_.trace_decay.data();
+  const double* e_hat = sources_.trace_rise.data();
+  const auto row0 = router_.neuron_row_local_sources(k0, local_circuit_of(k0));
+  const double* w0 = synapses_.weight.data() + synapses_.row_begin[k0];
+  kernels::WeightedSums sums[2];
+  const std::uint64_t ks[2] = {k0, k1};
+  if (k1 == kNoNeuron) {
+    sums[0] = kernels::weighted_sums(w0, e, e_hat, row0.data(), row0.size());  // M2
+  } else {
+    const auto row1 = router_.neuron_row_local_sources(k1, local_circuit_of(k1));
+    const double* w1 = synapses_.weight.data() + synapses_.row_begin[k1];
+    kernels::weighted_sums_two(w0, row0.data(), row0.size(), w1, row1.data(), row1.size(), e,
+                               e_hat, sums[0], sums[1]);  // M2
+  }
+  for (int i = 0; i < (k1 == kNoNeuron ? 1 : 2); ++i) {
+    neurons_.weighted_decay[ks[i]] = sums[i].decay;
+    neurons_.weighted_rise[ks[i]] = sums[i].rise;
+    if (!std::isfinite(sums[i].decay) || !std::isfinite(sums[i].rise))
+      note_divergence(n, neuron_begin_ + ks[i]);
+  }
 }
 
 // Keeps the first non-finite value (earliest step, then lowest neuron); every rank learns of

@@ -149,7 +149,9 @@ class Simulator {
   void finish_step(std::int64_t n);
   void deliver(std::int64_t circuit_first, std::int64_t circuit_last,
                const std::vector<Arrival>& arrivals);
-  void learn(std::uint64_t local_neuron, std::int64_t n);
+  void learn(std::uint64_t local_neuron);
+  static constexpr std::uint64_t kNoNeuron = ~std::uint64_t{0};
+  void recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t n);
   void record_weights();
   void note_divergence(std::int64_t step, std::uint64_t neuron);
   std::int64_t local_circuit_of(std::uint64_t local_neuron) const;
