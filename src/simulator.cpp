@@ -85,6 +85,8 @@ Simulator::Simulator(const Config& config, Communicator& comm)
   omp_set_dynamic(0);  // every parallel region gets exactly n_threads_ (partition_threads)
   partition_threads();
   thread_uniforms_.resize(static_cast<std::size_t>(n_threads_));
+  thread_event_begin_.resize(static_cast<std::size_t>(n_threads_));
+  thread_events_.resize(static_cast<std::size_t>(n_threads_));
   for (std::size_t t = 0; t < thread_uniforms_.size(); ++t)
     thread_uniforms_[t].resize(
         network_.first_neuron(circuit_begin_ + thread_circuit_begin_[t + 1]) -
@@ -620,6 +622,15 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
          arrivals[n_leading_inputs].source_circuit == SpikeRouter::kInput)
     ++n_leading_inputs;
   const Arrival* leading = arrivals.data();
+  // Large grids (synapses beyond the caches) go circuit by circuit (deliver_by_circuit); on
+  // small ones arrival by arrival is faster (measured: bench/README.md).
+  if (!router_.per_neuron_rows() && synapses_.size() * sizeof(double) > (8u << 20) &&
+      std::none_of(arrivals.begin() + static_cast<std::ptrdiff_t>(n_leading_inputs),
+                   arrivals.end(),
+                   [](const Arrival& a) { return a.source_circuit == SpikeRouter::kInput; })) {
+    deliver_by_circuit(circuit_first, circuit_last, arrivals, n_leading_inputs);
+    return;
+  }
   for (auto k = k_first; k < k_last; ++k) {
     double d = decay[k] * decay_factor_;
     double r = rise[k] * rise_factor_;
@@ -642,28 +653,8 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
     while (end != targets.end() && end->circuit < circuit_last) ++end;
     return std::span<const SpikeRouter::Target>(begin, end);
   };
-  // On a large grid nearly every synaptic event misses the caches (one weight in another
-  // neuron's row each): the weights of an arrival a few ahead are prefetched, so that many
-  // misses are in flight at once. Performance only.
-  constexpr std::size_t kPrefetchAhead = 8;
-  auto prefetch_arrival = [&](std::size_t j) {
-    if (j >= arrivals.size() || arrivals[j].source_circuit == SpikeRouter::kInput) return;
-    const Arrival& a = arrivals[j];
-    for (const SpikeRouter::Target& target : local_targets(a)) {
-      const std::int64_t c = circuit_begin_ + target.circuit;
-      const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
-      for (auto k = first; k < first + static_cast<std::uint64_t>(network_.circuit_size(c)); ++k)
-        __builtin_prefetch(&weight[row_begin[k] + target.row_offset + a.offset]);
-    }
-  };
-  const bool prefetch_targets =
-      !router_.per_neuron_rows() && weight.size() * sizeof(double) > (8u << 20);
-  if (prefetch_targets)
-    for (std::size_t j = n_leading_inputs; j < n_leading_inputs + kPrefetchAhead; ++j)
-      prefetch_arrival(j);
   for (std::size_t i = n_leading_inputs; i < arrivals.size(); ++i) {
     const Arrival& a = arrivals[i];
-    if (prefetch_targets) prefetch_arrival(i + kPrefetchAhead);
     if (a.source_circuit == SpikeRouter::kInput) {
       for (auto k = k_first; k < k_last; ++k) {
         const double contribution = weight[row_begin[k] + a.offset] * a.amplitude;
@@ -694,6 +685,84 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
         decay[k] += contribution;
         rise[k] += contribution;
       }
+    }
+  }
+}
+
+// deliver() with shared rows when the inputs lead the arrivals (as they always do: global
+// source order), neuron by neuron: each neuron's sums stay in registers while its decay, the
+// inputs and then the recurrent arrivals that reach its circuit are added, in arrival order
+// (the same operations in the same order as arrival by arrival). The recurrent arrivals are
+// first sorted by target circuit (stably: counts, then a scatter).
+void Simulator::deliver_by_circuit(std::int64_t circuit_first, std::int64_t circuit_last,
+                                   const std::vector<Arrival>& arrivals,
+                                   std::size_t n_leading_inputs) {
+  const auto t = static_cast<std::size_t>(omp_get_thread_num());
+  std::vector<std::uint32_t>& begin = thread_event_begin_[t];
+  std::vector<PendingEvent>& events = thread_events_[t];
+  const auto n_circuits = static_cast<std::size_t>(circuit_last - circuit_first);
+  begin.assign(n_circuits + 2, 0);
+  auto local_targets = [&](const Arrival& a) {
+    const auto targets = router_.targets_of(a.source_circuit);
+    const auto first = std::lower_bound(
+        targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
+        [](const SpikeRouter::Target& target, std::uint32_t b) { return target.circuit < b; });
+    auto last = first;
+    while (last != targets.end() && last->circuit < circuit_last) ++last;
+    return std::span<const SpikeRouter::Target>(first, last);
+  };
+  // begin[b + 2] counts circuit b's events; after the prefix sum begin[b + 1] is where its
+  // events go, and after the scatter begin[b] .. begin[b + 1] holds them.
+  for (std::size_t i = n_leading_inputs; i < arrivals.size(); ++i)
+    for (const SpikeRouter::Target& target : local_targets(arrivals[i]))
+      ++begin[static_cast<std::size_t>(target.circuit - circuit_first) + 2];
+  for (std::size_t b = 2; b < begin.size(); ++b) begin[b] += begin[b - 1];
+  events.resize(begin.back());
+  for (std::size_t i = n_leading_inputs; i < arrivals.size(); ++i) {
+    const Arrival& a = arrivals[i];
+    for (const SpikeRouter::Target& target : local_targets(a))
+      events[begin[static_cast<std::size_t>(target.circuit - circuit_first) + 1]++] = {
+          target.row_offset + a.offset, a.amplitude};
+  }
+  double* decay = neurons_.weighted_decay.data();
+  double* rise = neurons_.weighted_rise.data();
+  const double* weight = synapses_.weight.data();
+  const std::uint64_t* row_begin = synapses_.row_begin.data();
+  const Arrival* inputs = arrivals.data();
+  // On a large grid nearly every synaptic event misses the caches (a weight in another row
+  // each): the events of a circuit a few ahead are prefetched. Performance only.
+  constexpr std::size_t kPrefetchAhead = 8;
+  auto prefetch_circuit = [&](std::size_t b) {
+    const std::int64_t c = circuit_begin_ + circuit_first + static_cast<std::int64_t>(b);
+    const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
+    const auto size = static_cast<std::uint64_t>(network_.circuit_size(c));
+    for (std::uint32_t e = begin[b]; e < begin[b + 1]; ++e)
+      for (auto k = first; k < first + size; ++k)
+        __builtin_prefetch(weight + row_begin[k] + events[e].position);
+  };
+  for (std::size_t b = 0; b < n_circuits; ++b) {
+    if (b + kPrefetchAhead < n_circuits) prefetch_circuit(b + kPrefetchAhead);
+    const std::int64_t c = circuit_begin_ + circuit_first + static_cast<std::int64_t>(b);
+    const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
+    const auto size = static_cast<std::uint64_t>(network_.circuit_size(c));
+    const PendingEvent* circuit_events = events.data() + begin[b];
+    const std::uint32_t n_events = begin[b + 1] - begin[b];
+    for (auto k = first; k < first + size; ++k) {
+      double d = decay[k] * decay_factor_;
+      double r = rise[k] * rise_factor_;
+      const double* row = weight + row_begin[k];
+      for (std::size_t i = 0; i < n_leading_inputs; ++i) {
+        const double contribution = row[inputs[i].offset] * inputs[i].amplitude;
+        d += contribution;
+        r += contribution;
+      }
+      for (std::uint32_t e = 0; e < n_events; ++e) {
+        const double contribution = row[circuit_events[e].position] * circuit_events[e].amplitude;
+        d += contribution;
+        r += contribution;
+      }
+      decay[k] = d;
+      rise[k] = r;
     }
   }
 }
