@@ -142,6 +142,21 @@ TEST(Decomposition, FixedIndegreeWithDelayAndTwoPatterns) {
                                    1);
 }
 
+// Above 8 MiB of weights a rank delivers spikes circuit by circuit (deliver_by_circuit); this
+// grid (1.3 million synapses, 10.7 MiB) does so on one rank, while each rank's share of it
+// falls below the threshold and is delivered arrival by arrival: both orders must agree.
+TEST(Decomposition, LargeGridDeliveredByCircuitOnOneRank) {
+  expect_decomposition_independent({{"network.grid", "32x32"},
+                                    {"network.connectivity", "fixed_indegree"},
+                                    {"network.boundary", "periodic"},
+                                    {"network.wta_indegree", "20"},
+                                    {"network.delay", "2"},
+                                    {"network.initial_weights", "log_uniform"},
+                                    {"run.protocol", "train:300,test:100"},
+                                    {"record.dt_rec", "50"}},
+                                   1);
+}
+
 // docs/model.md 11.1: pruned synapses and untrained circuits are drawn from global ids, so every
 // decomposition builds the same network; per-neuron rows deliver in the same order.
 TEST(Decomposition, PrunedSynapsesAndUntrainedCircuits) {

@@ -357,7 +357,13 @@ void Simulator::restore(const std::string& path) {
   // Synapses: this rank's rows sit after those of all lower ranks.
   SynapseRows::checkpoint_fields(synapses_, [&](const char* name, auto& values, Valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
-    values = in.read_rows<T>(std::string("/synapses/") + name, offset, values.size());
+    // Copied into the arrays as they are (same size): they keep their huge pages (state.hpp).
+    const std::vector<T> rows = in.read_rows<T>(std::string("/synapses/") + name, offset,
+                                                values.size());
+    if (rows.size() == values.size())
+      std::copy(rows.begin(), rows.end(), values.begin());
+    else
+      values.assign(rows.begin(), rows.end());
   });
 
   // Sources: the inputs, then each run of consecutive needed circuits' neurons.

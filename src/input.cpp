@@ -186,8 +186,11 @@ void PatternTask::generate(std::int64_t step, InputStep& out) {
     out.sequence_id = -1;
     if (settings_.use_noise && settings_.r_input_hz > 0) {
       const double p_spike = 1.0 - std::exp(-settings_.r_input_hz * dt_s);
+      noise_uniforms_.resize(n_inputs);  // uniform(input_noise, c, step) for every c at once
+      const double* u = noise_uniforms_.data();
+      rng_.uniforms(Purpose::input_noise, 0, n_inputs, u_step, noise_uniforms_.data());
       for (std::uint32_t c = 0; c < n_inputs; ++c) {
-        if (rng_.uniform(Purpose::input_noise, c, u_step) < p_spike) {
+        if (u[c] < p_spike) {
           out.channels.push_back(c);
           out.from_pattern.push_back(0);
         }
@@ -200,10 +203,16 @@ void PatternTask::generate(std::int64_t step, InputStep& out) {
     const bool overlay = settings_.use_noise && settings_.r_noise_hz > 0;
     const double p_noise = 1.0 - std::exp(-settings_.r_noise_hz * dt_s);
     std::size_t next = 0;
+    const double* u = nullptr;
+    if (overlay) {  // uniform(overlay_noise, c, step) for every c at once
+      noise_uniforms_.resize(n_inputs);
+      rng_.uniforms(Purpose::overlay_noise, 0, n_inputs, u_step, noise_uniforms_.data());
+      u = noise_uniforms_.data();
+    }
     for (std::uint32_t c = 0; c < n_inputs; ++c) {
       const bool pattern_spike = next < from_pattern.size() && from_pattern[next] == c;
       if (pattern_spike) ++next;
-      const bool noise_spike = overlay && rng_.uniform(Purpose::overlay_noise, c, u_step) < p_noise;
+      const bool noise_spike = overlay && u[c] < p_noise;
       if (pattern_spike || noise_spike) {
         out.channels.push_back(c);
         out.from_pattern.push_back(pattern_spike ? 1 : 0);

@@ -3,10 +3,13 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <set>
+#include <span>
 #include <string>
 
 #include "seqlearn/kernels.hpp"
@@ -82,6 +85,8 @@ Simulator::Simulator(const Config& config, Communicator& comm)
   omp_set_dynamic(0);  // every parallel region gets exactly n_threads_ (partition_threads)
   partition_threads();
   thread_uniforms_.resize(static_cast<std::size_t>(n_threads_));
+  thread_event_begin_.resize(static_cast<std::size_t>(n_threads_));
+  thread_events_.resize(static_cast<std::size_t>(n_threads_));
   for (std::size_t t = 0; t < thread_uniforms_.size(); ++t)
     thread_uniforms_[t].resize(
         network_.first_neuron(circuit_begin_ + thread_circuit_begin_[t + 1]) -
@@ -296,7 +301,14 @@ void Simulator::run_interval(const Interval& interval, bool learning) {
   const auto start = std::chrono::steady_clock::now();
   const double exchange_before = timers_.exchange_s;
   TeamFailure failure;
-#pragma omp parallel num_threads(n_threads_) if (n_threads_ > 1)
+  if (n_threads_ == 1) {
+    // No team at all: the work-sharing constructs in step() are then orphaned and cost
+    // nothing (a team of one, as `parallel if (false)` makes, still enters the kernel at
+    // every barrier to wake nobody).
+    for (std::int64_t n = interval.begin; n < interval.end && !failure.any; ++n)
+      step(n, interval, learning, failure);
+  } else
+#pragma omp parallel num_threads(n_threads_)
   {
 #pragma omp single
     if (omp_get_num_threads() != n_threads_)
@@ -383,8 +395,16 @@ void Simulator::update_circuits(std::int64_t n) {
   kernels::softmax_circuits(potential, rate_fraction,
                             network_.first_neurons(circuit_begin_ + first),
                             static_cast<std::size_t>(last - first));  // M3
+  // One vectorised pass (a non-finite double has every exponent bit set); the neuron is
+  // looked for only if there is one.
+  constexpr std::uint64_t kExponent = 0x7FF0000000000000ULL;
+  std::uint64_t non_finite = 0;
   for (std::uint64_t i = 0; i < count; ++i)
-    if (!std::isfinite(rate_fraction[i])) note_divergence(n, neuron_begin_ + k_first + i);
+    non_finite |= static_cast<std::uint64_t>(
+        (std::bit_cast<std::uint64_t>(rate_fraction[i]) & kExponent) == kExponent);
+  if (non_finite != 0)
+    for (std::uint64_t i = 0; i < count; ++i)
+      if (!std::isfinite(rate_fraction[i])) note_divergence(n, neuron_begin_ + k_first + i);
   if (config_.forced.neurons_forced) return;  // validation mode: spikes are forced
   double* uniforms = thread_uniforms_[t].data();
   rng_.uniforms(Purpose::neuron_spike, neuron_begin_ + k_first, count,
@@ -392,14 +412,16 @@ void Simulator::update_circuits(std::int64_t n) {
   const double r_max_hz = config_.r_max_hz;
   const double dt_s = config_.dt_s();
   std::uint8_t* spiked = neurons_.spiked.data() + k_first;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    // 1 - exp(-x) <= x: a uniform clearly above x is no spike, whatever the exp gives (the
-    // margin covers the rounding of 1 - exp(-x)); the decision is the same either way.
-    const double x = r_max_hz * rate_fraction[i] * dt_s;
-    spiked[i] =
-        uniforms[i] < x + 0x1p-50 &&
-        uniforms[i] < kernels::spike_probability(r_max_hz, rate_fraction[i], dt_s);  // M4-M5
-  }
+  // 1 - exp(-x) <= x: a uniform clearly above x is no spike, whatever the exp gives (the
+  // margin covers the rounding of 1 - exp(-x)); the decision is the same either way. So the
+  // bound is checked for every neuron in one vectorised loop, and the exp computed only for
+  // the few that pass it.
+  for (std::uint64_t i = 0; i < count; ++i)
+    spiked[i] = uniforms[i] < r_max_hz * rate_fraction[i] * dt_s + 0x1p-50;
+  for (std::uint64_t i = 0; i < count; ++i)
+    if (spiked[i])
+      spiked[i] =
+          uniforms[i] < kernels::spike_probability(r_max_hz, rate_fraction[i], dt_s);  // M4-M5
 }
 
 // Sub-step 3 in validation mode (docs/model.md 7): the forced spikes of step n, no others.
@@ -417,9 +439,12 @@ void Simulator::force_neuron_spikes(std::int64_t n) {
 // The readout state x_k (docs/model.md 8, tau = tau_decay) and this step's local spikes: into
 // the exchange (as ExchangeWords) and the record.
 void Simulator::post_local_spikes(std::int64_t n, const Interval& interval) {
-  for (std::size_t k = 0; k < neurons_.size(); ++k) {
-    neurons_.readout[k] = neurons_.readout[k] * decay_factor_ + neurons_.spiked[k];
-    if (!neurons_.spiked[k]) continue;
+  double* readout = neurons_.readout.data();
+  const std::uint8_t* spiked = neurons_.spiked.data();
+  const std::size_t n_neurons = neurons_.size();
+  for (std::size_t k = 0; k < n_neurons; ++k) readout[k] = readout[k] * decay_factor_ + spiked[k];
+  for (std::size_t k = 0; k < n_neurons; ++k) {
+    if (!spiked[k]) continue;
     const auto b = static_cast<std::size_t>(local_circuit_of_neuron_[k]);
     const std::uint64_t circuit = static_cast<std::uint64_t>(circuit_begin_) + b;
     const auto position = static_cast<std::uint32_t>(
@@ -547,8 +572,20 @@ void Simulator::propagate_and_learn(std::int64_t n, bool learning) {
   if (!learning) return;
   const auto k_first = network_.first_neuron(circuit_begin_ + first) - neuron_begin_;
   const auto k_last = network_.first_neuron(circuit_begin_ + last) - neuron_begin_;
-  for (auto k = k_first; k < k_last; ++k)  // untrained circuits never learn (docs/model.md 11.1)
-    if (neurons_.spiked[k] && (all_trained_ || neuron_trained_[k])) learn(k, n);
+  // Untrained circuits never learn (docs/model.md 11.1). The sums of the learning neurons are
+  // recomputed two by two.
+  std::uint64_t waiting = kNoNeuron;
+  for (auto k = k_first; k < k_last; ++k) {
+    if (!neurons_.spiked[k] || !(all_trained_ || neuron_trained_[k])) continue;
+    learn(k);
+    if (waiting == kNoNeuron) {
+      waiting = k;
+    } else {
+      recompute_sums(waiting, k, n);
+      waiting = kNoNeuron;
+    }
+  }
+  if (waiting != kNoNeuron) recompute_sums(waiting, kNoNeuron, n);
 }
 
 // After every thread is done with step n: its arrivals leave the ring, and its weights are
@@ -576,11 +613,48 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
   std::vector<double>& rise = neurons_.weighted_rise;
   const std::vector<double>& weight = synapses_.weight;
   const std::vector<std::uint64_t>& row_begin = synapses_.row_begin;
-  for (auto k = k_first; k < k_last; ++k) {
-    decay[k] = decay[k] * decay_factor_;
-    rise[k] = rise[k] * rise_factor_;
+  // The arrivals that lead the list and are inputs (all of a step's inputs: they come first in
+  // global source order) reach every neuron: neuron by neuron, with its sums in registers and
+  // its row read in ascending order; per neuron the same operations in the same order as
+  // arrival by arrival.
+  std::size_t n_leading_inputs = 0;
+  while (n_leading_inputs < arrivals.size() &&
+         arrivals[n_leading_inputs].source_circuit == SpikeRouter::kInput)
+    ++n_leading_inputs;
+  const Arrival* leading = arrivals.data();
+  // Large grids (synapses beyond the caches) go circuit by circuit (deliver_by_circuit); on
+  // small ones arrival by arrival is faster (measured: bench/README.md).
+  if (!router_.per_neuron_rows() && synapses_.size() * sizeof(double) > (8u << 20) &&
+      std::none_of(arrivals.begin() + static_cast<std::ptrdiff_t>(n_leading_inputs),
+                   arrivals.end(),
+                   [](const Arrival& a) { return a.source_circuit == SpikeRouter::kInput; })) {
+    deliver_by_circuit(circuit_first, circuit_last, arrivals, n_leading_inputs);
+    return;
   }
-  for (const Arrival& a : arrivals) {
+  for (auto k = k_first; k < k_last; ++k) {
+    double d = decay[k] * decay_factor_;
+    double r = rise[k] * rise_factor_;
+    const double* row = weight.data() + row_begin[k];
+    for (std::size_t i = 0; i < n_leading_inputs; ++i) {
+      const double contribution = row[leading[i].offset] * leading[i].amplitude;
+      d += contribution;
+      r += contribution;
+    }
+    decay[k] = d;
+    rise[k] = r;
+  }
+  // The targets of a neuron's spike in [circuit_first, circuit_last) (shared rows).
+  auto local_targets = [&](const Arrival& a) {
+    const auto targets = router_.targets_of(a.source_circuit);
+    const auto begin = std::lower_bound(
+        targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
+        [](const SpikeRouter::Target& target, std::uint32_t b) { return target.circuit < b; });
+    auto end = begin;
+    while (end != targets.end() && end->circuit < circuit_last) ++end;
+    return std::span<const SpikeRouter::Target>(begin, end);
+  };
+  for (std::size_t i = n_leading_inputs; i < arrivals.size(); ++i) {
+    const Arrival& a = arrivals[i];
     if (a.source_circuit == SpikeRouter::kInput) {
       for (auto k = k_first; k < k_last; ++k) {
         const double contribution = weight[row_begin[k] + a.offset] * a.amplitude;
@@ -602,15 +676,12 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
       }
       continue;
     }
-    const auto targets = router_.targets_of(a.source_circuit);
-    auto it = std::lower_bound(
-        targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
-        [](const SpikeRouter::Target& target, std::uint32_t b) { return target.circuit < b; });
-    for (; it != targets.end() && it->circuit < circuit_last; ++it) {
-      const std::int64_t c = circuit_begin_ + it->circuit;
+    for (const SpikeRouter::Target& target : local_targets(a)) {
+      const std::int64_t c = circuit_begin_ + target.circuit;
       const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
       for (auto k = first; k < first + static_cast<std::uint64_t>(network_.circuit_size(c)); ++k) {
-        const double contribution = weight[row_begin[k] + it->row_offset + a.offset] * a.amplitude;
+        const double contribution =
+            weight[row_begin[k] + target.row_offset + a.offset] * a.amplitude;
         decay[k] += contribution;
         rise[k] += contribution;
       }
@@ -618,11 +689,88 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
   }
 }
 
-// Sub-step 6 for local neuron k, which spiked at step n: M7-M11 on every synapse of its row
+// deliver() with shared rows when the inputs lead the arrivals (as they always do: global
+// source order), neuron by neuron: each neuron's sums stay in registers while its decay, the
+// inputs and then the recurrent arrivals that reach its circuit are added, in arrival order
+// (the same operations in the same order as arrival by arrival). The recurrent arrivals are
+// first sorted by target circuit (stably: counts, then a scatter).
+void Simulator::deliver_by_circuit(std::int64_t circuit_first, std::int64_t circuit_last,
+                                   const std::vector<Arrival>& arrivals,
+                                   std::size_t n_leading_inputs) {
+  const auto t = static_cast<std::size_t>(omp_get_thread_num());
+  std::vector<std::uint32_t>& begin = thread_event_begin_[t];
+  std::vector<PendingEvent>& events = thread_events_[t];
+  const auto n_circuits = static_cast<std::size_t>(circuit_last - circuit_first);
+  begin.assign(n_circuits + 2, 0);
+  auto local_targets = [&](const Arrival& a) {
+    const auto targets = router_.targets_of(a.source_circuit);
+    const auto first = std::lower_bound(
+        targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
+        [](const SpikeRouter::Target& target, std::uint32_t b) { return target.circuit < b; });
+    auto last = first;
+    while (last != targets.end() && last->circuit < circuit_last) ++last;
+    return std::span<const SpikeRouter::Target>(first, last);
+  };
+  // begin[b + 2] counts circuit b's events; after the prefix sum begin[b + 1] is where its
+  // events go, and after the scatter begin[b] .. begin[b + 1] holds them.
+  for (std::size_t i = n_leading_inputs; i < arrivals.size(); ++i)
+    for (const SpikeRouter::Target& target : local_targets(arrivals[i]))
+      ++begin[static_cast<std::size_t>(target.circuit - circuit_first) + 2];
+  for (std::size_t b = 2; b < begin.size(); ++b) begin[b] += begin[b - 1];
+  events.resize(begin.back());
+  for (std::size_t i = n_leading_inputs; i < arrivals.size(); ++i) {
+    const Arrival& a = arrivals[i];
+    for (const SpikeRouter::Target& target : local_targets(a))
+      events[begin[static_cast<std::size_t>(target.circuit - circuit_first) + 1]++] = {
+          target.row_offset + a.offset, a.amplitude};
+  }
+  double* decay = neurons_.weighted_decay.data();
+  double* rise = neurons_.weighted_rise.data();
+  const double* weight = synapses_.weight.data();
+  const std::uint64_t* row_begin = synapses_.row_begin.data();
+  const Arrival* inputs = arrivals.data();
+  // On a large grid nearly every synaptic event misses the caches (a weight in another row
+  // each): the events of a circuit a few ahead are prefetched. Performance only.
+  constexpr std::size_t kPrefetchAhead = 8;
+  auto prefetch_circuit = [&](std::size_t b) {
+    const std::int64_t c = circuit_begin_ + circuit_first + static_cast<std::int64_t>(b);
+    const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
+    const auto size = static_cast<std::uint64_t>(network_.circuit_size(c));
+    for (std::uint32_t e = begin[b]; e < begin[b + 1]; ++e)
+      for (auto k = first; k < first + size; ++k)
+        __builtin_prefetch(weight + row_begin[k] + events[e].position);
+  };
+  for (std::size_t b = 0; b < n_circuits; ++b) {
+    if (b + kPrefetchAhead < n_circuits) prefetch_circuit(b + kPrefetchAhead);
+    const std::int64_t c = circuit_begin_ + circuit_first + static_cast<std::int64_t>(b);
+    const std::uint64_t first = network_.first_neuron(c) - neuron_begin_;
+    const auto size = static_cast<std::uint64_t>(network_.circuit_size(c));
+    const PendingEvent* circuit_events = events.data() + begin[b];
+    const std::uint32_t n_events = begin[b + 1] - begin[b];
+    for (auto k = first; k < first + size; ++k) {
+      double d = decay[k] * decay_factor_;
+      double r = rise[k] * rise_factor_;
+      const double* row = weight + row_begin[k];
+      for (std::size_t i = 0; i < n_leading_inputs; ++i) {
+        const double contribution = row[inputs[i].offset] * inputs[i].amplitude;
+        d += contribution;
+        r += contribution;
+      }
+      for (std::uint32_t e = 0; e < n_events; ++e) {
+        const double contribution = row[circuit_events[e].position] * circuit_events[e].amplitude;
+        d += contribution;
+        r += contribution;
+      }
+      decay[k] = d;
+      rise[k] = r;
+    }
+  }
+}
+
+// Sub-step 6 for local neuron k, which spiked: M7-M11 on every synapse of its row
 // as one vectorised loop over the row (Y gathered from the sources; the same bits as a scalar
-// loop, see kernels::exp), then its weighted sums from scratch with the new weights and the
-// traces after M6, in row order.
-void Simulator::learn(std::uint64_t k, std::int64_t n) {
+// loop, see kernels::exp); its weighted sums follow in recompute_sums.
+void Simulator::learn(std::uint64_t k) {
   const auto sources = router_.neuron_row_local_sources(k, local_circuit_of(k));
   const std::uint64_t length = sources.size();
   // The input synapses lead the row; they are left alone when train_inputs is off.
@@ -646,13 +794,34 @@ void Simulator::learn(std::uint64_t k, std::int64_t n) {
       kernels::weight_step_row(w + first, Y, sources.data() + first, length - first, eta);  // M7''
       break;
   }
-  const auto [sum_decay, sum_rise] = kernels::weighted_sums(
-      w, sources_.trace_decay.data(), sources_.trace_rise.data(), sources.data(), length);  // M2
-  neurons_.weighted_decay[k] = sum_decay;
-  neurons_.weighted_rise[k] = sum_rise;
-  if (!std::isfinite(sum_decay) || !std::isfinite(sum_rise)) note_divergence(n, neuron_begin_ + k);
 #pragma omp atomic
   counters_.stdp_updates += length - first;
+}
+
+// The rest of sub-step 6 for local neurons k0 and k1 (k1 = kNoNeuron: k0 alone), after their
+// STDP: their weighted sums from scratch with the new weights and the traces after M6, each
+// in its row order (two rows at once: the same bits, see kernels::weighted_sums_two).
+void Simulator::recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t n) {
+  const double* e = sources_.trace_decay.data();
+  const double* e_hat = sources_.trace_rise.data();
+  const auto row0 = router_.neuron_row_local_sources(k0, local_circuit_of(k0));
+  const double* w0 = synapses_.weight.data() + synapses_.row_begin[k0];
+  kernels::WeightedSums sums[2];
+  const std::uint64_t ks[2] = {k0, k1};
+  if (k1 == kNoNeuron) {
+    sums[0] = kernels::weighted_sums(w0, e, e_hat, row0.data(), row0.size());  // M2
+  } else {
+    const auto row1 = router_.neuron_row_local_sources(k1, local_circuit_of(k1));
+    const double* w1 = synapses_.weight.data() + synapses_.row_begin[k1];
+    kernels::weighted_sums_two(w0, row0.data(), row0.size(), w1, row1.data(), row1.size(), e,
+                               e_hat, sums[0], sums[1]);  // M2
+  }
+  for (int i = 0; i < (k1 == kNoNeuron ? 1 : 2); ++i) {
+    neurons_.weighted_decay[ks[i]] = sums[i].decay;
+    neurons_.weighted_rise[ks[i]] = sums[i].rise;
+    if (!std::isfinite(sums[i].decay) || !std::isfinite(sums[i].rise))
+      note_divergence(n, neuron_begin_ + ks[i]);
+  }
 }
 
 // Keeps the first non-finite value (earliest step, then lowest neuron); every rank learns of

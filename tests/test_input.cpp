@@ -310,13 +310,14 @@ TEST(InputGenerator, ResumeAfterTheSequencesChanged) {
 
 // The vectorised draw of M5's uniforms (CounterRng::uniforms, Philox4x32-10 written out) gives
 // the same bits as Random123's generator entity by entity, for entities and counters beyond
-// 32 bits too.
+// 32 bits too, and for seeds whose key words carry (the Weyl increments wrap at 2^32).
 TEST(CounterRng, UniformsForManyEntitiesEqualOneByOne) {
-  const seqlearn::CounterRng rng(4242);
+  for (const std::uint32_t seed : {4242u, 0xFFFFFFFFu})
   for (const std::uint64_t first :
        {std::uint64_t{0}, std::uint64_t{12345}, (std::uint64_t{1} << 32) - 3}) {
     for (const std::uint64_t counter :
          {std::uint64_t{0}, std::uint64_t{99}, std::uint64_t{1} << 40}) {
+      const seqlearn::CounterRng rng(seed);
       std::vector<double> many(37);
       rng.uniforms(seqlearn::Purpose::neuron_spike, first, many.size(), counter, many.data());
       for (std::size_t i = 0; i < many.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "kernels_isa.hpp"
@@ -94,6 +95,57 @@ TEST(KernelM10M11, VarianceTrackingState) {
   EXPECT_DOUBLE_EQ(w, -0.01375);
   EXPECT_DOUBLE_EQ(S, -0.00034375);
   EXPECT_DOUBLE_EQ(Q, 0.9750047265625);
+}
+
+// M2's event-driven sums over a row: sum_j w_j e_j and sum_j w_j ê_j through the row's
+// sources. Row (w = 0.5, -2, 4) on sources (2, 0, 2) with e = (1, 10, 0.25), ê = (3, 7, 0.5):
+// decay 0.5 * 0.25 - 2 * 1 + 4 * 0.25 = -0.875; rise 0.5 * 0.5 - 2 * 3 + 4 * 0.5 = -3.75.
+TEST(KernelM2M6, WeightedSumsOfOneRow) {
+  const double w[] = {0.5, -2.0, 4.0};
+  const std::uint32_t source[] = {2, 0, 2};
+  const double e[] = {1.0, 10.0, 0.25}, e_hat[] = {3.0, 7.0, 0.5};
+  const auto sums = k::weighted_sums(w, e, e_hat, source, 3);
+  EXPECT_EQ(sums.decay, -0.875);
+  EXPECT_EQ(sums.rise, -3.75);
+}
+
+// Two rows at once give each row's sums with the same bits as alone, for rows of different
+// lengths either way round, and the hand-worked row above next to a one-synapse row
+// (w = 3 on source 1: decay 30, rise 21).
+TEST(KernelM2M6, TwoRowsAtOnceEqualOneByOne) {
+  const double w1[] = {0.5, -2.0, 4.0}, w2[] = {3.0};
+  const std::uint32_t s1[] = {2, 0, 2}, s2[] = {1};
+  const double e[] = {1.0, 10.0, 0.25}, e_hat[] = {3.0, 7.0, 0.5};
+  k::WeightedSums a{}, b{};
+  k::weighted_sums_two(w1, s1, 3, w2, s2, 1, e, e_hat, a, b);
+  EXPECT_EQ(a.decay, -0.875);
+  EXPECT_EQ(a.rise, -3.75);
+  EXPECT_EQ(b.decay, 30.0);
+  EXPECT_EQ(b.rise, 21.0);
+
+  std::mt19937_64 gen(7);
+  std::uniform_real_distribution<double> value(-5.0, 5.0);
+  std::vector<double> decay(50), rise(50);
+  for (auto& x : decay) x = value(gen);
+  for (auto& x : rise) x = value(gen);
+  for (const auto& [n0, n1] : {std::pair{37, 29}, std::pair{29, 37}, std::pair{40, 40},
+                              std::pair{0, 5}}) {
+    std::vector<double> wa(static_cast<std::size_t>(n0)), wb(static_cast<std::size_t>(n1));
+    std::vector<std::uint32_t> sa(wa.size()), sb(wb.size());
+    for (auto& x : wa) x = value(gen);
+    for (auto& x : wb) x = value(gen);
+    for (auto& j : sa) j = static_cast<std::uint32_t>(gen() % 50);
+    for (auto& j : sb) j = static_cast<std::uint32_t>(gen() % 50);
+    k::WeightedSums together0{}, together1{};
+    k::weighted_sums_two(wa.data(), sa.data(), wa.size(), wb.data(), sb.data(), wb.size(),
+                         decay.data(), rise.data(), together0, together1);
+    const auto alone0 = k::weighted_sums(wa.data(), decay.data(), rise.data(), sa.data(), wa.size());
+    const auto alone1 = k::weighted_sums(wb.data(), decay.data(), rise.data(), sb.data(), wb.size());
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(together0.decay), std::bit_cast<std::uint64_t>(alone0.decay));
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(together0.rise), std::bit_cast<std::uint64_t>(alone0.rise));
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(together1.decay), std::bit_cast<std::uint64_t>(alone1.decay));
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(together1.rise), std::bit_cast<std::uint64_t>(alone1.rise));
+  }
 }
 
 TEST(KernelM12M13, StaticInputSynapse) {

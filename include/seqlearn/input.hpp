@@ -109,6 +109,7 @@ class PatternTask {
   double warp_ = 1.0;
   // Current pattern presentation: channels per step (warped, de-duplicated, ascending).
   std::vector<std::vector<std::uint32_t>> presentation_;
+  std::vector<double> noise_uniforms_;  // per channel, this step's noise draws
 };
 
 // The `xor` task (docs/model.md 11.2): half 1 = channels [0, n/2), half 2 = [n/2, n), each

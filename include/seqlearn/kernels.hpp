@@ -167,6 +167,34 @@ inline WeightedSums weighted_sums(const double* weight, const double* trace_deca
   return sums;
 }
 
+// weighted_sums() for two rows at once, each summed in its own row order exactly as alone (the
+// same bits): the four sums are independent chains of additions, so interleaving them hides
+// the latency of each addition (a row's sums are otherwise bound by it: one add per synapse
+// after the other).
+inline void weighted_sums_two(const double* weight0, const std::uint32_t* source0, std::size_t n0,
+                              const double* weight1, const std::uint32_t* source1, std::size_t n1,
+                              const double* trace_decay, const double* trace_rise,
+                              WeightedSums& sums0, WeightedSums& sums1) {
+  WeightedSums a{0.0, 0.0}, b{0.0, 0.0};
+  const std::size_t common = std::min(n0, n1);
+  for (std::size_t i = 0; i < common; ++i) {
+    a.decay += weight0[i] * trace_decay[source0[i]];
+    a.rise += weight0[i] * trace_rise[source0[i]];
+    b.decay += weight1[i] * trace_decay[source1[i]];
+    b.rise += weight1[i] * trace_rise[source1[i]];
+  }
+  for (std::size_t i = common; i < n0; ++i) {
+    a.decay += weight0[i] * trace_decay[source0[i]];
+    a.rise += weight0[i] * trace_rise[source0[i]];
+  }
+  for (std::size_t i = common; i < n1; ++i) {
+    b.decay += weight1[i] * trace_decay[source1[i]];
+    b.rise += weight1[i] * trace_rise[source1[i]];
+  }
+  sums0 = a;
+  sums1 = b;
+}
+
 // M12-M13: STP state after a spike, with the ISI of M14 (seconds). M12 uses the old u.
 inline void stp_after_spike(double& R, double& u, double U, double D_s, double F_s, double isi_s) {
   R = 1.0 + (R - u * R - 1.0) * kernels::exp(-isi_s / D_s);  // M12

@@ -149,7 +149,11 @@ class Simulator {
   void finish_step(std::int64_t n);
   void deliver(std::int64_t circuit_first, std::int64_t circuit_last,
                const std::vector<Arrival>& arrivals);
-  void learn(std::uint64_t local_neuron, std::int64_t n);
+  void learn(std::uint64_t local_neuron);
+  static constexpr std::uint64_t kNoNeuron = ~std::uint64_t{0};
+  void deliver_by_circuit(std::int64_t circuit_first, std::int64_t circuit_last,
+                          const std::vector<Arrival>& arrivals, std::size_t n_leading_inputs);
+  void recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t n);
   void record_weights();
   void note_divergence(std::int64_t step, std::uint64_t neuron);
   std::int64_t local_circuit_of(std::uint64_t local_neuron) const;
@@ -174,6 +178,13 @@ class Simulator {
   std::vector<std::uint8_t> circuit_trained_;           // per local circuit (docs/model.md 11.1)
   std::vector<std::uint8_t> neuron_trained_;            // per local neuron: its circuit's
   bool all_trained_ = true;                             // every local circuit learns
+  // Per thread, deliver_by_circuit's recurrent events (row position, amplitude) by circuit.
+  struct PendingEvent {
+    std::uint64_t position;
+    double amplitude;
+  };
+  std::vector<std::vector<std::uint32_t>> thread_event_begin_;
+  std::vector<std::vector<PendingEvent>> thread_events_;
   std::vector<std::vector<double>> thread_uniforms_;    // per thread: its neurons' M5 uniforms
 
   // Routing and state (spike_router.hpp, state.hpp).
