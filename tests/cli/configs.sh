@@ -19,8 +19,9 @@ seqlearn_python || exit 1
 
 for config in "$root"/configs/*.ini "$root"/configs/paper/*.ini; do
   name=$(basename "$(dirname "$config")")_$(basename "$config" .ini)
-  timeout 120 mpirun -n 1 "$binary" --config "$config" --run.protocol test:10 --output "parse_$name.h5" \
-    >"parse_$name.log" 2>&1
+  # From the repository root, as the docs run them (configs name files relative to it).
+  (cd "$root" && timeout 120 mpirun -n 1 "$binary" --config "$config" --run.protocol test:10 \
+    --output "$work/parse_$name.h5") >"parse_$name.log" 2>&1
   check "$config is accepted" test $? -eq 0
 done
 

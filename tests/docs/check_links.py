@@ -117,30 +117,44 @@ def check_model(root):
 
 
 def check_replication_configs(root):
-    """Every row of docs/replication.md's results table names a config in configs/ that
-    tools/replicate.sh runs (the report's numbers come from exactly those files)."""
+    """Every row of docs/replication.md's tables with a config column names a config that its
+    study runs: configs/NAME.ini run by tools/replicate.sh, configs/paper/NAME.ini by
+    tools/replicate_paper.sh (the report's numbers come from exactly those files). A row
+    continuing the one above (first two cells empty) is part of it."""
     path = os.path.join(root, "docs", "replication.md")
-    script = os.path.join(root, "tools", "replicate.sh")
-    if not os.path.isfile(path) or not os.path.isfile(script):
+    if not os.path.isfile(path):
         return []
-    with open(script, encoding="utf-8") as f:
-        replicate = f.read()
-    match = re.search(r"^experiments=\(([^)]*)\)", replicate, re.M)
-    run = set(match.group(1).split()) if match else set()
-    problems, rows = [], 0
+    studies = {}  # folder below configs/ ("" or "paper/") -> (script, the configs it runs)
+    for folder, script, pattern in (("", "replicate.sh", r"^experiments=\(([^)]*)\)"),
+                                    ("paper/", "replicate_paper.sh", r'^all="([^"]*)"')):
+        script_path = os.path.join(root, "tools", script)
+        if os.path.isfile(script_path):
+            with open(script_path, encoding="utf-8") as f:
+                match = re.search(pattern, f.read(), re.M)
+            studies[folder] = (script, set(match.group(1).split()) if match else set())
+    problems, rows, in_table, has_config = [], 0, False, False
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
+            if not line.startswith("|"):
+                in_table = False
+                continue
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) < 3 or not line.startswith("|") or cells[1] in ("config", "---"):
+            if not in_table:  # the header row
+                in_table, has_config = True, len(cells) > 1 and cells[1] == "config"
+                continue
+            if not has_config or cells[1].startswith("---") or (not cells[0] and not cells[1]):
                 continue
             rows += 1
-            config = re.fullmatch(r"`configs/(\w+)\.ini`", cells[1])
+            config = re.fullmatch(r"`configs/((?:paper/)?)(\w+)\.ini`", cells[1])
             if not config:
                 problems.append(f"docs/replication.md:{number}: row '{cells[0]}' names no configs/NAME.ini")
-            elif not os.path.isfile(os.path.join(root, "configs", config.group(1) + ".ini")):
-                problems.append(f"docs/replication.md:{number}: configs/{config.group(1)}.ini missing")
-            elif config.group(1) not in run:
-                problems.append(f"docs/replication.md:{number}: tools/replicate.sh does not run {config.group(1)}")
+                continue
+            folder, name = config.groups()
+            if not os.path.isfile(os.path.join(root, "configs", folder + name + ".ini")):
+                problems.append(f"docs/replication.md:{number}: configs/{folder}{name}.ini missing")
+            elif folder not in studies or name not in studies[folder][1]:
+                script = studies.get(folder, (f"the script of configs/{folder}",))[0]
+                problems.append(f"docs/replication.md:{number}: tools/{script} does not run {folder}{name}")
     if rows == 0:
         problems.append("docs/replication.md: no results table with a config column")
     return problems
