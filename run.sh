@@ -94,6 +94,33 @@ with open("docs/replication.md") as f:
         if config and len(cells) == 7 and cells[1] == f"`{config}`":
             row = cells
 print()
+# A configs/paper/ experiment: its readouts beside the rows of the report's readout table (a
+# row per target; a row continuing the one above has its first two cells empty).
+paper_rows, current = [], None
+with open("docs/replication.md") as f:
+    for line in f:
+        cells = [c.strip().replace("**", "") for c in line.strip().strip("|").split("|")]
+        if len(cells) != 6 or not line.startswith("|"):
+            current = None
+            continue
+        if cells[1]:
+            current = cells[1]
+        if config and current == f"`{config}`":
+            paper_rows.append(cells)
+if paper_rows and not changes:
+    targets = {"pattern": "pattern", "xor": "xor", "memory": "memory",
+               "which test sequence": "sequence", "which pattern": "pattern"}
+    print(f'run.sh: this run (seed {result.get("seed", "?")}) beside docs/replication.md\'s readouts of '
+          f"{config} (report: mean ± sd over seeds 1-5, before training → after):")
+    print(f'  {"target":22s} {"this run: network":24s} {"report: network":32s} {"this run: input":24s} report: input')
+    for cells in paper_rows:
+        target = targets.get(cells[2].lower())
+        mine = {}
+        for state in ("network", "input"):
+            before, after = get(f"readout_{target}", "before", state), get(f"readout_{target}", state)
+            mine[state] = num(after) if before is None else f"{num(before)} → {num(after)}"
+        print(f'  {cells[2]:22s} {mine["network"]:24s} {cells[3]:32s} {mine["input"]:24s} {cells[4]}')
+    sys.exit(0)
 untrained_presentations = get("untrained", "locking", "presentations")
 trained_presentations = get("trained", "locking", "presentations")
 if row is None or changes:
