@@ -504,11 +504,21 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
     if (step < 0) throw ConfigError(where + at + "step " + std::to_string(step) + " is negative");
     if (step >= kMaxFileSteps)
       throw ConfigError(where + at + "step " + std::to_string(step) + " is 1e15 or more");
+    if (n_inputs == 0)
+      throw ConfigError(where + at + "channel " + std::to_string(channel) +
+                        ": the network has no input channels (network.n_inputs = 0)");
     if (channel < 0 || channel >= n_inputs)
       throw ConfigError(where + at + "channel " + std::to_string(channel) + " outside [0, " +
                         std::to_string(n_inputs - 1) +
                         "] (network.n_inputs = " + std::to_string(n_inputs) + ")");
   };
+  // A file named like HDF5 that is not (truncated, or another format) would otherwise be read
+  // as CSV and refused with a puzzling CSV message.
+  const auto dot = path.find_last_of('.');
+  const std::string extension = dot == std::string::npos ? "" : path.substr(dot);
+  if (!is_hdf5(path) && (extension == ".h5" || extension == ".hdf5" || extension == ".hdf"))
+    throw ConfigError(where + "named like an HDF5 file but not one (no HDF5 signature; "
+                      "truncated, or another format?)");
   if (is_hdf5(path)) {
     if (!label_path.empty())
       throw ConfigError("invalid value '" + label_path +

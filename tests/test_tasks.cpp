@@ -415,6 +415,14 @@ TEST(FileTask, BadFilesNameTheirKey) {
   e = load_error(h5, "", 5);
   EXPECT_NE(e.find("input.file"), std::string::npos) << e;
   EXPECT_NE(e.find("channel"), std::string::npos) << e;
+  // No input channels at all; a file named .h5 that is not HDF5 (hostile test of issue 11: it
+  // was read as CSV, "no spikes and no labels").
+  e = load_error(spikes, labels, 0);
+  EXPECT_NE(e.find("the network has no input channels (network.n_inputs = 0)"), std::string::npos)
+      << e;
+  e = load_error(temp_file("truncated.h5", "step,channel\n1,2\n"), "");
+  EXPECT_NE(e.find("named like an HDF5 file but not one"), std::string::npos) << e;
+  EXPECT_NE(e.find("input.file"), std::string::npos) << e;
   // The file task without input.file, at configuration time.
   e = error_of({{"run.protocol", "train:100,test:100:file"}});
   EXPECT_NE(e.find("input.file"), std::string::npos) << e;
