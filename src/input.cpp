@@ -5,11 +5,37 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <sstream>
 
 #include "seqlearn/hdf5_file.hpp"
 
 namespace seqlearn {
+
+namespace {
+
+// One step of a task that presents frozen patterns (pattern, xor): the pattern's spikes (channels
+// ascending) OR-ed with the overlay noise (docs/model.md 5), whose uniforms `noise` holds per
+// channel (nullptr: no overlay); from_pattern marks the pattern's own spikes.
+void present_with_overlay(std::span<const std::uint32_t> pattern, const double* noise,
+                          double p_noise, std::uint32_t n_inputs, InputStep& out) {
+  if (noise == nullptr) {
+    out.channels.insert(out.channels.end(), pattern.begin(), pattern.end());
+    out.from_pattern.insert(out.from_pattern.end(), pattern.size(), 1);
+    return;
+  }
+  std::size_t next = 0;
+  for (std::uint32_t c = 0; c < n_inputs; ++c) {
+    const bool pattern_spike = next < pattern.size() && pattern[next] == c;
+    if (pattern_spike) ++next;
+    if (pattern_spike || noise[c] < p_noise) {
+      out.channels.push_back(c);
+      out.from_pattern.push_back(pattern_spike ? 1 : 0);
+    }
+  }
+}
+
+}  // namespace
 
 PatternTask::PatternTask(const Config& config, const CounterRng& rng)
     : config_(config), rng_(rng), settings_(config.train_input) {
@@ -199,25 +225,14 @@ void PatternTask::generate(std::int64_t step, InputStep& out) {
   } else {
     out.pattern_id = config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_];
     out.sequence_id = sequence_;
-    const auto& from_pattern = presentation_[static_cast<std::size_t>(position_)];
-    const bool overlay = settings_.use_noise && settings_.r_noise_hz > 0;
-    const double p_noise = 1.0 - std::exp(-settings_.r_noise_hz * dt_s);
-    std::size_t next = 0;
     const double* u = nullptr;
-    if (overlay) {  // uniform(overlay_noise, c, step) for every c at once
-      noise_uniforms_.resize(n_inputs);
+    if (settings_.use_noise && settings_.r_noise_hz > 0) {
+      noise_uniforms_.resize(n_inputs);  // uniform(overlay_noise, c, step) for every c at once
       rng_.uniforms(Purpose::overlay_noise, 0, n_inputs, u_step, noise_uniforms_.data());
       u = noise_uniforms_.data();
     }
-    for (std::uint32_t c = 0; c < n_inputs; ++c) {
-      const bool pattern_spike = next < from_pattern.size() && from_pattern[next] == c;
-      if (pattern_spike) ++next;
-      const bool noise_spike = overlay && u[c] < p_noise;
-      if (pattern_spike || noise_spike) {
-        out.channels.push_back(c);
-        out.from_pattern.push_back(pattern_spike ? 1 : 0);
-      }
-    }
+    present_with_overlay(presentation_[static_cast<std::size_t>(position_)], u,
+                         1.0 - std::exp(-settings_.r_noise_hz * dt_s), n_inputs, out);
     ++position_;
   }
   --remaining_;
@@ -317,41 +332,23 @@ void XorTask::generate(std::int64_t step, InputStep& out) {
   out.from_pattern.clear();
   // Half 1's channels precede half 2's: the two patterns' lists joined are ascending.
   const auto p = static_cast<std::size_t>(position_);
-  const std::uint32_t* lists[2];
-  std::size_t sizes[2];
+  window_channels_.clear();
   for (int half = 0; half < 2; ++half) {
     const auto k = static_cast<std::size_t>(2 * half + id_[half]);
     const auto& offsets = step_offsets_[k];
-    lists[half] = step_channels_[k].data() + offsets[p];
-    sizes[half] = offsets[p + 1] - offsets[p];
+    window_channels_.insert(window_channels_.end(), step_channels_[k].begin() + offsets[p],
+                            step_channels_[k].begin() + offsets[p + 1]);
   }
   const auto n_inputs = static_cast<std::uint32_t>(config_.n_inputs);
+  const double* u = nullptr;
   if (settings_.use_noise && settings_.r_noise_hz > 0 && n_inputs > 0) {
     // The overlay's uniforms for all channels at once (the same bits as uniform(overlay_noise,
-    // channel, step)), then one merge with the pattern spikes.
-    const double p_noise = 1.0 - std::exp(-settings_.r_noise_hz * config_.dt_s());
-    double* u = noise_uniforms_.data();
-    rng_.uniforms(Purpose::overlay_noise, 0, n_inputs, u_step, u);
-    int half = 0;
-    std::size_t next = 0;
-    for (std::uint32_t c = 0; c < n_inputs; ++c) {
-      while (half < 2 && next == sizes[half]) {
-        ++half;
-        next = 0;
-      }
-      const bool pattern_spike = half < 2 && lists[half][next] == c;
-      if (pattern_spike) ++next;
-      if (pattern_spike || u[c] < p_noise) {
-        out.channels.push_back(c);
-        out.from_pattern.push_back(pattern_spike ? 1 : 0);
-      }
-    }
-  } else {
-    for (int half = 0; half < 2; ++half) {
-      out.channels.insert(out.channels.end(), lists[half], lists[half] + sizes[half]);
-      out.from_pattern.insert(out.from_pattern.end(), sizes[half], 1);
-    }
+    // channel, step)).
+    rng_.uniforms(Purpose::overlay_noise, 0, n_inputs, u_step, noise_uniforms_.data());
+    u = noise_uniforms_.data();
   }
+  present_with_overlay(window_channels_, u, 1.0 - std::exp(-settings_.r_noise_hz * config_.dt_s()),
+                       n_inputs, out);
   ++position_;
 }
 

@@ -645,13 +645,7 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
   }
   // The targets of a neuron's spike in [circuit_first, circuit_last) (shared rows).
   auto local_targets = [&](const Arrival& a) {
-    const auto targets = router_.targets_of(a.source_circuit);
-    const auto begin = std::lower_bound(
-        targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
-        [](const SpikeRouter::Target& target, std::uint32_t b) { return target.circuit < b; });
-    auto end = begin;
-    while (end != targets.end() && end->circuit < circuit_last) ++end;
-    return std::span<const SpikeRouter::Target>(begin, end);
+    return router_.targets_in(a.source_circuit, circuit_first, circuit_last);
   };
   for (std::size_t i = n_leading_inputs; i < arrivals.size(); ++i) {
     const Arrival& a = arrivals[i];
@@ -702,14 +696,9 @@ void Simulator::deliver_by_circuit(std::int64_t circuit_first, std::int64_t circ
   std::vector<PendingEvent>& events = thread_events_[t];
   const auto n_circuits = static_cast<std::size_t>(circuit_last - circuit_first);
   begin.assign(n_circuits + 2, 0);
+  // The targets of a neuron's spike in [circuit_first, circuit_last) (shared rows).
   auto local_targets = [&](const Arrival& a) {
-    const auto targets = router_.targets_of(a.source_circuit);
-    const auto first = std::lower_bound(
-        targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
-        [](const SpikeRouter::Target& target, std::uint32_t b) { return target.circuit < b; });
-    auto last = first;
-    while (last != targets.end() && last->circuit < circuit_last) ++last;
-    return std::span<const SpikeRouter::Target>(first, last);
+    return router_.targets_in(a.source_circuit, circuit_first, circuit_last);
   };
   // begin[b + 2] counts circuit b's events; after the prefix sum begin[b + 1] is where its
   // events go, and after the scatter begin[b] .. begin[b + 1] holds them.

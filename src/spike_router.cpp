@@ -180,4 +180,16 @@ std::span<const SpikeRouter::Target> SpikeRouter::targets_of(std::uint32_t neede
           targets_.data() + target_begin_[needed_index + 1]};
 }
 
+std::span<const SpikeRouter::Target> SpikeRouter::targets_in(std::uint32_t needed_index,
+                                                             std::int64_t circuit_first,
+                                                             std::int64_t circuit_last) const {
+  const auto targets = targets_of(needed_index);
+  const auto first = std::lower_bound(
+      targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
+      [](const Target& target, std::uint32_t b) { return target.circuit < b; });
+  auto last = first;
+  while (last != targets.end() && last->circuit < circuit_last) ++last;
+  return {first, last};
+}
+
 }  // namespace seqlearn

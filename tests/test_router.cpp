@@ -69,6 +69,14 @@ TEST(SpikeRouter, TargetsSayWhichLocalCircuitsListenAndWhere) {
   EXPECT_EQ(of1[0].circuit, 1u);
   EXPECT_EQ(of1[0].row_offset, 5u);
   EXPECT_EQ(router.target_neurons(1), 2u);
+  // A thread's share of the local circuits: only the targets inside it.
+  EXPECT_EQ(router.targets_in(0, 0, 2).size(), 2u);
+  ASSERT_EQ(router.targets_in(0, 1, 2).size(), 1u);
+  EXPECT_EQ(router.targets_in(0, 1, 2)[0].circuit, 1u);
+  ASSERT_EQ(router.targets_in(0, 0, 1).size(), 1u);
+  EXPECT_EQ(router.targets_in(0, 0, 1)[0].circuit, 0u);
+  EXPECT_EQ(router.targets_in(1, 0, 1).size(), 0u);  // circuit 1 reaches local circuit 1 only
+  EXPECT_EQ(router.targets_in(1, 1, 2).size(), 1u);
 }
 
 TEST(SpikeRouter, RoutesGlobalIdsToLocalSourcesAndBack) {

@@ -143,7 +143,8 @@ class XorTask {
   InputSettings settings_;
   std::int64_t position_ = 0;  // step within the window; == window_: a new one starts
   int id_[2] = {-1, -1};
-  std::vector<double> noise_uniforms_;  // per channel, this step's overlay draws
+  std::vector<double> noise_uniforms_;          // per channel, this step's overlay draws
+  std::vector<std::uint32_t> window_channels_;  // this step's pattern spikes, both halves
 };
 
 // The `file` task: input.file's spikes and labels from each phase's first step (the file's

@@ -113,6 +113,9 @@ class SpikeRouter {
 
   // --- Targets of needed circuit `needed_index`, by ascending local circuit.
   std::span<const Target> targets_of(std::uint32_t needed_index) const;
+  // Those in local circuits [circuit_first, circuit_last) (a thread's share).
+  std::span<const Target> targets_in(std::uint32_t needed_index, std::int64_t circuit_first,
+                                     std::int64_t circuit_last) const;
   std::uint64_t target_neurons(std::uint32_t needed_index) const {
     return target_neurons_[needed_index];
   }
