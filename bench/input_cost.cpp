@@ -17,10 +17,10 @@ int main(int argc, char** argv) {
   const std::string file = argc > 3 ? argv[3] : "";
   for (const char* task : {"pattern", "xor", "file"}) {
     if (std::string(task) == "file" && file.empty()) continue;
-    const seqlearn::Config config = seqlearn::make_config(
-        {{"network.n_inputs", n_inputs},
-         {"run.protocol", "train:" + std::to_string(steps) + ":" + task},
-         {"input.file", file}});
+    const seqlearn::Config config =
+        seqlearn::make_config({{"network.n_inputs", n_inputs},
+                               {"run.protocol", "train:" + std::to_string(steps) + ":" + task},
+                               {"input.file", file}});
     const seqlearn::CounterRng rng(config.seed);
     seqlearn::InputGenerator generator(config, rng);
     generator.start_phase(config.input_settings(config.protocol.front()));
@@ -33,10 +33,10 @@ int main(int argc, char** argv) {
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("input_cost: task=%s n_inputs=%s steps=%lld ns_per_step=%.1f spikes_per_step=%.3f\n",
-                task, n_inputs.c_str(), static_cast<long long>(steps),
-                seconds * 1e9 / static_cast<double>(steps),
-                static_cast<double>(spikes) / static_cast<double>(steps));
+    std::printf(
+        "input_cost: task=%s n_inputs=%s steps=%lld ns_per_step=%.1f spikes_per_step=%.3f\n", task,
+        n_inputs.c_str(), static_cast<long long>(steps), seconds * 1e9 / static_cast<double>(steps),
+        static_cast<double>(spikes) / static_cast<double>(steps));
   }
   return 0;
 }

@@ -358,8 +358,8 @@ void Simulator::restore(const std::string& path) {
   SynapseRows::checkpoint_fields(synapses_, [&](const char* name, auto& values, Valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
     // Copied into the arrays as they are (same size): they keep their huge pages (state.hpp).
-    const std::vector<T> rows = in.read_rows<T>(std::string("/synapses/") + name, offset,
-                                                values.size());
+    const std::vector<T> rows =
+        in.read_rows<T>(std::string("/synapses/") + name, offset, values.size());
     if (rows.size() == values.size())
       std::copy(rows.begin(), rows.end(), values.begin());
     else

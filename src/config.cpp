@@ -913,8 +913,7 @@ Config build_config(const Values& v) {
   if (const std::size_t length = c.protocol_text().size(); length > kMaxProtocolText)
     fail("run.protocol", std::to_string(c.protocol.size()) + " phases",
          "a protocol a checkpoint can hold: written with repeat groups it still takes " +
-             std::to_string(length) + " characters (at most " +
-             std::to_string(kMaxProtocolText) +
+             std::to_string(length) + " characters (at most " + std::to_string(kMaxProtocolText) +
              "); repeat blocks of up to 32 phases with (PHASES)*N, or split the run into restarts");
   if (c.uses_task(InputTask::xor_task) && c.n_inputs < 2)
     fail("network.n_inputs", std::to_string(c.n_inputs),

@@ -514,7 +514,8 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
   const auto dot = path.find_last_of('.');
   const std::string extension = dot == std::string::npos ? "" : path.substr(dot);
   if (!is_hdf5(path) && (extension == ".h5" || extension == ".hdf5" || extension == ".hdf"))
-    throw ConfigError(where + "named like an HDF5 file but not one (no HDF5 signature; "
+    throw ConfigError(where +
+                      "named like an HDF5 file but not one (no HDF5 signature; "
                       "truncated, or another format?)");
   if (is_hdf5(path)) {
     if (!label_path.empty())

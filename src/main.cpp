@@ -201,7 +201,7 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
     const double rate = std::max(input.r_input_hz, input.use_noise ? input.r_noise_hz : 0.0) * 1.5;
     bytes += config.n_inputs * rate * static_cast<double>(phase.steps) * config.dt_s() * 13.0;
   }
-  bytes += steps * 12.0;                                                      // labels
+  bytes += steps * 12.0;  // labels
   const double weight_columns = config.record_weight_traces ? traced * fan_in : 0.0;
   bytes += samples * (traced * 3.0 + weight_columns) * 8.0 + weight_columns * 16.0;  // traces
   if (config.writes_synapses(synapses)) bytes += synapses * 40.0;
@@ -374,8 +374,8 @@ MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
   if (config.uses_task(seqlearn::InputTask::xor_task)) {
     // Four frozen patterns: their spike times, and per window step the offsets of their
     // channels (CSR); building them holds (step, channel) pairs as well.
-    const double xor_spikes = config.n_inputs * config.train_input.r_input_hz *
-                              config.t_pattern_xor_ms * 1e-3 * 2.0;
+    const double xor_spikes =
+        config.n_inputs * config.train_input.r_input_hz * config.t_pattern_xor_ms * 1e-3 * 2.0;
     parts.push_back({xor_spikes * 28.0 + 4.0 * config.t_pattern_xor_ms / config.dt_ms * 4.0,
                      "input.t_pattern_xor", "the xor task's four frozen patterns"});
   }

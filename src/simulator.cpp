@@ -625,8 +625,7 @@ void Simulator::deliver(std::int64_t circuit_first, std::int64_t circuit_last,
   // Large grids (synapses beyond the caches) go circuit by circuit (deliver_by_circuit); on
   // small ones arrival by arrival is faster (measured: bench/README.md).
   if (!router_.per_neuron_rows() && synapses_.size() * sizeof(double) > (8u << 20) &&
-      std::none_of(arrivals.begin() + static_cast<std::ptrdiff_t>(n_leading_inputs),
-                   arrivals.end(),
+      std::none_of(arrivals.begin() + static_cast<std::ptrdiff_t>(n_leading_inputs), arrivals.end(),
                    [](const Arrival& a) { return a.source_circuit == SpikeRouter::kInput; })) {
     deliver_by_circuit(circuit_first, circuit_last, arrivals, n_leading_inputs);
     return;
@@ -802,8 +801,8 @@ void Simulator::recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t 
   } else {
     const auto row1 = router_.neuron_row_local_sources(k1, local_circuit_of(k1));
     const double* w1 = synapses_.weight.data() + synapses_.row_begin[k1];
-    kernels::weighted_sums_two(w0, row0.data(), row0.size(), w1, row1.data(), row1.size(), e,
-                               e_hat, sums[0], sums[1]);  // M2
+    kernels::weighted_sums_two(w0, row0.data(), row0.size(), w1, row1.data(), row1.size(), e, e_hat,
+                               sums[0], sums[1]);  // M2
   }
   for (int i = 0; i < (k1 == kNoNeuron ? 1 : 2); ++i) {
     neurons_.weighted_decay[ks[i]] = sums[i].decay;

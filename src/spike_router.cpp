@@ -184,9 +184,9 @@ std::span<const SpikeRouter::Target> SpikeRouter::targets_in(std::uint32_t neede
                                                              std::int64_t circuit_first,
                                                              std::int64_t circuit_last) const {
   const auto targets = targets_of(needed_index);
-  const auto first = std::lower_bound(
-      targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
-      [](const Target& target, std::uint32_t b) { return target.circuit < b; });
+  const auto first =
+      std::lower_bound(targets.begin(), targets.end(), static_cast<std::uint32_t>(circuit_first),
+                       [](const Target& target, std::uint32_t b) { return target.circuit < b; });
   auto last = first;
   while (last != targets.end() && last->circuit < circuit_last) ++last;
   return {first, last};

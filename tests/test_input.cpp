@@ -313,20 +313,20 @@ TEST(InputGenerator, ResumeAfterTheSequencesChanged) {
 // 32 bits too, and for seeds whose key words carry (the Weyl increments wrap at 2^32).
 TEST(CounterRng, UniformsForManyEntitiesEqualOneByOne) {
   for (const std::uint32_t seed : {4242u, 0xFFFFFFFFu})
-  for (const std::uint64_t first :
-       {std::uint64_t{0}, std::uint64_t{12345}, (std::uint64_t{1} << 32) - 3}) {
-    for (const std::uint64_t counter :
-         {std::uint64_t{0}, std::uint64_t{99}, std::uint64_t{1} << 40}) {
-      const seqlearn::CounterRng rng(seed);
-      std::vector<double> many(37);
-      rng.uniforms(seqlearn::Purpose::neuron_spike, first, many.size(), counter, many.data());
-      for (std::size_t i = 0; i < many.size(); ++i) {
-        const double one = rng.uniform(seqlearn::Purpose::neuron_spike, first + i, counter);
-        ASSERT_EQ(std::bit_cast<std::uint64_t>(many[i]), std::bit_cast<std::uint64_t>(one))
-            << "entity " << first + i << ", counter " << counter;
-        ASSERT_GT(many[i], 0.0);
-        ASSERT_LT(many[i], 1.0);
+    for (const std::uint64_t first :
+         {std::uint64_t{0}, std::uint64_t{12345}, (std::uint64_t{1} << 32) - 3}) {
+      for (const std::uint64_t counter :
+           {std::uint64_t{0}, std::uint64_t{99}, std::uint64_t{1} << 40}) {
+        const seqlearn::CounterRng rng(seed);
+        std::vector<double> many(37);
+        rng.uniforms(seqlearn::Purpose::neuron_spike, first, many.size(), counter, many.data());
+        for (std::size_t i = 0; i < many.size(); ++i) {
+          const double one = rng.uniform(seqlearn::Purpose::neuron_spike, first + i, counter);
+          ASSERT_EQ(std::bit_cast<std::uint64_t>(many[i]), std::bit_cast<std::uint64_t>(one))
+              << "entity " << first + i << ", counter " << counter;
+          ASSERT_GT(many[i], 0.0);
+          ASSERT_LT(many[i], 1.0);
+        }
       }
     }
-  }
 }

@@ -128,8 +128,8 @@ TEST(KernelM2M6, TwoRowsAtOnceEqualOneByOne) {
   std::vector<double> decay(50), rise(50);
   for (auto& x : decay) x = value(gen);
   for (auto& x : rise) x = value(gen);
-  for (const auto& [n0, n1] : {std::pair{37, 29}, std::pair{29, 37}, std::pair{40, 40},
-                              std::pair{0, 5}}) {
+  for (const auto& [n0, n1] :
+       {std::pair{37, 29}, std::pair{29, 37}, std::pair{40, 40}, std::pair{0, 5}}) {
     std::vector<double> wa(static_cast<std::size_t>(n0)), wb(static_cast<std::size_t>(n1));
     std::vector<std::uint32_t> sa(wa.size()), sb(wb.size());
     for (auto& x : wa) x = value(gen);
@@ -139,12 +139,18 @@ TEST(KernelM2M6, TwoRowsAtOnceEqualOneByOne) {
     k::WeightedSums together0{}, together1{};
     k::weighted_sums_two(wa.data(), sa.data(), wa.size(), wb.data(), sb.data(), wb.size(),
                          decay.data(), rise.data(), together0, together1);
-    const auto alone0 = k::weighted_sums(wa.data(), decay.data(), rise.data(), sa.data(), wa.size());
-    const auto alone1 = k::weighted_sums(wb.data(), decay.data(), rise.data(), sb.data(), wb.size());
-    EXPECT_EQ(std::bit_cast<std::uint64_t>(together0.decay), std::bit_cast<std::uint64_t>(alone0.decay));
-    EXPECT_EQ(std::bit_cast<std::uint64_t>(together0.rise), std::bit_cast<std::uint64_t>(alone0.rise));
-    EXPECT_EQ(std::bit_cast<std::uint64_t>(together1.decay), std::bit_cast<std::uint64_t>(alone1.decay));
-    EXPECT_EQ(std::bit_cast<std::uint64_t>(together1.rise), std::bit_cast<std::uint64_t>(alone1.rise));
+    const auto alone0 =
+        k::weighted_sums(wa.data(), decay.data(), rise.data(), sa.data(), wa.size());
+    const auto alone1 =
+        k::weighted_sums(wb.data(), decay.data(), rise.data(), sb.data(), wb.size());
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(together0.decay),
+              std::bit_cast<std::uint64_t>(alone0.decay));
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(together0.rise),
+              std::bit_cast<std::uint64_t>(alone0.rise));
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(together1.decay),
+              std::bit_cast<std::uint64_t>(alone1.decay));
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(together1.rise),
+              std::bit_cast<std::uint64_t>(alone1.rise));
   }
 }
 

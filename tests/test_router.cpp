@@ -227,7 +227,9 @@ TEST(StateGroups, CheckpointFieldsNameTheDatasets) {
   seqlearn::NeuronState neurons(2);
   seqlearn::SynapseRows synapses({3, 3});
   std::string names;
-  auto collect = [&](const char* name, const auto&, seqlearn::Valid) { names += std::string(name) + " "; };
+  auto collect = [&](const char* name, const auto&, seqlearn::Valid) {
+    names += std::string(name) + " ";
+  };
   seqlearn::SourceState::checkpoint_fields(sources, collect);
   seqlearn::NeuronState::checkpoint_fields(neurons, collect);
   seqlearn::SynapseRows::checkpoint_fields(synapses, collect);

@@ -543,10 +543,11 @@ TEST(Recording, TracePhasesTestRecordsOnlyTestSteps) {
 // record.trace_phases = pattern_test: only the test phases of the pattern task (the paper's
 // xor_pattern protocol traces its 3 s pattern tests, not its 50 s xor tests).
 TEST(Recording, TracePhasesPatternTestSkipsXorTests) {
-  const Config config = seqlearn::make_config({{"network.grid", "2x2"},
-                                               {"run.protocol", "test:20,test:30:xor,train:20,test:10"},
-                                               {"record.dt_rec", "1"},
-                                               {"record.trace_phases", "pattern_test"}});
+  const Config config =
+      seqlearn::make_config({{"network.grid", "2x2"},
+                             {"run.protocol", "test:20,test:30:xor,train:20,test:10"},
+                             {"record.dt_rec", "1"},
+                             {"record.trace_phases", "pattern_test"}});
   auto comm = seqlearn::make_local_communicator();
   Simulator sim(config, *comm);
   sim.run();

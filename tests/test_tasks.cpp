@@ -517,7 +517,8 @@ TEST(Protocol, TextWithRepeatGroupsParsesToTheSamePhases) {
               std::vector<seqlearn::Phase>(c.protocol.begin() + first, c.protocol.end()));
   // 9000 different phases cannot be written short enough: refused before anything runs.
   std::string long_protocol;
-  for (int i = 1; i <= 9000; ++i) long_protocol += (i > 1 ? ",train:" : "train:") + std::to_string(i);
+  for (int i = 1; i <= 9000; ++i)
+    long_protocol += (i > 1 ? ",train:" : "train:") + std::to_string(i);
   try {
     (void)make_config({{"run.protocol", long_protocol}});
     ADD_FAILURE() << "a protocol a checkpoint cannot hold was accepted";

@@ -169,15 +169,16 @@ struct Config {
   InputSettings input_settings(const Phase& phase) const;
   // Whether the steps of `phase` are traced (record.trace_phases).
   bool traces_phase(const Phase& phase) const;
-  bool uses_task(InputTask task) const;        // some phase of the protocol runs `task`
-  std::int64_t xor_window_steps() const;       // input.t_pattern_xor in steps
+  bool uses_task(InputTask task) const;   // some phase of the protocol runs `task`
+  std::int64_t xor_window_steps() const;  // input.t_pattern_xor in steps
   std::string resolved_protocol_text() const;
   // ":TASK" when a phase names its task or runs another than `pattern`, else "" (so that the
   // text of a pattern-only run stays as it was).
   std::string phase_task_text(const Phase& phase) const;
   // The phases from `first` on as run.protocol text, repeated blocks as repeat groups (what a
   // checkpoint stores as the remaining protocol; at most kMaxProtocolText for the whole one).
-  std::string protocol_text(std::size_t first = 0) const;  // e.g. "train:5000 (continued),test:3000"
+  std::string protocol_text(
+      std::size_t first = 0) const;  // e.g. "train:5000 (continued),test:3000"
   std::int64_t n_circuits() const { return static_cast<std::int64_t>(rows) * cols; }
   double dt_s() const { return dt_ms * 1e-3; }
 };

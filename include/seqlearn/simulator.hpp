@@ -185,7 +185,7 @@ class Simulator {
   };
   std::vector<std::vector<std::uint32_t>> thread_event_begin_;
   std::vector<std::vector<PendingEvent>> thread_events_;
-  std::vector<std::vector<double>> thread_uniforms_;    // per thread: its neurons' M5 uniforms
+  std::vector<std::vector<double>> thread_uniforms_;  // per thread: its neurons' M5 uniforms
 
   // Routing and state (spike_router.hpp, state.hpp).
   SpikeRouter router_;

@@ -24,10 +24,10 @@ namespace seqlearn {
 
 // What a restore accepts in a checkpointed array (every element; docs/checkpoint.md).
 enum class Valid {
-  finite,         // any finite number
-  non_negative,   // finite and >= 0
-  stp_state,      // STP R or u: in [0, 1] for a source with U <= 1, finite otherwise (M12-M13)
-  step_so_far,    // a step in [-1, the checkpoint's step]
+  finite,        // any finite number
+  non_negative,  // finite and >= 0
+  stp_state,     // STP R or u: in [0, 1] for a source with U <= 1, finite otherwise (M12-M13)
+  step_so_far,   // a step in [-1, the checkpoint's step]
 };
 
 // Per-source STP parameters (docs/model.md 2), fixed for the whole run; times in seconds.
@@ -155,8 +155,12 @@ struct SynapseRows {
 #endif
   }
 
-  std::uint64_t size() const { return weight.size(); }
-  std::uint64_t row_length(std::size_t k) const { return row_begin[k + 1] - row_begin[k]; }
+  std::uint64_t size() const {
+    return weight.size();
+  }
+  std::uint64_t row_length(std::size_t k) const {
+    return row_begin[k + 1] - row_begin[k];
+  }
 
   // /synapses/NAME in a checkpoint, in global synapse order (by neuron, then source id).
   template <class Self, class F>
