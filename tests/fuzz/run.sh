@@ -29,6 +29,8 @@ i=0
 for f in "$root"/configs/*.ini; do i=$((i + 1)); { printf '\x02'; cat "$f"; } >"$corpus/config/ini$i"; done
 printf '\x00network.grid=3x3\nrun.protocol=train:100\n' >"$corpus/config/kv"
 printf '\x01--network.grid\x003x3\x00--seed\x007' >"$corpus/config/argv"
+# Inputs that once failed (tests/fuzz/regressions/: config_* for fuzz_config), run every time.
+for f in "$root"/tests/fuzz/regressions/config_*; do [[ -f "$f" ]] && cp "$f" "$corpus/config/"; done
 cp "$root"/tests/cli/data/*.csv "$root"/configs/toy/*.csv "$corpus/forced/"
 status=0
 for harness in "${harnesses[@]}"; do
