@@ -175,6 +175,36 @@ TEST(Checkpoint, StopAskedByOneRankCutsAPhaseForAll) {
   if (comm->rank() == 0) std::remove(path.c_str());
 }
 
+// A phase cut in the middle on two threads per rank continues on two threads: the threads'
+// copies of the traces (few sources: Simulator::advance_sources) start from the restored ones.
+TEST(Checkpoint, PhaseCutOnTwoThreadsContinuesOnTwoThreads) {
+  auto comm = seqlearn::make_mpi_communicator();
+  const std::string path = checkpoint_path("threads", *comm);
+  const std::string protocol = "train:4000";
+  const Overrides threads = {{"run.threads", "2"}};
+  std::int64_t stopped_at = 0;
+  {
+    Simulator sim(seqlearn::make_config(base(protocol, path, threads)), *comm);
+    EXPECT_EQ(sim.threads(), 2);
+    const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
+      if (done >= 1501) sim.request_stop();
+    });
+    EXPECT_EQ(outcome, Simulator::Outcome::stopped);
+    stopped_at = sim.steps_done();
+  }
+  const auto header = seqlearn::read_checkpoint_header(path);
+  ASSERT_TRUE(header.continues_phase);
+  const auto config = seqlearn::resume_config(header.config, threads, header.remaining_protocol,
+                                              header.continues_phase);
+  Simulator restored(config, *comm);
+  EXPECT_EQ(restored.threads(), 2);
+  restored.restore(path);
+  EXPECT_EQ(restored.run(), Simulator::Outcome::completed);
+  expect_same_on_rank0(gather(restored, *comm, stopped_at), protocol, stopped_at, *comm);
+  comm->barrier();
+  if (comm->rank() == 0) std::remove(path.c_str());
+}
+
 TEST(Checkpoint, StructuralKeysCannotChange) {
   auto comm = seqlearn::make_mpi_communicator();
   const std::string path = checkpoint_path("keys", *comm);

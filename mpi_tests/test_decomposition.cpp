@@ -157,6 +157,20 @@ TEST(Decomposition, LargeGridDeliveredByCircuitOnOneRank) {
                                    1);
 }
 
+// Two threads on a grid whose ranks need more sources than Simulator::kSharedSourcesMin (4096)
+// at np = 1 (the team shares M1/M6 of the sources out) and fewer at np = 4 (every thread
+// advances all of them on its own copy of the traces): both agree with one thread.
+TEST(Decomposition, TwoThreadsShareOrCopyTheSourcesTraces) {
+  expect_decomposition_independent({{"network.grid", "32x32"},
+                                    {"network.connectivity", "fixed_indegree"},
+                                    {"network.boundary", "periodic"},
+                                    {"network.wta_indegree", "20"},
+                                    {"network.initial_weights", "log_uniform"},
+                                    {"run.protocol", "train:300,test:100"},
+                                    {"record.dt_rec", "50"}},
+                                   2);
+}
+
 // docs/model.md 11.1: pruned synapses and untrained circuits are drawn from global ids, so every
 // decomposition builds the same network; per-neuron rows deliver in the same order.
 TEST(Decomposition, PrunedSynapsesAndUntrainedCircuits) {

@@ -191,7 +191,7 @@ constexpr KeySpec kKeys[] = {
      "master seed of every random number"},
     {"run.threads",              integer,   "[0, 1024]",      "0",        "",       may_change,
      "OpenMP threads per rank; 0 = auto: the cores the rank may run on (capped by "
-     "OMP_NUM_THREADS), one per 2 million local synapses (docs/parallel.md)"},
+     "OMP_NUM_THREADS), one per 100 thousand local synapses (docs/parallel.md)"},
     {"record.neurons",           neurons,   "",               "random:20", "",       may_change,
      "traced neurons (the default takes all neurons of a smaller network)",
      "ids < the network's neurons; an explicit K <= the network's neurons"},

@@ -84,6 +84,8 @@ Simulator::Simulator(const Config& config, Communicator& comm)
                       std::to_string(omp_get_thread_limit()) + " threads");
   omp_set_dynamic(0);  // every parallel region gets exactly n_threads_ (partition_threads)
   partition_threads();
+  share_sources_ = n_threads_ > 1 && sources_.trace_decay.size() >= kSharedSourcesMin;
+  if (!share_sources_) thread_traces_.resize(static_cast<std::size_t>(n_threads_));
   thread_uniforms_.resize(static_cast<std::size_t>(n_threads_));
   thread_event_begin_.resize(static_cast<std::size_t>(n_threads_));
   thread_events_.resize(static_cast<std::size_t>(n_threads_));
@@ -253,6 +255,7 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
           process_cpu_s() - start - (simulator.excluded_cpu_s_ - excluded_before);
     }
   } loop_cpu{*this};
+  copy_traces_to_threads();
   for (phase_index_ = 0; phase_index_ < config_.protocol.size(); ++phase_index_) {
     const Phase& phase = config_.protocol[phase_index_];
     const bool is_test = phase.kind == PhaseKind::test;
@@ -265,6 +268,7 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
       // weights, S and Q stay. Spikes in flight are dropped with the traces.
       if (is_test && config_.reset_transients) {
         sources_.reset(source_parameters_, step_);
+        copy_traces_to_threads();
         neurons_.reset_transients();
         router_.clear_arrivals();
       }
@@ -331,22 +335,28 @@ void Simulator::run_interval(const Interval& interval, bool learning) {
 //        only through the exchange, so generating them first changes nothing.
 //   2-3. update_circuits: u_k and p_k of this thread's neurons, u from the event-driven sums
 //        of w*e and w*ê (M2-M4); z_k(n) sampled (M5)
-//        then one thread: forced spikes instead (docs/model.md 7); post_local_spikes: readouts
-//        x_k (docs/model.md 8), spikes into the exchange and the record
-//   --   exchange, at the last step of an interval (main thread): one Allgather of the
-//        interval's local spikes; then, in step order, each spike's amplitude R*u is queued
-//        for step s + delay - 1 and its source's STP state advanced (M12-M14). STP state is
-//        used only at a source's next spike, so advancing it here changes nothing.
+//   then the serial part, on one thread (serial_part): forced spikes instead (docs/model.md
+//        7); post_local_spikes: readouts x_k (docs/model.md 8), spikes into the exchange and
+//        the record; at the last step of an interval the exchange: one Allgather of the
+//        interval's local spikes (on the main thread: MPI is called from it alone); then, in
+//        step order, each spike's amplitude R*u is queued for step s + delay - 1 and its
+//        source's STP state advanced (M12-M14). STP state is used only at a source's next
+//        spike, so advancing it here changes nothing. Then this step's arrivals.
 //   1, 5-6. propagate_and_learn: Y_j(n) = e_j - ê_j (M1) and the EPSP traces' decay and
-//        arrivals (M6) for every source, shared by the threads; then each thread's neurons:
-//        weighted sums (M6) and, for those that spiked, STDP with Y(n) (M7-M11), their
-//        weighted sums recomputed from the new weights.
+//        arrivals (M6) for every source, shared out among the threads when there are many,
+//        else done by every thread on its own copy (advance_sources); then each thread's
+//        neurons: weighted sums (M6) and, for those that spiked, STDP with Y(n) (M7-M11),
+//        their weighted sums recomputed from the new weights.
 // Step n's arrivals are cleared and its weights recorded by finish_step, at the next step's
 // serial part or after the interval.
 //
-// Failures: `failure.any` is written only inside the single and master sections, each followed
-// by a barrier, and read only right after one, so that every thread leaves at the same point;
-// the input generator, which runs beside update_circuits, reports into `failure.inputs`.
+// The team meets at two barriers per step (before and after the serial part), three when
+// the sources are shared out: on a small network a step is a few microseconds of work, and
+// every barrier, like every cache line passed between cores, costs a good part of one.
+//
+// Failures: `failure.any` is written only inside the serial part, which ends with a barrier,
+// and read only right after it, so that every thread leaves at the same point; the input
+// generator, which runs beside update_circuits, reports into `failure.inputs`.
 void Simulator::step(std::int64_t n, const Interval& interval, bool learning,
                      TeamFailure& failure) {
   const bool exchange_now = n + 1 == interval.end;
@@ -354,26 +364,33 @@ void Simulator::step(std::int64_t n, const Interval& interval, bool learning,
   guarded(failure.inputs, [&] { receive_inputs(n, interval); });
   update_circuits(n);
 #pragma omp barrier
-#pragma omp single
-  guarded(failure.any, [&] {
-    if (failure.inputs) std::rethrow_exception(failure.inputs);
-    if (n > interval.begin) finish_step(n - 1);
-    if (config_.forced.neurons_forced) force_neuron_spikes(n);
-    post_local_spikes(n, interval);
-    if (config_.dt_rec > 0 && n % config_.dt_rec == 0 && trace_phase_) record_traces(n);
-    if (learning) ++learning_steps_;
-    if (!exchange_now) take_arrivals(n);
-  });
+  auto serial = [&] {
+    guarded(failure.any, [&] {
+      if (failure.inputs) std::rethrow_exception(failure.inputs);
+      serial_part(n, interval, learning);
+    });
+  };
   if (exchange_now) {
 #pragma omp master
-    guarded(failure.any, [&] {
-      exchange(interval);
-      take_arrivals(n);
-    });
+    serial();
 #pragma omp barrier
+  } else {
+#pragma omp single
+    serial();
   }
   if (failure.any) return;  // every thread sees it after the same barrier
   propagate_and_learn(n, learning);
+}
+
+// The serial part of step n (see step()).
+void Simulator::serial_part(std::int64_t n, const Interval& interval, bool learning) {
+  if (n > interval.begin) finish_step(n - 1);
+  if (config_.forced.neurons_forced) force_neuron_spikes(n);
+  post_local_spikes(n, interval);
+  if (config_.dt_rec > 0 && n % config_.dt_rec == 0 && trace_phase_) record_traces(n);
+  if (learning) ++learning_steps_;
+  if (n + 1 == interval.end) exchange(interval);
+  take_arrivals(n);
 }
 
 // Sub-steps 2-3 for this thread's circuits, each as one loop over all its neurons (the
@@ -553,19 +570,48 @@ void Simulator::take_arrivals(std::int64_t n) {
   for (const Arrival& a : router_.arrivals_at(n)) sources_.arriving[a.source] = a.amplitude;
 }
 
-// Sub-steps 1, 5 and 6: M1 and M6 for the sources, shared by the team (the loop ends with a
-// barrier: every thread needs every source's traces); then this thread's circuits: weighted
-// sums (M6) and the STDP of its spiking neurons (M7-M11).
-void Simulator::propagate_and_learn(std::int64_t n, bool learning) {
-#pragma omp for schedule(static)
-  for (std::size_t j = 0; j < sources_.trace_decay.size(); ++j) {
-    sources_.epsp[j] = kernels::epsp(sources_.trace_decay[j], sources_.trace_rise[j]);  // M1
-    sources_.trace_decay[j] =
-        kernels::trace_step(sources_.trace_decay[j], decay_factor_, sources_.arriving[j]);
-    sources_.trace_rise[j] =
-        kernels::trace_step(sources_.trace_rise[j], rise_factor_, sources_.arriving[j]);
+// M1 and M6 for sources [j_begin, j_end) in `traces`: the EPSP Y_j(n) from the traces
+// before this step's arrival, then the traces' decay and the arrival.
+void Simulator::advance_sources(const TraceView& traces, std::size_t j_begin, std::size_t j_end) {
+  const double* arriving = sources_.arriving.data();
+  for (std::size_t j = j_begin; j < j_end; ++j) {
+    traces.epsp[j] = kernels::epsp(traces.decay[j], traces.rise[j]);                     // M1
+    traces.decay[j] = kernels::trace_step(traces.decay[j], decay_factor_, arriving[j]);  // M6
+    traces.rise[j] = kernels::trace_step(traces.rise[j], rise_factor_, arriving[j]);     // M6
   }
+}
+
+// The traces thread t reads and advances: sources_' own, or, when every thread advances every
+// source, thread t's copy (t > 0).
+Simulator::TraceView Simulator::traces_of(std::size_t t) {
+  if (t == 0 || share_sources_)
+    return {sources_.trace_decay.data(), sources_.trace_rise.data(), sources_.epsp.data()};
+  ThreadTraces& copy = thread_traces_[t];
+  return {copy.decay.data(), copy.rise.data(), copy.epsp.data()};
+}
+
+// The threads' copies of the traces take sources_' values: at the start of a run (after a
+// restore) and whenever sources_ is reset.
+void Simulator::copy_traces_to_threads() {
+  for (std::size_t t = 1; t < thread_traces_.size(); ++t)
+    thread_traces_[t] = {sources_.trace_decay, sources_.trace_rise, sources_.epsp};
+}
+
+// Sub-steps 1, 5 and 6: M1 and M6 for the sources (shared out: the loop ends with a barrier,
+// since every thread needs every source's traces; or every thread on its own copy: the same
+// arithmetic on the same values, so the copies stay equal to sources_, and no cache line of
+// them passes between cores); then this thread's circuits: weighted sums (M6) and the STDP of
+// its spiking neurons (M7-M11).
+void Simulator::propagate_and_learn(std::int64_t n, bool learning) {
   const auto t = static_cast<std::size_t>(omp_get_thread_num());
+  const TraceView traces = traces_of(t);
+  const std::size_t n_sources = sources_.trace_decay.size();
+  if (share_sources_) {
+#pragma omp for schedule(static)
+    for (std::size_t j = 0; j < n_sources; ++j) advance_sources(traces, j, j + 1);
+  } else {
+    advance_sources(traces, 0, n_sources);
+  }
   const auto first = thread_circuit_begin_[t];
   const auto last = thread_circuit_begin_[t + 1];
   deliver(first, last, router_.arrivals_at(n));
@@ -577,15 +623,15 @@ void Simulator::propagate_and_learn(std::int64_t n, bool learning) {
   std::uint64_t waiting = kNoNeuron;
   for (auto k = k_first; k < k_last; ++k) {
     if (!neurons_.spiked[k] || !(all_trained_ || neuron_trained_[k])) continue;
-    learn(k);
+    learn(k, traces.epsp);
     if (waiting == kNoNeuron) {
       waiting = k;
     } else {
-      recompute_sums(waiting, k, n);
+      recompute_sums(waiting, k, n, traces);
       waiting = kNoNeuron;
     }
   }
-  if (waiting != kNoNeuron) recompute_sums(waiting, kNoNeuron, n);
+  if (waiting != kNoNeuron) recompute_sums(waiting, kNoNeuron, n, traces);
 }
 
 // After every thread is done with step n: its arrivals leave the ring, and its weights are
@@ -758,7 +804,7 @@ void Simulator::deliver_by_circuit(std::int64_t circuit_first, std::int64_t circ
 // Sub-step 6 for local neuron k, which spiked: M7-M11 on every synapse of its row
 // as one vectorised loop over the row (Y gathered from the sources; the same bits as a scalar
 // loop, see kernels::exp); its weighted sums follow in recompute_sums.
-void Simulator::learn(std::uint64_t k) {
+void Simulator::learn(std::uint64_t k, const double* Y) {
   const auto sources = router_.neuron_row_local_sources(k, local_circuit_of(k));
   const std::uint64_t length = sources.size();
   // The input synapses lead the row; they are left alone when train_inputs is off.
@@ -767,7 +813,6 @@ void Simulator::learn(std::uint64_t k) {
   double* w = synapses_.weight.data() + synapses_.row_begin[k];
   double* S = synapses_.vt_mean.data() + synapses_.row_begin[k];
   double* Q = synapses_.vt_second.data() + synapses_.row_begin[k];
-  const double* Y = sources_.epsp.data();
   const double eta = config_.learning_rate;
   switch (config_.schedule) {
     case Schedule::variance_tracking:
@@ -789,9 +834,10 @@ void Simulator::learn(std::uint64_t k) {
 // The rest of sub-step 6 for local neurons k0 and k1 (k1 = kNoNeuron: k0 alone), after their
 // STDP: their weighted sums from scratch with the new weights and the traces after M6, each
 // in its row order (two rows at once: the same bits, see kernels::weighted_sums_two).
-void Simulator::recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t n) {
-  const double* e = sources_.trace_decay.data();
-  const double* e_hat = sources_.trace_rise.data();
+void Simulator::recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t n,
+                               const TraceView& traces) {
+  const double* e = traces.decay;
+  const double* e_hat = traces.rise;
   const auto row0 = router_.neuron_row_local_sources(k0, local_circuit_of(k0));
   const double* w0 = synapses_.weight.data() + synapses_.row_begin[k0];
   kernels::WeightedSums sums[2];

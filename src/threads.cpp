@@ -34,8 +34,8 @@ ThreadChoice choose_threads(int requested, std::uint64_t local_synapses) {
   const auto by_work =
       static_cast<int>(std::max<std::uint64_t>(1, local_synapses / kMinSynapsesPerThread));
   if (by_work < choice.threads)
-    choice = {by_work, "auto: one thread per " + std::to_string(kMinSynapsesPerThread / 1000000) +
-                           " million local synapses"};
+    choice = {by_work, "auto: one thread per " + std::to_string(kMinSynapsesPerThread / 1000) +
+                           " thousand local synapses"};
   return choice;
 }
 

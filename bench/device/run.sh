@@ -1,22 +1,120 @@
 #!/usr/bin/env bash
-# On the 16-core machine (after bench/device/prepare.sh here): strong (256x256) and weak
-# (64x64 per rank) scaling at 1, 2, 4, 8, 16 ranks (RANKS) x 1 thread (THREADS; ranks x threads
-# beyond the cores run oversubscribed, scripts/launch.sh), identity of the strong points checked
-# with the carried h5diff; tables printed with awk, timing records packed into $OUT.
-set -euo pipefail
+# On the 16-core machine (after bench/device/prepare.sh here; ../shared/device/README.md):
+#   source .device/expose-libs.sh && bash bench/device/run.sh
+# 1. the machine (lscpu) and a smoke run at 1 and 2 ranks (fails fast on a missing library);
+# 2. strong (256x256) and weak (64x64 circuits per rank) scaling at 1, 2, 4, 8, 16 ranks
+#    (RANKS) x 1 thread, then x 2 threads (THREADS_LIST), MS ms of model time with learning
+#    (bench/scaling.sh: ranks x threads beyond the cores run oversubscribed, scripts/launch.sh);
+#    the strong points of each thread count checked identical (h5diff), and 2 threads' 1-rank
+#    point against 1 thread's;
+# 3. on the quiet machine: the default experiment and 128x128 (train:1000) at 1 rank x 1 and
+#    x 2 threads, launched as the README says (issue 12's thread targets).
+# Markdown tables go to stdout and $OUT/tables.md as each series ends; logs and timing records
+# to $OUT/scaling_T*.tar.gz. Flat files only: the device tool returns at most 8 files.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-/tmp/device_out}
+mkdir -p "$out"
 export PATH=$PWD/.device/bin:$PATH
 export SEQLEARN_BIN=$PWD/.device/bin/seqlearn_mpi
-export RANKS=${RANKS:-"1 2 4 8 16"} THREADS=${THREADS:-1} MS=${MS:-1000}
-export SEQLEARN_RESULTS_SCALING=${OUT:-/tmp}/scaling
-bash bench/scaling.sh
-for kind in strong weak; do
-  echo "## $kind"
-  for f in $(ls "$SEQLEARN_RESULTS_SCALING/$kind"/np*/timing.json | sort -V); do
-    tr -d '{}"' <"$f" | tr ',' '\n' | sed 's/^ *//' | awk -F': ' '{ v[$1] = $2 }
-      END { print "ranks", v["ranks"], "threads", v["threads"], "rtf", v["rtf"],
-                  "simulate_s", v["simulate_s"], "compute_s", v["compute_s"],
-                  "exchange_s", v["exchange_s"], "build_s", v["build_s"],
-                  "bytes/synapse", v["bytes_per_synapse"] }'
-  done
+RANKS=${RANKS:-"1 2 4 8 16"}
+THREADS_LIST=${THREADS_LIST:-"1 2"}
+export MS=${MS:-500}
+tables=$out/tables.md
+source scripts/launch.sh
+
+{
+  echo "# seqlearn on the lent machine, $(date -u +%FT%TZ)"
+  echo
+  echo "cores seen by scripts/launch.sh: $(seqlearn_cores); nproc $(nproc);" \
+       "$(lscpu | sed -n 's/^Model name:[[:space:]]*//p'); $(lscpu | grep -E '^(Thread|Core|Socket)' | tr -s ' ' | tr '\n' ';')"
+  echo "mpirun: $(mpirun --version 2>&1 | head -1); binary: $("$SEQLEARN_BIN" --version 2>&1 | head -1)"
+  echo
+} | tee "$tables"
+
+# 1. Smoke: the carried binary starts, writes and finishes on 1 and 2 ranks.
+for r in 1 2; do
+  if ! OMPI_MCA_rmaps_base_oversubscribe=1 mpirun -n "$r" "$SEQLEARN_BIN" --threads 1 \
+      --output "/tmp/smoke$r.h5" --overwrite --run.protocol train:200,test:100 >"$out/smoke$r.log" 2>&1; then
+    echo "smoke run on $r rank(s) failed:"; tail -20 "$out/smoke$r.log"; exit 1
+  fi
 done
-cd "$SEQLEARN_RESULTS_SCALING" && tar czf ../scaling.tar.gz --exclude='*.h5' . && rm -rf "$SEQLEARN_RESULTS_SCALING"
+echo "smoke runs on 1 and 2 ranks: ok"
+
+# table DIR strong|weak: one markdown row per point (timing.json of the program's bench:
+# line). Strong: speedup and efficiency of the step loop, work inflation = CPU sum / 1 rank's;
+# weak: efficiency = 1 rank's step loop / this one's, work inflation = CPU sum / (R x 1 rank's).
+table() {
+  local dir=$1
+  echo "| ranks | threads | step loop s | RTF | $([[ $2 == strong ]] && echo 'speedup / efficiency' || echo efficiency) | compute_cpu_s_sum | work inflation | compute_cpu_s_max | imbalance R*max/sum | exchange s | exchange bytes/step | build s | bytes/synapse |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for f in $(ls "$dir"/np*/timing.json 2>/dev/null | sort -V); do
+    tr -d '{}"' <"$f" | tr ',' '\n' | sed 's/^ *//' | awk -F': ' -v kind="$2" '{ v[$1] = $2 }
+      END { printf "%s %s %s %s %s %s %s %s %s %s %s %s %s\n", v["ranks"], v["threads"], v["simulate_s"],
+                   v["rtf"], v["compute_cpu_s_sum"], v["compute_cpu_s_max"], v["exchange_s"],
+                   v["exchange_bytes_per_step"], v["build_s"], v["bytes_per_synapse"], kind, v["simulated_s"], 0 }'
+  done | awk '{ if (NR == 1) { s1 = $3; c1 = $5 }
+                strong = ($11 == "strong")
+                eff = strong ? sprintf("%.2f / %.0f %%", s1 / $3, 100 * s1 / ($3 * $1)) : sprintf("%.0f %%", 100 * s1 / $3)
+                printf "| %s | %s | %.3f | %.3f | %s | %.2f | %.3f | %.3f | %.3f | %.3f | %.0f | %.2f | %.1f |\n",
+                       $1, $2, $3, $4, eff, $5, $5 / (strong ? c1 : c1 * $1), $6, $1 * $6 / $5, $7, $8, $9, $10 }'
+}
+
+# 2. Scaling series, one per thread count.
+for t in $THREADS_LIST; do
+  dir=/tmp/scaling_T$t
+  rm -rf "$dir"
+  SEQLEARN_RESULTS_SCALING=$dir RANKS=$RANKS THREADS=$t bash bench/scaling.sh >"$out/scaling_T$t.log" 2>&1
+  code=$?
+  grep -E '^seqlearn: /tmp|identical|differ|failed' "$out/scaling_T$t.log" | tail -12
+  [[ $code -eq 0 ]] || echo "bench/scaling.sh with $t thread(s) exited $code (log in scaling_T$t.tar.gz)"
+  if [[ $t != 1 && -f /tmp/scaling_T1/strong/np1/run.h5 && -f $dir/strong/np1/run.h5 ]]; then
+    same=yes
+    for group in /spikes /input /traces; do
+      h5diff -q /tmp/scaling_T1/strong/np1/run.h5 "$dir/strong/np1/run.h5" $group $group || same=NO
+    done
+    echo "strong, 1 rank x $t threads identical to 1 x 1 (h5diff /spikes /input /traces): $same" | tee -a "$tables"
+  fi
+  {
+    echo "## strong scaling, ${GRID:-256x256}, $MS ms with learning, $t thread(s) per rank"; echo
+    table "$dir/strong" strong; echo
+    echo "## weak scaling, ${BLOCK:-64x64} circuits per rank, $MS ms, $t thread(s) per rank"; echo
+    table "$dir/weak" weak; echo
+  } | tee -a "$tables"
+  cp "$out/scaling_T$t.log" "$dir/" 2>/dev/null
+  (cd "$dir" && tar czf "$out/scaling_T$t.tar.gz" --exclude='*.h5' .)
+  rm -f "$out/scaling_T$t.log"
+  find "$dir" -name '*.h5' ! -path '*/strong/np1/*' -delete
+done
+
+# 3. Threads on one rank, launched as the README says (scripts/launch.sh 1 T).
+{
+  echo "## one rank, 1 vs 2 threads (scripts/launch.sh 1 T; medians of 3 alternating runs)"; echo
+  echo "| run | threads | RTF runs | median RTF | STDP updates/s (median run) |"
+  echo "|---|---|---|---|---|"
+} | tee -a "$tables"
+single() {  # NAME ARGS...: 3 alternating runs at 1 and 2 threads
+  local name=$1 t i
+  shift
+  declare -A rtfs stdp
+  for i in 1 2 3; do
+    for t in 1 2; do
+      bash scripts/launch.sh 1 "$t" "$SEQLEARN_BIN" --threads "$t" --output "/tmp/single_$t.h5" \
+        --overwrite --record.dt_rec 0 "$@" >"/tmp/single.log" 2>&1 || { tail -5 /tmp/single.log; continue; }
+      rtfs[$t]+="$(sed -n 's/^bench:.* rtf=\([^ ]*\).*/\1/p' /tmp/single.log) "
+      stdp[$t]+="$(sed -n 's/^bench:.* stdp_per_s=\([^ ]*\).*/\1/p' /tmp/single.log) "
+    done
+  done
+  for t in 1 2; do
+    echo "${rtfs[$t]}|${stdp[$t]}" | awk -F'|' -v n="$name" -v t="$t" '{
+      k = split($1, r, " "); split($2, s, " ")
+      for (i = 1; i <= k; ++i) for (j = i + 1; j <= k; ++j) if (r[j] < r[i]) { x = r[i]; r[i] = r[j]; r[j] = x; y = s[i]; s[i] = s[j]; s[j] = y }
+      printf "| %s | %s | %s | %s | %s |\n", n, t, $1, r[int((k + 1) / 2)], s[int((k + 1) / 2)] }'
+  done
+}
+{
+  single "default experiment (10x5, train 100 s + test 3 s)"
+  single "${BIG_GRID:=128x128} fixed_indegree periodic, train:${BIG_MS:=1000}" --network.grid "$BIG_GRID" \
+    --network.connectivity fixed_indegree --network.boundary periodic --run.protocol "train:$BIG_MS"
+} | tee -a "$tables"
+echo "done $(date -u +%FT%TZ)" | tee -a "$tables"

@@ -139,21 +139,31 @@ class Simulator {
   void run_interval(const Interval& interval, bool learning);
   void step(std::int64_t n, const Interval& interval, bool learning, TeamFailure& failure);
   void update_circuits(std::int64_t n);
+  void serial_part(std::int64_t n, const Interval& interval, bool learning);
   void force_neuron_spikes(std::int64_t n);
   void post_local_spikes(std::int64_t n, const Interval& interval);
   void receive_inputs(std::int64_t n, const Interval& interval);
   void record_traces(std::int64_t n);
   void exchange(const Interval& interval);
   void take_arrivals(std::int64_t n);
+  // Where a thread reads and advances the sources' traces (M1, M6): sources_, or its copy.
+  struct TraceView {
+    double* decay;  // e_j
+    double* rise;   // ê_j
+    double* epsp;   // Y_j(n)
+  };
+  void advance_sources(const TraceView& traces, std::size_t j_begin, std::size_t j_end);
+  TraceView traces_of(std::size_t thread);
+  void copy_traces_to_threads();
   void propagate_and_learn(std::int64_t n, bool learning);
   void finish_step(std::int64_t n);
   void deliver(std::int64_t circuit_first, std::int64_t circuit_last,
                const std::vector<Arrival>& arrivals);
-  void learn(std::uint64_t local_neuron);
+  void learn(std::uint64_t local_neuron, const double* epsp);
   static constexpr std::uint64_t kNoNeuron = ~std::uint64_t{0};
   void deliver_by_circuit(std::int64_t circuit_first, std::int64_t circuit_last,
                           const std::vector<Arrival>& arrivals, std::size_t n_leading_inputs);
-  void recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t n);
+  void recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t n, const TraceView& traces);
   void record_weights();
   void note_divergence(std::int64_t step, std::uint64_t neuron);
   std::int64_t local_circuit_of(std::uint64_t local_neuron) const;
@@ -165,6 +175,16 @@ class Simulator {
   Network network_;
   InputGenerator input_;
   int n_threads_ = 1;
+  // Whether the team shares out M1 and M6 of the sources. With fewer than kSharedSourcesMin
+  // sources a thread's share saves less than the barrier and the cache lines passed between
+  // cores cost: every thread then advances all sources, on a copy of the traces of its own
+  // (thread_traces_[t] for t > 0; thread 0 on sources_).
+  static constexpr std::size_t kSharedSourcesMin = 4096;
+  bool share_sources_ = false;
+  struct ThreadTraces {
+    std::vector<double> decay, rise, epsp;
+  };
+  std::vector<ThreadTraces> thread_traces_;
   ThreadChoice thread_choice_;
   const double decay_factor_;  // 1 - dt/tau  (M6)
   const double rise_factor_;   // 1 - dt/tau2 (M6)

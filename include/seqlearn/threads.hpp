@@ -14,8 +14,11 @@ namespace seqlearn {
 int cores_available();
 
 // Synapses per thread below which a thread costs more than it gains: with fewer, the work
-// of a 1 ms step is a few microseconds, the order of waking and synchronising threads.
-constexpr std::uint64_t kMinSynapsesPerThread = 2'000'000;
+// of a 1 ms step is a few microseconds, the order of synchronising threads. Measured on 16
+// cores, one rank, each thread on a core of its own (bench/README.md, "On 16 cores"): 2
+// threads give 2.1x on 16x16 (340 000 synapses: 170 000 per thread) and 4 threads still 9 %
+// more; the default 10x5 (66 370) gains nothing from a second thread.
+constexpr std::uint64_t kMinSynapsesPerThread = 100'000;
 
 struct ThreadChoice {
   int threads = 1;

@@ -33,7 +33,7 @@ fi
 env -u OMP_NUM_THREADS mpirun -n 1 --bind-to none "$binary" "${args[@]}" --threads 0 \
   --output auto.h5 >auto.out 2>auto.err
 check "auto: runs" test $? -eq 0
-check "auto: a small network gets 1 thread, and says why" grep -q "1 thread(s) (auto: one thread per 2 million local synapses)" auto.out
+check "auto: a small network gets 1 thread, and says why" grep -q "1 thread(s) (auto: one thread per 100 thousand local synapses)" auto.out
 OMP_THREAD_LIMIT=1 mpirun -n 2 --bind-to none "$binary" "${args[@]}" --threads 2 --output limit.h5 \
   >limit.out 2>limit.err
 check "OMP_THREAD_LIMIT below --threads: exit 2" test $? -eq 2
