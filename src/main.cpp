@@ -454,20 +454,28 @@ void check_memory(const seqlearn::Config& config, seqlearn::Communicator& comm) 
 }
 
 // Threads bound to fewer cores than there are threads share them and gain nothing (Open
-// MPI binds each rank to one core by default when ranks <= 2): say so once, with the fix.
+// MPI binds each rank to one core by default when ranks <= 2), and so do the threads of ranks
+// whose affinities overlap (--bind-to none, or a socket binding): say so once, with the fix.
 void warn_if_threads_share_cores(const seqlearn::Simulator& simulator,
                                  seqlearn::Communicator& comm) {
-  const int cores = seqlearn::cores_available();
+  const seqlearn::CoreShare& share = simulator.core_share();
   const double threads = comm.max(static_cast<double>(simulator.threads()));
-  const double fewest_cores = -comm.max(-static_cast<double>(cores));
-  const double short_of_cores = comm.max(simulator.threads() > cores ? 1.0 : 0.0);
-  if (comm.rank() == 0 && short_of_cores > 0)
-    std::fprintf(stderr,
-                 "seqlearn_mpi: warning: %.0f threads per rank, but a rank may run on only %.0f "
-                 "core(s) (its CPU affinity): its threads share them and gain nothing. Launch "
-                 "with: %s\n",
-                 threads, fewest_cores,
-                 seqlearn::launch_hint(comm.size(), static_cast<int>(threads)).c_str());
+  const double fewest_cores = -comm.max(-static_cast<double>(share.cores));
+  const double sharing_ranks = comm.max(static_cast<double>(share.sharing_ranks));
+  const double short_of_cores = comm.max(simulator.threads() > share.cores ? 1.0 : 0.0);
+  if (comm.rank() != 0 || short_of_cores == 0) return;
+  const std::string why =
+      sharing_ranks > 1
+          ? "up to " + std::to_string(static_cast<int>(sharing_ranks)) +
+                " ranks of a node share the cores of their CPU affinities, " +
+                std::to_string(static_cast<int>(fewest_cores)) + " core(s) each at the least"
+          : "a rank may run on only " + std::to_string(static_cast<int>(fewest_cores)) +
+                " core(s) (its CPU affinity)";
+  std::fprintf(stderr,
+               "seqlearn_mpi: warning: %.0f threads per rank, but %s: threads beyond that share "
+               "cores and gain nothing. Launch with: %s\n",
+               threads, why.c_str(),
+               seqlearn::launch_hint(comm.size(), static_cast<int>(threads)).c_str());
 }
 
 void print_progress(std::int64_t done, std::int64_t total, double dt_ms, double wall_s) {

@@ -76,7 +76,8 @@ Simulator::Simulator(const Config& config, Communicator& comm)
   choose_traced_neurons();
   init_sources();
   init_synapses();
-  thread_choice_ = choose_threads(config.threads, synapses_.size());
+  core_share_ = seqlearn::core_share(comm_);
+  thread_choice_ = choose_threads(config.threads, synapses_.size(), core_share_);
   n_threads_ = thread_choice_.threads;
   if (n_threads_ > omp_get_thread_limit())
     throw ConfigError("invalid value '" + std::to_string(n_threads_) +

@@ -5,7 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
+#include <functional>
+#include <string_view>
+
+#include "seqlearn/communicator.hpp"
 
 namespace seqlearn {
 
@@ -22,10 +27,68 @@ int cores_available() {
   return static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
 }
 
+std::vector<std::uint64_t> this_placement() {
+  std::vector<std::uint64_t> placement(1 + kPlacementWords, 0);
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  placement[0] = std::hash<std::string_view>{}(std::string_view(host));
+  auto add = [&](int cpu) {
+    if (cpu >= 0 && static_cast<std::size_t>(cpu) < kPlacementWords * 64)
+      placement[1 + static_cast<std::size_t>(cpu) / 64] |= std::uint64_t{1} << (cpu % 64);
+  };
+  // As in cores_available(): with OpenMP places, this thread's own mask is its first place.
+  for (int p = 0; p < omp_get_num_places(); ++p) {
+    std::vector<int> ids(static_cast<std::size_t>(omp_get_place_num_procs(p)));
+    omp_get_place_proc_ids(p, ids.data());
+    for (int id : ids) add(id);
+  }
+  if (omp_get_num_places() > 0) return placement;
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (sched_getaffinity(0, sizeof mask, &mask) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &mask)) add(cpu);
+  }
+  return placement;
+}
+
+CoreShare share_cores(const std::vector<std::uint64_t>& placements, int rank, int fallback_cores) {
+  constexpr std::size_t kWords = 1 + kPlacementWords;
+  const std::uint64_t* mine = placements.data() + static_cast<std::size_t>(rank) * kWords;
+  std::vector<std::uint64_t> together(kPlacementWords, 0);
+  int own = 0;
+  for (std::size_t w = 0; w < kPlacementWords; ++w) own += std::popcount(mine[1 + w]);
+  if (own == 0) return {fallback_cores, 1, fallback_cores};  // no affinity known
+  CoreShare share{1, 0, 0};
+  for (std::size_t r = 0; r < placements.size() / kWords; ++r) {
+    const std::uint64_t* other = placements.data() + r * kWords;
+    bool overlaps = false;
+    for (std::size_t w = 0; w < kPlacementWords; ++w) overlaps |= (other[1 + w] & mine[1 + w]) != 0;
+    if (other[0] != mine[0] || (!overlaps && other != mine)) continue;
+    ++share.sharing_ranks;
+    for (std::size_t w = 0; w < kPlacementWords; ++w) together[w] |= other[1 + w];
+  }
+  for (std::uint64_t word : together) share.shared_cores += std::popcount(word);
+  share.cores = std::clamp(share.shared_cores / share.sharing_ranks, 1, own);
+  return share;
+}
+
+CoreShare core_share(Communicator& comm) {
+  return share_cores(comm.all_gather(this_placement()), comm.rank(), cores_available());
+}
+
 ThreadChoice choose_threads(int requested, std::uint64_t local_synapses) {
+  const int cores = cores_available();
+  return choose_threads(requested, local_synapses, CoreShare{cores, 1, cores});
+}
+
+ThreadChoice choose_threads(int requested, std::uint64_t local_synapses, const CoreShare& share) {
   if (requested > 0) return {requested, "as requested (--threads)"};
-  ThreadChoice choice{std::min(cores_available(), omp_get_thread_limit()),
-                      "auto: the cores this rank may run on"};
+  ThreadChoice choice{std::min(share.cores, omp_get_thread_limit()),
+                      share.sharing_ranks > 1
+                          ? "auto: " + std::to_string(share.shared_cores) + " cores shared by " +
+                                std::to_string(share.sharing_ranks) + " ranks"
+                          : std::string("auto: the cores this rank may run on")};
   if (const char* text = std::getenv("OMP_NUM_THREADS")) {
     const int omp = std::atoi(text);
     if (omp > 0 && omp < choice.threads)

@@ -1,7 +1,10 @@
 // How a rank chooses its thread count (threads.hpp, docs/parallel.md).
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cstdlib>
+#include <initializer_list>
+#include <vector>
 
 #include "seqlearn/threads.hpp"
 
@@ -68,4 +71,77 @@ TEST(Threads, LaunchHintBindsThreadsToCores) {
   const std::string hint = seqlearn::launch_hint(4, 2);
   EXPECT_NE(hint.find("mpirun -n 4 --map-by slot:PE=2 --bind-to core"), std::string::npos) << hint;
   EXPECT_NE(hint.find("--cpus-per-task=2"), std::string::npos) << hint;
+}
+
+namespace {
+
+// One rank's entry as this_placement() makes it: host hash, then the processors as bits.
+std::vector<std::uint64_t> placement(std::uint64_t host, std::initializer_list<int> cpus) {
+  std::vector<std::uint64_t> p(1 + seqlearn::kPlacementWords, 0);
+  p[0] = host;
+  for (int cpu : cpus) p[1 + static_cast<std::size_t>(cpu) / 64] |= std::uint64_t{1} << (cpu % 64);
+  return p;
+}
+
+std::vector<std::uint64_t> ranks(std::initializer_list<std::vector<std::uint64_t>> each) {
+  std::vector<std::uint64_t> all;
+  for (const auto& p : each) all.insert(all.end(), p.begin(), p.end());
+  return all;
+}
+
+}  // namespace
+
+TEST(Threads, RanksBoundToTheirOwnCoresShareNothing) {
+  // mpirun -n 2 --map-by slot:PE=2 --bind-to core on 4 cores.
+  const auto all = ranks({placement(7, {0, 1}), placement(7, {2, 3})});
+  for (int r = 0; r < 2; ++r) {
+    const auto share = seqlearn::share_cores(all, r, 99);
+    EXPECT_EQ(share.cores, 2);
+    EXPECT_EQ(share.sharing_ranks, 1);
+    EXPECT_EQ(share.shared_cores, 2);
+  }
+}
+
+TEST(Threads, UnboundRanksShareTheirCoresEvenly) {
+  // mpirun -n 4 --bind-to none on 2 cores: half a core each, so 1 thread each.
+  const auto all = ranks(
+      {placement(7, {0, 1}), placement(7, {0, 1}), placement(7, {0, 1}), placement(7, {0, 1})});
+  const auto share = seqlearn::share_cores(all, 2, 99);
+  EXPECT_EQ(share.cores, 1);
+  EXPECT_EQ(share.sharing_ranks, 4);
+  EXPECT_EQ(share.shared_cores, 2);
+  // 2 ranks on 16 unbound cores: 8 each.
+  const auto two = ranks({placement(7, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}),
+                          placement(7, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})});
+  EXPECT_EQ(seqlearn::share_cores(two, 0, 99).cores, 8);
+}
+
+TEST(Threads, RanksOnOtherNodesOrDisjointCoresDoNotCount) {
+  // Two nodes with the same processor ids, and a socket binding (ranks 2, 3 on cores 64-65).
+  const auto all = ranks(
+      {placement(1, {0, 1}), placement(2, {0, 1}), placement(1, {64, 65}), placement(1, {64, 65})});
+  EXPECT_EQ(seqlearn::share_cores(all, 0, 99).cores, 2);
+  EXPECT_EQ(seqlearn::share_cores(all, 1, 99).sharing_ranks, 1);
+  const auto socket = seqlearn::share_cores(all, 3, 99);
+  EXPECT_EQ(socket.cores, 1);
+  EXPECT_EQ(socket.sharing_ranks, 2);
+}
+
+TEST(Threads, ShareNeverExceedsTheRanksOwnCores) {
+  // Rank 0 may run on 1 core that overlaps rank 1's 4: the 5 cores shared by 2 would give 2.
+  const auto all = ranks({placement(7, {0}), placement(7, {0, 1, 2, 3, 4})});
+  EXPECT_EQ(seqlearn::share_cores(all, 0, 99).cores, 1);
+  EXPECT_EQ(seqlearn::share_cores(all, 1, 99).cores, 2);
+  // No affinity known (an empty set): the fallback, unshared.
+  const auto unknown = ranks({placement(7, {}), placement(7, {0, 1})});
+  EXPECT_EQ(seqlearn::share_cores(unknown, 0, 99).cores, 99);
+}
+
+TEST(Threads, AutoTakesTheSharedCoresAndSaysSo) {
+  const OmpNumThreads omp(nullptr);
+  const seqlearn::CoreShare share{3, 2, 6};
+  const auto choice = choose_threads(0, 1000 * kMinSynapsesPerThread, share);
+  EXPECT_EQ(choice.threads, std::min(3, omp_get_thread_limit()));
+  EXPECT_NE(choice.why.find("6 cores shared by 2 ranks"), std::string::npos) << choice.why;
+  EXPECT_EQ(choose_threads(4, 1, share).threads, 4);  // an explicit count stays
 }

@@ -101,6 +101,8 @@ class Simulator {
   const RunTimers& timers() const { return timers_; }
   int threads() const { return n_threads_; }
   const ThreadChoice& thread_choice() const { return thread_choice_; }
+  // This rank's share of its node's cores (threads.hpp), for the warning in main.
+  const CoreShare& core_share() const { return core_share_; }
 
   std::int64_t circuit_begin() const { return circuit_begin_; }
   std::int64_t circuit_end() const { return circuit_end_; }
@@ -185,6 +187,7 @@ class Simulator {
     std::vector<double> decay, rise, epsp;
   };
   std::vector<ThreadTraces> thread_traces_;
+  CoreShare core_share_;
   ThreadChoice thread_choice_;
   const double decay_factor_;  // 1 - dt/tau  (M6)
   const double rise_factor_;   // 1 - dt/tau2 (M6)

@@ -5,8 +5,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace seqlearn {
+
+class Communicator;
 
 // The cores this process may run on (its CPU affinity mask, as set by mpirun's binding or
 // SLURM's --cpus-per-task, or the processors of its OpenMP places when OMP_PLACES or
@@ -20,13 +23,37 @@ int cores_available();
 // more; the default 10x5 (66 370) gains nothing from a second thread.
 constexpr std::uint64_t kMinSynapsesPerThread = 100'000;
 
+// The cores a rank can count on. Its affinity may overlap other ranks' on the same node
+// (mpirun --bind-to none, or Open MPI's socket binding when ranks > 2, gives every rank all
+// the node's or socket's cores; --map-by slot:PE=T --bind-to core gives each T of its own):
+// those ranks then share the cores of their affinities evenly.
+struct CoreShare {
+  int cores = 1;          // this rank's share: shared_cores / sharing_ranks, at least 1
+  int sharing_ranks = 1;  // ranks on this node whose affinity overlaps this rank's, itself too
+  int shared_cores = 1;   // the processors those ranks may run on together
+};
+
+// Where a rank runs, as core_share() gathers it: a hash of the host name, then its affinity
+// as a bit set of processor ids (ids >= kPlacementWords * 64 are left out).
+constexpr std::size_t kPlacementWords = 16;
+std::vector<std::uint64_t> this_placement();
+
+// Rank `rank`'s share, from every rank's this_placement() concatenated in rank order (pure,
+// for the tests); `fallback_cores` alone when the rank's affinity is unknown (empty).
+CoreShare share_cores(const std::vector<std::uint64_t>& placements, int rank, int fallback_cores);
+
+// This rank's share: this_placement() gathered from every rank of `comm` (collective).
+CoreShare core_share(Communicator& comm);
+
 struct ThreadChoice {
   int threads = 1;
   std::string why;  // how the count was chosen, for the summary line
 };
 
-// `requested` > 0 is taken as given. 0 (auto): the cores available, capped by OMP_NUM_THREADS
-// when it is set, and by one thread per kMinSynapsesPerThread local synapses (at least 1).
+// `requested` > 0 is taken as given. 0 (auto): this rank's share of the cores (`share`;
+// without it, the cores available to it), capped by OMP_NUM_THREADS when it is set, and by
+// one thread per kMinSynapsesPerThread local synapses (at least 1).
+ThreadChoice choose_threads(int requested, std::uint64_t local_synapses, const CoreShare& share);
 ThreadChoice choose_threads(int requested, std::uint64_t local_synapses);
 
 // The launch line that gives every rank `threads` cores, for the warning when a rank has

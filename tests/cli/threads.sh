@@ -2,7 +2,8 @@
 # Threads as launched (docs/parallel.md): with Open MPI's default binding (one core per rank
 # when ranks <= 2) a rank asked for 2 threads has 1 core, and rank 0 warns once, naming the
 # launch line that fixes it; bound to enough cores it does not warn; --threads 0 (auto) gives
-# a small network one thread and says why; results are identical for 1 and 2 threads.
+# a small network one thread and says why, and unbound ranks their share of the cores; more
+# threads than that share warn too; results are identical for 1 and 2 threads.
 # Usage: threads.sh SEQLEARN_MPI
 set -u
 # shellcheck source=lib.sh
@@ -34,6 +35,25 @@ env -u OMP_NUM_THREADS mpirun -n 1 --bind-to none "$binary" "${args[@]}" --threa
   --output auto.h5 >auto.out 2>auto.err
 check "auto: runs" test $? -eq 0
 check "auto: a small network gets 1 thread, and says why" grep -q "1 thread(s) (auto: one thread per 100 thousand local synapses)" auto.out
+# Unbound ranks share the node's cores: auto gives each its share, and more threads than the
+# share draw the warning (a 32x32 grid: 660 000 synapses per rank, work for 6 threads).
+processors=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+if (( processors >= 2 )); then
+  big=(--network.grid 32x32 --network.connectivity fixed_indegree --network.boundary periodic
+       --run.protocol train:20 --record.dt_rec 0)
+  each=$(( processors / 2 < 6 ? processors / 2 : 6 ))
+  env -u OMP_NUM_THREADS mpirun -n 2 --bind-to none "$binary" "${big[@]}" --threads 0 \
+    --output shared_auto.h5 >shared_auto.out 2>shared_auto.err
+  check "2 unbound ranks, auto: runs" test $? -eq 0
+  check "2 unbound ranks, auto: $each thread(s) each, and says why" \
+    grep -qF "2 rank(s) x $each thread(s) (auto: $processors cores shared by 2 ranks)" shared_auto.out
+  mpirun -n 2 --bind-to none "$binary" "${big[@]}" --threads "$processors" \
+    --output shared_over.h5 >shared_over.out 2>shared_over.err
+  check "2 unbound ranks x $processors threads: runs" test $? -eq 0
+  check "2 unbound ranks x $processors threads: warns that the ranks share the cores" \
+    grep -q "warning: $processors threads per rank, but up to 2 ranks of a node share the cores" shared_over.err
+  check "2 unbound ranks x $processors threads: names the fix" grep -q -- "--bind-to core" shared_over.err
+fi
 OMP_THREAD_LIMIT=1 mpirun -n 2 --bind-to none "$binary" "${args[@]}" --threads 2 --output limit.h5 \
   >limit.out 2>limit.err
 check "OMP_THREAD_LIMIT below --threads: exit 2" test $? -eq 2
