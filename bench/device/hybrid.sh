@@ -29,25 +29,7 @@ runs=$out/hybrid_runs.txt
 : >"$runs"
 source scripts/launch.sh
 
-# point LABEL R T PROGRAM ARGS...: one run, its bench: line appended to $runs after LABEL.
-point() {
-  local label=$1 ranks=$2 threads=$3 program=$4 line
-  shift 4
-  seqlearn_launch "$ranks" "$threads" 2>/dev/null || return 1
-  line=$("${SEQLEARN_MPIRUN[@]}" "$program" --threads "$threads" --output /tmp/hybrid.h5 \
-    --overwrite --record.dt_rec 0 "$@" 2>&1 | tee /tmp/hybrid.log | grep '^bench:')
-  if [[ -z "$line" ]]; then
-    echo "run $label ($ranks x $threads) failed:" >&2
-    tail -5 /tmp/hybrid.log >&2
-    return 1
-  fi
-  echo "$label|$line" >>"$runs"
-}
-# field LABEL KEY: the values of KEY in the runs of LABEL, one per line.
-field() {
-  grep -F "$1|" "$runs" | sed -n "s/.* $2=\([^ ]*\).*/\1/p"
-}
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
+source bench/device/lib.sh
 
 {
   echo "# threads against ranks on the lent machine, $(date -u +%FT%TZ)"
@@ -67,7 +49,7 @@ for ((i = 0; i < REPS; ++i)); do
     point "default 1x2 old" 1 2 "$old"
   fi
 done
-for ((i = 0; i < 3; ++i)); do OMP_WAIT_POLICY=active point "default 1x2 active" 1 2 "$bin"; done
+for ((i = 0; i < 3; ++i)); do POINT_WAIT_POLICY=active point "default 1x2 active" 1 2 "$bin"; done
 {
   echo "## default experiment: medians of $REPS alternating runs (3 for 'active')"
   echo
