@@ -456,6 +456,8 @@ void check_memory(const seqlearn::Config& config, seqlearn::Communicator& comm) 
 // Threads bound to fewer cores than there are threads share them and gain nothing (Open
 // MPI binds each rank to one core by default when ranks <= 2), and so do the threads of ranks
 // whose affinities overlap (--bind-to none, or a socket binding): say so once, with the fix.
+// Worse, ranks that share their cores but have OpenMP bind their threads (OMP_PROC_BIND or
+// OMP_PLACES set) all put their first thread on the same first place, whatever the count.
 void warn_if_threads_share_cores(const seqlearn::Simulator& simulator,
                                  seqlearn::Communicator& comm) {
   const seqlearn::CoreShare& share = simulator.core_share();
@@ -463,7 +465,19 @@ void warn_if_threads_share_cores(const seqlearn::Simulator& simulator,
   const double fewest_cores = -comm.max(-static_cast<double>(share.cores));
   const double sharing_ranks = comm.max(static_cast<double>(share.sharing_ranks));
   const double short_of_cores = comm.max(simulator.threads() > share.cores ? 1.0 : 0.0);
-  if (comm.rank() != 0 || short_of_cores == 0) return;
+  const double piled_up = comm.max(share.sharing_ranks > 1 && share.binds_threads ? 1.0 : 0.0);
+  if (comm.rank() != 0) return;
+  const std::string fix = seqlearn::launch_hint(comm.size(), static_cast<int>(threads), share);
+  if (piled_up > 0) {
+    std::fprintf(stderr,
+                 "seqlearn_mpi: warning: up to %.0f ranks of a node may run on the same cores, "
+                 "and OpenMP binds their threads to places (OMP_PROC_BIND or OMP_PLACES is "
+                 "set): every such rank starts its threads on the same first place, so they "
+                 "share one core. Unset OMP_PROC_BIND and OMP_PLACES, or launch with: %s\n",
+                 sharing_ranks, fix.c_str());
+    return;
+  }
+  if (short_of_cores == 0) return;
   const std::string why =
       sharing_ranks > 1
           ? "up to " + std::to_string(static_cast<int>(sharing_ranks)) +
@@ -474,8 +488,7 @@ void warn_if_threads_share_cores(const seqlearn::Simulator& simulator,
   std::fprintf(stderr,
                "seqlearn_mpi: warning: %.0f threads per rank, but %s: threads beyond that share "
                "cores and gain nothing. Launch with: %s\n",
-               threads, why.c_str(),
-               seqlearn::launch_hint(comm.size(), static_cast<int>(threads)).c_str());
+               threads, why.c_str(), fix.c_str());
 }
 
 void print_progress(std::int64_t done, std::int64_t total, double dt_ms, double wall_s) {

@@ -82,7 +82,7 @@ Simulator::Simulator(const Config& config, Communicator& comm)
   if (n_threads_ > omp_get_thread_limit())
     throw ConfigError("invalid value '" + std::to_string(n_threads_) +
                       "' for run.threads: OMP_THREAD_LIMIT allows at most " +
-                      std::to_string(omp_get_thread_limit()) + " threads");
+                      std::to_string(omp_get_thread_limit()) + " thread(s)");
   omp_set_dynamic(0);  // every parallel region gets exactly n_threads_ (partition_threads)
   partition_threads();
   share_sources_ = n_threads_ > 1 && sources_.trace_decay.size() >= kSharedSourcesMin;

@@ -58,23 +58,33 @@ CoreShare share_cores(const std::vector<std::uint64_t>& placements, int rank, in
   std::vector<std::uint64_t> together(kPlacementWords, 0);
   int own = 0;
   for (std::size_t w = 0; w < kPlacementWords; ++w) own += std::popcount(mine[1 + w]);
-  if (own == 0) return {fallback_cores, 1, fallback_cores};  // no affinity known
-  CoreShare share{1, 0, 0};
+  CoreShare share{1, 0, 0, 0, 0, false};
+  std::vector<std::uint64_t> node(kPlacementWords, 0);
   for (std::size_t r = 0; r < placements.size() / kWords; ++r) {
     const std::uint64_t* other = placements.data() + r * kWords;
+    if (other[0] != mine[0]) continue;
+    ++share.node_ranks;
     bool overlaps = false;
-    for (std::size_t w = 0; w < kPlacementWords; ++w) overlaps |= (other[1 + w] & mine[1 + w]) != 0;
-    if (other[0] != mine[0] || (!overlaps && other != mine)) continue;
+    for (std::size_t w = 0; w < kPlacementWords; ++w) {
+      overlaps |= (other[1 + w] & mine[1 + w]) != 0;
+      node[w] |= other[1 + w];
+    }
+    if (!overlaps && other != mine) continue;
     ++share.sharing_ranks;
     for (std::size_t w = 0; w < kPlacementWords; ++w) together[w] |= other[1 + w];
   }
+  for (std::uint64_t word : node) share.node_cores += std::popcount(word);
+  if (own == 0) return {fallback_cores, 1, fallback_cores, share.node_ranks, fallback_cores, false};
   for (std::uint64_t word : together) share.shared_cores += std::popcount(word);
   share.cores = std::clamp(share.shared_cores / share.sharing_ranks, 1, own);
   return share;
 }
 
 CoreShare core_share(Communicator& comm) {
-  return share_cores(comm.all_gather(this_placement()), comm.rank(), cores_available());
+  CoreShare share = share_cores(comm.all_gather(this_placement()), comm.rank(), cores_available());
+  share.node_cores = std::max(share.node_cores, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  share.binds_threads = omp_get_proc_bind() != omp_proc_bind_false && omp_get_num_places() > 0;
+  return share;
 }
 
 ThreadChoice choose_threads(int requested, std::uint64_t local_synapses) {
@@ -102,12 +112,26 @@ ThreadChoice choose_threads(int requested, std::uint64_t local_synapses, const C
   return choice;
 }
 
-std::string launch_hint(int ranks, int threads) {
+std::string launch_hint(int ranks, int threads, const CoreShare& share) {
   const std::string r = std::to_string(ranks);
-  const std::string t = std::to_string(threads);
-  return "mpirun -n " + r + " --map-by slot:PE=" + t + " --bind-to core seqlearn_mpi --threads " +
-         t + " ... (Open MPI), or srun --ntasks=" + r + " --cpus-per-task=" + t +
-         " seqlearn_mpi --threads " + t + " ... (SLURM); scripts/launch.sh prints it";
+  auto line = [&](int t) {
+    const std::string ts = std::to_string(t);
+    return "mpirun -n " + r + " --map-by slot:PE=" + ts +
+           " --bind-to core seqlearn_mpi --threads " + ts +
+           " ... (Open MPI), or srun --ntasks=" + r + " --cpus-per-task=" + ts +
+           " seqlearn_mpi --threads " + ts + " ... (SLURM); scripts/launch.sh " + r + " " + ts +
+           " prints it";
+  };
+  const int node_ranks = std::max(share.node_ranks, 1);
+  if (node_ranks * threads <= share.node_cores) return line(threads);
+  const int fit = share.node_cores / node_ranks;
+  const std::string room = "this node has " + std::to_string(share.node_cores) +
+                           " processor(s) for its " + std::to_string(node_ranks) + " rank(s)";
+  if (fit >= 1)
+    return room + ", so at most " + std::to_string(fit) + " thread(s) each: " + line(fit) +
+           "; or ask for " + std::to_string(node_ranks * threads) + " processors per node";
+  return room + ": put fewer ranks on a node, or run 1 thread per rank (scripts/launch.sh " + r +
+         " 1 prints the oversubscribed line)";
 }
 
 }  // namespace seqlearn

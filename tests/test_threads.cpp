@@ -68,9 +68,32 @@ TEST(Threads, AutoRespectsOmpNumThreads) {
 }
 
 TEST(Threads, LaunchHintBindsThreadsToCores) {
-  const std::string hint = seqlearn::launch_hint(4, 2);
+  seqlearn::CoreShare node;  // 4 ranks on a node of 8 processors
+  node.node_ranks = 4;
+  node.node_cores = 8;
+  const std::string hint = seqlearn::launch_hint(4, 2, node);
   EXPECT_NE(hint.find("mpirun -n 4 --map-by slot:PE=2 --bind-to core"), std::string::npos) << hint;
   EXPECT_NE(hint.find("--cpus-per-task=2"), std::string::npos) << hint;
+  EXPECT_NE(hint.find("scripts/launch.sh 4 2 prints it"), std::string::npos) << hint;
+}
+
+// The hint never names a line the node cannot run: with 4 threads per rank on 8 processors
+// for 4 ranks it offers 2 threads each; with more ranks than processors, other advice.
+TEST(Threads, LaunchHintFitsTheNode) {
+  seqlearn::CoreShare node;
+  node.node_ranks = 4;
+  node.node_cores = 8;
+  const std::string fewer = seqlearn::launch_hint(4, 4, node);
+  EXPECT_NE(fewer.find("at most 2 thread(s) each"), std::string::npos) << fewer;
+  EXPECT_NE(fewer.find("--map-by slot:PE=2 --bind-to core seqlearn_mpi --threads 2"),
+            std::string::npos)
+      << fewer;
+  EXPECT_EQ(fewer.find("PE=4"), std::string::npos) << fewer;
+  node.node_ranks = 3;
+  node.node_cores = 2;
+  const std::string crowded = seqlearn::launch_hint(3, 2, node);
+  EXPECT_EQ(crowded.find("--map-by"), std::string::npos) << crowded;
+  EXPECT_NE(crowded.find("fewer ranks on a node"), std::string::npos) << crowded;
 }
 
 namespace {

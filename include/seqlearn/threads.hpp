@@ -31,6 +31,11 @@ struct CoreShare {
   int cores = 1;          // this rank's share: shared_cores / sharing_ranks, at least 1
   int sharing_ranks = 1;  // ranks on this node whose affinity overlaps this rank's, itself too
   int shared_cores = 1;   // the processors those ranks may run on together
+  int node_ranks = 1;     // ranks on this node
+  int node_cores = 1;     // processors of this node: online, or the node's ranks' affinities
+  // OpenMP binds this rank's threads to places (OMP_PROC_BIND, or OMP_PLACES alone): with
+  // ranks that share their places, every rank's first thread lands on the same first place.
+  bool binds_threads = false;
 };
 
 // Where a rank runs, as core_share() gathers it: a hash of the host name, then its affinity
@@ -56,8 +61,9 @@ struct ThreadChoice {
 ThreadChoice choose_threads(int requested, std::uint64_t local_synapses, const CoreShare& share);
 ThreadChoice choose_threads(int requested, std::uint64_t local_synapses);
 
-// The launch line that gives every rank `threads` cores, for the warning when a rank has
-// fewer cores than threads.
-std::string launch_hint(int ranks, int threads);
+// What to launch instead, for the warning when a rank has fewer cores than threads: the line
+// that gives each of `ranks` ranks `threads` cores of its own when the node (`share`: its
+// ranks and processors) has room for them, else the most threads that fit, else advice.
+std::string launch_hint(int ranks, int threads, const CoreShare& share);
 
 }  // namespace seqlearn

@@ -54,10 +54,31 @@ if (( processors >= 2 )); then
     grep -q "warning: $processors threads per rank, but up to 2 ranks of a node share the cores" shared_over.err
   check "2 unbound ranks x $processors threads: names the fix" grep -q -- "--bind-to core" shared_over.err
 fi
+# The warning's launch line must run on this node: 2 ranks bound to a core each and asking for
+# 2 threads fit 2 x 2 only on 4 processors; 3 unbound ranks x 2 on fewer than 3 processors
+# fit no bound line at all.
+if (( processors >= 2 && processors < 4 )); then
+  mpirun -n 2 --bind-to core "$binary" "${args[@]}" --threads 2 --output hint.h5 >hint.out 2>hint.err
+  check "2 ranks x 2 threads on $processors processors: the hint fits the node" \
+    grep -q "at most $(( processors / 2 )) thread(s) each: mpirun -n 2 --map-by slot:PE=$(( processors / 2 )) " hint.err
+  check "2 ranks x 2 threads on $processors processors: no line for 4" bash -c "! grep -q 'PE=2 ' hint.err"
+fi
+if (( processors < 3 )); then
+  mpirun -n 3 --oversubscribe --bind-to none "$binary" "${args[@]}" --threads 2 --output crowded.h5 \
+    >crowded.out 2>crowded.err
+  check "3 ranks on $processors processors: advice, no bound line" \
+    bash -c "grep -q 'fewer ranks on a node' crowded.err && ! grep -q -- '--map-by' crowded.err"
+fi
+# Unbound ranks with OpenMP binding: every rank's first thread on the first place.
+OMP_PLACES=cores OMP_PROC_BIND=close mpirun -n 2 --bind-to none "$binary" "${args[@]}" --threads 1 \
+  --output piled.h5 >piled.out 2>piled.err
+check "unbound ranks, OMP_PROC_BIND set: runs" test $? -eq 0
+check "unbound ranks, OMP_PROC_BIND set: warns that their threads pile up" \
+  grep -q "OpenMP binds their threads to places" piled.err
 OMP_THREAD_LIMIT=1 mpirun -n 2 --bind-to none "$binary" "${args[@]}" --threads 2 --output limit.h5 \
   >limit.out 2>limit.err
 check "OMP_THREAD_LIMIT below --threads: exit 2" test $? -eq 2
-check "OMP_THREAD_LIMIT below --threads: names run.threads" grep -q "for run.threads: OMP_THREAD_LIMIT" limit.err
+check "OMP_THREAD_LIMIT below --threads: names run.threads" grep -q "for run.threads: OMP_THREAD_LIMIT allows at most 1 thread(s)" limit.err
 check "OMP_THREAD_LIMIT below --threads: nothing written" test ! -e limit.h5
 for group in /spikes /traces; do
   check "1 core and 2 threads: $group identical to 2 ranks" h5diff bound.h5 two.h5 "$group" "$group"
