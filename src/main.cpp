@@ -456,8 +456,10 @@ void check_memory(const seqlearn::Config& config, seqlearn::Communicator& comm) 
 // Threads bound to fewer cores than there are threads share them and gain nothing (Open
 // MPI binds each rank to one core by default when ranks <= 2), and so do the threads of ranks
 // whose affinities overlap (--bind-to none, or a socket binding): say so once, with the fix.
-// Worse, ranks that share their cores but have OpenMP bind their threads (OMP_PROC_BIND or
-// OMP_PLACES set) all put their first thread on the same first place, whatever the count.
+// Two launches waste cores whatever the thread count, and are said first: more ranks than the
+// cores they may run on while others sit idle (mpirun --cpu-set 0 -n 2), and ranks that may run on
+// the same cores while OpenMP binds their threads (OMP_PROC_BIND or OMP_PLACES with --bind-to
+// none): every such rank starts its threads on the same first place.
 void warn_if_threads_share_cores(const seqlearn::Simulator& simulator,
                                  seqlearn::Communicator& comm) {
   const seqlearn::CoreShare& share = simulator.core_share();
@@ -465,15 +467,28 @@ void warn_if_threads_share_cores(const seqlearn::Simulator& simulator,
   const double fewest_cores = -comm.max(-static_cast<double>(share.cores));
   const double sharing_ranks = comm.max(static_cast<double>(share.sharing_ranks));
   const double short_of_cores = comm.max(simulator.threads() > share.cores ? 1.0 : 0.0);
-  const double piled_up = comm.max(share.sharing_ranks > 1 && share.binds_threads ? 1.0 : 0.0);
+  const double piled_ranks = comm.max(static_cast<double>(share.piled_ranks));
+  // Crowded: ranks outnumber the cores they share while the node's allocation has more (a
+  // node oversubscribed on purpose, scripts/launch.sh's R x T > cores, is not).
+  const double crowded = comm.max(
+      share.sharing_ranks > share.shared_cores && share.node_cores > share.shared_cores ? 1.0
+                                                                                        : 0.0);
   if (comm.rank() != 0) return;
   const std::string fix = seqlearn::launch_hint(comm.size(), static_cast<int>(threads), share);
-  if (piled_up > 0) {
+  if (piled_ranks > 0) {
     std::fprintf(stderr,
-                 "seqlearn_mpi: warning: up to %.0f ranks of a node may run on the same cores, "
-                 "and OpenMP binds their threads to places (OMP_PROC_BIND or OMP_PLACES is "
-                 "set): every such rank starts its threads on the same first place, so they "
-                 "share one core. Unset OMP_PROC_BIND and OMP_PLACES, or launch with: %s\n",
+                 "seqlearn_mpi: warning: %.0f ranks of a node start their threads on the same "
+                 "OpenMP place (OMP_PROC_BIND or OMP_PLACES is set, and the ranks may run on the "
+                 "same cores): they share its processors. Set OMP_PROC_BIND=false, or give each "
+                 "rank cores of its own: %s\n",
+                 piled_ranks, fix.c_str());
+    return;
+  }
+  if (crowded > 0) {
+    std::fprintf(stderr,
+                 "seqlearn_mpi: warning: more ranks of a node than the cores they may run on "
+                 "(up to %.0f ranks share their CPU affinities) while the node has others: they "
+                 "take turns on those cores; %s\n",
                  sharing_ranks, fix.c_str());
     return;
   }
@@ -487,7 +502,7 @@ void warn_if_threads_share_cores(const seqlearn::Simulator& simulator,
                 " core(s) (its CPU affinity)";
   std::fprintf(stderr,
                "seqlearn_mpi: warning: %.0f threads per rank, but %s: threads beyond that share "
-               "cores and gain nothing. Launch with: %s\n",
+               "cores and gain nothing; %s\n",
                threads, why.c_str(), fix.c_str());
 }
 

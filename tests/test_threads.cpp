@@ -93,16 +93,26 @@ TEST(Threads, LaunchHintFitsTheNode) {
   node.node_cores = 2;
   const std::string crowded = seqlearn::launch_hint(3, 2, node);
   EXPECT_EQ(crowded.find("--map-by"), std::string::npos) << crowded;
-  EXPECT_NE(crowded.find("fewer ranks on a node"), std::string::npos) << crowded;
+  EXPECT_NE(crowded.find("put fewer ranks on it"), std::string::npos) << crowded;
 }
 
 namespace {
 
-// One rank's entry as this_placement() makes it: host hash, then the processors as bits.
-std::vector<std::uint64_t> placement(std::uint64_t host, std::initializer_list<int> cpus) {
-  std::vector<std::uint64_t> p(1 + seqlearn::kPlacementWords, 0);
+// One rank's entry as this_placement() makes it: host hash, then its processors, its
+// allocation (by default the same) and its threads' first OpenMP place (by default none).
+std::vector<std::uint64_t> placement(std::uint64_t host, std::initializer_list<int> cpus,
+                                     std::initializer_list<int> allocation = {},
+                                     std::initializer_list<int> first_place = {}) {
+  std::vector<std::uint64_t> p(seqlearn::kPlacementWords, 0);
   p[0] = host;
-  for (int cpu : cpus) p[1 + static_cast<std::size_t>(cpu) / 64] |= std::uint64_t{1} << (cpu % 64);
+  auto set = [&](std::size_t which, std::initializer_list<int> ids) {
+    for (int cpu : ids)
+      p[1 + which * seqlearn::kMaskWords + static_cast<std::size_t>(cpu) / 64] |= std::uint64_t{1}
+                                                                                  << (cpu % 64);
+  };
+  set(0, cpus);
+  set(1, allocation.size() > 0 ? allocation : cpus);
+  set(2, first_place);
   return p;
 }
 
@@ -167,4 +177,39 @@ TEST(Threads, AutoTakesTheSharedCoresAndSaysSo) {
   EXPECT_EQ(choice.threads, std::min(3, omp_get_thread_limit()));
   EXPECT_NE(choice.why.find("6 cores shared by 2 ranks"), std::string::npos) << choice.why;
   EXPECT_EQ(choose_threads(4, 1, share).threads, 4);  // an explicit count stays
+}
+
+TEST(Threads, NodeCoresAreTheRanksAllocation) {
+  // mpirun -n 2 --bind-to core on 4 processors: each rank bound to one, the launcher's 4.
+  const auto all = ranks({placement(7, {0}, {0, 1, 2, 3}), placement(7, {1}, {0, 1, 2, 3})});
+  const auto share = seqlearn::share_cores(all, 0, 99);
+  EXPECT_EQ(share.cores, 1);
+  EXPECT_EQ(share.node_ranks, 2);
+  EXPECT_EQ(share.node_cores, 4);
+  // taskset -c 1 around the launch: the allocation is that one processor.
+  EXPECT_EQ(seqlearn::share_cores(ranks({placement(7, {1}, {1})}), 0, 99).node_cores, 1);
+}
+
+TEST(Threads, RanksStartingOnOneSmallPlacePileUp) {
+  // OMP_PLACES=cores OMP_PROC_BIND=close with --bind-to none: both ranks start on {0}.
+  const auto piled = ranks({placement(7, {0, 1}, {}, {0}), placement(7, {0, 1}, {}, {0})});
+  EXPECT_EQ(seqlearn::share_cores(piled, 1, 99).piled_ranks, 2);
+  // One place holding the whole node ({0:2}): the ranks spread over its processors.
+  const auto wide = ranks({placement(7, {0, 1}, {}, {0, 1}), placement(7, {0, 1}, {}, {0, 1})});
+  EXPECT_EQ(seqlearn::share_cores(wide, 0, 99).piled_ranks, 0);
+  // Bound ranks start on places of their own; threads not bound: no first place.
+  const auto bound = ranks({placement(7, {0}, {0, 1}, {0}), placement(7, {1}, {0, 1}, {1})});
+  EXPECT_EQ(seqlearn::share_cores(bound, 0, 99).piled_ranks, 0);
+  const auto unbound = ranks({placement(7, {0, 1}), placement(7, {0, 1})});
+  EXPECT_EQ(seqlearn::share_cores(unbound, 0, 99).piled_ranks, 0);
+}
+
+TEST(Threads, RanksCrowdedOnPartOfTheirAllocation) {
+  // mpirun -n 2 --cpu-set 0 on 2 processors: 2 ranks on 1 core, the other idle.
+  const auto all = ranks({placement(7, {0}, {0, 1}), placement(7, {0}, {0, 1})});
+  const auto share = seqlearn::share_cores(all, 0, 99);
+  EXPECT_EQ(share.sharing_ranks, 2);
+  EXPECT_EQ(share.shared_cores, 1);
+  EXPECT_EQ(share.node_cores, 2);
+  EXPECT_EQ(share.cores, 1);
 }

@@ -32,15 +32,21 @@ struct CoreShare {
   int sharing_ranks = 1;  // ranks on this node whose affinity overlaps this rank's, itself too
   int shared_cores = 1;   // the processors those ranks may run on together
   int node_ranks = 1;     // ranks on this node
-  int node_cores = 1;     // processors of this node: online, or the node's ranks' affinities
-  // OpenMP binds this rank's threads to places (OMP_PROC_BIND, or OMP_PLACES alone): with
-  // ranks that share their places, every rank's first thread lands on the same first place.
-  bool binds_threads = false;
+  int node_cores = 1;     // processors the node's ranks were launched on (their allocation)
+  // Ranks on this node whose threads start on this rank's first OpenMP place, itself too, when
+  // OpenMP binds threads (OMP_PROC_BIND, or OMP_PLACES alone) and there are more of them than
+  // the place has processors; else 0. Unbound ranks under OMP_PLACES=cores all start there.
+  int piled_ranks = 0;
 };
 
-// Where a rank runs, as core_share() gathers it: a hash of the host name, then its affinity
-// as a bit set of processor ids (ids >= kPlacementWords * 64 are left out).
-constexpr std::size_t kPlacementWords = 16;
+// Where a rank runs, as core_share() gathers it, kPlacementWords words: a hash of the host
+// name, then three sets of processor ids (kMaskWords words each; ids beyond are left out):
+// the processors it may run on (its affinity, or its OpenMP places' processors), those of its
+// allocation (its own and its launcher's, the parent process's: mpirun's or the daemon's
+// affinity, before any binding), and its threads' first OpenMP place when OpenMP binds them
+// (else empty).
+constexpr std::size_t kMaskWords = 16;
+constexpr std::size_t kPlacementWords = 1 + 3 * kMaskWords;
 std::vector<std::uint64_t> this_placement();
 
 // Rank `rank`'s share, from every rank's this_placement() concatenated in rank order (pure,
@@ -56,14 +62,14 @@ struct ThreadChoice {
 };
 
 // `requested` > 0 is taken as given. 0 (auto): this rank's share of the cores (`share`;
-// without it, the cores available to it), capped by OMP_NUM_THREADS when it is set, and by
-// one thread per kMinSynapsesPerThread local synapses (at least 1).
+// without it, the cores available to it), capped by OMP_THREAD_LIMIT and OMP_NUM_THREADS when
+// they are set, and by one thread per kMinSynapsesPerThread local synapses (at least 1).
 ThreadChoice choose_threads(int requested, std::uint64_t local_synapses, const CoreShare& share);
 ThreadChoice choose_threads(int requested, std::uint64_t local_synapses);
 
-// What to launch instead, for the warning when a rank has fewer cores than threads: the line
-// that gives each of `ranks` ranks `threads` cores of its own when the node (`share`: its
-// ranks and processors) has room for them, else the most threads that fit, else advice.
+// What to do instead, for the warnings, as a clause ("launch with: ..."): the line that gives
+// each of `ranks` ranks `threads` cores of its own when the node (`share`: its ranks and
+// processors) has room for them, else the most threads that fit, else advice.
 std::string launch_hint(int ranks, int threads, const CoreShare& share);
 
 }  // namespace seqlearn

@@ -60,21 +60,38 @@ fi
 if (( processors >= 2 && processors < 4 )); then
   mpirun -n 2 --bind-to core "$binary" "${args[@]}" --threads 2 --output hint.h5 >hint.out 2>hint.err
   check "2 ranks x 2 threads on $processors processors: the hint fits the node" \
-    grep -q "at most $(( processors / 2 )) thread(s) each: mpirun -n 2 --map-by slot:PE=$(( processors / 2 )) " hint.err
+    grep -q "at most $(( processors / 2 )) thread(s) each: launch with: mpirun -n 2 --map-by slot:PE=$(( processors / 2 )) " hint.err
   check "2 ranks x 2 threads on $processors processors: no line for 4" bash -c "! grep -q 'PE=2 ' hint.err"
 fi
 if (( processors < 3 )); then
   mpirun -n 3 --oversubscribe --bind-to none "$binary" "${args[@]}" --threads 2 --output crowded.h5 \
     >crowded.out 2>crowded.err
   check "3 ranks on $processors processors: advice, no bound line" \
-    bash -c "grep -q 'fewer ranks on a node' crowded.err && ! grep -q -- '--map-by' crowded.err"
+    bash -c "grep -q 'put fewer ranks on it' crowded.err && ! grep -q -- '--map-by' crowded.err"
 fi
 # Unbound ranks with OpenMP binding: every rank's first thread on the first place.
 OMP_PLACES=cores OMP_PROC_BIND=close mpirun -n 2 --bind-to none "$binary" "${args[@]}" --threads 1 \
   --output piled.h5 >piled.out 2>piled.err
 check "unbound ranks, OMP_PROC_BIND set: runs" test $? -eq 0
 check "unbound ranks, OMP_PROC_BIND set: warns that their threads pile up" \
-  grep -q "OpenMP binds their threads to places" piled.err
+  grep -q "start their threads on the same OpenMP place" piled.err
+# One place holding both processors: the ranks spread over it, nothing to say.
+OMP_PLACES='{0:2}' OMP_PROC_BIND=close mpirun -n 2 --bind-to none "$binary" "${args[@]}" \
+  --threads 1 --output wide.h5 >wide.out 2>wide.err
+check "unbound ranks on one wide place: no warning" bash -c "! grep -q warning wide.err"
+# Two ranks crowded onto one processor of two; an oversubscribed node (3 ranks on 2) is not.
+if (( processors >= 2 )); then
+  mpirun -n 2 --cpu-set 0 "$binary" "${args[@]}" --threads 1 --output crowd.h5 >crowd.out 2>crowd.err
+  check "2 ranks on 1 of $processors processors: warns" grep -q "more ranks of a node than the cores" crowd.err
+  mpirun -n $(( processors + 1 )) --oversubscribe "$binary" "${args[@]}" --threads 1 \
+    --output over.h5 >over.out 2>over.err
+  check "$(( processors + 1 )) ranks x 1 thread on $processors processors: no warning" \
+    bash -c "! grep -q warning over.err"
+fi
+# The printed reason names OMP_THREAD_LIMIT when it caps auto.
+env -u OMP_NUM_THREADS OMP_THREAD_LIMIT=1 mpirun -n 1 --bind-to none "$binary" "${args[@]}" \
+  --threads 0 --output tl.h5 >tl.out 2>tl.err
+check "auto under OMP_THREAD_LIMIT=1: says so" grep -qF "1 thread(s) (auto: OMP_THREAD_LIMIT=1)" tl.out
 OMP_THREAD_LIMIT=1 mpirun -n 2 --bind-to none "$binary" "${args[@]}" --threads 2 --output limit.h5 \
   >limit.out 2>limit.err
 check "OMP_THREAD_LIMIT below --threads: exit 2" test $? -eq 2
