@@ -8,14 +8,11 @@
 # binds them. 128x128 (fixed_indegree, periodic), MS ms with learning, one run each.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-out=${OUT:-/tmp/device_out}
-mkdir -p "$out"
-bin=${SEQLEARN_BIN:-$PWD/.device/bin/seqlearn_mpi}
+source bench/device/lib.sh
 old=${SEQLEARN_BIN_OLD:-}
 MS=${MS:-500}
 args=(--network.grid 128x128 --network.connectivity fixed_indegree --network.boundary periodic
       --run.protocol "train:$MS" --record.dt_rec 0 --output /tmp/auto.h5 --overwrite)
-source scripts/launch.sh
 # row LABEL COMMAND...: the run's thread choice and its RTF.
 row() {
   local label=$1 log

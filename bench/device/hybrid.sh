@@ -13,10 +13,7 @@
 # $OUT/hybrid_runs.txt. Flat files only (the device tool returns at most 8).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-out=${OUT:-/tmp/device_out}
-mkdir -p "$out"
-export PATH=$PWD/.device/bin:$PATH
-bin=${SEQLEARN_BIN:-$PWD/.device/bin/seqlearn_mpi}
+source bench/device/lib.sh
 old=${SEQLEARN_BIN_OLD:-}
 REPS=${REPS:-5}
 MS=${MS:-500}
@@ -27,9 +24,6 @@ BIG_GRID=${BIG_GRID:-256x256}
 tables=$out/hybrid.md
 runs=$out/hybrid_runs.txt
 : >"$runs"
-source scripts/launch.sh
-
-source bench/device/lib.sh
 
 {
   echo "# threads against ranks on the lent machine, $(date -u +%FT%TZ)"

@@ -1,9 +1,16 @@
-# Shared by bench/device/hybrid.sh and wait_policy.sh (sourced): one run per call of point,
-# its bench: line kept in $runs after a label, and the figures read back by label.
+# Shared by the scripts of bench/device/ (sourced from the repository root): the results
+# folder ($out: $OUT, where the device tool collects files), the carried programs on PATH,
+# this pass's program ($bin), scripts/launch.sh; one run per call of point, its bench: line
+# kept in $runs after a label, and the figures read back by label.
+out=${OUT:-/tmp/device_out}
+mkdir -p "$out"
+export PATH=$PWD/.device/bin:$PATH
+bin=${SEQLEARN_BIN:-$PWD/.device/bin/seqlearn_mpi}
+source scripts/launch.sh
 
-# point LABEL R T PROGRAM ARGS...: one run launched by scripts/launch.sh R T (sourced by the
-# caller), its bench: line appended to $runs after LABEL. POINT_WAIT_POLICY=active|passive
-# overrides the OMP_WAIT_POLICY that seqlearn_launch chose (it unsets or sets it itself).
+# point LABEL R T PROGRAM ARGS...: one run launched by scripts/launch.sh R T, its bench: line
+# appended to $runs after LABEL. POINT_WAIT_POLICY=active|passive overrides the
+# OMP_WAIT_POLICY that seqlearn_launch chose (it unsets or sets it itself).
 point() {
   local label=$1 ranks=$2 threads=$3 program=$4 line
   shift 4

@@ -9,16 +9,11 @@
 # A table on stdout and in $OUT/wait_policy.md; the bench: lines in $OUT/wait_policy_runs.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-out=${OUT:-/tmp/device_out}
-mkdir -p "$out"
-export PATH=$PWD/.device/bin:$PATH
-bin=${SEQLEARN_BIN:-$PWD/.device/bin/seqlearn_mpi}
+source bench/device/lib.sh
 REPS=${REPS:-8}
 MS=${MS:-500}
 runs=$out/wait_policy_runs.txt
 : >"$runs"
-source scripts/launch.sh
-source bench/device/lib.sh
 grid=(--network.connectivity fixed_indegree --network.boundary periodic)
 for ((i = 0; i < REPS; ++i)); do
   point "default 1x1" 1 1 "$bin"
