@@ -87,9 +87,17 @@ void expect_same_on_rank0(const Result& got, const std::string& protocol, std::i
   EXPECT_EQ(comm.max(failures), 0.0) << "rank 0 found differences";
 }
 
+// A fresh name: a checkpoint left by an earlier, interrupted test is removed first (a run's
+// first checkpoint never replaces an existing file, file_safety.hpp).
 std::string checkpoint_path(const char* name, seqlearn::Communicator& comm) {
-  return testing::TempDir() + "/seqlearn_" + name + "_np" + std::to_string(comm.size()) +
-         ".ckpt.h5";
+  const std::string path =
+      testing::TempDir() + "/seqlearn_" + name + "_np" + std::to_string(comm.size()) + ".ckpt.h5";
+  if (comm.rank() == 0) {
+    std::remove(path.c_str());
+    std::remove((path + ".partial").c_str());
+  }
+  comm.barrier();
+  return path;
 }
 
 }  // namespace

@@ -22,6 +22,8 @@
 // reached by every rank alike (the datasets' verdicts are agreed with reductions).
 #include "seqlearn/checkpoint.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -33,6 +35,7 @@
 #include <type_traits>
 
 #include "seqlearn/checksum.hpp"
+#include "seqlearn/file_safety.hpp"
 #include "seqlearn/hdf5_file.hpp"
 #include "seqlearn/scoped_timer.hpp"
 #include "seqlearn/simulator.hpp"
@@ -165,7 +168,10 @@ void Simulator::write_checkpoint(const std::string& path) {
     write_concatenated("/pending/amplitude", pending_amplitude);
     file.close();
   }
-  publish_file(partial, path, comm_);
+  // The first checkpoint takes a free name (or, with --overwrite, replaces a regular file);
+  // later ones replace the run's own earlier checkpoint.
+  publish_file(partial, path, comm_, config_.overwrite || checkpoint_published_);
+  checkpoint_published_ = true;
 }
 
 namespace {
@@ -293,6 +299,12 @@ void verify_datasets(const std::vector<DatasetCheck>& checks, const H5Input& in,
 void Simulator::restore(const std::string& path) {
   // The attributes: presence, types, ranges and their checksum (the same on every rank).
   const CheckpointHeader header = read_checkpoint_header(path);
+  // A run that continues in the checkpoint it was restored from replaces it as its own.
+  struct stat restored {
+  }, own{};
+  checkpoint_published_ = ::stat(path.c_str(), &restored) == 0 &&
+                          ::stat(config_.checkpoint_file.c_str(), &own) == 0 &&
+                          restored.st_dev == own.st_dev && restored.st_ino == own.st_ino;
 
   double unreadable = 0;
   std::unique_ptr<H5Input> input;
@@ -448,6 +460,7 @@ void check_kind(const H5Input& in, const std::string& path, const std::string& o
 
 CheckpointHeader read_checkpoint_header(const std::string& path) {
   using Kind = H5Input::Kind;
+  regular_file_size("--restore", path);  // a FIFO or a device is refused, never opened
   try {
     const H5Input in(path);
     if (!in.exists("/checkpoint") || !in.exists("/config"))

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "seqlearn/file_safety.hpp"
+
 namespace po = boost::program_options;
 
 namespace seqlearn {
@@ -433,6 +435,7 @@ void check_not_a_folder_name(const std::string& key, const std::string& name) {
 std::optional<std::int64_t> whole_steps(double ms, double dt_ms) {
   const double steps = ms / dt_ms;
   if (std::abs(steps - std::round(steps)) > 1e-9 * std::max(1.0, steps)) return std::nullopt;
+  if (ms > 0 && std::llround(steps) == 0) return std::nullopt;  // 1e-300 ms is not 0 steps
   return std::llround(steps);
 }
 
@@ -1144,11 +1147,53 @@ std::string unit_of_key(const std::string& key) {
   return find_spec(key) != nullptr ? typed_spec(key).unit : "";
 }
 
+namespace {
+
+// Edit distance (insertions, deletions, substitutions, adjacent swaps), for "did you mean".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min(
+          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// The message for an unknown key: the nearest key of the table (or command-line option) when
+// it is a likely typo (at most 2 edits, or a third of the name), as "did you mean".
+std::string unknown_key_message(std::string name) {
+  while (!name.empty() && name.front() == '-') name.erase(0, 1);
+  const std::string_view options[] = {"config",  "output",  "overwrite", "seed",
+                                      "threads", "restore", "help",      "version"};
+  std::string best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  auto consider = [&](std::string_view candidate) {
+    const std::size_t distance = edit_distance(name, candidate);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = candidate;
+    }
+  };
+  for (const auto& spec : kKeys) consider(spec.key);
+  for (const auto option : options) consider(option);
+  std::string message = "unknown key '" + name + "'";
+  if (name.size() > 2 && best_distance <= std::max<std::size_t>(2, name.size() / 3))
+    message += "; did you mean '" + best + "'?";
+  return message + " (see --help for all keys)";
+}
+
+}  // namespace
+
 Config make_config(const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::map<std::string, std::string> values;
   for (const auto& spec : kKeys) values[spec.key] = spec.default_value;
   for (const auto& [key, value] : overrides) {
-    if (!values.contains(key)) throw ConfigError("unknown key '" + key + "'");
+    if (!values.contains(key)) throw ConfigError(unknown_key_message(key));
     values[key] = value;
   }
   std::set<std::string> given;
@@ -1236,7 +1281,7 @@ Invocation parse_command_line(int argc, const char* const* argv) {
     }
     po::notify(vm);
   } catch (const po::unknown_option& e) {
-    throw ConfigError("unknown key '" + e.get_option_name() + "' (see --help for all keys)");
+    throw ConfigError(unknown_key_message(e.get_option_name()));
   } catch (const po::error& e) {
     throw ConfigError(po_message(e, input_has_percent));
   }
@@ -1308,8 +1353,8 @@ Config resume_config(const std::vector<std::pair<std::string, std::string>>& che
 ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint64_t n_neurons,
                                 std::int64_t total_steps) {
   const std::string key = "validation.forced_spikes";
-  std::ifstream file(path);
-  if (!file) throw ConfigError("cannot read " + key + " file '" + path + "'");
+  constexpr std::uint64_t kMaxForcedSpikesBytes = std::uint64_t{1} << 30;
+  std::istringstream file(read_regular_file(key, path, kMaxForcedSpikesBytes));
   ForcedSpikes forced;
   std::string line;
   std::int64_t line_number = 0;

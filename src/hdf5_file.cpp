@@ -2,11 +2,14 @@
 #include "seqlearn/hdf5_file.hpp"
 
 #include <hdf5.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
+
+#include "seqlearn/file_safety.hpp"
 
 namespace seqlearn {
 namespace {
@@ -99,7 +102,13 @@ H5File::H5File(const std::string& path, Communicator& comm)
   handles_->link_create = checked(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate(link)");
   checked_status(H5Pset_create_intermediate_group(handles_->link_create, 1),
                  "H5Pset_create_intermediate_group");
-  handles_->file = checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()),
+  // The name is the run's (claimed with its lock file, output_claim.hpp): whatever was left
+  // there (a crashed run's file, or a symbolic link someone planted) is removed, which never
+  // touches what a link points to, and the file is created exclusively, so that a link planted
+  // meanwhile makes the creation fail instead of being followed (file_safety.hpp).
+  if (rank_ == 0) ::unlink(path.c_str());
+  comm.barrier();
+  handles_->file = checked(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access.get()),
                            "creating '" + path + "'");
 }
 
@@ -244,12 +253,15 @@ void H5File::write_strings(const std::string& path, const std::vector<std::strin
                  "writing " + path);
 }
 
-void publish_file(const std::string& partial, const std::string& path, Communicator& comm) {
+void publish_file(const std::string& partial, const std::string& path, Communicator& comm,
+                  bool may_replace) {
   comm.barrier();
-  double failed = 0;
-  if (comm.rank() == 0 && std::rename(partial.c_str(), path.c_str()) != 0) failed = 1;
-  if (comm.max(failed) > 0)
-    throw std::runtime_error("cannot rename '" + partial + "' to '" + path + "'");
+  std::string problem;
+  if (comm.rank() == 0) problem = rename_into_place(partial, path, may_replace);
+  if (comm.max(problem.empty() ? 0.0 : 1.0) > 0)
+    throw std::runtime_error(comm.rank() == 0 ? problem
+                                              : "rank 0 could not give '" + partial +
+                                                    "' its name '" + path + "'");
 }
 
 // --- Reading -------------------------------------------------------------------------------

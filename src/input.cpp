@@ -8,6 +8,7 @@
 #include <span>
 #include <sstream>
 
+#include "seqlearn/file_safety.hpp"
 #include "seqlearn/hdf5_file.hpp"
 
 namespace seqlearn {
@@ -429,8 +430,8 @@ struct CsvRow {
 // Lines "A,B" of two integers (a first line that is not is a header); `key` names the file.
 std::vector<CsvRow> read_csv_pairs(const std::string& key, const std::string& path,
                                    const char* format) {
-  std::ifstream file(path);
-  if (!file) throw ConfigError("cannot read " + key + " '" + path + "'");
+  // Its size was weighed against the memory before the run (input_file_rows_at_most).
+  std::istringstream file(read_regular_file(key, path, std::numeric_limits<std::uint64_t>::max()));
   std::vector<CsvRow> rows;
   std::string line;
   std::int64_t line_number = 0;
@@ -456,7 +457,6 @@ std::vector<CsvRow> read_csv_pairs(const std::string& key, const std::string& pa
     first_line = false;
     rows.push_back({a, b, line_number});
   }
-  if (file.bad()) throw ConfigError("cannot read " + key + " '" + path + "'");
   return rows;
 }
 
@@ -489,10 +489,8 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
   const std::string key = "input.file";
   const std::string where = "invalid " + key + " '" + path + "': ";
   if (path.empty()) throw ConfigError(key + ": expected a spike file for the file task");
-  {
-    std::ifstream probe(path);
-    if (!probe) throw ConfigError("cannot read " + key + " '" + path + "'");
-  }
+  regular_file_size(key, path);  // a FIFO or a device is refused, never read
+  if (!label_path.empty()) regular_file_size("input.label_file", label_path);
   InputFile f;
   std::vector<std::pair<std::int64_t, std::int64_t>> spikes;  // (step, channel)
   std::vector<std::pair<std::int64_t, std::int32_t>> labels;  // (step, label), sparse
@@ -634,6 +632,32 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
   }
   label_runs(labels, f);
   return f;
+}
+
+std::uint64_t input_file_rows_at_most(const std::string& path, const std::string& label_path) {
+  constexpr std::uint64_t kShortestCsvRow = 4;  // "0,0\n"
+  std::uint64_t rows = 0;
+  if (!label_path.empty())
+    rows += regular_file_size("input.label_file", label_path) / kShortestCsvRow;
+  const std::uint64_t bytes = regular_file_size("input.file", path);
+  if (!is_hdf5(path)) return rows + bytes / kShortestCsvRow;
+  try {
+    const H5Input in(path);
+    for (const char* name : {"/spikes/step", "/labels"})
+      if (in.dataset_kind(name) == H5Input::Kind::integer) rows += in.length(name);
+  } catch (const std::exception&) {
+    // load_input_file says what is wrong with it
+  }
+  return rows;
+}
+
+std::uint64_t InputFile::spikes_in_first(std::int64_t steps) const {
+  if (n_steps <= 0 || steps <= 0) return 0;
+  const auto cycles = static_cast<std::uint64_t>(steps / n_steps);
+  const std::int64_t rest = steps % n_steps;
+  const auto in_rest = static_cast<std::uint64_t>(
+      std::lower_bound(spike_step.begin(), spike_step.end(), rest) - spike_step.begin());
+  return cycles * spike_step.size() + in_rest;
 }
 
 // --- The generator -------------------------------------------------------------------------

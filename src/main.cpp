@@ -7,6 +7,7 @@
 // scripts/launch.sh turns a Ctrl-C or SIGTERM into SIGUSR2, docs/checkpoint.md). A failure on
 // one rank only ends the whole job via MPI_Abort (exit code 1), after its message, and never
 // through a collective call (docs/design.md): an error path must not wait for other ranks.
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -29,6 +30,7 @@
 #include "seqlearn/checkpoint.hpp"
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
+#include "seqlearn/input.hpp"
 #include "seqlearn/output.hpp"
 #include "seqlearn/output_claim.hpp"
 #include "seqlearn/simulator.hpp"
@@ -77,6 +79,37 @@ void install_stop_handlers() {
   for (const int signal_number : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2})
     sigaction(signal_number, &action, nullptr);
 }
+
+// A launcher that forwards a stop signal (scripts/launch.sh, seqlearn.run) must not send it
+// before every rank has its handlers: until then the signal's default action ends the rank
+// (exit 140 for SIGUSR2, no files; issue 18 D10). With SEQLEARN_READY_DIR set, each process
+// says so by creating READY_DIR/ready.PID once its handlers are in place; the launcher holds a
+// stop request back until it has seen one file per rank. Created exclusively, never through a
+// symbolic link; a failure only costs the launcher's wait.
+void announce_ready(char** environment) {
+  // Read from the environment passed to the preinit function: getenv is not ready yet.
+  constexpr char kName[] = "SEQLEARN_READY_DIR=";
+  const char* folder = nullptr;
+  for (char** entry = environment; entry != nullptr && *entry != nullptr; ++entry)
+    if (std::strncmp(*entry, kName, sizeof kName - 1) == 0) folder = *entry + sizeof kName - 1;
+  if (folder == nullptr || *folder == '\0') return;
+  char path[4096];
+  const int length =
+      std::snprintf(path, sizeof path, "%s/ready.%ld", folder, static_cast<long>(getpid()));
+  if (length <= 0 || static_cast<std::size_t>(length) >= sizeof path) return;
+  const int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0) close(fd);
+}
+
+// The handlers go in before main(), from the executable's .preinit_array, which runs before
+// any shared library's initialiser (MPI's and HDF5's take milliseconds): what remains before
+// them is the dynamic loader mapping the libraries, where a signal still acts as by default.
+extern "C" void seqlearn_preinit(int, char**, char** environment) {
+  install_stop_handlers();
+  announce_ready(environment);
+}
+__attribute__((section(".preinit_array"), used)) void (*const g_preinit)(int, char**,
+                                                                         char**) = seqlearn_preinit;
 
 const char* signal_name(int signal_number) {
   switch (signal_number) {
@@ -196,8 +229,18 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
   double& bytes = need.output;
   bytes = static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * 16.0;  // spikes
   for (const seqlearn::Phase& phase : config.protocol) {  // input spikes at the phase's rates
-    const seqlearn::InputSettings& input =
-        phase.kind == seqlearn::PhaseKind::test ? config.test_input : config.train_input;
+    const seqlearn::InputSettings input = config.input_settings(phase);
+    if (const seqlearn::InputFile* file = simulator.input().file();
+        file != nullptr && input.task == seqlearn::InputTask::file) {
+      // The file's own spikes, as replayed from its step 0 (a continued phase may start
+      // anywhere in it: one more repetition at most).
+      const double spikes = phase.continues
+                                ? static_cast<double>(phase.steps / file->n_steps + 1) *
+                                      static_cast<double>(file->spike_step.size())
+                                : static_cast<double>(file->spikes_in_first(phase.steps));
+      bytes += spikes * 13.0;
+      continue;
+    }
     const double rate = std::max(input.r_input_hz, input.use_noise ? input.r_noise_hz : 0.0) * 1.5;
     bytes += config.n_inputs * rate * static_cast<double>(phase.steps) * config.dt_s() * 13.0;
   }
@@ -378,6 +421,14 @@ MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
         config.n_inputs * config.train_input.r_input_hz * config.t_pattern_xor_ms * 1e-3 * 2.0;
     parts.push_back({xor_spikes * 28.0 + 4.0 * config.t_pattern_xor_ms / config.dt_ms * 4.0,
                      "input.t_pattern_xor", "the xor task's four frozen patterns"});
+  }
+  if (config.uses_task(seqlearn::InputTask::file)) {
+    // Every rank loads the whole file: (step, channel) pairs while reading, then the sorted
+    // arrays; the row count is an upper bound taken from the file's size or dataset lengths.
+    const double rows = static_cast<double>(
+        seqlearn::input_file_rows_at_most(config.input_file, config.label_file));
+    parts.push_back(
+        {rows * 24.0, "input.file", "the spikes and labels of input.file, loaded on every rank"});
   }
   parts.push_back(
       {steps * 12.0, "run.protocol", "rank 0's labels per step (two streams) and sequence ids"});
@@ -663,7 +714,7 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  install_stop_handlers();  // before MPI_Init, which may take a while on a loaded machine
+  install_stop_handlers();  // again (seqlearn_preinit did first), before MPI_Init
   seqlearn::MpiSession mpi(&argc, &argv);
   const int rank = seqlearn::MpiSession::world_rank();
   g_speaks = rank == 0;

@@ -203,7 +203,7 @@ void write_output(const std::string& path, const Simulator& sim, const RunInfo& 
     }
     file.close();
   }
-  publish_file(partial, path, comm);
+  publish_file(partial, path, comm, sim.config().overwrite);
 }
 
 }  // namespace seqlearn

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "seqlearn/config.hpp"
+#include "seqlearn/file_safety.hpp"
 
 namespace seqlearn {
 namespace {
@@ -103,14 +104,25 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
                         std::to_string(name_length) + " bytes long; at most " +
                         std::to_string(kLongestName) +
                         " are allowed (Open MPI's MPI-IO fails on longer names)");
-    std::error_code ec;
-    const fs::file_status status = fs::status(file.path, ec);
-    if (fs::is_directory(status))
-      throw ConfigError(file.key + " " + quoted(file.path) + " is a directory");
-    if (fs::is_directory(file.path + ".partial", ec))
-      throw ConfigError(file.key + " " + quoted(file.path) + ": " + quoted(file.path + ".partial") +
-                        ", where it is written, is a directory");
-    if (fs::exists(status) && !overwrite)
+    // Only regular files are ever replaced, even with --overwrite: a device (/dev/null), a
+    // FIFO or a symbolic link at any of the run's names is refused (file_safety.hpp).
+    for (const char* suffix : {"", ".partial", ".lock"}) {
+      const std::string name = file.path + suffix;
+      struct stat info {};
+      if (::lstat(name.c_str(), &info) != 0 || S_ISREG(info.st_mode)) continue;
+      if (*suffix == '\0')
+        throw ConfigError(file.key + " " + quoted(file.path) + " is " +
+                          file_type_name(info.st_mode) +
+                          ", not a regular file; seqlearn_mpi replaces only regular files, even "
+                          "with --overwrite: choose another " +
+                          file.option);
+      throw ConfigError(file.key + " " + quoted(file.path) + ": " + quoted(name) +
+                        ", where the run " + (suffix[1] == 'l' ? "keeps its lock" : "writes it") +
+                        ", is " + file_type_name(info.st_mode) +
+                        "; remove it (only regular files are used there)");
+    }
+    struct stat info {};
+    if (::lstat(file.path.c_str(), &info) == 0 && !overwrite)
       throw ConfigError(file.key + " " + quoted(file.path) + " exists; choose another " +
                         file.option + " or pass --overwrite to replace it");
   };
@@ -156,8 +168,18 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
           throw ConfigError(file.key + " " + quoted(file.path) + ": cannot create " + quoted(lock) +
                             ": " + std::strerror(errno));
         // ... or find one: held (flock) by a live run, or left by a run that died.
-        if (fd < 0) fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
-        if (fd < 0) continue;  // removed meanwhile by the run that held it: try again
+        // Never through a symbolic link, never blocking on a FIFO: only a regular file is a lock.
+        if (fd < 0) fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0 && errno == ENOENT) continue;  // removed meanwhile by its run: try again
+        struct stat opened {};
+        if (fd < 0 || ::fstat(fd, &opened) != 0 || !S_ISREG(opened.st_mode)) {
+          const std::string what =
+              fd < 0 ? (errno == ELOOP ? std::string("a symbolic link") : std::strerror(errno))
+                     : file_type_name(opened.st_mode);
+          if (fd >= 0) ::close(fd);
+          throw ConfigError(file.key + " " + quoted(file.path) + ": the lock file " + quoted(lock) +
+                            " is " + what + "; remove it (only a regular file is used there)");
+        }
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
           // A file system without flock (e.g. Lustre mounted noflock): the exclusive creation
           // is the claim; a lock file found there cannot be told from a live run's.

@@ -461,3 +461,30 @@ TEST(Config, DefaultRecordNeuronsIsACap) {
       seqlearn::resume_config({{"record.neurons", "random:20"}}, {}, "train:10", false);
   EXPECT_TRUE(restored.record_random_capped);
 }
+
+// Issue 17: an unknown key that is a likely typo names the key it was probably meant to be.
+TEST(Config, UnknownKeySuggestsTheNearestKey) {
+  EXPECT_NE(error_of({{"network.gird", "3x3"}}).find("did you mean 'network.grid'?"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"plasticity.learnign_rate", "0.1"}}).find("'plasticity.learning_rate'"),
+            std::string::npos);
+  std::string message;
+  try {
+    parse({"--network.gird", "3x3"});
+  } catch (const ConfigError& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("unknown key 'network.gird'; did you mean 'network.grid'?"),
+            std::string::npos)
+      << message;
+  try {
+    parse({"--ovewrite"});
+  } catch (const ConfigError& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("did you mean 'overwrite'?"), std::string::npos) << message;
+  // Nothing near: no suggestion.
+  const std::string far = error_of({{"frobnicate.everything", "1"}});
+  EXPECT_NE(far.find("unknown key 'frobnicate.everything'"), std::string::npos) << far;
+  EXPECT_EQ(far.find("did you mean"), std::string::npos) << far;
+}

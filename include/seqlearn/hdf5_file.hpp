@@ -94,7 +94,10 @@ class H5File {
 
 // Gives a file written collectively under `partial` its final name `path` (rank 0 renames,
 // after every rank has closed it), so that a file with the final name is always complete.
-void publish_file(const std::string& partial, const std::string& path, Communicator& comm);
+// Never replaces anything but a regular file, and that only with `may_replace`
+// (rename_into_place in file_safety.hpp); throws, keeping `partial`, otherwise.
+void publish_file(const std::string& partial, const std::string& path, Communicator& comm,
+                  bool may_replace);
 
 // Read-only access for one process (each rank opens the file on its own; no collectives).
 // Used for checkpoints: every rank reads the slices it needs.

@@ -62,7 +62,15 @@ struct InputFile {
   std::vector<std::uint32_t> spike_channel;
   std::vector<std::int64_t> label_step;   // where the label changes; label_step[0] = 0
   std::vector<std::int32_t> label_value;  // the label from label_step[i] on (-1: none)
+
+  // Spikes replayed in the first `steps` steps of a phase (the file repeats).
+  std::uint64_t spikes_in_first(std::int64_t steps) const;
 };
+
+// At most how many rows (spikes and labels) input.file and input.label_file hold, from their
+// sizes (CSV) or dataset lengths (HDF5), without reading them: for the memory estimate that
+// refuses a file too large before any rank loads it. ConfigError for a missing or special file.
+std::uint64_t input_file_rows_at_most(const std::string& path, const std::string& label_path);
 
 // Reads input.file (HDF5 or CSV `step,channel`) and input.label_file (CSV `step,label`).
 // Throws ConfigError naming the key (exit code 2) for a missing, unreadable or malformed
@@ -157,6 +165,7 @@ class FileTask {
   void resume(const InputState& state);
   void generate(std::int64_t step, InputStep& out);
   bool loaded() const { return file_ != nullptr; }
+  const InputFile* file() const { return file_.get(); }
 
  private:
   void seek(std::int64_t position);
@@ -201,6 +210,9 @@ class InputGenerator {
   // The pattern task's frozen pattern p: spike times in ms from its start, per channel.
   const std::vector<std::vector<double>>& pattern(int p) const { return pattern_.pattern(p); }
   const XorTask& xor_task() const { return xor_; }
+
+  // The loaded input.file (nullptr when no phase runs the file task).
+  const InputFile* file() const { return file_.file(); }
 
  private:
   InputTask task_ = InputTask::pattern;

@@ -95,6 +95,7 @@ class Simulator {
   std::int64_t steps_done() const { return step_; }        // absolute: the next step to run
 
   const Config& config() const { return config_; }
+  const InputGenerator& input() const { return input_; }
   const Network& network() const { return network_; }
   const Record& record() const { return record_; }
   const RunCounters& counters() const { return counters_; }
@@ -235,6 +236,7 @@ class Simulator {
   InputGenerator::State restored_generator_;
   std::atomic<bool> stop_requested_{false};
   bool stop_agreed_ = false;
+  bool checkpoint_published_ = false;  // this run has written config_.checkpoint_file
   std::mutex divergence_mutex_;
   std::optional<Divergence> divergence_;  // the first non-finite value seen on this rank
 
