@@ -165,6 +165,11 @@ constexpr KeySpec kKeys[] = {
     {"input.label_file",         text,      "",               "",         "",       may_change,
      "file task: CSV 'step,label' of a CSV input.file (steps without a line: -1); empty = no "
      "labels", "only with a CSV input.file; labels >= -1"},
+    {"test.file",                text,      "",               "",         "",       may_change,
+     "test phases' file task: their own spike file (held-out data), as input.file; empty = "
+     "input.file (with input.label_file)", "as input.file"},
+    {"test.label_file",          text,      "",               "",         "",       may_change,
+     "test phases' file task: CSV 'step,label' of a CSV test.file", "only with a CSV test.file"},
     {"test.task",                as_input,  "",               "",         "",       may_change,
      "test phases: overrides input.task"},
     {"test.r_input",             as_input,  "",               "",         "",       may_change,
@@ -908,12 +913,30 @@ Config build_config(const Values& v) {
   c.t_pattern_xor_ms = v.real("input.t_pattern_xor");
   c.input_file = v.text_value("input.file");
   c.label_file = v.text_value("input.label_file");
+  c.train_input.file = c.input_file;
+  c.train_input.label_file = c.label_file;
+  const std::string test_file = v.text_value("test.file");
+  const std::string test_label_file = v.text_value("test.label_file");
+  if (!test_label_file.empty() && test_file.empty())
+    fail("test.label_file", test_label_file,
+         "test.label_file only together with a CSV test.file (it labels that file's steps)");
+  if (test_file.empty()) {
+    c.test_input.file = c.input_file;
+    c.test_input.label_file = c.label_file;
+  } else {
+    c.test_input.file = test_file;
+    c.test_input.label_file = test_label_file;
+    c.test_input.file_key = "test.file";
+    c.test_input.label_file_key = "test.label_file";
+  }
   c.protocol = parse_protocol(v, c.dt_ms);
-  // Cross-key check of input.task: the file task needs input.file.
-  if (c.uses_task(InputTask::file) && c.input_file.empty())
-    fail("input.file", "",
-         "expected a spike file (HDF5 or CSV 'step,channel'): a phase of run.protocol runs the "
-         "file task");
+  // Cross-key check of input.task: the file task needs its file.
+  for (const Phase& phase : c.protocol)
+    if (const InputSettings s = c.input_settings(phase);
+        s.task == InputTask::file && s.file.empty())
+      fail("input.file", "",
+           "expected a spike file (HDF5 or CSV 'step,channel'): a phase of run.protocol runs the "
+           "file task");
   if (const std::size_t length = c.protocol_text().size(); length > kMaxProtocolText)
     fail("run.protocol", std::to_string(c.protocol.size()) + " phases",
          "a protocol a checkpoint can hold: written with repeat groups it still takes " +

@@ -485,12 +485,11 @@ void label_runs(const std::vector<std::pair<std::int64_t, std::int32_t>>& labels
 }  // namespace
 
 InputFile load_input_file(const std::string& path, const std::string& label_path, int n_inputs,
-                          double dt_ms) {
-  const std::string key = "input.file";
+                          double dt_ms, const std::string& key, const std::string& label_key) {
   const std::string where = "invalid " + key + " '" + path + "': ";
   if (path.empty()) throw ConfigError(key + ": expected a spike file for the file task");
   regular_file_size(key, path);  // a FIFO or a device is refused, never read
-  if (!label_path.empty()) regular_file_size("input.label_file", label_path);
+  if (!label_path.empty()) regular_file_size(label_key, label_path);
   InputFile f;
   std::vector<std::pair<std::int64_t, std::int64_t>> spikes;  // (step, channel)
   std::vector<std::pair<std::int64_t, std::int32_t>> labels;  // (step, label), sparse
@@ -517,9 +516,9 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
                       "truncated, or another format?)");
   if (is_hdf5(path)) {
     if (!label_path.empty())
-      throw ConfigError("invalid value '" + label_path +
-                        "' for input.label_file: only a CSV input.file takes a label file; an "
-                        "HDF5 input.file holds its labels in /labels");
+      throw ConfigError("invalid value '" + label_path + "' for " + label_key + ": only a CSV " +
+                        key + " takes a label file; an HDF5 " + key +
+                        " holds its labels in /labels");
     try {
       const H5Input in(path);
       auto integer_dataset = [&](const std::string& name) {
@@ -591,8 +590,8 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
       spikes.emplace_back(row.a, row.b);
     }
     if (!label_path.empty()) {
-      const std::string label_where = "invalid input.label_file '" + label_path + "': ";
-      for (const auto& row : read_csv_pairs("input.label_file", label_path, "step,label")) {
+      const std::string label_where = "invalid " + label_key + " '" + label_path + "': ";
+      for (const auto& row : read_csv_pairs(label_key, label_path, "step,label")) {
         const std::int64_t step = row.a, label = row.b, label_row = row.line;
         if (step < 0 || step >= kMaxFileSteps)
           throw ConfigError(label_where + "line " + std::to_string(label_row) + ": step " +
@@ -634,20 +633,45 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
   return f;
 }
 
-std::uint64_t input_file_rows_at_most(const std::string& path, const std::string& label_path) {
+namespace {
+
+std::uint64_t rows_at_most(const InputSettings& source) {
   constexpr std::uint64_t kShortestCsvRow = 4;  // "0,0\n"
   std::uint64_t rows = 0;
-  if (!label_path.empty())
-    rows += regular_file_size("input.label_file", label_path) / kShortestCsvRow;
-  const std::uint64_t bytes = regular_file_size("input.file", path);
-  if (!is_hdf5(path)) return rows + bytes / kShortestCsvRow;
+  if (!source.label_file.empty())
+    rows += regular_file_size(source.label_file_key, source.label_file) / kShortestCsvRow;
+  const std::uint64_t bytes = regular_file_size(source.file_key, source.file);
+  if (!is_hdf5(source.file)) return rows + bytes / kShortestCsvRow;
   try {
-    const H5Input in(path);
+    const H5Input in(source.file);
     for (const char* name : {"/spikes/step", "/labels"})
       if (in.dataset_kind(name) == H5Input::Kind::integer) rows += in.length(name);
   } catch (const std::exception&) {
     // load_input_file says what is wrong with it
   }
+  return rows;
+}
+
+// The file sources that the protocol's file phases replay: the train phases' and, if other,
+// the test phases'.
+std::vector<InputSettings> file_sources(const Config& config) {
+  std::vector<InputSettings> sources;
+  for (const Phase& phase : config.protocol) {
+    const InputSettings settings = config.input_settings(phase);
+    if (settings.task != InputTask::file) continue;
+    const bool known = std::any_of(sources.begin(), sources.end(), [&](const InputSettings& s) {
+      return s.file == settings.file && s.label_file == settings.label_file;
+    });
+    if (!known) sources.push_back(settings);
+  }
+  return sources;
+}
+
+}  // namespace
+
+std::uint64_t input_file_rows_at_most(const Config& config) {
+  std::uint64_t rows = 0;
+  for (const InputSettings& source : file_sources(config)) rows += rows_at_most(source);
   return rows;
 }
 
@@ -663,12 +687,23 @@ std::uint64_t InputFile::spikes_in_first(std::int64_t steps) const {
 // --- The generator -------------------------------------------------------------------------
 
 InputGenerator::InputGenerator(const Config& config, const CounterRng& rng)
-    : pattern_(config, rng),
-      xor_(config, rng),
-      file_(config.uses_task(InputTask::file)
-                ? std::make_shared<const InputFile>(load_input_file(
-                      config.input_file, config.label_file, config.n_inputs, config.dt_ms))
-                : nullptr) {}
+    : pattern_(config, rng), xor_(config, rng), train_file_(nullptr), test_file_(nullptr) {
+  // At most two sources (train phases', test phases'), each loaded once.
+  for (const InputSettings& source : file_sources(config)) {
+    auto loaded = std::make_shared<const InputFile>(
+        load_input_file(source.file, source.label_file, config.n_inputs, config.dt_ms,
+                        source.file_key, source.label_file_key));
+    const bool test_source =
+        source.file == config.test_input.file && source.label_file == config.test_input.label_file;
+    const bool train_source = source.file == config.train_input.file &&
+                              source.label_file == config.train_input.label_file;
+    if (train_source) train_file_ = FileTask(loaded);
+    if (test_source && !train_source) {
+      test_file_ = FileTask(loaded);
+      test_file_source_ = {source.file, source.label_file};
+    }
+  }
+}
 
 void InputGenerator::start_phase(const InputSettings& settings) {
   task_ = settings.task;
@@ -680,7 +715,8 @@ void InputGenerator::start_phase(const InputSettings& settings) {
       xor_.start_phase(settings);
       return;
     case InputTask::file:
-      file_.start_phase();
+      test_file_active_ = is_test_source(settings);
+      (test_file_active_ ? test_file_ : train_file_).start_phase();
       return;
   }
 }
@@ -690,7 +726,8 @@ InputGenerator::State InputGenerator::state() const {
   state.task = task_;
   pattern_.save(state);
   xor_.save(state);
-  if (file_.loaded()) file_.save(state);
+  if (const FileTask& file = test_file_active_ ? test_file_ : train_file_; file.loaded())
+    file.save(state);
   return state;
 }
 
@@ -709,7 +746,8 @@ void InputGenerator::resume(const InputSettings& settings, const State& state) {
       xor_.resume(settings, state);
       return;
     case InputTask::file:
-      file_.resume(state);
+      test_file_active_ = is_test_source(settings);
+      (test_file_active_ ? test_file_ : train_file_).resume(state);
       return;
   }
 }

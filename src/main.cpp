@@ -230,7 +230,7 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
   bytes = static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * 16.0;  // spikes
   for (const seqlearn::Phase& phase : config.protocol) {  // input spikes at the phase's rates
     const seqlearn::InputSettings input = config.input_settings(phase);
-    if (const seqlearn::InputFile* file = simulator.input().file();
+    if (const seqlearn::InputFile* file = simulator.input().file(input);
         file != nullptr && input.task == seqlearn::InputTask::file) {
       // The file's own spikes, as replayed from its step 0 (a continued phase may start
       // anywhere in it: one more repetition at most).
@@ -425,8 +425,7 @@ MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
   if (config.uses_task(seqlearn::InputTask::file)) {
     // Every rank loads the whole file: (step, channel) pairs while reading, then the sorted
     // arrays; the row count is an upper bound taken from the file's size or dataset lengths.
-    const double rows = static_cast<double>(
-        seqlearn::input_file_rows_at_most(config.input_file, config.label_file));
+    const double rows = static_cast<double>(seqlearn::input_file_rows_at_most(config));
     parts.push_back(
         {rows * 24.0, "input.file", "the spikes and labels of input.file, loaded on every rank"});
   }

@@ -47,6 +47,12 @@ struct InputSettings {
   std::vector<double> sequence_probs{};  // empty: uniform
   double warp_min = 1.0;
   double warp_max = 1.0;
+  // The file task's source: input.file / input.label_file for train phases; test.file /
+  // test.label_file for test phases (empty test.file: the train phases' file and labels).
+  std::string file{};
+  std::string label_file{};
+  std::string file_key = "input.file";  // the key that names it, for messages
+  std::string label_file_key = "input.label_file";
 
   bool operator==(const InputSettings&) const = default;
 };

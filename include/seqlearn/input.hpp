@@ -67,16 +67,19 @@ struct InputFile {
   std::uint64_t spikes_in_first(std::int64_t steps) const;
 };
 
-// At most how many rows (spikes and labels) input.file and input.label_file hold, from their
-// sizes (CSV) or dataset lengths (HDF5), without reading them: for the memory estimate that
-// refuses a file too large before any rank loads it. ConfigError for a missing or special file.
-std::uint64_t input_file_rows_at_most(const std::string& path, const std::string& label_path);
+// At most how many rows (spikes and labels) the file task's files hold (input.file and
+// input.label_file, and test.file and test.label_file when given), from their sizes (CSV) or
+// dataset lengths (HDF5), without reading them: for the memory estimate that refuses a file too
+// large before any rank loads it. ConfigError for a missing or special file.
+std::uint64_t input_file_rows_at_most(const Config& config);
 
 // Reads input.file (HDF5 or CSV `step,channel`) and input.label_file (CSV `step,label`).
 // Throws ConfigError naming the key (exit code 2) for a missing, unreadable or malformed
 // file, a channel >= n_inputs, a negative step or label < -1, a `dt` attribute != dt_ms.
+// `key` and `label_key` name them in messages (test.file and test.label_file for test phases).
 InputFile load_input_file(const std::string& path, const std::string& label_path, int n_inputs,
-                          double dt_ms);
+                          double dt_ms, const std::string& key = "input.file",
+                          const std::string& label_key = "input.label_file");
 
 // The `pattern` task (docs/model.md 5).
 class PatternTask {
@@ -201,7 +204,7 @@ class InputGenerator {
         xor_.generate(step, out);
         return;
       case InputTask::file:
-        file_.generate(step, out);
+        (test_file_active_ ? test_file_ : train_file_).generate(step, out);
         return;
     }
   }
@@ -211,14 +214,27 @@ class InputGenerator {
   const std::vector<std::vector<double>>& pattern(int p) const { return pattern_.pattern(p); }
   const XorTask& xor_task() const { return xor_; }
 
-  // The loaded input.file (nullptr when no phase runs the file task).
-  const InputFile* file() const { return file_.file(); }
+  // The file that phases with these settings replay (nullptr when none is loaded for them).
+  const InputFile* file(const InputSettings& settings) const { return file_task(settings).file(); }
 
  private:
+  // The train phases' file (input.file) or the test phases' (test.file), by the settings'
+  // source; both may be one loaded file.
+  bool is_test_source(const InputSettings& settings) const {
+    return test_file_.loaded() && settings.file == test_file_source_.first &&
+           settings.label_file == test_file_source_.second;
+  }
+  const FileTask& file_task(const InputSettings& settings) const {
+    return is_test_source(settings) ? test_file_ : train_file_;
+  }
+
   InputTask task_ = InputTask::pattern;
   PatternTask pattern_;
   XorTask xor_;
-  FileTask file_;
+  FileTask train_file_;
+  FileTask test_file_;
+  std::pair<std::string, std::string> test_file_source_;  // (file, label file)
+  bool test_file_active_ = false;  // the current file phase replays test_file_
 };
 
 }  // namespace seqlearn

@@ -111,6 +111,65 @@ PY
 check "/phases/task, /input/pattern_id [T, 2], xor windows, file labels and replay" \
   /usr/bin/python3 content.py
 
+# test.file (issue 17): test phases replay their own file and labels (held-out data), train
+# phases input.file; the same on 2 ranks; a restore inside a test.file phase continues it.
+/usr/bin/python3 - <<'PY'
+import numpy as np
+steps = np.arange(1, 170, 4)
+with open("held_out.csv", "w") as f:
+    f.write("step,channel\n" + "".join(f"{s},{(s * 3) % 40}\n" for s in steps))
+with open("held_out_labels.csv", "w") as f:
+    f.write("step,label\n" + "".join(f"{s},{7 + s // 60}\n" for s in range(170)))
+PY
+held=(--network.grid 3x3 --network.n_inputs 40
+      --input.file stim.csv --input.label_file labels.csv --test.file held_out.csv
+      --test.label_file held_out_labels.csv --record.dt_rec 20 --threads 1)
+held_protocol=(--run.protocol "train:300:file,test:340:file,train:100:file")
+mpirun -n 1 "$binary" "${held[@]}" "${held_protocol[@]}" --output held1.h5 >held1.out 2>&1
+check "test.file: runs" test $? -eq 0
+mpirun -n 2 "$binary" "${held[@]}" "${held_protocol[@]}" --output held2.h5 >held2.out 2>&1
+check "test.file on 2 ranks: runs" test $? -eq 0
+check "test.file: 2 ranks identical to 1" /usr/bin/python3 same.py held1.h5 held2.h5
+cat >held.py <<'PY'
+import h5py, numpy as np
+f = h5py.File("held1.h5", "r")
+st, ch = f["input/spikes/step"][:], f["input/spikes/channel"][:]
+label = f["input/pattern_id"][:, 0]
+def replay(first, n, length, spike_steps, channel_of):
+    m = (st >= first) & (st < first + n)
+    rel = (st[m] - first) % length
+    assert np.isin(rel, spike_steps).all() and (ch[m] == channel_of(rel)).all(), (first, n)
+train = np.arange(0, 250, 3)
+replay(0, 300, 250, train, lambda r: (r * 7) % 40)
+replay(640, 100, 250, train, lambda r: (r * 7) % 40)
+held = np.arange(1, 170, 4)
+replay(300, 340, 170, held, lambda r: (r * 3) % 40)
+test_labels = label[300:640]
+want = 7 + (np.arange(340) % 170) // 60
+assert (test_labels == want).all(), "test.label_file labels"
+assert (label[:250] == np.repeat(np.arange(5), 50)).all(), "train labels"
+print("ok")
+PY
+check "test.file: train phases replay input.file, test phases test.file with its labels" \
+  /usr/bin/python3 held.py
+mpirun -n 2 "$binary" "${held[@]}" --run.protocol train:300:file,test:170:file \
+  --output.checkpoint_every_ms 470 --output cut.h5 >cut.out 2>&1
+mpirun -n 1 "$binary" --restore cut.ckpt.h5 --run.protocol test:170:file,train:100:file --threads 1 \
+  --output rest.h5 >rest.out 2>&1
+check "test.file: restores and continues" test $? -eq 0
+/usr/bin/python3 - <<'PY' >restore_check.out 2>&1
+import h5py, numpy as np
+a, b = h5py.File("held1.h5", "r"), h5py.File("rest.h5", "r")
+sa = a["input/spikes/step"][:]
+m = (sa >= 470) & (sa < 640)
+sb = b["input/spikes/step"][:]
+mb = (sb >= 470) & (sb < 640)
+# The restored test phase is a new phase: it starts test.file from its step 0 again.
+assert ((sb[mb] - 470) == (sa[(sa >= 300) & (sa < 470)] - 300)).all()
+print("ok")
+PY
+check "test.file: a restored run's test phase replays test.file" grep -q ok restore_check.out
+
 # Bad inputs: exit 2, one message naming the key.
 bad() {  # DESCRIPTION KEY ARGS...
   local what=$1 key=$2
@@ -131,6 +190,9 @@ bad "missing file" input.file --run.protocol train:100:file --input.file nowhere
 bad "file task without input.file" input.file --input.task file --run.protocol train:100
 bad "label file with an HDF5 file" input.label_file --run.protocol train:100:file \
   --input.file stim.h5 --input.label_file labels.csv
+bad "test.label_file without test.file" test.label_file --run.protocol test:100:file \
+  --input.file stim.csv --test.label_file labels.csv
+bad "missing test.file" test.file --run.protocol test:100:file --test.file nowhere.csv
 bad "unknown task" run.protocol --run.protocol "train:100,test:100:speech"
 bad "unknown input.task" input.task --input.task speech --run.protocol train:100
 bad "repeat group without a count" run.protocol --run.protocol "(train:100,test:100)"
