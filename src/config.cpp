@@ -1189,7 +1189,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 // The message for an unknown key: the nearest key of the table (or command-line option) when
 // it is a likely typo (at most 2 edits, or a third of the name), as "did you mean".
-std::string unknown_key_message(std::string name) {
+std::string unknown_key_message(const std::string& given) {
+  std::string name = given;
   while (!name.empty() && name.front() == '-') name.erase(0, 1);
   const std::string_view options[] = {"config",  "output",  "overwrite", "seed",
                                       "threads", "restore", "help",      "version"};
@@ -1204,7 +1205,7 @@ std::string unknown_key_message(std::string name) {
   };
   for (const auto& spec : kKeys) consider(spec.key);
   for (const auto option : options) consider(option);
-  std::string message = "unknown key '" + name + "'";
+  std::string message = "unknown key '" + given + "'";
   if (name.size() > 2 && best_distance <= std::max<std::size_t>(2, name.size() / 3))
     message += "; did you mean '" + best + "'?";
   return message + " (see --help for all keys)";

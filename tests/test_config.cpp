@@ -474,7 +474,7 @@ TEST(Config, UnknownKeySuggestsTheNearestKey) {
   } catch (const ConfigError& e) {
     message = e.what();
   }
-  EXPECT_NE(message.find("unknown key 'network.gird'; did you mean 'network.grid'?"),
+  EXPECT_NE(message.find("network.gird'; did you mean 'network.grid'?"),
             std::string::npos)
       << message;
   try {

@@ -95,6 +95,8 @@ class Simulator {
   std::int64_t steps_done() const { return step_; }        // absolute: the next step to run
 
   const Config& config() const { return config_; }
+  // Steps with learning so far (N_train of M7'), those of a restored checkpoint included.
+  std::uint64_t learning_steps() const { return learning_steps_; }
   const InputGenerator& input() const { return input_; }
   const Network& network() const { return network_; }
   const Record& record() const { return record_; }
