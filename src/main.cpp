@@ -604,7 +604,7 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
 
   // Training done before this run (by the run a checkpoint was restored from): the analysis
   // counts it ("after T s of training").
-  const auto learning_steps_before = static_cast<double>(simulator.learning_steps());
+  const auto prior_learning_steps = static_cast<double>(simulator.learning_steps());
   const InjectedFault fault = injected_fault();
   g_simulator.store(&simulator);
   if (g_signal != 0) simulator.request_stop();  // a signal during the set-up (D17)
@@ -654,7 +654,7 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   info["first_step"] = static_cast<double>(simulator.first_step());
   info["last_step"] = static_cast<double>(simulator.steps_done());
   info["interrupted"] = stopped ? 1.0 : 0.0;
-  info["learning_steps_before"] = learning_steps_before;
+  info["prior_learning_steps"] = prior_learning_steps;
 
   const auto output_start = std::chrono::steady_clock::now();
   seqlearn::write_output(config.output_file, simulator, info, comm);

@@ -169,7 +169,7 @@ std::string run_unit(const std::string& name) {
   if (name == "real_time_factor") return "1";
   if (name.ends_with("_s") || name.ends_with("_s_max") || name.ends_with("_s_sum")) return "s";
   if (name.ends_with("_step") && name.starts_with("exchange_bytes")) return "byte";
-  if (name == "first_step" || name == "last_step" || name == "learning_steps_before")
+  if (name == "first_step" || name == "last_step" || name == "prior_learning_steps")
     return "steps";
   return "";
 }
