@@ -1,0 +1,388 @@
+"""Running seqlearn_mpi from Python (a notebook): seqlearn.run, seqlearn.restore.
+
+The program is launched as scripts/launch.sh launches it (docs/parallel.md): mpirun with the
+binding flags for R ranks x T threads, the OMP_* environment, `--threads T`; mpirun runs in its
+own session, and a Ctrl-C (KeyboardInterrupt) is forwarded to it as SIGUSR2, which mpirun passes
+to every rank: the ranks stop at the same step, write a checkpoint and a complete output, and
+exit with code 3 (docs/checkpoint.md). Arguments go to the program as an argv list (never
+through a shell), a value that starts with '-' as `--key=value`, so no value is read as an option.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+__all__ = ["run", "restore", "RunError", "RunInterrupted", "find_program", "launch_command"]
+
+#: the program's exit code for a run stopped on request (SIGTERM/SIGINT/SIGUSR1/SIGUSR2)
+EXIT_STOPPED = 3
+
+_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*\Z")
+# keys that run()/restore() set from their own arguments
+_RESERVED = {
+    "output": "output", "output.file": "output", "overwrite": "overwrite",
+    "output.overwrite": "overwrite", "threads": "threads", "run.threads": "threads",
+    "restore": "restore()", "config": "config", "help": None, "version": None,
+}
+
+
+class RunError(RuntimeError):
+    """seqlearn_mpi (or its launch) failed. `message`: the program's one-line message (its last
+    `seqlearn_mpi:` line, or a description of the failure); `returncode`: the exit code (2: bad
+    input, 1: a failure while running; docs/errors.md); `output`: the last lines it printed;
+    `command`: the argv that was run."""
+
+    def __init__(self, message: str, returncode: int | None = None, output: str = "", command=None):
+        super().__init__(message if returncode is None else f"{message} (exit code {returncode})")
+        self.message = message
+        self.returncode = returncode
+        self.output = output
+        self.command = command
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A KeyboardInterrupt (Ctrl-C) stopped the run. `checkpoint`: the checkpoint it wrote (None
+    if none was written), `output`: the output file (complete, cut at the step it stopped),
+    `returncode`: the program's exit code (3 for a clean stop), `message`: its last line.
+    Continue with seqlearn.restore(e.checkpoint, NEW_OUTPUT)."""
+
+    def __init__(self, message: str, checkpoint: str | None, output: str | None, returncode: int | None):
+        super().__init__(message)
+        self.message = message
+        self.checkpoint = checkpoint
+        self.output = output
+        self.returncode = returncode
+
+
+# --- finding the program -----------------------------------------------------------------
+
+
+def _executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def find_program(program: str | os.PathLike | None = None) -> str:
+    """The seqlearn_mpi to run, as an absolute path: `program` if given, else $SEQLEARN_BIN,
+    else `seqlearn_mpi` on PATH, else build/release/seqlearn_mpi of the source tree this package
+    sits in. Raises FileNotFoundError naming what was tried."""
+    if program is not None:
+        path = os.fspath(program)
+        if os.sep not in path and not os.path.exists(path):
+            found = shutil.which(path)
+            if found:
+                return os.path.abspath(found)
+        if not _executable(path):
+            raise FileNotFoundError(f"seqlearn.run: program {path!r} is not an executable file")
+        return os.path.abspath(path)
+    tried = []
+    env = os.environ.get("SEQLEARN_BIN")
+    if env:
+        if not _executable(env):
+            raise FileNotFoundError(f"seqlearn.run: SEQLEARN_BIN={env!r} is not an executable file")
+        return os.path.abspath(env)
+    tried.append("$SEQLEARN_BIN (unset)")
+    found = shutil.which("seqlearn_mpi")
+    if found:
+        return os.path.abspath(found)
+    tried.append("seqlearn_mpi on PATH")
+    tree = Path(__file__).resolve().parents[2] / "build" / "release" / "seqlearn_mpi"
+    if _executable(str(tree)):
+        return str(tree)
+    tried.append(str(tree))
+    raise FileNotFoundError("seqlearn.run: no seqlearn_mpi found (tried " + ", ".join(tried) +
+                            "); build it (scripts/build.sh) or pass program=")
+
+
+# --- the launch line (scripts/launch.sh) ----------------------------------------------------
+
+
+def _cores() -> int:
+    """Physical cores this process may run on (SEQLEARN_CORES overrides), as launch.sh counts."""
+    text = os.environ.get("SEQLEARN_CORES", "")
+    if text:
+        if not re.fullmatch(r"[1-9][0-9]{0,5}", text):
+            raise ValueError(f"SEQLEARN_CORES must be a positive integer, got {text!r}")
+        return int(text)
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+    cores = set()
+    for cpu in cpus:
+        base = f"/sys/devices/system/cpu/cpu{cpu}/topology/"
+        try:
+            with open(base + "core_id") as f1, open(base + "physical_package_id") as f2:
+                cores.add((f2.read().strip(), f1.read().strip()))
+        except OSError:
+            cores.add(("cpu", str(cpu)))
+    return max(1, len(cores))
+
+
+def _count(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or value > 1 << 20:
+        raise ValueError(f"seqlearn.run: {name} must be an integer >= {minimum} (and at most 2^20), got {value!r}")
+    return value
+
+
+def launch_command(ranks: int, threads: int, mpirun: str = "mpirun", env: dict | None = None):
+    """(argv prefix, environment, threads) for R ranks x T threads, as scripts/launch.sh builds
+    them: R x T <= cores: OMP_PROC_BIND=close OMP_PLACES=cores, mpirun --map-by slot:PE=T
+    --bind-to core; more: OMP_PROC_BIND=false OMP_WAIT_POLICY=passive, mpirun --oversubscribe
+    --bind-to none. T = 0: the cores shared out (at least 1). As root, the Open MPI run-as-root
+    variables are set."""
+    ranks = _count("ranks", ranks, 1)
+    threads = _count("threads", threads, 0)
+    env = dict(os.environ if env is None else env)
+    cores = _cores()
+    if threads == 0:
+        threads = max(1, cores // ranks)
+    env["OMP_NUM_THREADS"] = str(threads)
+    if ranks * threads <= cores:
+        env.pop("OMP_WAIT_POLICY", None)
+        env.update(OMP_PROC_BIND="close", OMP_PLACES="cores")
+        argv = [mpirun, "-n", str(ranks), "--map-by", f"slot:PE={threads}", "--bind-to", "core"]
+    else:
+        env.pop("OMP_PLACES", None)
+        env.update(OMP_PROC_BIND="false", OMP_WAIT_POLICY="passive")
+        argv = [mpirun, "-n", str(ranks), "--oversubscribe", "--bind-to", "none"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    return argv, env, threads
+
+
+# --- arguments -----------------------------------------------------------------------------
+
+
+def _value_text(key: str, value) -> str:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (list, tuple)):
+        text = ",".join(_value_text(key, v) for v in value)
+    elif isinstance(value, os.PathLike):
+        text = os.fspath(value)
+    else:
+        text = str(value)
+    if isinstance(text, bytes):
+        raise ValueError(f"seqlearn.run: override {key!r}: bytes are not accepted, pass text")
+    if "\0" in text:
+        raise ValueError(f"seqlearn.run: override {key!r}: the value holds a NUL character")
+    return text
+
+
+def _arguments(overrides) -> list[str]:
+    """The program's arguments for `overrides`, keys checked."""
+    if overrides is None:
+        return []
+    if not hasattr(overrides, "items"):
+        raise TypeError(f"seqlearn.run: overrides must be a dict of key -> value, got {type(overrides).__name__}")
+    args = []
+    for key, value in overrides.items():
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise ValueError(f"seqlearn.run: override key {key!r} is not a key name (SECTION.KEY, letters, "
+                             "digits, '_'; no '=', no leading '-')")
+        if key in _RESERVED:
+            what = _RESERVED[key]
+            raise ValueError(f"seqlearn.run: override {key!r} is not allowed here" +
+                             (f"; use the {what} argument" if what else ""))
+        text = _value_text(key, value)
+        # --key=value where the value could read as an option (a leading '-'); an empty value
+        # as two arguments (the program refuses '--key='); else two arguments, which keeps
+        # the program's messages naming the key alone
+        args += [f"--{key}={text}"] if text.startswith("-") else [f"--{key}", text]
+    return args
+
+
+def _input_path(name: str, path) -> str:
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if not text or "\0" in text:
+        raise ValueError(f"seqlearn.run: {name} {path!r} is not a path")
+    return os.path.abspath(text)
+
+
+def _check_output(path: str, overwrite: bool, name: str = "output"):
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not overwrite:
+        raise FileExistsError(f"seqlearn.run: {name} {path!r} exists; pass overwrite=True to replace it")
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        raise FileExistsError(f"seqlearn.run: {name} {path!r} is {kind}; only a regular file is replaced, "
+                              "even with overwrite=True")
+
+
+# --- running -------------------------------------------------------------------------------
+
+_STOP_LINE = re.compile(r"checkpoint written to (.*) and output to (.*)\.\s*$")
+
+
+def _echo_to_stdout(line: str):
+    sys.stdout.write(line)
+    sys.stdout.flush()
+
+
+#: a callable(Popen) called once the program started (tests use it to inject a KeyboardInterrupt)
+_on_start = None
+
+
+def _set_on_start(hook):
+    global _on_start
+    _on_start = hook
+
+
+def _execute(argv, env, progress, wait_interval: float = 0.2):
+    """Runs argv in its own session; streams its merged stdout/stderr lines to `progress`;
+    forwards a KeyboardInterrupt as SIGUSR2. Returns (exit code, lines, interrupted)."""
+    lines: list[str] = []
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+
+    def pump():
+        for raw in iter(proc.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace")
+            lines.append(line)
+            if len(lines) > 2000:
+                del lines[:1000]
+            if progress is not None:
+                try:
+                    progress(line)
+                except Exception:  # a broken callback must not hang the run
+                    pass
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    interrupted = False
+    while True:
+        try:
+            if _on_start is not None:  # (tests: inject a KeyboardInterrupt once the run is under way)
+                hook, proc_ = _on_start, proc
+                _set_on_start(None)
+                hook(proc_)
+            code = proc.wait(timeout=wait_interval)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+        except KeyboardInterrupt:
+            interrupted = True
+            if progress is not None:
+                progress("seqlearn.run: stop requested: forwarding it to the ranks as SIGUSR2 "
+                         f"(mpirun {proc.pid}); they write a checkpoint and the output\n")
+            try:
+                os.kill(proc.pid, signal.SIGUSR2)
+            except ProcessLookupError:
+                pass
+    reader.join(timeout=10)
+    return code, lines, interrupted
+
+
+def _message(lines) -> str:
+    for line in reversed(lines):
+        if line.startswith("seqlearn_mpi:"):
+            return line.strip()
+    tail = [x.strip() for x in lines if x.strip()]
+    return tail[-1] if tail else "no output"
+
+
+def _launch(program_args, output, ranks, threads, program, mpirun, progress, overwrite, checkpoint_default):
+    exe = find_program(program)
+    mpirun_exe = shutil.which(mpirun) if os.sep not in mpirun else mpirun
+    if not mpirun_exe or not _executable(mpirun_exe):
+        raise FileNotFoundError(f"seqlearn.run: no {mpirun!r} found (an MPI launcher; pass mpirun=)")
+    prefix, env, threads = launch_command(ranks, threads, os.path.abspath(mpirun_exe))
+    argv = prefix + [exe, f"--threads={threads}"] + program_args + [f"--output={output}"]
+    if overwrite:
+        argv.append("--overwrite")
+    if progress is None or progress is True:
+        progress = _echo_to_stdout
+    elif progress is False:
+        progress = None
+    elif not callable(progress):
+        raise TypeError("seqlearn.run: progress must be True, False, None or a callable taking a line")
+    code, lines, interrupted = _execute(argv, env, progress)
+    if interrupted:
+        checkpoint = None
+        for line in reversed(lines):
+            match = _STOP_LINE.search(line)
+            if match:
+                checkpoint = match.group(1)
+                break
+        if checkpoint is None and code == EXIT_STOPPED and os.path.isfile(checkpoint_default):
+            checkpoint = checkpoint_default
+        if checkpoint is not None:
+            checkpoint = os.path.abspath(checkpoint)
+        done = os.path.isfile(output)
+        raise RunInterrupted(
+            f"seqlearn.run: stopped (exit code {code}); checkpoint {checkpoint or 'not written'}; "
+            f"output {output if done else 'not written'}" +
+            (f"; continue with seqlearn.restore({checkpoint!r}, NEW_OUTPUT)" if checkpoint else ""),
+            checkpoint, output if done else None, code)
+    if code != 0:
+        raise RunError(_message(lines), code, "".join(lines[-50:]), argv)
+    from . import open as open_run
+
+    return open_run(output)
+
+
+def _checkpoint_default(output: str, overrides) -> str:
+    given = (overrides or {}).get("output.checkpoint_file")
+    if given:
+        return os.path.abspath(os.fspath(given))
+    root, ext = os.path.splitext(output)
+    return (root if ext == ".h5" else output) + ".ckpt.h5"
+
+
+def run(output, config=None, overrides=None, ranks: int = 1, threads: int = 1, program=None,
+        overwrite: bool = False, progress=None, mpirun: str = "mpirun"):
+    """Runs seqlearn_mpi on `ranks` MPI ranks x `threads` OpenMP threads and returns the opened
+    output (a seqlearn.Run, as seqlearn.open gives).
+
+    output     the output file; an existing one is refused (FileExistsError) unless
+               overwrite=True, and even then only a regular file is replaced
+    config     an INI file (--config)
+    overrides  {"network.grid": "3x3", "run.protocol": "train:100", ...}: each as --KEY=VALUE
+               (bool as true/false, a list/tuple joined with ','); keys are SECTION.KEY names
+    program    the seqlearn_mpi to run (default: $SEQLEARN_BIN, PATH, build/release of the tree)
+    progress   None/True: the program's lines to sys.stdout; False: quiet; a callable: called
+               with each line
+    Raises RunError (message = the program's one-line message, returncode) on failure, and
+    RunInterrupted (a KeyboardInterrupt with .checkpoint and .output) when Ctrl-C stopped it:
+    the ranks write a checkpoint and the output and exit with code 3."""
+    output = _input_path("output", output)
+    args = _arguments(overrides)
+    _check_output(output, overwrite)
+    if config is not None:
+        config = _input_path("config", config)
+        if not os.path.isfile(config):
+            raise FileNotFoundError(f"seqlearn.run: config {config!r} is not a regular file")
+        args = [f"--config={config}"] + args
+    return _launch(args, output, ranks, threads, program, mpirun, progress, overwrite,
+                   _checkpoint_default(output, overrides))
+
+
+def restore(checkpoint, output, overrides=None, ranks: int = 1, threads: int = 1, program=None,
+            overwrite: bool = False, progress=None, mpirun: str = "mpirun"):
+    """Continues a checkpoint (--restore) into a new `output`, on any number of ranks and
+    threads: the remaining protocol, or {"run.protocol": ...} in `overrides` for new phases
+    (docs/checkpoint.md). Otherwise as seqlearn.run."""
+    checkpoint = _input_path("checkpoint", checkpoint)
+    if not os.path.isfile(checkpoint):
+        raise FileNotFoundError(f"seqlearn.restore: checkpoint {checkpoint!r} is not a regular file")
+    output = _input_path("output", output)
+    if output == checkpoint:
+        raise ValueError("seqlearn.restore: output and checkpoint are the same file")
+    args = _arguments(overrides)
+    _check_output(output, overwrite)
+    args = [f"--restore={checkpoint}"] + args
+    return _launch(args, output, ranks, threads, program, mpirun, progress, overwrite,
+                   _checkpoint_default(output, overrides))

@@ -1,0 +1,257 @@
+"""seqlearn.run / restore / write_input (issue 17) against the real program (SEQLEARN_MPI),
+and their hostile cases (odd paths, hostile overrides)."""
+import _thread
+import os
+import shutil
+import stat
+import sys
+import threading
+
+import h5py
+import numpy as np
+import pytest
+
+TOOLS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(TOOLS), "python"))
+import seqlearn  # noqa: E402
+from seqlearn import runner  # noqa: E402
+
+PROGRAM = os.environ.get("SEQLEARN_MPI") or os.environ.get("SEQLEARN_BIN") or \
+    os.path.join(os.path.dirname(TOOLS), "build", "release", "seqlearn_mpi")
+needs_program = pytest.mark.skipif(not (os.access(PROGRAM, os.X_OK) and shutil.which("mpirun")),
+                                   reason="no seqlearn_mpi (SEQLEARN_MPI) or mpirun")
+TINY = {"network.grid": "3x3", "run.protocol": "train:100"}
+
+
+def tiny_input(path, n_inputs=10, steps=400, **kw):
+    """Channel c spikes at step t when (t + c) % 10 == 0; labels 0/1 in 100-step epochs."""
+    t = np.arange(steps)
+    st, ch = [], []
+    for step in t:
+        for c in range(n_inputs):
+            if (step + c) % 10 == 0:
+                st.append(step)
+                ch.append(c)
+    labels = (t // 100) % 2
+    return seqlearn.write_input(path, st, ch, labels, dt=1.0, **kw)
+
+
+# --- write_input ------------------------------------------------------------------------------
+
+
+def test_write_input_layout(tmp_path):
+    path = tiny_input(tmp_path / "in.h5")
+    with h5py.File(path) as f:
+        assert f["spikes/step"].dtype == np.int64 and f["spikes/channel"].dtype == np.int64
+        assert f["labels"].shape == (400,) and f.attrs["n_steps"] == 400 and f.attrs["dt"] == 1.0
+        assert np.all(np.diff(f["spikes/step"][:]) >= 0)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".partial")]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"steps": [0, 1], "channels": [0]}, "differ in length"),
+    ({"steps": [0, -1], "channels": [0, 1]}, "must be >= 0"),
+    ({"steps": [3, 1], "channels": [0, 1]}, "ascending"),
+    ({"steps": [0.5], "channels": [0]}, "integers"),
+    ({"steps": [1.0], "channels": [0]}, "astype"),
+    ({"steps": [True], "channels": [0]}, "integers"),
+    ({"steps": [0], "channels": [-2]}, "channels"),
+    ({"steps": [0], "channels": [5], "n_inputs": 5}, "outside"),
+    ({"steps": [5], "channels": [0], "labels": [0, 1]}, "beyond"),
+    ({"steps": [0], "channels": [0], "labels": [-2]}, "labels"),
+    ({"steps": [0], "channels": [0], "labels": [2**31]}, "labels"),
+    ({"steps": [0], "channels": [0], "labels": [0, 1], "n_steps": 3}, "n_steps"),
+    ({"steps": [], "channels": []}, "no spikes"),
+    ({"steps": [[0]], "channels": [[0]]}, "1-D"),
+    ({"steps": [0], "channels": [0], "dt": float("nan")}, "dt"),
+    ({"steps": [0], "channels": [0], "dt": 0}, "dt"),
+    ({"steps": [0], "channels": [0], "n_steps": 0}, "n_steps"),
+    ({"steps": ["a"], "channels": [0]}, "integers"),
+])
+def test_write_input_refuses(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        seqlearn.write_input(tmp_path / "x.h5", **kwargs)
+    assert os.listdir(tmp_path) == []
+
+
+def test_write_input_never_follows_or_replaces_special_files(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / "link.h5"
+    link.symlink_to(victim)
+    dangling = tmp_path / "dangling.h5"
+    dangling.symlink_to(tmp_path / "nowhere.h5")
+    fifo = tmp_path / "fifo.h5"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.h5"
+    folder.mkdir()
+    for target in (link, dangling, fifo, folder):
+        for overwrite in (False, True):
+            with pytest.raises(FileExistsError):
+                tiny_input(target, overwrite=overwrite)
+    assert victim.read_text() == "precious" and not (tmp_path / "nowhere.h5").exists()
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.path.islink(link)
+    with pytest.raises(FileExistsError):  # /dev/null: a device, even with overwrite
+        seqlearn.write_input("/dev/null", [0], [0], overwrite=True)
+    regular = tmp_path / "r.h5"
+    regular.write_text("old")
+    with pytest.raises(FileExistsError):
+        tiny_input(regular)
+    assert regular.read_text() == "old"
+    tiny_input(regular, overwrite=True)
+    assert h5py.is_hdf5(regular)
+    assert sorted(os.listdir(tmp_path)) == sorted(["victim.txt", "link.h5", "dangling.h5", "fifo.h5",
+                                                   "folder.h5", "r.h5"])  # no temporary left
+
+
+# --- run: argument checks (no program needed) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides, error", [
+    ({"network.grid=2x2": "3x3"}, ValueError),
+    ({"-network.grid": "3x3"}, ValueError),
+    ({"--output": "x.h5"}, ValueError),
+    ({"output": "x.h5"}, ValueError),
+    ({"output.file": "x.h5"}, ValueError),
+    ({"threads": 2}, ValueError),
+    ({"restore": "c.h5"}, ValueError),
+    ({"network grid": "3x3"}, ValueError),
+    ({"": "3x3"}, ValueError),
+    ({"network.grid\n--overwrite": "3x3"}, ValueError),
+    ({1: "3x3"}, ValueError),
+    ({"network.grid": "3x3\0"}, ValueError),
+    (["network.grid", "3x3"], TypeError),
+])
+def test_run_refuses_hostile_overrides(tmp_path, overrides, error):
+    with pytest.raises(error):
+        seqlearn.run(tmp_path / "o.h5", overrides=overrides, program=sys.executable)
+    assert os.listdir(tmp_path) == []
+
+
+def test_arguments_form():
+    args = runner._arguments({"a.b": True, "c.d": -3, "e.f": "", "g.h": (0.5, 2), "i.j": "x y; rm -rf /"})
+    assert args == ["--a.b", "true", "--c.d=-3", "--e.f", "", "--g.h", "0.5,2", "--i.j", "x y; rm -rf /"]
+
+
+def test_launch_line(monkeypatch):
+    monkeypatch.setenv("SEQLEARN_CORES", "4")
+    monkeypatch.setenv("OMP_WAIT_POLICY", "passive")
+    argv, env, t = runner.launch_command(2, 2)
+    assert argv[1:] == ["-n", "2", "--map-by", "slot:PE=2", "--bind-to", "core"]
+    assert env["OMP_PROC_BIND"] == "close" and env["OMP_PLACES"] == "cores" and "OMP_WAIT_POLICY" not in env
+    argv, env, t = runner.launch_command(4, 2)
+    assert argv[1:] == ["-n", "4", "--oversubscribe", "--bind-to", "none"]
+    assert env["OMP_PROC_BIND"] == "false" and env["OMP_WAIT_POLICY"] == "passive" and "OMP_PLACES" not in env
+    assert runner.launch_command(3, 0)[2] == 1 and runner.launch_command(1, 0)[2] == 4
+    for bad in (0, -1, True, 1.5, "2"):
+        with pytest.raises(ValueError):
+            runner.launch_command(bad, 1)
+    monkeypatch.setenv("SEQLEARN_CORES", "$(touch PWNED)")
+    with pytest.raises(ValueError):
+        runner.launch_command(1, 1)
+
+
+def test_find_program(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEQLEARN_BIN", raising=False)
+    with pytest.raises(FileNotFoundError):
+        seqlearn.find_program(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError):
+        seqlearn.find_program(tmp_path)  # a folder
+    plain = tmp_path / "-not-executable"
+    plain.write_text("")
+    with pytest.raises(FileNotFoundError):
+        seqlearn.find_program(plain)
+    monkeypatch.setenv("SEQLEARN_BIN", str(plain))
+    with pytest.raises(FileNotFoundError, match="SEQLEARN_BIN"):
+        seqlearn.find_program()
+    os.chmod(plain, 0o755)
+    assert seqlearn.find_program() == str(plain)  # absolute: never read as an mpirun option
+    monkeypatch.delenv("SEQLEARN_BIN")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    (tmp_path / "seqlearn_mpi").write_text("")
+    os.chmod(tmp_path / "seqlearn_mpi", 0o755)
+    assert seqlearn.find_program() == str(tmp_path / "seqlearn_mpi")
+
+
+def test_run_refuses_existing_output(tmp_path):
+    out = tmp_path / "o.h5"
+    out.write_text("keep")
+    with pytest.raises(FileExistsError):
+        seqlearn.run(out, overrides=TINY, program=sys.executable)
+    fifo = tmp_path / "f.h5"
+    os.mkfifo(fifo)
+    link = tmp_path / "l.h5"
+    link.symlink_to(out)
+    for target in (fifo, link, "/dev/null"):
+        with pytest.raises(FileExistsError, match="only a regular file"):
+            seqlearn.run(target, overrides=TINY, program=sys.executable, overwrite=True)
+    assert out.read_text() == "keep"
+    with pytest.raises(FileNotFoundError):
+        seqlearn.run(tmp_path / "p.h5", config=tmp_path, program=sys.executable)
+    with pytest.raises(FileNotFoundError):
+        seqlearn.restore(fifo, tmp_path / "p.h5", program=sys.executable)
+
+
+# --- run against the program ---------------------------------------------------------------------
+
+
+@needs_program
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_run_file_task(tmp_path, ranks):
+    """Done-when of issue 17: write_input, then run(..., ranks=2, file task) has spikes."""
+    folder = tmp_path / "odd dir\nwith newline"
+    folder.mkdir()
+    path = tiny_input(folder / "-in put.h5")
+    lines = []
+    run = seqlearn.run(folder / "-out put.h5", ranks=ranks, program=PROGRAM, progress=lines.append,
+                       overrides={"network.grid": "3x3", "input.task": "file", "input.file": path,
+                                  "network.n_inputs": 10, "run.protocol": "train:200:file"})
+    with run:
+        steps, ids = run.spikes()
+        assert len(steps) > 0 and run.config["n_ranks"] == ranks
+        assert run.config["input.file"] == os.path.abspath(path) or run.config["input.file"] == str(path)
+        assert len(run.label_epochs()) == 2 and run.input_spikes()[0].size > 0
+    assert any(line.startswith("output written to") for line in lines)
+
+
+@needs_program
+def test_run_error_carries_message_and_code(tmp_path):
+    with pytest.raises(seqlearn.RunError) as e:
+        seqlearn.run(tmp_path / "o.h5", ranks=2, program=PROGRAM, progress=False,
+                     overrides={"network.gird": "3x3"})
+    assert e.value.returncode == 2
+    assert e.value.message.startswith("seqlearn_mpi: error: unknown key") and "network.gird" in e.value.message
+    assert not (tmp_path / "o.h5").exists()
+    with pytest.raises(seqlearn.RunError) as e:  # a hostile value is one argument, refused by the program
+        seqlearn.run(tmp_path / "o.h5", program=PROGRAM, progress=False,
+                     overrides={"network.grid": "3x3 --overwrite", "run.protocol": "-train:100"})
+    assert e.value.returncode == 2 and "network.grid" in e.value.message
+    assert os.listdir(tmp_path) == []
+
+
+def interrupt_after(seconds):
+    def hook(proc):
+        threading.Timer(seconds, _thread.interrupt_main).start()
+    runner._set_on_start(hook)
+
+
+@needs_program
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_keyboard_interrupt_checkpoints_and_restores(tmp_path, ranks):
+    """Ctrl-C: SIGUSR2 to mpirun, the ranks checkpoint, exit 3, RunInterrupted; restore goes on."""
+    out = tmp_path / "o.h5"
+    interrupt_after(1.0)
+    with pytest.raises(KeyboardInterrupt) as e:
+        seqlearn.run(out, ranks=ranks, program=PROGRAM, progress=False,
+                     overrides={"network.grid": "3x3", "run.protocol": "train:200000,test:100"})
+    stop = e.value
+    assert isinstance(stop, seqlearn.RunInterrupted) and stop.returncode == 3
+    assert stop.checkpoint == str(tmp_path / "o.ckpt.h5") and os.path.isfile(stop.checkpoint)
+    assert stop.output == str(out)
+    with seqlearn.open(out) as first:
+        assert first.interrupted and 0 < first.last_step < 200000
+        stopped_at = first.last_step
+    with seqlearn.restore(stop.checkpoint, tmp_path / "more.h5", ranks=3 - ranks, program=PROGRAM, progress=False,
+                          overrides={"run.protocol": "test:100"}) as more:
+        assert more.first_step == stopped_at and more.last_step == stopped_at + 100
+        assert len(more.spikes()[0]) > 0
