@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """seqlearn-analyze RUN.h5 [RUN.h5 ...]: the measures of docs/model.md sections 9 and 11 for
 each run (any input task: pattern, xor, file; files of older versions too).
 
@@ -22,13 +21,7 @@ import math
 import os
 import sys
 
-# Modules beside this script (tools/, or P/bin when installed), then the package folder of the
-# source tree (../python) or of an install (../lib/seqlearn/python), wherever present.
-_here = os.path.dirname(os.path.realpath(__file__))
-sys.path[:0] = [_here] + [p for p in (os.path.join(_here, "..", "python"),
-                                      os.path.join(_here, "..", "lib", "seqlearn", "python"))
-                          if os.path.isdir(p)]
-import seqlearn.analysis as sa  # noqa: E402
+from .. import analysis as sa
 
 
 def fmt(value, digits=3):
@@ -69,7 +62,7 @@ def print_readouts(results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="seqlearn-analyze", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="seqlearn output files (HDF5)")
     parser.add_argument("--json", help="JSON output (default: RUN.analysis.json; '-' for stdout); with several runs, one list")
     parser.add_argument("--max-neurons", type=int, default=2000,

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """seqlearn-scaling DIR [--weak]: a scaling sweep's table and pictures.
 
 DIR holds one folder per point (np<R>/timing.json, as jobs/*_scaling.sbatch write them).
@@ -23,7 +22,7 @@ def load(folder):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="seqlearn-scaling", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder")
     parser.add_argument("--weak", action="store_true", help="weak scaling (default: strong)")
     parser.add_argument("--no-plot", action="store_true", help="table and JSON only")

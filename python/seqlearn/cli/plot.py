@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """seqlearn-plot RUN.h5: the pictures of a seqlearn run (PNG; PDF with --pdf).
 
   raster_<phase>.png   input raster (pattern spikes red, noise black) over network raster,
@@ -20,19 +19,13 @@ import argparse
 import os
 import sys
 
-# Modules beside this script (tools/, or P/bin when installed), then the package folder of the
-# source tree (../python) or of an install (../lib/seqlearn/python), wherever present.
-_here = os.path.dirname(os.path.realpath(__file__))
-sys.path[:0] = [_here] + [p for p in (os.path.join(_here, "..", "python"),
-                                      os.path.join(_here, "..", "lib", "seqlearn", "python"))
-                          if os.path.isdir(p)]
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-import seqlearn.analysis as sa  # noqa: E402
+from .. import analysis as sa
 
 
 def save(fig, out_dir, name, pdf):
@@ -183,7 +176,7 @@ def weight_histogram(run, out_dir, pdf):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="seqlearn-plot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="seqlearn output file (HDF5)")
     parser.add_argument("--out", help="folder for the pictures (default: RUN_figures beside the run)")
     parser.add_argument("--phase", type=int, action="append",

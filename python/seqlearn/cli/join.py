@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Joins the segments of a restart chain into one output file that reads as one run.
 
     seqlearn-join CHAIN_DIR                       # CHAIN_DIR/segment-*.h5 -> CHAIN_DIR/run.h5
@@ -303,12 +302,12 @@ def join(segments: list[str], output: str, overwrite: bool = False) -> None:
     print(f"seqlearn-join: {len(segments)} segment(s) -> {output}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="seqlearn-join", description=__doc__.split("\n\n")[0])
     parser.add_argument("inputs", nargs="+", help="a chain folder (segment-NNN.h5) or the segments in order")
     parser.add_argument("--out", help="joined file (default: CHAIN_DIR/run.h5)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     segments = segment_files(args.inputs)
     output = args.out
     if output is None:
@@ -320,7 +319,8 @@ def main() -> None:
         if not os.path.isfile(s):
             fail(f"no file {s}")
     join(segments, output, args.overwrite)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """seqlearn-sweep: parameter sweeps (a grid of runs), locally or as one SLURM array job.
 
   seqlearn-sweep --param KEY=V1,V2,... [--param ...] --out DIR [--ranks R] [--threads T]
@@ -32,17 +31,25 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
-# The package folder of the source tree (../python) or of an install (../lib/seqlearn/python).
-_here = os.path.dirname(os.path.realpath(__file__))
-sys.path[:0] = [p for p in (os.path.join(_here, "..", "python"),
-                            os.path.join(_here, "..", "lib", "seqlearn", "python"))
-                if os.path.isdir(p)]
-ROOT = os.path.normpath(os.path.join(_here, ".."))
-# jobs/lib.sh: in the source tree, or under share/seqlearn when installed (cmake --install).
-JOBS_ROOT = ROOT if os.path.isfile(os.path.join(ROOT, "jobs", "lib.sh")) else os.path.join(ROOT, "share", "seqlearn")
+# Where the program and jobs/lib.sh are: the source tree (this package at ROOT/python/seqlearn)
+# or a cmake install (P/lib/seqlearn/python/seqlearn: P/bin, P/share/seqlearn); a pip-installed
+# package has neither and uses SEQLEARN_BIN / seqlearn_mpi on PATH, SEQLEARN_ROOT for the jobs.
+_package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+SOURCE_ROOT = os.path.normpath(os.path.join(_package, "..", ".."))
+INSTALL_PREFIX = os.path.normpath(os.path.join(_package, "..", "..", "..", ".."))
+
+
+def jobs_root():
+    """The folder holding jobs/lib.sh: SEQLEARN_ROOT, the source tree or P/share/seqlearn."""
+    for root in (os.environ.get("SEQLEARN_ROOT"), SOURCE_ROOT, os.path.join(INSTALL_PREFIX, "share", "seqlearn")):
+        if root and os.path.isfile(os.path.join(root, "jobs", "lib.sh")):
+            return os.path.abspath(root)
+    raise Refusal("no jobs/lib.sh (the source tree's or an install's share/seqlearn); set SEQLEARN_ROOT")
+
 
 MANIFEST = "sweep.json"
 UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
@@ -55,8 +62,11 @@ class Refusal(Exception):
 def program():
     if os.environ.get("SEQLEARN_BIN"):
         return os.environ["SEQLEARN_BIN"]
-    installed = os.path.join(_here, "seqlearn_mpi")  # P/bin, beside this script
-    return installed if os.path.isfile(installed) else os.path.join(ROOT, "build", "release", "seqlearn_mpi")
+    for candidate in (os.path.join(INSTALL_PREFIX, "bin", "seqlearn_mpi"),  # a cmake install's P/bin
+                      os.path.join(SOURCE_ROOT, "build", "release", "seqlearn_mpi")):
+        if os.path.isfile(candidate):
+            return candidate
+    return shutil.which("seqlearn_mpi") or os.path.join(SOURCE_ROOT, "build", "release", "seqlearn_mpi")
 
 
 def known_keys(binary):
@@ -137,7 +147,7 @@ def run_local(points, args, binary):
             failed += 1
             print(f"seqlearn-sweep: {point['name']} failed (exit {rc}); see {log}", file=sys.stderr)
     print(f"seqlearn-sweep: {len(points) - failed} of {len(points)} points done in {args.out}; "
-          f"next: {os.path.relpath(__file__)} --collect {args.out}")
+          f"next: seqlearn-sweep --collect {args.out}")
     return 1 if failed else 0
 
 
@@ -156,7 +166,7 @@ def slurm_script(points, args, binary):
         "##SBATCH --partition=PARTITION",
         "##SBATCH --account=ACCOUNT",
         "set -euo pipefail",
-        f"export SEQLEARN_ROOT={shlex.quote(JOBS_ROOT)} SEQLEARN_BIN={shlex.quote(os.path.abspath(binary))}",
+        f"export SEQLEARN_ROOT={shlex.quote(jobs_root())} SEQLEARN_BIN={shlex.quote(os.path.abspath(binary))}",
         'source "$SEQLEARN_ROOT/jobs/lib.sh"',
         "points=(",
     ]
@@ -191,12 +201,12 @@ def submit(points, args, binary):
     sys.stderr.write(proc.stderr)
     if proc.returncode == 0:
         print(f"seqlearn-sweep: {len(points)} points submitted as one array job ({path}); "
-              f"when it is done: {os.path.relpath(__file__)} --collect {args.out}")
+              f"when it is done: seqlearn-sweep --collect {args.out}")
     return proc.returncode
 
 
 def collect(folder, max_neurons, seed):
-    import seqlearn.analysis as sa
+    from .. import analysis as sa
 
     manifest_path = os.path.join(folder, MANIFEST)
     if not os.path.isfile(manifest_path):
@@ -258,7 +268,7 @@ def collect(folder, max_neurons, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="seqlearn-sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--param", action="append", default=[], metavar="KEY=V1,V2,...",
                         help="a swept key and its values (repeatable: the grid is the product)")
     parser.add_argument("--out", help="folder for the points' outputs (created)")
