@@ -388,6 +388,25 @@ def join_run(files: list[h5py.File], out: h5py.File, names: list[str]) -> None:
         files[-1].copy(files[-1]["run/units"], group, name="units")
 
 
+def phase_list(f: h5py.File) -> list[tuple]:
+    p = f["phases"]
+    tasks = [text(t) for t in p["task"][:]] if "task" in p else ["pattern"] * p["name"].shape[0]
+    return [(text(n), int(a), int(s), int(l), t) for n, a, s, l, t in
+            zip(p["name"][:], p["first_step"][:], p["steps"][:], p["learning"][:], tasks)]
+
+
+def continues(previous: h5py.File, f: h5py.File) -> bool:
+    """Whether f's phases are what was left of previous's at f's first step (a plain
+    continuation: its run.protocol is then the rest of the protocol, not a change)."""
+    start = int(f["run"].attrs["first_step"])
+    left = []
+    for name, first, steps, learning, task in phase_list(previous):
+        if first + steps > start:
+            begin = max(first, start)
+            left.append((name, begin, first + steps - begin, learning, task))
+    return left == phase_list(f)
+
+
 def config_segments(files: list[h5py.File], out: h5py.File, names: list[str]) -> list[str]:
     """/config_segments/NNN: each segment's own /config; returns the keys' changes (text)."""
     group = out.create_group("config_segments")
@@ -401,8 +420,9 @@ def config_segments(files: list[h5py.File], out: h5py.File, names: list[str]) ->
         entry.attrs["segment_first_step"] = int(f["run"].attrs["first_step"])
         entry.attrs["segment_last_step"] = int(f["run"].attrs["last_step"])
         mine = {k: text(v) for k, v in f["config"].attrs.items()}
+        plain = i > 0 and continues(files[i - 1], f)
         for key in sorted(set(reference) | set(mine)):
-            if key in ("output.file", "output.checkpoint_file", "output.overwrite"):
+            if key in ("output.file", "output.checkpoint_file", "output.overwrite") or (key == "run.protocol" and plain):
                 continue
             if reference.get(key) != mine.get(key):
                 changes.append(f"{os.path.basename(name)}: {key} {reference.get(key)} -> {mine.get(key)}")
