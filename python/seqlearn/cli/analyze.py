@@ -22,6 +22,7 @@ import os
 import sys
 
 from .. import analysis as sa
+from ..safe_io import Refused, check_output, check_regular, write_text
 
 
 def fmt(value, digits=3):
@@ -70,10 +71,18 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seed of that neuron sample (default 0)")
     args = parser.parse_args(argv)
 
+    try:  # every input a regular file, every output a regular file or absent, before any work
+        for path in args.runs:
+            check_regular(path)
+        targets = [] if args.json == "-" else [args.json] if args.json else \
+            [os.path.splitext(path)[0] + ".analysis.json" for path in args.runs]
+        for target in targets:
+            check_output(target, overwrite=True)
+    except Refused as refusal:
+        print(f"seqlearn-analyze: {refusal}", file=sys.stderr)
+        return 2
     results = []
     for path in args.runs:
-        if not os.path.isfile(path):
-            parser.error(f"no such file: {path}")
         try:
             results.append(sa.analyze(path, args.max_neurons, args.seed))
         except (OSError, KeyError) as error:
@@ -97,13 +106,18 @@ def main(argv=None):
     if args.json == "-":
         json.dump(sa.jsonable(results if len(results) > 1 else results[0]), sys.stdout, indent=2, allow_nan=False)
         print()
-    elif args.json:
-        with open(args.json, "w") as f:
-            json.dump(sa.jsonable(results if len(results) > 1 else results[0]), f, indent=2, allow_nan=False)
-    else:
-        for r in results:
-            with open(os.path.splitext(r["run"])[0] + ".analysis.json", "w") as f:
-                json.dump(sa.jsonable(r), f, indent=2, allow_nan=False)
+        return 0
+    try:  # under a fresh name, then renamed (python/seqlearn/safe_io.py)
+        if args.json:
+            write_text(args.json, json.dumps(sa.jsonable(results if len(results) > 1 else results[0]), indent=2,
+                                             allow_nan=False), overwrite=True)
+        else:
+            for r in results:
+                write_text(os.path.splitext(r["run"])[0] + ".analysis.json",
+                           json.dumps(sa.jsonable(r), indent=2, allow_nan=False), overwrite=True)
+    except Refused as refusal:
+        print(f"seqlearn-analyze: {refusal}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -26,14 +26,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .. import analysis as sa
+from ..safe_io import Refused, check_regular, output_folder, save_figure
 
 
 def save(fig, out_dir, name, pdf):
     path = os.path.join(out_dir, name + ".png")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    if pdf:
-        fig.savefig(os.path.join(out_dir, name + ".pdf"), bbox_inches="tight")
-    plt.close(fig)
+    try:  # under a fresh name, then renamed; a link or special file there is refused
+        save_figure(fig, path, dpi=120, bbox_inches="tight")
+        if pdf:
+            save_figure(fig, os.path.join(out_dir, name + ".pdf"), bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -192,15 +195,22 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seed of the neuron sample (default 0)")
     parser.add_argument("--pdf", action="store_true", help="also write PDF files")
     args = parser.parse_args(argv)
-    if not os.path.isfile(args.run):
-        parser.error(f"no such file: {args.run}")
+    try:
+        return draw(parser, args)
+    except Refused as refusal:
+        print(f"seqlearn-plot: {refusal}", file=sys.stderr)
+        return 2
+
+
+def draw(parser, args):
+    check_regular(args.run)
     out_dir = args.out or os.path.splitext(args.run)[0] + "_figures"
     try:
         run = sa.Run(args.run)
     except (OSError, KeyError) as error:  # not HDF5, or HDF5 but not an output (a checkpoint)
         print(f"seqlearn-plot: {args.run} is not a seqlearn output file ({error})", file=sys.stderr)
         return 2
-    os.makedirs(out_dir, exist_ok=True)
+    output_folder(out_dir)  # a real folder (not a link to one), made when absent
 
     with run:
         if not run.phases:

@@ -12,12 +12,21 @@ import json
 import os
 import sys
 
+from ..safe_io import Refused, open_input, output_folder, save_figure, write_text
+
 
 def load(folder):
     points = []
-    for path in glob.glob(os.path.join(folder, "*", "timing.json")):
-        with open(path) as f:
-            points.append(json.load(f))
+    for path in sorted(glob.glob(os.path.join(glob.escape(folder), "*", "timing.json"))):
+        try:
+            with open_input(path) as f:
+                point = json.load(f)
+        except (ValueError, UnicodeDecodeError, OSError) as error:
+            raise Refused(f"{path} is not readable JSON ({' '.join(str(error).split())})") from None
+        if not isinstance(point, dict) or not all(isinstance(point.get(k), (int, float)) and not isinstance(point.get(k), bool)
+                                                  for k in ("ranks", "simulate_s", "rtf")):
+            raise Refused(f"{path} has no numbers ranks, simulate_s and rtf (jobs/*_scaling.sbatch write them)")
+        points.append(point)
     return sorted(points, key=lambda p: p["ranks"])
 
 
@@ -27,6 +36,18 @@ def main(argv=None):
     parser.add_argument("--weak", action="store_true", help="weak scaling (default: strong)")
     parser.add_argument("--no-plot", action="store_true", help="table and JSON only")
     args = parser.parse_args(argv)
+    try:
+        output_folder(args.folder, create=False)
+        return report(args)
+    except Refused as refusal:
+        print(f"seqlearn-scaling: {refusal}", file=sys.stderr)
+        return 2
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as error:  # a timing.json of another shape
+        print(f"seqlearn-scaling: the timings of {args.folder} do not fit ({type(error).__name__}: {error})", file=sys.stderr)
+        return 2
+
+
+def report(args):
     points = load(args.folder)
     if not points:
         print(f"seqlearn-scaling: no */timing.json under {args.folder}", file=sys.stderr)
@@ -54,8 +75,8 @@ def main(argv=None):
               + (f"{row['speedup']:.2f} | " if not args.weak else "")
               + f"{row['efficiency']:.0%} | {row['compute_s']:.3f} | {row['exchange_s']:.3f} | {row['output_s']:.3f} | "
               f"{row['build_s']:.3f} | {row['exchange_bytes_per_step']:.0f} | {row['bytes_per_synapse']:.1f} |")
-    with open(os.path.join(args.folder, "sweep.json"), "w") as f:
-        json.dump({"kind": kind, "points": rows}, f, indent=2)
+    write_text(os.path.join(args.folder, "sweep.json"), json.dumps({"kind": kind, "points": rows}, indent=2),
+               overwrite=True)
     if args.no_plot:
         return 0
     import matplotlib
@@ -95,7 +116,7 @@ def main(argv=None):
         ax.set_xscale("log", base=2)
     fig.suptitle(f"{kind} scaling, {rows[0]['circuits']} to {rows[-1]['circuits']} circuits ({os.path.normpath(args.folder)})")
     fig.tight_layout()
-    fig.savefig(os.path.join(args.folder, "sweep.png"), dpi=110)
+    save_figure(fig, os.path.join(args.folder, "sweep.png"), dpi=110)
     print(os.path.join(args.folder, "sweep.png"))
     return 0
 
