@@ -3,8 +3,6 @@
 the labels of xor and file phases (column 0 of an xor phase is half 1's id, of a file phase the
 file's label), half 2 was ignored, Neo Segments had no task, and seqlearn-plot ordered the
 neurons "from pattern 0 in phase 4" of an xor phase and shaded its windows as presentations."""
-import importlib.machinery
-import importlib.util
 import os
 import subprocess
 import sys
@@ -88,11 +86,8 @@ def test_neo_segments_carry_the_task_and_its_epochs(tmp_path):
 
 
 def load_plot():
-    loader = importlib.machinery.SourceFileLoader("seqlearn_plot", os.path.join(TOOLS, "seqlearn-plot"))
-    spec = importlib.util.spec_from_loader("seqlearn_plot", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    import seqlearn.cli.plot
+    return seqlearn.cli.plot
 
 
 def test_plot_does_not_claim_pattern_presentations_in_xor_or_file_phases(tmp_path, monkeypatch):
