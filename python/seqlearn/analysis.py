@@ -328,12 +328,11 @@ def prior_learning_steps(run: Run):
 
 
 def trained_label(entry) -> str:
-    """'after 1.5 s' / 'after >= 1.5 s (training before the checkpoint not recorded)' for a
-    readout entry or block."""
-    text = f"after {entry['trained_ms'] / 1000:g} s"
-    if "trained_ms_before_file" in entry:
-        text = f"after >= {entry['trained_ms'] / 1000:g} s (training before the checkpoint not recorded)"
-    return text
+    """'after 1.5 s' for a readout entry or block; 'after >=1.5 s' where a restored run's training
+    before its checkpoint is not recorded in the file (only this file's training counted)."""
+    if "trained_ms_before_file" in entry:  # (the table's column is narrow: the docs explain '>=')
+        return f"after >={entry['trained_ms'] / 1000:g} s"
+    return f"after {entry['trained_ms'] / 1000:g} s"
 
 
 #: per-phase measures (readout blocks, 11.5 phases, the test phases of locking and

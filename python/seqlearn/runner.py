@@ -384,5 +384,43 @@ def restore(checkpoint, output, overrides=None, ranks: int = 1, threads: int = 1
     args = _arguments(overrides)
     _check_output(output, overwrite)
     args = [f"--restore={checkpoint}"] + args
-    return _launch(args, output, ranks, threads, program, mpirun, progress, overwrite,
-                   _checkpoint_default(output, overrides))
+    prior = _checkpoint_learning_steps(checkpoint)
+    try:
+        opened = _launch(args, output, ranks, threads, program, mpirun, progress, overwrite,
+                         _checkpoint_default(output, overrides))
+    except RunInterrupted as stop:
+        if stop.output and prior is not None:
+            _record_prior(stop.output, prior)
+        raise
+    if prior is not None and "prior_learning_steps" not in opened.info:
+        path = opened.path
+        opened.close()
+        _record_prior(path, prior)
+        from . import open as open_run
+
+        opened = open_run(path)
+    return opened
+
+
+def _record_prior(path: str, prior: int):
+    """The program does not record the training done before the checkpoint in the output (the
+    analysis counts it: "after X s"); add it as /run prior_learning_steps (steps), as the
+    program should (docs/output.md)."""
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        if "run" in f and "prior_learning_steps" not in f["run"].attrs:
+            f["run"].attrs["prior_learning_steps"] = float(prior)
+            if "units" in f["run"]:
+                f["run/units"].attrs["prior_learning_steps"] = "steps"
+
+
+def _checkpoint_learning_steps(checkpoint: str):
+    """/checkpoint learning_steps of a checkpoint (steps trained before it), None if unreadable."""
+    try:
+        import h5py
+
+        with h5py.File(checkpoint, "r") as f:
+            return int(f["checkpoint"].attrs["learning_steps"])
+    except Exception:  # the program says what is wrong with a checkpoint
+        return None

@@ -4,6 +4,7 @@ import _thread
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import threading
 
@@ -15,6 +16,7 @@ TOOLS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(TOOLS), "python"))
 import seqlearn  # noqa: E402
 from seqlearn import runner  # noqa: E402
+import seqlearn.analysis as sa  # noqa: E402
 
 PROGRAM = os.environ.get("SEQLEARN_MPI") or os.environ.get("SEQLEARN_BIN") or \
     os.path.join(os.path.dirname(TOOLS), "build", "release", "seqlearn_mpi")
@@ -255,3 +257,188 @@ def test_keyboard_interrupt_checkpoints_and_restores(tmp_path, ranks):
                           overrides={"run.protocol": "test:100"}) as more:
         assert more.first_step == stopped_at and more.last_step == stopped_at + 100
         assert len(more.spikes()[0]) > 0
+        # issue 17 item 3: the block after the restore counts the training before the checkpoint
+        assert more.info["prior_learning_steps"] == stopped_at
+        blocks = sa.readout_blocks(more)
+        assert blocks[0]["trained_ms"] == stopped_at * more.dt_ms and not blocks[0]["before"]
+        assert sa.trained_label(blocks[0]) == f"after {stopped_at * more.dt_ms / 1000:g} s"
+    # a restored file without the record (the program's own output today): a lower bound, said so
+    with h5py.File(tmp_path / "more.h5", "r+") as f:
+        del f["run"].attrs["prior_learning_steps"]
+    with seqlearn.open(tmp_path / "more.h5") as more:
+        assert sa.prior_learning_steps(more) is None
+        block = sa.readout_blocks(more)[0]
+        assert block["trained_ms_before_file"] is None and not block["before"]
+        assert sa.trained_label(block) == "after >=0 s"
+
+
+# --- seqlearn-plot: order and legend for file and xor phases (issue 17 item 4) -------------------
+
+
+@needs_program
+def test_plot_orders_file_task_neurons_by_label_epochs(tmp_path):
+    """Neurons forced to fire at a fixed offset in every label-0 stretch, in reverse id order:
+    the raster's order is that, not id order; the input legend lists the labels, no noise."""
+    from seqlearn.cli import plot
+
+    path = tiny_input(tmp_path / "in.h5")
+    forced = tmp_path / "forced.csv"
+    rows = ["source,id,step"]
+    for epoch in (0, 200):  # label 0 stretches [0, 100), [200, 300)
+        for k in range(8):
+            for jitter in range(3):
+                rows.append(f"neuron,{k},{epoch + 10 + 10 * (7 - k) + jitter}")
+    forced.write_text("\n".join(rows) + "\n")
+    with seqlearn.run(tmp_path / "o.h5", program=PROGRAM, progress=False,
+                      overrides={"network.grid": "3x3", "input.task": "file", "input.file": path,
+                                 "network.n_inputs": 10, "run.protocol": "test:400:file",
+                                 "validation.forced_spikes": forced}) as run:
+        phase = run.phases[0]
+        assert plot.default_order_phase(run) is phase
+        order, label, n_locked = plot.neuron_order(run, phase, np.arange(run.n_neurons))
+        assert order[:8] == list(range(7, -1, -1)) and order != sorted(order) and n_locked == 8
+        assert label.startswith("order from label 0 in phase 0")
+        steps, channels, from_pattern = run.input_spikes()
+        groups = plot.input_groups(run, phase, steps, from_pattern)
+        assert [g[0] for g in groups] == ["label 0", "label 1"]  # coloured by label; no "noise"
+        assert sum(int(g[2].sum()) for g in groups) == len(steps)
+        assert int(groups[0][2].sum()) == int((run.pattern_id()[steps] == 0).sum())
+
+
+def test_plot_legend_only_what_is_there(tmp_path):
+    from seqlearn.cli import plot
+
+    class Phase:
+        task, first, end = "pattern", 0, 10
+
+    steps = np.arange(4)
+    assert [g[0] for g in plot.input_groups(None, Phase, steps, np.ones(4, bool))] == ["pattern"]
+    assert [g[0] for g in plot.input_groups(None, Phase, steps, np.zeros(4, bool))] == ["noise"]
+    assert [g[0] for g in plot.input_groups(None, Phase, steps[:0], np.zeros(0, bool))] == []
+    Phase.task = "xor"
+    assert [g[0] for g in plot.input_groups(None, Phase, steps, np.r_[True, False, True, True])] == \
+        ["xor patterns", "noise"]
+
+
+# --- to_neo groups; crafted files (issue 18 D13/D14) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    if not (os.access(PROGRAM, os.X_OK) and shutil.which("mpirun")):
+        pytest.skip("no seqlearn_mpi (SEQLEARN_MPI) or mpirun")
+    out = tmp_path_factory.mktemp("tiny") / "t.h5"
+    seqlearn.run(out, program=PROGRAM, progress=False,
+                 overrides={"network.grid": "3x3", "run.protocol": "train:100,test:100:xor"}).close()
+    return out
+
+
+def test_to_neo_groups(tiny_run):
+    neo = pytest.importorskip("neo")
+    with seqlearn.open(tiny_run) as run:
+        block = run.to_neo()
+        names = [g.name for g in block.groups]
+        assert names == ["neurons", "inputs"]
+        neurons, inputs = block.groups
+        assert len(neurons.spiketrains) == 2 * run.n_neurons and len(inputs.spiketrains) == 2 * run.n_inputs
+        assert {t.annotations["source"] for t in neurons.spiketrains} == {"neuron"}
+        assert {t.annotations["source"] for t in inputs.spiketrains} == {"input"}
+        assert sum(len(t) for t in neurons.spiketrains) == len(run.spikes()[0])
+        assert [g.name for g in run.to_neo(inputs=False).groups] == ["neurons"]
+        one = run.to_neo(phases=[1])
+        assert len(one.segments) == 1 and one.segments[0].annotations["task"] == "xor"
+        with pytest.raises(ValueError, match="did not run"):
+            run.to_neo(phases=[7])
+        assert isinstance(block, neo.Block)
+
+
+def crafted(src, dst, **config):
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        for key, value in config.items():
+            f["config"].attrs[key.replace("__", ".")] = value
+    return dst
+
+
+@pytest.mark.parametrize("key, value", [("neuron__dt", "0"), ("neuron__dt", "nan"), ("neuron__dt", "-1"),
+                                        ("neuron__dt", "inf"), ("neuron__dt", "x"),
+                                        ("input__t_pattern_xor", "inf"), ("input__t_pattern_xor", "0"),
+                                        ("input__t_pattern_xor", "1e300"), ("neuron__tau_decay", "0")])
+def test_crafted_config_values_are_one_clear_error(tiny_run, tmp_path, key, value):
+    path = crafted(tiny_run, tmp_path / "c.h5", **{key: value})
+    name = key.replace("__", ".")
+    with pytest.raises(ValueError, match=name.replace(".", r"\.")):
+        with seqlearn.open(path) as run:
+            run.xor_windows()
+            sa.readouts(run)
+    with pytest.raises(ValueError, match=name.replace(".", r"\.")):
+        sa.analyze(str(path))
+    proc = subprocess.run([sys.executable, "-m", "seqlearn.cli.analyze", str(path), "--json", "-"],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.path.join(
+                              os.path.dirname(TOOLS), "python")), timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and name in proc.stderr
+
+
+@pytest.mark.parametrize("attr, value", [("n_neurons", 10**12), ("n_neurons", 64), ("n_inputs", 10**12),
+                                         ("n_neurons", -1), ("n_inputs", 2**62)])
+def test_crafted_counts_refused_before_allocating(tiny_run, tmp_path, attr, value):
+    path = tmp_path / "n.h5"
+    shutil.copy(tiny_run, path)
+    with h5py.File(path, "r+") as f:
+        f["network"].attrs[attr] = value
+    with pytest.raises(ValueError, match=attr):
+        seqlearn.open(path)
+    proc = subprocess.run([sys.executable, "-m", "seqlearn.cli.analyze", str(path), "--json", "-"],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.path.join(
+                              os.path.dirname(TOOLS), "python")), timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and attr in proc.stderr
+
+
+def many_phases(src, dst, n):
+    """The tiny run's file with /phases rewritten to n one-step phases (test, train, by turns;
+    tasks pattern, xor, file by turns of two) and labels for n steps."""
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        del f["phases"], f["input/pattern_id"], f["input/sequence_id"]
+        g = f.create_group("phases")
+        g["first_step"] = np.arange(n, dtype=np.int64)
+        g["steps"] = np.ones(n, np.int64)
+        g["learning"] = (np.arange(n) % 2).astype(np.uint8)
+        g["name"] = np.where(np.arange(n) % 2 == 1, b"train", b"test").astype("S6")
+        g["task"] = np.array([b"pattern", b"xor", b"file"])[(np.arange(n) // 2) % 3].astype("S8")
+        rng = np.random.default_rng(0)
+        f.create_dataset("input/pattern_id", data=rng.integers(-1, 2, (n, 2)).astype(np.int32)).attrs["first_step"] = 0
+        f.create_dataset("input/sequence_id", data=rng.integers(-1, 2, n).astype(np.int32)).attrs["first_step"] = 0
+        f["run"].attrs["last_step"] = float(n)
+    return dst
+
+
+def test_a_million_phases_analysed_linearly(tiny_run, tmp_path):
+    import resource
+    import time
+
+    path = many_phases(tiny_run, tmp_path / "m.h5", 10**6)
+    t = time.time()
+    result = sa.analyze(str(path))
+    assert time.time() - t < 120  # a hang guard: about 10 s here (90 s and 1.7 GB before)
+    assert result["readout_xor"]["blocks_omitted"] == 500_000 - sa.MAX_PHASE_DETAIL - 1  # (and the one before training)
+    assert len(result["readout_xor"]["blocks"]) <= sa.MAX_PHASE_DETAIL + 1
+    assert result["trained"]["phases_omitted"] > 0 and len(result["trained"]["phases"]) == sa.MAX_PHASE_DETAIL
+    assert result["phase_tasks"] is None and sum(result["phase_task_counts"].values()) == 10**6
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1_500_000  # KB
+
+
+def test_to_neo_many_phases_refused_up_front_or_chosen(tiny_run, tmp_path):
+    pytest.importorskip("neo")
+    import time
+
+    path = many_phases(tiny_run, tmp_path / "m.h5", 5000)
+    with seqlearn.open(path) as run:
+        t = time.time()
+        with pytest.raises(ValueError, match="max_trains"):
+            run.to_neo()
+        assert time.time() - t < 5
+        block = run.to_neo(phases=range(4990, 5000))
+        assert [s.annotations["phase"] for s in block.segments] == list(range(4990, 5000))
+        assert [len(s.spiketrains) for s in block.segments] == [run.n_neurons + run.n_inputs] * 10

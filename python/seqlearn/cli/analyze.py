@@ -46,7 +46,7 @@ def print_readouts(results):
             if blocks[-1] not in shown:
                 shown.append(blocks[-1])
             for b in shown:
-                where = "before training" if b["before"] else f"after {b['trained_ms'] / 1000:g} s"
+                where = "before training" if b["before"] else sa.trained_label(b)
                 fit_on = f"phase {b['fit_phase']}" + (" 1/2" if b["split"] else "")
                 note = f"  ({b['reason']})" if b.get("reason") else ""
                 print(f"{name:40s} {target:9s} {where:>16s} {fit_on:>11s} {fmt(b['network']):>8s} {fmt(b['input']):>8s} "
@@ -57,7 +57,7 @@ def print_readouts(results):
         if ref.get("phases"):
             last = ref["phases"][-1]
             note = f"  ({last['reason']})" if last.get("reason") else ""
-            where = "after %g s" % (last["trained_ms"] / 1000)
+            where = sa.trained_label(last)
             print(f"{name:40s} {'repro ref':9s} {where:>16s} {'phase %d' % last['phase']:>11s} "
                   f"r(1,2) {fmt(last['corr_1_2'])}  r(1,3) {fmt(last['corr_1_3'])}  neurons {last['n_neurons']}{note}")
 
@@ -87,6 +87,9 @@ def main(argv=None):
             results.append(sa.analyze(path, args.max_neurons, args.seed))
         except (OSError, KeyError) as error:
             print(f"seqlearn-analyze: {path}: not a readable seqlearn output file ({error})", file=sys.stderr)
+            return 2
+        except ValueError as error:  # a value of the file that cannot be analysed (names it)
+            print(f"seqlearn-analyze: {error}", file=sys.stderr)
             return 2
 
     print(f"{'run':40s} {'state':10s} {'locked':>8s} {'repro r':>8s} {'n>=90Hz':>8s}")

@@ -1,15 +1,17 @@
 """seqlearn-plot RUN.h5: the pictures of a seqlearn run (PNG; PDF with --pdf).
 
-  raster_<phase>.png   input raster (pattern spikes red, noise black) over network raster,
-                       neurons ordered by mean activation time within the pattern (circular
-                       mean of spike phases, docs/model.md section 9) and coloured by
-                       circuit. Shaded, by the phase's input task: `pattern` phases, the
-                       pattern presentations; `xor` phases, the windows whose halves differ
-                       (XOR = 1; no pattern presentations); `file` phases, the stretches of
-                       each label value (the value written above them). One picture per
-                       chosen phase, all in the order found in the reference phase (default:
-                       the last test phase of the `pattern` task; a run without pattern
-                       phases keeps the neurons in id order).
+  raster_<phase>.png   input raster over network raster. Inputs: pattern (or xor) spikes red,
+                       noise black; a `file` phase's spikes coloured by the label of their
+                       step; the legend lists only what is drawn. Neurons ordered by mean
+                       activation time (circular mean of spike phases, docs/model.md section
+                       9) within the reference phase's epochs: pattern presentations (pattern
+                       task), windows (xor task) or the stretches of one label (file task);
+                       coloured by circuit. Shaded, by the phase's input task: `pattern`
+                       phases, the pattern presentations; `xor` phases, the windows whose
+                       halves differ (XOR = 1); `file` phases, the stretches of each label
+                       value (the value written above them). One picture per chosen phase,
+                       all in the order found in the reference phase (default: the last test
+                       phase that has epochs; none: id order).
   grid_K.png           circuit sizes K on the grid, with numbers
   grid_K_3d.png        the same as a 3-D bar chart
   traces.png           u and the incoming weights of a few traced neurons over time
@@ -63,11 +65,87 @@ def shaded_epochs(run, phase, first, end):
 SPIKE_SOURCE = {"pattern": "pattern", "xor": "xor patterns", "file": "file spikes"}
 
 
+def order_epochs(run, phase, which=None):
+    """The stretches the neurons' activation times are measured in, by the phase's task:
+    `pattern`, the presentations of pattern `which` (default 0); `xor`, every complete window
+    (`which`: only windows whose half-1 id is `which`); `file`, the stretches of label `which`
+    (default: the label with the most steps). Returns (epochs with start and length, what they
+    are, in words)."""
+    task = getattr(phase, "task", "pattern")
+    if task == "xor":
+        windows = run.xor_windows(phase.first, phase.end)
+        if which is not None:
+            windows = [w for w in windows if w.half1 == which]
+        return windows, "xor windows" + ("" if which is None else f" with half 1 = {which}")
+    if task == "file":
+        epochs = run.label_epochs(phase.first, phase.end)
+        if which is None and epochs:
+            totals = {}
+            for e in epochs:
+                totals[e.label] = totals.get(e.label, 0) + e.length
+            which = max(sorted(totals), key=lambda label: totals[label])
+        return [e for e in epochs if e.label == which], f"label {which}"
+    which = 0 if which is None else which
+    return [p for p in run.presentations(phase.first, phase.end) if p.pattern == which], f"pattern {which}"
+
+
+def neuron_order(run, phase, neurons, which=None):
+    """Neurons (of the sample `neurons`) ordered by mean activation time within the epochs of
+    order_epochs (circular mean of spike phases; docs/model.md section 9), neurons not locked
+    last in id order. Returns (order, label for the picture, number of locked neurons)."""
+    keep = np.zeros(run.n_neurons, bool)
+    keep[neurons] = True
+    epochs, what = order_epochs(run, phase, which)
+    if not epochs:
+        return ([n for n in range(run.n_neurons) if keep[n]],
+                f"neurons in id order (no {what} in phase {phase.index} to order them by)", 0)
+    steps, ids = run.spikes(phase.first, phase.end, neurons)
+    i, ph = sa.spike_phases(steps, ids, epochs)
+    mean_phase, _, count, p_value, _ = sa.phase_locking(i, ph, run.n_neurons)
+    order = [n for n in sa.activation_order(mean_phase, count, p_value) if keep[n]]
+    n_locked = int((sa.locked(count, p_value) & keep).sum())
+    return order, f"order from {what} in phase {phase.index} ({n_locked} neurons locked)", n_locked
+
+
+def default_order_phase(run):
+    """The phase whose epochs order the neurons: the last test phase (learning off) of the
+    pattern task with presentations, else the last test phase of any task with epochs, else the
+    last phase that has some; None if none has."""
+    def has_epochs(phase):
+        return bool(order_epochs(run, phase)[0])
+
+    tests = [p for p in run.phases if not p.learning]
+    for candidates in ([p for p in tests if p.task == "pattern"], tests, run.phases):
+        for phase in reversed(candidates):
+            if has_epochs(phase):
+                return phase
+    return None
+
+
+def input_groups(run, phase, steps, from_pattern):
+    """How a phase's input spikes are drawn: [(legend label, colour, mask)], only groups that
+    have spikes. `file` phases: one colour per label value at the spike's step ("label L"),
+    "no label" for steps labelled -1; the other tasks: the task's spikes red, noise black."""
+    task = getattr(phase, "task", "pattern")
+    groups = []
+    if task == "file":
+        labels = run.labels("pattern_id", phase.first, phase.end)
+        at = labels[steps - phase.first] if len(steps) else np.zeros(0, np.int64)
+        for value in np.unique(at):
+            colour = "0.5" if value < 0 else plt.get_cmap("tab10")(int(value) % 10)
+            groups.append(("no label" if value < 0 else f"label {int(value)}", colour, at == value))
+    else:
+        if from_pattern.any():
+            groups.append((SPIKE_SOURCE.get(task, task), "r", from_pattern))
+        if (~from_pattern).any():
+            groups.append(("noise", "k", ~from_pattern))
+    return groups
+
+
 def raster(run, phase, window_steps, order, neurons, out_dir, pdf, label):
     first, end = phase.first, min(phase.end, phase.first + window_steps)
     dt_s = run.dt_ms * 1e-3
     shaded, note, texts = shaded_epochs(run, phase, first, end)
-    task = getattr(phase, "task", "pattern")
     fig, (ax_in, ax_net) = plt.subplots(2, 1, figsize=(11, 8), sharex=True, gridspec_kw={"height_ratios": [1, 3]})
     s, c, from_pattern = run.input_spikes(first, end)
     # file labels: one colour per label value, the value written at the stretch's start
@@ -75,14 +153,14 @@ def raster(run, phase, window_steps, order, neurons, out_dir, pdf, label):
     shade_presentations(ax_in, shaded, first, dt_s, colours)
     for epoch, text in zip(shaded, texts or []):
         ax_in.text((epoch.start - first) * dt_s, run.n_inputs - 1, " " + text, fontsize=7, va="top", clip_on=True)
-    ax_in.scatter((s[~from_pattern] - first) * dt_s, c[~from_pattern], s=2, c="k", marker="|", lw=0.6, label="noise")
-    ax_in.scatter((s[from_pattern] - first) * dt_s, c[from_pattern], s=2, c="r", marker="|", lw=0.6,
-                  label=SPIKE_SOURCE.get(task, task))
+    for name, colour, mask in input_groups(run, phase, s, from_pattern):
+        ax_in.scatter((s[mask] - first) * dt_s, c[mask], s=2, color=colour, marker="|", lw=0.6, label=name)
     ax_in.set_ylabel("input channel")
     ax_in.set_ylim(-1, run.n_inputs)
     ax_in.set_title(f"{os.path.basename(run.path)}: phase {phase.index} ({phase.name}, {note}),\n{label}",
                     fontsize=9)
-    ax_in.legend(loc="upper right", fontsize=7, markerscale=4)
+    if ax_in.get_legend_handles_labels()[0]:  # only what is drawn: no entry for what is absent
+        ax_in.legend(loc="upper right", fontsize=7, markerscale=4)
 
     steps, ids = run.spikes(first, end, neurons)
     rank = np.full(run.n_neurons, -1, np.int64)
@@ -92,14 +170,10 @@ def raster(run, phase, window_steps, order, neurons, out_dir, pdf, label):
     colours = plt.get_cmap("tab20")(circuits % 20)
     ax_net.scatter((steps - first) * dt_s, rank[ids], s=3, c=colours, marker="|", lw=0.8)
     ax_net.set_ylim(len(order), -1)
-    ax_net.set_ylabel("neuron (ordered by activation time in the pattern)" if order_is_pattern(label)
+    ax_net.set_ylabel("neuron (ordered by activation time)" if label.startswith("order from")
                       else "neuron (id order)")
     ax_net.set_xlabel("time in phase (s)")
     return save(fig, out_dir, f"raster_phase{phase.index}_{phase.name}", pdf)
-
-
-def order_is_pattern(label):
-    return label.startswith("order from pattern")
 
 
 def grid_pictures(run, out_dir, pdf):
@@ -185,10 +259,13 @@ def main(argv=None):
     parser.add_argument("--phase", type=int, action="append",
                         help="phase index to draw a raster of (repeatable; default: the first and the last phase)")
     parser.add_argument("--order-phase", type=int,
-                        help="phase whose pattern presentations define the neuron order (a phase of the "
-                             "pattern task; default: the last test phase of the pattern task)")
-    parser.add_argument("--pattern", type=int, default=0,
-                        help="pattern whose presentations define the neuron order (default 0)")
+                        help="phase whose epochs define the neuron order: pattern presentations, xor "
+                             "windows or the stretches of one file label, by its task (default: the last "
+                             "pattern test phase, else the last test phase that has some)")
+    parser.add_argument("--pattern", type=int, default=None,
+                        help="pattern (pattern task), half-1 id (xor) or label (file task) whose epochs "
+                             "define the neuron order (default: pattern 0, every xor window, the label "
+                             "with the most steps)")
     parser.add_argument("--window", type=float, default=3000.0, help="raster length from the phase start, ms (default 3000)")
     parser.add_argument("--neurons", type=int, default=2000,
                         help="draw at most this many neurons, a random sample beyond (default 2000)")
@@ -207,6 +284,9 @@ def draw(parser, args):
     out_dir = args.out or os.path.splitext(args.run)[0] + "_figures"
     try:
         run = sa.Run(args.run)
+    except ValueError as error:  # a value of the file that cannot be drawn (the message names it)
+        print(f"seqlearn-plot: {error}", file=sys.stderr)
+        return 2
     except (OSError, KeyError) as error:  # not HDF5, or HDF5 but not an output (a checkpoint)
         print(f"seqlearn-plot: {args.run} is not a seqlearn output file ({error})", file=sys.stderr)
         return 2
@@ -225,32 +305,14 @@ def draw(parser, args):
                 parser.error(f"--phase {index}: the run has phases 0..{len(run.phases) - 1}")
         if args.order_phase is not None and not 0 <= args.order_phase < len(run.phases):
             parser.error(f"--order-phase {args.order_phase}: the run has phases 0..{len(run.phases) - 1}")
-        # Only phases of the pattern task have pattern presentations to order the neurons by
-        # (xor and file phases label their steps otherwise: docs/output.md).
-        pattern_phases = [p for p in run.phases if p.task == "pattern"]
-        tests = [p for p in pattern_phases if not p.learning]
-        if args.order_phase is not None:
-            order_phase = run.phases[args.order_phase]
-            if order_phase.task != "pattern":
-                print(f"seqlearn-plot: --order-phase {args.order_phase} is a phase of the {order_phase.task} "
-                      "task: it has no pattern presentations to order the neurons by (give a pattern phase)",
-                      file=sys.stderr)
-                return 2
-        else:
-            order_phase = (tests or pattern_phases or [None])[-1]
+        # Pattern presentations, xor windows or file-label stretches, by the phase's task.
+        order_phase = run.phases[args.order_phase] if args.order_phase is not None else default_order_phase(run)
         neurons = sa.subsample(run.n_neurons, args.neurons, args.seed)
-        keep = np.zeros(run.n_neurons, bool)
-        keep[neurons] = True
         if order_phase is not None:
-            steps, ids = run.spikes(order_phase.first, order_phase.end, neurons)
-            presentations = run.presentations(order_phase.first, order_phase.end)
-            i, ph = sa.spike_phases(steps, ids, presentations, args.pattern)
-            mean_phase, _, count, p_value, _ = sa.phase_locking(i, ph, run.n_neurons)
-            order = [n for n in sa.activation_order(mean_phase, count, p_value) if keep[n]]
-            label = f"order from pattern {args.pattern} in phase {order_phase.index}"
+            order, label, _ = neuron_order(run, order_phase, neurons, args.pattern)
         else:
-            order = [n for n in range(run.n_neurons) if keep[n]]
-            label = "neurons in id order (no phase of the pattern task to order them by)"
+            order = [n for n in neurons]
+            label = "neurons in id order (no pattern presentation, xor window or file label to order them by)"
         window = int(round(args.window / run.dt_ms))
         chosen = args.phase or sorted({0, len(run.phases) - 1})
         written = []
