@@ -26,7 +26,7 @@ def _integers(name: str, values) -> np.ndarray:
             raise ValueError(f"write_input: {name} must be integers, got {array.dtype} (whole numbers: "
                              f"pass {name}.astype(int))")
         raise ValueError(f"write_input: {name} must be integers, got dtype {array.dtype}")
-    if array.dtype.kind == "u" and array.dtype.itemsize == 8 and array.size and array.max() > np.iinfo(np.int64).max:
+    if array.dtype.kind == "u" and array.dtype.itemsize == 8 and array.max() > np.uint64(np.iinfo(np.int64).max):
         raise ValueError(f"write_input: {name} holds values beyond int64")
     return array.astype(np.int64)
 
@@ -113,6 +113,8 @@ def write_input(path, steps, channels, labels=None, dt: float | None = None, n_s
             raise ValueError(f"write_input: dt must be a finite number of ms > 0, got {dt!r}")
 
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"write_input: the folder {folder!r} of {path!r} does not exist")
     if overwrite:
         try:
             st = os.lstat(path)

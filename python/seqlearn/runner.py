@@ -193,11 +193,56 @@ def _arguments(overrides) -> list[str]:
             raise ValueError(f"seqlearn.run: override {key!r} is not allowed here" +
                              (f"; use the {what} argument" if what else ""))
         text = _value_text(key, value)
+        if key not in PATH_KEYS and any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+            raise ValueError(f"seqlearn.run: override {key!r}: the value {text!r} holds a control character "
+                             "(a newline, tab, ...); only file names may")
         # --key=value where the value could read as an option (a leading '-'); an empty value
         # as two arguments (the program refuses '--key='); else two arguments, which keeps
         # the program's messages naming the key alone
         args += [f"--{key}={text}"] if text.startswith("-") else [f"--{key}", text]
     return args
+
+
+#: keys naming files the program reads: each must be a regular file (a FIFO would hang the
+#: program's open(), a device be read without end; issue 18 D5)
+INPUT_FILE_KEYS = ("input.file", "input.label_file", "validation.forced_spikes")
+
+
+def _check_files(overrides, output: str, overwrite: bool, extra_inputs=()):
+    """Inputs named in `overrides` are regular files (made absolute); output.checkpoint_file
+    follows the output's rule; no input is also the output or the checkpoint file."""
+    if not overrides:
+        return overrides
+    overrides = dict(overrides)
+    inputs = list(extra_inputs)
+    for key in INPUT_FILE_KEYS:
+        value = overrides.get(key)
+        if value is None or (isinstance(value, str) and value == ""):
+            continue
+        path = _input_path(key, value)
+        if not os.path.isfile(path):
+            what = "missing" if not os.path.lexists(path) else "not a regular file"
+            raise FileNotFoundError(f"seqlearn.run: {key} {path!r} is {what}")
+        overrides[key] = path
+        inputs.append((key, path))
+    written = [("output", output)]
+    checkpoint = overrides.get("output.checkpoint_file")
+    if checkpoint not in (None, ""):
+        checkpoint = _input_path("output.checkpoint_file", checkpoint)
+        if checkpoint == output:
+            raise ValueError("seqlearn.run: output.checkpoint_file is the output file")
+        _check_output(checkpoint, overwrite, "output.checkpoint_file")
+        overrides["output.checkpoint_file"] = checkpoint
+        written.append(("output.checkpoint_file", checkpoint))
+    for key, path in inputs:
+        for what, target in written:
+            if os.path.abspath(path) == target or (os.path.exists(target) and os.path.samefile(path, target)):
+                raise ValueError(f"seqlearn.run: {key} {path!r} is also the {what}: it would be replaced")
+    return overrides
+
+
+#: keys whose values are file names (which may hold any character but NUL)
+PATH_KEYS = INPUT_FILE_KEYS + ("output.checkpoint_file",)
 
 
 def _input_path(name: str, path) -> str:
@@ -245,8 +290,11 @@ def _execute(argv, env, progress, wait_interval: float = 0.2):
     """Runs argv in its own session; streams its merged stdout/stderr lines to `progress`;
     forwards a KeyboardInterrupt as SIGUSR2. Returns (exit code, lines, interrupted)."""
     lines: list[str] = []
-    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    try:
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    except OSError as error:  # E2BIG (arguments too long), ENOEXEC, ...
+        raise RunError(f"seqlearn.run: cannot start {argv[0]}: {error.strerror or error}", None, "", argv) from None
 
     def pump():
         for raw in iter(proc.stdout.readline, b""):
@@ -262,7 +310,7 @@ def _execute(argv, env, progress, wait_interval: float = 0.2):
 
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
-    interrupted = False
+    interrupted = 0
     while True:
         try:
             if _on_start is not None:  # (tests: inject a KeyboardInterrupt once the run is under way)
@@ -274,22 +322,40 @@ def _execute(argv, env, progress, wait_interval: float = 0.2):
         except subprocess.TimeoutExpired:
             continue
         except KeyboardInterrupt:
-            interrupted = True
+            # 1st and 2nd Ctrl-C: SIGUSR2 (a clean stop: checkpoint, output, exit 3); 3rd:
+            # SIGTERM to mpirun (it kills the job in about 2 s); later: SIGKILL to its group.
+            interrupted += 1
+            how = signal.SIGUSR2 if interrupted <= 2 else signal.SIGTERM if interrupted == 3 else signal.SIGKILL
             if progress is not None:
                 progress("seqlearn.run: stop requested: forwarding it to the ranks as SIGUSR2 "
-                         f"(mpirun {proc.pid}); they write a checkpoint and the output\n")
+                         f"(mpirun {proc.pid}); they write a checkpoint and the output (Ctrl-C twice more "
+                         "kills the run)\n" if how == signal.SIGUSR2 else
+                         f"seqlearn.run: killing the run ({how.name} to mpirun {proc.pid})\n")
             try:
-                os.kill(proc.pid, signal.SIGUSR2)
+                if how == signal.SIGKILL:
+                    os.killpg(proc.pid, how)
+                else:
+                    os.kill(proc.pid, how)
             except ProcessLookupError:
                 pass
     reader.join(timeout=10)
     return code, lines, interrupted
 
 
+_NOT_MESSAGE = ("seqlearn_mpi", "-----", "Primary job", "mpirun", "Resume with", "a non-zero exit code")
+
+
 def _message(lines) -> str:
-    for line in reversed(lines):
-        if line.startswith("seqlearn_mpi:"):
-            return line.strip()
+    """The program's last `seqlearn_mpi:` line, with the lines a file name's newlines broke it
+    into joined back as '\\n' (one line)."""
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith("seqlearn_mpi:"):
+            parts = [lines[i].rstrip("\n")]
+            for line in lines[i + 1:]:
+                if not line.strip() or line.startswith(_NOT_MESSAGE):
+                    break
+                parts.append(line.rstrip("\n"))
+            return "\\n".join(parts).strip()
     tail = [x.strip() for x in lines if x.strip()]
     return tail[-1] if tail else "no output"
 
@@ -329,6 +395,9 @@ def _launch(program_args, output, ranks, threads, program, mpirun, progress, ove
             checkpoint, output if done else None, code)
     if code != 0:
         raise RunError(_message(lines), code, "".join(lines[-50:]), argv)
+    if not os.path.isfile(output):
+        raise RunError(f"seqlearn.run: {exe} exited with code 0 but wrote no output {output!r} (is it "
+                       "seqlearn_mpi?)", code, "".join(lines[-50:]), argv)
     from . import open as open_run
 
     return open_run(output)
@@ -359,8 +428,10 @@ def run(output, config=None, overrides=None, ranks: int = 1, threads: int = 1, p
     RunInterrupted (a KeyboardInterrupt with .checkpoint and .output) when Ctrl-C stopped it:
     the ranks write a checkpoint and the output and exit with code 3."""
     output = _input_path("output", output)
-    args = _arguments(overrides)
+    _arguments(overrides)  # keys checked before any file is looked at
     _check_output(output, overwrite)
+    overrides = _check_files(overrides, output, overwrite)
+    args = _arguments(overrides)
     if config is not None:
         config = _input_path("config", config)
         if not os.path.isfile(config):
@@ -381,9 +452,10 @@ def restore(checkpoint, output, overrides=None, ranks: int = 1, threads: int = 1
     output = _input_path("output", output)
     if output == checkpoint:
         raise ValueError("seqlearn.restore: output and checkpoint are the same file")
-    args = _arguments(overrides)
+    _arguments(overrides)
     _check_output(output, overwrite)
-    args = [f"--restore={checkpoint}"] + args
+    overrides = _check_files(overrides, output, overwrite, [("checkpoint", checkpoint)])
+    args = [f"--restore={checkpoint}"] + _arguments(overrides)
     prior = _checkpoint_learning_steps(checkpoint)
     try:
         opened = _launch(args, output, ranks, threads, program, mpirun, progress, overwrite,

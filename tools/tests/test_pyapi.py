@@ -442,3 +442,78 @@ def test_to_neo_many_phases_refused_up_front_or_chosen(tiny_run, tmp_path):
         block = run.to_neo(phases=range(4990, 5000))
         assert [s.annotations["phase"] for s in block.segments] == list(range(4990, 5000))
         assert [len(s.spiketrains) for s in block.segments] == [run.n_neurons + run.n_inputs] * 10
+
+
+# --- hostile cases found by the hostile round (docs: the report's numbered list) ------------------
+
+
+def test_hostile_file_keys_refused_before_launch(tmp_path):
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    good = tiny_input(tmp_path / "in.h5")
+    fake = sys.executable  # never started: every case is refused before
+    for key in runner.INPUT_FILE_KEYS:
+        for bad, what in ((fifo, "not a regular file"), ("/dev/zero", "not a regular file"),
+                          (tmp_path / "missing.csv", "missing"), (tmp_path, "not a regular file")):
+            with pytest.raises(FileNotFoundError, match=what):
+                seqlearn.run(tmp_path / "o.h5", overrides={**TINY, key: bad}, program=fake)
+    with pytest.raises(ValueError, match="also the output"):
+        seqlearn.run(good, overrides={**TINY, "input.file": good}, program=fake, overwrite=True)
+    with pytest.raises(ValueError, match="is the output"):
+        seqlearn.run(tmp_path / "o.h5", overrides={**TINY, "output.checkpoint_file": tmp_path / "o.h5"}, program=fake)
+    ck = tmp_path / "ck.h5"
+    os.mkfifo(ck)
+    with pytest.raises(FileExistsError, match="only a regular file"):
+        seqlearn.run(tmp_path / "o.h5", overrides={**TINY, "output.checkpoint_file": ck}, program=fake, overwrite=True)
+    with pytest.raises(ValueError, match="same file"):
+        seqlearn.restore(good, good, program=fake, overwrite=True)
+    with pytest.raises(ValueError, match="control character"):  # only file names may hold newlines
+        seqlearn.run(tmp_path / "o.h5", overrides={**TINY, "run.protocol": "train:50\n--overwrite"}, program=fake)
+    assert sorted(os.listdir(tmp_path)) == ["ck.h5", "fifo.csv", "in.h5"]
+
+
+def test_hostile_program_and_argument_size(tmp_path):
+    with pytest.raises(seqlearn.RunError, match="wrote no output"):  # a program that is not seqlearn_mpi
+        seqlearn.run(tmp_path / "o.h5", overrides=TINY, program=shutil.which("true"), progress=False)
+    if shutil.which("mpirun"):
+        with pytest.raises(seqlearn.RunError, match="cannot start") as e:  # E2BIG: a RunError, no OSError
+            seqlearn.run(tmp_path / "o.h5", overrides={"network.grid": "3" * 3_000_000},
+                         program=shutil.which("true"), progress=False)
+        assert e.value.returncode is None
+    with pytest.raises(FileNotFoundError, match="MPI launcher"):
+        seqlearn.run(tmp_path / "o.h5", overrides=TINY, program=shutil.which("true"), mpirun="mpirun; touch PWNED")
+    assert not (tmp_path / "PWNED").exists() and not os.path.exists("PWNED")
+
+
+def test_message_is_one_line():
+    lines = ["seqlearn_mpi: 10.0% ...\n", "seqlearn_mpi: error: invalid value 'a\n", "b' for input.file\n",
+             "-------\n", "Primary job  terminated normally\n"]
+    assert runner._message(lines) == "seqlearn_mpi: error: invalid value 'a\\nb' for input.file"
+    assert runner._message(["mpirun: not found\n"]) == "mpirun: not found"
+
+
+def test_write_input_hostile_values(tmp_path):
+    with pytest.raises(ValueError, match="beyond int64"):
+        seqlearn.write_input(tmp_path / "u.h5", np.array([2**63], np.uint64), [0])
+    with pytest.raises(FileNotFoundError, match="folder"):
+        seqlearn.write_input(tmp_path / "missing" / "u.h5", [0], [0])
+    odd = seqlearn.write_input(tmp_path / "-x\ny z.h5", [0], [0])
+    assert h5py.is_hdf5(odd) and os.listdir(tmp_path) == ["-x\ny z.h5"]
+
+
+def test_repeated_ctrl_c_escalates(tmp_path):
+    """A program that ignores SIGUSR2 is stopped by the third (SIGTERM) and fourth (SIGKILL) Ctrl-C."""
+    hits = []
+
+    def hook(proc):
+        def fire(n):
+            hits.append(n)
+            _thread.interrupt_main()
+            if n < 4:
+                threading.Timer(0.4, fire, (n + 1,)).start()
+        threading.Timer(0.4, fire, (1,)).start()
+
+    runner._set_on_start(hook)
+    code, lines, interrupted = runner._execute(
+        ["/bin/sh", "-c", "trap '' USR2 TERM; sleep 30"], dict(os.environ), None)
+    assert interrupted >= 3 and code != 0 and code != 3
