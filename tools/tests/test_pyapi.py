@@ -517,3 +517,42 @@ def test_repeated_ctrl_c_escalates(tmp_path):
     code, lines, interrupted = runner._execute(
         ["/bin/sh", "-c", "trap '' USR2 TERM; sleep 30"], dict(os.environ), None)
     assert interrupted >= 3 and code != 0 and code != 3
+
+
+def test_write_input_never_replaces_what_appears_meanwhile(tmp_path, monkeypatch):
+    """A link planted at the path after the check: the final link(2) fails, nothing is followed."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    target = tmp_path / "in.h5"
+    real_lexists = os.path.lexists
+
+    def lexists(path):
+        if os.fspath(path) == str(target) and not real_lexists(path):
+            os.symlink(victim, target)  # the race: planted right after the check
+            return False
+        return real_lexists(path)
+
+    monkeypatch.setattr(os.path, "lexists", lexists)
+    with pytest.raises(FileExistsError):
+        seqlearn.write_input(target, [0], [0])
+    assert victim.read_text() == "precious" and os.path.islink(target)
+    assert sorted(os.listdir(tmp_path)) == ["in.h5", "victim.txt"]
+
+
+@needs_program
+def test_a_broken_progress_callback_does_not_break_the_run(tmp_path):
+    def progress(line):
+        raise RuntimeError("broken")
+
+    with seqlearn.run(tmp_path / "o.h5", program=PROGRAM, progress=progress, overrides=TINY) as run:
+        assert run.last_step == 100
+
+
+def test_crafted_phase_lengths_refused(tiny_run, tmp_path):
+    path = tmp_path / "p.h5"
+    shutil.copy(tiny_run, path)
+    with h5py.File(path, "r+") as f:
+        del f["phases/steps"]
+        f["phases/steps"] = np.ones(5, np.int64)
+    with pytest.raises(ValueError, match="/phases/steps"):
+        seqlearn.open(path)
