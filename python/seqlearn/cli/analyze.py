@@ -51,7 +51,10 @@ def print_readouts(results):
                 note = f"  ({b['reason']})" if b.get("reason") else ""
                 print(f"{name:40s} {target:9s} {where:>16s} {fit_on:>11s} {fmt(b['network']):>8s} {fmt(b['input']):>8s} "
                       f"{b['n_fit']:>6d} {b['n_score']:>7d}{note}")
-            if len(blocks) > len(shown):
+            if entry.get("blocks_omitted"):
+                print(f"{'':40s} {'':9s} {len(blocks)} blocks in the JSON; {entry['blocks_omitted']} earlier "
+                      "blocks not computed (at most the last 1000)")
+            elif len(blocks) > len(shown):
                 print(f"{'':40s} {'':9s} {f'({len(blocks)} blocks: all in the JSON)':>28s}")
         ref = r.get("reproducibility_reference") or {}
         if ref.get("phases"):
