@@ -6,7 +6,7 @@
 #               installed lib.sh, and lib.sh's SEQLEARN_INSTALLED_BIN_DIR="" set to P/bin.
 if(EXISTS "${SEQLEARN_SOURCE_DIR}/python")
   file(INSTALL "${SEQLEARN_SOURCE_DIR}/python" DESTINATION "${CMAKE_INSTALL_PREFIX}/lib/seqlearn"
-       PATTERN "__pycache__" EXCLUDE PATTERN "*.pyc" EXCLUDE PATTERN "*.egg-info" EXCLUDE)
+       PATTERN "__pycache__" EXCLUDE PATTERN "*.pyc" EXCLUDE PATTERN "*.egg-info" EXCLUDE PATTERN "build" EXCLUDE)
 endif()
 
 set(jobs_dir "${CMAKE_INSTALL_PREFIX}/${SEQLEARN_DATADIR}/seqlearn/jobs")

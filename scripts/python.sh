@@ -1,8 +1,7 @@
 # shellcheck shell=bash
 # Sourced by run.sh, tools/replicate.sh and the tests: sets SEQLEARN_PYTHON to a python3 that has
 # h5py, numpy and matplotlib, for calling the tools as "$SEQLEARN_PYTHON" tools/seqlearn-...
-# (the tools themselves start with #!/usr/bin/env python3, so run directly they use the first
-# python3 on PATH: a module's or conda's). Order: SEQLEARN_PYTHON if set, python3 on PATH, then
+# (the tools, launchers of the package's seqlearn.cli, search the same way themselves). Order: SEQLEARN_PYTHON if set, python3 on PATH, then
 # /usr/bin/python3 (Debian's, which scripts/install-deps.sh equips). seqlearn_python returns 1
 # with a message naming the packages when none has them.
 seqlearn_python() {

@@ -7,8 +7,7 @@ import os
 import sys
 from collections import defaultdict
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from replication_report import get, load_runs, stats  # noqa: E402
+from replication_report import get, load_runs, stats  # beside this script (sys.path[0])
 
 ORDER = ["pattern1", "sequence_parts", "xor", "xor_pattern", "no_stp", "no_variance_tracking"]
 

@@ -10,13 +10,21 @@
     run.config["neuron.dt"]         # 1.0 (typed values)
     block = run.to_neo()            # a neo.Block (python3-neo; imported only here)
 
+    run = seqlearn.run("out.h5", overrides={"network.grid": "3x3", "run.protocol": "train:1000"},
+                       ranks=2)         # runs seqlearn_mpi, returns the opened output
+    seqlearn.restore(ckpt, "more.h5")   # continues a checkpoint (Ctrl-C gives RunInterrupted.checkpoint)
+    seqlearn.write_input("in.h5", steps, channels, labels)   # a file-task input
+
 Plain h5py and numpy; Neo is optional. `seqlearn.analysis` holds the measures of
 docs/model.md section 9 (what tools/seqlearn-analyze prints).
 """
 
+from .inputs import write_input
 from .reader import CHUNK, LabelEpoch, Phase, Presentation, Run, XorWindow, parse_value
+from .runner import RunError, RunInterrupted, find_program, restore, run
 
-__all__ = ["open", "Run", "Phase", "Presentation", "XorWindow", "LabelEpoch", "parse_value", "CHUNK"]
+__all__ = ["open", "run", "restore", "write_input", "RunError", "RunInterrupted", "find_program", "Run", "Phase",
+           "Presentation", "XorWindow", "LabelEpoch", "parse_value", "CHUNK"]
 
 
 def open(path: str) -> Run:  # noqa: A001 (seqlearn.open, as h5py.File / neo.io readers)

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .reader import CHUNK, Phase, Presentation, Run  # noqa: F401 (re-exported for the tools)
+from .reader import CHUNK, Phase, Presentation, Run, no_gc, positive_number  # noqa: F401 (re-exported for the tools)
 
 #: the version of analyze()'s result ("analysis_version"); seqlearn-sweep --collect re-analyses
 #: a run whose RUN.analysis.json has another. 2: the readouts of docs/model.md 11.3 (issue 11).
@@ -163,12 +163,17 @@ def phase_task(run: Run, phase: Phase) -> str:
     return cache.get(phase.index, "pattern")
 
 
+def _label_data(run, name: str):
+    """input/NAME in memory when small enough (once per run: Run.label_data), else the dataset."""
+    return getattr(run, "_run", run).label_data(name)
+
+
 def stream_labels(run: Run, name: str, first: int, end: int, stream: int = 0) -> np.ndarray:
     """input/pattern_id (or sequence_id) for steps [first, end), column `stream` (int64):
     stream 0 = the pattern id / xor half 1 / the file's label, stream 1 = xor half 2. Files with
     one column (before issue 11) have stream 0 only: stream 1 reads as -1 (no label)."""
-    dataset = run.file["input/" + name]
-    a, b = first - run.label_first_step, end - run.label_first_step
+    dataset = _label_data(run, name)
+    a, b = max(0, first - run.label_first_step), max(0, end - run.label_first_step)
     if dataset.ndim == 2:
         if stream < dataset.shape[1]:
             return dataset[a:b, stream].astype(np.int64)
@@ -180,6 +185,8 @@ def stream_labels(run: Run, name: str, first: int, end: int, stream: int = 0) ->
 def presentations(run: Run, first: int, end: int, name: str = "pattern_id") -> list[Presentation]:
     """Pattern presentations wholly inside [first, end) (Run.presentations on stream 0). With
     name="sequence_id": sequence presentations (maximal stretches of one sequence id)."""
+    if end - first < 3:
+        return []  # a presentation wholly inside needs a step before and after it
     pattern = stream_labels(run, "pattern_id", first, end)
     sequence = stream_labels(run, "sequence_id", first, end)
     key = pattern if name == "pattern_id" else sequence
@@ -277,7 +284,13 @@ def readout_blocks(run: Run):
     """Blocks of test phases (learning off) between training phases, in order:
     [{"trained_ms": training before the block (ms, of this file's phases), "phases": [...],
     "before": True for a block before any training when the run trains later}]."""
-    blocks, current, trained_steps = [], None, 0
+    with no_gc():
+        return _readout_blocks(run)
+
+
+def _readout_blocks(run: Run):
+    prior = prior_learning_steps(run)
+    blocks, current, trained_steps = [], None, prior or 0
     for phase in run.phases:
         if phase.learning:
             trained_steps += phase.steps
@@ -285,13 +298,47 @@ def readout_blocks(run: Run):
             continue
         if current is None:
             current = {"trained_ms": trained_steps * run.dt_ms, "phases": []}
+            if prior is None:  # a restored run whose earlier training the file does not record
+                current["trained_ms_before_file"] = None
             blocks.append(current)
         current["phases"].append(phase)
     trains = any(p.learning for p in run.phases)
     for block in blocks:
-        # (a restored run may have trained before its checkpoint: only a run from step 0 knows)
-        block["before"] = trains and block["trained_ms"] == 0 and run.first_step == 0
+        block["before"] = trains and block["trained_ms"] == 0 and prior is not None
     return blocks
+
+
+def prior_learning_steps(run: Run):
+    """Steps of training (learning on) before this file's first step: 0 for a run from step 0;
+    for a restored run, /run `prior_learning_steps` where the program records it, else the
+    learning phases of /phases before first_step when /phases starts at step 0 (a continued
+    protocol lists it whole); None when unknown (a restore into new phases, --run.protocol,
+    by a program that does not record it)."""
+    base = getattr(run, "_run", run)
+    if base.first_step == 0:
+        return 0
+    recorded = base.info.get("prior_learning_steps")
+    if recorded is not None:
+        return int(recorded)
+    planned = base.planned_phases
+    if planned and planned[0].first == 0:
+        return int(sum(min(p.end, base.first_step) - p.first for p in planned
+                       if p.learning and p.first < base.first_step))
+    return None
+
+
+def trained_label(entry) -> str:
+    """'after 1.5 s' for a readout entry or block; 'after >=1.5 s' where a restored run's training
+    before its checkpoint is not recorded in the file (only this file's training counted)."""
+    if "trained_ms_before_file" in entry:  # (the table's column is narrow: the docs explain '>=')
+        return f"after >={entry['trained_ms'] / 1000:g} s"
+    return f"after {entry['trained_ms'] / 1000:g} s"
+
+
+#: per-phase measures (readout blocks, 11.5 phases, the test phases of locking and
+#: reproducibility) are computed for at most this many, the last ones (and the block before
+#: training): a file may hold 10^6 phases; the JSON says how many were left out
+MAX_PHASE_DETAIL = 1000
 
 
 def readout_plan(run: Run, blocks=None):
@@ -300,7 +347,11 @@ def readout_plan(run: Run, blocks=None):
     in a block is fitted on the first half of its sample steps and scored on the second half
     (seqlearn's choice, marked "split"). [(block, task, fit phase, [score phases], split)]."""
     plan = []
-    for block in readout_blocks(run) if blocks is None else blocks:
+    blocks = readout_blocks(run) if blocks is None else blocks
+    if len(blocks) > MAX_PHASE_DETAIL:
+        before = [b for b in blocks[:1] if b["before"]]
+        blocks = before + blocks[-MAX_PHASE_DETAIL:]
+    for block in blocks:
         by_task = {}
         for phase in block["phases"]:
             by_task.setdefault(phase_task(run, phase), []).append(phase)
@@ -310,13 +361,13 @@ def readout_plan(run: Run, blocks=None):
 
 
 def xor_window_steps(run: Run) -> int:
-    """input.t_pattern_xor (default 50 ms) in steps."""
-    return max(1, int(round(float(run.config.get("input.t_pattern_xor", 50.0)) / run.dt_ms)))
+    """input.t_pattern_xor (default 50 ms) in steps (ValueError naming it unless finite > 0)."""
+    return Run.xor_window_steps(getattr(run, "_run", run))
 
 
 def tau_ms(run: Run) -> float:
-    """The readout state's tau: neuron.tau_decay (20 ms)."""
-    return float(run.config.get("neuron.tau_decay", 20.0))
+    """The readout state's tau: neuron.tau_decay (20 ms; ValueError naming it unless finite > 0)."""
+    return positive_number(run.config_text, "neuron.tau_decay", 20.0, run.path)
 
 
 def sample_steps(run: Run, phase: Phase, task: str) -> np.ndarray:
@@ -438,7 +489,10 @@ def readouts(run: Run, max_neurons=2000, seed=0, spikes=None) -> dict:
     neurons = subsample(run.n_neurons, max_neurons, seed)
     index = np.full(run.n_neurons, -1, np.int64)
     index[neurons] = np.arange(len(neurons))
-    plan = readout_plan(run)
+    all_blocks = readout_blocks(run)
+    plan = readout_plan(run, all_blocks)
+    n_blocks = len(all_blocks)
+    plan_blocks = {id(block) for block, *_ in plan}
 
     # Pass 1, labels only: sample steps and targets per (block, task), fit sample counts.
     entries = {t: [] for t in READOUT_TARGETS}
@@ -447,7 +501,9 @@ def readouts(run: Run, max_neurons=2000, seed=0, spikes=None) -> dict:
         per_phase = {}
         for phase in phases:
             at = sample_steps(run, phase, task)
-            per_phase[phase.index] = (phase, at, readout_targets(run, phase, task, at))
+            targets = readout_targets(run, phase, task, at) if len(at) else \
+                {t: (np.zeros(0, np.int64), np.zeros(0)) for t in TASK_TARGETS.get(task, ())}
+            per_phase[phase.index] = (phase, at, targets)
         for target in TASK_TARGETS.get(task, ()):
             if split:
                 phase, at, targets = per_phase[fit.index]
@@ -484,6 +540,7 @@ def readouts(run: Run, max_neurons=2000, seed=0, spikes=None) -> dict:
             block = e["block"]
             phase_index, fit_rows, fit_values = e["fit"]
             entry = {"trained_ms": block["trained_ms"], "before": block["before"], "task": e["task"],
+                     **({"trained_ms_before_file": None} if "trained_ms_before_file" in block else {}),
                      "fit_phase": phase_index, "score_phases": [s[0] for s in e["scores"]], "split": e["split"],
                      "n_fit_available": int(len(fit_rows)), "n_fit": 0, "n_score": 0,
                      "network": float("nan"), "input": float("nan"), "score_network": [], "score_input": []}
@@ -528,6 +585,8 @@ def readouts(run: Run, max_neurons=2000, seed=0, spikes=None) -> dict:
         last = blocks[-1]
         before = next((b for b in blocks if b["before"]), None)
         summary = {key: last[key] for key in ("network", "input", "n_fit", "n_score", "trained_ms")}
+        if "trained_ms_before_file" in last:
+            summary["trained_ms_before_file"] = None
         if last.get("reason"):
             summary["reason"] = last["reason"]
         summary["before"] = None if before is None else {
@@ -536,6 +595,7 @@ def readouts(run: Run, max_neurons=2000, seed=0, spikes=None) -> dict:
         summary["n_fit_available"] = [b["n_fit_available"] for b in blocks]
         summary["neurons"] = int(len(neurons))
         summary["blocks"] = blocks
+        summary["blocks_omitted"] = n_blocks - len(plan_blocks)
         result["readout_" + target] = summary
     return result
 
@@ -571,16 +631,24 @@ def reproducibility_reference(run: Run, threshold_hz=90.0) -> dict:
     dt_rec = run.config.get("record.dt_rec")
     dt_rec_steps = run.file["traces"].attrs.get("dt_rec_steps", 1) if "traces" in run.file else 1
     no_traces = "no traces (record.dt_rec = 0)" if dt_rec == 0 or dt_rec_steps == 0 else None
-    phases, trained_steps = [], 0
+    prior = prior_learning_steps(run)
+    chosen, trained_steps = [], prior or 0
     for phase in run.phases:
         if phase.learning:
             trained_steps += phase.steps
-            continue
-        if phase_task(run, phase) != "pattern":
-            continue
+        elif phase_task(run, phase) == "pattern":
+            chosen.append((phase, trained_steps))
+    omitted = max(0, len(chosen) - MAX_PHASE_DETAIL)
+    phases = []
+    for phase, trained_steps in chosen[omitted:]:
         entry = {"phase": phase.index, "trained_ms": trained_steps * run.dt_ms, "corr_1_2": None, "corr_1_3": None,
                  "n_neurons": 0, "n_neurons_1_3": 0}
+        if prior is None:
+            entry["trained_ms_before_file"] = None
         phases.append(entry)
+        if phase.steps < 3:
+            entry["reason"] = "0 complete presentation(s) in the phase; 2 needed (3 for corr_1_3)"
+            continue
         shown = presentations(run, phase.first, phase.end, "sequence_id")
         if shown:
             # Sequences with the same patterns are the same stimulus (the default
@@ -653,6 +721,7 @@ def reproducibility_reference(run: Run, threshold_hz=90.0) -> dict:
         "trained_ms": last.get("trained_ms"),
         "threshold_hz": threshold_hz,
         "phases": phases,
+        "phases_omitted": omitted,
     }
 
 
@@ -728,14 +797,19 @@ def analyze(path: str, max_neurons=2000, seed=0):
             "interrupted": run.interrupted,
             "first_step": run.first_step,
             "last_step": run.last_step,
-            "phase_tasks": [phase_task(opened, p) for p in opened.phases],
+            "phase_tasks": [p.task for p in opened.phases] if len(opened.phases) <= MAX_PHASE_DETAIL else None,
+            "phase_task_counts": {t: sum(1 for p in opened.phases if p.task == t) for t in TASKS},
+            "prior_learning_ms": None if prior_learning_steps(opened) is None
+            else prior_learning_steps(opened) * opened.dt_ms,
             "config": dict(run.config),
         }
         for label, phases in (("untrained", untrained), ("trained", trained)):
             if not phases:
                 result[label] = None
                 continue
-            entry = {"phases": [p.index for p in phases]}
+            omitted = max(0, len(phases) - MAX_PHASE_DETAIL)
+            phases = phases[omitted:]
+            entry = {"phases": [p.index for p in phases], "phases_omitted": omitted}
             entry["locking"] = locking_summary(run, phases)
             entry["persistence"] = winner_dwell(run, phases)
             entry["reproducibility"] = reproducibility(run, phases, max_neurons=max_neurons, seed=seed)

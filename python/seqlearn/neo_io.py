@@ -9,12 +9,20 @@ import os
 
 import numpy as np
 
+from .reader import _split
+
 
 def _annotation(value):
     return value if isinstance(value, (bool, int, float, str)) else str(value)
 
 
-def to_neo(run, inputs: bool = True):
+#: to_neo refuses to build more SpikeTrains than this (one per neuron, and per input channel
+#: with inputs, in each phase's Segment: about 50 us and 4 KB each in Neo) unless max_trains
+#: says otherwise: a file of 5,000 phases would otherwise take a minute and gigabytes
+MAX_TRAINS = 200_000
+
+
+def to_neo(run, inputs: bool = True, phases=None, max_trains: int | None = MAX_TRAINS):
     """One Segment per phase (the steps that ran: t_start = first step * dt, t_stop = one past
     the last; annotations phase, kind, task, learning, ...), holding a SpikeTrain per neuron
     (annotations: neuron_id, circuit, source "neuron"), with `inputs` one per input channel
@@ -26,13 +34,31 @@ def to_neo(run, inputs: bool = True):
         annotations half1, half2, xor: 1 if the ids differ, else 0);
       - `file` phases: "file labels", an entry per stretch of one label value >= 0 (label
         "label L", array annotation label).
-    Times in ms."""
+    The Block's `groups`: Group "neurons" (every neuron SpikeTrain of every Segment) and, with
+    `inputs`, Group "inputs" (every input channel's).
+    `phases`: the indices (Phase.index) of the phases to include (default: every phase that
+    ran). More than `max_trains` SpikeTrains in all is refused (ValueError) before anything is
+    built; pass phases=, inputs=False or a larger max_trains (None: no limit). Times in ms."""
     try:
         import neo
         import quantities as pq
     except ImportError as error:  # pragma: no cover - depends on the machine
         raise ImportError("seqlearn: to_neo() needs Neo (Debian: apt-get install python3-neo; "
                           "pip install neo)") from error
+
+    chosen = run.phases
+    if phases is not None:
+        wanted = {int(i) for i in phases}
+        chosen = [p for p in run.phases if p.index in wanted]
+        missing = wanted - {p.index for p in chosen}
+        if missing:
+            raise ValueError(f"to_neo: phase(s) {sorted(missing)[:10]} did not run in {run.path} "
+                             f"(phases that ran: {len(run.phases)})")
+    per_segment = run.n_neurons + (run.n_inputs if inputs else 0)
+    if max_trains is not None and len(chosen) * per_segment > max_trains:
+        raise ValueError(f"to_neo: {len(chosen)} phases x {per_segment} spike trains = {len(chosen) * per_segment} "
+                         f"SpikeTrains, more than max_trains = {max_trains} (about 50 us and 4 KB each in Neo); "
+                         "choose phases (phases=[...]), leave out the inputs (inputs=False) or raise max_trains")
 
     dt = run.dt_ms
     block = neo.Block(
@@ -49,23 +75,37 @@ def to_neo(run, inputs: bool = True):
         last_step=run.last_step,
         **{"config": {k: _annotation(v) for k, v in run.config.items()}},
     )
+    neuron_group = neo.Group(name="neurons", description="network neurons: one SpikeTrain per neuron and Segment")
+    neuron_group.annotate(source="neuron")
+    input_group = neo.Group(name="inputs", description="input channels: one SpikeTrain per channel and Segment")
+    input_group.annotate(source="input")
     circuits = run.circuit_of()
-    for phase in run.phases:
+    # Spikes read once (in step order) and cut per phase by bisection, not one read per phase.
+    lo_all = chosen[0].first if chosen else run.first_step
+    hi_all = chosen[-1].end if chosen else run.first_step
+    net_steps, net_ids = run.spikes(lo_all, hi_all) if chosen else (np.zeros(0, np.int64),) * 2
+    if inputs and chosen:
+        in_steps, in_channels, _ = run.input_spikes(lo_all, hi_all)
+    for phase in chosen:
         t_start, t_stop = phase.first * dt * pq.ms, phase.end * dt * pq.ms
         segment = neo.Segment(name=f"phase {phase.index}: {phase.name}", index=phase.index)
         segment.annotate(phase=phase.index, kind=phase.name, task=phase.task, learning=phase.learning,
                          first_step=phase.first, last_step=phase.last, complete=phase.complete)
-        for neuron, steps in enumerate(run.spike_steps(phase.first, phase.end)):
+        a, b = np.searchsorted(net_steps, [phase.first, phase.end])
+        for neuron, steps in enumerate(_split(net_steps[a:b], net_ids[a:b], run.n_neurons)):
             train = neo.SpikeTrain(steps * dt, units="ms", t_start=t_start, t_stop=t_stop,
                                    name=f"neuron {neuron}")
             train.annotate(neuron_id=neuron, circuit=int(circuits[neuron]), source="neuron")
             segment.spiketrains.append(train)
+            neuron_group.add(train)
         if inputs:
-            for channel, steps in enumerate(run.input_spike_steps(phase.first, phase.end)):
+            a, b = np.searchsorted(in_steps, [phase.first, phase.end])
+            for channel, steps in enumerate(_split(in_steps[a:b], in_channels[a:b], run.n_inputs)):
                 train = neo.SpikeTrain(steps * dt, units="ms", t_start=t_start, t_stop=t_stop,
                                        name=f"input {channel}")
                 train.annotate(channel=channel, source="input")
                 segment.spiketrains.append(train)
+                input_group.add(train)
         presentations = run.presentations(phase.first, phase.end)
         segment.epochs.append(_epoch(neo, pq, dt, presentations, "pattern presentations",
                                      [f"pattern {p.pattern}" for p in presentations],
@@ -82,6 +122,9 @@ def to_neo(run, inputs: bool = True):
             segment.epochs.append(_epoch(neo, pq, dt, epochs, "file labels", [f"label {e.label}" for e in epochs],
                                          label=[e.label for e in epochs]))
         block.segments.append(segment)
+    block.groups.append(neuron_group)
+    if inputs:
+        block.groups.append(input_group)
     if hasattr(block, "create_relationship"):  # Neo < 0.12: parents set explicitly
         block.create_relationship()
     return block

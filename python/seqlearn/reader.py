@@ -7,16 +7,22 @@ Files of older versions (byte-string config, STP D/F in seconds, no units, no /r
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import math
+import os
 import re
+import sys
 from dataclasses import dataclass
 
 import h5py
 import numpy as np
 
 CHUNK = 1 << 22  # spikes read at a time
+MAX_CACHED_LABEL_ROWS = 20_000_000  # label arrays up to this many steps are read once and kept
 
 
-@dataclass
+@(dataclass(slots=True) if sys.version_info >= (3, 10) else dataclass)  # slots: files may hold 10^6 phases
 class Phase:
     """One phase of the protocol as it ran: steps [first, first + steps). `planned_steps` is
     the protocol's length; a run interrupted (or a chain segment) ran fewer (`complete` False)."""
@@ -138,12 +144,13 @@ class Run:
         self.config = {key: parse_value(value) for key, value in self.config_text.items()}
         #: the unit of each config value that has one (files of this version)
         self.config_units = {k: _text(v) for k, v in config["units"].attrs.items()} if "units" in config else {}
-        self.dt_ms = float(self.config_text["neuron.dt"])
+        self.dt_ms = positive_number(self.config_text, "neuron.dt", path=self.path)
         network = f["network"]
-        self.n_neurons = int(network.attrs["n_neurons"])
-        self.n_inputs = int(network.attrs["n_inputs"])
+        self.n_neurons = _count_attribute(network, "n_neurons", self.path)
+        self.n_inputs = _count_attribute(network, "n_inputs", self.path)
         self.rows = int(network.attrs["rows"])
         self.cols = int(network.attrs["cols"])
+        self._check_sizes(f, network)
         self.circuit_size = network["circuit_size"][:]
         #: /run attributes (timings, counters, first_step, last_step, interrupted); {} if none
         self.info = {k: v.item() if hasattr(v, "item") else v for k, v in _attrs(f["run"]).items()} if "run" in f else {}
@@ -152,29 +159,60 @@ class Run:
         self.first_step = int(self.info.get("first_step", self.label_first_step))
         planned_end = None
         phases = f["phases"]
-        tasks = [_text(t) for t in phases["task"][:]] if "task" in phases else ["pattern"] * phases["name"].shape[0]
-        planned = [
-            (i, _text(name), int(first), int(steps), bool(learning), task)
-            for i, (name, first, steps, learning, task) in enumerate(
-                zip(phases["name"][:], phases["first_step"][:], phases["steps"][:], phases["learning"][:], tasks)
-            )
-        ]
-        if planned:
-            planned_end = planned[-1][2] + planned[-1][3]
+        count = phases["name"].shape[0]
+        for name in ("first_step", "steps", "learning") + (("task",) if "task" in phases else ()):
+            if phases[name].shape != (count,):
+                raise ValueError(f"{self.path}: /phases/{name} has shape {phases[name].shape}; /phases/name has ({count},)")
+        # Read as arrays, decoded once per distinct text (files may hold 10^6 phases).
+        names = _decode_all(phases["name"][()])
+        tasks = _decode_all(phases["task"][()], "pattern") if "task" in phases else ["pattern"] * count
+        firsts = phases["first_step"][()].astype(np.int64).tolist()
+        lengths = phases["steps"][()].astype(np.int64).tolist()
+        learning = phases["learning"][()].astype(bool).tolist()
+        with no_gc():  # a million small objects: the collector would rescan them again and again
+            self.planned_phases = [Phase(i, n, a, k, l, k, t)
+                                   for i, (n, a, k, l, t) in enumerate(zip(names, firsts, lengths, learning, tasks))]
+        if count:
+            planned_end = firsts[-1] + lengths[-1]
         labelled_end = self.label_first_step + f["input/pattern_id"].shape[0]
         self.last_step = int(self.info.get("last_step", planned_end if planned_end is not None else labelled_end))
         self.last_step = min(self.last_step, labelled_end)
         #: stopped by SIGTERM/SIGINT before the end of its protocol
         self.interrupted = bool(self.info.get("interrupted", 0))
         # Phases cut to the steps that ran, [first_step, last_step); phases that did not run
-        # at all are left out.
+        # at all are left out (a phase that ran whole is the planned phase's object).
         self.phases = []
-        for i, name, first, steps, learning, task in planned:
-            a, b = max(first, self.first_step), min(first + steps, self.last_step)
+        for phase in self.planned_phases:
+            a, b = max(phase.first, self.first_step), min(phase.end, self.last_step)
             if b > a:
-                self.phases.append(Phase(i, name, a, b - a, learning, steps, task))
-        self.planned_phases = [Phase(i, n, a, s, l, s, t) for i, n, a, s, l, t in planned]
+                whole = a == phase.first and b - a == phase.steps
+                self.phases.append(phase if whole else Phase(phase.index, phase.name, a, b - a, phase.learning,
+                                                             phase.steps, phase.task))
         self.total_steps = sum(p.steps for p in self.phases)
+
+    def _check_sizes(self, f, network):
+        """Counts taken from attributes must match the file's own datasets before anything is
+        sized by them (a crafted n_neurons would otherwise allocate gigabytes)."""
+        where = self.path
+        if "circuit_of" in network and network["circuit_of"].shape != (self.n_neurons,):
+            raise ValueError(f"{where}: /network n_neurons is {self.n_neurons} but /network/circuit_of has "
+                             f"{network['circuit_of'].shape[0] if network['circuit_of'].ndim else 0} entries")
+        size = network["circuit_size"]
+        if size.ndim != 1:
+            raise ValueError(f"{where}: /network/circuit_size is not 1-D")
+        if size.shape[0] <= MAX_CACHED_SIZE and int(np.sum(size[()].astype(np.int64))) != self.n_neurons:
+            raise ValueError(f"{where}: /network n_neurons is {self.n_neurons} but /network/circuit_size sums to "
+                             f"{int(np.sum(size[()].astype(np.int64)))}")
+        if "stp/U" in network and network["stp/U"].shape[0] != self.n_inputs + self.n_neurons:
+            raise ValueError(f"{where}: /network n_inputs + n_neurons is {self.n_inputs + self.n_neurons} but "
+                             f"/network/stp/U has {network['stp/U'].shape[0]} entries (one per source)")
+        # What is left is a count as large as the file's own datasets: still refuse one whose
+        # per-unit arrays (about 64 bytes per neuron and input) would not fit the memory.
+        need = 64 * (self.n_neurons + self.n_inputs)
+        free = _available_memory()
+        if free and need > free:
+            raise ValueError(f"{where}: {self.n_neurons} neurons and {self.n_inputs} inputs need about "
+                             f"{need / 2**30:.1f} GiB to analyse; {free / 2**30:.1f} GiB available")
 
     def close(self):
         self.file.close()
@@ -274,8 +312,8 @@ class Run:
         one-stream tasks). Files of older versions (1-D pattern_id) have stream 0 only."""
         first = self.first_step if first is None else first
         end = self.last_step if end is None else end
-        dataset = self.file["input/" + name]
-        rows = slice(first - self.label_first_step, end - self.label_first_step)
+        dataset = self.label_data(name)
+        rows = slice(max(0, first - self.label_first_step), max(0, end - self.label_first_step))
         if dataset.ndim == 1:
             if stream != 0:
                 raise ValueError(f"input/{name} of {self.path} has one stream; stream {stream} asked for")
@@ -283,6 +321,16 @@ class Run:
         if not 0 <= stream < dataset.shape[1]:
             raise ValueError(f"input/{name} of {self.path} has {dataset.shape[1]} streams; stream {stream} asked for")
         return dataset[rows, stream]
+
+    def label_data(self, name: str):
+        """input/NAME ("pattern_id", "sequence_id"): read once and kept when it has at most
+        MAX_CACHED_LABEL_ROWS rows (labels are asked for phase by phase, and one HDF5 read
+        costs ~100 us), else the dataset itself."""
+        cache = self.__dict__.setdefault("_label_cache", {})
+        if name not in cache:
+            dataset = self.file["input/" + name]
+            cache[name] = dataset[()] if dataset.shape[0] <= MAX_CACHED_LABEL_ROWS else dataset
+        return cache[name]
 
     def pattern_id(self, first: int | None = None, end: int | None = None, stream: int = 0) -> np.ndarray:
         return self.labels("pattern_id", first, end, stream)
@@ -295,8 +343,15 @@ class Run:
         steps [a, b) inside [first, end)."""
         first = self.first_step if first is None else first
         end = self.last_step if end is None else end
+        if "_phase_ends" not in self.__dict__:
+            self._phase_ends = np.array([p.end for p in self.phases], np.int64)
+        # phases are in step order: only those from the first that ends after `first` (bisection,
+        # not a scan: a file may hold 10^6 phases and this is asked once per phase)
         out = []
-        for phase in self.phases:
+        for i in range(int(np.searchsorted(self._phase_ends, first, side="right")), len(self.phases)):
+            phase = self.phases[i]
+            if phase.first >= end:
+                break
             a, b = max(first, phase.first), min(end, phase.end)
             if phase.task == task and b > a:
                 out.append((phase, a, b))
@@ -321,7 +376,12 @@ class Run:
 
     def xor_window_steps(self) -> int:
         """The xor task's window, input.t_pattern_xor (default 50 ms), in steps."""
-        return max(1, int(round(float(self.config.get("input.t_pattern_xor", 50.0)) / self.dt_ms)))
+        window = positive_number(self.config_text, "input.t_pattern_xor", 50.0, self.path)
+        steps = round(window / self.dt_ms)
+        if steps > MAX_COUNT:
+            raise ValueError(f"{self.path}: /config attribute input.t_pattern_xor is {window:g} ms: "
+                             f"{steps:g} steps, more than any run")
+        return max(1, int(steps))
 
     def xor_windows(self, first: int | None = None, end: int | None = None) -> list[XorWindow]:
         """The complete windows of the `xor` phases wholly inside [first, end), with both
@@ -400,22 +460,89 @@ class Run:
 
     def pattern_steps(self, pattern: int) -> int:
         """Unwarped length of a pattern, steps."""
-        lengths = [float(x) for x in self.config_text["input.t_pattern"].split(",")]
-        return int(lengths[min(pattern, len(lengths) - 1)] // self.dt_ms)
+        texts = self.config_text["input.t_pattern"].split(",")
+        text = texts[min(pattern, len(texts) - 1)]
+        length = positive_number({"input.t_pattern": text}, "input.t_pattern", path=self.path)
+        if length / self.dt_ms > MAX_COUNT:
+            raise ValueError(f"{self.path}: /config attribute input.t_pattern is {text!r}: more steps than any run")
+        return int(length // self.dt_ms)
 
     def sequences(self) -> list[list[int]]:
         return [[int(x) for x in seq.split(",")] for seq in self.config_text["input.pattern_sequences"].split(";")]
 
     # --- Neo ------------------------------------------------------------------------------
 
-    def to_neo(self, inputs: bool = True):
+    def to_neo(self, inputs: bool = True, phases=None, max_trains: int | None = 200_000):
         """A neo.Block: one Segment per phase (the steps that ran; annotation `task`), a
         SpikeTrain per neuron (and per input channel with `inputs`), an Epoch of pattern
         presentations (empty in `xor` and `file` phases), and in `xor` phases an Epoch of the
-        windows, in `file` phases one of the labels. Needs python3-neo."""
+        windows, in `file` phases one of the labels; the Block's groups "neurons" and "inputs"
+        hold the neurons' and the inputs' SpikeTrains. `phases`: the phase indices to include;
+        more than `max_trains` SpikeTrains is refused (ValueError) before anything is built.
+        Needs python3-neo."""
         from .neo_io import to_neo
 
-        return to_neo(self, inputs=inputs)
+        return to_neo(self, inputs=inputs, phases=phases, max_trains=max_trains)
+
+
+@contextlib.contextmanager
+def no_gc():
+    """The cyclic garbage collector paused (for building many small acyclic objects)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+MAX_CACHED_SIZE = 1 << 26
+MAX_COUNT = 1 << 40  # neurons or inputs: more is no file this program writes
+
+
+def positive_number(config_text: dict, key: str, default=None, path: str = "") -> float:
+    """The /config value `key` as a finite number > 0, else ValueError naming the attribute."""
+    text = config_text.get(key)
+    if text is None:
+        if default is None:
+            raise ValueError(f"{path}: /config has no attribute {key}")
+        return float(default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{path}: /config attribute {key} is {text!r}; expected a finite number > 0")
+    return value
+
+
+def _count_attribute(group, name: str, path: str) -> int:
+    value = group.attrs.get(name)
+    try:
+        number = int(value)
+        ok = float(value) == number and 0 <= number <= MAX_COUNT
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{path}: /network attribute {name} is {value!r}; expected an integer in [0, 2^40]")
+    return number
+
+
+def _available_memory() -> int:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def _decode_all(values, empty: str = "") -> list:
+    """Texts of an array of (fixed- or variable-length) strings, each distinct value decoded once."""
+    if len(values) == 0:
+        return []
+    unique, inverse = np.unique(np.asarray(values), return_inverse=True)
+    texts = [_text(u).rstrip("\0") or empty for u in unique]
+    return [texts[i] for i in inverse.tolist()]
 
 
 def _split(steps: np.ndarray, ids: np.ndarray, n: int) -> list[np.ndarray]:

@@ -22,14 +22,20 @@ def spikes(rng, first, end):
     return step[order].astype(np.int64), neuron[order].astype(np.uint64)
 
 
-def write(path, first, end, interrupted, phases, data):
+def write(path, first, end, interrupted, phases, data, seed="1", pre=(0, 1, 2)):
     """The part [first, end) of the run in `data`, as seqlearn writes it."""
     with h5py.File(path, "w") as f:
         f.create_group("config").attrs["run.protocol"] = "test:300,train:1000,test:400"
+        f["config"].attrs["run.seed"] = seed
+        f["config"].attrs["plasticity.learning_rate"] = "0.05"
         f["config"].create_group("units").attrs["run.protocol"] = "ms"
         net = f.create_group("network")
         for key, value in {"n_neurons": N_NEURONS, "n_inputs": N_INPUTS, "n_circuits": 1, "rows": 1, "cols": 1}.items():
             net.attrs[key] = value
+        net["circuit_of"] = np.zeros(N_NEURONS, np.uint32)  # the fixed structure (fingerprint)
+        net["circuit_size"] = np.array([N_NEURONS], np.int32)
+        net["synapses/pre"] = np.array(pre, np.uint64)
+        net["synapses/post"] = np.array([5, 6, 6], np.uint64)
         net["synapses/weight"] = np.full(3, float(end))  # the weights at the end of this part
         keep = (data["step"] >= first) & (data["step"] < end)
         order = np.lexsort((data["step"][keep], data["neuron"][keep]))
@@ -181,3 +187,160 @@ def test_a_chain_across_the_two_stream_labels_joins(chain):
     with h5py.File(chain / "full.h5") as full, h5py.File(folder / "run.h5") as joined:
         assert np.array_equal(joined["input/pattern_id"][:, 0], full["input/pattern_id"][:])
         assert np.all(joined["input/pattern_id"][:, 1] == -1)
+
+
+# ---- issue 18: a join proves that its segments are one run (D3, D4), D13, D15, D2 ----
+
+def test_segments_of_two_seeds_are_refused(chain):
+    """D4: segments of --seed 1 and --seed 2 joined with exit 0, the result claiming seed 1."""
+    folder = chain / "chain"
+    with h5py.File(folder / "segment-002.h5", "r+") as f:
+        f["config"].attrs["run.seed"] = "2"
+    proc = join(folder)
+    assert proc.returncode == 2 and "segment-002.h5: run.seed 2, but the first segment's is 1" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1
+    assert sorted(os.listdir(folder)) == ["segment-001.h5", "segment-002.h5", "segment-003.h5"]
+
+
+def test_segments_of_another_network_are_refused(chain):
+    """D4: same seed and sizes, another network (the fixed structure differs)."""
+    folder = chain / "chain"
+    with h5py.File(folder / "segment-003.h5", "r+") as f:
+        f["network/synapses/pre"][1] = 4
+    proc = join(folder)
+    assert proc.returncode == 2 and "segment-003.h5: its network" in proc.stderr
+
+
+def test_a_chain_whose_first_segment_is_missing_is_refused(chain):
+    """D3: a chain folder whose segment-001.h5 was moved away was joined and reported complete."""
+    folder = chain / "chain"
+    os.rename(folder / "segment-001.h5", chain / "moved.h5")
+    proc = join(folder)
+    assert proc.returncode == 2
+    assert "segment-002.h5: the first segment starts at step 555, not at the run's first step 0" in proc.stderr
+    assert not (folder / "run.h5").exists()
+    # a chain that began with --restore at step 555 says so
+    proc = join(folder, "--start-step", "555")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_each_segments_config_is_recorded(chain):
+    """D4: a continuation restored with another learning rate joined, and /config still claimed
+    the first segment's; now /config_segments has each and /run config_changes says what changed."""
+    folder = chain / "chain"
+    with h5py.File(folder / "segment-002.h5", "r+") as f:
+        f["config"].attrs["plasticity.learning_rate"] = "0.9"
+    proc = join(folder)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(folder / "run.h5") as joined:
+        segs = joined["config_segments"]
+        assert sorted(segs) == ["000", "001", "002"]
+        assert segs["001"].attrs["plasticity.learning_rate"] == "0.9"
+        assert segs["000"].attrs["plasticity.learning_rate"] == "0.05"
+        assert segs["001"].attrs["segment_file"] == "segment-002.h5"
+        assert (segs["001"].attrs["segment_first_step"], segs["001"].attrs["segment_last_step"]) == (555, 1234)
+        assert joined["run"].attrs["config_changes"] == "segment-002.h5: plasticity.learning_rate 0.05 -> 0.9"
+
+
+def test_segments_sort_numerically(chain):
+    """D15: segment-1000.h5 sorted before segment-999.h5 (as text)."""
+    folder = chain / "chain"
+    for old, new in (("001", "998"), ("002", "999"), ("003", "1000")):
+        os.rename(folder / f"segment-{old}.h5", folder / f"segment-{new}.h5")
+    proc = join(folder)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(folder / "run.h5") as joined:
+        assert joined["run"].attrs["joined_from"].split("\n") == ["segment-998.h5", "segment-999.h5", "segment-1000.h5"]
+
+
+def crafted(chain, change):
+    with h5py.File(chain / "chain" / "segment-002.h5", "r+") as f:
+        change(f)
+    return join(chain / "chain")
+
+
+@pytest.mark.parametrize("case", ["n_neurons", "neuron_id", "huge_dataset", "missing_attr", "missing_group",
+                                  "nan_step", "string_seed_missing", "scalar_spikes"])
+def test_crafted_segments_give_one_line_and_leave_nothing(chain, case):
+    """D13: crafted files made the join try 8 TiB allocations or raise KeyError, and left
+    .partial files behind."""
+    def change(f):
+        if case == "n_neurons":
+            for g in ("network",):
+                f[g].attrs["n_neurons"] = 2 ** 40
+        elif case == "neuron_id":
+            f["spikes/neuron"][0] = 2 ** 40
+        elif case == "huge_dataset":
+            del f["spikes/step"]
+            f.create_dataset("spikes/step", shape=(2 ** 40,), dtype=np.int64, chunks=(1024,))
+        elif case == "missing_attr":
+            del f["run"].attrs["last_step"]
+        elif case == "missing_group":
+            del f["phases"]
+        elif case == "nan_step":
+            f["run"].attrs["first_step"] = float("nan")
+        elif case == "string_seed_missing":
+            del f["config"].attrs["run.seed"]
+        elif case == "scalar_spikes":
+            del f["spikes/neuron"]
+            f["spikes/neuron"] = 3
+    proc = crafted(chain, change)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert not [n for n in os.listdir(chain / "chain") if "partial" in n or n == "run.h5"]
+
+
+def test_out_in_a_missing_folder_is_one_line(chain):
+    proc = join("--out", chain / "missing" / "dir" / "x.h5", *(chain / "chain" / f"segment-{k:03d}.h5" for k in (1, 2, 3)))
+    assert proc.returncode == 2 and proc.stderr.startswith("seqlearn-join: no folder") and "Traceback" not in proc.stderr
+
+
+def test_a_link_planted_at_the_partial_or_the_output_is_never_written_through(chain):
+    """D2: a symlink planted at OUT.partial received the HDF5 output, and OUT became a link to it."""
+    folder = chain / "chain"
+    victim = chain / "victim.txt"
+    victim.write_text("precious")
+    os.symlink(victim, folder / "run.h5.partial")
+    proc = join(folder)
+    assert proc.returncode == 0, proc.stderr
+    assert victim.read_text() == "precious"
+    assert not os.path.islink(folder / "run.h5") and h5py.is_hdf5(folder / "run.h5")
+    # a link at the output itself: refused even with --overwrite
+    os.unlink(folder / "run.h5")
+    os.symlink(victim, folder / "run.h5")
+    for extra in ((), ("--overwrite",)):
+        proc = join(folder, *extra)
+        assert proc.returncode == 2 and "is a symbolic link" in proc.stderr
+    assert victim.read_text() == "precious"
+    # a FIFO or a device at the output, a FIFO or a folder among the segments
+    os.unlink(folder / "run.h5")
+    os.mkfifo(folder / "run.h5")
+    proc = join(folder, "--overwrite")
+    assert proc.returncode == 2 and "is a FIFO" in proc.stderr
+    proc = join("--out", "/dev/null", "--overwrite", *(folder / f"segment-{k:03d}.h5" for k in (1, 2, 3)))
+    assert proc.returncode == 2 and "character device" in proc.stderr
+    os.mkfifo(chain / "fifo.h5")
+    proc = join("--out", chain / "x.h5", folder / "segment-001.h5", chain / "fifo.h5")
+    assert proc.returncode == 2 and "is a FIFO, not a regular file" in proc.stderr
+    proc = join("--out", chain / "x.h5", folder / "segment-001.h5", folder)
+    assert proc.returncode == 2 and "is a folder, not a regular file" in proc.stderr
+    assert not [n for n in os.listdir(folder) if ".partial." in n]
+
+
+def test_an_output_that_appears_meanwhile_is_kept(chain, monkeypatch):
+    """D11 for the join: without --overwrite, a file created at OUT while the join writes is kept."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(TOOLS), "python"))
+    from seqlearn import safe_io
+    from seqlearn.cli import join as join_module
+    folder = chain / "chain"
+    real = join_module.join_run
+
+    def and_someone_writes(files, out, names):
+        real(files, out, names)
+        (folder / "run.h5").write_text("theirs")
+    monkeypatch.setattr(join_module, "join_run", and_someone_writes)
+    assert join_module.main([str(folder)]) == 2
+    assert (folder / "run.h5").read_text() == "theirs"
+    assert not [n for n in os.listdir(folder) if ".partial." in n]
+    assert safe_io  # the helper module the tools share

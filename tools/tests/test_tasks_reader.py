@@ -3,8 +3,6 @@
 the labels of xor and file phases (column 0 of an xor phase is half 1's id, of a file phase the
 file's label), half 2 was ignored, Neo Segments had no task, and seqlearn-plot ordered the
 neurons "from pattern 0 in phase 4" of an xor phase and shaded its windows as presentations."""
-import importlib.machinery
-import importlib.util
 import os
 import subprocess
 import sys
@@ -88,11 +86,8 @@ def test_neo_segments_carry_the_task_and_its_epochs(tmp_path):
 
 
 def load_plot():
-    loader = importlib.machinery.SourceFileLoader("seqlearn_plot", os.path.join(TOOLS, "seqlearn-plot"))
-    spec = importlib.util.spec_from_loader("seqlearn_plot", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    import seqlearn.cli.plot
+    return seqlearn.cli.plot
 
 
 def test_plot_does_not_claim_pattern_presentations_in_xor_or_file_phases(tmp_path, monkeypatch):
@@ -108,7 +103,7 @@ def test_plot_does_not_claim_pattern_presentations_in_xor_or_file_phases(tmp_pat
     assert plot.main([path, "--out", str(tmp_path / "fig")]) == 0
     # the default order phase is the last test phase of the pattern task (phase 0), not xor phase 3
     assert [d[0] for d in drawn] == [0, 3]
-    assert all(d[1] == "order from pattern 0 in phase 0" for d in drawn)
+    assert all(d[1].startswith("order from pattern 0 in phase 0 (") for d in drawn)
     shaded, note, texts = drawn[1][2]
     assert "xor" in note and "presentation" not in note and shaded == []  # every window 0, 0: XOR = 0
     drawn.clear()
@@ -117,10 +112,10 @@ def test_plot_does_not_claim_pattern_presentations_in_xor_or_file_phases(tmp_pat
     assert "xor" in note and [w.start for w in shaded] == [650, 750, 850, 900, 950]
     shaded, note, texts = drawn[1][2]
     assert "file" in note and texts == ["3", "0"] and [e.start for e in shaded] == [1050, 1150]
-    # an xor phase has no pattern presentations to order the neurons by
-    proc = subprocess.run([PYTHON, os.path.join(TOOLS, "seqlearn-plot"), path, "--out", str(tmp_path / "f2"),
-                           "--order-phase", "3"], capture_output=True, text=True)
-    assert proc.returncode == 2 and "xor task" in proc.stderr and "Traceback" not in proc.stderr
+    # an xor phase orders the neurons by their activation time within its windows (issue 17)
+    drawn.clear()
+    assert plot.main([path, "--out", str(tmp_path / "fig"), "--order-phase", "3"]) == 0
+    assert all(d[1].startswith("order from xor windows in phase 3 (") for d in drawn)
     # the real drawing works on every task
     proc = subprocess.run([PYTHON, os.path.join(TOOLS, "seqlearn-plot"), path, "--out", str(tmp_path / "f3"),
                            "--phase", "1", "--phase", "2"], capture_output=True, text=True)

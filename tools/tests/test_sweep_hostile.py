@@ -1,0 +1,303 @@
+"""Issue 18 defects of seqlearn-sweep (D8, D9, D18, D13's `sweep --out FILE`) and the safe
+reading and writing of every tool (D2's rule; python/seqlearn/safe_io.py). The tools run in
+this process (seqlearn.cli.NAME.main) where a subprocess is not what is tested."""
+import csv
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from test_readouts import MIXED, xor_run
+
+TOOLS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(TOOLS), "python"))
+from seqlearn import safe_io  # noqa: E402
+from seqlearn.cli import analyze, join, plot, scaling, sweep  # noqa: E402
+
+BIN = os.environ.get("SEQLEARN_MPI")
+needs_bin = pytest.mark.skipif(BIN is None, reason="set SEQLEARN_MPI to the simulator (CTest does)")
+
+
+@pytest.fixture
+def program(monkeypatch):
+    if BIN is None:
+        pytest.skip("set SEQLEARN_MPI to the simulator (CTest does)")
+    monkeypatch.setenv("SEQLEARN_BIN", BIN)
+    return BIN
+
+
+def one_line(capsys):
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+# ---- D8: sweep.sbatch injection ---------------------------------------------------------------
+
+def test_a_newline_in_out_is_refused_and_nothing_is_injected(program, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = "d2\ntouch PWNED\n#"
+    assert sweep.main(["--param", "run.seed=1,2", "--out", out, "--slurm", "--dry-run", "--",
+                       "--network.grid", "3x3"]) == 2
+    assert "control character" in one_line(capsys)
+    assert not os.path.exists(out) and not (tmp_path / "PWNED").exists()
+    # a newline in a value or a program argument, too
+    for bad in (["--param", "run.seed=1,2\ntouch PWNED", "--out", "v"],
+                ["--param", "run.seed=1,2", "--out", "v", "--", "--input.file", "a\ntouch PWNED"]):
+        before = bad.index("--") if "--" in bad else len(bad)
+        assert sweep.main(bad[:before] + ["--slurm", "--dry-run"] + bad[before:]) == 2
+        capsys.readouterr()
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_the_generated_script_run_with_bash_runs_no_injected_command(program, tmp_path, capsys, monkeypatch):
+    """Spaces, $(...), backquotes, ; and glob characters in --out and in values: the script runs
+    the program with them as plain words (SEQLEARN_LAUNCHER=echo stands for srun)."""
+    monkeypatch.chdir(tmp_path)
+    out = "d 3 $(touch PWNED) `touch PWNED2`;touch PWNED3 *"
+    assert sweep.main(["--param", "input.file=$(touch PWNED4).csv,'a b;touch PWNED5'", "--out", out, "--slurm",
+                       "--dry-run", "--", "--network.grid", "3x3", "--input.label_file", "x;$(touch PWNED6)*"]) == 0
+    capsys.readouterr()
+    script = tmp_path / out / "sweep.sbatch"
+    assert '#SBATCH --output="' in script.read_text()
+    for task in (0, 1):
+        proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, cwd=tmp_path,
+                              env={**os.environ, "SLURM_ARRAY_TASK_ID": str(task), "SLURM_NTASKS": "1",
+                                   "SEQLEARN_LAUNCHER": "echo", "SEQLEARN_PYTHON": sys.executable})
+        assert proc.returncode == 0, proc.stderr
+        assert f"--output {out}/input.file=" in proc.stdout and f"--output.file" not in proc.stdout
+        assert "x;$(touch PWNED6)*" in proc.stdout
+    assert not [p for p in os.listdir(tmp_path) if p.startswith("PWNED")]
+    assert not [p for p in os.listdir(tmp_path / out) if p.startswith("PWNED")]
+
+
+# ---- D18 and --out -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("arg", ["--output=foo.h5", "--output", "--output.file=foo.h5", "--output.file",
+                                 "--output.fil", "--output.f=x.h5", "--output.checkpoint_file=c.h5"])
+def test_per_point_output_arguments_are_caught_in_every_spelling(tmp_path, capsys, arg):
+    assert sweep.main(["--param", "run.seed=1,2", "--out", str(tmp_path / "s"), "--", arg, "foo.h5"]) == 2
+    assert "is set per point by the sweep" in one_line(capsys)
+    assert not (tmp_path / "s").exists()
+
+
+def test_output_keys_are_not_swept(tmp_path, capsys):
+    assert sweep.main(["--param", "output.file=a.h5,b.h5", "--out", str(tmp_path / "s")]) == 2
+    assert "set per point" in one_line(capsys)
+
+
+@pytest.mark.parametrize("kind", ["file", "link", "fifo"])
+def test_out_that_is_not_a_folder_is_one_line(program, tmp_path, capsys, kind):
+    out = tmp_path / "out"
+    if kind == "file":
+        out.write_text("x")
+    elif kind == "link":
+        (tmp_path / "real").mkdir()
+        os.symlink(tmp_path / "real", out)
+    else:
+        os.mkfifo(out)
+    assert sweep.main(["--param", "run.seed=1,2", "--out", str(out), "--slurm", "--dry-run"]) == 2
+    assert "not a folder" in one_line(capsys)
+    assert sweep.main(["--collect", str(out)]) == 2
+    assert "not a folder" in one_line(capsys)
+
+
+def test_point_outputs_that_are_links_or_fifos_are_refused_even_with_overwrite(program, tmp_path, capsys):
+    out = tmp_path / "s"
+    out.mkdir()
+    (tmp_path / "victim").write_text("precious")
+    os.symlink(tmp_path / "victim", out / "run.seed=1.h5")
+    os.mkfifo(out / "run.seed=2.h5")
+    for extra in ([], ["--overwrite"]):
+        assert sweep.main(["--param", "run.seed=1,2", "--out", str(out), "--slurm", "--dry-run", *extra]) == 2
+        assert "only a regular file is replaced" in one_line(capsys)
+    assert (tmp_path / "victim").read_text() == "precious"
+
+
+# ---- D9: --collect and re-runs ---------------------------------------------------------------
+
+def collect_rows(capsys, folder, expect):
+    assert sweep.main(["--collect", str(folder)]) == expect
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    with open(folder / "summary.csv") as f:
+        return {r["point"]: r for r in csv.DictReader(f)}
+
+
+def sweep_folder(tmp_path, seeds=(1, 2)):
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    for s in seeds:
+        xor_run(str(folder / f"run.seed={s}.h5"), MIXED, seed=s)
+    points = [{"name": f"run.seed={s}", "values": {"run.seed": str(s)}} for s in seeds]
+    (folder / "sweep.json").write_text(json.dumps({"keys": ["run.seed"], "points": points}))
+    return folder
+
+
+def test_collect_with_a_truncated_analysis_json_analyses_again(tmp_path, capsys):
+    folder = sweep_folder(tmp_path)
+    rows = collect_rows(capsys, folder, 0)
+    text = (folder / "run.seed=1.analysis.json").read_text()
+    (folder / "run.seed=1.analysis.json").write_text(text[: len(text) // 2])  # truncated, newer than the run
+    (folder / "run.seed=2.analysis.json").write_text(json.dumps({"analysis_version": 2, "untrained": 5}))
+    again = collect_rows(capsys, folder, 0)
+    assert again["run.seed=1"]["status"] == "done" and again == rows
+    json.loads((folder / "run.seed=1.analysis.json").read_text())  # rewritten whole
+
+
+@pytest.mark.parametrize("manifest", ["{\"keys\": [\"run.seed\"], \"points\": [", "", "[1, 2]",
+                                      "{\"keys\": [\"status\"], \"points\": []}", "\xff\xfe"])
+def test_collect_with_a_corrupt_sweep_json_still_writes_summary(tmp_path, capsys, manifest):
+    folder = sweep_folder(tmp_path)
+    (folder / "sweep.json").write_bytes(manifest.encode("latin-1"))
+    rows = collect_rows(capsys, folder, 1)
+    assert sorted(rows) == ["run.seed=1", "run.seed=2"]
+    assert {r["status"] for r in rows.values()} == {"done"} and rows["run.seed=2"]["run.seed"] == "2"
+
+
+def test_collect_never_reads_or_writes_outside_the_folder(tmp_path, capsys):
+    folder = sweep_folder(tmp_path, seeds=(1,))
+    outside = tmp_path / "x"
+    xor_run(str(tmp_path / "x.h5"), MIXED)
+    points = [{"name": "run.seed=1", "values": {"run.seed": "1"}}, {"name": "../x", "values": {"run.seed": "9"}},
+              {"name": str(outside), "values": {"run.seed": "8"}}, {"name": "run.seed=1/../../x", "values": {}}]
+    (folder / "sweep.json").write_text(json.dumps({"keys": ["run.seed"], "points": points}))
+    rows = collect_rows(capsys, folder, 1)
+    assert rows["run.seed=1"]["status"] == "done"
+    assert [r["status"] for r in rows.values()].count("refused") == 3
+    assert not (tmp_path / "x.analysis.json").exists()
+
+
+def test_collect_of_special_files_marks_them_unreadable(tmp_path, capsys):
+    folder = sweep_folder(tmp_path, seeds=(1,))
+    os.mkfifo(folder / "run.seed=2.h5")
+    os.mkdir(folder / "run.seed=3.h5")
+    os.symlink("/dev/zero", folder / "run.seed=4.h5")
+    os.mkfifo(folder / "run.seed=1.analysis.json")  # a FIFO where the JSON goes: not kept, no hang
+    points = [{"name": f"run.seed={s}", "values": {"run.seed": str(s)}} for s in (1, 2, 3, 4)]
+    (folder / "sweep.json").write_text(json.dumps({"keys": ["run.seed"], "points": points}))
+    rows = collect_rows(capsys, folder, 1)
+    assert rows["run.seed=1"]["status"] == "done"
+    assert [rows[f"run.seed={s}"]["status"] for s in (2, 3, 4)] == ["unreadable"] * 3
+    assert "FIFO" in rows["run.seed=2"]["reason"] and "folder" in rows["run.seed=3"]["reason"]
+    assert "character device" in rows["run.seed=4"]["reason"]
+    # summary.csv a link or a FIFO: refused, one line
+    os.unlink(folder / "summary.csv")
+    os.symlink(tmp_path / "victim", folder / "summary.csv")
+    assert sweep.main(["--collect", str(folder)]) == 2
+    assert "only a regular file is replaced" in one_line(capsys)
+    assert not (tmp_path / "victim").exists()
+
+
+def test_a_second_sweep_with_other_keys_does_not_replace_sweep_json(program, tmp_path, capsys):
+    out = tmp_path / "s"
+    base = ["--out", str(out), "--slurm", "--dry-run"]
+    assert sweep.main(["--param", "run.seed=1,2", *base]) == 0
+    first = (out / "sweep.json").read_text()
+    capsys.readouterr()
+    assert sweep.main(["--param", "plasticity.learning_rate=0.1,0.2", *base]) == 2
+    assert "holds another sweep" in one_line(capsys)
+    assert (out / "sweep.json").read_text() == first
+    assert sweep.main(["--param", "run.seed=1,2", *base, "--", "--network.grid", "3x3"]) == 2  # other arguments
+    capsys.readouterr()
+    # the same sweep with more values: the points are merged
+    assert sweep.main(["--param", "run.seed=3", *base]) == 0
+    names = [p["name"] for p in json.loads((out / "sweep.json").read_text())["points"]]
+    assert names == ["run.seed=1", "run.seed=2", "run.seed=3"]
+    capsys.readouterr()
+    assert sweep.main(["--param", "plasticity.learning_rate=0.1,0.2", *base, "--new-sweep"]) == 0
+    assert json.loads((out / "sweep.json").read_text())["keys"] == ["plasticity.learning_rate"]
+    # a corrupt sweep.json is not replaced silently either
+    (out / "sweep.json").write_text("{")
+    capsys.readouterr()
+    assert sweep.main(["--param", "plasticity.learning_rate=0.1,0.2", *base]) == 2
+    assert "--new-sweep replaces it" in one_line(capsys)
+
+
+# ---- every tool: inputs are regular files, outputs are never written through ----------------
+
+def test_analyze_refuses_special_inputs_and_outputs(tmp_path, capsys):
+    run = xor_run(str(tmp_path / "run.h5"), MIXED)
+    os.mkfifo(tmp_path / "fifo.h5")
+    assert analyze.main([str(tmp_path / "fifo.h5")]) == 2
+    assert "FIFO" in one_line(capsys)
+    assert analyze.main([str(tmp_path)]) == 2
+    assert "folder" in one_line(capsys)
+    (tmp_path / "victim").write_text("precious")
+    os.symlink(tmp_path / "victim", tmp_path / "run.analysis.json")
+    assert analyze.main([run]) == 2
+    assert "symbolic link" in capsys.readouterr().err.splitlines()[-1]
+    for target in ("/dev/null", str(tmp_path / "fifo.h5"), str(tmp_path / "no" / "dir.json")):
+        assert analyze.main([run, "--json", target]) == 2
+        capsys.readouterr()
+    assert (tmp_path / "victim").read_text() == "precious"
+    assert analyze.main([run, "--json", str(tmp_path / "ok.json")]) == 0
+    assert json.loads((tmp_path / "ok.json").read_text())["readout_xor"]
+    assert not [p for p in os.listdir(tmp_path) if ".partial." in p]
+
+
+def test_plot_refuses_special_inputs_and_output_folders(tmp_path, capsys):
+    run = xor_run(str(tmp_path / "run.h5"), MIXED)
+    os.mkfifo(tmp_path / "fifo.h5")
+    assert plot.main([str(tmp_path / "fifo.h5")]) == 2
+    assert "FIFO" in one_line(capsys)
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "run_figures")  # a planted link at the default folder
+    assert plot.main([run]) == 2
+    assert "not a folder" in one_line(capsys)
+    assert os.listdir(tmp_path / "elsewhere") == []
+    figures = tmp_path / "figs"
+    figures.mkdir()
+    (tmp_path / "victim").write_text("precious")
+    os.symlink(tmp_path / "victim", figures / "grid_K.png")
+    assert plot.main([run, "--out", str(figures)]) == 2
+    assert "symbolic link" in capsys.readouterr().err.splitlines()[-1]
+    assert (tmp_path / "victim").read_text() == "precious"
+
+
+def test_scaling_refuses_special_files(tmp_path, capsys):
+    point = tmp_path / "np1"
+    point.mkdir()
+    os.mkfifo(point / "timing.json")
+    assert scaling.main([str(tmp_path), "--no-plot"]) == 2
+    assert "FIFO" in one_line(capsys)
+    os.unlink(point / "timing.json")
+    (point / "timing.json").write_text("{")
+    assert scaling.main([str(tmp_path), "--no-plot"]) == 2
+    assert "timing.json" in one_line(capsys)
+    (point / "timing.json").write_text(json.dumps({"ranks": 1, "simulate_s": 1.0, "rtf": 0.1}))
+    (tmp_path / "victim").write_text("precious")
+    os.symlink(tmp_path / "victim", tmp_path / "sweep.json")
+    assert scaling.main([str(tmp_path), "--no-plot"]) == 2
+    assert (tmp_path / "victim").read_text() == "precious"
+
+
+def test_concurrent_writers_never_mix_or_leave_partials(tmp_path):
+    """Two writers of one name at once (two tools, or two runs of one): each result is whole,
+    no temporary file is left; without overwrite exactly one wins and the other is refused."""
+    target = tmp_path / "out.txt"
+    outcomes = []
+
+    def writer(text, overwrite):
+        try:
+            safe_io.write_text(target, text * 100000, overwrite=overwrite)
+            outcomes.append("ok")
+        except safe_io.Refused:
+            outcomes.append("refused")
+    threads = [threading.Thread(target=writer, args=(c, False)) for c in "abcdefgh"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 1 and outcomes.count("refused") == 7
+    assert len(set(target.read_text())) == 1
+    threads = [threading.Thread(target=writer, args=(c, True)) for c in "ijkl"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(target.read_text())) == 1 and os.listdir(tmp_path) == ["out.txt"]
+    assert join  # the join's own cases: test_join.py
