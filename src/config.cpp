@@ -1189,7 +1189,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 // The message for an unknown key: the nearest key of the table (or command-line option) when
 // it is a likely typo (at most 2 edits, or a third of the name), as "did you mean".
-std::string unknown_key_message(const std::string& given) {
+std::string unknown_key_message(std::string given) {
+  given = given.substr(0, given.find('='));  // "--network.gird=3x3": the key alone
   std::string name = given;
   while (!name.empty() && name.front() == '-') name.erase(0, 1);
   const std::string_view options[] = {"config",  "output",  "overwrite", "seed",

@@ -478,6 +478,13 @@ TEST(Config, UnknownKeySuggestsTheNearestKey) {
             std::string::npos)
       << message;
   try {
+    parse({"--network.gird=3x3"});
+  } catch (const ConfigError& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message.find("3x3"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean 'network.grid'?"), std::string::npos) << message;
+  try {
     parse({"--ovewrite"});
   } catch (const ConfigError& e) {
     message = e.what();
