@@ -17,6 +17,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -286,9 +287,29 @@ def _set_on_start(hook):
     _on_start = hook
 
 
-def _execute(argv, env, progress, wait_interval: float = 0.2):
+def _ready_ranks(folder: str) -> int:
+    try:
+        return sum(1 for name in os.listdir(folder) if name.startswith("ready."))
+    except OSError:
+        return 0
+
+
+def _execute(argv, env, progress, wait_interval: float = 0.2, ranks: int = 1):
     """Runs argv in its own session; streams its merged stdout/stderr lines to `progress`;
-    forwards a KeyboardInterrupt as SIGUSR2. Returns (exit code, lines, interrupted)."""
+    forwards a KeyboardInterrupt as SIGUSR2. Returns (exit code, lines, interrupted).
+
+    A rank that gets SIGUSR2 before its handlers are in place dies of it (exit 140, nothing
+    written; docs/design.md "Files"), so the stop is held back until every rank has created
+    SEQLEARN_READY_DIR/ready.PID (the program does, once its handlers are installed)."""
+    ready_dir = tempfile.mkdtemp(prefix="seqlearn-ready-")
+    env = dict(env, SEQLEARN_READY_DIR=ready_dir)
+    try:
+        return _execute_in(argv, env, progress, wait_interval, ranks, ready_dir)
+    finally:
+        shutil.rmtree(ready_dir, ignore_errors=True)
+
+
+def _execute_in(argv, env, progress, wait_interval, ranks, ready_dir):
     lines: list[str] = []
     try:
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -311,13 +332,20 @@ def _execute(argv, env, progress, wait_interval: float = 0.2):
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     interrupted = 0
+    held_back = False  # a stop asked for before every rank could take it
     while True:
         try:
             if _on_start is not None:  # (tests: inject a KeyboardInterrupt once the run is under way)
                 hook, proc_ = _on_start, proc
                 _set_on_start(None)
                 hook(proc_)
-            code = proc.wait(timeout=wait_interval)
+            if held_back and _ready_ranks(ready_dir) >= ranks:
+                held_back = False
+                try:
+                    os.kill(proc.pid, signal.SIGUSR2)
+                except ProcessLookupError:
+                    pass
+            code = proc.wait(timeout=0.02 if held_back else wait_interval)
             break
         except subprocess.TimeoutExpired:
             continue
@@ -331,6 +359,9 @@ def _execute(argv, env, progress, wait_interval: float = 0.2):
                          f"(mpirun {proc.pid}); they write a checkpoint and the output (Ctrl-C twice more "
                          "kills the run)\n" if how == signal.SIGUSR2 else
                          f"seqlearn.run: killing the run ({how.name} to mpirun {proc.pid})\n")
+            if how == signal.SIGUSR2 and _ready_ranks(ready_dir) < ranks:
+                held_back = True  # sent by the loop above once the ranks are ready
+                continue
             try:
                 if how == signal.SIGKILL:
                     os.killpg(proc.pid, how)
@@ -375,7 +406,7 @@ def _launch(program_args, output, ranks, threads, program, mpirun, progress, ove
         progress = None
     elif not callable(progress):
         raise TypeError("seqlearn.run: progress must be True, False, None or a callable taking a line")
-    code, lines, interrupted = _execute(argv, env, progress)
+    code, lines, interrupted = _execute(argv, env, progress, ranks=ranks)
     if interrupted:
         checkpoint = None
         for line in reversed(lines):

@@ -245,13 +245,13 @@ def test_keyboard_interrupt_checkpoints_and_restores(tmp_path, ranks):
     interrupt_after(1.0)
     with pytest.raises(KeyboardInterrupt) as e:
         seqlearn.run(out, ranks=ranks, program=PROGRAM, progress=False,
-                     overrides={"network.grid": "3x3", "run.protocol": "train:200000,test:100"})
+                     overrides={"network.grid": "3x3", "run.protocol": "train:5000000,test:100"})
     stop = e.value
     assert isinstance(stop, seqlearn.RunInterrupted) and stop.returncode == 3
     assert stop.checkpoint == str(tmp_path / "o.ckpt.h5") and os.path.isfile(stop.checkpoint)
     assert stop.output == str(out)
     with seqlearn.open(out) as first:
-        assert first.interrupted and 0 < first.last_step < 200000
+        assert first.interrupted and 0 < first.last_step < 5000000
         stopped_at = first.last_step
     with seqlearn.restore(stop.checkpoint, tmp_path / "more.h5", ranks=3 - ranks, program=PROGRAM, progress=False,
                           overrides={"run.protocol": "test:100"}) as more:
@@ -270,6 +270,22 @@ def test_keyboard_interrupt_checkpoints_and_restores(tmp_path, ranks):
         block = sa.readout_blocks(more)[0]
         assert block["trained_ms_before_file"] is None and not block["before"]
         assert sa.trained_label(block) == "after >=0 s"
+
+
+@needs_program
+def test_keyboard_interrupt_at_once_waits_for_the_ranks(tmp_path):
+    """Issue 18 D10: a Ctrl-C before the ranks have their handlers is held back until every rank
+    has said so (SEQLEARN_READY_DIR), so it stops the run cleanly (exit 3) instead of killing the
+    ranks with SIGUSR2's default action (exit 140, nothing written)."""
+    def hook(proc):
+        raise KeyboardInterrupt
+    runner._set_on_start(hook)
+    out = tmp_path / "o.h5"
+    with pytest.raises(seqlearn.RunInterrupted) as e:
+        seqlearn.run(out, ranks=2, program=PROGRAM, progress=False,
+                     overrides={"network.grid": "3x3", "run.protocol": "train:200000"})
+    assert e.value.returncode == 3, e.value
+    assert e.value.checkpoint and os.path.isfile(e.value.checkpoint) and out.is_file()
 
 
 # --- seqlearn-plot: order and legend for file and xor phases (issue 17 item 4) -------------------
