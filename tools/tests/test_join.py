@@ -344,3 +344,16 @@ def test_an_output_that_appears_meanwhile_is_kept(chain, monkeypatch):
     assert (folder / "run.h5").read_text() == "theirs"
     assert not [n for n in os.listdir(folder) if ".partial." in n]
     assert safe_io  # the helper module the tools share
+
+
+def test_joined_chain_keeps_the_first_segments_prior_training(chain):
+    """/run prior_learning_steps (training before the file's first step) is the first
+    segment's: later segments' count training that the joined file holds itself."""
+    folder = chain / "chain"
+    for i, prior in ((1, 0.0), (2, 111.0), (3, 222.0)):
+        with h5py.File(folder / f"segment-00{i}.h5", "r+") as f:
+            f["run"].attrs["prior_learning_steps"] = prior
+    proc = join(folder)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(folder / "run.h5") as joined:
+        assert joined["run"].attrs["prior_learning_steps"] == 0.0

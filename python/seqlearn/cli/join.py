@@ -376,6 +376,12 @@ def join_run(files: list[h5py.File], out: h5py.File, names: list[str]) -> None:
     group.attrs["first_step"] = attrs[0]["first_step"]
     group.attrs["last_step"] = attrs[-1]["last_step"]
     group.attrs["interrupted"] = attrs[-1].get("interrupted", 0.0)
+    # The training before the chain's first step is the first segment's (later segments count
+    # their predecessors' training, which the joined file holds).
+    if "prior_learning_steps" in attrs[0]:
+        group.attrs["prior_learning_steps"] = attrs[0]["prior_learning_steps"]
+    elif "prior_learning_steps" in group.attrs:
+        del group.attrs["prior_learning_steps"]
     steps = [float(a["last_step"]) - float(a["first_step"]) for a in attrs]
     if "exchange_bytes_per_step" in attrs[0] and sum(steps) > 0:
         group.attrs["exchange_bytes_per_step"] = sum(
