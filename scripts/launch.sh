@@ -161,11 +161,21 @@ seqlearn_guarded() {
     kill -0 "$seqlearn_child" 2>/dev/null || break  # wait was only interrupted by a trapped signal
   done
   trap - INT TERM
-  if [[ -n "$seqlearn_forwarded" ]] && ((code > 128 && code != 255)); then
+  # Killed by a signal: Open MPI's mpirun exits 128 + N, hydra exits N itself (15 measured).
+  if [[ -n "$seqlearn_forwarded" ]] && ((code > 128 && code != 255)) ||
+     [[ -n "$seqlearn_forwarded" && $signal == TERM && $code -eq 15 ]]; then
     echo "launch.sh: the stop request (SIG$seqlearn_stop_requested) ended the job while it was" \
          "starting (exit code $code: killed by signal $((code - 128))): no state to save;" \
          "exit code 4 (run it again)" >&2
     return 4
+  fi
+  # MPICH 4.0.2's hydra often returns 0 after a forwarded SIGTERM although every rank exited 3
+  # (measured with a wrapper printing each rank's code): a stop was asked for and the ranks
+  # honour it, so report the stop.
+  if [[ -n "$seqlearn_forwarded" && $signal == TERM && $code -eq 0 ]]; then
+    echo "launch.sh: mpiexec.hydra returned 0 after the stop request; it does so for stopped" \
+         "runs too (MPICH 4.0.2): exit code 3 (the log's 'stopped on request' line tells)" >&2
+    return 3
   fi
   return "$code"
 }
