@@ -28,4 +28,11 @@ run --network.grid 0x3 --run.protocol train:50
 code=$?
 check "a refused run: exit 2, the program's message is the last line" \
   bash -c "[[ $code -eq 2 ]] && tail -1 err.log | grep -q '^seqlearn_mpi: error:'"
+# tools/replicate.sh runs its jobs as command lines (bash -c): a seed that is no number is
+# refused before anything runs (issue 18, "no evaluated values").
+mkdir -p tree/tools && cp "$root/tools/replicate.sh" tree/tools/
+(cd tree && bash tools/replicate.sh '1 $(touch PWNED)') >out.log 2>err.log
+code=$?
+check "tools/replicate.sh '1 \$(touch PWNED)': exit 2, nothing run" \
+  bash -c "[[ $code -eq 2 && ! -e tree/PWNED && ! -e PWNED ]] && grep -q 'is not a number' err.log"
 cli_end cli_run_sh
