@@ -47,6 +47,7 @@ case $FAKE in
   stop:*) : >"$out"; : >"$ckpt"; echo "seqlearn_mpi: stopped on request (SIGTERM) at step ${FAKE#stop:} (x s of model time); checkpoint written"; exit 3 ;;
   nockpt) echo "seqlearn_mpi: stopped on request (SIGTERM) at step 900 (x)"; exit 3 ;;
   early) exit 4 ;;
+  none) exit 0 ;;
 esac
 STUB
 cat >tools/seqlearn-join <<'STUB'
@@ -127,6 +128,15 @@ check "exit 3 without a checkpoint: the chain stops (exit 1) and says so" \
   bash -c "[[ $code -eq 1 && ! -e sbatch.rec ]] && grep -q 'no checkpoint' '$chain/chain.log'"
 job FAKE=stop:900 SEQLEARN_RESULTS_UNUSED=1 SEQLEARN_CHAIN_DIR="$work/odd, dir"
 check "a chain folder with a comma travels whole to the continuation" grep -qxF "ENV SEQLEARN_CHAIN_DIR=$work/odd, dir" sbatch.rec
+
+# Found by the hostile round: a node without scontrol, a launcher that runs nothing.
+mv stub/scontrol stub/scontrol.off && printf '#!/bin/sh\nexit 1\n' >stub/scontrol && chmod +x stub/scontrol
+job FAKE=stop:900
+check "scontrol failing (no TimeLimit known): the continuation is still submitted" bash -c "[[ $code -eq 0 && -e sbatch.rec ]]"
+mv stub/scontrol.off stub/scontrol
+job FAKE=none
+check "exit 0 without the segment's output: exit 1 and chain.log says so (not a raw mv error)" \
+  bash -c "[[ $code -eq 1 ]] && grep -q 'exited 0 but wrote no segment-001.h5' '$chain/chain.log'"
 
 # D3 and D15: joining.
 mkdir -p "$work/gap" && : >"$work/gap/segment-002.h5" && : >"$work/gap/segment-001.ckpt.h5"
