@@ -52,11 +52,11 @@ seqlearn_split() {
   local name=$1 value=$2
   SEQLEARN_SPLIT=()
   [[ -n "$value" ]] || return 0
-  if ! printf '%s\n' "$value" | xargs -r printf '%s\0' >/dev/null 2>&1; then
+  if ! printf '%s' "$value" | xargs -r printf '%s\0' >/dev/null 2>&1; then
     echo "seqlearn: $name has an unbalanced quote (a list split like a shell's, without expansion): '${value//$'\n'/\\n}'" >&2
     return 2
   fi
-  mapfile -d '' SEQLEARN_SPLIT < <(printf '%s\n' "$value" | xargs -r printf '%s\0')
+  mapfile -d '' SEQLEARN_SPLIT < <(printf '%s' "$value" | xargs -r printf '%s\0')
 }
 # Module hook: the job's shell starts without the submitting shell's modules on some clusters
 # (sbatch --export=NONE), and the program needs its MPI and HDF5 libraries at run time.
@@ -127,7 +127,7 @@ if ((SEQLEARN_THREADS > 1)); then
   # default) rather than sleep at each of the team's barriers (docs/parallel.md 6).
   [[ -n "${SEQLEARN_OMP_WAIT_POLICY:-}" ]] && export OMP_WAIT_POLICY=$SEQLEARN_OMP_WAIT_POLICY || unset OMP_WAIT_POLICY
 fi
-[[ -x "$SEQLEARN_BIN" ]] || { echo "seqlearn: no program at $SEQLEARN_BIN (build it, or set SEQLEARN_BIN)" >&2; exit 2; }
+[[ -f "$SEQLEARN_BIN" && -x "$SEQLEARN_BIN" ]] || { echo "seqlearn: no program at $SEQLEARN_BIN (build it, or set SEQLEARN_BIN)" >&2; exit 2; }
 echo "seqlearn: program $SEQLEARN_BIN"
 echo "seqlearn: $SEQLEARN_THREADS thread(s) per rank; launcher: $SEQLEARN_LAUNCHER R"
 

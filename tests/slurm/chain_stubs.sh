@@ -138,6 +138,16 @@ job FAKE=none
 check "exit 0 without the segment's output: exit 1 and chain.log says so (not a raw mv error)" \
   bash -c "[[ $code -eq 1 ]] && grep -q 'exited 0 but wrote no segment-001.h5' '$chain/chain.log'"
 
+mkdir -p "$work/nolog"
+job FAKE=stop:900 SEQLEARN_CHAIN_DIR="$work/nolog" SEQLEARN_CHAIN_SEGMENT=2
+check "the previous segment's log is gone: counted as a stall, the chain goes on" \
+  bash -c "[[ $code -eq 0 ]] && grep -qx 'ENV SEQLEARN_CHAIN_STALLS=1' sbatch.rec"
+mkdir -p "$work/adir"
+job FAKE=done SEQLEARN_BIN="$work/adir"
+check "SEQLEARN_BIN naming a folder: exit 2, 'no program'" bash -c "[[ $code -eq 2 ]] && grep -q 'no program at' <<<\"\$1\"" _ "$out"
+job FAKE=done SEQLEARN_ARGS='--seed 3\'
+check "a trailing backslash in SEQLEARN_ARGS adds no argument" bash -c "[[ \$(tr '\0' '\n' <args.rec | tail -1) == 3 ]]"
+
 # D3 and D15: joining.
 mkdir -p "$work/gap" && : >"$work/gap/segment-002.h5" && : >"$work/gap/segment-001.ckpt.h5"
 job FAKE=done SEQLEARN_CHAIN_DIR="$work/gap" SEQLEARN_CHAIN_SEGMENT=3
