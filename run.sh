@@ -20,6 +20,9 @@
 # else python3 on PATH, else /usr/bin/python3 (scripts/python.sh). On a system other than
 # Debian/Ubuntu nothing is installed: load the dependencies first (docs/cluster.md).
 set -euo pipefail
+# Ctrl-C or SIGTERM before the run starts (installing, building): nothing written, exit code 4
+# (docs/checkpoint.md); from the launch on, seqlearn_guarded (scripts/launch.sh) takes over.
+trap 'echo "run.sh: stopped before the run started: nothing written; exit code 4 (run it again)" >&2; exit 4' INT TERM
 cd "$(dirname "$0")"
 scripts/install-deps.sh run
 source scripts/python.sh

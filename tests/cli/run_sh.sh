@@ -28,6 +28,21 @@ run --network.grid 0x3 --run.protocol train:50
 code=$?
 check "a refused run: exit 2, the program's message is the last line" \
   bash -c "[[ $code -eq 2 ]] && tail -1 err.log | grep -q '^seqlearn_mpi: error:'"
+# SIGTERM to run.sh at any moment: exit 3 with a checkpoint, or 4 with no output (issue 18 D10).
+for delay in 0.02 0.1 0.3 0.6 1 2; do
+  rm -f tree/results/sig.h5 tree/results/sig.ckpt.h5
+  (cd tree && exec env SEQLEARN_PYTHON=/nonexistent SEQLEARN_RANKS=2 ./run.sh --network.grid 3x3 \
+     --run.protocol train:2000000 --record.dt_rec 0 --output results/sig.h5) >sig.log 2>&1 &
+  pid=$!
+  sleep "$delay"
+  kill -TERM "$pid"
+  wait "$pid"
+  code=$?
+  check "SIGTERM to run.sh at ${delay}s: exit $code is 3 with a checkpoint, or 4 with no output" \
+    bash -c "[[ ($code -eq 3 && -f tree/results/sig.ckpt.h5) || ($code -eq 4 && ! -e tree/results/sig.h5) ]]" ||
+    tail -3 sig.log
+done
+
 # tools/replicate.sh runs its jobs as command lines (bash -c): a seed that is no number is
 # refused before anything runs (issue 18, "no evaluated values").
 mkdir -p tree/tools && cp "$root/tools/replicate.sh" tree/tools/
