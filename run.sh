@@ -7,7 +7,10 @@
 # docs/replication.md. Arguments go to seqlearn_mpi (e.g. --overwrite, --seed 3, --config
 # configs/no_stp.ini: any config of the report is compared with its row; without --config,
 # --restore or --run.protocol, run.sh adds --config configs/full_scale.ini and, without
-# --output, --output results/default.h5). SEQLEARN_RANKS sets the rank count (default 2) and
+# --output, --output results/default.h5; with --seed N and no --output, the output's name gets
+# -seedN: results/default-seed3.h5, or a --config's own output.file with -seedN, e.g.
+# results/paper/xor-seed2.h5). When the program refuses or fails, its one-line message is printed
+# again as the last line (below mpirun's banner). SEQLEARN_RANKS sets the rank count (default 2) and
 # SEQLEARN_THREADS the OpenMP threads per rank (default 1, passed as --threads; a --threads N
 # among the arguments wins). The launch line comes from scripts/launch.sh (docs/parallel.md):
 # each rank bound to its own SEQLEARN_THREADS cores when ranks x threads fit the cores.
@@ -17,6 +20,9 @@
 # else python3 on PATH, else /usr/bin/python3 (scripts/python.sh). On a system other than
 # Debian/Ubuntu nothing is installed: load the dependencies first (docs/cluster.md).
 set -euo pipefail
+# Ctrl-C or SIGTERM before the run starts (installing, building): nothing written, exit code 4
+# (docs/checkpoint.md); from the launch on, seqlearn_guarded (scripts/launch.sh) takes over.
+trap 'echo "run.sh: stopped before the run started: nothing written; exit code 4 (run it again)" >&2; exit 4' INT TERM
 cd "$(dirname "$0")"
 scripts/install-deps.sh run
 source scripts/python.sh
@@ -27,7 +33,7 @@ ranks=${SEQLEARN_RANKS:-2}
 threads=${SEQLEARN_THREADS:-1}
 threads_arg=(--threads "$threads")
 previous=""
-config="" own_output=0 own_experiment=0 changes=()
+config="" own_output=0 own_experiment=0 changes=() seed="" restore=0
 for arg in "$@"; do
   option=${previous:-${arg%%=*}}  # the option this argument belongs to (--key value, --key=value)
   value=$arg
@@ -37,8 +43,9 @@ for arg in "$@"; do
       --threads | --run.threads) threads=$value threads_arg=() ;;  # bind for N threads, pass it once
       --config) config=$value ;;
       --output | --output.*) own_output=1 ;;
-      --restore | --run.protocol) own_experiment=1 changes+=("$option") ;;
-      --seed | --run.seed) ;;
+      --restore | --run.protocol) own_experiment=1 changes+=("$option")
+                                  [[ "$option" == --restore ]] && restore=1 ;;
+      --seed | --run.seed) seed=$value ;;
       *) changes+=("$option") ;;
     esac
     previous=""
@@ -49,24 +56,47 @@ for arg in "$@"; do
   fi
 done
 defaults=()
+# The output's default name carries the seed, so that runs of one config with other seeds do not
+# collide: results/default.h5 for the plain default run, results/default-seed3.h5 with --seed 3,
+# and for --config C with --seed N, C's own output.file with -seedN (results/paper/xor-seed2.h5).
+seed_suffix=""
+[[ "$seed" =~ ^[0-9]{1,20}$ ]] && seed_suffix=-seed$seed
 if [[ -z "$config" && $own_experiment -eq 0 ]]; then  # the report's protocol, the usual file name
   config=configs/full_scale.ini
   defaults=(--config "$config")
-  ((own_output)) || defaults+=(--output results/default.h5)
+  ((own_output)) || defaults+=(--output "results/default$seed_suffix.h5")
+elif [[ -n "$config" && -n "$seed_suffix" && $own_output -eq 0 && -f "$config" ]]; then
+  config_output=$(awk -F= '/^[[:space:]]*\[/ { section = $0; gsub(/[][[:space:]]/, "", section) }
+    section == "output" && $1 ~ /^[[:space:]]*file[[:space:]]*$/ { v = $2; gsub(/^[[:space:]]+|[[:space:]]+$/, "", v); print v; exit }' "$config")
+  if [[ -z "$config_output" ]]; then
+    config_output=${config##*/}
+    config_output=results/${config_output%.ini}.h5
+  fi
+  defaults=(--output "${config_output%.h5}$seed_suffix.h5")
+elif [[ -z "$config" && -n "$seed_suffix" && $own_output -eq 0 && $restore -eq 0 ]]; then
+  defaults=(--output "results/default$seed_suffix.h5")  # the program's default name, with the seed
 fi
 seqlearn_launch "$ranks" "$threads"
 program=(build/release/seqlearn_mpi "${threads_arg[@]}" "${defaults[@]}" "$@")
 echo "run.sh: $(seqlearn_launch_line) ${program[*]}" >&2
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+errors=$(mktemp)
+trap 'rm -f "$log" "$errors"' EXIT
 # Ctrl-C or SIGTERM: seqlearn_guarded turns it into a clean stop of every rank (checkpoint,
 # complete output, exit code 3; docs/checkpoint.md); tee ignores it so that nothing is lost.
 exec 3> >(trap '' INT TERM; exec tee "$log")
 tee_pid=$!
+exec 4> >(trap '' INT TERM; exec tee "$errors" >&2)
+tee_errors_pid=$!
 code=0
-seqlearn_guarded "${SEQLEARN_MPIRUN[@]}" "${program[@]}" >&3 || code=$?
-exec 3>&-
-wait "$tee_pid" 2>/dev/null || true
+seqlearn_guarded "${SEQLEARN_MPIRUN[@]}" "${program[@]}" >&3 2>&4 || code=$?
+exec 3>&- 4>&-
+wait "$tee_pid" "$tee_errors_pid" 2>/dev/null || true
+if ((code != 0 && code != 3)); then
+  # A refused or failed run: the program's one-line message last, below mpirun's banner.
+  message=$(grep -h '^seqlearn_mpi: error:' "$log" "$errors" | tail -1)
+  [[ -n "$message" ]] && echo "$message" >&2
+fi
 ((code == 0)) || exit "$code"
 output=$(sed -n 's/^output written to //p' "$log")
 [[ -n "$output" ]] || exit 0  # --help, --version

@@ -19,15 +19,18 @@ out=${SEQLEARN_RESULTS_SCALING:-results/scaling}
 grid=${GRID:-256x256}
 block=${BLOCK:-64x64}
 ms=${MS:-1000}
+block_dims=$(seqlearn_block BLOCK "$block") || exit 2
+block_rows=${block_dims% *} block_cols=${block_dims#* }
+rank_counts=$(rank_list 1) || exit 2  # RANKS, each checked (jobs/lib.sh)
 first=""
-for ranks in $SEQLEARN_RANKS; do
+for ranks in $rank_counts; do
   run_point "$out/strong/np$ranks" "$ranks" --network.grid "$grid" --network.connectivity fixed_indegree \
     --network.boundary periodic --run.protocol "train:$ms" --record.dt_rec 100
   if [[ -z "$first" ]]; then first=$out/strong/np$ranks; else same_result "$first" "$out/strong/np$ranks"; fi
 done
 echo "strong scaling points identical to $first"
-for ranks in $SEQLEARN_RANKS; do
-  run_point "$out/weak/np$ranks" "$ranks" --network.grid "$((${block%x*} * ranks))x${block#*x}" \
+for ranks in $rank_counts; do
+  run_point "$out/weak/np$ranks" "$ranks" --network.grid "$((block_rows * ranks))x${block_cols}" \
     --network.connectivity fixed_indegree --network.boundary periodic --run.protocol "train:$ms" --record.dt_rec 0
 done
 if "$SEQLEARN_PYTHON" -c "import matplotlib" 2>/dev/null; then  # jobs/lib.sh chose it

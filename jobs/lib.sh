@@ -19,6 +19,12 @@
 #                      bench/scaling.sh uses seqlearn_mpirun from scripts/launch.sh outside SLURM)
 #   SEQLEARN_RESULTS   results tree (default: $SLURM_SUBMIT_DIR/results/slurm)
 #   SEQLEARN_ARGS      extra seqlearn_mpi arguments for every point
+# Values are never evaluated. Numbers (SEQLEARN_THREADS, SEQLEARN_RANKS, SEQLEARN_MAX_SEGMENTS,
+# ...) must be plain decimal integers within bounds, else the job stops with one line naming the
+# variable (exit 2). SEQLEARN_ARGS, SEQLEARN_LAUNCHER and SEQLEARN_CHAIN_SBATCH are lists, split
+# by xargs's quoting rule: blanks and newlines separate words, '...' or "..." keep blanks in one
+# word, a backslash escapes the next character; nothing is expanded ($VAR, $(...), `...`, *, ~
+# stay as written). E.g. SEQLEARN_ARGS="--output.file 'a b.h5' --seed 3" is four words.
 # With more than one thread per rank, OMP_PLACES=cores and OMP_PROC_BIND=close (unless set) pin
 # each rank's threads to its own cores: this needs SLURM to bind each task to its cores
 # (task/affinity or task/cgroup; check with srun --cpu-bind=verbose). Where tasks are not bound,
@@ -29,6 +35,29 @@
 # leaves the ranks that long to write the checkpoint and the output (exit code 3). Outside
 # SLURM, SEQLEARN_LAUNCHER=seqlearn_mpirun (scripts/launch.sh) turns SIGTERM into SIGUSR2, which
 # mpirun forwards; a bare mpirun kills the ranks 1 s after SIGTERM.
+# seqlearn_uint NAME VALUE MIN MAX: prints VALUE as a decimal integer (leading zeros dropped,
+# never read as octal) when it is one within [MIN, MAX]; otherwise one line naming NAME on
+# stderr and status 2. VALUE is matched, never evaluated.
+seqlearn_uint() {
+  local name=$1 value=$2 min=$3 max=$4
+  if [[ ! "$value" =~ ^[0-9]{1,18}$ ]] || ((10#$value < min || 10#$value > max)); then
+    echo "seqlearn: $name must be a whole number from $min to $max, got '${value//$'\n'/\\n}'" >&2
+    return 2
+  fi
+  echo $((10#$value))
+}
+# seqlearn_split NAME VALUE: the array SEQLEARN_SPLIT from VALUE, a quoted list (xargs's rules
+# above; nothing expanded, nothing globbed). Unbalanced quotes: one line naming NAME, status 2.
+seqlearn_split() {
+  local name=$1 value=$2
+  SEQLEARN_SPLIT=()
+  [[ -n "$value" ]] || return 0
+  if ! printf '%s' "$value" | xargs -r printf '%s\0' >/dev/null 2>&1; then
+    echo "seqlearn: $name has an unbalanced quote (a list split like a shell's, without expansion): '${value//$'\n'/\\n}'" >&2
+    return 2
+  fi
+  mapfile -d '' SEQLEARN_SPLIT < <(printf '%s' "$value" | xargs -r printf '%s\0')
+}
 # Module hook: the job's shell starts without the submitting shell's modules on some clusters
 # (sbatch --export=NONE), and the program needs its MPI and HDF5 libraries at run time.
 if [[ -n "${SEQLEARN_MODULES:-}" ]]; then
@@ -40,8 +69,8 @@ if [[ -n "${SEQLEARN_MODULES:-}" ]]; then
   fi
   if type module >/dev/null 2>&1; then
     set +u  # some module systems read unset variables
-    # shellcheck disable=SC2086
-    module load $SEQLEARN_MODULES || { echo "seqlearn: module load $SEQLEARN_MODULES failed" >&2; exit 2; }
+    seqlearn_split SEQLEARN_MODULES "$SEQLEARN_MODULES" || exit 2
+    module load "${SEQLEARN_SPLIT[@]}" || { echo "seqlearn: module load $SEQLEARN_MODULES failed" >&2; exit 2; }
     set -u
     echo "seqlearn: modules loaded: $SEQLEARN_MODULES"
   else
@@ -70,9 +99,24 @@ if [[ -z "${SEQLEARN_PYTHON:-}" ]]; then
     SEQLEARN_PYTHON=$(command -v python3)
 fi
 SEQLEARN_SRUN_MPI=${SEQLEARN_SRUN_MPI:-pmix}
-SEQLEARN_THREADS=${SEQLEARN_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
-srun_launcher="srun --mpi=$SEQLEARN_SRUN_MPI --cpus-per-task=$SEQLEARN_THREADS -n"
-SEQLEARN_LAUNCHER=${SEQLEARN_LAUNCHER:-$srun_launcher}
+if [[ ! "$SEQLEARN_SRUN_MPI" =~ ^[A-Za-z0-9_.-]+$ ]]; then
+  echo "seqlearn: SEQLEARN_SRUN_MPI must be an srun --mpi plugin name (pmix, pmi2, ...), got '$SEQLEARN_SRUN_MPI'" >&2
+  exit 2
+fi
+if [[ -n "${SEQLEARN_THREADS:-}" ]]; then
+  SEQLEARN_THREADS=$(seqlearn_uint SEQLEARN_THREADS "$SEQLEARN_THREADS" 1 4096) || exit 2
+else
+  SEQLEARN_THREADS=$(seqlearn_uint SLURM_CPUS_PER_TASK "${SLURM_CPUS_PER_TASK:-1}" 1 4096) || exit 2
+fi
+# The launcher as an array: SEQLEARN_LAUNCHER split by the quoting rule above, or srun's line.
+if [[ -n "${SEQLEARN_LAUNCHER:-}" ]]; then
+  seqlearn_split SEQLEARN_LAUNCHER "$SEQLEARN_LAUNCHER" || exit 2
+  seqlearn_launcher=("${SEQLEARN_SPLIT[@]}")
+else
+  seqlearn_launcher=(srun "--mpi=$SEQLEARN_SRUN_MPI" "--cpus-per-task=$SEQLEARN_THREADS" -n)
+  SEQLEARN_LAUNCHER=${seqlearn_launcher[*]}
+fi
+seqlearn_split SEQLEARN_ARGS "${SEQLEARN_ARGS:-}" || exit 2  # checked now, split again per run
 SEQLEARN_RESULTS=${SEQLEARN_RESULTS:-$SEQLEARN_ROOT/results/slurm}
 # Not ${OMP_NUM_THREADS:-...}: a submitting shell that sourced scripts/env.sh exports 1.
 export OMP_NUM_THREADS=$SEQLEARN_THREADS
@@ -83,7 +127,7 @@ if ((SEQLEARN_THREADS > 1)); then
   # default) rather than sleep at each of the team's barriers (docs/parallel.md 6).
   [[ -n "${SEQLEARN_OMP_WAIT_POLICY:-}" ]] && export OMP_WAIT_POLICY=$SEQLEARN_OMP_WAIT_POLICY || unset OMP_WAIT_POLICY
 fi
-[[ -x "$SEQLEARN_BIN" ]] || { echo "seqlearn: no program at $SEQLEARN_BIN (build it, or set SEQLEARN_BIN)" >&2; exit 2; }
+[[ -f "$SEQLEARN_BIN" && -x "$SEQLEARN_BIN" ]] || { echo "seqlearn: no program at $SEQLEARN_BIN (build it, or set SEQLEARN_BIN)" >&2; exit 2; }
 echo "seqlearn: program $SEQLEARN_BIN"
 echo "seqlearn: $SEQLEARN_THREADS thread(s) per rank; launcher: $SEQLEARN_LAUNCHER R"
 
@@ -94,12 +138,16 @@ run_program() {
   local out=$1 log=$2 timing=$3 ranks=$4
   shift 4
   local threads=(--threads "$SEQLEARN_THREADS")  # unless SEQLEARN_ARGS gives it (once only)
-  [[ " ${SEQLEARN_ARGS:-} " =~ [[:space:]]--(run\.)?threads[[:space:]=] ]] && threads=()
+  local extra arg
+  seqlearn_split SEQLEARN_ARGS "${SEQLEARN_ARGS:-}" || return 2
+  extra=("${SEQLEARN_SPLIT[@]}")
+  for arg in "${extra[@]}"; do
+    [[ "$arg" =~ ^--(run\.)?threads(=|$) ]] && threads=()
+  done
   mkdir -p "$(dirname "$out")"
   local code=0
-  # shellcheck disable=SC2086
-  $SEQLEARN_LAUNCHER "$ranks" "$SEQLEARN_BIN" --output "$out" --overwrite \
-    "${threads[@]}" "$@" ${SEQLEARN_ARGS:-} >"$log" 2>&1 || code=$?
+  "${seqlearn_launcher[@]}" "$ranks" "$SEQLEARN_BIN" --output "$out" --overwrite \
+    "${threads[@]}" "$@" "${extra[@]}" >"$log" 2>&1 || code=$?
   grep '^bench:' "$log" | sed 's/^bench: //' |
     awk '{ printf "{"; for (i = 1; i <= NF; ++i) { split($i, kv, "="); printf "%s\"%s\": %s", (i > 1 ? ", " : ""), kv[1], kv[2] } print "}" }' \
       >"$timing" || true
@@ -132,9 +180,31 @@ same_result() {
 }
 
 # rank_list MAX: 1 2 4 ... up to MAX (and MAX itself), unless SEQLEARN_RANKS lists them.
+# Every count is checked (seqlearn_uint, 1..1000000); a bad one ends the job (exit 2).
 rank_list() {
-  if [[ -n "${SEQLEARN_RANKS:-}" ]]; then echo "$SEQLEARN_RANKS"; return; fi
-  local r=1 list=""
-  while ((r < $1)); do list+="$r "; r=$((r * 2)); done
-  echo "$list$1"
+  local r list="" max
+  if [[ -n "${SEQLEARN_RANKS:-}" ]]; then
+    local -a given
+    read -r -d '' -a given <<<"$SEQLEARN_RANKS" || true
+    for r in "${given[@]}"; do
+      r=$(seqlearn_uint SEQLEARN_RANKS "$r" 1 1000000) || exit 2
+      list+="$r "
+    done
+    [[ -n "$list" ]] || { echo "seqlearn: SEQLEARN_RANKS lists no rank count" >&2; exit 2; }
+    echo "${list% }"
+    return
+  fi
+  max=$(seqlearn_uint "the task count" "$1" 1 1000000) || exit 2
+  r=1
+  while ((r < max)); do list+="$r "; r=$((r * 2)); done
+  echo "$list$max"
+}
+
+# seqlearn_block NAME VALUE: VALUE (ROWSxCOLS, e.g. 64x64) as "ROWS COLS", checked; else exit 2.
+seqlearn_block() {
+  if [[ ! "$2" =~ ^([0-9]{1,9})x([0-9]{1,9})$ ]] || ((10#${BASH_REMATCH[1]} < 1 || 10#${BASH_REMATCH[2]} < 1)); then
+    echo "seqlearn: $1 must be ROWSxCOLS (whole numbers >= 1, e.g. 64x64), got '$2'" >&2
+    exit 2
+  fi
+  echo "$((10#${BASH_REMATCH[1]})) $((10#${BASH_REMATCH[2]}))"
 }

@@ -2,7 +2,7 @@
 # Installs the Debian/Ubuntu packages a command needs, if any is missing (apt-get update runs
 # once, only then). Safe to run again. On any other system it installs nothing and exits 0:
 # load the dependencies with the module system instead (docs/cluster.md).
-# Usage: scripts/install-deps.sh [run|test]
+# Usage: scripts/install-deps.sh [run|test|mpich]
 #   run   what ./run.sh needs: the compilers, CMake, Open MPI, parallel HDF5, Boost, Random123,
 #         GoogleTest (the release preset configures the tests) and python3 with h5py, numpy,
 #         matplotlib for the figures and the analysis
@@ -21,10 +21,12 @@ test_packages=(
   hdf5-tools python3-pytest python3-neo clang libclang-rt-14-dev
   munge slurmctld slurmd slurm-client
 )
+mpich_packages=(mpich libmpich-dev libhdf5-mpich-dev)
 case $what in
   run) packages=("${run_packages[@]}") ;;
+  mpich) packages=("${run_packages[@]}" "${mpich_packages[@]}") ;;
   test) packages=("${run_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: scripts/install-deps.sh [run|test]" >&2; exit 2 ;;
+  *) echo "usage: scripts/install-deps.sh [run|test|mpich]" >&2; exit 2 ;;
 esac
 
 # Debian, Ubuntu and their derivatives only (ID or ID_LIKE in /etc/os-release), with dpkg/apt.

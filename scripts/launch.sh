@@ -1,4 +1,10 @@
 #!/usr/bin/env bash
+# Executed: a stop request (SIGINT/SIGTERM) is remembered from the first command on, so that
+# none is lost before mpirun runs (seqlearn_guarded; exit code 4 when it came before).
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  trap 'seqlearn_stop_requested=INT' INT
+  trap 'seqlearn_stop_requested=TERM' TERM
+fi
 # The Open MPI launch line for R ranks x T OpenMP threads per rank on this machine
 # (docs/parallel.md). Open MPI's default binds each rank to ONE core when R <= 2 (to a socket
 # otherwise), so T threads of a rank would share that core and gain nothing. This helper gives
@@ -24,10 +30,44 @@
 # SEQLEARN_CORES overrides the core count (default: the physical cores this process may run
 # on, from /proc/self/status and lscpu; nproc without lscpu). One machine only: on several,
 # write the line yourself (docs/parallel.md) or use the SLURM jobs (jobs/).
+# SEQLEARN_MPIEXEC names the launcher program (default mpirun; e.g. mpiexec.mpich). Its MPI is
+# told by its --version: Open MPI gets the lines above; MPICH's Hydra gets -bind-to core:T (fits)
+# or -bind-to none; any other MPI gets no binding flags.
+# RANKS, THREADS and SEQLEARN_CORES must be plain decimal numbers (leading zeros are dropped,
+# never read as octal) up to 1000000; anything else: one line, exit code 2. Nothing is evaluated.
+# Exit codes when executed with a PROGRAM: the program's (0 done, 3 stopped with a checkpoint,
+# 2 bad input, ...), or 4 when a stop request came before any state existed: before mpirun was
+# started, or while mpirun and its ranks were still starting (nothing written; run it again;
+# jobs/run.sbatch retries). docs/checkpoint.md, "Stopping through a launcher".
+
+# seqlearn_count NAME VALUE MIN MAX: prints VALUE without leading zeros when it is a decimal
+# whole number within [MIN, MAX]; otherwise one line naming NAME on stderr, status 2.
+seqlearn_count() {
+  local name=$1 value=$2 min=$3 max=$4
+  if [[ ! "$value" =~ ^[0-9]{1,18}$ ]] || ((10#$value < min || 10#$value > max)); then
+    echo "launch.sh: $name must be a whole number from $min to $max, got '${value//$'\n'/\\n}'" >&2
+    return 2
+  fi
+  echo $((10#$value))
+}
+
+# seqlearn_mpi_kind [MPIEXEC]: openmpi, hydra or other, from MPIEXEC --version (cached).
+seqlearn_mpi_kind() {
+  local exe=${1:-${SEQLEARN_MPIEXEC:-mpirun}} version
+  if [[ "${seqlearn_mpi_kind_of:-}" == "$exe" ]]; then echo "$seqlearn_mpi_kind_is"; return; fi
+  version=$("$exe" --version 2>&1 </dev/null || true)
+  case $version in
+    *"Open MPI"* | *OpenRTE*) seqlearn_mpi_kind_is=openmpi ;;
+    *HYDRA* | *Hydra* | *MPICH*) seqlearn_mpi_kind_is=hydra ;;
+    *) seqlearn_mpi_kind_is=other ;;
+  esac
+  seqlearn_mpi_kind_of=$exe
+  echo "$seqlearn_mpi_kind_is"
+}
 
 # seqlearn_cores: the physical cores (not hardware threads) this process may run on.
 seqlearn_cores() {
-  if [[ -n "${SEQLEARN_CORES:-}" ]]; then echo "$SEQLEARN_CORES"; return; fi
+  if [[ -n "${SEQLEARN_CORES:-}" ]]; then seqlearn_count SEQLEARN_CORES "$SEQLEARN_CORES" 1 1000000; return; fi
   local allowed cores=""
   allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status 2>/dev/null)
   if [[ -n "$allowed" ]] && command -v lscpu >/dev/null; then
@@ -45,13 +85,11 @@ seqlearn_cores() {
 
 # seqlearn_launch R T: SEQLEARN_MPIRUN=(mpirun ...) and the OMP_* environment for R x T.
 seqlearn_launch() {
-  local ranks=$1 threads=$2 cores
-  if ! [[ "$ranks" =~ ^[1-9][0-9]*$ && "$threads" =~ ^[0-9]+$ ]]; then
-    echo "launch.sh: ranks must be a positive integer and threads >= 0, got '$ranks'" \
-         "'$threads'" >&2
-    return 2
-  fi
-  cores=$(seqlearn_cores)
+  local ranks threads cores exe=${SEQLEARN_MPIEXEC:-mpirun} kind
+  ranks=$(seqlearn_count "the rank count (RANKS)" "$1" 1 1000000) || return 2
+  threads=$(seqlearn_count "the thread count (THREADS)" "$2" 0 1000000) || return 2
+  cores=$(seqlearn_cores) || return 2
+  kind=$(seqlearn_mpi_kind "$exe")
   # T = 0 (as for --threads 0, "auto"): the cores shared out evenly, at least 1 per rank.
   ((threads > 0)) || threads=$((cores / ranks > 0 ? cores / ranks : 1))
   export OMP_NUM_THREADS=$threads
@@ -60,13 +98,21 @@ seqlearn_launch() {
     # runtime's default), since the team meets at barriers several times per step.
     unset OMP_WAIT_POLICY
     export OMP_PROC_BIND=close OMP_PLACES=cores
-    SEQLEARN_MPIRUN=(mpirun -n "$ranks" --map-by "slot:PE=$threads" --bind-to core)
+    case $kind in
+      openmpi) SEQLEARN_MPIRUN=("$exe" -n "$ranks" --map-by "slot:PE=$threads" --bind-to core) ;;
+      hydra) SEQLEARN_MPIRUN=("$exe" -n "$ranks" -bind-to "core:$threads") ;;
+      *) SEQLEARN_MPIRUN=("$exe" -n "$ranks") ;;
+    esac
   else
     echo "launch.sh: $ranks ranks x $threads threads > $cores cores: oversubscribed, unbound" \
-         "(--oversubscribe --bind-to none, OMP_WAIT_POLICY=passive); slower than R x T <= cores" >&2
+         "(OMP_WAIT_POLICY=passive); slower than R x T <= cores" >&2
     export OMP_PROC_BIND=false OMP_WAIT_POLICY=passive
     unset OMP_PLACES
-    SEQLEARN_MPIRUN=(mpirun -n "$ranks" --oversubscribe --bind-to none)
+    case $kind in
+      openmpi) SEQLEARN_MPIRUN=("$exe" -n "$ranks" --oversubscribe --bind-to none) ;;
+      hydra) SEQLEARN_MPIRUN=("$exe" -n "$ranks" -bind-to none) ;;
+      *) SEQLEARN_MPIRUN=("$exe" -n "$ranks") ;;
+    esac
   fi
 }
 
@@ -83,23 +129,74 @@ seqlearn_launch_line() {
 # 4.1's mpirun cannot forward SIGINT/SIGTERM: it answers them by killing the job (SIGCONT,
 # then SIGTERM odls_base_sigkill_timeout = 1 s later, SIGKILL 1 s after that) and exits 1, too
 # soon for a large state to be written. It does forward SIGUSR1/SIGUSR2 to every rank at once
-# (ess_base_forward_signals), and seqlearn_mpi stops on those as on SIGTERM. So mpirun runs in
-# its own session (a Ctrl-C at the terminal reaches only this shell), and this shell turns
-# SIGINT/SIGTERM into SIGUSR2 for mpirun, then waits for it and returns its exit code.
+# (ess_base_forward_signals), and seqlearn_mpi stops on those as on SIGTERM. MPICH's
+# mpiexec.hydra forwards SIGINT/SIGTERM to every rank and waits for them, but dies of SIGUSR2
+# (measured, MPICH 4.0.2): it gets SIGTERM. So mpirun runs in its own session (a Ctrl-C at the
+# terminal reaches only this shell), and this shell turns SIGINT/SIGTERM into the signal that
+# mpirun forwards, sent once mpirun has its handler for it (/proc/PID/status SigCgt; before,
+# the signal would kill mpirun), then waits for it and returns its exit code. Exit code 4
+# (nothing written, run again) when the request came before mpirun was started, or when the
+# forwarded stop ended the job by a signal (ranks still starting, before their handlers).
 seqlearn_guarded() {
-  local pid code
+  local code signal=USR2 bit=11
+  if [[ "$(seqlearn_mpi_kind "$1")" == hydra ]]; then signal=TERM bit=14; fi
+  seqlearn_child="" seqlearn_forwarded=""
+  # shellcheck disable=SC2064  # the signal and its bit are fixed now
+  trap "seqlearn_stop_requested=INT; seqlearn_forward $signal $bit" INT
+  # shellcheck disable=SC2064
+  trap "seqlearn_stop_requested=TERM; seqlearn_forward $signal $bit" TERM
+  if [[ -n "${seqlearn_stop_requested:-}" ]]; then
+    trap - INT TERM
+    echo "launch.sh: stop requested (SIG$seqlearn_stop_requested) before the run started:" \
+         "nothing started, nothing written; exit code 4 (run it again)" >&2
+    return 4
+  fi
   setsid "$@" &
-  pid=$!
-  # shellcheck disable=SC2064  # the pid is fixed now
-  trap "echo 'launch.sh: stop requested: forwarding it to the ranks as SIGUSR2 (mpirun $pid)' >&2
-        kill -USR2 $pid 2>/dev/null" INT TERM
+  seqlearn_child=$!
+  # A request that came while mpirun was being started (the trap saw no pid yet):
+  [[ -n "${seqlearn_stop_requested:-}" && -z "$seqlearn_forwarded" ]] && seqlearn_forward "$signal" "$bit"
   while true; do
-    wait "$pid"
+    wait "$seqlearn_child"
     code=$?
-    kill -0 "$pid" 2>/dev/null || break  # wait was only interrupted by a trapped signal
+    kill -0 "$seqlearn_child" 2>/dev/null || break  # wait was only interrupted by a trapped signal
   done
   trap - INT TERM
+  # Killed by a signal: Open MPI's mpirun exits 128 + N, hydra exits N itself (15 measured).
+  if [[ -n "$seqlearn_forwarded" ]] && ((code > 128 && code != 255)) ||
+     [[ -n "$seqlearn_forwarded" && $signal == TERM && $code -eq 15 ]]; then
+    echo "launch.sh: the stop request (SIG$seqlearn_stop_requested) ended the job while it was" \
+         "starting (exit code $code: killed by signal $((code - 128))): no state to save;" \
+         "exit code 4 (run it again)" >&2
+    return 4
+  fi
+  # MPICH 4.0.2's hydra often returns 0 after a forwarded SIGTERM although every rank exited 3
+  # (measured with a wrapper printing each rank's code): a stop was asked for and the ranks
+  # honour it, so report the stop.
+  if [[ -n "$seqlearn_forwarded" && $signal == TERM && $code -eq 0 ]]; then
+    echo "launch.sh: mpiexec.hydra returned 0 after the stop request; it does so for stopped" \
+         "runs too (MPICH 4.0.2): exit code 3 (the log's 'stopped on request' line tells)" >&2
+    return 3
+  fi
   return "$code"
+}
+
+# seqlearn_forward SIGNAL BIT: SIGNAL to mpirun (seqlearn_child) once mpirun catches it (BIT of
+# SigCgt in /proc/PID/status; at most 10 s), or not at all when no mpirun runs yet (the request
+# stays in seqlearn_stop_requested) or one was already sent.
+seqlearn_forward() {
+  local signal=$1 bit=$2 pid=${seqlearn_child:-} caught waited=0
+  [[ -n "$pid" && -z "${seqlearn_forwarded:-}" ]] || return 0
+  seqlearn_forwarded=1
+  while kill -0 "$pid" 2>/dev/null && ((waited < 1000)); do
+    caught=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
+    [[ -n "$caught" ]] && (((16#$caught >> bit) & 1)) && break
+    [[ -r "/proc/$pid/status" ]] || break  # no /proc: send at once
+    sleep 0.01
+    waited=$((waited + 1))
+  done
+  echo "launch.sh: stop requested: forwarding it to the ranks as SIG$signal (mpirun $pid)" >&2
+  kill "-$signal" "$pid" 2>/dev/null
+  return 0
 }
 
 # seqlearn_mpirun R PROGRAM [ARGS...]: PROGRAM on R ranks x ${SEQLEARN_THREADS:-1} threads,
@@ -107,7 +204,7 @@ seqlearn_guarded() {
 seqlearn_mpirun() {
   local ranks=$1
   shift
-  seqlearn_launch "$ranks" "${SEQLEARN_THREADS:-1}" || return
+  seqlearn_launch "$ranks" "${SEQLEARN_THREADS:-1}" || return 2
   seqlearn_guarded "${SEQLEARN_MPIRUN[@]}" "$@"
 }
 
@@ -121,7 +218,7 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
          "PROGRAM)" >&2
     exit 2
   fi
-  seqlearn_launch "$1" "$2" || exit
+  seqlearn_launch "$1" "$2" || exit 2
   shift 2
   if [[ $# -eq 0 ]]; then
     seqlearn_launch_line

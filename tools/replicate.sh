@@ -6,12 +6,17 @@
 # Runs two simulations at a time, one rank each. Usage: tools/replicate.sh [SEEDS]
 # Output: results/replication/ (HDF5, *.analysis.json, figures, report.md).
 set -euo pipefail
+read -r -d '' -a seed_list <<<"${1:-1 2 3 4 5}" || true
+for seed in "${seed_list[@]}"; do  # each job below is a command line run by bash -c: numbers only
+  [[ "$seed" =~ ^[0-9]+$ ]] || { echo "tools/replicate.sh: seed '$seed' is not a number (run.seed)" >&2; exit 2; }
+done
 cd "$(dirname "$0")/.."
 scripts/build.sh release --target seqlearn_mpi >/dev/null
 source scripts/env.sh
 source scripts/python.sh
 seqlearn_python
 seeds=${1:-"1 2 3 4 5"}
+python_q=$(printf '%q' "$SEQLEARN_PYTHON")  # a path with blanks or $ stays one word, unexpanded
 out=results/replication
 mkdir -p "$out"
 
@@ -21,7 +26,7 @@ experiments=(full_scale no_variance_tracking no_stp pattern_100ms pattern_900ms 
 jobs=()
 for name in "${experiments[@]}"; do
   for seed in $seeds; do
-    jobs+=("build/release/seqlearn_mpi --config configs/$name.ini --threads 1 --seed $seed --output $out/${name}_seed$seed.h5 --overwrite >$out/${name}_seed$seed.log 2>&1 && $SEQLEARN_PYTHON tools/seqlearn-analyze $out/${name}_seed$seed.h5 >/dev/null")
+    jobs+=("build/release/seqlearn_mpi --config configs/$name.ini --threads 1 --seed $seed --output $out/${name}_seed$seed.h5 --overwrite >$out/${name}_seed$seed.log 2>&1 && $python_q tools/seqlearn-analyze $out/${name}_seed$seed.h5 >/dev/null")
   done
 done
 printf '%s\n' "${jobs[@]}" | xargs -P 2 -d '\n' -I{} bash -c "{}"

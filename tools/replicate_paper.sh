@@ -22,6 +22,7 @@ source scripts/env.sh
 source scripts/python.sh
 seqlearn_python
 seeds=${1:-"1 2 3 4 5"}
+python_q=$(printf '%q' "$SEQLEARN_PYTHON")  # a path with blanks or $ stays one word, unexpanded
 experiments=${2:-$all}
 out=results/paper
 mkdir -p "$out"
@@ -29,7 +30,7 @@ jobs=()
 for name in $experiments; do
   for seed in $seeds; do
     run="$out/${name}_seed$seed"
-    jobs+=("build/release/seqlearn_mpi --config configs/paper/$name.ini --threads 1 --seed $seed --output $run.h5 --overwrite >$run.log 2>&1 && $SEQLEARN_PYTHON tools/seqlearn-analyze $run.h5 >$run.analysis.txt 2>&1 || { echo 'failed: $run (see $run.log)' >&2; exit 1; }")
+    jobs+=("build/release/seqlearn_mpi --config configs/paper/$name.ini --threads 1 --seed $seed --output $run.h5 --overwrite >$run.log 2>&1 && $python_q tools/seqlearn-analyze $run.h5 >$run.analysis.txt 2>&1 || { echo 'failed: $run (see $run.log)' >&2; exit 1; }")
   done
 done
 printf '%s\n' "${jobs[@]}" | xargs -P 2 -d '\n' -I{} bash -c "{}"
