@@ -100,7 +100,9 @@ def test_out_that_is_not_a_folder_is_one_line(program, tmp_path, capsys, kind):
     else:
         os.mkfifo(out)
     assert sweep.main(["--param", "run.seed=1,2", "--out", str(out), "--slurm", "--dry-run"]) == 2
-    assert "not a folder" in one_line(capsys)
+    message = one_line(capsys)
+    assert "not a folder" in message and "not a regular file, not" not in message
+    assert {"file": "is a file", "link": "is a symbolic link", "fifo": "is a FIFO"}[kind] in message
     assert sweep.main(["--collect", str(out)]) == 2
     assert "not a folder" in one_line(capsys)
 
