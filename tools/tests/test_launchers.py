@@ -100,6 +100,7 @@ def test_launcher_with_no_usable_python_says_so_in_one_line(bare, tmp_path):
         assert proc.stdout == ""
         lines = proc.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("seqlearn-plot: no python3 with h5py"), proc.stderr
+        assert "the seqlearn package (none beside this launcher)" in lines[0]  # hostile round: it named h5py only
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / "PWNED").exists()
 

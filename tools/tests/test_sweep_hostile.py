@@ -100,7 +100,9 @@ def test_out_that_is_not_a_folder_is_one_line(program, tmp_path, capsys, kind):
     else:
         os.mkfifo(out)
     assert sweep.main(["--param", "run.seed=1,2", "--out", str(out), "--slurm", "--dry-run"]) == 2
-    assert "not a folder" in one_line(capsys)
+    message = one_line(capsys)
+    assert "not a folder" in message and "not a regular file, not" not in message
+    assert {"file": "is a file", "link": "is a symbolic link", "fifo": "is a FIFO"}[kind] in message
     assert sweep.main(["--collect", str(out)]) == 2
     assert "not a folder" in one_line(capsys)
 
@@ -301,3 +303,24 @@ def test_concurrent_writers_never_mix_or_leave_partials(tmp_path):
         t.join()
     assert len(set(target.read_text())) == 1 and os.listdir(tmp_path) == ["out.txt"]
     assert join  # the join's own cases: test_join.py
+
+
+# ---- found by the hostile round (issue 18, part C) --------------------------------------------
+
+def test_leading_dashes_in_out_and_values_are_never_options(tmp_path):
+    """A value such as -0.5 or -x.csv went to the program as a separate word (read as an
+    option); an --out starting with '-' likewise in --output -d/...h5."""
+    (point,) = sweep.plan([("network.p_conn", ["-0.5"])], "-d")
+    assert point["output"] == "./-d/network.p_conn=-0.5.h5"
+    args = sweep.point_args(point, [], None)
+    assert args == ["--network.p_conn=-0.5", "--output", "./-d/network.p_conn=-0.5.h5"]
+    assert sweep.collect_arg("-d") == "--collect=-d"
+
+
+def test_a_fifo_at_a_point_log_is_refused_before_anything_runs(program, tmp_path, capsys):
+    out = tmp_path / "s"
+    out.mkdir()
+    os.mkfifo(out / "run.seed=1.log")
+    assert sweep.main(["--param", "run.seed=1,2", "--out", str(out), "--slurm", "--dry-run"]) == 2
+    assert "run.seed=1.log exists and is a FIFO" in one_line(capsys)
+    assert sorted(os.listdir(out)) == ["run.seed=1.log"]

@@ -128,13 +128,15 @@ def plan(params, out):
     if len(set(names)) != len(names):
         raise Refusal("two points get the same file name (values differing only in characters "
                       "other than letters, digits and . _ + -)")
+    if out.startswith("-"):  # never read as an option by the program
+        out = os.path.join(".", out)
     return [{"name": n, "output": os.path.join(out, n + ".h5"), "values": dict(p)} for n, p in zip(names, points)]
 
 
 def point_args(point, extra, threads):
     args = list(extra)
-    for key, value in point["values"].items():
-        args += [f"--{key}", value]
+    for key, value in point["values"].items():  # --KEY=VALUE when VALUE starts with '-' (-1, -x.csv)
+        args += [f"--{key}={value}"] if value.startswith("-") else [f"--{key}", value]
     if threads is not None:
         args += ["--threads", str(threads)]
     return args + ["--output", point["output"]]
@@ -202,7 +204,7 @@ def run_local(points, args, binary):
             failed += 1
             print(f"seqlearn-sweep: {point['name']} failed (exit {rc}); see {log}", file=sys.stderr)
     print(f"seqlearn-sweep: {len(points) - failed} of {len(points)} points done in {args.out}; "
-          f"next: seqlearn-sweep --collect {args.out}")
+          f"next: seqlearn-sweep {collect_arg(args.out)}")
     return 1 if failed else 0
 
 
@@ -264,6 +266,10 @@ def slurm_script(points, args, binary):
     return "\n".join(lines)
 
 
+def collect_arg(out):
+    return f"--collect={shlex.quote(out)}" if out.startswith("-") else f"--collect {shlex.quote(out)}"
+
+
 def submit(points, args, script):
     path = os.path.join(args.out, "sweep.sbatch")
     command = ["sbatch", path]
@@ -277,7 +283,7 @@ def submit(points, args, script):
     sys.stderr.write(proc.stderr)
     if proc.returncode == 0:
         print(f"seqlearn-sweep: {len(points)} points submitted as one array job ({path}); "
-              f"when it is done: seqlearn-sweep --collect {args.out}")
+              f"when it is done: seqlearn-sweep {collect_arg(args.out)}")
     return proc.returncode
 
 
@@ -445,6 +451,10 @@ def main(argv=None):
         existing = [p["output"] for p in points if os.path.lexists(p["output"])]
         for path in existing:
             check_output(path, True)  # a link, FIFO, device or folder: refused even with --overwrite
+        for point in points:  # the logs beside the outputs likewise
+            log = os.path.splitext(point["output"])[0] + ".log"
+            if os.path.lexists(log):
+                check_output(log, True)
         if existing and not args.overwrite:
             raise Refusal(f"{len(existing)} output(s) exist, e.g. {existing[0]} (--overwrite replaces them)")
         script = slurm_script(points, args, binary) if args.slurm else None  # refusals before any file
