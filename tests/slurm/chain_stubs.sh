@@ -159,6 +159,17 @@ job FAKE=done SEQLEARN_CHAIN_DIR="$work/many" SEQLEARN_CHAIN_SEGMENT=1001
 check "D15 1001 segments: joined in numeric order (segment-999, then 1000, 1001)" \
   bash -c "[[ $code -eq 0 ]] && grep 'segment-' join.rec | sed 's|.*/||' | diff -q - <(for i in \$(seq 1 1001); do printf 'segment-%03d.h5\n' \$i; done) >/dev/null"
 
+# A chain that began with SEQLEARN_RESTORE: the join is told the checkpoint's step (segment 1's
+# log says "restored '...' at step S"), or it would refuse the chain as one whose first segment
+# is missing.
+mkdir -p "$work/restored" && : >"$work/restored/segment-001.h5" && : >"$work/restored/start.ckpt.h5"
+echo "seqlearn_mpi: restored '$work/restored/start.ckpt.h5' at step 1234; running train:100" \
+  >"$work/restored/segment-001.log"
+job FAKE=done SEQLEARN_CHAIN_DIR="$work/restored" SEQLEARN_CHAIN_SEGMENT=2 \
+  SEQLEARN_RESTORE="$work/restored/start.ckpt.h5"
+check "a chain begun with SEQLEARN_RESTORE: the join gets --start-step 1234" \
+  bash -c "[[ $code -eq 0 ]] && grep -qx -- --start-step join.rec && grep -qx 1234 join.rec"
+
 # rank_list and weak_scaling's block (D7).
 out=$(SEQLEARN_RANKS="1 $hostile" bash -c "source '$root/jobs/lib.sh'; rank_list 2" 2>&1); code=$?
 check "SEQLEARN_RANKS with '$hostile': exit 2, not run" bash -c "[[ $code -eq 2 && ! -e PWNED ]]"
