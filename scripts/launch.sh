@@ -134,9 +134,11 @@ seqlearn_launch_line() {
 # (measured, MPICH 4.0.2): it gets SIGTERM. So mpirun runs in its own session (a Ctrl-C at the
 # terminal reaches only this shell), and this shell turns SIGINT/SIGTERM into the signal that
 # mpirun forwards, sent once mpirun has its handler for it (/proc/PID/status SigCgt; before,
-# the signal would kill mpirun), then waits for it and returns its exit code. Exit code 4
-# (nothing written, run again) when the request came before mpirun was started, or when the
-# forwarded stop ended the job by a signal (ranks still starting, before their handlers).
+# the signal would kill mpirun) and every rank has its own (SEQLEARN_READY_DIR/ready.PID, made
+# by seqlearn_mpi's first instructions; before, the signal would kill the rank), then waits for
+# it and returns its exit code. Exit code 4 (nothing written, run again) when the request came
+# before mpirun was started, or when the forwarded stop still ended the job by a signal (a
+# program that never says it is ready: sent after 10 s anyway).
 seqlearn_guarded() {
   local code signal=USR2 bit=11
   if [[ "$(seqlearn_mpi_kind "$1")" == hydra ]]; then signal=TERM bit=14; fi
@@ -151,7 +153,16 @@ seqlearn_guarded() {
          "nothing started, nothing written; exit code 4 (run it again)" >&2
     return 4
   fi
-  setsid "$@" &
+  # The ranks say when their stop handlers are in place (a file each in SEQLEARN_READY_DIR,
+  # docs/design.md "Files"): a stop forwarded before that would kill them (exit 4).
+  seqlearn_ready_dir=$(mktemp -d "${TMPDIR:-/tmp}/seqlearn-ready.XXXXXX") || seqlearn_ready_dir=""
+  seqlearn_ranks=1
+  local previous="" arg
+  for arg in "$@"; do
+    [[ "$previous" == -n || "$previous" == -np ]] && [[ "$arg" =~ ^[0-9]+$ ]] && seqlearn_ranks=$arg
+    previous=$arg
+  done
+  SEQLEARN_READY_DIR=$seqlearn_ready_dir setsid "$@" &
   seqlearn_child=$!
   # A request that came while mpirun was being started (the trap saw no pid yet):
   [[ -n "${seqlearn_stop_requested:-}" && -z "$seqlearn_forwarded" ]] && seqlearn_forward "$signal" "$bit"
@@ -161,6 +172,7 @@ seqlearn_guarded() {
     kill -0 "$seqlearn_child" 2>/dev/null || break  # wait was only interrupted by a trapped signal
   done
   trap - INT TERM
+  [[ -n "$seqlearn_ready_dir" ]] && rm -rf "$seqlearn_ready_dir"
   # Killed by a signal: Open MPI's mpirun exits 128 + N, hydra exits N itself (15 measured).
   if [[ -n "$seqlearn_forwarded" ]] && ((code > 128 && code != 255)) ||
      [[ -n "$seqlearn_forwarded" && $signal == TERM && $code -eq 15 ]]; then
@@ -180,16 +192,26 @@ seqlearn_guarded() {
   return "$code"
 }
 
+# seqlearn_ready_ranks: how many ranks have said that their stop handlers are in place.
+seqlearn_ready_ranks() {
+  local -a ready
+  [[ -n "${seqlearn_ready_dir:-}" ]] || { echo 0; return; }
+  ready=("$seqlearn_ready_dir"/ready.*)
+  [[ -e "${ready[0]}" ]] && echo "${#ready[@]}" || echo 0
+}
+
 # seqlearn_forward SIGNAL BIT: SIGNAL to mpirun (seqlearn_child) once mpirun catches it (BIT of
-# SigCgt in /proc/PID/status; at most 10 s), or not at all when no mpirun runs yet (the request
-# stays in seqlearn_stop_requested) or one was already sent.
+# SigCgt in /proc/PID/status) and every rank has its handlers (seqlearn_ready_ranks; at most
+# 10 s in all, then at once: a program that does not say so), or not at all when no mpirun runs
+# yet (the request stays in seqlearn_stop_requested) or one was already sent.
 seqlearn_forward() {
   local signal=$1 bit=$2 pid=${seqlearn_child:-} caught waited=0
   [[ -n "$pid" && -z "${seqlearn_forwarded:-}" ]] || return 0
   seqlearn_forwarded=1
   while kill -0 "$pid" 2>/dev/null && ((waited < 1000)); do
     caught=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
-    [[ -n "$caught" ]] && (((16#$caught >> bit) & 1)) && break
+    [[ -n "$caught" ]] && (((16#$caught >> bit) & 1)) &&
+      (($(seqlearn_ready_ranks) >= ${seqlearn_ranks:-1})) && break
     [[ -r "/proc/$pid/status" ]] || break  # no /proc: send at once
     sleep 0.01
     waited=$((waited + 1))

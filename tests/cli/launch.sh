@@ -45,5 +45,9 @@ for delay in 0.02 0.05 0.2 0.5 1 1.5; do
   check "D10 SIGTERM to launch.sh at ${delay}s: exit $code is 3 with checkpoint and output, or 4 with no output" \
     bash -c "[[ ($code -eq 3 && -f o.ckpt.h5 && -f o.h5) || ($code -eq 4 && ! -e o.h5) ]]" ||
     tail -3 "log.$delay"
+  # Once mpirun runs, the stop waits for the ranks' handlers (SEQLEARN_READY_DIR): a clean stop.
+  if grep -q "forwarding it to the ranks" "log.$delay"; then
+    check "D10 SIGTERM at ${delay}s after mpirun started: exit 3, not 4 (got $code)" test "$code" -eq 3
+  fi
 done
 cli_end cli_launch
