@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 __all__ = ["run", "restore", "RunError", "RunInterrupted", "find_program", "launch_command"]
@@ -333,13 +334,15 @@ def _execute_in(argv, env, progress, wait_interval, ranks, ready_dir):
     reader.start()
     interrupted = 0
     held_back = False  # a stop asked for before every rank could take it
+    held_since = 0.0
     while True:
         try:
             if _on_start is not None:  # (tests: inject a KeyboardInterrupt once the run is under way)
                 hook, proc_ = _on_start, proc
                 _set_on_start(None)
                 hook(proc_)
-            if held_back and _ready_ranks(ready_dir) >= ranks:
+            # (at most 10 s: a program that never says it is ready gets the stop anyway)
+            if held_back and (_ready_ranks(ready_dir) >= ranks or time.monotonic() - held_since > 10):
                 held_back = False
                 try:
                     os.kill(proc.pid, signal.SIGUSR2)
@@ -360,7 +363,7 @@ def _execute_in(argv, env, progress, wait_interval, ranks, ready_dir):
                          "kills the run)\n" if how == signal.SIGUSR2 else
                          f"seqlearn.run: killing the run ({how.name} to mpirun {proc.pid})\n")
             if how == signal.SIGUSR2 and _ready_ranks(ready_dir) < ranks:
-                held_back = True  # sent by the loop above once the ranks are ready
+                held_back, held_since = True, time.monotonic()  # sent by the loop above
                 continue
             try:
                 if how == signal.SIGKILL:
