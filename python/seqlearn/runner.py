@@ -2,8 +2,9 @@
 
 The program is launched as scripts/launch.sh launches it (docs/parallel.md): mpirun with the
 binding flags for R ranks x T threads, the OMP_* environment, `--threads T`; mpirun runs in its
-own session, and a Ctrl-C (KeyboardInterrupt) is forwarded to it as SIGUSR2, which mpirun passes
-to every rank: the ranks stop at the same step, write a checkpoint and a complete output, and
+own session, and a Ctrl-C (KeyboardInterrupt) is forwarded to it as SIGUSR2 (Open MPI's mpirun;
+SIGTERM for MPICH's mpiexec.hydra), which the launcher passes to every rank once each has said
+that its stop handlers are in place (SEQLEARN_READY_DIR): the ranks stop at the same step, write a checkpoint and a complete output, and
 exit with code 3 (docs/checkpoint.md). Arguments go to the program as an argv list (never
 through a shell), a value that starts with '-' as `--key=value`, so no value is read as an option.
 """
@@ -134,6 +135,31 @@ def _count(name: str, value, minimum: int) -> int:
     return value
 
 
+_KINDS: dict[str, str] = {}
+
+
+def mpi_kind(mpirun: str) -> str:
+    """"openmpi", "hydra" (MPICH's mpiexec) or "other", from `mpirun --version` (cached), as
+    scripts/launch.sh tells them apart: their binding options and the stop signal they forward
+    differ."""
+    if mpirun not in _KINDS:
+        try:
+            text = subprocess.run([mpirun, "--version"], stdin=subprocess.DEVNULL, capture_output=True,
+                                  text=True, errors="replace", timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            text = ""
+        _KINDS[mpirun] = ("openmpi" if "Open MPI" in text or "OpenRTE" in text else
+                          "hydra" if "HYDRA" in text or "Hydra" in text or "MPICH" in text else "other")
+    return _KINDS[mpirun]
+
+
+def stop_signal(mpirun: str) -> signal.Signals:
+    """The signal that stops a run cleanly through this launcher: Open MPI's mpirun forwards
+    SIGUSR2 (not SIGTERM, which it answers by killing the job); MPICH's hydra forwards SIGTERM
+    and dies of SIGUSR2, leaving its ranks running (measured, MPICH 4.0.2)."""
+    return signal.SIGTERM if mpi_kind(mpirun) == "hydra" else signal.SIGUSR2
+
+
 def launch_command(ranks: int, threads: int, mpirun: str = "mpirun", env: dict | None = None):
     """(argv prefix, environment, threads) for R ranks x T threads, as scripts/launch.sh builds
     them: R x T <= cores: OMP_PROC_BIND=close OMP_PLACES=cores, mpirun --map-by slot:PE=T
@@ -147,14 +173,18 @@ def launch_command(ranks: int, threads: int, mpirun: str = "mpirun", env: dict |
     if threads == 0:
         threads = max(1, cores // ranks)
     env["OMP_NUM_THREADS"] = str(threads)
+    kind = mpi_kind(mpirun)
+    argv = [mpirun, "-n", str(ranks)]
     if ranks * threads <= cores:
         env.pop("OMP_WAIT_POLICY", None)
         env.update(OMP_PROC_BIND="close", OMP_PLACES="cores")
-        argv = [mpirun, "-n", str(ranks), "--map-by", f"slot:PE={threads}", "--bind-to", "core"]
+        argv += {"openmpi": ["--map-by", f"slot:PE={threads}", "--bind-to", "core"],
+                 "hydra": ["-bind-to", f"core:{threads}"]}.get(kind, [])
     else:
         env.pop("OMP_PLACES", None)
         env.update(OMP_PROC_BIND="false", OMP_WAIT_POLICY="passive")
-        argv = [mpirun, "-n", str(ranks), "--oversubscribe", "--bind-to", "none"]
+        argv += {"openmpi": ["--oversubscribe", "--bind-to", "none"],
+                 "hydra": ["-bind-to", "none"]}.get(kind, [])
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     return argv, env, threads
@@ -295,7 +325,8 @@ def _ready_ranks(folder: str) -> int:
         return 0
 
 
-def _execute(argv, env, progress, wait_interval: float = 0.2, ranks: int = 1):
+def _execute(argv, env, progress, wait_interval: float = 0.2, ranks: int = 1,
+             stop: signal.Signals = signal.SIGUSR2):
     """Runs argv in its own session; streams its merged stdout/stderr lines to `progress`;
     forwards a KeyboardInterrupt as SIGUSR2. Returns (exit code, lines, interrupted).
 
@@ -305,12 +336,12 @@ def _execute(argv, env, progress, wait_interval: float = 0.2, ranks: int = 1):
     ready_dir = tempfile.mkdtemp(prefix="seqlearn-ready-")
     env = dict(env, SEQLEARN_READY_DIR=ready_dir)
     try:
-        return _execute_in(argv, env, progress, wait_interval, ranks, ready_dir)
+        return _execute_in(argv, env, progress, wait_interval, ranks, ready_dir, stop)
     finally:
         shutil.rmtree(ready_dir, ignore_errors=True)
 
 
-def _execute_in(argv, env, progress, wait_interval, ranks, ready_dir):
+def _execute_in(argv, env, progress, wait_interval, ranks, ready_dir, stop):
     lines: list[str] = []
     try:
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -345,7 +376,7 @@ def _execute_in(argv, env, progress, wait_interval, ranks, ready_dir):
             if held_back and (_ready_ranks(ready_dir) >= ranks or time.monotonic() - held_since > 10):
                 held_back = False
                 try:
-                    os.kill(proc.pid, signal.SIGUSR2)
+                    os.kill(proc.pid, stop)
                 except ProcessLookupError:
                     pass
             code = proc.wait(timeout=0.02 if held_back else wait_interval)
@@ -353,16 +384,17 @@ def _execute_in(argv, env, progress, wait_interval, ranks, ready_dir):
         except subprocess.TimeoutExpired:
             continue
         except KeyboardInterrupt:
-            # 1st and 2nd Ctrl-C: SIGUSR2 (a clean stop: checkpoint, output, exit 3); 3rd:
-            # SIGTERM to mpirun (it kills the job in about 2 s); later: SIGKILL to its group.
+            # 1st and 2nd Ctrl-C: the launcher's stop signal (SIGUSR2 for Open MPI, SIGTERM for
+            # MPICH's hydra: a clean stop, checkpoint, output, exit 3); 3rd: SIGTERM to mpirun
+            # (Open MPI kills the job in about 2 s); later: SIGKILL to its group.
             interrupted += 1
-            how = signal.SIGUSR2 if interrupted <= 2 else signal.SIGTERM if interrupted == 3 else signal.SIGKILL
+            how = stop if interrupted <= 2 else signal.SIGTERM if interrupted == 3 else signal.SIGKILL
             if progress is not None:
-                progress("seqlearn.run: stop requested: forwarding it to the ranks as SIGUSR2 "
+                progress(f"seqlearn.run: stop requested: forwarding it to the ranks as {stop.name} "
                          f"(mpirun {proc.pid}); they write a checkpoint and the output (Ctrl-C twice more "
-                         "kills the run)\n" if how == signal.SIGUSR2 else
+                         "kills the run)\n" if interrupted <= 2 else
                          f"seqlearn.run: killing the run ({how.name} to mpirun {proc.pid})\n")
-            if how == signal.SIGUSR2 and _ready_ranks(ready_dir) < ranks:
+            if interrupted <= 2 and _ready_ranks(ready_dir) < ranks:
                 held_back, held_since = True, time.monotonic()  # sent by the loop above
                 continue
             try:
@@ -409,7 +441,8 @@ def _launch(program_args, output, ranks, threads, program, mpirun, progress, ove
         progress = None
     elif not callable(progress):
         raise TypeError("seqlearn.run: progress must be True, False, None or a callable taking a line")
-    code, lines, interrupted = _execute(argv, env, progress, ranks=ranks)
+    code, lines, interrupted = _execute(argv, env, progress, ranks=ranks,
+                                       stop=stop_signal(os.path.abspath(mpirun_exe)))
     if interrupted:
         checkpoint = None
         for line in reversed(lines):

@@ -3,6 +3,7 @@ and their hostile cases (odd paths, hostile overrides)."""
 import _thread
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -572,3 +573,26 @@ def test_crafted_phase_lengths_refused(tiny_run, tmp_path):
         f["phases/steps"] = np.ones(5, np.int64)
     with pytest.raises(ValueError, match="/phases/steps"):
         seqlearn.open(path)
+
+
+@pytest.mark.parametrize("version,kind,bound,unbound,stop", [
+    ("mpirun (Open MPI) 4.1.4", "openmpi", ["--map-by", "slot:PE=1", "--bind-to", "core"],
+     ["--oversubscribe", "--bind-to", "none"], signal.SIGUSR2),
+    ("HYDRA build details:\n    Version: 4.0.2", "hydra", ["-bind-to", "core:1"], ["-bind-to", "none"],
+     signal.SIGTERM),
+    ("some other launcher 1.0", "other", [], [], signal.SIGUSR2),
+])
+def test_launch_follows_the_mpi(tmp_path, monkeypatch, version, kind, bound, unbound, stop):
+    """Issue 17: seqlearn.run launches as scripts/launch.sh does for Open MPI and for MPICH's
+    hydra (binding options, and the stop signal each forwards: hydra dies of SIGUSR2 and leaves
+    its ranks running)."""
+    fake = tmp_path / "mpirun"
+    fake.write_text("#!/bin/sh\ncat <<'EOF'\n" + version + "\nEOF\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("SEQLEARN_CORES", "2")
+    assert runner.mpi_kind(str(fake)) == kind
+    assert runner.stop_signal(str(fake)) == stop
+    argv, _, _ = runner.launch_command(1, 1, str(fake))
+    assert argv == [str(fake), "-n", "1"] + bound
+    argv, env, _ = runner.launch_command(3, 1, str(fake))
+    assert argv == [str(fake), "-n", "3"] + unbound and env["OMP_WAIT_POLICY"] == "passive"
