@@ -1322,6 +1322,7 @@ Invocation parse_command_line(int argc, const char* const* argv) {
   if (vm.count("seed")) given["run.seed"] = vm["seed"].as<std::string>();
   if (vm.count("threads")) given["run.threads"] = vm["threads"].as<std::string>();
   invocation.explicit_values.assign(given.begin(), given.end());
+  if (vm.count("config")) invocation.config_path = vm["config"].as<std::string>();
   if (vm.count("restore")) {
     invocation.restore_path = vm["restore"].as<std::string>();
     return invocation;  // the configuration comes from the checkpoint (resume_config)

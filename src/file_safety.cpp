@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <optional>
 
 #include "seqlearn/config.hpp"
 
@@ -82,8 +85,71 @@ std::string read_regular_file(const std::string& key, const std::string& path,
   return text;
 }
 
+namespace {
+
+// A folder's device and inode; a file's also its status-change time, since a file deleted and
+// another created at its name often gets the freed inode number.
+struct Identity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  std::int64_t changed_ns = 0;  // 0 for folders
+  bool operator==(const Identity&) const = default;
+};
+Identity file_identity_of(const struct stat& info) {
+  return {info.st_dev, info.st_ino,
+          static_cast<std::int64_t>(info.st_ctim.tv_sec) * 1'000'000'000 + info.st_ctim.tv_nsec};
+}
+struct ClaimedPlace {
+  Identity folder;
+  std::optional<Identity> file;  // the regular file there at the claim, or ours since
+};
+std::map<std::string, ClaimedPlace>& claimed_places() {
+  static std::map<std::string, ClaimedPlace> places;
+  return places;
+}
+std::string folder_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+std::optional<Identity> folder_identity(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return {};
+  return Identity{info.st_dev, info.st_ino, 0};
+}
+std::optional<Identity> file_identity_at(const std::string& path) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) return {};
+  return file_identity_of(info);
+}
+
+}  // namespace
+
+void remember_claimed_place(const std::string& path) {
+  ClaimedPlace place;
+  if (const auto folder = folder_identity(folder_of(path))) place.folder = *folder;
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode))
+    place.file = file_identity_of(info);
+  claimed_places()[path] = place;
+}
+
+std::string claimed_folder_changed(const std::string& path) {
+  const auto found = claimed_places().find(path);
+  if (found == claimed_places().end()) return "";
+  if (folder_identity(folder_of(path)) == found->second.folder) return "";
+  return "the folder of " + quoted(path) + " is no longer the one the run claimed (moved, or " +
+         "a symbolic link put in its place)";
+}
+
 std::string rename_into_place(const std::string& partial, const std::string& path,
                               bool may_replace) {
+  if (const std::string why = claimed_folder_changed(path); !why.empty())
+    return why + "; nothing is renamed there: the result is " + quoted(partial);
+  const auto claimed = claimed_places().find(path);
+  const auto remember_ours = [&] {
+    if (claimed != claimed_places().end()) claimed->second.file = file_identity_at(path);
+  };
   const std::string appeared = quoted(path) +
                                " appeared while the run was writing it and is kept; the result "
                                "is " +
@@ -93,16 +159,25 @@ std::string rename_into_place(const std::string& partial, const std::string& pat
   if (exists && !S_ISREG(info.st_mode))
     return quoted(path) + " is now " + file_type_name(info.st_mode) +
            ", which is never replaced; the result is kept as " + quoted(partial);
-  if (exists && may_replace) {
-    if (std::rename(partial.c_str(), path.c_str()) == 0) return "";
+  // --overwrite replaces the file that was there at the claim (or this run's own), not one
+  // that appeared since.
+  const bool appeared_since =
+      claimed != claimed_places().end() && claimed->second.file != file_identity_of(info);
+  if (exists && may_replace && !appeared_since) {
+    if (std::rename(partial.c_str(), path.c_str()) == 0) {
+      remember_ours();
+      return "";
+    }
     return "cannot rename " + quoted(partial) + " to " + quoted(path) + ": " + std::strerror(errno);
   }
   if (exists) return appeared;
 #ifdef SYS_renameat2
   constexpr unsigned kRenameNoReplace = 1;  // RENAME_NOREPLACE (linux/fs.h)
   if (::syscall(SYS_renameat2, AT_FDCWD, partial.c_str(), AT_FDCWD, path.c_str(),
-                kRenameNoReplace) == 0)
+                kRenameNoReplace) == 0) {
+    remember_ours();
     return "";
+  }
   if (errno == EEXIST) return appeared;
   if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
     return "cannot rename " + quoted(partial) + " to " + quoted(path) + ": " + std::strerror(errno);
@@ -110,11 +185,15 @@ std::string rename_into_place(const std::string& partial, const std::string& pat
   // A file system without renameat2's flag (some network ones): link() never replaces either.
   if (::link(partial.c_str(), path.c_str()) == 0) {
     ::unlink(partial.c_str());
+    remember_ours();
     return "";
   }
   if (errno == EEXIST) return appeared;
   // No hard links either: the check above is the best there is.
-  if (std::rename(partial.c_str(), path.c_str()) == 0) return "";
+  if (std::rename(partial.c_str(), path.c_str()) == 0) {
+    remember_ours();
+    return "";
+  }
   return "cannot rename " + quoted(partial) + " to " + quoted(path) + ": " + std::strerror(errno);
 }
 

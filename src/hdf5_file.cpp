@@ -106,8 +106,16 @@ H5File::H5File(const std::string& path, Communicator& comm)
   // there (a crashed run's file, or a symbolic link someone planted) is removed, which never
   // touches what a link points to, and the file is created exclusively, so that a link planted
   // meanwhile makes the creation fail instead of being followed (file_safety.hpp).
-  if (rank_ == 0) ::unlink(path.c_str());
-  comm.barrier();
+  // Never in a folder swapped in since the claim (the name NAME.partial belongs to NAME's claim).
+  std::string moved;
+  if (rank_ == 0) {
+    const std::string claimed = path.ends_with(".partial") ? path.substr(0, path.size() - 8) : path;
+    moved = claimed_folder_changed(claimed);
+    if (moved.empty()) ::unlink(path.c_str());
+  }
+  if (comm.max(moved.empty() ? 0.0 : 1.0) > 0)
+    throw std::runtime_error(rank_ == 0 ? moved + "; nothing is written there"
+                                        : "rank 0 found the output's folder changed");
   handles_->file = checked(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access.get()),
                            "creating '" + path + "'");
 }

@@ -176,7 +176,17 @@ double peak_rss_bytes() {
 // by identity, existing files kept unless overwrite); the verdict is shared so that every rank
 // exits 2. The claim lasts as long as the returned object; a refused run leaves nothing.
 std::unique_ptr<seqlearn::OutputClaim> check_output(const seqlearn::Config& config,
+                                                    const seqlearn::Invocation& invocation,
                                                     seqlearn::Communicator& comm) {
+  // The files the run reads: none of them may be one it writes (issue 18).
+  const std::vector<seqlearn::PlannedFile> inputs{
+      {"--config", invocation.config_path, ""},
+      {"--restore", invocation.restore_path, ""},
+      {"input.file", config.train_input.file, ""},
+      {"input.label_file", config.train_input.label_file, ""},
+      {config.test_input.file_key, config.test_input.file, ""},
+      {config.test_input.label_file_key, config.test_input.label_file, ""},
+      {"validation.forced_spikes", config.forced_spikes_file, ""}};
   std::string problem;
   std::unique_ptr<seqlearn::OutputClaim> claim;
   if (comm.rank() == 0) {
@@ -185,7 +195,7 @@ std::unique_ptr<seqlearn::OutputClaim> check_output(const seqlearn::Config& conf
           std::vector<seqlearn::PlannedFile>{
               {"output.file", config.output_file, "--output"},
               {"output.checkpoint_file", config.checkpoint_file, "--output.checkpoint_file"}},
-          config.overwrite);
+          config.overwrite, inputs);
     } catch (const ConfigError& e) {
       problem = e.what();
     }
@@ -585,7 +595,7 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
     config = seqlearn::resume_config(header.config, invocation.explicit_values,
                                      header.remaining_protocol, header.continues_phase);
   }
-  const auto claim = check_output(config, comm);
+  const auto claim = check_output(config, invocation, comm);
   prepare_stop_note(config);
   check_memory(config, comm);
 

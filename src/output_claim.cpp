@@ -45,6 +45,16 @@ std::string holder_text(int fd) {
   return text.empty() ? "a run that is starting" : text;
 }
 
+// A lock file is ours to take over (its run died) only if it is one: empty (a run that died
+// before describing itself) or beginning as my_description writes it.
+bool seqlearn_lock(int fd) {
+  char buffer[32] = {};
+  const ssize_t n = ::pread(fd, buffer, sizeof buffer, 0);
+  static constexpr char kStart[] = "seqlearn_mpi pid ";
+  return n == 0 || (n >= static_cast<ssize_t>(sizeof kStart - 1) &&
+                    std::strncmp(buffer, kStart, sizeof kStart - 1) == 0);
+}
+
 std::string my_description(const PlannedFile& file) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
@@ -73,7 +83,8 @@ FileIdentity file_identity(const std::string& path) {
   return {info.st_dev, info.st_ino, tail};
 }
 
-OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) {
+OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite,
+                         const std::vector<PlannedFile>& inputs) {
   // 1. Checks that change nothing on disk.
   struct Name {
     std::size_t file;
@@ -93,7 +104,33 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
                           first.key + " " + quoted(first.path) + " (" + names[b].path + " = " +
                           names[a].path + "); they must differ");
       }
+  // A run never writes over a file it reads (--overwrite or not): compared by identity, so a
+  // hard link or another spelling of the name is caught too.
+  for (const PlannedFile& input : inputs) {
+    if (input.path.empty()) continue;
+    struct stat read {};
+    if (::stat(input.path.c_str(), &read) != 0) continue;  // its reader says what is wrong
+    for (const Name& name : names) {
+      struct stat written {};
+      if (::stat(name.path.c_str(), &written) == 0 && written.st_dev == read.st_dev &&
+          written.st_ino == read.st_ino)
+        throw ConfigError(files[name.file].key + " " + quoted(files[name.file].path) + " is " +
+                          input.key + " " + quoted(input.path) +
+                          " (the same file): a run never writes over a file it reads; choose "
+                          "another " +
+                          files[name.file].option);
+    }
+  }
   auto check_existing = [&](const PlannedFile& file) {
+    // NAME.lock and NAME.partial are another run's lock and unfinished file: a run on such a
+    // name could delete them, and its own would be taken for stale ones.
+    for (const char* suffix : {".lock", ".partial"})
+      if (file.path.size() > std::strlen(suffix) &&
+          file.path.compare(file.path.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
+        throw ConfigError(file.key + " " + quoted(file.path) + " ends in " + suffix +
+                          ", the name of a run's " +
+                          (suffix[1] == 'l' ? "lock file" : "unfinished file") +
+                          "; choose another " + file.option);
     // Open MPI's MPI-IO (its shared-file-pointer component) names a file in /tmp after the
     // file being written and overflows a buffer on long names (a crash after the whole run,
     // found with 240 characters): refuse them before anything is simulated.
@@ -122,6 +159,12 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
                         "; remove it (only regular files are used there)");
     }
     struct stat info {};
+    // A regular NAME.partial is a run's unfinished file (one that died) or someone's own: not
+    // deleted without --overwrite.
+    if (::lstat((file.path + ".partial").c_str(), &info) == 0 && !overwrite)
+      throw ConfigError(file.key + " " + quoted(file.path) + ": " + quoted(file.path + ".partial") +
+                        " exists (the unfinished file of a run that stopped, or another file); "
+                        "remove it or pass --overwrite to replace it");
     if (::lstat(file.path.c_str(), &info) == 0 && !overwrite)
       throw ConfigError(file.key + " " + quoted(file.path) + " exists; choose another " +
                         file.option + " or pass --overwrite to replace it");
@@ -206,7 +249,15 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
       }
       if (fd < 0)
         throw ConfigError(file.key + " " + quoted(file.path) + ": cannot claim " + quoted(lock));
-      locks_.push_back({lock, fd});
+      if (!seqlearn_lock(fd)) {
+        ::close(fd);
+        throw ConfigError(file.key + " " + quoted(file.path) + ": " + quoted(lock) +
+                          " exists and is not a seqlearn_mpi lock file (it holds other text); "
+                          "remove it");
+      }
+      const int folder_fd =
+          ::open(absolute_normal(lock).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      locks_.push_back({lock, fd, folder_fd});
       const std::string me = my_description(file);
       if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) < 0) {
         // The lock holds without its description; the other run's message says less.
@@ -214,6 +265,7 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite) 
     }
     // Checked again now that the files are ours (a run may have ended meanwhile).
     for (const auto& file : files) check_existing(file);
+    for (const auto& file : files) remember_claimed_place(file.path);
   } catch (...) {
     release();
     throw;
@@ -228,8 +280,18 @@ void OutputClaim::release() noexcept {
   // Unlink before closing: a run that opened the old lock file sees that it is no longer the
   // one with that name once it gets the flock.
   for (auto& lock : locks_) {
-    ::unlink(lock.path.c_str());
+    // In the folder where it was made, and only if the name there is still our lock file.
+    const std::string name = fs::path(lock.path).filename().string();
+    const int at = lock.folder_fd >= 0 ? lock.folder_fd : AT_FDCWD;
+    const std::string& where = lock.folder_fd >= 0 ? name : lock.path;
+    struct stat held {
+    }, named{};
+    if (::fstat(lock.fd, &held) == 0 &&
+        ::fstatat(at, where.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+      ::unlinkat(at, where.c_str(), 0);
     ::close(lock.fd);
+    if (lock.folder_fd >= 0) ::close(lock.folder_fd);
   }
   locks_.clear();
   for (auto it = created_folders_.rbegin(); it != created_folders_.rend(); ++it)

@@ -195,6 +195,7 @@ struct Invocation {
   bool show_version = false;
   std::string help_text;
   std::string restore_path;  // --restore FILE
+  std::string config_path;   // --config FILE
   // Keys given on the command line or in the --config file (not defaults).
   std::vector<std::pair<std::string, std::string>> explicit_values;
   Config config;

@@ -31,10 +31,20 @@ std::uint64_t regular_file_size(const std::string& key, const std::string& path)
 std::string read_regular_file(const std::string& key, const std::string& path,
                               std::uint64_t max_bytes);
 
+// The places a run has claimed (output_claim.hpp): remembers the identity of `path`'s folder
+// and of the regular file at `path`, if any, so that a folder swapped for another (a symbolic
+// link put in its place) or a file put at `path` after the claim is noticed before anything is
+// written there or renamed over it. Process-wide; only the claiming process (rank 0) uses it.
+void remember_claimed_place(const std::string& path);
+// Why `path`'s folder is no longer the one claimed ("" if it is, or was never claimed).
+std::string claimed_folder_changed(const std::string& path);
+
 // Gives `partial` the name `path`: a free name is taken without ever replacing what appears
 // there meanwhile (renameat2 RENAME_NOREPLACE, or link + unlink where the file system lacks
-// it); with `may_replace`, a regular file there is replaced, anything else is not. Returns ""
-// on success, else why not (the file stays at `partial`).
+// it); with `may_replace`, a regular file there is replaced, anything else is not, and of a
+// claimed `path` only the file that was there at the claim or that this process put there (a
+// file that appeared meanwhile is kept). Nothing is renamed when the folder is no longer the
+// claimed one. Returns "" on success, else why not (the file stays at `partial`).
 std::string rename_into_place(const std::string& partial, const std::string& path,
                               bool may_replace);
 

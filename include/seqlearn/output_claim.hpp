@@ -37,11 +37,13 @@ FileIdentity file_identity(const std::string& path);
 
 class OutputClaim {
  public:
-  // Checks every planned file (distinct files; not a folder; not existing unless `overwrite`;
+  // Checks every planned file (distinct files, none of them a file the run reads (`inputs`,
+  // compared by identity: a hard link too); not a folder; not existing unless `overwrite`;
   // its folder a writable folder or creatable), then creates the missing folders and takes
   // each file's lock. Throws ConfigError naming the file's key (and, for a file that another
   // run holds, that run); nothing is left behind then.
-  OutputClaim(const std::vector<PlannedFile>& files, bool overwrite);
+  OutputClaim(const std::vector<PlannedFile>& files, bool overwrite,
+              const std::vector<PlannedFile>& inputs = {});
   // Removes the lock files, then the folders it created if they are empty.
   ~OutputClaim();
   OutputClaim(const OutputClaim&) = delete;
@@ -53,6 +55,8 @@ class OutputClaim {
   struct Lock {
     std::string path;
     int fd = -1;
+    int folder_fd = -1;  // its folder as opened at the claim: removed there, even if the
+                         // folder's path leads elsewhere since
   };
   std::vector<Lock> locks_;
   std::vector<std::string> created_folders_;  // in creation order (parents first)

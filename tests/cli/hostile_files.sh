@@ -70,14 +70,16 @@ rm -f o.h5.lock
 # announced it in ready/), which stop, write the checkpoint and the output; $code.
 mkdir -p ready
 long_run() {
+  local name=$1
+  shift
   rm -f ready/*
   SEQLEARN_READY_DIR=$work/ready timeout 120 mpirun -n 2 "$binary" --network.grid 3x3 --threads 1 \
-    --run.protocol train:3000000 --record.dt_rec 0 --output "$1.h5" >"$1.log" 2>&1 &
+    --run.protocol train:3000000 --record.dt_rec 0 --output "$name.h5" "$@" >"$name.log" 2>&1 &
   pid=$!
   # Until the ranks have their handlers and the run holds its claim (NAME.h5.lock), then a
   # moment for the claim's last check: the run is simulating.
   for _ in $(seq 600); do
-    [[ $(find ready -name 'ready.*' | wc -l) -ge 2 && -e "$1.h5.lock" ]] && break
+    [[ $(find ready -name 'ready.*' | wc -l) -ge 2 && -e "$name.h5.lock" ]] && break
     sleep 0.05
   done
   sleep 0.5
@@ -160,5 +162,50 @@ check "D11 a file appeared at the output's name: exit 1 (got $code)" test $code 
 check "D11: the file that appeared is kept" test "$(cat appear.h5)" = mine
 check "D11: the message says where the result is" says d11.log "'appear.h5' appeared while the run was writing it and is kept; the result is 'appear.h5.partial'"
 check "D11: the result is complete under .partial" /usr/bin/python3 -c "import h5py; h5py.File('appear.h5.partial')['spikes']"
+# ... and with --overwrite, which replaces the file that was there at the start, not one that
+# appears meanwhile.
+echo old >again.h5
+long_run again --overwrite
+rm again.h5 && echo mine >again.h5
+stop_run again
+check "D11 --overwrite, a file appeared during the run: kept, exit 1 (got $code)" \
+  bash -c "[[ $code -eq 1 && \$(cat again.h5) == mine ]]"
+
+# The output's folder swapped for a link to another folder during the run: nothing is written
+# or renamed there (the run ends with exit 1 naming the folder), the other folder's file stays.
+mkdir -p swap other && echo mine >other/o.h5
+long_run swap/o --overwrite
+mv swap swap.old && ln -s other swap
+stop_run swap/o
+check "a folder swapped during the run: exit 1 (got $code)" test $code -eq 1
+check "a folder swapped during the run: the other folder's file untouched, nothing added" \
+  bash -c '[[ $(cat other/o.h5) == mine && $(ls other) == o.h5 ]]'
+check "a folder swapped during the run: says so" says swap.old/o.log "no longer the one the run claimed"
+check "a folder swapped during the run: its locks removed where they were made" \
+  bash -c '! ls swap.old/*.lock 2>/dev/null | grep -q .'
+
+# Names and files a run must not take (the hostile round after issue 18's fixes): NAME.lock and
+# NAME.partial that are not a run's, an output that ends in .lock or .partial, an output that
+# is a file the run reads.
+echo notes >y.h5.lock
+run k1.log "${quick[@]}" --output y.h5
+check "K a NAME.lock that is not a run's lock: exit 2, kept" bash -c "[[ $code -eq 2 && \$(cat y.h5.lock) == notes ]]"
+rm y.h5.lock && echo draft >y.h5.partial
+run k2.log "${quick[@]}" --output y.h5
+check "K a NAME.partial without --overwrite: exit 2, kept" bash -c "[[ $code -eq 2 && \$(cat y.h5.partial) == draft ]]"
+for name in z.h5.partial z.h5.lock; do
+  run k3.log "${quick[@]}" --output "$name"
+  check "K --output $name: exit 2 (got $code)" test $code -eq 2
+done
+printf 'step,channel\n0,1\n5,2\n' >jin.csv && ln jin.csv jhard.csv && printf '[network]\ngrid = 3x3\n' >jc.ini
+for case in "--output jin.csv" "--output jhard.csv" "--output.checkpoint_file jin.csv"; do
+  # shellcheck disable=SC2086  # two words
+  run j.log --network.grid 3x3 --threads 1 --network.n_inputs 10 --run.protocol train:100:file \
+    --input.file jin.csv $case --overwrite
+  check "J $case (the input.file): exit 2, the input kept (got $code)" \
+    bash -c "[[ $code -eq 2 && \$(head -1 jin.csv) == step,channel ]]"
+done
+run j.log --config jc.ini --run.protocol train:100 --threads 1 --output jc.ini --overwrite
+check "J --output the --config file: exit 2, kept" bash -c "[[ $code -eq 2 && \$(head -1 jc.ini) == '[network]' ]]"
 
 cli_end "hostile files"
