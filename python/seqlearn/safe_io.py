@@ -28,7 +28,7 @@ import secrets
 import stat
 
 __all__ = ["Refused", "check_regular", "open_input", "check_output", "output_folder", "AtomicOutput",
-           "write_text", "write_bytes", "h5_output", "rename_noreplace"]
+           "write_text", "write_bytes", "h5_output", "rename_noreplace", "beside_input"]
 
 
 class Refused(Exception):
@@ -100,6 +100,21 @@ def check_output(path, overwrite: bool) -> None:
                       "even with --overwrite")
     if not overwrite:
         raise Refused(f"{_one_line(path)} exists (--overwrite replaces it)")
+
+
+#: folders of the system where no default output is put (an input named /dev/stdin, /proc/self/fd/0)
+SYSTEM_FOLDERS = ("/dev", "/proc", "/sys")
+
+
+def beside_input(path, suffix: str, option: str) -> str:
+    """The default output beside an input: PATH less its extension, plus `suffix`. Refused (one
+    line asking for `option`) when that folder, links resolved, is /dev, /proc or /sys or below:
+    `seqlearn-analyze /dev/stdin < run.h5` would write /dev/stdin.analysis.json."""
+    folder = os.path.realpath(os.path.dirname(os.fspath(path)) or ".")
+    if any(folder == system or folder.startswith(system + "/") for system in SYSTEM_FOLDERS):
+        raise Refused(f"{_one_line(path)} is in {_one_line(folder)}, where no output is written beside it: "
+                      f"give {option}")
+    return os.path.splitext(os.fspath(path))[0] + suffix
 
 
 def output_folder(path, create: bool = True) -> None:

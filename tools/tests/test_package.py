@@ -197,8 +197,8 @@ def test_sweep_slurm_dry_run(tmp_path):
     syntax = subprocess.run(["bash", "-n", str(out / "sweep.sbatch")], capture_output=True, text=True)
     assert syntax.returncode == 0, syntax.stderr
     # the array task's arguments, as the script expands them
-    expand = subprocess.run(["bash", "-c", f'eval "$(sed -n "/^points=(/,/^)/p" {out}/sweep.sbatch)"; SLURM_ARRAY_TASK_ID=5; '
-                             'eval "args=(${points[$SLURM_ARRAY_TASK_ID]})"; printf "%s\\n" "${args[@]}"'],
+    expand = subprocess.run(["bash", "-c", f'eval "$(sed -n "/^points=(/,/^)/p" {out}/sweep.sbatch)"; task=5; '
+                             'eval "args=(${points[task]})"; printf "%s\\n" "${args[@]}"'],
                             capture_output=True, text=True)
     assert expand.stdout.split("\n")[:6] == ["--run.protocol", "train:200,test:200", "--plasticity.learning_rate", "0.2", "--run.seed", "2"]
 

@@ -324,3 +324,113 @@ def test_a_fifo_at_a_point_log_is_refused_before_anything_runs(program, tmp_path
     assert sweep.main(["--param", "run.seed=1,2", "--out", str(out), "--slurm", "--dry-run"]) == 2
     assert "run.seed=1.log exists and is a FIFO" in one_line(capsys)
     assert sorted(os.listdir(out)) == ["run.seed=1.log"]
+
+
+# ---- found by the third hostile round (E, F, H, D) --------------------------------------------
+
+def sweep_script(tmp_path, capsys, seeds="1,2"):
+    assert sweep.main(["--param", f"run.seed={seeds}", "--out", "sw", "--slurm", "--dry-run", "--",
+                       "--network.grid", "3x3"]) == 0
+    capsys.readouterr()
+    return tmp_path / "sw" / "sweep.sbatch"
+
+
+def run_script(script, tmp_path, task, launcher):
+    return subprocess.run(["bash", str(script)], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "SLURM_ARRAY_TASK_ID": task, "SLURM_NTASKS": "1",
+                               "SEQLEARN_LAUNCHER": launcher, "SEQLEARN_PYTHON": sys.executable})
+
+
+def test_sweep_sbatch_matches_the_array_task_id_before_using_it(program, tmp_path, capsys, monkeypatch):
+    """E: SLURM_ARRAY_TASK_ID was an arithmetic array index: 'PATH[$(touch PWNED5)]' ran the
+    command substitution. Now only a decimal number within the points is taken (10#: 08 is 8)."""
+    monkeypatch.chdir(tmp_path)
+    script = sweep_script(tmp_path, capsys)
+    for task in ("PATH[$(touch PWNED5)]", "a[$(touch PWNED6)]", "$(touch PWNED7)", "", "-1", "2", "1+0", " 1"):
+        proc = run_script(script, tmp_path, task, "echo")
+        assert proc.returncode == 2, (task, proc.stdout, proc.stderr)
+        assert "SLURM_ARRAY_TASK_ID" in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert not [p for p in os.listdir(tmp_path) if p.startswith("PWNED")]
+    for task, seed in (("1", "2"), ("01", "2"), ("00", "1")):
+        proc = run_script(script, tmp_path, task, "echo")
+        assert proc.returncode == 0, proc.stderr
+        assert f"--run.seed {seed} --output sw/run.seed={seed}.h5" in proc.stdout
+    # ten points: task 08 and 09 are 8 and 9, not an octal error
+    script = sweep_script(tmp_path, capsys, ",".join(str(s) for s in range(10)))
+    proc = run_script(script, tmp_path, "09", "echo")
+    assert proc.returncode == 0 and "--run.seed 9 --output sw/run.seed=9.h5" in proc.stdout, proc.stderr
+    text = script.read_text()
+    assert "$SLURM_ARRAY_TASK_ID]" not in text and "eval" not in text.replace('eval "args=(${points[task]})"', "")
+
+
+def test_sweep_sbatch_splits_the_launcher_by_lib_sh_rule(program, tmp_path, capsys, monkeypatch):
+    """F: $SEQLEARN_LAUNCHER ran unquoted (split at blanks, globbed). Now split as jobs/lib.sh
+    documents (quotes keep blanks, nothing globbed or expanded), as run.sbatch does."""
+    monkeypatch.chdir(tmp_path)
+    script = sweep_script(tmp_path, capsys)
+    folder = tmp_path / "my dir"
+    folder.mkdir()
+    launcher = folder / "L"
+    launcher.write_text("#!/bin/sh\nprintf '[%s]\\n' \"$@\"\n")
+    launcher.chmod(0o755)
+    (tmp_path / "globfile").write_text("")
+    proc = run_script(script, tmp_path, "0", f"'{launcher}' 'a b' glob* $HOME")
+    assert proc.returncode == 0, proc.stderr
+    words = [line for line in proc.stdout.splitlines() if line.startswith("[")]
+    assert words[:5] == ["[a b]", "[glob*]", "[$HOME]", "[1]", f"[{os.path.abspath(BIN)}]"], proc.stdout
+    proc = run_script(script, tmp_path, "0", f"{launcher} 'a b")
+    assert proc.returncode == 2 and "SEQLEARN_LAUNCHER has an unbalanced quote" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("value", ["mpirun 'x", 'mpirun "x', "mpirun x\\", "   "])
+def test_a_bad_seqlearn_mpirun_is_one_line_before_anything_is_written(program, tmp_path, capsys, monkeypatch, value):
+    """H: an unbalanced quote in SEQLEARN_MPIRUN was a traceback after sweep.json was written."""
+    monkeypatch.setenv("SEQLEARN_MPIRUN", value)
+    assert sweep.main(["--param", "run.seed=1", "--out", str(tmp_path / "s"), "--", "--network.grid", "3x3"]) == 2
+    assert "SEQLEARN_MPIRUN" in one_line(capsys)
+    assert not (tmp_path / "s").exists()
+
+
+def test_sweep_mpirun_is_split_with_quotes(monkeypatch):
+    monkeypatch.setenv("SEQLEARN_MPIRUN", "'/opt/my mpi/mpirun' -np")
+    assert sweep.mpirun() == ["/opt/my mpi/mpirun", "-np"]
+    monkeypatch.setenv("SEQLEARN_MPIRUN", "")
+    assert sweep.mpirun() == ["mpirun", "-np"]
+    monkeypatch.delenv("SEQLEARN_MPIRUN")
+    assert sweep.mpirun() == ["mpirun", "-np"]
+
+
+@pytest.mark.parametrize("path", ["/dev/stdin", "/proc/self/fd/0", "/sys/x.h5", "/dev/shm/../stdin"])
+def test_default_outputs_beside_an_input_in_dev_proc_sys_are_refused(path):
+    """D: seqlearn-analyze /dev/stdin < run.h5 wrote /dev/stdin.analysis.json. No file is
+    written under /dev here: the functions that pick the default paths are called."""
+    with pytest.raises(safe_io.Refused, match="--json FILE"):
+        analyze.default_json(path)
+    with pytest.raises(safe_io.Refused, match="--out DIR"):
+        plot.default_figures(path)
+    assert analyze.default_json("a/run.h5") == "a/run.analysis.json"
+    assert analyze.default_json("run.h5") == "run.analysis.json"
+    assert plot.default_figures("a/run.h5") == "a/run_figures"
+
+
+def test_analyze_and_plot_of_proc_fd_refuse_the_default_output(tmp_path, capsys):
+    """The same through main: an input reached through /proc/self/fd/N (a regular file)."""
+    fd = os.open(tmp_path / "run.h5", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        path = f"/proc/self/fd/{fd}"
+        assert analyze.main([path]) == 2
+        assert "--json FILE" in one_line(capsys)
+        assert plot.main([path]) == 2
+        assert "--out DIR" in one_line(capsys)
+    finally:
+        os.close(fd)
+
+
+def test_a_value_that_is_not_utf8_is_refused_in_the_script(program, tmp_path, capsys):
+    """A byte that is not UTF-8 on the command line (a surrogate in Python) was a traceback
+    while sweep.sbatch was written."""
+    out = tmp_path / "s"
+    assert sweep.main(["--param", "input.file=a\udcffb.csv,c.csv", "--out", str(out), "--slurm", "--dry-run", "--",
+                       "--network.grid", "3x3"]) == 2
+    assert "not valid UTF-8" in one_line(capsys)
+    assert not out.exists()

@@ -1,7 +1,8 @@
 """seqlearn-analyze RUN.h5 [RUN.h5 ...]: the measures of docs/model.md sections 9 and 11 for
 each run (any input task: pattern, xor, file; files of older versions too).
 
-Prints two tables and writes JSON (default: RUN.analysis.json beside each run).
+Prints two tables and writes JSON (default: RUN.analysis.json beside each run; refused, exit 2,
+when the run's folder is under /dev, /proc or /sys, as for /dev/stdin: give --json).
 Table 1, the pattern-task test phases: "untrained" uses those before any training phase (e.g.
 protocol test:5000,train:100000,test:5000), "trained" those after training.
 Table 2, the readouts of docs/model.md 11.3 as the reference code computes them: test phases
@@ -22,7 +23,7 @@ import os
 import sys
 
 from .. import analysis as sa
-from ..safe_io import Refused, check_output, check_regular, write_text
+from ..safe_io import Refused, beside_input, check_output, check_regular, write_text
 
 
 def fmt(value, digits=3):
@@ -65,6 +66,11 @@ def print_readouts(results):
                   f"r(1,2) {fmt(last['corr_1_2'])}  r(1,3) {fmt(last['corr_1_3'])}  neurons {last['n_neurons']}{note}")
 
 
+def default_json(run):
+    """RUN.analysis.json beside RUN; Refused when RUN's folder is /dev, /proc or /sys (/dev/stdin)."""
+    return beside_input(run, ".analysis.json", "--json FILE (or --json - for stdout)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="seqlearn-analyze", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="seqlearn output files (HDF5)")
@@ -77,8 +83,7 @@ def main(argv=None):
     try:  # every input a regular file, every output a regular file or absent, before any work
         for path in args.runs:
             check_regular(path)
-        targets = [] if args.json == "-" else [args.json] if args.json else \
-            [os.path.splitext(path)[0] + ".analysis.json" for path in args.runs]
+        targets = [] if args.json == "-" else [args.json] if args.json else [default_json(path) for path in args.runs]
         for target in targets:
             check_output(target, overwrite=True)
     except Refused as refusal:
@@ -118,9 +123,8 @@ def main(argv=None):
             write_text(args.json, json.dumps(sa.jsonable(results if len(results) > 1 else results[0]), indent=2,
                                              allow_nan=False), overwrite=True)
         else:
-            for r in results:
-                write_text(os.path.splitext(r["run"])[0] + ".analysis.json",
-                           json.dumps(sa.jsonable(r), indent=2, allow_nan=False), overwrite=True)
+            for r, target in zip(results, targets):
+                write_text(target, json.dumps(sa.jsonable(r), indent=2, allow_nan=False), overwrite=True)
     except Refused as refusal:
         print(f"seqlearn-analyze: {refusal}", file=sys.stderr)
         return 2

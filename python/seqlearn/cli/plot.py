@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .. import analysis as sa
-from ..safe_io import Refused, check_regular, output_folder, save_figure
+from ..safe_io import Refused, beside_input, check_regular, output_folder, save_figure
 
 
 def save(fig, out_dir, name, pdf):
@@ -255,7 +255,7 @@ def weight_histogram(run, out_dir, pdf):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="seqlearn-plot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="seqlearn output file (HDF5)")
-    parser.add_argument("--out", help="folder for the pictures (default: RUN_figures beside the run)")
+    parser.add_argument("--out", help="folder for the pictures (default: RUN_figures beside the run; required when the run is under /dev, /proc or /sys)")
     parser.add_argument("--phase", type=int, action="append",
                         help="phase index to draw a raster of (repeatable; default: the first and the last phase)")
     parser.add_argument("--order-phase", type=int,
@@ -279,9 +279,14 @@ def main(argv=None):
         return 2
 
 
+def default_figures(run):
+    """RUN_figures beside RUN; Refused when RUN's folder is /dev, /proc or /sys (/dev/stdin)."""
+    return beside_input(run, "_figures", "--out DIR")
+
+
 def draw(parser, args):
     check_regular(args.run)
-    out_dir = args.out or os.path.splitext(args.run)[0] + "_figures"
+    out_dir = args.out or default_figures(args.run)
     try:
         run = sa.Run(args.run)
     except ValueError as error:  # a value of the file that cannot be drawn (the message names it)

@@ -8,10 +8,13 @@ Runs every point of the grid (the product of the --param lists), one output per 
 by its values: DIR/plasticity.learning_rate=0.05,run.seed=2.h5 (characters other than
 letters, digits and . _ + - become _). Values are split at commas, or at | where the list
 has one (--param 'input.t_pattern=300,200|300'). Locally the points run one after another
-under mpirun -np R (SEQLEARN_MPIRUN: another launcher, R appended); the program is
-$SEQLEARN_BIN, else build/release/seqlearn_mpi. --slurm writes DIR/sweep.sbatch, one array
-job (sbatch --array=0-(N-1)), each task running one point with srun on R tasks of T cores
-(jobs/lib.sh); --dry-run prints the sbatch command and the script instead of submitting.
+under mpirun -np R (SEQLEARN_MPIRUN: another launcher, R appended, split as a shell would
+without expansion; an unbalanced quote is refused, exit 2, before anything is written); the
+program is $SEQLEARN_BIN, else build/release/seqlearn_mpi. --slurm writes DIR/sweep.sbatch,
+one array job (sbatch --array=0-(N-1)), each task running one point with srun on R tasks of T
+cores (jobs/lib.sh: SEQLEARN_LAUNCHER split by its quoting rule); the task takes
+SLURM_ARRAY_TASK_ID only as a decimal number of a point (else exit 2). --dry-run prints the
+sbatch command and the script instead of submitting.
 DIR/sweep.json records the swept keys and the points.
 
 --collect analyses every point (seqlearn-analyze's measures; RUN.analysis.json beside each)
@@ -27,8 +30,8 @@ arguments that set the output per point (--output, --output=F, --output.file[=F]
 abbreviations, --output.checkpoint_file), an --out that is not a folder (a file, a link),
 a point output that is a link, FIFO, device or folder (even with --overwrite), or a DIR that
 holds another sweep (other keys or program arguments: --new-sweep replaces its sweep.json;
-the same sweep's points are merged). --slurm refuses control characters (a newline) in any
-path or value written into sweep.sbatch, and quotes every one (shlex.quote; #SBATCH lines
+the same sweep's points are merged). --slurm refuses control characters (a newline) and
+bytes that are not UTF-8 in any path or value written into sweep.sbatch, and quotes every one (shlex.quote; #SBATCH lines
 in double quotes). --collect writes summary.csv also when sweep.json is unreadable (the
 points then come from DIR's file names, exit 1) or an analysis JSON is truncated (analysed
 again); manifest names that are not KEY=VALUE,... (../x, /abs) are marked refused and never
@@ -185,8 +188,22 @@ def write_manifest(out, params, points, args):
     write_text(path, text, overwrite=replace)
 
 
+def mpirun():
+    """SEQLEARN_MPIRUN split as a shell would, without expansion (default, or empty: mpirun -np);
+    Refused (one line naming it) for an unbalanced quote, a trailing backslash or no word."""
+    value = os.environ.get("SEQLEARN_MPIRUN") or "mpirun -np"
+    try:
+        words = shlex.split(value)
+    except ValueError as error:
+        raise Refused(f"SEQLEARN_MPIRUN {ascii(value)} does not split into words ({str(error).lower()}): "
+                      "quote as in a shell, e.g. \"'/opt/my mpi/bin/mpirun' -np\"") from None
+    if not words:
+        raise Refused(f"SEQLEARN_MPIRUN {ascii(value)} names no launcher (unset it for mpirun -np)")
+    return words
+
+
 def run_local(points, args, binary):
-    launcher = shlex.split(os.environ.get("SEQLEARN_MPIRUN", "mpirun -np"))
+    launcher = mpirun()
     env = dict(os.environ)
     env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
     env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
@@ -214,6 +231,8 @@ def script_safe(value, what):
     if any(ord(c) < 32 or ord(c) == 127 for c in str(value)):
         raise Refused(f"{what} {ascii(str(value))} holds a newline or another control character: "
                       "refused in a generated script")
+    if any(0xDC80 <= ord(c) <= 0xDCFF for c in str(value)):  # a byte of the command line that is not UTF-8
+        raise Refused(f"{what} {ascii(str(value))} is not valid UTF-8: refused in a generated script")
     return value
 
 
@@ -257,10 +276,14 @@ def slurm_script(points, args, binary):
                                         + (" --overwrite" if args.overwrite else "")))
     lines += [
         ")",
-        'eval "args=(${points[$SLURM_ARRAY_TASK_ID]})"',
+        "# The task's number, matched as a decimal before any use (never an arithmetic expression).",
+        f'task=$(seqlearn_uint SLURM_ARRAY_TASK_ID "${{SLURM_ARRAY_TASK_ID:-}}" 0 {len(points) - 1}) || exit 2',
+        "# points[] holds this script's own words, quoted by shlex.quote: nothing of the environment",
+        "args=()",
+        'eval "args=(${points[task]})"',
         "threads=(--threads \"$SEQLEARN_THREADS\")",
-        "# shellcheck disable=SC2086",
-        '$SEQLEARN_LAUNCHER "$SLURM_NTASKS" "$SEQLEARN_BIN" "${threads[@]}" "${args[@]}"',
+        "# seqlearn_launcher: SEQLEARN_LAUNCHER split by jobs/lib.sh's quoting rule, else srun's line",
+        '"${seqlearn_launcher[@]}" "$SLURM_NTASKS" "$SEQLEARN_BIN" "${threads[@]}" "${args[@]}"',
         "",
     ]
     return "\n".join(lines)
@@ -438,6 +461,8 @@ def main(argv=None):
         for key, _ in params:
             if key in ("output.file", "output.checkpoint_file"):
                 raise Refusal(f"--param {key}: set per point by the sweep (from the point's name)")
+        if not args.slurm:
+            mpirun()  # the environment's launcher checked before anything is written
         if os.path.lexists(args.out):
             output_folder(args.out, create=False)
         binary = program()
