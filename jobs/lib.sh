@@ -103,6 +103,11 @@ if [[ ! "$SEQLEARN_SRUN_MPI" =~ ^[A-Za-z0-9_.-]+$ ]]; then
   echo "seqlearn: SEQLEARN_SRUN_MPI must be an srun --mpi plugin name (pmix, pmi2, ...), got '$SEQLEARN_SRUN_MPI'" >&2
   exit 2
 fi
+# SLURM's own values are checked too: the job id goes into folder names and patterns.
+if [[ -n "${SLURM_JOB_ID:-}" && ! "$SLURM_JOB_ID" =~ ^[0-9]{1,18}$ ]]; then
+  echo "seqlearn: SLURM_JOB_ID must be a job id (a whole number), got '${SLURM_JOB_ID//$'\n'/\\n}'" >&2
+  exit 2
+fi
 if [[ -n "${SEQLEARN_THREADS:-}" ]]; then
   SEQLEARN_THREADS=$(seqlearn_uint SEQLEARN_THREADS "$SEQLEARN_THREADS" 1 4096) || exit 2
 else

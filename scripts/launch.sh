@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Executed: a stop request (SIGINT/SIGTERM) is remembered from the first command on, so that
-# none is lost before mpirun runs (seqlearn_guarded; exit code 4 when it came before).
+# Executed: a stop request (SIGINT/SIGTERM, or SIGHUP: the terminal closed) is remembered from
+# the first command on, so that none is lost before mpirun runs (seqlearn_guarded; exit code 4
+# when it came before).
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   trap 'seqlearn_stop_requested=INT' INT
   trap 'seqlearn_stop_requested=TERM' TERM
+  trap 'seqlearn_stop_requested=HUP' HUP
 fi
 # The Open MPI launch line for R ranks x T OpenMP threads per rank on this machine
 # (docs/parallel.md). Open MPI's default binds each rank to ONE core when R <= 2 (to a socket
@@ -147,8 +149,10 @@ seqlearn_guarded() {
   trap "seqlearn_stop_requested=INT; seqlearn_forward $signal $bit" INT
   # shellcheck disable=SC2064
   trap "seqlearn_stop_requested=TERM; seqlearn_forward $signal $bit" TERM
+  # shellcheck disable=SC2064  # a closed terminal stops the run as cleanly (mpirun runs on)
+  trap "seqlearn_stop_requested=HUP; seqlearn_forward $signal $bit" HUP
   if [[ -n "${seqlearn_stop_requested:-}" ]]; then
-    trap - INT TERM
+    trap - INT TERM HUP
     echo "launch.sh: stop requested (SIG$seqlearn_stop_requested) before the run started:" \
          "nothing started, nothing written; exit code 4 (run it again)" >&2
     return 4
@@ -162,7 +166,11 @@ seqlearn_guarded() {
     [[ "$previous" == -n || "$previous" == -np ]] && [[ "$arg" =~ ^[0-9]+$ ]] && seqlearn_ranks=$arg
     previous=$arg
   done
-  SEQLEARN_READY_DIR=$seqlearn_ready_dir setsid "$@" &
+  if [[ -n "$seqlearn_ready_dir" ]]; then
+    SEQLEARN_READY_DIR=$seqlearn_ready_dir setsid "$@" &
+  else
+    setsid "$@" &
+  fi
   seqlearn_child=$!
   # A request that came while mpirun was being started (the trap saw no pid yet):
   [[ -n "${seqlearn_stop_requested:-}" && -z "$seqlearn_forwarded" ]] && seqlearn_forward "$signal" "$bit"
@@ -171,7 +179,11 @@ seqlearn_guarded() {
     code=$?
     kill -0 "$seqlearn_child" 2>/dev/null || break  # wait was only interrupted by a trapped signal
   done
-  trap - INT TERM
+  # mpirun may have ended while a trap ran (wait then returned 128 + the trapped signal): its
+  # own status, which bash keeps for a waited-for child.
+  wait "$seqlearn_child" 2>/dev/null
+  code=$?
+  trap - INT TERM HUP
   [[ -n "$seqlearn_ready_dir" ]] && rm -rf "$seqlearn_ready_dir"
   # Killed by a signal: Open MPI's mpirun exits 128 + N, hydra exits N itself (15 measured).
   if [[ -n "$seqlearn_forwarded" ]] && ((code > 128 && code != 255)) ||
@@ -205,16 +217,17 @@ seqlearn_ready_ranks() {
 # 10 s in all, then at once: a program that does not say so), or not at all when no mpirun runs
 # yet (the request stays in seqlearn_stop_requested) or one was already sent.
 seqlearn_forward() {
-  local signal=$1 bit=$2 pid=${seqlearn_child:-} caught waited=0
+  local signal=$1 bit=$2 pid=${seqlearn_child:-} caught
   [[ -n "$pid" && -z "${seqlearn_forwarded:-}" ]] || return 0
   seqlearn_forwarded=1
-  while kill -0 "$pid" 2>/dev/null && ((waited < 1000)); do
+  local deadline=$((SECONDS + 10))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
     caught=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
+    # (no ready folder, mktemp having failed: mpirun's handler is all there is to wait for)
     [[ -n "$caught" ]] && (((16#$caught >> bit) & 1)) &&
-      (($(seqlearn_ready_ranks) >= ${seqlearn_ranks:-1})) && break
+      [[ -z "${seqlearn_ready_dir:-}" || $(seqlearn_ready_ranks) -ge ${seqlearn_ranks:-1} ]] && break
     [[ -r "/proc/$pid/status" ]] || break  # no /proc: send at once
     sleep 0.01
-    waited=$((waited + 1))
   done
   echo "launch.sh: stop requested: forwarding it to the ranks as SIG$signal (mpirun $pid)" >&2
   kill "-$signal" "$pid" 2>/dev/null

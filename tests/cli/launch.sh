@@ -50,4 +50,28 @@ for delay in 0.02 0.05 0.2 0.5 1 1.5; do
     check "D10 SIGTERM at ${delay}s after mpirun started: exit 3, not 4 (got $code)" test "$code" -eq 3
   fi
 done
+# The hostile round after the fixes: SIGHUP (a closed terminal) stops the run as SIGTERM does
+# (it left mpirun and the ranks running); without a folder for the ready files (TMPDIR that
+# cannot be made) the stop still goes out at once and mpirun's own exit code is reported (it
+# was held back and the trap's 143 taken for mpirun's: exit 4 for a complete run).
+for case in HUP TMPDIR; do
+  rm -f o.h5 o.ckpt.h5
+  if [[ $case == HUP ]]; then
+    bash "$launch" 2 1 "$binary" --threads 1 --network.grid 3x3 --run.protocol train:2000000 \
+      --record.dt_rec 0 --output o.h5 >"log.$case" 2>&1 &
+  else
+    TMPDIR=$work/missing/folder bash "$launch" 2 1 "$binary" --threads 1 --network.grid 3x3 \
+      --run.protocol train:2000000 --record.dt_rec 0 --output o.h5 >"log.$case" 2>&1 &
+  fi
+  pid=$!
+  sleep 1.5
+  start=$SECONDS
+  kill "-${case/TMPDIR/TERM}" "$pid"
+  wait "$pid"
+  code=$?
+  check "$case: exit 3 with a checkpoint and the output (got $code)" \
+    bash -c "[[ $code -eq 3 && -f o.ckpt.h5 && -f o.h5 ]]" || tail -3 "log.$case"
+  check "$case: stopped at once ($((SECONDS - start)) s), no rank left" \
+    bash -c "(( $((SECONDS - start)) < 9 )) && ! pgrep -f -- '^$binary .*--output o.h5' >/dev/null"
+done
 cli_end cli_launch

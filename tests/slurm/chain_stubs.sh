@@ -32,7 +32,7 @@ cat >stub/sbatch <<'STUB'
   echo "ENV SEQLEARN_CHAIN_SEGMENT=$SEQLEARN_CHAIN_SEGMENT"; echo "ENV SEQLEARN_CHAIN_STALLS=${SEQLEARN_CHAIN_STALLS:-}"; } >"$STUB_SBATCH"
 echo 4242
 STUB
-printf '#!/usr/bin/env bash\necho "   Command=%s/jobs/run.sbatch"; echo "   TimeLimit=01:00:00"\n' "$root" >stub/scontrol
+printf '#!/usr/bin/env bash\necho "   Command=%s/jobs/run.sbatch"; echo "   TimeLimit=01:00:00"\n[[ -n "${STUB_STDOUT:-}" ]] && echo "   StdOut=$STUB_STDOUT"\nexit 0\n' "$root" >stub/scontrol
 # The program: records its arguments (one per line, NUL-separated file too) and acts on FAKE.
 cat >stub/program <<'STUB'
 #!/usr/bin/env bash
@@ -169,6 +169,15 @@ job FAKE=done SEQLEARN_CHAIN_DIR="$work/restored" SEQLEARN_CHAIN_SEGMENT=2 \
   SEQLEARN_RESTORE="$work/restored/start.ckpt.h5"
 check "a chain begun with SEQLEARN_RESTORE: the join gets --start-step 1234" \
   bash -c "[[ $code -eq 0 ]] && grep -qx -- --start-step join.rec && grep -qx 1234 join.rec"
+
+# SLURM_JOB_ID is checked before use (the hostile round: it went into a sed program, whose 'e'
+# flag ran a command), and this job's id in the log's name becomes %j for the continuation.
+job FAKE=stop:900 SLURM_JOB_ID='/touch PWNED7 #/e;s/(b)' STUB_STDOUT="$work/slurm-500.out"
+check "SLURM_JOB_ID='/touch PWNED7 #/e;s/(b)': exit 2, nothing run" \
+  bash -c "[[ $code -eq 2 && ! -e PWNED7 && ! -e '$root/PWNED7' ]]"
+job FAKE=stop:900 STUB_STDOUT="$work/logs-500/slurm-500.out"
+check "the continuation's log: this job's id in the name becomes %j (not in the folder)" \
+  grep -qx -- "--output=$work/logs-500/slurm-%j.out" sbatch.rec
 
 # rank_list and weak_scaling's block (D7).
 out=$(SEQLEARN_RANKS="1 $hostile" bash -c "source '$root/jobs/lib.sh'; rank_list 2" 2>&1); code=$?
