@@ -111,9 +111,10 @@ def _cores() -> int:
     """Physical cores this process may run on (SEQLEARN_CORES overrides), as launch.sh counts."""
     text = os.environ.get("SEQLEARN_CORES", "")
     if text:
-        if not re.fullmatch(r"[1-9][0-9]{0,5}", text):
-            raise ValueError(f"SEQLEARN_CORES must be a positive integer, got {text!r}")
-        return int(text)
+        # As scripts/launch.sh reads it: a decimal whole number, leading zeros dropped.
+        if not re.fullmatch(r"[0-9]{1,18}", text) or not 1 <= int(text, 10) <= 1000000:
+            raise ValueError(f"SEQLEARN_CORES must be a whole number from 1 to 1000000, got {text!r}")
+        return int(text, 10)
     try:
         cpus = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):

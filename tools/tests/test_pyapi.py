@@ -149,9 +149,12 @@ def test_launch_line(monkeypatch):
     for bad in (0, -1, True, 1.5, "2"):
         with pytest.raises(ValueError):
             runner.launch_command(bad, 1)
-    monkeypatch.setenv("SEQLEARN_CORES", "$(touch PWNED)")
-    with pytest.raises(ValueError):
-        runner.launch_command(1, 1)
+    for bad in ("$(touch PWNED)", "0", "1e3", " 2", "99999999999999999999"):
+        monkeypatch.setenv("SEQLEARN_CORES", bad)
+        with pytest.raises(ValueError):
+            runner.launch_command(1, 1)
+    monkeypatch.setenv("SEQLEARN_CORES", "010")  # as launch.sh reads it: 10, not octal
+    assert runner.launch_command(1, 0)[2] == 10
 
 
 def test_find_program(tmp_path, monkeypatch):
