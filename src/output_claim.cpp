@@ -190,11 +190,19 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite,
   // 2. Folders and locks; on any failure, undo what was done here.
   try {
     for (const auto& [folder, key] : to_create) {
-      if (::mkdir(folder.c_str(), 0777) == 0)
+      if (::mkdir(folder.c_str(), 0777) == 0) {
         created_folders_.push_back(folder.string());
-      else if (errno != EEXIST)
-        throw ConfigError(key + ": cannot create folder " + quoted(folder.string()) + ": " +
-                          std::strerror(errno));
+        continue;
+      }
+      const int error = errno;
+      struct stat info {};
+      if (error == EEXIST && ::stat(folder.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) continue;
+      if (::lstat(folder.c_str(), &info) == 0)  // the name leads to no folder
+        throw ConfigError(key + ": " + quoted(folder.string()) +
+                          (S_ISLNK(info.st_mode) ? " is a symbolic link to a missing folder"
+                                                 : " is not a folder"));
+      throw ConfigError(key + ": cannot create folder " + quoted(folder.string()) + ": " +
+                        std::strerror(error));
     }
     for (const auto& file : files) {
       const std::string lock = file.path + ".lock";
@@ -204,7 +212,11 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite,
         fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         const bool created = fd >= 0;
         if (fd < 0 && errno == ENOENT) {  // a folder removed under us (a refused run's)
-          fs::create_directories(absolute_normal(file.path).parent_path());
+          std::error_code made;
+          fs::create_directories(absolute_normal(file.path).parent_path(), made);
+          if (made)
+            throw ConfigError(file.key + " " + quoted(file.path) +
+                              ": cannot create its folder: " + made.message());
           continue;
         }
         if (fd < 0 && errno != EEXIST)

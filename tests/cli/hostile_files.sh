@@ -208,4 +208,11 @@ done
 run j.log --config jc.ini --run.protocol train:100 --threads 1 --output jc.ini --overwrite
 check "J --output the --config file: exit 2, kept" bash -c "[[ $code -eq 2 && \$(head -1 jc.ini) == '[network]' ]]"
 
+# The confirming round: an output folder that is a link to a missing folder is bad input.
+mkdir -p target && ln -s "$work/target/missing" dangling
+run dl.log "${quick[@]}" --output dangling/o.h5
+check "an output folder that is a dangling link: exit 2 (got $code)" test $code -eq 2
+check "an output folder that is a dangling link: says so" says dl.log "'.*dangling' is a symbolic link to a missing folder"
+check "an output folder that is a dangling link: nothing made" test -z "$(ls target)"
+
 cli_end "hostile files"

@@ -119,8 +119,9 @@ check "1x2 grid with the default record.neurons: exit 0 (got $code)" test $code 
 check "1x2 grid: traces both neurons" test "$(/usr/bin/python3 -c \
   "import h5py; print(len(h5py.File('tinynet.h5')['traces/neuron'][()]))" 2>/dev/null)" = 2
 
-# 8. A stale lock (its run was killed) does not block.
-echo "pid 1 on nowhere" >stale.h5.lock
+# 8. A stale lock (its run was killed) does not block. (It holds what a run writes there: a file
+# with other text is not taken for a lock, issue 18's hostile round; tests/cli/hostile_files.sh.)
+echo "seqlearn_mpi pid 1 on nowhere since 2026-01-01 00:00:00, writing output.file 'stale.h5'" >stale.h5.lock
 mpirun -n 1 "$binary" "${quick[@]}" --output stale.h5 >l.log 2>&1
 code=$?
 check "stale lock: the run goes on (exit $code)" test $code -eq 0 -a -f stale.h5

@@ -382,7 +382,8 @@ def test_sweep_sbatch_splits_the_launcher_by_lib_sh_rule(program, tmp_path, caps
     assert proc.returncode == 2 and "SEQLEARN_LAUNCHER has an unbalanced quote" in proc.stderr, proc.stderr
 
 
-@pytest.mark.parametrize("value", ["mpirun 'x", 'mpirun "x', "mpirun x\\", "   "])
+@pytest.mark.parametrize("value", ["mpirun 'x", 'mpirun "x', "mpirun x\\", "   ", "/nonexistent/mpirun -np",
+                                   "mpirun;touch X -np"])
 def test_a_bad_seqlearn_mpirun_is_one_line_before_anything_is_written(program, tmp_path, capsys, monkeypatch, value):
     """H: an unbalanced quote in SEQLEARN_MPIRUN was a traceback after sweep.json was written."""
     monkeypatch.setenv("SEQLEARN_MPIRUN", value)
@@ -391,9 +392,13 @@ def test_a_bad_seqlearn_mpirun_is_one_line_before_anything_is_written(program, t
     assert not (tmp_path / "s").exists()
 
 
-def test_sweep_mpirun_is_split_with_quotes(monkeypatch):
-    monkeypatch.setenv("SEQLEARN_MPIRUN", "'/opt/my mpi/mpirun' -np")
-    assert sweep.mpirun() == ["/opt/my mpi/mpirun", "-np"]
+def test_sweep_mpirun_is_split_with_quotes(monkeypatch, tmp_path):
+    launcher = tmp_path / "my mpi" / "mpirun"
+    launcher.parent.mkdir()
+    launcher.write_text("#!/bin/sh\n")
+    launcher.chmod(0o755)
+    monkeypatch.setenv("SEQLEARN_MPIRUN", f"'{launcher}' -np")
+    assert sweep.mpirun() == [str(launcher), "-np"]
     monkeypatch.setenv("SEQLEARN_MPIRUN", "")
     assert sweep.mpirun() == ["mpirun", "-np"]
     monkeypatch.delenv("SEQLEARN_MPIRUN")
@@ -434,3 +439,15 @@ def test_a_value_that_is_not_utf8_is_refused_in_the_script(program, tmp_path, ca
                        "--network.grid", "3x3"]) == 2
     assert "not valid UTF-8" in one_line(capsys)
     assert not out.exists()
+
+
+def test_analyze_never_writes_its_json_over_a_run_it_reads(tmp_path, capsys):
+    """The confirming hostile round: `seqlearn-analyze run.h5 --json run.h5` replaced the run
+    with JSON (also through another spelling or a hard link)."""
+    run = tmp_path / "run.h5"
+    run.write_bytes(b"precious")
+    os.link(run, tmp_path / "hard.h5")
+    for target in (run, tmp_path / "." / "run.h5", tmp_path / "hard.h5"):
+        assert analyze.main([str(run), "--json", str(target)]) == 2
+        assert "is the run" in one_line(capsys)
+        assert run.read_bytes() == b"precious"

@@ -86,6 +86,10 @@ def main(argv=None):
         targets = [] if args.json == "-" else [args.json] if args.json else [default_json(path) for path in args.runs]
         for target in targets:
             check_output(target, overwrite=True)
+            # never over a run it reads (by identity: another spelling or a hard link too)
+            for path in args.runs:
+                if os.path.exists(target) and os.path.samefile(target, path):
+                    raise Refused(f"the JSON output {target!r} is the run {path!r} it reads: give another --json")
     except Refused as refusal:
         print(f"seqlearn-analyze: {refusal}", file=sys.stderr)
         return 2

@@ -199,6 +199,9 @@ def mpirun():
                       "quote as in a shell, e.g. \"'/opt/my mpi/bin/mpirun' -np\"") from None
     if not words:
         raise Refused(f"SEQLEARN_MPIRUN {ascii(value)} names no launcher (unset it for mpirun -np)")
+    if shutil.which(words[0]) is None:
+        raise Refused(f"SEQLEARN_MPIRUN {ascii(value)}: no launcher {ascii(words[0])} (not an executable "
+                      "file, nor a program on PATH)")
     return words
 
 
