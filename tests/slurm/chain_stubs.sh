@@ -12,11 +12,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 failures=0
-check() {
-  local what=$1
-  shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+# check DESCRIPTION COMMAND... and cli_end, as the command-line tests have them.
+# shellcheck source=../cli/lib.sh
+source "$root/tests/cli/lib.sh"
 mkdir -p stub tools
 # srun: drops its options up to "-n R", then runs the program once.
 cat >stub/srun <<'STUB'
@@ -188,5 +186,4 @@ rm -f args.rec PWNED
 out=$(env SEQLEARN_BLOCK="${hostile}x4" SEQLEARN_RESULTS="$work/w" FAKE=done bash "$root/jobs/weak_scaling.sbatch" 2>&1); code=$?
 check "SEQLEARN_BLOCK='${hostile}x4': weak_scaling exits 2 naming it, nothing run" \
   bash -c "[[ $code -eq 2 && ! -e PWNED && ! -e args.rec ]] && grep -q 'SEQLEARN_BLOCK must be' <<<\"\$1\"" _ "$out"
-[[ $failures -eq 0 ]] && echo "chain_stubs: all checks passed"
-[[ $failures -eq 0 ]]
+cli_end chain_stubs
