@@ -141,6 +141,17 @@ OutputClaim::OutputClaim(const std::vector<PlannedFile>& files, bool overwrite,
                         std::to_string(name_length) + " bytes long; at most " +
                         std::to_string(kLongestName) +
                         " are allowed (Open MPI's MPI-IO fails on longer names)");
+    // The same component names a lock file after the whole path (".locktest." and the rank
+    // appended, in a buffer of 256 bytes): a longer absolute path aborted the run after it had
+    // simulated, its output lost (found by a hostile round).
+    constexpr std::size_t kLongestPath = 230;
+    const std::size_t path_length = absolute_normal(file.path + ".partial").string().size();
+    if (path_length > kLongestPath)
+      throw ConfigError(file.key + " " + quoted(file.path) +
+                        ": its absolute path (with .partial) is " + std::to_string(path_length) +
+                        " bytes long; at most " + std::to_string(kLongestPath) +
+                        " are allowed (Open MPI's MPI-IO aborts on longer paths); write it in a "
+                        "folder with a shorter path");
     // Only regular files are ever replaced, even with --overwrite: a device (/dev/null), a
     // FIFO or a symbolic link at any of the run's names is refused (file_safety.hpp).
     for (const char* suffix : {"", ".partial", ".lock"}) {

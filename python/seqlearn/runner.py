@@ -342,7 +342,28 @@ def _execute(argv, env, progress, wait_interval: float = 0.2, ranks: int = 1,
         shutil.rmtree(ready_dir, ignore_errors=True)
 
 
+def _raise_interrupt(number, frame):
+    raise KeyboardInterrupt
+
+
 def _execute_in(argv, env, progress, wait_interval, ranks, ready_dir, stop):
+    # SIGTERM and SIGHUP to this Python (a scheduler, `timeout`, a closing notebook server) stop
+    # the run as Ctrl-C does: the launcher runs in its own session and would otherwise go on
+    # unattended.
+    previous = {}
+    try:
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            previous[number] = signal.signal(number, _raise_interrupt)
+    except ValueError:  # not the main thread: only Ctrl-C
+        pass
+    try:
+        return _execute_watched(argv, env, progress, wait_interval, ranks, ready_dir, stop)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _execute_watched(argv, env, progress, wait_interval, ranks, ready_dir, stop):
     lines: list[str] = []
     try:
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -215,4 +215,13 @@ check "an output folder that is a dangling link: exit 2 (got $code)" test $code 
 check "an output folder that is a dangling link: says so" says dl.log "'.*dangling' is a symbolic link to a missing folder"
 check "an output folder that is a dangling link: nothing made" test -z "$(ls target)"
 
+# The last hostile round: an absolute output path longer than Open MPI's MPI-IO takes (it aborted
+# the run after simulating, the output lost) is refused up front.
+long=$(printf 'f%.0s' $(seq 240))
+mkdir -p "$long"
+run lp.log "${quick[@]}" --output "$long/o.h5"
+check "an absolute output path over 230 bytes: exit 2 before simulating (got $code)" test $code -eq 2
+check "an absolute output path over 230 bytes: says the limit" says lp.log "absolute path (with .partial) is [0-9]* bytes long; at most 230"
+check "an absolute output path over 230 bytes: nothing left" test -z "$(ls "$long")"
+
 cli_end "hostile files"

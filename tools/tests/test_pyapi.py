@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 
 import h5py
 import numpy as np
@@ -599,3 +600,25 @@ def test_launch_follows_the_mpi(tmp_path, monkeypatch, version, kind, bound, unb
     assert argv == [str(fake), "-n", "1"] + bound
     argv, env, _ = runner.launch_command(3, 1, str(fake))
     assert argv == [str(fake), "-n", "3"] + unbound and env["OMP_WAIT_POLICY"] == "passive"
+
+
+@needs_program
+def test_sigterm_to_python_stops_the_run_cleanly(tmp_path):
+    """The last hostile round: SIGTERM to the Python running seqlearn.run (a scheduler,
+    `timeout`) killed only Python; mpirun, in its own session, ran on unattended. Now it is a
+    clean stop, as Ctrl-C: exit 3, checkpoint and output, nothing left running."""
+    out = tmp_path / "t.h5"
+    code = ("import seqlearn\n"
+            f"seqlearn.run({str(out)!r}, program={PROGRAM!r}, progress=False, "
+            "overrides={'network.grid': '3x3', 'run.protocol': 'train:5000000'})")
+    env = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(TOOLS), "python")}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "t.h5.lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert "RunInterrupted" in err and "exit code 3" in err, err
+    assert out.is_file() and (tmp_path / "t.ckpt.h5").is_file()
+    assert not list(tmp_path.glob("*.lock"))

@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import signal
 import threading
+import time
 
 import pytest
 
@@ -451,3 +453,26 @@ def test_analyze_never_writes_its_json_over_a_run_it_reads(tmp_path, capsys):
         assert analyze.main([str(run), "--json", str(target)]) == 2
         assert "is the run" in one_line(capsys)
         assert run.read_bytes() == b"precious"
+
+
+def test_sigterm_to_a_local_sweep_stops_its_point_cleanly(program, tmp_path):
+    """The last hostile round: SIGTERM to seqlearn-sweep ended it with 143 while its point ran on
+    unattended, and left the point's .log.partial.* behind. Now the point stops cleanly (exit 3,
+    checkpoint, output), its log is kept, and the sweep exits 3."""
+    out = tmp_path / "s"
+    env = {**os.environ, "SEQLEARN_BIN": program}
+    proc = subprocess.Popen([sys.executable, os.path.join(TOOLS, "seqlearn-sweep"), "--param", "run.seed=1,2",
+                             "--ranks", "1", "--out", str(out), "--", "--network.grid", "3x3",
+                             "--run.protocol", "train:5000000", "--threads", "1"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(out.glob("*.h5.lock")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err
+    assert "stopped on request" in err
+    assert (out / "run.seed=1.h5").is_file() and (out / "run.seed=1.ckpt.h5").is_file()
+    assert (out / "run.seed=1.log").is_file() and not list(out.glob("*.partial*"))
+    assert not (out / "run.seed=2.h5").exists()

@@ -46,6 +46,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -205,6 +206,37 @@ def mpirun():
     return words
 
 
+def _run_point(command, out_fd, env, launcher):
+    """Runs one point in its own session. A stop request to the sweep (Ctrl-C, SIGTERM, SIGHUP)
+    is passed on as the launcher's clean stop (runner.stop_signal: the ranks write a checkpoint
+    and the output) and waited for, so no point is left running unattended. (exit code, stopped)"""
+    from .. import runner
+
+    def stop(number, frame):
+        raise KeyboardInterrupt
+    previous = {}
+    try:
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            previous[number] = signal.signal(number, stop)
+    except ValueError:  # not the main thread: only Ctrl-C
+        pass
+    try:
+        proc = subprocess.Popen(command, stdout=out_fd, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+        try:
+            return proc.wait(), False
+        except KeyboardInterrupt:
+            print("seqlearn-sweep: stop requested: stopping the running point cleanly", file=sys.stderr)
+            try:
+                os.kill(proc.pid, runner.stop_signal(shutil.which(launcher) or launcher))
+            except ProcessLookupError:
+                pass
+            return proc.wait(), True
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def run_local(points, args, binary):
     launcher = mpirun()
     env = dict(os.environ)
@@ -219,7 +251,11 @@ def run_local(points, args, binary):
         log = os.path.splitext(point["output"])[0] + ".log"
         print(f"seqlearn-sweep: [{i + 1}/{len(points)}] {point['name']}", flush=True)
         with AtomicOutput(log, overwrite=True) as f:  # renamed to POINT.log when the point ends
-            rc = subprocess.run(command, stdout=f.fd, stderr=subprocess.STDOUT, env=env).returncode
+            rc, stopped = _run_point(command, f.fd, env, launcher[0])
+        if stopped:
+            print(f"seqlearn-sweep: stopped on request during {point['name']} (its exit code {rc}; "
+                  f"see {log}); the points after it did not run", file=sys.stderr)
+            return 3
         if rc != 0:
             failed += 1
             print(f"seqlearn-sweep: {point['name']} failed (exit {rc}); see {log}", file=sys.stderr)
@@ -470,7 +506,7 @@ def main(argv=None):
             output_folder(args.out, create=False)
         binary = program()
         if not os.access(binary, os.X_OK):
-            raise Refusal(f"no program at {binary} (build it, or set SEQLEARN_BIN)")
+            raise Refusal(f"no program at {ascii(binary)} (build it, or set SEQLEARN_BIN)")
         keys = known_keys(binary)
         unknown = [k for k, _ in params if k not in keys]
         if unknown:
