@@ -460,7 +460,11 @@ void check_kind(const H5Input& in, const std::string& path, const std::string& o
 
 CheckpointHeader read_checkpoint_header(const std::string& path) {
   using Kind = H5Input::Kind;
-  regular_file_size("--restore", path);  // a FIFO or a device is refused, never opened
+  // A FIFO or a device is refused, never opened; so is a file too short to be HDF5 (a "regular"
+  // file of /proc, such as /proc/kmsg, has size 0 and would block the HDF5 library's read).
+  if (const std::uint64_t size = regular_file_size("--restore", path); size < 8)
+    throw ConfigError("--restore '" + path + "' is not a seqlearn checkpoint (" +
+                      std::to_string(size) + " bytes)");
   try {
     const H5Input in(path);
     if (!in.exists("/checkpoint") || !in.exists("/config"))

@@ -1288,9 +1288,8 @@ Invocation parse_command_line(int argc, const char* const* argv) {
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
       check_config_file(path);
-      std::ifstream file(path);
-      if (!file) throw ConfigError("cannot read --config file '" + path + "'");
-      std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+      // Without blocking: a "regular" file of /proc such as /proc/kmsg would wait forever.
+      std::string text = read_regular_file("--config", path, kMaxConfigBytes);
       if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte-order mark
       input_has_percent = input_has_percent || text.find('%') != std::string::npos;
       std::istringstream stream(text);

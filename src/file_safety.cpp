@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -47,6 +48,25 @@ std::uint64_t regular_file_size(const std::string& key, const std::string& path)
   if (::access(path.c_str(), R_OK) != 0)
     throw ConfigError("cannot read " + key + " " + quoted(path) + ": " + std::strerror(errno));
   return static_cast<std::uint64_t>(info.st_size);
+}
+
+std::string read_regular_file_start(const std::string& key, const std::string& path,
+                                    std::uint64_t bytes) {
+  regular_file_size(key, path);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    throw ConfigError("cannot read " + key + " " + quoted(path) + ": " + std::strerror(errno));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    const mode_t mode = info.st_mode;
+    ::close(fd);
+    throw not_regular(key, path, mode);
+  }
+  std::string text(std::min<std::uint64_t>(bytes, static_cast<std::uint64_t>(info.st_size)), '\0');
+  const ssize_t n = text.empty() ? 0 : ::pread(fd, text.data(), text.size(), 0);
+  ::close(fd);
+  text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return text;
 }
 
 std::string read_regular_file(const std::string& key, const std::string& path,

@@ -416,10 +416,10 @@ bool parse_integer(const std::string& text, std::int64_t& out) {
 }
 
 bool is_hdf5(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  char signature[8] = {};
-  file.read(signature, 8);
-  return file.gcount() == 8 && std::string(signature, 8) == std::string("\x89HDF\r\n\x1a\n", 8);
+  // Without blocking (a "regular" file of /proc such as /proc/kmsg would wait forever), and
+  // only what the file's own size promises.
+  const std::string head = read_regular_file_start("input.file", path, 8);
+  return head == std::string("\x89HDF\r\n\x1a\n", 8);
 }
 
 struct CsvRow {

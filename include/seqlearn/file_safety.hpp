@@ -39,6 +39,11 @@ void remember_claimed_place(const std::string& path);
 // Why `path`'s folder is no longer the one claimed ("" if it is, or was never claimed).
 std::string claimed_folder_changed(const std::string& path);
 
+// The first `bytes` bytes (fewer if the file is shorter) of the regular file at `path`, read as
+// read_regular_file reads.
+std::string read_regular_file_start(const std::string& key, const std::string& path,
+                                    std::uint64_t bytes);
+
 // Gives `partial` the name `path`: a free name is taken without ever replacing what appears
 // there meanwhile (renameat2 RENAME_NOREPLACE, or link + unlink where the file system lacks
 // it); with `may_replace`, a regular file there is replaced, anything else is not, and of a

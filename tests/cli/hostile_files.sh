@@ -224,4 +224,17 @@ check "an absolute output path over 230 bytes: exit 2 before simulating (got $co
 check "an absolute output path over 230 bytes: says the limit" says lp.log "absolute path (with .partial) is [0-9]* bytes long; at most 230"
 check "an absolute output path over 230 bytes: nothing left" test -z "$(ls "$long")"
 
+# The last hostile round: a "regular" file of /proc whose read blocks (/proc/kmsg, size 0) hung
+# a rank for good. Read without blocking and only as far as the file's size promises.
+if [[ -r /proc/kmsg ]]; then
+  for case in "--config /proc/kmsg" "--restore /proc/kmsg" "--network.n_inputs 10 --run.protocol train:10:file --input.file /proc/kmsg"; do
+    rm -f kmsg.h5 kmsg.ckpt.h5
+    start=$SECONDS
+    # shellcheck disable=SC2086  # the case's words
+    run kmsg.log "${quick[@]}" $case --output kmsg.h5
+    check "$case: ends at once, no hang ($((SECONDS - start)) s, exit $code)" \
+      bash -c "[[ $code -ne 124 && $((SECONDS - start)) -lt 60 ]]"
+  done
+fi
+
 cli_end "hostile files"
