@@ -50,27 +50,12 @@ std::uint64_t regular_file_size(const std::string& key, const std::string& path)
   return static_cast<std::uint64_t>(info.st_size);
 }
 
-std::string read_regular_file_start(const std::string& key, const std::string& path,
-                                    std::uint64_t bytes) {
-  regular_file_size(key, path);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0)
-    throw ConfigError("cannot read " + key + " " + quoted(path) + ": " + std::strerror(errno));
-  struct stat info {};
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    const mode_t mode = info.st_mode;
-    ::close(fd);
-    throw not_regular(key, path, mode);
-  }
-  std::string text(std::min<std::uint64_t>(bytes, static_cast<std::uint64_t>(info.st_size)), '\0');
-  const ssize_t n = text.empty() ? 0 : ::pread(fd, text.data(), text.size(), 0);
-  ::close(fd);
-  text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-  return text;
-}
+namespace {
 
-std::string read_regular_file(const std::string& key, const std::string& path,
-                              std::uint64_t max_bytes) {
+// The regular file at `path`, opened without blocking and checked again once open: at most
+// `limit` bytes of it, and with `whole` a refusal if it holds more.
+std::string read_regular(const std::string& key, const std::string& path, std::uint64_t limit,
+                         bool whole) {
   regular_file_size(key, path);  // the message for a missing or special file
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
@@ -82,12 +67,13 @@ std::string read_regular_file(const std::string& key, const std::string& path,
     throw not_regular(key, path, mode);
   }
   const auto size = static_cast<std::uint64_t>(info.st_size);
-  if (size > max_bytes) {
+  if (whole && size > limit) {
     ::close(fd);
     throw ConfigError(key + " " + quoted(path) + " is " + std::to_string(size) +
-                      " bytes; at most " + std::to_string(max_bytes) + " are read");
+                      " bytes; at most " + std::to_string(limit) + " are read");
   }
-  std::string text(size, '\0');
+  // Only as far as the size promises: a "regular" file of /proc (size 0) may block on read.
+  std::string text(std::min(size, limit), '\0');
   std::size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
@@ -103,6 +89,18 @@ std::string read_regular_file(const std::string& key, const std::string& path,
   ::close(fd);
   text.resize(done);
   return text;
+}
+
+}  // namespace
+
+std::string read_regular_file_start(const std::string& key, const std::string& path,
+                                    std::uint64_t bytes) {
+  return read_regular(key, path, bytes, false);
+}
+
+std::string read_regular_file(const std::string& key, const std::string& path,
+                              std::uint64_t max_bytes) {
+  return read_regular(key, path, max_bytes, true);
 }
 
 namespace {
