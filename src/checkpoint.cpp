@@ -46,20 +46,20 @@
 
 namespace seqlearn {
 
-// The protocol still to run from step_, as run.protocol text; `continues` tells whether its
+// The protocol still to run from position_.step, as run.protocol text; `continues` tells whether its
 // first phase is the rest of the current one.
 std::string Simulator::remaining_protocol(bool& continues) const {
   std::ostringstream text;
   text.precision(17);
-  std::size_t next = phase_index_;
+  std::size_t next = position_.phase_index;
   continues = false;
-  if (phase_index_ < config_.protocol.size() && step_ < phase_end_) {
-    const Phase& phase = config_.protocol[phase_index_];
-    text << to_string(phase.kind) << ":" << static_cast<double>(phase_end_ - step_) * config_.dt_ms
+  if (position_.phase_index < config_.protocol.size() && position_.step < position_.phase_end) {
+    const Phase& phase = config_.protocol[position_.phase_index];
+    text << to_string(phase.kind) << ":" << static_cast<double>(position_.phase_end - position_.step) * config_.dt_ms
          << config_.phase_task_text(phase);
     continues = true;
     ++next;
-  } else if (phase_index_ < config_.protocol.size()) {
+  } else if (position_.phase_index < config_.protocol.size()) {
     ++next;
   }
   // The phases after it (repeat groups keep the text short: a checkpoint holds it in an
@@ -72,7 +72,7 @@ std::string Simulator::remaining_protocol(bool& continues) const {
 }
 
 void Simulator::write_checkpoint(const std::string& path) {
-  const ScopedCpuTimer not_compute(excluded_cpu_s_);
+  const ScopedCpuTimer not_compute(timers_.excluded_cpu_s);
   const std::string partial = path + ".partial";
   {
     H5File file(partial, comm_);
@@ -91,8 +91,8 @@ void Simulator::write_checkpoint(const std::string& path) {
     const std::string remaining = remaining_protocol(continues);
     const InputGenerator::State g = input_.state();
     file.create_group("/checkpoint");
-    put("/checkpoint", "step", step_);
-    put("/checkpoint", "learning_steps", static_cast<std::int64_t>(learning_steps_));
+    put("/checkpoint", "step", position_.step);
+    put("/checkpoint", "learning_steps", static_cast<std::int64_t>(position_.learning_steps));
     put("/checkpoint", "remaining_protocol", remaining);
     put("/checkpoint", "continues_phase", static_cast<std::int64_t>(continues));
     put("/checkpoint", "generator_event", static_cast<std::int64_t>(g.event));
@@ -126,35 +126,35 @@ void Simulator::write_checkpoint(const std::string& path) {
     };
 
     // Each state group names its checkpointed arrays once (state.hpp).
-    SynapseRows::checkpoint_fields(synapses_, [&](const char* name, const auto& values, Valid) {
+    SynapseRows::checkpoint_fields(state_.synapses, [&](const char* name, const auto& values, Valid) {
       write_concatenated(std::string("/synapses/") + name, values);
     });
 
     // Sources, by global source id: rank 0 writes the input channels, which precede neuron 0,
     // so every rank's block [first, last) is contiguous; a neuron's owner writes it.
     const auto n_inputs = static_cast<std::uint64_t>(config_.n_inputs);
-    const std::uint64_t first = comm_.rank() == 0 ? 0 : n_inputs + neuron_begin_;
-    const std::uint64_t last = n_inputs + neuron_end_;
+    const std::uint64_t first = comm_.rank() == 0 ? 0 : n_inputs + domain_.neuron_begin();
+    const std::uint64_t last = n_inputs + domain_.neuron_end();
     std::vector<std::uint32_t> local_sources;
     for (std::uint64_t id = first; id < last; ++id)
       local_sources.push_back(router_.route(id)->source);  // inputs and own neurons: always
     const std::uint64_t n_source_ids = n_inputs + network_.n_neurons();
-    SourceState::checkpoint_fields(sources_, [&](const char* name, const auto& values, Valid) {
+    SourceState::checkpoint_fields(state_.sources, [&](const char* name, const auto& values, Valid) {
       std::vector<typename std::decay_t<decltype(values)>::value_type> rows;
       rows.reserve(local_sources.size());
       for (auto j : local_sources) rows.push_back(values[j]);
       write_checked(std::string("/sources/") + name, rows, first, n_source_ids);
     });
 
-    NeuronState::checkpoint_fields(neurons_, [&](const char* name, const auto& values, Valid) {
-      write_checked(std::string("/neurons/") + name, values, neuron_begin_, network_.n_neurons());
+    NeuronState::checkpoint_fields(state_.neurons, [&](const char* name, const auto& values, Valid) {
+      write_checked(std::string("/neurons/") + name, values, domain_.neuron_begin(), network_.n_neurons());
     });
 
-    // Spikes in flight: each arrives at the one step >= step_ whose ring slot holds it.
+    // Spikes in flight: each arrives at the one step >= position_.step whose ring slot holds it.
     std::vector<std::int64_t> pending_step;
     std::vector<std::uint64_t> pending_source;
     std::vector<double> pending_amplitude;
-    for (std::int64_t arrival = step_; arrival < step_ + router_.delay_steps(); ++arrival) {
+    for (std::int64_t arrival = position_.step; arrival < position_.step + router_.delay_steps(); ++arrival) {
       for (const Arrival& a : router_.arrivals_at(arrival)) {
         const std::uint64_t id = router_.source_id(a.source);
         if (id < first || id >= last) continue;  // its owner writes it
@@ -170,8 +170,8 @@ void Simulator::write_checkpoint(const std::string& path) {
   }
   // The first checkpoint takes a free name (or, with --overwrite, replaces a regular file);
   // later ones replace the run's own earlier checkpoint.
-  publish_file(partial, path, comm_, config_.overwrite || checkpoint_published_);
-  checkpoint_published_ = true;
+  publish_file(partial, path, comm_, config_.overwrite || position_.checkpoint_published);
+  position_.checkpoint_published = true;
 }
 
 namespace {
@@ -302,7 +302,7 @@ void Simulator::restore(const std::string& path) {
   // A run that continues in the checkpoint it was restored from replaces it as its own.
   struct stat restored {
   }, own{};
-  checkpoint_published_ = ::stat(path.c_str(), &restored) == 0 &&
+  position_.checkpoint_published = ::stat(path.c_str(), &restored) == 0 &&
                           ::stat(config_.checkpoint_file.c_str(), &own) == 0 &&
                           restored.st_dev == own.st_dev && restored.st_ino == own.st_ino;
 
@@ -319,24 +319,24 @@ void Simulator::restore(const std::string& path) {
 
   // Every dataset, before any state changes: shape, type, values, checksum.
   const std::int64_t step = header.step;
-  const auto [offset, total] = offset_in_concatenation(comm_, synapses_.size());
+  const auto [offset, total] = offset_in_concatenation(comm_, state_.synapses.size());
   const std::uint64_t n_sources =
       static_cast<std::uint64_t>(config_.n_inputs) + network_.n_neurons();
   const std::function<bool(std::uint64_t)> unit_stp = [this](std::uint64_t id) {
     return network_.stp_parameters(id).U <= 1.0;
   };
   std::vector<DatasetCheck> checks;
-  SynapseRows::checkpoint_fields(synapses_, [&](const char* name, auto& values, Valid valid) {
+  SynapseRows::checkpoint_fields(state_.synapses, [&](const char* name, auto& values, Valid valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
     checks.push_back(
         field_check<T>(std::string("/synapses/") + name, total, valid, step, unit_stp));
   });
-  SourceState::checkpoint_fields(sources_, [&](const char* name, auto& values, Valid valid) {
+  SourceState::checkpoint_fields(state_.sources, [&](const char* name, auto& values, Valid valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
     checks.push_back(
         field_check<T>(std::string("/sources/") + name, n_sources, valid, step, unit_stp));
   });
-  NeuronState::checkpoint_fields(neurons_, [&](const char* name, auto& values, Valid valid) {
+  NeuronState::checkpoint_fields(state_.neurons, [&](const char* name, auto& values, Valid valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
     checks.push_back(field_check<T>(std::string("/neurons/") + name, network_.n_neurons(), valid,
                                     step, unit_stp));
@@ -359,15 +359,15 @@ void Simulator::restore(const std::string& path) {
                                          [](std::uint64_t, double a) { return std::isfinite(a); }));
   verify_datasets(checks, in, path, comm_);
 
-  step_ = first_step_ = header.step;
-  learning_steps_ = header.learning_steps;
-  restored_generator_ = header.generator;
+  position_.step = position_.first_step = header.step;
+  position_.learning_steps = header.learning_steps;
+  position_.restored_generator = header.generator;
   // The event counter runs on across phases: a new phase after the restore needs it too. The
   // rest of the generator's state is for a continued phase (run() resumes it).
-  input_.set_event(restored_generator_.event);
+  input_.set_event(position_.restored_generator.event);
 
   // Synapses: this rank's rows sit after those of all lower ranks.
-  SynapseRows::checkpoint_fields(synapses_, [&](const char* name, auto& values, Valid) {
+  SynapseRows::checkpoint_fields(state_.synapses, [&](const char* name, auto& values, Valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
     // Copied into the arrays as they are (same size): they keep their huge pages (state.hpp).
     const std::vector<T> rows =
@@ -380,16 +380,16 @@ void Simulator::restore(const std::string& path) {
 
   // Sources: the inputs, then each run of consecutive needed circuits' neurons.
   router_.for_each_source_run([&](std::uint64_t id, std::uint32_t j, std::uint64_t count) {
-    SourceState::checkpoint_fields(sources_, [&](const char* name, auto& values, Valid) {
+    SourceState::checkpoint_fields(state_.sources, [&](const char* name, auto& values, Valid) {
       using T = typename std::decay_t<decltype(values)>::value_type;
       const auto rows = in.read_rows<T>(std::string("/sources/") + name, id, count);
       std::copy(rows.begin(), rows.end(), values.begin() + j);
     });
   });
 
-  NeuronState::checkpoint_fields(neurons_, [&](const char* name, auto& values, Valid) {
+  NeuronState::checkpoint_fields(state_.neurons, [&](const char* name, auto& values, Valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
-    values = in.read_rows<T>(std::string("/neurons/") + name, neuron_begin_, neurons_.size());
+    values = in.read_rows<T>(std::string("/neurons/") + name, domain_.neuron_begin(), state_.neurons.size());
   });
 
   // Spikes in flight, re-queued in (arrival step, source id) order for the needed sources.
@@ -412,12 +412,12 @@ void Simulator::restore(const std::string& path) {
   // Forced spikes resume at the checkpoint's step.
   auto at_step = [&](const std::vector<ForcedSpike>& list) {
     return static_cast<std::size_t>(
-        std::lower_bound(list.begin(), list.end(), step_,
+        std::lower_bound(list.begin(), list.end(), position_.step,
                          [](const ForcedSpike& f, std::int64_t s) { return f.step < s; }) -
         list.begin());
   };
-  forced_input_cursor_ = at_step(config_.forced.inputs);
-  forced_neuron_cursor_ = at_step(config_.forced.neurons);
+  interval_inputs_.forced_input_cursor = at_step(config_.forced.inputs);
+  interval_inputs_.forced_neuron_cursor = at_step(config_.forced.neurons);
 }
 
 namespace {

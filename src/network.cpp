@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "seqlearn/partition.hpp"
+
 namespace seqlearn {
 
 Network::Network(const Config& config, int n_ranks)
@@ -171,18 +173,7 @@ void Network::partition(const Config& config, int n_ranks) {
     }
     work[c] = circuit_size_[c] * (fan_in + 1.0);
   }
-  const double total = std::accumulate(work.begin(), work.end(), 0.0);
-  partition_.assign(static_cast<std::size_t>(n_ranks) + 1, static_cast<std::int64_t>(n));
-  partition_[0] = 0;
-  double before = 0;
-  int rank = 0;
-  for (std::size_t c = 0; c < n; ++c) {
-    const double midpoint = before + 0.5 * work[c];
-    const int owner = std::min(n_ranks - 1, static_cast<int>(midpoint / total * n_ranks));
-    while (rank < owner)
-      partition_[static_cast<std::size_t>(++rank)] = static_cast<std::int64_t>(c);
-    before += work[c];
-  }
+  partition_ = balanced_partition(work, n_ranks);
 }
 
 }  // namespace seqlearn

@@ -171,4 +171,12 @@ struct SynapseRows {
   }
 };
 
+// One rank's whole model state, with the fixed STP parameters its sources' resets start from.
+struct ModelState {
+  SourceParameters source_parameters;
+  SourceState sources;
+  NeuronState neurons;
+  SynapseRows synapses;
+};
+
 }  // namespace seqlearn

@@ -1,0 +1,80 @@
+// What one rank records (docs/model.md 8; docs/output.md): its neurons' spikes, the traces of
+// its traced neurons (record.neurons) and their weights, and, on rank 0 only (every rank has
+// the same), the input spikes and the task's labels.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "seqlearn/config.hpp"
+#include "seqlearn/input.hpp"
+#include "seqlearn/local_domain.hpp"
+#include "seqlearn/network.hpp"
+#include "seqlearn/rng.hpp"
+#include "seqlearn/state.hpp"
+
+namespace seqlearn {
+
+struct Record {
+  std::int64_t first_step = 0;  // step of pattern_id[0] (a restored run starts later)
+  std::vector<std::int64_t> spike_step;
+  std::vector<std::uint64_t> spike_neuron;
+  std::vector<std::int64_t> input_step;
+  std::vector<std::uint32_t> input_channel;
+  std::vector<std::uint8_t> input_from_pattern;
+  std::vector<std::int32_t> pattern_id;      // [T][2]: per step, streams 1 and 2
+  std::vector<std::int32_t> sequence_id;     // per step
+  std::vector<std::uint64_t> trace_neurons;  // this rank's traced neurons, ascending
+  std::vector<std::int64_t> trace_steps;
+  std::vector<double> trace_u;  // [T][trace_neurons]
+  std::vector<double> trace_p;  // [T][trace_neurons]
+  std::vector<double>
+      trace_readout;  // [T][trace_neurons]: x_k at the end of the step (docs/model.md 8)
+  std::vector<std::uint64_t> trace_weight_pre;   // [m] source ids of the traced neurons' synapses
+  std::vector<std::uint64_t> trace_weight_post;  // [m]
+  std::vector<double> trace_weight;              // [T][m], at the end of each recorded step
+};
+
+class Recorder {
+ public:
+  // Chooses the traced neurons (record.neurons: all | random:K, Floyd's sampling keyed by the
+  // seed | range:A-B | list) and keeps this rank's. ConfigError for neurons the network lacks.
+  Recorder(const Config& config, const Network& network, const LocalDomain& domain,
+           const CounterRng& rng);
+
+  // A run starting at `first_step` of `total_steps`; `inputs_here`: this rank keeps the inputs.
+  void start(std::int64_t first_step, std::int64_t total_steps, bool inputs_here);
+  void record_inputs(std::int64_t n, const InputStep& inputs);
+  void record_spike(std::int64_t n, std::uint64_t neuron) {
+    record_.spike_step.push_back(n);
+    record_.spike_neuron.push_back(neuron);
+  }
+  // u, p and x of the traced neurons at the end of step n.
+  void record_traces(std::int64_t n, const NeuronState& neurons);
+  // The traced neurons' weights; `row_sources(k)`: the source ids of local neuron k's row.
+  template <class RowSources>
+  void record_weights(const SynapseRows& synapses, const LocalDomain& domain,
+                      RowSources&& row_sources) {
+    if (record_.trace_weight_pre.empty() && !traced_local_.empty()) {
+      for (auto k : traced_local_) {
+        const auto row = row_sources(k);
+        record_.trace_weight_pre.insert(record_.trace_weight_pre.end(), row.begin(), row.end());
+        record_.trace_weight_post.insert(record_.trace_weight_post.end(), row.size(),
+                                         domain.global_neuron(k));
+      }
+    }
+    for (auto k : traced_local_)
+      record_.trace_weight.insert(
+          record_.trace_weight.end(),
+          synapses.weight.begin() + static_cast<std::ptrdiff_t>(synapses.row_begin[k]),
+          synapses.weight.begin() + static_cast<std::ptrdiff_t>(synapses.row_begin[k + 1]));
+  }
+
+  const Record& record() const { return record_; }
+
+ private:
+  Record record_;
+  std::vector<std::uint64_t> traced_local_;  // local indices of the traced neurons
+};
+
+}  // namespace seqlearn

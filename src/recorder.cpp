@@ -1,0 +1,91 @@
+#include "seqlearn/recorder.hpp"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+namespace seqlearn {
+namespace {
+
+// record.neurons' choice, over the whole network.
+std::vector<std::uint64_t> traced_neurons(const Config& config, std::uint64_t n,
+                                          const LocalDomain& domain, const CounterRng& rng) {
+  const std::string key = "record.neurons";
+  switch (config.record_mode) {
+    case RecordMode::all: {
+      std::vector<std::uint64_t> chosen;
+      for (std::uint64_t g = domain.neuron_begin(); g < domain.neuron_end(); ++g)
+        chosen.push_back(g);
+      return chosen;
+    }
+    case RecordMode::random: {
+      const std::uint64_t k = config.record_random_capped
+                                  ? std::min<std::uint64_t>(config.record_list[0], n)
+                                  : config.record_list[0];
+      if (k > n)
+        throw ConfigError("invalid value 'random:" + std::to_string(k) + "' for " + key +
+                          ": the network has only " + std::to_string(n) + " neurons");
+      std::set<std::uint64_t> sample;
+      for (std::uint64_t j = n - k; j < n; ++j) {
+        const auto t = static_cast<std::uint64_t>(
+            rng.uniform_int(0, static_cast<std::int64_t>(j), Purpose::record_sample, j, 0));
+        sample.insert(sample.contains(t) ? j : t);
+      }
+      return {sample.begin(), sample.end()};
+    }
+    case RecordMode::range: {
+      if (config.record_list[1] >= n)
+        throw ConfigError("invalid value 'range:" + std::to_string(config.record_list[0]) + "-" +
+                          std::to_string(config.record_list[1]) + "' for " + key +
+                          ": neuron ids go from 0 to " + std::to_string(n - 1));
+      std::vector<std::uint64_t> chosen;
+      for (std::uint64_t g = config.record_list[0]; g <= config.record_list[1]; ++g)
+        chosen.push_back(g);
+      return chosen;
+    }
+    case RecordMode::list:
+      if (config.record_list.back() >= n)
+        throw ConfigError("invalid neuron id " + std::to_string(config.record_list.back()) +
+                          " for " + key + ": neuron ids go from 0 to " + std::to_string(n - 1));
+      return config.record_list;
+  }
+  return {};
+}
+
+}  // namespace
+
+Recorder::Recorder(const Config& config, const Network& network, const LocalDomain& domain,
+                   const CounterRng& rng) {
+  for (auto g : traced_neurons(config, network.n_neurons(), domain, rng)) {
+    if (!domain.owns_neuron(g)) continue;
+    record_.trace_neurons.push_back(g);
+    traced_local_.push_back(g - domain.neuron_begin());
+  }
+}
+
+void Recorder::start(std::int64_t first_step, std::int64_t total_steps, bool inputs_here) {
+  record_.first_step = first_step;
+  record_.pattern_id.reserve(static_cast<std::size_t>(inputs_here ? 2 * total_steps : 0));
+}
+
+void Recorder::record_inputs(std::int64_t n, const InputStep& inputs) {
+  record_.pattern_id.push_back(inputs.pattern_id);
+  record_.pattern_id.push_back(inputs.pattern_id_2);
+  record_.sequence_id.push_back(inputs.sequence_id);
+  record_.input_step.insert(record_.input_step.end(), inputs.channels.size(), n);
+  record_.input_channel.insert(record_.input_channel.end(), inputs.channels.begin(),
+                               inputs.channels.end());
+  record_.input_from_pattern.insert(record_.input_from_pattern.end(), inputs.from_pattern.begin(),
+                                    inputs.from_pattern.end());
+}
+
+void Recorder::record_traces(std::int64_t n, const NeuronState& neurons) {
+  record_.trace_steps.push_back(n);
+  for (auto k : traced_local_) {
+    record_.trace_u.push_back(neurons.potential[k]);
+    record_.trace_p.push_back(neurons.rate_fraction[k]);
+    record_.trace_readout.push_back(neurons.readout[k]);
+  }
+}
+
+}  // namespace seqlearn

@@ -1,0 +1,176 @@
+// The simulator's parts, each alone (simulator.hpp): the balanced partition, the local
+// domain, the thread team, the spike exchange and the recorder.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "seqlearn/communicator.hpp"
+#include "seqlearn/config.hpp"
+#include "seqlearn/local_domain.hpp"
+#include "seqlearn/partition.hpp"
+#include "seqlearn/recorder.hpp"
+#include "seqlearn/spike_exchange.hpp"
+#include "seqlearn/thread_team.hpp"
+
+namespace seqlearn {
+namespace {
+
+TEST(BalancedPartition, MidpointRuleByHand) {
+  // Work 1,1,1,1 in 2 parts: midpoints 0.5, 1.5 | 2.5, 3.5 of 4 -> {0, 2, 4}.
+  EXPECT_EQ(balanced_partition({1, 1, 1, 1}, 2), (std::vector<std::int64_t>{0, 2, 4}));
+  // A heavy item goes where its midpoint falls: 1, 6, 1 (total 8) in 2 parts: midpoints 0.5,
+  // 4 (= half: the second part), 7.5 -> {0, 1, 3}.
+  EXPECT_EQ(balanced_partition({1, 6, 1}, 2), (std::vector<std::int64_t>{0, 1, 3}));
+  // More parts than items: midpoints 2.5 and 7.5 of 10 fall in parts 1 and 3; parts 0 and 2
+  // stay empty, and no share runs out of range.
+  EXPECT_EQ(balanced_partition({5, 5}, 4), (std::vector<std::int64_t>{0, 0, 1, 1, 2}));
+  EXPECT_EQ(balanced_partition({3}, 1), (std::vector<std::int64_t>{0, 1}));
+}
+
+TEST(LocalDomain, RanksCoverTheNetworkOnceAndAgreeWithIt) {
+  const Config config = make_config({{"network.grid", "7x5"}, {"network.train_fraction", "0.5"}});
+  const int n_ranks = 3;
+  const Network network(config, n_ranks);
+  std::uint64_t neurons = 0;
+  std::int64_t next_circuit = 0;
+  for (int rank = 0; rank < n_ranks; ++rank) {
+    const LocalDomain domain(network, rank);
+    EXPECT_EQ(domain.circuit_begin(), next_circuit);
+    next_circuit = domain.circuit_end();
+    EXPECT_EQ(domain.neuron_begin(), network.first_neuron(domain.circuit_begin()));
+    EXPECT_EQ(domain.n_neurons(), domain.neuron_end() - domain.neuron_begin());
+    neurons += domain.n_neurons();
+    bool all = true;
+    for (std::int64_t b = 0; b < domain.n_circuits(); ++b) {
+      const std::int64_t c = domain.global_circuit(b);
+      EXPECT_EQ(domain.circuit_size(b), network.circuit_size(c));
+      EXPECT_EQ(domain.global_neuron(domain.first_neuron(b)), network.first_neuron(c));
+      EXPECT_EQ(domain.circuit_trained()[static_cast<std::size_t>(b)], network.circuit_trained(c));
+      all = all && network.circuit_trained(c);
+      for (std::uint64_t k = domain.first_neuron(b); k < domain.first_neuron(b + 1); ++k) {
+        EXPECT_EQ(domain.circuit_of_neuron(k), b);
+        EXPECT_EQ(domain.neuron_trained(k), network.circuit_trained(c));
+        EXPECT_TRUE(domain.owns_neuron(domain.global_neuron(k)));
+      }
+    }
+    EXPECT_EQ(domain.all_trained(), all);
+    EXPECT_FALSE(domain.owns_neuron(domain.neuron_end()));
+  }
+  EXPECT_EQ(next_circuit, network.n_circuits());
+  EXPECT_EQ(neurons, network.n_neurons());
+}
+
+TEST(ThreadTeam, CircuitsSplitByWorkAndSlotsSizedToThem) {
+  // 6 circuits of 2 neurons each; the first three carry most of the work.
+  const std::vector<double> work{10, 10, 10, 1, 1, 1};
+  const std::vector<std::uint64_t> first_neuron{0, 2, 4, 6, 8, 10, 12};
+  ThreadTeam team({.threads = 2, .why = "test"}, CoreShare{}, work, first_neuron, 100);
+  ASSERT_EQ(team.size(), 2);
+  // Total 33, midpoints 5, 15, 25 (< 16.5: thread 0 for the first two), 30.5...
+  EXPECT_EQ(team.circuit_begin(0), 0);
+  EXPECT_EQ(team.circuit_begin(1), 2);
+  EXPECT_EQ(team.circuit_begin(2), 6);
+  EXPECT_EQ(team.slot(0).uniforms.size(), 4u);
+  EXPECT_EQ(team.slot(1).uniforms.size(), 8u);
+  // Few sources: every thread advances them all, on its own copy.
+  EXPECT_FALSE(team.shares_sources());
+  ThreadTeam shared({.threads = 2, .why = "test"}, CoreShare{}, work, first_neuron,
+                    ThreadTeam::kSharedSourcesMin);
+  EXPECT_TRUE(shared.shares_sources());
+  // run() hands every thread its id, once.
+  std::vector<int> seen(2, 0);
+  std::exception_ptr failure;
+  team.run(failure, [&](std::size_t t) {
+#pragma omp atomic
+    ++seen[t];
+  });
+  EXPECT_FALSE(failure);
+  EXPECT_EQ(seen, (std::vector<int>{1, 1}));
+}
+
+TEST(SpikeExchange, SpikesInStepOrderControlWordsAndDivergence) {
+  auto comm = make_local_communicator();
+  SpikeExchange exchange(*comm);
+  exchange.post_spike(1, 7, 2);
+  exchange.post_spike(0, 9, 0);
+  double wall = 0, cpu = 0;
+  const ReceivedExchange& received = exchange.exchange(2, wall, cpu);
+  ASSERT_EQ(received.spikes.size(), 2u);
+  EXPECT_EQ(received.spikes[0].step_offset(), 0);
+  EXPECT_EQ(received.spikes[0].circuit(), 9u);
+  EXPECT_EQ(received.spikes[1].step_offset(), 1);
+  EXPECT_EQ(received.spikes[1].position(), 2u);
+  EXPECT_FALSE(exchange.stop_agreed());
+  EXPECT_EQ(cpu, 0.0);  // one rank: nothing waits, nothing is excluded from compute
+  // Posted words are sent once.
+  EXPECT_TRUE(exchange.exchange(1, wall, cpu).spikes.empty());
+
+  exchange.request_stop();
+  EXPECT_FALSE(exchange.stop_agreed());  // only once the exchange carried it
+  exchange.exchange(1, wall, cpu);
+  EXPECT_TRUE(exchange.stop_agreed());
+
+  // The earliest divergence wins (then the lowest neuron), reported at the next exchange.
+  exchange.note_divergence(12, 5);
+  exchange.note_divergence(10, 8);
+  exchange.note_divergence(10, 3);
+  try {
+    exchange.exchange(1, wall, cpu);
+    FAIL() << "no DivergenceError";
+  } catch (const DivergenceError& e) {
+    EXPECT_NE(std::string(e.what()).find("at step 10: neuron 3 "), std::string::npos) << e.what();
+  }
+}
+
+TEST(Recorder, TracedNeuronsSplitOverRanksAsTheChoiceSays) {
+  const Config config = make_config({{"network.grid", "6x5"}, {"record.neurons", "random:25"}});
+  const CounterRng rng(config.seed);
+  const Network whole(config, 1);
+  const std::vector<std::uint64_t> chosen =
+      Recorder(config, whole, LocalDomain(whole, 0), rng).record().trace_neurons;
+  ASSERT_EQ(chosen.size(), 25u);
+  EXPECT_TRUE(std::is_sorted(chosen.begin(), chosen.end()));
+  const Network split(config, 3);
+  std::vector<std::uint64_t> joined;
+  for (int rank = 0; rank < 3; ++rank) {
+    const LocalDomain domain(split, rank);
+    const Recorder recorder(config, split, domain, rng);
+    for (auto g : recorder.record().trace_neurons) {
+      EXPECT_TRUE(domain.owns_neuron(g));
+      joined.push_back(g);
+    }
+  }
+  EXPECT_EQ(joined, chosen);
+  const Config range = make_config({{"network.grid", "2x2"}, {"record.neurons", "range:0-500"}});
+  const Network small(range, 1);
+  EXPECT_THROW(Recorder(range, small, LocalDomain(small, 0), rng), ConfigError);
+}
+
+TEST(Recorder, TracesAndWeightsOfTracedNeuronsOnly) {
+  const Config config = make_config({{"network.grid", "2x1"}, {"record.neurons", "list:1"}});
+  const Network network(config, 1);
+  const LocalDomain domain(network, 0);
+  Recorder recorder(config, network, domain, CounterRng(config.seed));
+  NeuronState neurons(domain.n_neurons());
+  neurons.potential[1] = 0.25;
+  neurons.rate_fraction[1] = 0.5;
+  neurons.readout[1] = 2.0;
+  recorder.record_traces(40, neurons);
+  SynapseRows synapses(std::vector<std::uint64_t>(domain.n_neurons(), 2));
+  synapses.weight[2] = -1.0;
+  synapses.weight[3] = -2.0;
+  const std::vector<std::uint64_t> sources{4, 9};
+  recorder.record_weights(synapses, domain, [&](std::uint64_t) { return sources; });
+  recorder.record_weights(synapses, domain, [&](std::uint64_t) { return sources; });
+  const Record& r = recorder.record();
+  EXPECT_EQ(r.trace_steps, (std::vector<std::int64_t>{40}));
+  EXPECT_EQ(r.trace_u, (std::vector<double>{0.25}));
+  EXPECT_EQ(r.trace_p, (std::vector<double>{0.5}));
+  EXPECT_EQ(r.trace_readout, (std::vector<double>{2.0}));
+  EXPECT_EQ(r.trace_weight_pre, sources);  // once, however often weights are recorded
+  EXPECT_EQ(r.trace_weight_post, (std::vector<std::uint64_t>{1, 1}));
+  EXPECT_EQ(r.trace_weight, (std::vector<double>{-1.0, -2.0, -1.0, -2.0}));
+}
+
+}  // namespace
+}  // namespace seqlearn
