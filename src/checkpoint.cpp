@@ -46,132 +46,159 @@
 
 namespace seqlearn {
 
-// The protocol still to run from position_.step, as run.protocol text; `continues` tells whether its
-// first phase is the rest of the current one.
-std::string Simulator::remaining_protocol(bool& continues) const {
+// The protocol still to run from the position's step, as run.protocol text; `continues` tells
+// whether its first phase is the rest of the current one.
+std::string remaining_protocol(const Config& config, const ProtocolPosition& position,
+                               bool& continues) {
   std::ostringstream text;
   text.precision(17);
-  std::size_t next = position_.phase_index;
+  std::size_t next = position.phase_index;
   continues = false;
-  if (position_.phase_index < config_.protocol.size() && position_.step < position_.phase_end) {
-    const Phase& phase = config_.protocol[position_.phase_index];
-    text << to_string(phase.kind) << ":" << static_cast<double>(position_.phase_end - position_.step) * config_.dt_ms
-         << config_.phase_task_text(phase);
+  if (position.phase_index < config.protocol.size() && position.step < position.phase_end) {
+    const Phase& phase = config.protocol[position.phase_index];
+    text << to_string(phase.kind) << ":"
+         << static_cast<double>(position.phase_end - position.step) * config.dt_ms
+         << config.phase_task_text(phase);
     continues = true;
     ++next;
-  } else if (position_.phase_index < config_.protocol.size()) {
+  } else if (position.phase_index < config.protocol.size()) {
     ++next;
   }
   // The phases after it (repeat groups keep the text short: a checkpoint holds it in an
   // attribute).
-  if (next < config_.protocol.size()) {
+  if (next < config.protocol.size()) {
     if (text.tellp() > 0) text << ",";
-    text << config_.protocol_text(next);
+    text << config.protocol_text(next);
   }
   return text.str();
 }
 
-void Simulator::write_checkpoint(const std::string& path) {
-  const ScopedCpuTimer not_compute(timers_.excluded_cpu_s);
+namespace {
+
+// /config and /checkpoint. Every attribute goes through put(), which adds it to the
+// attributes' checksum.
+void write_attributes(H5File& file, const CheckpointParts& p) {
+  std::uint64_t attributes_checksum = 0;
+  auto put = [&](const std::string& object, const std::string& name, const auto& value) {
+    file.attribute(object, name, value);
+    attributes_checksum += checksum::of_attribute(object, name, checksum::text(value));
+  };
+  file.create_group("/config");
+  for (const auto& [key, value] : p.config.resolved) put("/config", key, value);
+  put("/config", "program_version", std::string(SEQLEARN_VERSION));
+  put("/config", "n_ranks", static_cast<std::int64_t>(p.comm.size()));
+
+  bool continues = false;
+  const std::string remaining = remaining_protocol(p.config, p.position, continues);
+  const InputGenerator::State g = p.input.state();
+  file.create_group("/checkpoint");
+  put("/checkpoint", "step", p.position.step);
+  put("/checkpoint", "learning_steps", static_cast<std::int64_t>(p.position.learning_steps));
+  put("/checkpoint", "remaining_protocol", remaining);
+  put("/checkpoint", "continues_phase", static_cast<std::int64_t>(continues));
+  put("/checkpoint", "generator_event", static_cast<std::int64_t>(g.event));
+  put("/checkpoint", "generator_in_pattern", static_cast<std::int64_t>(g.in_pattern));
+  put("/checkpoint", "generator_first_sequence", static_cast<std::int64_t>(g.first_sequence));
+  put("/checkpoint", "generator_remaining", g.remaining);
+  put("/checkpoint", "generator_position", g.position);
+  put("/checkpoint", "generator_sequence", static_cast<std::int64_t>(g.sequence));
+  put("/checkpoint", "generator_sequence_position", g.sequence_position);
+  put("/checkpoint", "generator_warp", g.warp);
+  put("/checkpoint", "generator_pattern", static_cast<std::int64_t>(g.pattern));
+  put("/checkpoint", "generator_task", static_cast<std::int64_t>(g.task));
+  put("/checkpoint", "generator_xor_position", g.xor_position);
+  put("/checkpoint", "generator_xor_id_1", static_cast<std::int64_t>(g.xor_id_1));
+  put("/checkpoint", "generator_xor_id_2", static_cast<std::int64_t>(g.xor_id_2));
+  put("/checkpoint", "generator_file_position", g.file_position);
+  file.attribute("/checkpoint", "attributes_checksum",
+                 static_cast<std::int64_t>(attributes_checksum));
+}
+
+// A dataset with its checksum: the sum over ranks of their rows' terms.
+template <class Values>
+void write_checked(H5File& file, Communicator& comm, const std::string& name,
+                   const Values& values, std::uint64_t offset, std::uint64_t total) {
+  file.write_rows(name, values, offset, total);
+  const std::uint64_t sum = comm.sum(checksum::of_elements(values.data(), values.size(), offset));
+  file.attribute(name, "checksum", static_cast<std::int64_t>(sum));
+}
+
+template <class Values>
+void write_concatenated(H5File& file, Communicator& comm, const std::string& name,
+                        const Values& values) {
+  const auto [offset, total] = file.offset_in_concatenation(values.size());
+  write_checked(file, comm, name, values, offset, total);
+}
+
+// The global source ids [first, last) whose state this rank writes: rank 0 the input channels,
+// which precede neuron 0, then every rank its own neurons, so that each block is contiguous.
+std::pair<std::uint64_t, std::uint64_t> written_sources(const CheckpointParts& p) {
+  const auto n_inputs = static_cast<std::uint64_t>(p.config.n_inputs);
+  return {p.comm.rank() == 0 ? 0 : n_inputs + p.domain.neuron_begin(),
+          n_inputs + p.domain.neuron_end()};
+}
+
+// /synapses, /sources, /neurons: each state group names its checkpointed arrays once
+// (state.hpp).
+void write_state(H5File& file, const CheckpointParts& p) {
+  SynapseRows::checkpoint_fields(p.state.synapses, [&](const char* name, const auto& values, Valid) {
+    write_concatenated(file, p.comm, std::string("/synapses/") + name, values);
+  });
+  const auto [first, last] = written_sources(p);
+  std::vector<std::uint32_t> local_sources;
+  for (std::uint64_t id = first; id < last; ++id)
+    local_sources.push_back(p.router.route(id)->source);  // inputs and own neurons: always
+  const std::uint64_t n_source_ids =
+      static_cast<std::uint64_t>(p.config.n_inputs) + p.network.n_neurons();
+  SourceState::checkpoint_fields(p.state.sources, [&](const char* name, const auto& values, Valid) {
+    std::vector<typename std::decay_t<decltype(values)>::value_type> rows;
+    rows.reserve(local_sources.size());
+    for (auto j : local_sources) rows.push_back(values[j]);
+    write_checked(file, p.comm, std::string("/sources/") + name, rows, first, n_source_ids);
+  });
+  NeuronState::checkpoint_fields(p.state.neurons, [&](const char* name, const auto& values, Valid) {
+    write_checked(file, p.comm, std::string("/neurons/") + name, values, p.domain.neuron_begin(),
+                  p.network.n_neurons());
+  });
+}
+
+// /pending: spikes in flight, each at the one step >= the position's whose ring slot holds it;
+// a source's owner writes its spikes.
+void write_pending(H5File& file, const CheckpointParts& p) {
+  const auto [first, last] = written_sources(p);
+  std::vector<std::int64_t> pending_step;
+  std::vector<std::uint64_t> pending_source;
+  std::vector<double> pending_amplitude;
+  const std::int64_t step = p.position.step;
+  for (std::int64_t arrival = step; arrival < step + p.router.delay_steps(); ++arrival) {
+    for (const Arrival& a : p.router.arrivals_at(arrival)) {
+      const std::uint64_t id = p.router.source_id(a.source);
+      if (id < first || id >= last) continue;
+      pending_step.push_back(arrival);
+      pending_source.push_back(id);
+      pending_amplitude.push_back(a.amplitude);
+    }
+  }
+  write_concatenated(file, p.comm, "/pending/step", pending_step);
+  write_concatenated(file, p.comm, "/pending/source", pending_source);
+  write_concatenated(file, p.comm, "/pending/amplitude", pending_amplitude);
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& path, const CheckpointParts& p) {
   const std::string partial = path + ".partial";
   {
-    H5File file(partial, comm_);
-    // Every attribute goes through put(), which adds it to the attributes' checksum.
-    std::uint64_t attributes_checksum = 0;
-    auto put = [&](const std::string& object, const std::string& name, const auto& value) {
-      file.attribute(object, name, value);
-      attributes_checksum += checksum::of_attribute(object, name, checksum::text(value));
-    };
-    file.create_group("/config");
-    for (const auto& [key, value] : config_.resolved) put("/config", key, value);
-    put("/config", "program_version", std::string(SEQLEARN_VERSION));
-    put("/config", "n_ranks", static_cast<std::int64_t>(comm_.size()));
-
-    bool continues = false;
-    const std::string remaining = remaining_protocol(continues);
-    const InputGenerator::State g = input_.state();
-    file.create_group("/checkpoint");
-    put("/checkpoint", "step", position_.step);
-    put("/checkpoint", "learning_steps", static_cast<std::int64_t>(position_.learning_steps));
-    put("/checkpoint", "remaining_protocol", remaining);
-    put("/checkpoint", "continues_phase", static_cast<std::int64_t>(continues));
-    put("/checkpoint", "generator_event", static_cast<std::int64_t>(g.event));
-    put("/checkpoint", "generator_in_pattern", static_cast<std::int64_t>(g.in_pattern));
-    put("/checkpoint", "generator_first_sequence", static_cast<std::int64_t>(g.first_sequence));
-    put("/checkpoint", "generator_remaining", g.remaining);
-    put("/checkpoint", "generator_position", g.position);
-    put("/checkpoint", "generator_sequence", static_cast<std::int64_t>(g.sequence));
-    put("/checkpoint", "generator_sequence_position", g.sequence_position);
-    put("/checkpoint", "generator_warp", g.warp);
-    put("/checkpoint", "generator_pattern", static_cast<std::int64_t>(g.pattern));
-    put("/checkpoint", "generator_task", static_cast<std::int64_t>(g.task));
-    put("/checkpoint", "generator_xor_position", g.xor_position);
-    put("/checkpoint", "generator_xor_id_1", static_cast<std::int64_t>(g.xor_id_1));
-    put("/checkpoint", "generator_xor_id_2", static_cast<std::int64_t>(g.xor_id_2));
-    put("/checkpoint", "generator_file_position", g.file_position);
-    file.attribute("/checkpoint", "attributes_checksum",
-                   static_cast<std::int64_t>(attributes_checksum));
-
-    // Each dataset with its checksum: the sum over ranks of their rows' terms.
-    auto write_checked = [&](const std::string& name, const auto& values, std::uint64_t offset,
-                             std::uint64_t total) {
-      file.write_rows(name, values, offset, total);
-      const std::uint64_t sum =
-          comm_.sum(checksum::of_elements(values.data(), values.size(), offset));
-      file.attribute(name, "checksum", static_cast<std::int64_t>(sum));
-    };
-    auto write_concatenated = [&](const std::string& name, const auto& values) {
-      const auto [offset, total] = file.offset_in_concatenation(values.size());
-      write_checked(name, values, offset, total);
-    };
-
-    // Each state group names its checkpointed arrays once (state.hpp).
-    SynapseRows::checkpoint_fields(state_.synapses, [&](const char* name, const auto& values, Valid) {
-      write_concatenated(std::string("/synapses/") + name, values);
-    });
-
-    // Sources, by global source id: rank 0 writes the input channels, which precede neuron 0,
-    // so every rank's block [first, last) is contiguous; a neuron's owner writes it.
-    const auto n_inputs = static_cast<std::uint64_t>(config_.n_inputs);
-    const std::uint64_t first = comm_.rank() == 0 ? 0 : n_inputs + domain_.neuron_begin();
-    const std::uint64_t last = n_inputs + domain_.neuron_end();
-    std::vector<std::uint32_t> local_sources;
-    for (std::uint64_t id = first; id < last; ++id)
-      local_sources.push_back(router_.route(id)->source);  // inputs and own neurons: always
-    const std::uint64_t n_source_ids = n_inputs + network_.n_neurons();
-    SourceState::checkpoint_fields(state_.sources, [&](const char* name, const auto& values, Valid) {
-      std::vector<typename std::decay_t<decltype(values)>::value_type> rows;
-      rows.reserve(local_sources.size());
-      for (auto j : local_sources) rows.push_back(values[j]);
-      write_checked(std::string("/sources/") + name, rows, first, n_source_ids);
-    });
-
-    NeuronState::checkpoint_fields(state_.neurons, [&](const char* name, const auto& values, Valid) {
-      write_checked(std::string("/neurons/") + name, values, domain_.neuron_begin(), network_.n_neurons());
-    });
-
-    // Spikes in flight: each arrives at the one step >= position_.step whose ring slot holds it.
-    std::vector<std::int64_t> pending_step;
-    std::vector<std::uint64_t> pending_source;
-    std::vector<double> pending_amplitude;
-    for (std::int64_t arrival = position_.step; arrival < position_.step + router_.delay_steps(); ++arrival) {
-      for (const Arrival& a : router_.arrivals_at(arrival)) {
-        const std::uint64_t id = router_.source_id(a.source);
-        if (id < first || id >= last) continue;  // its owner writes it
-        pending_step.push_back(arrival);
-        pending_source.push_back(id);
-        pending_amplitude.push_back(a.amplitude);
-      }
-    }
-    write_concatenated("/pending/step", pending_step);
-    write_concatenated("/pending/source", pending_source);
-    write_concatenated("/pending/amplitude", pending_amplitude);
+    H5File file(partial, p.comm);
+    write_attributes(file, p);
+    write_state(file, p);
+    write_pending(file, p);
     file.close();
   }
   // The first checkpoint takes a free name (or, with --overwrite, replaces a regular file);
   // later ones replace the run's own earlier checkpoint.
-  publish_file(partial, path, comm_, config_.overwrite || position_.checkpoint_published);
-  position_.checkpoint_published = true;
+  publish_file(partial, path, p.comm, p.config.overwrite || p.position.checkpoint_published);
+  p.position.checkpoint_published = true;
 }
 
 namespace {
@@ -296,57 +323,35 @@ void verify_datasets(const std::vector<DatasetCheck>& checks, const H5Input& in,
 
 }  // namespace
 
-void Simulator::restore(const std::string& path) {
-  // The attributes: presence, types, ranges and their checksum (the same on every rank).
-  const CheckpointHeader header = read_checkpoint_header(path);
-  // A run that continues in the checkpoint it was restored from replaces it as its own.
-  struct stat restored {
-  }, own{};
-  position_.checkpoint_published = ::stat(path.c_str(), &restored) == 0 &&
-                          ::stat(config_.checkpoint_file.c_str(), &own) == 0 &&
-                          restored.st_dev == own.st_dev && restored.st_ino == own.st_ino;
+namespace {
 
-  double unreadable = 0;
-  std::unique_ptr<H5Input> input;
-  try {
-    input = std::make_unique<H5Input>(path);
-  } catch (const std::exception&) {
-    unreadable = 1;
-  }
-  if (comm_.max(unreadable) > 0)
-    throw ConfigError("--restore '" + path + "' cannot be opened on every rank");
-  const H5Input& in = *input;
-
-  // Every dataset, before any state changes: shape, type, values, checksum.
-  const std::int64_t step = header.step;
-  const auto [offset, total] = offset_in_concatenation(comm_, state_.synapses.size());
+// Every dataset of the checkpoint with what a restore accepts in it, in the order they are
+// checked. `n_pending`: the length of /pending (0 when unreadable: the checks say why).
+std::vector<DatasetCheck> dataset_checks(const CheckpointParts& p, const H5Input& in,
+                                         std::int64_t step, std::uint64_t n_synapses,
+                                         std::uint64_t& n_pending) {
   const std::uint64_t n_sources =
-      static_cast<std::uint64_t>(config_.n_inputs) + network_.n_neurons();
-  const std::function<bool(std::uint64_t)> unit_stp = [this](std::uint64_t id) {
-    return network_.stp_parameters(id).U <= 1.0;
+      static_cast<std::uint64_t>(p.config.n_inputs) + p.network.n_neurons();
+  const Network& network = p.network;
+  const std::function<bool(std::uint64_t)> unit_stp = [&network](std::uint64_t id) {
+    return network.stp_parameters(id).U <= 1.0;
   };
   std::vector<DatasetCheck> checks;
-  SynapseRows::checkpoint_fields(state_.synapses, [&](const char* name, auto& values, Valid valid) {
-    using T = typename std::decay_t<decltype(values)>::value_type;
-    checks.push_back(
-        field_check<T>(std::string("/synapses/") + name, total, valid, step, unit_stp));
-  });
-  SourceState::checkpoint_fields(state_.sources, [&](const char* name, auto& values, Valid valid) {
-    using T = typename std::decay_t<decltype(values)>::value_type;
-    checks.push_back(
-        field_check<T>(std::string("/sources/") + name, n_sources, valid, step, unit_stp));
-  });
-  NeuronState::checkpoint_fields(state_.neurons, [&](const char* name, auto& values, Valid valid) {
-    using T = typename std::decay_t<decltype(values)>::value_type;
-    checks.push_back(field_check<T>(std::string("/neurons/") + name, network_.n_neurons(), valid,
-                                    step, unit_stp));
-  });
-  std::uint64_t n_pending = 0;
+  auto add_fields = [&](const std::string& group, std::uint64_t length) {
+    return [&checks, &unit_stp, group, length, step](const char* name, auto& values, Valid valid) {
+      using T = typename std::decay_t<decltype(values)>::value_type;
+      checks.push_back(field_check<T>(group + name, length, valid, step, unit_stp));
+    };
+  };
+  SynapseRows::checkpoint_fields(p.state.synapses, add_fields("/synapses/", n_synapses));
+  SourceState::checkpoint_fields(p.state.sources, add_fields("/sources/", n_sources));
+  NeuronState::checkpoint_fields(p.state.neurons, add_fields("/neurons/", network.n_neurons()));
+  n_pending = 0;
   try {
     n_pending = in.length("/pending/step");
   } catch (const std::exception&) {  // the checks below say what is wrong
   }
-  const std::int64_t delay = router_.delay_steps();
+  const std::int64_t delay = p.router.delay_steps();
   checks.push_back(dataset_check<std::int64_t>(
       "/pending/step", n_pending,
       "not an arrival step in [" + std::to_string(step) + ", " + std::to_string(step + delay) + ")",
@@ -357,42 +362,39 @@ void Simulator::restore(const std::string& path) {
   // R u, within [0, 1] unless the source's U > 1: only finiteness is checked here.
   checks.push_back(dataset_check<double>("/pending/amplitude", n_pending, "not finite",
                                          [](std::uint64_t, double a) { return std::isfinite(a); }));
-  verify_datasets(checks, in, path, comm_);
+  return checks;
+}
 
-  position_.step = position_.first_step = header.step;
-  position_.learning_steps = header.learning_steps;
-  position_.restored_generator = header.generator;
-  // The event counter runs on across phases: a new phase after the restore needs it too. The
-  // rest of the generator's state is for a continued phase (run() resumes it).
-  input_.set_event(position_.restored_generator.event);
-
-  // Synapses: this rank's rows sit after those of all lower ranks.
-  SynapseRows::checkpoint_fields(state_.synapses, [&](const char* name, auto& values, Valid) {
+// The state arrays of this rank from checked datasets: its synapse rows (which sit after those
+// of all lower ranks, from `synapse_offset`), the sources it listens to, its neurons.
+void load_state(const H5Input& in, const CheckpointParts& p, std::uint64_t synapse_offset) {
+  SynapseRows::checkpoint_fields(p.state.synapses, [&](const char* name, auto& values, Valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
     // Copied into the arrays as they are (same size): they keep their huge pages (state.hpp).
     const std::vector<T> rows =
-        in.read_rows<T>(std::string("/synapses/") + name, offset, values.size());
+        in.read_rows<T>(std::string("/synapses/") + name, synapse_offset, values.size());
     if (rows.size() == values.size())
       std::copy(rows.begin(), rows.end(), values.begin());
     else
       values.assign(rows.begin(), rows.end());
   });
-
   // Sources: the inputs, then each run of consecutive needed circuits' neurons.
-  router_.for_each_source_run([&](std::uint64_t id, std::uint32_t j, std::uint64_t count) {
-    SourceState::checkpoint_fields(state_.sources, [&](const char* name, auto& values, Valid) {
+  p.router.for_each_source_run([&](std::uint64_t id, std::uint32_t j, std::uint64_t count) {
+    SourceState::checkpoint_fields(p.state.sources, [&](const char* name, auto& values, Valid) {
       using T = typename std::decay_t<decltype(values)>::value_type;
       const auto rows = in.read_rows<T>(std::string("/sources/") + name, id, count);
       std::copy(rows.begin(), rows.end(), values.begin() + j);
     });
   });
-
-  NeuronState::checkpoint_fields(state_.neurons, [&](const char* name, auto& values, Valid) {
+  NeuronState::checkpoint_fields(p.state.neurons, [&](const char* name, auto& values, Valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
-    values = in.read_rows<T>(std::string("/neurons/") + name, domain_.neuron_begin(), state_.neurons.size());
+    values = in.read_rows<T>(std::string("/neurons/") + name, p.domain.neuron_begin(),
+                             p.state.neurons.size());
   });
+}
 
-  // Spikes in flight, re-queued in (arrival step, source id) order for the needed sources.
+// Spikes in flight, re-queued in (arrival step, source id) order for the needed sources.
+void requeue_pending(const H5Input& in, const CheckpointParts& p, std::uint64_t n_pending) {
   const auto pending_step = in.read_rows<std::int64_t>("/pending/step", 0, n_pending);
   const auto pending_source = in.read_rows<std::uint64_t>("/pending/source", 0, n_pending);
   const auto pending_amplitude = in.read_rows<double>("/pending/amplitude", 0, n_pending);
@@ -403,21 +405,60 @@ void Simulator::restore(const std::string& path) {
                                               : pending_source[a] < pending_source[b];
   });
   for (auto i : order) {
-    std::optional<Arrival> arrival = router_.route(pending_source[i]);
+    std::optional<Arrival> arrival = p.router.route(pending_source[i]);
     if (!arrival) continue;  // no local synapse listens to it
     arrival->amplitude = pending_amplitude[i];
-    router_.arrivals_at(pending_step[i]).push_back(*arrival);
+    p.router.arrivals_at(pending_step[i]).push_back(*arrival);
   }
+}
 
-  // Forced spikes resume at the checkpoint's step.
+// Whether `path` and `other` name one file (a run that continues in the checkpoint it was
+// restored from replaces it as its own).
+bool same_file(const std::string& path, const std::string& other) {
+  struct stat a {
+  }, b{};
+  return ::stat(path.c_str(), &a) == 0 && ::stat(other.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+         a.st_ino == b.st_ino;
+}
+
+}  // namespace
+
+// The attributes (presence, types, ranges, checksum), then every dataset, checked before any
+// state changes; then the position, the state, the spikes in flight, and validation mode's
+// forced spikes from the checkpoint's step on.
+void restore_checkpoint(const std::string& path, const CheckpointParts& p) {
+  const CheckpointHeader header = read_checkpoint_header(path);
+  p.position.checkpoint_published = same_file(path, p.config.checkpoint_file);
+  double unreadable = 0;
+  std::unique_ptr<H5Input> input;
+  try {
+    input = std::make_unique<H5Input>(path);
+  } catch (const std::exception&) {
+    unreadable = 1;
+  }
+  if (p.comm.max(unreadable) > 0)
+    throw ConfigError("--restore '" + path + "' cannot be opened on every rank");
+  const H5Input& in = *input;
+  const auto [offset, total] = offset_in_concatenation(p.comm, p.state.synapses.size());
+  std::uint64_t n_pending = 0;
+  verify_datasets(dataset_checks(p, in, header.step, total, n_pending), in, path, p.comm);
+
+  p.position.step = p.position.first_step = header.step;
+  p.position.learning_steps = header.learning_steps;
+  p.position.restored_generator = header.generator;
+  // The event counter runs on across phases: a new phase after the restore needs it too. The
+  // rest of the generator's state is for a continued phase (run() resumes it).
+  p.input.set_event(header.generator.event);
+  load_state(in, p, offset);
+  requeue_pending(in, p, n_pending);
   auto at_step = [&](const std::vector<ForcedSpike>& list) {
     return static_cast<std::size_t>(
-        std::lower_bound(list.begin(), list.end(), position_.step,
+        std::lower_bound(list.begin(), list.end(), header.step,
                          [](const ForcedSpike& f, std::int64_t s) { return f.step < s; }) -
         list.begin());
   };
-  interval_inputs_.forced_input_cursor = at_step(config_.forced.inputs);
-  interval_inputs_.forced_neuron_cursor = at_step(config_.forced.neurons);
+  p.interval_inputs.forced_input_cursor = at_step(p.config.forced.inputs);
+  p.interval_inputs.forced_neuron_cursor = at_step(p.config.forced.neurons);
 }
 
 namespace {
@@ -458,8 +499,109 @@ void check_kind(const H5Input& in, const std::string& path, const std::string& o
 
 }  // namespace
 
-CheckpointHeader read_checkpoint_header(const std::string& path) {
+namespace {
+
+// Every attribute of /checkpoint present (the optional ones may be missing), of its kind and
+// within its range.
+void check_checkpoint_attributes(const H5Input& in, const std::string& path) {
   using Kind = H5Input::Kind;
+  const double max_step = static_cast<double>(kMaxStep);
+  const double big = static_cast<double>(std::numeric_limits<std::int64_t>::max());
+  const AttributeRule rules[] = {
+      {"step", Kind::integer, 0, max_step},
+      {"learning_steps", Kind::integer, 0, max_step},
+      {"remaining_protocol", Kind::string},
+      {"continues_phase", Kind::integer, 0, 1},
+      {"generator_event", Kind::integer, 0, big},
+      {"generator_in_pattern", Kind::integer, 0, 1},
+      {"generator_first_sequence", Kind::integer, 0, 1},
+      {"generator_remaining", Kind::integer, 0, max_step},
+      {"generator_position", Kind::integer, 0, max_step},
+      {"generator_sequence", Kind::integer, -1, std::numeric_limits<int>::max()},
+      {"generator_sequence_position", Kind::integer, 0, std::numeric_limits<int>::max()},
+      {"generator_warp", Kind::floating, 0, 1000},
+      {"generator_pattern", Kind::integer, -1, std::numeric_limits<int>::max()},
+      {"attributes_checksum", Kind::integer, -big, big},
+      // The xor and file tasks' position (absent from checkpoints of older versions: the
+      // pattern task's).
+      {"generator_task", Kind::integer, 0, 2, true},
+      {"generator_xor_position", Kind::integer, 0, max_step, true},
+      {"generator_xor_id_1", Kind::integer, -1, 1, true},
+      {"generator_xor_id_2", Kind::integer, -1, 1, true},
+      {"generator_file_position", Kind::integer, 0, max_step, true},
+  };
+  for (const AttributeRule& rule : rules) {
+    if (rule.optional && in.attribute_kind("/checkpoint", rule.name) == Kind::missing) continue;
+    check_kind(in, path, "/checkpoint", rule.name, rule.kind);
+    const std::string name = std::string("/checkpoint:") + rule.name;
+    if (rule.kind == Kind::integer) {
+      const std::int64_t value = in.int_attribute("/checkpoint", rule.name);
+      if (static_cast<double>(value) < rule.lo || static_cast<double>(value) > rule.hi)
+        throw ConfigError(corrupt(path, name + " is " + std::to_string(value) + ", outside [" +
+                                            checksum::text(rule.lo) + ", " +
+                                            checksum::text(rule.hi) + "]"));
+    } else if (rule.kind == Kind::floating) {
+      const double value = in.double_attribute("/checkpoint", rule.name);
+      if (!(value > rule.lo && value <= rule.hi))
+        throw ConfigError(corrupt(path, name + " is " + checksum::text(value) + ", outside (" +
+                                            checksum::text(rule.lo) + ", " +
+                                            checksum::text(rule.hi) + "]"));
+    }
+  }
+}
+
+// The input generator's position (attributes already checked).
+InputGenerator::State read_generator(const H5Input& in) {
+  InputGenerator::State g;
+  g.event = static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "generator_event"));
+  g.in_pattern = in.int_attribute("/checkpoint", "generator_in_pattern") != 0;
+  g.first_sequence = in.int_attribute("/checkpoint", "generator_first_sequence") != 0;
+  g.remaining = in.int_attribute("/checkpoint", "generator_remaining");
+  g.position = in.int_attribute("/checkpoint", "generator_position");
+  g.sequence = static_cast<int>(in.int_attribute("/checkpoint", "generator_sequence"));
+  g.sequence_position = in.int_attribute("/checkpoint", "generator_sequence_position");
+  g.warp = in.double_attribute("/checkpoint", "generator_warp");
+  g.pattern = static_cast<int>(in.int_attribute("/checkpoint", "generator_pattern"));
+  const auto optional_int = [&in](const char* name, std::int64_t otherwise) {
+    return in.attribute_kind("/checkpoint", name) == H5Input::Kind::missing
+               ? otherwise
+               : in.int_attribute("/checkpoint", name);
+  };
+  g.task = static_cast<InputTask>(optional_int("generator_task", 0));
+  g.xor_position = optional_int("generator_xor_position", 0);
+  g.xor_id_1 = static_cast<int>(optional_int("generator_xor_id_1", -1));
+  g.xor_id_2 = static_cast<int>(optional_int("generator_xor_id_2", -1));
+  g.file_position = optional_int("generator_file_position", 0);
+  return g;
+}
+
+// The run's keys from /config (strings; program_version and n_ranks apart), after checking the
+// attributes of /config and /checkpoint against /checkpoint:attributes_checksum.
+std::vector<std::pair<std::string, std::string>> read_config_attributes(const H5Input& in,
+                                                                        const std::string& path) {
+  using Kind = H5Input::Kind;
+  check_kind(in, path, "/config", "n_ranks", Kind::integer);
+  check_kind(in, path, "/config", "program_version", Kind::string);
+  std::vector<std::pair<std::string, std::string>> config;
+  std::uint64_t sum = 0;
+  for (auto& [key, value] : in.attributes("/config")) {
+    sum += checksum::of_attribute("/config", key, value);
+    if (key == "program_version" || key == "n_ranks") continue;
+    check_kind(in, path, "/config", key, Kind::string);
+    config.emplace_back(key, value);
+  }
+  for (auto& [key, value] : in.attributes("/checkpoint"))
+    if (key != "attributes_checksum") sum += checksum::of_attribute("/checkpoint", key, value);
+  if (sum != static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "attributes_checksum")))
+    throw ConfigError(corrupt(path,
+                              "the attributes of /config and /checkpoint do not match "
+                              "/checkpoint:attributes_checksum"));
+  return config;
+}
+
+}  // namespace
+
+CheckpointHeader read_checkpoint_header(const std::string& path) {
   // A FIFO or a device is refused, never opened; so is a file too short to be HDF5 (a "regular"
   // file of /proc, such as /proc/kmsg, has size 0 and would block the HDF5 library's read).
   if (const std::uint64_t size = regular_file_size("--restore", path); size < 8)
@@ -469,49 +611,7 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
     const H5Input in(path);
     if (!in.exists("/checkpoint") || !in.exists("/config"))
       throw std::runtime_error("it has no /checkpoint and /config groups");
-    const double max_step = static_cast<double>(kMaxStep);
-    const double big = static_cast<double>(std::numeric_limits<std::int64_t>::max());
-    const AttributeRule rules[] = {
-        {"step", Kind::integer, 0, max_step},
-        {"learning_steps", Kind::integer, 0, max_step},
-        {"remaining_protocol", Kind::string},
-        {"continues_phase", Kind::integer, 0, 1},
-        {"generator_event", Kind::integer, 0, big},
-        {"generator_in_pattern", Kind::integer, 0, 1},
-        {"generator_first_sequence", Kind::integer, 0, 1},
-        {"generator_remaining", Kind::integer, 0, max_step},
-        {"generator_position", Kind::integer, 0, max_step},
-        {"generator_sequence", Kind::integer, -1, std::numeric_limits<int>::max()},
-        {"generator_sequence_position", Kind::integer, 0, std::numeric_limits<int>::max()},
-        {"generator_warp", Kind::floating, 0, 1000},
-        {"generator_pattern", Kind::integer, -1, std::numeric_limits<int>::max()},
-        {"attributes_checksum", Kind::integer, -big, big},
-        // The xor and file tasks' position (absent from checkpoints of older versions: the
-        // pattern task's).
-        {"generator_task", Kind::integer, 0, 2, true},
-        {"generator_xor_position", Kind::integer, 0, max_step, true},
-        {"generator_xor_id_1", Kind::integer, -1, 1, true},
-        {"generator_xor_id_2", Kind::integer, -1, 1, true},
-        {"generator_file_position", Kind::integer, 0, max_step, true},
-    };
-    for (const AttributeRule& rule : rules) {
-      if (rule.optional && in.attribute_kind("/checkpoint", rule.name) == Kind::missing) continue;
-      check_kind(in, path, "/checkpoint", rule.name, rule.kind);
-      const std::string name = std::string("/checkpoint:") + rule.name;
-      if (rule.kind == Kind::integer) {
-        const std::int64_t value = in.int_attribute("/checkpoint", rule.name);
-        if (static_cast<double>(value) < rule.lo || static_cast<double>(value) > rule.hi)
-          throw ConfigError(corrupt(path, name + " is " + std::to_string(value) + ", outside [" +
-                                              checksum::text(rule.lo) + ", " +
-                                              checksum::text(rule.hi) + "]"));
-      } else if (rule.kind == Kind::floating) {
-        const double value = in.double_attribute("/checkpoint", rule.name);
-        if (!(value > rule.lo && value <= rule.hi))
-          throw ConfigError(corrupt(path, name + " is " + checksum::text(value) + ", outside (" +
-                                              checksum::text(rule.lo) + ", " +
-                                              checksum::text(rule.hi) + "]"));
-      }
-    }
+    check_checkpoint_attributes(in, path);
     CheckpointHeader header;
     header.step = in.int_attribute("/checkpoint", "step");
     header.learning_steps =
@@ -520,42 +620,8 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
       throw ConfigError(
           corrupt(path, "/checkpoint:learning_steps is " + std::to_string(header.learning_steps) +
                             ", more than /checkpoint:step " + std::to_string(header.step)));
-    InputGenerator::State& g = header.generator;
-    g.event = static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "generator_event"));
-    g.in_pattern = in.int_attribute("/checkpoint", "generator_in_pattern") != 0;
-    g.first_sequence = in.int_attribute("/checkpoint", "generator_first_sequence") != 0;
-    g.remaining = in.int_attribute("/checkpoint", "generator_remaining");
-    g.position = in.int_attribute("/checkpoint", "generator_position");
-    g.sequence = static_cast<int>(in.int_attribute("/checkpoint", "generator_sequence"));
-    g.sequence_position = in.int_attribute("/checkpoint", "generator_sequence_position");
-    g.warp = in.double_attribute("/checkpoint", "generator_warp");
-    g.pattern = static_cast<int>(in.int_attribute("/checkpoint", "generator_pattern"));
-    const auto optional_int = [&in](const char* name, std::int64_t otherwise) {
-      return in.attribute_kind("/checkpoint", name) == Kind::missing
-                 ? otherwise
-                 : in.int_attribute("/checkpoint", name);
-    };
-    g.task = static_cast<InputTask>(optional_int("generator_task", 0));
-    g.xor_position = optional_int("generator_xor_position", 0);
-    g.xor_id_1 = static_cast<int>(optional_int("generator_xor_id_1", -1));
-    g.xor_id_2 = static_cast<int>(optional_int("generator_xor_id_2", -1));
-    g.file_position = optional_int("generator_file_position", 0);
-
-    check_kind(in, path, "/config", "n_ranks", Kind::integer);
-    check_kind(in, path, "/config", "program_version", Kind::string);
-    std::uint64_t sum = 0;
-    for (auto& [key, value] : in.attributes("/config")) {
-      sum += checksum::of_attribute("/config", key, value);
-      if (key == "program_version" || key == "n_ranks") continue;
-      check_kind(in, path, "/config", key, Kind::string);
-      header.config.emplace_back(key, value);
-    }
-    for (auto& [key, value] : in.attributes("/checkpoint"))
-      if (key != "attributes_checksum") sum += checksum::of_attribute("/checkpoint", key, value);
-    if (sum != static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "attributes_checksum")))
-      throw ConfigError(corrupt(path,
-                                "the attributes of /config and /checkpoint do not match "
-                                "/checkpoint:attributes_checksum"));
+    header.generator = read_generator(in);
+    header.config = read_config_attributes(in, path);
     header.remaining_protocol = in.string_attribute("/checkpoint", "remaining_protocol");
     header.continues_phase = in.int_attribute("/checkpoint", "continues_phase") != 0;
     header.n_ranks = static_cast<int>(in.int_attribute("/config", "n_ranks"));

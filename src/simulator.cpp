@@ -175,6 +175,19 @@ std::vector<std::uint64_t> Simulator::synapse_targets() const {
   return targets;
 }
 
+// --- Checkpoints (src/checkpoint.cpp) -------------------------------------------------------
+
+CheckpointParts Simulator::checkpoint_parts() {
+  return {config_, comm_, network_, domain_, router_, state_, input_, position_, interval_inputs_};
+}
+
+void Simulator::write_checkpoint(const std::string& path) {
+  const ScopedCpuTimer not_compute(timers_.excluded_cpu_s);
+  seqlearn::write_checkpoint(path, checkpoint_parts());
+}
+
+void Simulator::restore(const std::string& path) { restore_checkpoint(path, checkpoint_parts()); }
+
 // --- The run ------------------------------------------------------------------------------
 
 // The protocol: its phases in order, each started (start_phase) and run in exchange

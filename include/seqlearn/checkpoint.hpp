@@ -1,6 +1,7 @@
-// Reading a checkpoint's header before the network is built (the configuration to restore
-// with). Writing and restoring the state are Simulator::write_checkpoint / restore
-// (src/checkpoint.cpp; format in docs/checkpoint.md).
+// Checkpoints (docs/design.md principle 6; format in docs/checkpoint.md): reading a
+// checkpoint's header before the network is built (the configuration to restore with), and
+// writing and restoring a run's state: functions over the parts of a simulator
+// (Simulator::write_checkpoint and restore hand them over).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,39 @@
 #include "seqlearn/input.hpp"
 
 namespace seqlearn {
+
+class Communicator;
+class Network;
+class LocalDomain;
+class SpikeRouter;
+struct ModelState;
+struct ProtocolPosition;
+struct IntervalInputs;
+
+// What a checkpoint saves and restores, and what it needs to know to do so.
+struct CheckpointParts {
+  const Config& config;
+  Communicator& comm;
+  const Network& network;
+  const LocalDomain& domain;
+  SpikeRouter& router;  // the spikes in flight
+  ModelState& state;
+  InputGenerator& input;
+  ProtocolPosition& position;
+  IntervalInputs& interval_inputs;  // where validation mode's forced spikes stand
+};
+
+// Collective and atomic: written as PATH.partial, then renamed over PATH (docs/design.md 6).
+void write_checkpoint(const std::string& path, const CheckpointParts& parts);
+
+// Before the run: loads a checkpoint written by any number of ranks. Everything is checked
+// before any state changes; a bad file is a ConfigError on every rank alike.
+void restore_checkpoint(const std::string& path, const CheckpointParts& parts);
+
+// The protocol still to run, as run.protocol text; `continues`: its first phase is the rest of
+// the current one.
+std::string remaining_protocol(const Config& config, const ProtocolPosition& position,
+                               bool& continues);
 
 struct CheckpointHeader {
   std::vector<std::pair<std::string, std::string>> config;  // the checkpointed run's keys

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "seqlearn/checkpoint.hpp"
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
 #include "seqlearn/input.hpp"
@@ -168,7 +169,7 @@ class Simulator {
                           const std::vector<Arrival>& arrivals, std::size_t n_leading_inputs);
   void recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t n, const TraceView& traces);
   void record_weights();
-  std::string remaining_protocol(bool& continues) const;
+  CheckpointParts checkpoint_parts();
 
   Config config_;
   Communicator& comm_;
