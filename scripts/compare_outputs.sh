@@ -15,6 +15,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=${3:-$(mktemp -d)}
 mkdir -p "$work/reference" "$work/new"
 work=$(realpath "$work")
+# Configs name their files relative to the repository (configs/toy/...): the same from here.
+ln -sfn "$root/configs" "$work/reference/configs"
+ln -sfn "$root/configs" "$work/new/configs"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMP_WAIT_POLICY=passive
 failures=0 runs=0
