@@ -68,6 +68,7 @@ Overrides base(const std::string& protocol, const std::string& checkpoint,
 Result reference(const std::string& protocol, std::int64_t from_step, const Overrides& extra) {
   auto alone = seqlearn::make_local_communicator();
   Simulator serial(seqlearn::make_config(base(protocol, "unused.ckpt.h5", extra)), *alone);
+  serial.set_checkpoint_writer(seqlearn::checkpoint_writer());
   serial.run();
   return gather(serial, *alone, from_step);
 }
@@ -109,6 +110,7 @@ TEST(Checkpoint, NewPhasesAfterACompleteRun) {
   first.emplace_back("output.checkpoint_every_ms", "1000");
   {
     Simulator sim(seqlearn::make_config(first), *comm);
+    sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
     EXPECT_EQ(sim.run(), Simulator::Outcome::completed);
   }
   const auto header = seqlearn::read_checkpoint_header(path);
@@ -117,7 +119,8 @@ TEST(Checkpoint, NewPhasesAfterACompleteRun) {
   const auto config =
       seqlearn::resume_config(header.config, {{"run.protocol", "train:2000,test:1000"}}, "", false);
   Simulator restored(config, *comm);
-  restored.restore(path);
+  restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
+  seqlearn::restore(restored, path);
   EXPECT_EQ(restored.first_step(), 3000);
   restored.run();
   expect_same_on_rank0(gather(restored, *comm, 3000), "train:3000,train:2000,test:1000", 3000,
@@ -134,14 +137,19 @@ TEST(Checkpoint, PrunedPartlyTrainedNetworkContinues) {
   const Overrides extra = {{"network.p_conn", "0.3"}, {"network.train_fraction", "0.5"}};
   auto first = base("train:2000", path, extra);
   first.emplace_back("output.checkpoint_every_ms", "1000");
-  Simulator(seqlearn::make_config(first), *comm).run();
+  {
+    Simulator first_part(seqlearn::make_config(first), *comm);
+    first_part.set_checkpoint_writer(seqlearn::checkpoint_writer());
+    first_part.run();
+  }
   const auto header = seqlearn::read_checkpoint_header(path);
   const auto config =
       seqlearn::resume_config(header.config, {{"run.protocol", "train:1000,test:500"}}, "", false);
   EXPECT_EQ(config.p_conn, 0.3);
   EXPECT_EQ(config.train_fraction, 0.5);
   Simulator restored(config, *comm);
-  restored.restore(path);
+  restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
+  seqlearn::restore(restored, path);
   restored.run();
   expect_same_on_rank0(gather(restored, *comm, 2000), "train:2000,train:1000,test:500", 2000, *comm,
                        extra);
@@ -156,6 +164,7 @@ TEST(Checkpoint, StopAskedByOneRankCutsAPhaseForAll) {
   std::int64_t stopped_at = 0;
   {
     Simulator sim(seqlearn::make_config(base(protocol, path)), *comm);
+    sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
     const int asker = comm->size() - 1;
     const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
       if (comm->rank() == asker && done >= 2501) sim.request_stop();
@@ -176,7 +185,8 @@ TEST(Checkpoint, StopAskedByOneRankCutsAPhaseForAll) {
   EXPECT_TRUE(config.protocol[0].continues);
   EXPECT_EQ(config.protocol[0].steps, 6000 - stopped_at);
   Simulator restored(config, *comm);
-  restored.restore(path);
+  restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
+  seqlearn::restore(restored, path);
   EXPECT_EQ(restored.run(), Simulator::Outcome::completed);
   expect_same_on_rank0(gather(restored, *comm, stopped_at), protocol, stopped_at, *comm);
   comm->barrier();
@@ -193,6 +203,7 @@ TEST(Checkpoint, PhaseCutOnTwoThreadsContinuesOnTwoThreads) {
   std::int64_t stopped_at = 0;
   {
     Simulator sim(seqlearn::make_config(base(protocol, path, threads)), *comm);
+    sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
     EXPECT_EQ(sim.threads(), 2);
     const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
       if (done >= 1501) sim.request_stop();
@@ -205,8 +216,9 @@ TEST(Checkpoint, PhaseCutOnTwoThreadsContinuesOnTwoThreads) {
   const auto config = seqlearn::resume_config(header.config, threads, header.remaining_protocol,
                                               header.continues_phase);
   Simulator restored(config, *comm);
+  restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
   EXPECT_EQ(restored.threads(), 2);
-  restored.restore(path);
+  seqlearn::restore(restored, path);
   EXPECT_EQ(restored.run(), Simulator::Outcome::completed);
   expect_same_on_rank0(gather(restored, *comm, stopped_at), protocol, stopped_at, *comm);
   comm->barrier();
@@ -218,7 +230,11 @@ TEST(Checkpoint, StructuralKeysCannotChange) {
   const std::string path = checkpoint_path("keys", *comm);
   auto first = base("train:200", path);
   first.emplace_back("output.checkpoint_every_ms", "200");
-  Simulator(seqlearn::make_config(first), *comm).run();
+  {
+    Simulator first_part(seqlearn::make_config(first), *comm);
+    first_part.set_checkpoint_writer(seqlearn::checkpoint_writer());
+    first_part.run();
+  }
   const auto header = seqlearn::read_checkpoint_header(path);
   EXPECT_THROW(
       seqlearn::resume_config(header.config,
@@ -248,6 +264,7 @@ TEST(Checkpoint, XorPhaseCutOnOneProcessContinuesOnAllRanks) {
   if (comm->rank() == 0) {
     auto alone = seqlearn::make_local_communicator();
     Simulator sim(seqlearn::make_config(base(protocol, path)), *alone);
+    sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
     const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
       if (done >= 1623) sim.request_stop();
     });
@@ -270,7 +287,8 @@ TEST(Checkpoint, XorPhaseCutOnOneProcessContinuesOnAllRanks) {
   const auto config =
       seqlearn::resume_config(header.config, {}, header.remaining_protocol, header.continues_phase);
   Simulator restored(config, *comm);
-  restored.restore(path);
+  restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
+  seqlearn::restore(restored, path);
   EXPECT_EQ(restored.run(), Simulator::Outcome::completed);
   expect_same_on_rank0(gather(restored, *comm, stopped_at), protocol, stopped_at, *comm);
   comm->barrier();

@@ -602,7 +602,8 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   g_stage = "building the network";
   const auto build_start = std::chrono::steady_clock::now();
   seqlearn::Simulator simulator(config, comm);
-  if (restoring) simulator.restore(invocation.restore_path);
+  simulator.set_checkpoint_writer(seqlearn::checkpoint_writer());
+  if (restoring) seqlearn::restore(simulator, invocation.restore_path);
   check_space(config, simulator, comm);
   const double build_s = comm.max(seconds_since(build_start));
   if (root && restoring)

@@ -78,6 +78,10 @@ Simulator::Simulator(const Config& config, Communicator& comm)
       input_(config_, rng_),
       decay_factor_(1.0 - config.dt_ms / config.tau_decay_ms),
       rise_factor_(1.0 - config.dt_ms / config.tau_rise_ms),
+      rule_(make_rule(config.schedule == Schedule::variance_tracking ? "variance_tracking"
+                      : config.schedule == Schedule::inverse_time  ? "inverse_time"
+                                                                   : "constant",
+                      config)),
       domain_(network_, comm.rank()),
       recorder_(config_, network_, domain_, rng_),
       router_(network_, domain_.circuit_begin(), domain_.circuit_end(), config.delay_steps),
@@ -181,12 +185,13 @@ CheckpointParts Simulator::checkpoint_parts() {
   return {config_, comm_, network_, domain_, router_, state_, input_, position_, interval_inputs_};
 }
 
-void Simulator::write_checkpoint(const std::string& path) {
+// To config.checkpoint_file, through the writer; its time is not compute.
+void Simulator::write_checkpoint() {
+  if (!checkpoint_writer_)
+    throw std::logic_error("a checkpoint is due but the simulator has no checkpoint writer");
   const ScopedCpuTimer not_compute(timers_.excluded_cpu_s);
-  seqlearn::write_checkpoint(path, checkpoint_parts());
+  checkpoint_writer_(checkpoint_parts(), config_.checkpoint_file);
 }
-
-void Simulator::restore(const std::string& path) { restore_checkpoint(path, checkpoint_parts()); }
 
 // --- The run ------------------------------------------------------------------------------
 
@@ -221,16 +226,16 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
       position_.step = interval.end;
       if (progress) progress(position_.step - position_.first_step, total);
       if (exchange_.stop_agreed()) {
-        write_checkpoint(config_.checkpoint_file);
+        write_checkpoint();
         return Outcome::stopped;
       }
       if (every > 0 && position_.step / every > interval.begin / every) {
-        write_checkpoint(config_.checkpoint_file);
+        write_checkpoint();
         last_checkpoint = position_.step;
       }
     }
   }
-  if (every > 0 && last_checkpoint != position_.step) write_checkpoint(config_.checkpoint_file);
+  if (every > 0 && last_checkpoint != position_.step) write_checkpoint();
   return Outcome::completed;
 }
 
@@ -686,32 +691,24 @@ void Simulator::deliver_by_circuit(ThreadSlot& slot, std::int64_t circuit_first,
   }
 }
 
-// Sub-step 6 for local neuron k, which spiked: M7-M11 on every synapse of its row
-// as one vectorised loop over the row (Y gathered from the sources; the same bits as a scalar
-// loop, see kernels::exp); its weighted sums follow in recompute_sums.
+// Sub-step 6 for local neuron k, which spiked: the plasticity rule on its row (M7-M11 for
+// variance tracking, one vectorised loop over the row with Y gathered from the sources: the
+// same bits as a scalar loop, see kernels::exp); its weighted sums follow in recompute_sums.
 void Simulator::learn(std::uint64_t k, const double* Y) {
   const auto sources = router_.neuron_row_local_sources(k, domain_.circuit_of_neuron(k));
   const std::uint64_t length = sources.size();
   // The input synapses lead the row; they are left alone when train_inputs is off.
   const std::uint64_t first =
       config_.train_inputs ? 0 : static_cast<std::uint64_t>(config_.n_inputs);
-  double* w = state_.synapses.weight.data() + state_.synapses.row_begin[k];
-  double* S = state_.synapses.vt_mean.data() + state_.synapses.row_begin[k];
-  double* Q = state_.synapses.vt_second.data() + state_.synapses.row_begin[k];
-  const double eta = config_.learning_rate;
-  switch (config_.schedule) {
-    case Schedule::variance_tracking:
-      kernels::stdp_variance_tracking_row(w + first, S + first, Q + first, Y,
-                                          sources.data() + first, length - first, eta);  // M7-M11
-      break;
-    case Schedule::inverse_time:
-      kernels::weight_step_row(w + first, Y, sources.data() + first, length - first,
-                               eta / static_cast<double>(position_.learning_steps));  // M7'
-      break;
-    case Schedule::constant:
-      kernels::weight_step_row(w + first, Y, sources.data() + first, length - first, eta);  // M7''
-      break;
-  }
+  const std::uint64_t row = state_.synapses.row_begin[k] + first;
+  rule_->update_row({.weight = state_.synapses.weight.data() + row,
+                     .mean = state_.synapses.vt_mean.data() + row,
+                     .second_moment = state_.synapses.vt_second.data() + row,
+                     .epsp = Y,
+                     .source = sources.data() + first,
+                     .length = length - first,
+                     .eta = config_.learning_rate,
+                     .learning_steps = position_.learning_steps});
 #pragma omp atomic
   counters_.stdp_updates += length - first;
 }

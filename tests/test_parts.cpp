@@ -10,6 +10,7 @@
 #include "seqlearn/partition.hpp"
 #include "seqlearn/recorder.hpp"
 #include "seqlearn/spike_exchange.hpp"
+#include "seqlearn/simulator.hpp"
 #include "seqlearn/thread_team.hpp"
 
 namespace seqlearn {
@@ -170,6 +171,27 @@ TEST(Recorder, TracesAndWeightsOfTracedNeuronsOnly) {
   EXPECT_EQ(r.trace_weight_pre, sources);  // once, however often weights are recorded
   EXPECT_EQ(r.trace_weight_post, (std::vector<std::uint64_t>{1, 1}));
   EXPECT_EQ(r.trace_weight, (std::vector<double>{-1.0, -2.0, -1.0, -2.0}));
+}
+
+// The core writes no files: a checkpoint goes through the writer the caller installs (the I/O
+// library's, in main), and a due checkpoint without one is a programming error, not a silent
+// loss.
+TEST(Simulator, CheckpointsGoThroughTheInstalledWriter) {
+  auto comm = make_local_communicator();
+  const Config config = make_config({{"network.grid", "2x2"},
+                                     {"run.protocol", "train:30"},
+                                     {"output.checkpoint_every_ms", "10"},
+                                     {"output.file", "parts.h5"}});
+  Simulator without(config, *comm);
+  EXPECT_THROW(without.run(), std::logic_error);
+  Simulator with(config, *comm);
+  std::vector<std::int64_t> steps;
+  with.set_checkpoint_writer([&](const CheckpointParts& parts, const std::string& path) {
+    EXPECT_EQ(path, config.checkpoint_file);
+    steps.push_back(parts.position.step);
+  });
+  EXPECT_EQ(with.run(), Simulator::Outcome::completed);
+  EXPECT_EQ(steps, (std::vector<std::int64_t>{10, 20, 30}));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
-// Checkpoints (docs/design.md principle 6; format in docs/checkpoint.md): reading a
-// checkpoint's header before the network is built (the configuration to restore with), and
-// writing and restoring a run's state: functions over the parts of a simulator
-// (Simulator::write_checkpoint and restore hand them over).
+// Checkpoints (docs/design.md principle 6; format in docs/checkpoint.md), in the I/O library:
+// reading a checkpoint's header before the network is built (the configuration to restore
+// with), and writing and restoring a run's state: functions over the parts of a simulator
+// (Simulator::checkpoint_parts).
 #pragma once
 
 #include <cstdint>
@@ -11,29 +11,9 @@
 
 #include "seqlearn/config.hpp"
 #include "seqlearn/input.hpp"
+#include "seqlearn/simulator.hpp"
 
 namespace seqlearn {
-
-class Communicator;
-class Network;
-class LocalDomain;
-class SpikeRouter;
-struct ModelState;
-struct ProtocolPosition;
-struct IntervalInputs;
-
-// What a checkpoint saves and restores, and what it needs to know to do so.
-struct CheckpointParts {
-  const Config& config;
-  Communicator& comm;
-  const Network& network;
-  const LocalDomain& domain;
-  SpikeRouter& router;  // the spikes in flight
-  ModelState& state;
-  InputGenerator& input;
-  ProtocolPosition& position;
-  IntervalInputs& interval_inputs;  // where validation mode's forced spikes stand
-};
 
 // Collective and atomic: written as PATH.partial, then renamed over PATH (docs/design.md 6).
 void write_checkpoint(const std::string& path, const CheckpointParts& parts);
@@ -46,6 +26,20 @@ void restore_checkpoint(const std::string& path, const CheckpointParts& parts);
 // the current one.
 std::string remaining_protocol(const Config& config, const ProtocolPosition& position,
                                bool& continues);
+
+// A simulator's own checkpoints: restore before run(), and the writer its run() uses (main and
+// the tests install it with set_checkpoint_writer).
+inline void restore(Simulator& simulator, const std::string& path) {
+  restore_checkpoint(path, simulator.checkpoint_parts());
+}
+inline void write_checkpoint(Simulator& simulator, const std::string& path) {
+  write_checkpoint(path, simulator.checkpoint_parts());
+}
+inline CheckpointWriter checkpoint_writer() {
+  return [](const CheckpointParts& parts, const std::string& path) {
+    write_checkpoint(path, parts);
+  };
+}
 
 struct CheckpointHeader {
   std::vector<std::pair<std::string, std::string>> config;  // the checkpointed run's keys

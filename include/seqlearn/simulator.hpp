@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "seqlearn/checkpoint.hpp"
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
 #include "seqlearn/input.hpp"
 #include "seqlearn/local_domain.hpp"
 #include "seqlearn/network.hpp"
+#include "seqlearn/plasticity.hpp"
 #include "seqlearn/recorder.hpp"
 #include "seqlearn/rng.hpp"
 #include "seqlearn/spike_exchange.hpp"
@@ -61,6 +61,23 @@ struct IntervalInputs {
   std::size_t forced_neuron_cursor = 0;
 };
 
+// What a checkpoint saves and restores, and what it needs to know to do so (written and read by
+// the I/O library: checkpoint.hpp).
+struct CheckpointParts {
+  const Config& config;
+  Communicator& comm;
+  const Network& network;
+  const LocalDomain& domain;
+  SpikeRouter& router;  // the spikes in flight
+  ModelState& state;
+  InputGenerator& input;
+  ProtocolPosition& position;
+  IntervalInputs& interval_inputs;  // where validation mode's forced spikes stand
+};
+
+// Writes a checkpoint of the parts to a path (the I/O library's write_checkpoint).
+using CheckpointWriter = std::function<void(const CheckpointParts&, const std::string&)>;
+
 // The step loop of one rank over its parts: the local domain (what it owns), the spike router
 // (who listens to what), the model state, the thread team, the spike exchange, the input
 // generator and the recorder. Each part is built and tested alone; the simulator runs the
@@ -80,11 +97,12 @@ class Simulator {
   // with the spike exchange, so all ranks stop at the same step). Async-signal-safe.
   void request_stop() { exchange_.request_stop(); }
 
-  // Checkpoints (docs/design.md 6; src/checkpoint.cpp). write_checkpoint is collective and
-  // atomic (written as PATH.partial, then renamed). restore, before run(), loads the state of
-  // a checkpoint written by any number of ranks; the config must come from resume_config.
-  void write_checkpoint(const std::string& path);
-  void restore(const std::string& path);
+  // Checkpoints (docs/design.md 6): run() writes them through `writer` (periodic ones, and at a
+  // stop); a run that must checkpoint without one fails (std::logic_error). The parts are what
+  // the I/O library's write_checkpoint and restore_checkpoint work on (checkpoint.hpp); a
+  // restored run's config must come from resume_config.
+  void set_checkpoint_writer(CheckpointWriter writer) { checkpoint_writer_ = std::move(writer); }
+  CheckpointParts checkpoint_parts();
 
   std::int64_t first_step() const { return position_.first_step; }  // 0, or the checkpoint's
   std::int64_t steps_done() const { return position_.step; }  // absolute: the next step to run
@@ -169,7 +187,7 @@ class Simulator {
                           const std::vector<Arrival>& arrivals, std::size_t n_leading_inputs);
   void recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t n, const TraceView& traces);
   void record_weights();
-  CheckpointParts checkpoint_parts();
+  void write_checkpoint();
 
   Config config_;
   Communicator& comm_;
@@ -178,6 +196,7 @@ class Simulator {
   InputGenerator input_;
   const double decay_factor_;  // 1 - dt/tau  (M6)
   const double rise_factor_;   // 1 - dt/tau2 (M6)
+  std::unique_ptr<const PlasticityRule> rule_;  // plasticity.schedule
 
   LocalDomain domain_;   // the circuits and neurons this rank owns
   Recorder recorder_;    // what the rank records, of its neurons (and inputs on rank 0)
@@ -189,6 +208,7 @@ class Simulator {
   ProtocolPosition position_;
   RunCounters counters_;
   RunTimers timers_;
+  CheckpointWriter checkpoint_writer_;
 };
 
 }  // namespace seqlearn
