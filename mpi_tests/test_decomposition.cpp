@@ -63,9 +63,9 @@ Outcome gather(const Simulator& sim, Communicator& comm) {
   for (std::size_t k = 0; k < n_local; ++k) {
     per_neuron.push_back(rec.trace_neurons[k]);
     for (std::size_t t = 0; t < rec.trace_steps.size(); ++t) {
-      per_neuron.push_back(std::bit_cast<std::uint64_t>(rec.trace_u[t * n_local + k]));
-      per_neuron.push_back(std::bit_cast<std::uint64_t>(rec.trace_p[t * n_local + k]));
-      per_neuron.push_back(std::bit_cast<std::uint64_t>(rec.trace_readout[t * n_local + k]));
+      per_neuron.push_back(std::bit_cast<std::uint64_t>(rec.trace("u")[t * n_local + k]));
+      per_neuron.push_back(std::bit_cast<std::uint64_t>(rec.trace("p")[t * n_local + k]));
+      per_neuron.push_back(std::bit_cast<std::uint64_t>(rec.trace("readout")[t * n_local + k]));
     }
   }
   o.trace_bits = comm.all_gather(per_neuron);

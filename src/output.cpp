@@ -150,18 +150,19 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   const auto [neuron_offset, n_traced] = file.offset_in_concatenation(rec.trace_neurons.size());
   file.write_rows("/traces/neuron", rec.trace_neurons, neuron_offset, n_traced);
   const std::uint64_t n_local = rec.trace_neurons.size();
-  for (const auto& [name, values] :
-       {std::pair{"/traces/u", &rec.trace_u}, std::pair{"/traces/p", &rec.trace_p},
-        std::pair{"/traces/readout", &rec.trace_readout}})
-    file.write_matrix(name, values->data(), n_times, n_traced, 0, n_times, neuron_offset, n_local);
+  for (std::size_t q = 0; q < rec.trace_names.size(); ++q) {  // recordables.hpp
+    const std::string name = "/traces/" + rec.trace_names[q];
+    file.write_matrix(name, rec.traces[q].data(), n_times, n_traced, 0, n_times, neuron_offset,
+                      n_local);
+    file.units(name, neuron_quantities().find(rec.trace_names[q])->unit);
+  }
   const auto [weight_offset, n_weights] = file.offset_in_concatenation(rec.trace_weight_pre.size());
   file.write_rows("/traces/weight_pre", rec.trace_weight_pre, weight_offset, n_weights);
   file.write_rows("/traces/weight_post", rec.trace_weight_post, weight_offset, n_weights);
   file.write_matrix("/traces/weight", rec.trace_weight.data(), n_times, n_weights, 0, n_times,
                     weight_offset, rec.trace_weight_pre.size());
   file.units("/traces/step", "steps");
-  for (const char* name : {"u", "p", "readout", "weight"})
-    file.units(std::string("/traces/") + name, "1");
+  file.units("/traces/weight", "1");
 }
 
 // Units of the /run attributes: durations in s, the real-time factor a ratio; counts none.

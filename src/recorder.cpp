@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 namespace seqlearn {
@@ -54,8 +55,33 @@ std::vector<std::uint64_t> traced_neurons(const Config& config, std::uint64_t n,
 
 }  // namespace
 
+Registry<NeuronQuantity>& neuron_quantities() {
+  static Registry<NeuronQuantity> quantities = [] {
+    Registry<NeuronQuantity> built_in;
+    built_in.add("u", {"1", "membrane potential u_k (M2)",
+                       [](const NeuronState& n, std::uint64_t k) { return n.potential[k]; }});
+    built_in.add("p", {"1", "rate fraction p_k (M3)",
+                       [](const NeuronState& n, std::uint64_t k) { return n.rate_fraction[k]; }});
+    built_in.add("readout", {"1", "readout state x_k (docs/model.md 8)",
+                             [](const NeuronState& n, std::uint64_t k) { return n.readout[k]; }});
+    return built_in;
+  }();
+  return quantities;
+}
+
+const std::vector<double>& Record::trace(const std::string& name) const {
+  for (std::size_t i = 0; i < trace_names.size(); ++i)
+    if (trace_names[i] == name) return traces[i];
+  throw std::out_of_range("no recorded neuron quantity '" + name + "'");
+}
+
 Recorder::Recorder(const Config& config, const Network& network, const LocalDomain& domain,
                    const CounterRng& rng) {
+  for (const auto& [name, quantity] : neuron_quantities().entries()) {
+    record_.trace_names.push_back(name);
+    quantities_.push_back(&quantity);
+  }
+  record_.traces.resize(quantities_.size());
   for (auto g : traced_neurons(config, network.n_neurons(), domain, rng)) {
     if (!domain.owns_neuron(g)) continue;
     record_.trace_neurons.push_back(g);
@@ -81,11 +107,8 @@ void Recorder::record_inputs(std::int64_t n, const InputStep& inputs) {
 
 void Recorder::record_traces(std::int64_t n, const NeuronState& neurons) {
   record_.trace_steps.push_back(n);
-  for (auto k : traced_local_) {
-    record_.trace_u.push_back(neurons.potential[k]);
-    record_.trace_p.push_back(neurons.rate_fraction[k]);
-    record_.trace_readout.push_back(neurons.readout[k]);
-  }
+  for (std::size_t q = 0; q < quantities_.size(); ++q)
+    for (auto k : traced_local_) record_.traces[q].push_back(quantities_[q]->value(neurons, k));
 }
 
 }  // namespace seqlearn

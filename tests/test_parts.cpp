@@ -165,9 +165,9 @@ TEST(Recorder, TracesAndWeightsOfTracedNeuronsOnly) {
   recorder.record_weights(synapses, domain, [&](std::uint64_t) { return sources; });
   const Record& r = recorder.record();
   EXPECT_EQ(r.trace_steps, (std::vector<std::int64_t>{40}));
-  EXPECT_EQ(r.trace_u, (std::vector<double>{0.25}));
-  EXPECT_EQ(r.trace_p, (std::vector<double>{0.5}));
-  EXPECT_EQ(r.trace_readout, (std::vector<double>{2.0}));
+  EXPECT_EQ(r.trace("u"), (std::vector<double>{0.25}));
+  EXPECT_EQ(r.trace("p"), (std::vector<double>{0.5}));
+  EXPECT_EQ(r.trace("readout"), (std::vector<double>{2.0}));
   EXPECT_EQ(r.trace_weight_pre, sources);  // once, however often weights are recorded
   EXPECT_EQ(r.trace_weight_post, (std::vector<std::uint64_t>{1, 1}));
   EXPECT_EQ(r.trace_weight, (std::vector<double>{-1.0, -2.0, -1.0, -2.0}));

@@ -231,9 +231,9 @@ void compare_with_dense(const Config& config, const Forced& forced) {
     }
     ref.step(spiking, config.protocol[phase - 1].learning);
     for (int k = 0; k < n; ++k) {
-      const double u = rec.trace_u[static_cast<std::size_t>(s) * n + k];
-      const double p = rec.trace_p[static_cast<std::size_t>(s) * n + k];
-      const double x = rec.trace_readout[static_cast<std::size_t>(s) * n + k];
+      const double u = rec.trace("u")[static_cast<std::size_t>(s) * n + k];
+      const double p = rec.trace("p")[static_cast<std::size_t>(s) * n + k];
+      const double x = rec.trace("readout")[static_cast<std::size_t>(s) * n + k];
       if (!close(u, ref.u_[k]) || !close(p, ref.p_[k]) || !close(x, ref.readout_[k])) {
         if (++mismatches < 5)
           ADD_FAILURE() << "step " << s << " neuron " << k << ": u " << u << " vs " << ref.u_[k]
@@ -298,9 +298,9 @@ TEST(WorkedExample, MatchesModelTable) {
   const double w0[6] = {0, 0, -0.01375, -0.01375, -0.01375, -0.019540};
   const double w1[6] = {0, 0, 0, 0, -0.006691, -0.006691};
   for (int n = 0; n < 6; ++n) {
-    EXPECT_NEAR(r.trace_u[2 * n], u0[n], 1e-6) << "u_0 at step " << n;
-    EXPECT_NEAR(r.trace_u[2 * n + 1], u1[n], 1e-6) << "u_1 at step " << n;
-    EXPECT_NEAR(r.trace_p[2 * n], p0[n], 1e-6) << "p_0 at step " << n;
+    EXPECT_NEAR(r.trace("u")[2 * n], u0[n], 1e-6) << "u_0 at step " << n;
+    EXPECT_NEAR(r.trace("u")[2 * n + 1], u1[n], 1e-6) << "u_1 at step " << n;
+    EXPECT_NEAR(r.trace("p")[2 * n], p0[n], 1e-6) << "p_0 at step " << n;
     EXPECT_NEAR(r.trace_weight[2 * n], w0[n], 1e-6) << "w(in->n0) at step " << n;
     EXPECT_NEAR(r.trace_weight[2 * n + 1], w1[n], 1e-6) << "w(in->n1) at step " << n;
   }
@@ -308,7 +308,7 @@ TEST(WorkedExample, MatchesModelTable) {
   // Readout state of neuron 0 (spikes at 2 and 5): 0, 0, 1, 0.95, 0.9025, 0.857375 + 1.
   const double x0[6] = {0, 0, 1, 0.95, 0.9025, 1.857375};
   for (int n = 0; n < 6; ++n)
-    EXPECT_DOUBLE_EQ(r.trace_readout[2 * n], x0[n]) << "x_0 at step " << n;
+    EXPECT_DOUBLE_EQ(r.trace("readout")[2 * n], x0[n]) << "x_0 at step " << n;
 }
 
 // The thesis's toy models: 1x2 grid, K = 1 or 2, one input channel, 1 s, STP off / on.
@@ -536,7 +536,7 @@ TEST(Recording, TracePhasesTestRecordsOnlyTestSteps) {
   for (std::int64_t s = 50; s < 80; ++s) expected.push_back(s);
   for (std::int64_t s = 100; s < 110; ++s) expected.push_back(s);
   EXPECT_EQ(r.trace_steps, expected);
-  EXPECT_EQ(r.trace_p.size(), expected.size() * r.trace_neurons.size());
+  EXPECT_EQ(r.trace("p").size(), expected.size() * r.trace_neurons.size());
   EXPECT_EQ(r.trace_weight.size(), expected.size() * r.trace_weight_pre.size());
 }
 
@@ -556,5 +556,5 @@ TEST(Recording, TracePhasesPatternTestSkipsXorTests) {
   for (std::int64_t s = 0; s < 20; ++s) expected.push_back(s);
   for (std::int64_t s = 70; s < 80; ++s) expected.push_back(s);
   EXPECT_EQ(r.trace_steps, expected);
-  EXPECT_EQ(r.trace_p.size(), expected.size() * r.trace_neurons.size());
+  EXPECT_EQ(r.trace("p").size(), expected.size() * r.trace_neurons.size());
 }

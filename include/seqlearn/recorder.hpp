@@ -10,6 +10,7 @@
 #include "seqlearn/input.hpp"
 #include "seqlearn/local_domain.hpp"
 #include "seqlearn/network.hpp"
+#include "seqlearn/recordables.hpp"
 #include "seqlearn/rng.hpp"
 #include "seqlearn/state.hpp"
 
@@ -26,13 +27,15 @@ struct Record {
   std::vector<std::int32_t> sequence_id;     // per step
   std::vector<std::uint64_t> trace_neurons;  // this rank's traced neurons, ascending
   std::vector<std::int64_t> trace_steps;
-  std::vector<double> trace_u;  // [T][trace_neurons]
-  std::vector<double> trace_p;  // [T][trace_neurons]
-  std::vector<double>
-      trace_readout;  // [T][trace_neurons]: x_k at the end of the step (docs/model.md 8)
+  // Per recorded neuron quantity (recordables.hpp), in registry order: [T][trace_neurons].
+  std::vector<std::string> trace_names;
+  std::vector<std::vector<double>> traces;
   std::vector<std::uint64_t> trace_weight_pre;   // [m] source ids of the traced neurons' synapses
   std::vector<std::uint64_t> trace_weight_post;  // [m]
   std::vector<double> trace_weight;              // [T][m], at the end of each recorded step
+
+  // The samples of neuron quantity `name` (std::out_of_range if it is not recorded).
+  const std::vector<double>& trace(const std::string& name) const;
 };
 
 class Recorder {
@@ -49,7 +52,7 @@ class Recorder {
     record_.spike_step.push_back(n);
     record_.spike_neuron.push_back(neuron);
   }
-  // u, p and x of the traced neurons at the end of step n.
+  // Every neuron quantity of the traced neurons at the end of step n.
   void record_traces(std::int64_t n, const NeuronState& neurons);
   // The traced neurons' weights; `row_sources(k)`: the source ids of local neuron k's row.
   template <class RowSources>
@@ -75,6 +78,7 @@ class Recorder {
  private:
   Record record_;
   std::vector<std::uint64_t> traced_local_;  // local indices of the traced neurons
+  std::vector<const NeuronQuantity*> quantities_;  // as record_.trace_names
 };
 
 }  // namespace seqlearn
