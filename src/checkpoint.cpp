@@ -116,8 +116,8 @@ void write_attributes(H5File& file, const CheckpointParts& p) {
 
 // A dataset with its checksum: the sum over ranks of their rows' terms.
 template <class Values>
-void write_checked(H5File& file, Communicator& comm, const std::string& name,
-                   const Values& values, std::uint64_t offset, std::uint64_t total) {
+void write_checked(H5File& file, Communicator& comm, const std::string& name, const Values& values,
+                   std::uint64_t offset, std::uint64_t total) {
   file.write_rows(name, values, offset, total);
   const std::uint64_t sum = comm.sum(checksum::of_elements(values.data(), values.size(), offset));
   file.attribute(name, "checksum", static_cast<std::int64_t>(sum));
@@ -141,9 +141,10 @@ std::pair<std::uint64_t, std::uint64_t> written_sources(const CheckpointParts& p
 // /synapses, /sources, /neurons: each state group names its checkpointed arrays once
 // (state.hpp).
 void write_state(H5File& file, const CheckpointParts& p) {
-  SynapseRows::checkpoint_fields(p.state.synapses, [&](const char* name, const auto& values, Valid) {
-    write_concatenated(file, p.comm, std::string("/synapses/") + name, values);
-  });
+  SynapseRows::checkpoint_fields(
+      p.state.synapses, [&](const char* name, const auto& values, Valid) {
+        write_concatenated(file, p.comm, std::string("/synapses/") + name, values);
+      });
   const auto [first, last] = written_sources(p);
   std::vector<std::uint32_t> local_sources;
   for (std::uint64_t id = first; id < last; ++id)

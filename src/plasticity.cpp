@@ -8,8 +8,9 @@ namespace {
 class VarianceTracking : public PlasticityRule {
  public:
   void update_row(const RowUpdate& row) const override {
-    kernels::stdp_variance_tracking_row(row.weight, row.mean, row.second_moment, row.epsp,
-                                        row.source, row.length, row.eta);  // M7-M11
+    kernels::stdp_variance_tracking_row(row.weight, row.variance_tracking_mean,
+                                        row.variance_tracking_second_moment, row.epsp, row.source,
+                                        row.length, row.eta);  // M7-M11
   }
 };
 

@@ -79,8 +79,8 @@ Simulator::Simulator(const Config& config, Communicator& comm)
       decay_factor_(1.0 - config.dt_ms / config.tau_decay_ms),
       rise_factor_(1.0 - config.dt_ms / config.tau_rise_ms),
       rule_(make_rule(config.schedule == Schedule::variance_tracking ? "variance_tracking"
-                      : config.schedule == Schedule::inverse_time  ? "inverse_time"
-                                                                   : "constant",
+                      : config.schedule == Schedule::inverse_time    ? "inverse_time"
+                                                                     : "constant",
                       config)),
       domain_(network_, comm.rank()),
       recorder_(config_, network_, domain_, rng_),
@@ -88,7 +88,8 @@ Simulator::Simulator(const Config& config, Communicator& comm)
       state_(initial_state()),
       team_(make_team()),
       exchange_(comm),
-      interval_inputs_{.steps = std::vector<InputStep>(static_cast<std::size_t>(config.delay_steps))} {
+      interval_inputs_{.steps =
+                           std::vector<InputStep>(static_cast<std::size_t>(config.delay_steps))} {
   if (!config_.forced_spikes_file.empty()) {
     config_.forced = load_forced_spikes(config_.forced_spikes_file, config_.n_inputs,
                                         network_.n_neurons(), config_.total_steps());
@@ -121,8 +122,7 @@ ModelState Simulator::initial_state() const {
   std::vector<std::uint64_t> row_lengths;
   row_lengths.reserve(domain_.n_neurons());
   for (std::size_t k = 0; k < domain_.n_neurons(); ++k)
-    row_lengths.push_back(
-        router_.neuron_row_local_sources(k, domain_.circuit_of_neuron(k)).size());
+    row_lengths.push_back(router_.neuron_row_local_sources(k, domain_.circuit_of_neuron(k)).size());
   state.synapses = SynapseRows(row_lengths);
   SynapseRows& synapses = state.synapses;
   for (std::size_t k = 0; k < domain_.n_neurons(); ++k) {
@@ -307,8 +307,8 @@ void Simulator::run_interval(const ExchangeInterval& interval, bool learning) {
 // Failures: `failure.any` is written only inside the serial part, which ends with a barrier,
 // and read only right after it, so that every thread leaves at the same point; the input
 // generator, which runs beside update_circuits, reports into `failure.inputs`.
-void Simulator::step(std::size_t t, std::int64_t n, const ExchangeInterval& interval,
-                     bool learning, TeamFailure& failure) {
+void Simulator::step(std::size_t t, std::int64_t n, const ExchangeInterval& interval, bool learning,
+                     TeamFailure& failure) {
   const bool exchange_now = n + 1 == interval.end;
 #pragma omp single nowait
   guarded(failure.inputs, [&] { receive_inputs(n, interval); });
@@ -351,8 +351,7 @@ void Simulator::update_circuits(std::size_t t, std::int64_t n) {
   const auto first = team_.circuit_begin(t);
   const auto last = team_.circuit_begin(t + 1);
   const std::uint64_t k_first = domain_.first_neuron(first);
-  const std::uint64_t count =
-      domain_.first_neuron(last) - k_first;
+  const std::uint64_t count = domain_.first_neuron(last) - k_first;
   double* potential = state_.neurons.potential.data() + k_first;
   double* rate_fraction = state_.neurons.rate_fraction.data() + k_first;
   const double* bias = state_.neurons.bias.data() + k_first;
@@ -415,8 +414,8 @@ void Simulator::post_local_spikes(std::int64_t n, const ExchangeInterval& interv
     if (!spiked[k]) continue;
     const std::uint32_t b = domain_.circuit_of_neuron(k);
     const auto position = static_cast<std::uint32_t>(k - domain_.first_neuron(b));
-    exchange_.post_spike(n - interval.begin,
-                         static_cast<std::uint64_t>(domain_.global_circuit(b)), position);
+    exchange_.post_spike(n - interval.begin, static_cast<std::uint64_t>(domain_.global_circuit(b)),
+                         position);
     recorder_.record_spike(n, domain_.global_neuron(k));
     ++counters_.network_spikes;
   }
@@ -533,7 +532,8 @@ void Simulator::propagate_and_learn(std::size_t t, std::int64_t n, bool learning
   // recomputed two by two.
   std::uint64_t waiting = kNoNeuron;
   for (auto k = k_first; k < k_last; ++k) {
-    if (!state_.neurons.spiked[k] || !(domain_.all_trained() || domain_.neuron_trained(k))) continue;
+    if (!state_.neurons.spiked[k] || !(domain_.all_trained() || domain_.neuron_trained(k)))
+      continue;
     learn(k, traces.epsp);
     if (waiting == kNoNeuron) {
       waiting = k;
@@ -702,8 +702,9 @@ void Simulator::learn(std::uint64_t k, const double* Y) {
       config_.train_inputs ? 0 : static_cast<std::uint64_t>(config_.n_inputs);
   const std::uint64_t row = state_.synapses.row_begin[k] + first;
   rule_->update_row({.weight = state_.synapses.weight.data() + row,
-                     .mean = state_.synapses.vt_mean.data() + row,
-                     .second_moment = state_.synapses.vt_second.data() + row,
+                     .variance_tracking_mean = state_.synapses.variance_tracking_mean.data() + row,
+                     .variance_tracking_second_moment =
+                         state_.synapses.variance_tracking_second_moment.data() + row,
                      .epsp = Y,
                      .source = sources.data() + first,
                      .length = length - first,

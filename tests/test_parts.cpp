@@ -9,8 +9,8 @@
 #include "seqlearn/local_domain.hpp"
 #include "seqlearn/partition.hpp"
 #include "seqlearn/recorder.hpp"
-#include "seqlearn/spike_exchange.hpp"
 #include "seqlearn/simulator.hpp"
+#include "seqlearn/spike_exchange.hpp"
 #include "seqlearn/thread_team.hpp"
 
 namespace seqlearn {

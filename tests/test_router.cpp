@@ -237,7 +237,7 @@ TEST(StateGroups, CheckpointFieldsNameTheDatasets) {
             "trace_decay trace_rise stp_R stp_u last_spike weighted_decay weighted_rise readout "
             "weight variance_tracking_mean variance_tracking_second_moment ");
   EXPECT_EQ(synapses.row_begin, (std::vector<std::uint64_t>{0, 3, 6}));
-  EXPECT_EQ(synapses.vt_second, std::vector<double>(6, 1.0));  // Q = 1, S = 0, w = 0
+  EXPECT_EQ(synapses.variance_tracking_second_moment, std::vector<double>(6, 1.0));  // Q = 1, S = 0, w = 0
   neurons.weighted_decay[1] = 2.0;
   neurons.readout[0] = 1.0;
   neurons.bias[0] = 0.5;

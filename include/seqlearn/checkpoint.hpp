@@ -36,9 +36,8 @@ inline void write_checkpoint(Simulator& simulator, const std::string& path) {
   write_checkpoint(path, simulator.checkpoint_parts());
 }
 inline CheckpointWriter checkpoint_writer() {
-  return [](const CheckpointParts& parts, const std::string& path) {
-    write_checkpoint(path, parts);
-  };
+  return
+      [](const CheckpointParts& parts, const std::string& path) { write_checkpoint(path, parts); };
 }
 
 struct CheckpointHeader {

@@ -60,11 +60,11 @@ class LocalDomain {
  private:
   std::int64_t circuit_begin_ = 0, circuit_end_ = 0;
   std::uint64_t neuron_begin_ = 0, neuron_end_ = 0;
-  std::vector<std::uint64_t> first_neuron_;        // per local circuit, + 1: local neuron index
-  std::vector<std::uint32_t> circuit_of_neuron_;   // per local neuron: its local circuit
-  std::vector<std::uint8_t> circuit_trained_;      // per local circuit
-  std::vector<std::uint8_t> neuron_trained_;       // per local neuron
-  bool all_trained_ = true;                        // every local circuit learns
+  std::vector<std::uint64_t> first_neuron_;       // per local circuit, + 1: local neuron index
+  std::vector<std::uint32_t> circuit_of_neuron_;  // per local neuron: its local circuit
+  std::vector<std::uint8_t> circuit_trained_;     // per local circuit
+  std::vector<std::uint8_t> neuron_trained_;      // per local neuron
+  bool all_trained_ = true;                       // every local circuit learns
 };
 
 }  // namespace seqlearn

@@ -20,13 +20,13 @@ namespace seqlearn {
 // The row of a neuron that spiked at this step, its learning synapses only (the input
 // synapses are left out when plasticity.train_inputs is off).
 struct RowUpdate {
-  double* weight;                // w_kj, log-weights (M2, M9)
-  double* mean;                  // S_kj (M10): a rule's per-synapse state, initially 0
-  double* second_moment;         // Q_kj (M11): a rule's per-synapse state, initially 1
-  const double* epsp;            // Y_j(n) (M1), by the rank's local source index
-  const std::uint32_t* source;   // synapse i listens to local source source[i]
-  std::size_t length;            // synapses in the row
-  double eta;                    // plasticity.learning_rate
+  double* weight;                           // w_kj, log-weights (M2, M9)
+  double* variance_tracking_mean;           // S_kj (M10): per-synapse state, initially 0
+  double* variance_tracking_second_moment;  // Q_kj (M11): per-synapse state, initially 1
+  const double* epsp;                       // Y_j(n) (M1), by the rank's local source index
+  const std::uint32_t* source;              // synapse i listens to local source source[i]
+  std::size_t length;                       // synapses in the row
+  double eta;                               // plasticity.learning_rate
   std::uint64_t learning_steps;  // N_train: steps with learning so far, this one included
 };
 

@@ -77,7 +77,7 @@ class Recorder {
 
  private:
   Record record_;
-  std::vector<std::uint64_t> traced_local_;  // local indices of the traced neurons
+  std::vector<std::uint64_t> traced_local_;        // local indices of the traced neurons
   std::vector<const NeuronQuantity*> quantities_;  // as record_.trace_names
 };
 

@@ -43,8 +43,8 @@ struct RunTimers {
 
 // Where the protocol stands (docs/model.md 6): the run's position, saved in checkpoints.
 struct ProtocolPosition {
-  std::int64_t step = 0;            // absolute: the next step to run
-  std::int64_t first_step = 0;      // 0, or the checkpoint's step
+  std::int64_t step = 0;             // absolute: the next step to run
+  std::int64_t first_step = 0;       // 0, or the checkpoint's step
   std::uint64_t learning_steps = 0;  // N_train (M7'), a restored checkpoint's included
   std::size_t phase_index = 0;
   std::int64_t phase_end = 0;
@@ -129,9 +129,11 @@ class Simulator {
   // This rank's synapses, in row order (by postsynaptic neuron, then source id).
   std::uint64_t local_synapses() const { return state_.synapses.size(); }
   const std::vector<double>& weights() const { return state_.synapses.weight; }
-  const std::vector<double>& variance_tracking_mean() const { return state_.synapses.vt_mean; }
+  const std::vector<double>& variance_tracking_mean() const {
+    return state_.synapses.variance_tracking_mean;
+  }
   const std::vector<double>& variance_tracking_second_moment() const {
-    return state_.synapses.vt_second;
+    return state_.synapses.variance_tracking_second_moment;
   }
   std::vector<std::uint64_t> synapse_sources() const;  // source ids (inputs, then n_inputs + g)
   std::vector<std::uint64_t> synapse_targets() const;  // neuron ids
@@ -194,15 +196,15 @@ class Simulator {
   CounterRng rng_;
   Network network_;
   InputGenerator input_;
-  const double decay_factor_;  // 1 - dt/tau  (M6)
-  const double rise_factor_;   // 1 - dt/tau2 (M6)
+  const double decay_factor_;                   // 1 - dt/tau  (M6)
+  const double rise_factor_;                    // 1 - dt/tau2 (M6)
   std::unique_ptr<const PlasticityRule> rule_;  // plasticity.schedule
 
-  LocalDomain domain_;   // the circuits and neurons this rank owns
-  Recorder recorder_;    // what the rank records, of its neurons (and inputs on rank 0)
-  SpikeRouter router_;   // the sources they listen to, and the arrivals queued for them
-  ModelState state_;     // sources, neurons, synapses (state.hpp)
-  ThreadTeam team_;      // threads, their circuits and their slots
+  LocalDomain domain_;  // the circuits and neurons this rank owns
+  Recorder recorder_;   // what the rank records, of its neurons (and inputs on rank 0)
+  SpikeRouter router_;  // the sources they listen to, and the arrivals queued for them
+  ModelState state_;    // sources, neurons, synapses (state.hpp)
+  ThreadTeam team_;     // threads, their circuits and their slots
   SpikeExchange exchange_;
   IntervalInputs interval_inputs_;
   ProtocolPosition position_;

@@ -120,23 +120,24 @@ struct NeuronState {
 };
 
 struct SynapseRows {
-  std::vector<std::uint64_t> row_begin;  // per local neuron, + 1: its row in the arrays below
-  std::vector<double> weight;            // w_kj, a log-weight (M2, M9)
-  std::vector<double> vt_mean;           // S_kj, running mean of w_kj (M10)
-  std::vector<double> vt_second;         // Q_kj, running second moment of w_kj (M11)
+  // One name per quantity, the output's and the checkpoint's (S_kj and Q_kj in the equations).
+  std::vector<std::uint64_t> row_begin;        // per local neuron, + 1: its row in the arrays below
+  std::vector<double> weight;                  // w_kj, a log-weight (M2, M9)
+  std::vector<double> variance_tracking_mean;  // S_kj: running mean of w_kj (M10)
+  std::vector<double> variance_tracking_second_moment;  // Q_kj: its second moment (M11)
 
   // Rows of the given lengths; w = 0, S = 0, Q = 1 (docs/model.md 4.6).
   explicit SynapseRows(const std::vector<std::uint64_t>& row_lengths = {})
       : row_begin(row_lengths.size() + 1, 0) {
     for (std::size_t k = 0; k < row_lengths.size(); ++k)
       row_begin[k + 1] = row_begin[k] + row_lengths[k];
-    for (auto* values : {&weight, &vt_mean, &vt_second}) {
+    for (auto* values : {&weight, &variance_tracking_mean, &variance_tracking_second_moment}) {
       values->reserve(row_begin.back());
       advise_huge_pages(values->data(), values->capacity() * sizeof(double));
     }
     weight.assign(row_begin.back(), 0.0);
-    vt_mean.assign(row_begin.back(), 0.0);
-    vt_second.assign(row_begin.back(), 1.0);
+    variance_tracking_mean.assign(row_begin.back(), 0.0);
+    variance_tracking_second_moment.assign(row_begin.back(), 1.0);
   }
 
   // Asks the kernel to back the 2 MiB-aligned part of [data, data + bytes) with huge pages
@@ -166,8 +167,8 @@ struct SynapseRows {
   template <class Self, class F>
   static void checkpoint_fields(Self& self, F&& f) {
     f("weight", self.weight, Valid::finite);
-    f("variance_tracking_mean", self.vt_mean, Valid::finite);
-    f("variance_tracking_second_moment", self.vt_second, Valid::finite);
+    f("variance_tracking_mean", self.variance_tracking_mean, Valid::finite);
+    f("variance_tracking_second_moment", self.variance_tracking_second_moment, Valid::finite);
   }
 };
 

@@ -27,8 +27,8 @@ struct ThreadSlot {
   // Its copy of the sources' EPSP traces (M1, M6) when every thread advances every source
   // (thread 0 then uses the sources' own; empty when the team shares the sources out).
   std::vector<double> trace_decay, trace_rise, epsp;
-  std::vector<double> uniforms;             // its neurons' M5 uniforms, this step's
-  std::vector<std::uint32_t> event_begin;   // deliver_by_circuit: its events by circuit
+  std::vector<double> uniforms;            // its neurons' M5 uniforms, this step's
+  std::vector<std::uint32_t> event_begin;  // deliver_by_circuit: its events by circuit
   std::vector<PendingEvent> events;
 };
 

@@ -7,8 +7,8 @@
 source "$(dirname "$0")/../cli/lib.sh"
 cli_begin extending.sh "${1:-}"
 
-args=(--network.grid 4x3 --plasticity.schedule inverse_sqrt_time --record.neurons all
-      --record.dt_rec 5)
+network=(--network.grid 4x3 --record.neurons all --record.dt_rec 5)
+args=("${network[@]}" --plasticity.schedule inverse_sqrt_time)
 check "the rule and the quantity are listed in --help" \
   bash -c "'$binary' --help | grep -q 'inverse_sqrt_time' && '$binary' --help | grep -q 'input_drive'"
 check "1 rank" mpirun -n 1 "$binary" "${args[@]}" --run.protocol train:1000,test:500 --output np1.h5
@@ -16,7 +16,7 @@ check "2 ranks" mpirun -n 2 --oversubscribe "$binary" "${args[@]}" --run.protoco
   --output np2.h5
 check "1 and 2 ranks: every dataset identical" \
   h5diff -c --exclude-path /config --exclude-path /run np1.h5 np2.h5
-check "the same network under the constant rule" mpirun -n 1 "$binary" "${args[@]}" \
+check "the same network under the constant rule" mpirun -n 1 "$binary" "${network[@]}" \
   --plasticity.schedule constant --run.protocol train:1000,test:500 --output constant.h5
 check "the rule acts: other weights than constant's; /traces/input_drive is u less its bias" \
   /usr/bin/python3 - np1.h5 constant.h5 <<'PY'

@@ -21,8 +21,8 @@ TEST(ExtendingRule, RegisteredAfterTheBuiltInOnesAndWorkedByHand) {
   const double epsp[2] = {0.5, 1.0};
   const std::uint32_t source[2] = {0, 1};
   rule->update_row({.weight = weight,
-                    .mean = mean,
-                    .second_moment = second_moment,
+                    .variance_tracking_mean = mean,
+                    .variance_tracking_second_moment = second_moment,
                     .epsp = epsp,
                     .source = source,
                     .length = 2,
