@@ -39,10 +39,7 @@
 #include "seqlearn/hdf5_file.hpp"
 #include "seqlearn/scoped_timer.hpp"
 #include "seqlearn/simulator.hpp"
-
-#ifndef SEQLEARN_VERSION
-#define SEQLEARN_VERSION "unknown"
-#endif
+#include "seqlearn/version.hpp"
 
 namespace seqlearn {
 

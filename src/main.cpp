@@ -35,10 +35,7 @@
 #include "seqlearn/output_claim.hpp"
 #include "seqlearn/simulator.hpp"
 #include "seqlearn/threads.hpp"
-
-#ifndef SEQLEARN_VERSION
-#define SEQLEARN_VERSION "unknown"
-#endif
+#include "seqlearn/version.hpp"
 
 namespace {
 
