@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "seqlearn/file_safety.hpp"
+#include "seqlearn/text.hpp"
 
 namespace po = boost::program_options;
 
@@ -257,36 +258,6 @@ constexpr double kKm2013Draws = 1e8;
 [[noreturn]] void fail(const std::string& key, const std::string& value,
                        const std::string& allowed) {
   throw ConfigError("invalid value '" + value + "' for " + key + ": " + allowed);
-}
-
-std::string trim(const std::string& text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::string part;
-  std::istringstream stream(text);
-  while (std::getline(stream, part, separator)) parts.push_back(trim(part));
-  if (!text.empty() && text.back() == separator) parts.emplace_back();
-  return parts;
-}
-
-bool parse_double(const std::string& text, double& out) {
-  const std::string t = trim(text);
-  if (t.empty()) return false;
-  char* end = nullptr;
-  out = std::strtod(t.c_str(), &end);
-  return end == t.c_str() + t.size() && std::isfinite(out);
-}
-
-bool parse_int(const std::string& text, std::int64_t& out) {
-  const std::string t = trim(text);
-  const auto result = std::from_chars(t.data(), t.data() + t.size(), out);
-  return !t.empty() && result.ec == std::errc() && result.ptr == t.data() + t.size();
 }
 
 // A table range "[LOW, HIGH]" ('(' or ')' for an excluded bound), possibly narrowed by a
@@ -1290,7 +1261,7 @@ Invocation parse_command_line(int argc, const char* const* argv) {
       check_config_file(path);
       // Without blocking: a "regular" file of /proc such as /proc/kmsg would wait forever.
       std::string text = read_regular_file("--config", path, kMaxConfigBytes);
-      if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte-order mark
+      strip_byte_order_mark(text);
       input_has_percent = input_has_percent || text.find('%') != std::string::npos;
       std::istringstream stream(text);
       po::options_description file_keys;
@@ -1373,58 +1344,6 @@ Config resume_config(const std::vector<std::pair<std::string, std::string>>& che
   Config config = build_config(Values(values, given));
   if (!protocol_given && continues_phase) config.protocol.front().continues = true;
   return config;
-}
-
-ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint64_t n_neurons,
-                                std::int64_t total_steps) {
-  const std::string key = "validation.forced_spikes";
-  constexpr std::uint64_t kMaxForcedSpikesBytes = std::uint64_t{1} << 30;
-  std::istringstream file(read_regular_file(key, path, kMaxForcedSpikesBytes));
-  ForcedSpikes forced;
-  std::string line;
-  std::int64_t line_number = 0;
-  auto bad = [&](const std::string& why) {
-    throw ConfigError("invalid " + key + " file '" + path + "', line " +
-                      std::to_string(line_number) + ": " + why);
-  };
-  if (!std::getline(file, line)) bad("empty file, expected the header 'source,id,step'");
-  ++line_number;
-  if (trim(line) != "source,id,step") bad("expected the header 'source,id,step'");
-  while (std::getline(file, line)) {
-    ++line_number;
-    if (trim(line).empty()) continue;
-    const auto fields = split(line, ',');
-    std::int64_t id = 0, step = 0;
-    if (fields.size() != 3 || !parse_int(fields[1], id) || !parse_int(fields[2], step))
-      bad("expected 'input|neuron,ID,STEP' with integer ID and STEP");
-    if (step < 0 || step >= total_steps)
-      bad("step " + fields[2] + " outside the run's steps [0, " + std::to_string(total_steps - 1) +
-          "]");
-    if (fields[0] == "input") {
-      if (id < 0 || id >= n_inputs)
-        bad("input id " + fields[1] + " outside [0, " + std::to_string(n_inputs - 1) + "]");
-      forced.inputs.push_back({step, static_cast<std::uint64_t>(id)});
-    } else if (fields[0] == "neuron") {
-      if (id < 0 || static_cast<std::uint64_t>(id) >= n_neurons)
-        bad("neuron id " + fields[1] + " outside [0, " + std::to_string(n_neurons - 1) + "]");
-      forced.neurons.push_back({step, static_cast<std::uint64_t>(id)});
-    } else {
-      bad("source '" + fields[0] + "' is neither input nor neuron");
-    }
-  }
-  auto order = [](const ForcedSpike& a, const ForcedSpike& b) {
-    return a.step != b.step ? a.step < b.step : a.id < b.id;
-  };
-  auto same = [](const ForcedSpike& a, const ForcedSpike& b) {
-    return a.step == b.step && a.id == b.id;
-  };
-  for (auto* list : {&forced.inputs, &forced.neurons}) {
-    std::sort(list->begin(), list->end(), order);
-    list->erase(std::unique(list->begin(), list->end(), same), list->end());
-  }
-  forced.inputs_forced = !forced.inputs.empty();
-  forced.neurons_forced = !forced.neurons.empty();
-  return forced;
 }
 
 }  // namespace seqlearn

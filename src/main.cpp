@@ -31,6 +31,7 @@
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
 #include "seqlearn/input.hpp"
+#include "seqlearn/input_files.hpp"
 #include "seqlearn/output.hpp"
 #include "seqlearn/output_claim.hpp"
 #include "seqlearn/simulator.hpp"

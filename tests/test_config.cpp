@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "seqlearn/config.hpp"
+#include "seqlearn/forced_spikes.hpp"
 
 using seqlearn::Config;
 using seqlearn::ConfigError;

@@ -17,6 +17,7 @@
 #include "seqlearn/config.hpp"
 #include "seqlearn/hdf5_file.hpp"
 #include "seqlearn/input.hpp"
+#include "seqlearn/input_files.hpp"
 #include "seqlearn/rng.hpp"
 
 using seqlearn::Config;

@@ -226,6 +226,9 @@ Config resume_config(const std::vector<std::pair<std::string, std::string>>& che
 std::string unit_of_key(const std::string& key);
 
 // Loads and checks docs/model.md 7's CSV (`source,id,step`) against the network's sizes.
+// Defined in the I/O library (src/forced_spikes.cpp) and declared in forced_spikes.hpp; declared
+// here too only while Simulator's constructor still calls it (issue 16: the lead moves that
+// call out of the model, then this declaration goes).
 ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint64_t n_neurons,
                                 std::int64_t total_steps);
 
