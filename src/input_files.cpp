@@ -16,7 +16,7 @@ namespace seqlearn {
 
 namespace {
 
-constexpr std::int64_t kMaxFileSteps = 1'000'000'000'000'000;  // 1e15, as run.protocol
+constexpr std::int64_t kMaxFileSteps = 1000000000000000;  // 1e15, as run.protocol
 
 bool is_hdf5(const std::string& path) {
   // Without blocking (a "regular" file of /proc such as /proc/kmsg would wait forever), and
