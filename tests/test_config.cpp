@@ -9,6 +9,7 @@
 
 #include "seqlearn/config.hpp"
 #include "seqlearn/forced_spikes.hpp"
+#include "seqlearn/text.hpp"
 
 using seqlearn::Config;
 using seqlearn::ConfigError;
@@ -495,4 +496,37 @@ TEST(Config, UnknownKeySuggestsTheNearestKey) {
   const std::string far = error_of({{"frobnicate.everything", "1"}});
   EXPECT_NE(far.find("unknown key 'frobnicate.everything'"), std::string::npos) << far;
   EXPECT_EQ(far.find("did you mean"), std::string::npos) << far;
+}
+
+// The one text helper of config and input readers (text.hpp): what both relied on before.
+TEST(Text, SplitTrimsAndKeepsATrailingEmptyPart) {
+  EXPECT_EQ(seqlearn::split(" a , b ,c", ','), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(seqlearn::split("a,", ','), (std::vector<std::string>{"a", ""}));
+  EXPECT_TRUE(seqlearn::split("", ',').empty());
+  EXPECT_EQ(seqlearn::trim(" \t x y\r\n"), "x y");
+}
+
+TEST(Text, IntegersAreTheWholeTrimmedText) {
+  std::int64_t value = 0;
+  EXPECT_TRUE(seqlearn::parse_int(" 42\r", value));
+  EXPECT_EQ(value, 42);
+  EXPECT_TRUE(seqlearn::parse_int("-9223372036854775808", value));
+  EXPECT_FALSE(seqlearn::parse_int("9223372036854775808", value));
+  EXPECT_FALSE(seqlearn::parse_int("4x", value));
+  EXPECT_FALSE(seqlearn::parse_int("  ", value));
+  EXPECT_FALSE(seqlearn::parse_int("+1", value));
+  double real = 0;
+  EXPECT_TRUE(seqlearn::parse_double(" 1e3 ", real));
+  EXPECT_EQ(real, 1000.0);
+  EXPECT_FALSE(seqlearn::parse_double("inf", real));
+  EXPECT_FALSE(seqlearn::parse_double("1.5ms", real));
+}
+
+TEST(Text, ByteOrderMarkRemovedOnlyAtTheStart) {
+  std::string text = "\xEF\xBB\xBFkey = 1";
+  seqlearn::strip_byte_order_mark(text);
+  EXPECT_EQ(text, "key = 1");
+  std::string inside = "a\xEF\xBB\xBF";
+  seqlearn::strip_byte_order_mark(inside);
+  EXPECT_EQ(inside, "a\xEF\xBB\xBF");
 }
