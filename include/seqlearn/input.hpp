@@ -183,8 +183,8 @@ class InputGenerator {
   InputGenerator(const Config& config, const CounterRng& rng,
                  const std::vector<LoadedInputFile>& files);
   // Transitional (issue 16): loads the files itself with load_input_files, so it is defined in
-  // the I/O library (src/input_files.cpp), not in the model's. Remove it once Simulator is
-  // handed the loaded files.
+  // the I/O library (src/input_files.cpp), not in the model's. Only Simulator's constructor
+  // still uses it; remove it once Simulator is handed the loaded files.
   InputGenerator(const Config& config, const CounterRng& rng);
 
   // Restart under new settings, with their task (start of every protocol phase).
