@@ -9,6 +9,7 @@
 
 #include "seqlearn/config.hpp"
 #include "seqlearn/input.hpp"
+#include "seqlearn/input_files.hpp"
 #include "seqlearn/rng.hpp"
 
 int main(int argc, char** argv) {
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
                                {"run.protocol", "train:" + std::to_string(steps) + ":" + task},
                                {"input.file", file}});
     const seqlearn::CounterRng rng(config.seed);
-    seqlearn::InputGenerator generator(config, rng);
+    seqlearn::InputGenerator generator(config, rng, seqlearn::load_input_files(config));
     generator.start_phase(config.input_settings(config.protocol.front()));
     seqlearn::InputStep step;
     std::uint64_t spikes = 0;

@@ -48,7 +48,8 @@ std::vector<std::string> decode(const std::vector<std::uint64_t>& words, std::si
   for (auto& s : strings) {
     const std::size_t bytes = words.at(pos++);
     const std::size_t n_words = (bytes + 7) / 8;
-    if (pos + n_words > words.size()) throw std::runtime_error("mpi_main: truncated failure record");
+    if (pos + n_words > words.size())
+      throw std::runtime_error("mpi_main: truncated failure record");
     s.resize(bytes);
     if (bytes > 0) std::memcpy(s.data(), words.data() + pos, bytes);
     pos += n_words;
@@ -85,7 +86,8 @@ class RankFailureListener final : public ::testing::EmptyTestEventListener {
         for (auto at = message.find('\n'); at != std::string::npos && at + 1 < message.size();
              at = message.find('\n', at + 1 + prefix.size() + 2))
           message.insert(at + 1, prefix + "  ");
-        ADD_FAILURE_AT(rec[i].c_str(), line) << prefix << "FAILED " << name << ": " << where << ": " << message;
+        ADD_FAILURE_AT(rec[i].c_str(), line)
+            << prefix << "FAILED " << name << ": " << where << ": " << message;
       }
     }
     injecting_ = false;

@@ -13,6 +13,7 @@
 #include "seqlearn/checkpoint.hpp"
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
+#include "seqlearn/input_files.hpp"
 #include "seqlearn/simulator.hpp"
 
 using seqlearn::Simulator;
@@ -67,7 +68,9 @@ Overrides base(const std::string& protocol, const std::string& checkpoint,
 // The uninterrupted reference on rank 0 alone, from `from_step` on.
 Result reference(const std::string& protocol, std::int64_t from_step, const Overrides& extra) {
   auto alone = seqlearn::make_local_communicator();
-  Simulator serial(seqlearn::make_config(base(protocol, "unused.ckpt.h5", extra)), *alone);
+  Simulator serial(seqlearn::make_config(base(protocol, "unused.ckpt.h5", extra)), *alone,
+                   seqlearn::load_simulator_inputs(
+                       seqlearn::make_config(base(protocol, "unused.ckpt.h5", extra))));
   serial.set_checkpoint_writer(seqlearn::checkpoint_writer());
   serial.run();
   return gather(serial, *alone, from_step);
@@ -109,7 +112,8 @@ TEST(Checkpoint, NewPhasesAfterACompleteRun) {
   auto first = base("train:3000", path);
   first.emplace_back("output.checkpoint_every_ms", "1000");
   {
-    Simulator sim(seqlearn::make_config(first), *comm);
+    Simulator sim(seqlearn::make_config(first), *comm,
+                  seqlearn::load_simulator_inputs(seqlearn::make_config(first)));
     sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
     EXPECT_EQ(sim.run(), Simulator::Outcome::completed);
   }
@@ -118,7 +122,7 @@ TEST(Checkpoint, NewPhasesAfterACompleteRun) {
   EXPECT_EQ(header.remaining_protocol, "");
   const auto config =
       seqlearn::resume_config(header.config, {{"run.protocol", "train:2000,test:1000"}}, "", false);
-  Simulator restored(config, *comm);
+  Simulator restored(config, *comm, seqlearn::load_simulator_inputs(config));
   restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
   seqlearn::restore(restored, path);
   EXPECT_EQ(restored.first_step(), 3000);
@@ -138,7 +142,8 @@ TEST(Checkpoint, PrunedPartlyTrainedNetworkContinues) {
   auto first = base("train:2000", path, extra);
   first.emplace_back("output.checkpoint_every_ms", "1000");
   {
-    Simulator first_part(seqlearn::make_config(first), *comm);
+    Simulator first_part(seqlearn::make_config(first), *comm,
+                         seqlearn::load_simulator_inputs(seqlearn::make_config(first)));
     first_part.set_checkpoint_writer(seqlearn::checkpoint_writer());
     first_part.run();
   }
@@ -147,7 +152,7 @@ TEST(Checkpoint, PrunedPartlyTrainedNetworkContinues) {
       seqlearn::resume_config(header.config, {{"run.protocol", "train:1000,test:500"}}, "", false);
   EXPECT_EQ(config.p_conn, 0.3);
   EXPECT_EQ(config.train_fraction, 0.5);
-  Simulator restored(config, *comm);
+  Simulator restored(config, *comm, seqlearn::load_simulator_inputs(config));
   restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
   seqlearn::restore(restored, path);
   restored.run();
@@ -163,7 +168,8 @@ TEST(Checkpoint, StopAskedByOneRankCutsAPhaseForAll) {
   const std::string protocol = "train:6000,test:1000";
   std::int64_t stopped_at = 0;
   {
-    Simulator sim(seqlearn::make_config(base(protocol, path)), *comm);
+    Simulator sim(seqlearn::make_config(base(protocol, path)), *comm,
+                  seqlearn::load_simulator_inputs(seqlearn::make_config(base(protocol, path))));
     sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
     const int asker = comm->size() - 1;
     const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
@@ -184,7 +190,7 @@ TEST(Checkpoint, StopAskedByOneRankCutsAPhaseForAll) {
   ASSERT_EQ(config.protocol.size(), 2u);
   EXPECT_TRUE(config.protocol[0].continues);
   EXPECT_EQ(config.protocol[0].steps, 6000 - stopped_at);
-  Simulator restored(config, *comm);
+  Simulator restored(config, *comm, seqlearn::load_simulator_inputs(config));
   restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
   seqlearn::restore(restored, path);
   EXPECT_EQ(restored.run(), Simulator::Outcome::completed);
@@ -202,7 +208,9 @@ TEST(Checkpoint, PhaseCutOnTwoThreadsContinuesOnTwoThreads) {
   const Overrides threads = {{"run.threads", "2"}};
   std::int64_t stopped_at = 0;
   {
-    Simulator sim(seqlearn::make_config(base(protocol, path, threads)), *comm);
+    Simulator sim(
+        seqlearn::make_config(base(protocol, path, threads)), *comm,
+        seqlearn::load_simulator_inputs(seqlearn::make_config(base(protocol, path, threads))));
     sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
     EXPECT_EQ(sim.threads(), 2);
     const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
@@ -215,7 +223,7 @@ TEST(Checkpoint, PhaseCutOnTwoThreadsContinuesOnTwoThreads) {
   ASSERT_TRUE(header.continues_phase);
   const auto config = seqlearn::resume_config(header.config, threads, header.remaining_protocol,
                                               header.continues_phase);
-  Simulator restored(config, *comm);
+  Simulator restored(config, *comm, seqlearn::load_simulator_inputs(config));
   restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
   EXPECT_EQ(restored.threads(), 2);
   seqlearn::restore(restored, path);
@@ -231,7 +239,8 @@ TEST(Checkpoint, StructuralKeysCannotChange) {
   auto first = base("train:200", path);
   first.emplace_back("output.checkpoint_every_ms", "200");
   {
-    Simulator first_part(seqlearn::make_config(first), *comm);
+    Simulator first_part(seqlearn::make_config(first), *comm,
+                         seqlearn::load_simulator_inputs(seqlearn::make_config(first)));
     first_part.set_checkpoint_writer(seqlearn::checkpoint_writer());
     first_part.run();
   }
@@ -263,7 +272,8 @@ TEST(Checkpoint, XorPhaseCutOnOneProcessContinuesOnAllRanks) {
   std::int64_t stopped_at = 0;
   if (comm->rank() == 0) {
     auto alone = seqlearn::make_local_communicator();
-    Simulator sim(seqlearn::make_config(base(protocol, path)), *alone);
+    Simulator sim(seqlearn::make_config(base(protocol, path)), *alone,
+                  seqlearn::load_simulator_inputs(seqlearn::make_config(base(protocol, path))));
     sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
     const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
       if (done >= 1623) sim.request_stop();
@@ -286,7 +296,7 @@ TEST(Checkpoint, XorPhaseCutOnOneProcessContinuesOnAllRanks) {
   EXPECT_NE(header.generator.xor_position, 0);
   const auto config =
       seqlearn::resume_config(header.config, {}, header.remaining_protocol, header.continues_phase);
-  Simulator restored(config, *comm);
+  Simulator restored(config, *comm, seqlearn::load_simulator_inputs(config));
   restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
   seqlearn::restore(restored, path);
   EXPECT_EQ(restored.run(), Simulator::Outcome::completed);

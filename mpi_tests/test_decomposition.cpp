@@ -15,6 +15,7 @@
 
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
+#include "seqlearn/input_files.hpp"
 #include "seqlearn/simulator.hpp"
 
 using seqlearn::Communicator;
@@ -80,7 +81,8 @@ void expect_decomposition_independent(std::vector<std::pair<std::string, std::st
   auto distributed_overrides = overrides;
   distributed_overrides.emplace_back("run.threads", std::to_string(threads));
   const Config distributed_config = seqlearn::make_config(distributed_overrides);
-  Simulator distributed(distributed_config, *comm);
+  Simulator distributed(distributed_config, *comm,
+                        seqlearn::load_simulator_inputs(distributed_config));
   distributed.run();
   const Outcome got = gather(distributed, *comm);
 
@@ -88,7 +90,8 @@ void expect_decomposition_independent(std::vector<std::pair<std::string, std::st
   if (comm->rank() == 0) {
     overrides.emplace_back("run.threads", std::to_string(1));
     auto alone = seqlearn::make_local_communicator();
-    Simulator serial(seqlearn::make_config(overrides), *alone);
+    Simulator serial(seqlearn::make_config(overrides), *alone,
+                     seqlearn::load_simulator_inputs(seqlearn::make_config(overrides)));
     serial.run();
     const Outcome want = gather(serial, *alone);
     EXPECT_GT(want.spikes.size(), 100u);

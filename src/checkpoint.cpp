@@ -39,10 +39,7 @@
 #include "seqlearn/hdf5_file.hpp"
 #include "seqlearn/scoped_timer.hpp"
 #include "seqlearn/simulator.hpp"
-
-#ifndef SEQLEARN_VERSION
-#define SEQLEARN_VERSION "unknown"
-#endif
+#include "seqlearn/version.hpp"
 
 namespace seqlearn {
 
@@ -458,8 +455,8 @@ void restore_checkpoint(const std::string& path, const CheckpointParts& p) {
                          [](const ForcedSpike& f, std::int64_t s) { return f.step < s; }) -
         list.begin());
   };
-  p.interval_inputs.forced_input_cursor = at_step(p.config.forced.inputs);
-  p.interval_inputs.forced_neuron_cursor = at_step(p.config.forced.neurons);
+  p.interval_inputs.forced_input_cursor = at_step(p.interval_inputs.forced.inputs);
+  p.interval_inputs.forced_neuron_cursor = at_step(p.interval_inputs.forced.neurons);
 }
 
 namespace {

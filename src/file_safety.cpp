@@ -115,7 +115,7 @@ struct Identity {
 };
 Identity file_identity_of(const struct stat& info) {
   return {info.st_dev, info.st_ino,
-          static_cast<std::int64_t>(info.st_ctim.tv_sec) * 1'000'000'000 + info.st_ctim.tv_nsec};
+          static_cast<std::int64_t>(info.st_ctim.tv_sec) * 1000000000 + info.st_ctim.tv_nsec};
 }
 struct ClaimedPlace {
   Identity folder;

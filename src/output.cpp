@@ -7,10 +7,7 @@
 
 #include "seqlearn/config.hpp"
 #include "seqlearn/hdf5_file.hpp"
-
-#ifndef SEQLEARN_VERSION
-#define SEQLEARN_VERSION "unknown"
-#endif
+#include "seqlearn/version.hpp"
 
 namespace seqlearn {
 namespace {

@@ -53,6 +53,18 @@ inline void neuron_sums_step(double& decay, double& rise, double decay_factor, d
   rise = r;
 }
 
+// The files a config names, as the caller loaded them (a programming error if it did not: the
+// run would silently replay nothing or force nothing).
+const Config& with_inputs_loaded(const Config& config, const SimulatorInputs& inputs) {
+  if (inputs.files.size() != input_file_sources(config).size())
+    throw std::logic_error("Simulator: the input files the config names were not loaded "
+                           "(load_simulator_inputs)");
+  if (!config.forced_spikes_file.empty() && !inputs.forced)
+    throw std::logic_error("Simulator: validation.forced_spikes was not loaded "
+                           "(load_simulator_inputs)");
+  return config;
+}
+
 // The limits of the exchange word (exchange_word.hpp), checked before any part is built.
 const Config& within_exchange_limits(const Config& config) {
   if (static_cast<std::uint64_t>(config.n_circuits()) > ExchangeWord::kMaxCircuits)
@@ -70,18 +82,15 @@ const Config& within_exchange_limits(const Config& config) {
 
 // The parts in the order they need each other: the network, then what this rank owns and
 // records, who its neurons listen to, their state, the threads that share it out.
-Simulator::Simulator(const Config& config, Communicator& comm)
-    : config_(within_exchange_limits(config)),
+Simulator::Simulator(const Config& config, Communicator& comm, SimulatorInputs inputs)
+    : config_(within_exchange_limits(with_inputs_loaded(config, inputs))),
       comm_(comm),
       rng_(config.seed),
       network_(config, comm.size()),
-      input_(config_, rng_),
+      input_(config_, rng_, inputs.files),
       decay_factor_(1.0 - config.dt_ms / config.tau_decay_ms),
       rise_factor_(1.0 - config.dt_ms / config.tau_rise_ms),
-      rule_(make_rule(config.schedule == Schedule::variance_tracking ? "variance_tracking"
-                      : config.schedule == Schedule::inverse_time    ? "inverse_time"
-                                                                     : "constant",
-                      config)),
+      rule_(make_rule(config.schedule, config)),
       domain_(network_, comm.rank()),
       recorder_(config_, network_, domain_, rng_),
       router_(network_, domain_.circuit_begin(), domain_.circuit_end(), config.delay_steps),
@@ -90,10 +99,7 @@ Simulator::Simulator(const Config& config, Communicator& comm)
       exchange_(comm),
       interval_inputs_{.steps =
                            std::vector<InputStep>(static_cast<std::size_t>(config.delay_steps))} {
-  if (!config_.forced_spikes_file.empty()) {
-    config_.forced = load_forced_spikes(config_.forced_spikes_file, config_.n_inputs,
-                                        network_.n_neurons(), config_.total_steps());
-  }
+  if (inputs.forced) interval_inputs_.forced = std::move(*inputs.forced);
 }
 
 // --- Set-up -----------------------------------------------------------------------------
@@ -335,7 +341,7 @@ void Simulator::step(std::size_t t, std::int64_t n, const ExchangeInterval& inte
 // The serial part of step n (see step()).
 void Simulator::serial_part(std::int64_t n, const ExchangeInterval& interval, bool learning) {
   if (n > interval.begin) finish_step(n - 1);
-  if (config_.forced.neurons_forced) force_neuron_spikes(n);
+  if (interval_inputs_.forced.neurons_forced) force_neuron_spikes(n);
   post_local_spikes(n, interval);
   if (config_.dt_rec > 0 && n % config_.dt_rec == 0 && position_.trace_phase)
     recorder_.record_traces(n, state_.neurons);
@@ -372,7 +378,7 @@ void Simulator::update_circuits(std::size_t t, std::int64_t n) {
     for (std::uint64_t i = 0; i < count; ++i)
       if (!std::isfinite(rate_fraction[i]))
         exchange_.note_divergence(n, domain_.global_neuron(k_first + i));
-  if (config_.forced.neurons_forced) return;  // validation mode: spikes are forced
+  if (interval_inputs_.forced.neurons_forced) return;  // validation mode: spikes are forced
   double* uniforms = team_.slot(t).uniforms.data();
   rng_.uniforms(Purpose::neuron_spike, domain_.neuron_begin() + k_first, count,
                 static_cast<std::uint64_t>(n), uniforms);
@@ -394,7 +400,7 @@ void Simulator::update_circuits(std::size_t t, std::int64_t n) {
 // Sub-step 3 in validation mode (docs/model.md 7): the forced spikes of step n, no others.
 void Simulator::force_neuron_spikes(std::int64_t n) {
   std::fill(state_.neurons.spiked.begin(), state_.neurons.spiked.end(), 0);
-  const auto& forced = config_.forced.neurons;
+  const auto& forced = interval_inputs_.forced.neurons;
   std::size_t& cursor = interval_inputs_.forced_neuron_cursor;
   for (; cursor < forced.size() && forced[cursor].step <= n; ++cursor) {
     const auto& spike = forced[cursor];
@@ -425,11 +431,11 @@ void Simulator::post_local_spikes(std::int64_t n, const ExchangeInterval& interv
 // with the neurons' spikes, in source order) and recorded on rank 0.
 void Simulator::receive_inputs(std::int64_t n, const ExchangeInterval& interval) {
   InputStep& inputs = interval_inputs_.steps[static_cast<std::size_t>(n - interval.begin)];
-  if (config_.forced.inputs_forced) {
+  if (interval_inputs_.forced.inputs_forced) {
     inputs.channels.clear();
     inputs.from_pattern.clear();
     inputs.pattern_id = inputs.pattern_id_2 = inputs.sequence_id = -1;
-    const auto& forced = config_.forced.inputs;
+    const auto& forced = interval_inputs_.forced.inputs;
     std::size_t& cursor = interval_inputs_.forced_input_cursor;
     for (; cursor < forced.size() && forced[cursor].step <= n; ++cursor) {
       if (forced[cursor].step != n) continue;

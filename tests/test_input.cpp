@@ -37,7 +37,7 @@ struct Trace {
 
 Trace generate(const Config& config, std::int64_t steps, bool test_settings = false) {
   seqlearn::CounterRng rng(config.seed);
-  InputGenerator gen(config, rng);
+  InputGenerator gen(config, rng, {});
   gen.start_phase(test_settings ? config.test_input : config.train_input);
   Trace t;
   InputStep in;
@@ -114,7 +114,7 @@ TEST(InputGenerator, FrozenPatternRepeatsExactly) {
   const Trace t = generate(c, 100000);
   ASSERT_GT(t.presentations.size(), 50u);
   seqlearn::CounterRng rng(c.seed);
-  InputGenerator gen(c, rng);
+  InputGenerator gen(c, rng, {});
   std::set<std::pair<std::int64_t, std::uint32_t>> expected;  // floor(t / dt) per spike time
   double n_times = 0;
   for (std::uint32_t ch = 0; ch < 100; ++ch)
@@ -136,7 +136,7 @@ TEST(InputGenerator, TimeWarpStretchesPatterns) {
   const Config c = seqlearn::make_config({{"input.time_warp_range", "0.5,2"}});
   const Trace t = generate(c, 100000);
   seqlearn::CounterRng rng(c.seed);
-  InputGenerator gen(c, rng);
+  InputGenerator gen(c, rng, {});
   ASSERT_GT(t.presentations.size(), 30u);
   std::set<std::int64_t> lengths;
   for (const auto& p : t.presentations) {
@@ -206,7 +206,7 @@ TEST(InputGenerator, SequencesPlayTheirPatternsBackToBack) {
                                           {"input.pattern_sequences", "0,1;2"},
                                           {"input.pattern_mode", "alternating"}});
   seqlearn::CounterRng rng(c.seed);
-  InputGenerator gen(c, rng);
+  InputGenerator gen(c, rng, {});
   gen.start_phase(c.train_input);
   InputStep in;
   std::vector<std::pair<int, int>> runs;  // (pattern id, length)
@@ -244,7 +244,7 @@ TEST(InputGenerator, SameSeedSameInputDifferentSeedDifferentInput) {
   auto spikes = [](std::uint32_t seed) {
     Config c = seqlearn::make_config({{"run.seed", std::to_string(seed)}});
     seqlearn::CounterRng rng(c.seed);
-    InputGenerator gen(c, rng);
+    InputGenerator gen(c, rng, {});
     gen.start_phase(c.train_input);
     InputStep in;
     std::vector<std::uint64_t> all;
@@ -266,7 +266,7 @@ TEST(InputGenerator, ResumeAfterTheSequencesChanged) {
   const Config before = seqlearn::make_config(
       {{"input.n_patterns", "2"}, {"input.pattern_sequences", "0;1"}, {"input.p_switch", "0.5"}});
   seqlearn::CounterRng rng(before.seed);
-  InputGenerator gen(before, rng);
+  InputGenerator gen(before, rng, {});
   gen.start_phase(before.train_input);
   InputStep in;
   std::int64_t step = 0;
@@ -290,7 +290,7 @@ TEST(InputGenerator, ResumeAfterTheSequencesChanged) {
     const Config after = seqlearn::make_config({{"input.n_patterns", "2"},
                                                 {"input.pattern_sequences", c.sequences},
                                                 {"input.p_switch", "0.5"}});
-    InputGenerator resumed(after, rng);
+    InputGenerator resumed(after, rng, {});
     resumed.resume(after.train_input, state);
     InputStep out;
     resumed.generate(step + 1, out);

@@ -6,6 +6,7 @@
 
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
+#include "seqlearn/input_files.hpp"
 #include "seqlearn/local_domain.hpp"
 #include "seqlearn/partition.hpp"
 #include "seqlearn/recorder.hpp"
@@ -182,9 +183,9 @@ TEST(Simulator, CheckpointsGoThroughTheInstalledWriter) {
                                      {"run.protocol", "train:30"},
                                      {"output.checkpoint_every_ms", "10"},
                                      {"output.file", "parts.h5"}});
-  Simulator without(config, *comm);
+  Simulator without(config, *comm, seqlearn::load_simulator_inputs(config));
   EXPECT_THROW(without.run(), std::logic_error);
-  Simulator with(config, *comm);
+  Simulator with(config, *comm, seqlearn::load_simulator_inputs(config));
   std::vector<std::int64_t> steps;
   with.set_checkpoint_writer([&](const CheckpointParts& parts, const std::string& path) {
     EXPECT_EQ(path, config.checkpoint_file);

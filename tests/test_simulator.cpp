@@ -14,6 +14,7 @@
 
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
+#include "seqlearn/input_files.hpp"
 #include "seqlearn/rng.hpp"
 #include "seqlearn/simulator.hpp"
 
@@ -151,14 +152,14 @@ class DenseReference {
       for (int j = 0; j < n_src; ++j) {
         if (!connected_[k][j] || (j < n_in_ && !c_.train_inputs)) continue;
         double eta = c_.learning_rate;  // M7''
-        if (c_.schedule == seqlearn::Schedule::variance_tracking)
+        if (c_.schedule == "variance_tracking")
           eta = c_.learning_rate * (Q_[k][j] - S_[k][j] * S_[k][j]) /
                 (std::exp(-S_[k][j]) + 1);  // M7
-        if (c_.schedule == seqlearn::Schedule::inverse_time)
+        if (c_.schedule == "inverse_time")
           eta = c_.learning_rate / n_train_;  // M7'
         const double delta = (Y[j] - std::exp(w_[k][j])) / std::max(std::exp(w_[k][j]), eta);  // M8
         w_[k][j] += eta * delta;                                                               // M9
-        if (c_.schedule == seqlearn::Schedule::variance_tracking) {
+        if (c_.schedule == "variance_tracking") {
           S_[k][j] += eta * (w_[k][j] - S_[k][j]);             // M10
           Q_[k][j] += eta * (w_[k][j] * w_[k][j] - Q_[k][j]);  // M11
         }
@@ -190,7 +191,7 @@ class DenseReference {
 // every step to 1e-12 relative.
 void compare_with_dense(const Config& config, const Forced& forced) {
   auto comm = seqlearn::make_local_communicator();
-  Simulator sim(config, *comm);
+  Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
   sim.run();
   const auto& rec = sim.record();
   DenseReference ref(config, sim.network());
@@ -287,7 +288,7 @@ TEST(WorkedExample, MatchesModelTable) {
                                     {"run.protocol", "train:6"}},
                                    forced, "worked_example");
   auto comm = seqlearn::make_local_communicator();
-  Simulator sim(config, *comm);
+  Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
   sim.run();
   const auto& r = sim.record();
   ASSERT_EQ(r.trace_steps.size(), 6u);
@@ -381,7 +382,7 @@ TEST(DenseReference, PrunedSynapsesAndUntrainedCircuits) {
     compare_with_dense(config, forced);
     // The mask means something: some circuits learn and some do not, some synapses go.
     auto comm = seqlearn::make_local_communicator();
-    const Simulator sim(config, *comm);
+    const Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
     DenseReference ref(config, sim.network());
     if (config.train_fraction == 0.5) {
       EXPECT_NE(std::count(ref.trained_.begin(), ref.trained_.end(), true), 0);
@@ -403,7 +404,7 @@ TEST(Sampling, CircuitRateIsRmaxWithUniformPotentials) {
   const Config config = seqlearn::make_config(
       {{"network.grid", "4x5"}, {"run.protocol", "test:20000"}, {"record.dt_rec", "0"}});
   auto comm = seqlearn::make_local_communicator();
-  Simulator sim(config, *comm);
+  Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
   sim.run();
   const double seconds = 20.0;
   const double circuits = 20.0;
@@ -424,7 +425,7 @@ TEST(Learning, WeightsChangeOnlyThroughSpikes) {
   const Config config = seqlearn::make_config(
       {{"network.grid", "3x3"}, {"run.protocol", "train:2000"}, {"record.dt_rec", "0"}});
   auto comm = seqlearn::make_local_communicator();
-  Simulator sim(config, *comm);
+  Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
   sim.run();
   std::size_t changed = 0;
   for (std::size_t s = 0; s < sim.weights().size(); ++s) {
@@ -445,7 +446,8 @@ TEST(Recording, DefaultRandomSampleFitsSmallNetworks) {
                                                                  {"network.k_min", "1"},
                                                                  {"network.k_max", "1"},
                                                                  {"run.protocol", "train:10"}};
-  Simulator sim(seqlearn::make_config(tiny), *comm);
+  Simulator sim(seqlearn::make_config(tiny), *comm,
+                seqlearn::load_simulator_inputs(seqlearn::make_config(tiny)));
   EXPECT_EQ(sim.record().trace_neurons.size(), 2u);
   auto explicit_k = tiny;
   explicit_k.emplace_back("record.neurons", "random:3");
@@ -465,7 +467,7 @@ TEST(NetworkOptions, KeptSynapsesAndTrainedCircuitsMatchTheirProbabilities) {
                                                {"network.train_fraction", "0.3"},
                                                {"record.dt_rec", "0"},
                                                {"run.protocol", "test:1"}});
-  const Simulator sim(config, *comm);
+  const Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
   const seqlearn::Network& net = sim.network();
   double candidates = 0;  // recurrent synapses before pruning
   for (std::int64_t c = 0; c < net.n_circuits(); ++c)
@@ -497,8 +499,8 @@ TEST(NetworkOptions, UntrainedCircuitsNeverLearn) {
                                                {"run.protocol", "train:3000"},
                                                {"record.dt_rec", "0"}});
   auto comm = seqlearn::make_local_communicator();
-  const Simulator before(config, *comm);
-  Simulator sim(config, *comm);
+  const Simulator before(config, *comm, seqlearn::load_simulator_inputs(config));
+  Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
   sim.run();
   const auto targets = sim.synapse_targets();
   ASSERT_EQ(sim.weights().size(), before.weights().size());
@@ -529,7 +531,7 @@ TEST(Recording, TracePhasesTestRecordsOnlyTestSteps) {
                              {"record.dt_rec", "1"},
                              {"record.trace_phases", "test"}});
   auto comm = seqlearn::make_local_communicator();
-  Simulator sim(config, *comm);
+  Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
   sim.run();
   const auto& r = sim.record();
   std::vector<std::int64_t> expected;
@@ -549,7 +551,7 @@ TEST(Recording, TracePhasesPatternTestSkipsXorTests) {
                              {"record.dt_rec", "1"},
                              {"record.trace_phases", "pattern_test"}});
   auto comm = seqlearn::make_local_communicator();
-  Simulator sim(config, *comm);
+  Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
   sim.run();
   const auto& r = sim.record();
   std::vector<std::int64_t> expected;

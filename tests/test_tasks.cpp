@@ -17,6 +17,7 @@
 #include "seqlearn/config.hpp"
 #include "seqlearn/hdf5_file.hpp"
 #include "seqlearn/input.hpp"
+#include "seqlearn/input_files.hpp"
 #include "seqlearn/rng.hpp"
 
 using seqlearn::Config;
@@ -42,7 +43,7 @@ std::string error_of(const Overrides& overrides) {
 // The steps [first, first + steps) of one phase of the config's first phase's settings.
 std::vector<InputStep> run_phase(const Config& c, std::int64_t first, std::int64_t steps) {
   seqlearn::CounterRng rng(c.seed);
-  InputGenerator gen(c, rng);
+  InputGenerator gen(c, rng, seqlearn::load_input_files(c));
   gen.start_phase(c.input_settings(c.protocol.front()));
   std::vector<InputStep> out(static_cast<std::size_t>(steps));
   for (std::int64_t s = 0; s < steps; ++s)
@@ -122,7 +123,7 @@ TEST(XorTask, SwitchFrequencyIsPSwitchPerWindowAndHalf) {
 TEST(XorTask, FirstWindowIsUniformAndEveryPhaseDrawsAfresh) {
   const Config c = xor_config({{"input.use_noise", "false"}});
   seqlearn::CounterRng rng(c.seed);
-  InputGenerator gen(c, rng);
+  InputGenerator gen(c, rng, seqlearn::load_input_files(c));
   double ones[2] = {0, 0}, xor_true = 0;
   const int phases = 4000;
   InputStep in;
@@ -141,7 +142,7 @@ TEST(XorTask, FirstWindowIsUniformAndEveryPhaseDrawsAfresh) {
 TEST(XorTask, SpikesAreTheFrozenPatternsOfTheLabelsInTheirHalves) {
   const Config c = xor_config({{"network.n_inputs", "60"}});
   seqlearn::CounterRng rng(c.seed);
-  InputGenerator gen(c, rng);
+  InputGenerator gen(c, rng, seqlearn::load_input_files(c));
   const auto& task = gen.xor_task();
   ASSERT_EQ(task.window_steps(), 50);
   // The expected (step in window, channel) of each pattern; each confined to its half.
@@ -192,7 +193,7 @@ TEST(XorTask, SpikesAreTheFrozenPatternsOfTheLabelsInTheirHalves) {
 TEST(XorTask, PatternsDifferFromThePatternTasksAndFollowTheSeed) {
   const Config c = xor_config({{"input.t_pattern", "50"}});
   seqlearn::CounterRng rng(c.seed);
-  InputGenerator gen(c, rng);
+  InputGenerator gen(c, rng, seqlearn::load_input_files(c));
   // Pattern 0 of the pattern task, 50 ms as well, against the xor patterns of each half.
   for (int half = 0; half < 2; ++half)
     for (int id = 0; id < 2; ++id) {
@@ -209,7 +210,7 @@ TEST(XorTask, PatternsDifferFromThePatternTasksAndFollowTheSeed) {
     }
   const Config other = xor_config({{"run.seed", "2"}});
   seqlearn::CounterRng rng2(other.seed);
-  InputGenerator gen2(other, rng2);
+  InputGenerator gen2(other, rng2, seqlearn::load_input_files(other));
   std::size_t differ = 0;
   for (std::uint32_t ch = 0; ch < 100; ++ch)
     differ += gen.xor_task().pattern(ch < 50 ? 0 : 1, 0)[ch] !=
@@ -222,14 +223,14 @@ TEST(XorTask, ResumeContinuesMidWindowBitIdentically) {
   const auto settings = c.input_settings(c.protocol.front());
   const auto whole = run_phase(c, 100, 1000);
   seqlearn::CounterRng rng(c.seed);
-  InputGenerator first(c, rng);
+  InputGenerator first(c, rng, seqlearn::load_input_files(c));
   first.start_phase(settings);
   InputStep in;
   for (std::int64_t s = 0; s < 623; ++s) first.generate(100 + s, in);
   const auto state = first.state();
   EXPECT_EQ(state.task, InputTask::xor_task);
   EXPECT_EQ(state.xor_position, 23);
-  InputGenerator second(c, rng);
+  InputGenerator second(c, rng, seqlearn::load_input_files(c));
   second.resume(settings, state);
   for (std::int64_t s = 623; s < 1000; ++s) {
     second.generate(100 + s, in);
@@ -351,14 +352,14 @@ TEST(FileTask, ResumeContinuesAndWrapsOnAShorterFile) {
   const Config c = file_config(spikes, labels);
   const auto settings = c.input_settings(c.protocol.front());
   seqlearn::CounterRng rng(c.seed);
-  InputGenerator gen(c, rng);
+  InputGenerator gen(c, rng, seqlearn::load_input_files(c));
   gen.start_phase(settings);
   InputStep in;
   for (int s = 0; s < 17; ++s) gen.generate(s, in);
   auto state = gen.state();
   EXPECT_EQ(state.task, InputTask::file);
   EXPECT_EQ(state.file_position, 7);
-  InputGenerator again(c, rng);
+  InputGenerator again(c, rng, seqlearn::load_input_files(c));
   again.resume(settings, state);
   std::vector<InputStep> rest(13);
   for (int s = 0; s < 13; ++s) again.generate(17 + s, rest[static_cast<std::size_t>(s)]);
@@ -370,7 +371,7 @@ TEST(FileTask, ResumeContinuesAndWrapsOnAShorterFile) {
               whole[static_cast<std::size_t>(17 + s)].pattern_id);
   }
   state.file_position = 23;  // beyond this file (input.file may change on a restore): wraps
-  InputGenerator wrapped(c, rng);
+  InputGenerator wrapped(c, rng, seqlearn::load_input_files(c));
   wrapped.resume(settings, state);
   wrapped.generate(0, in);
   EXPECT_EQ(in.pattern_id, f.labels[3]);
@@ -429,12 +430,11 @@ TEST(FileTask, BadFilesNameTheirKey) {
   EXPECT_EQ(error_of({{"run.protocol", "train:100,test:100:xor"}}), "");
 }
 
-TEST(FileTask, ConstructingTheGeneratorLoadsAndChecksTheFile) {
+TEST(FileTask, LoadingTheGeneratorsFilesChecksThem) {
   const SmallFile f;
   const auto [spikes, labels] = write_csv(f, "ctor");
   const Config c = file_config(spikes, labels, {{"network.n_inputs", "5"}});
-  seqlearn::CounterRng rng(c.seed);
-  EXPECT_THROW(InputGenerator(c, rng), ConfigError);
+  EXPECT_THROW(seqlearn::load_input_files(c), ConfigError);
 }
 
 // --- protocol -------------------------------------------------------------------------------

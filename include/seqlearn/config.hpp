@@ -22,7 +22,6 @@ class ConfigError : public std::runtime_error {
 enum class Connectivity { km2013, fixed_indegree };
 enum class Boundary { open, periodic };
 enum class InitialWeights { zero, log_uniform };
-enum class Schedule { variance_tracking, inverse_time, constant };
 enum class PatternMode { random_switching, random_independent, alternating };
 // The input task of a phase (docs/model.md 5 and 11.2): `xor` is a C++ keyword, hence xor_task.
 enum class InputTask { pattern, xor_task, file };
@@ -120,7 +119,7 @@ struct Config {
   double tau_rise_ms = 2.0;
   // [plasticity]
   double learning_rate = 0.05;
-  Schedule schedule = Schedule::variance_tracking;
+  std::string schedule = "variance_tracking";  // a plasticity rule's name (plasticity.hpp)
   bool use_stp = true;
   double stp_U = 0.5;
   double stp_D_ms = 110.0;
@@ -156,8 +155,7 @@ struct Config {
     return record_synapses.value_or(total_synapses <= kAutoSynapseLimit);
   }
   // [validation]
-  std::string forced_spikes_file;
-  ForcedSpikes forced;
+  std::string forced_spikes_file;  // read by the I/O library (forced_spikes.hpp)
   // [output]
   std::string output_file = "results/default.h5";
   bool overwrite = false;
@@ -225,8 +223,5 @@ Config resume_config(const std::vector<std::pair<std::string, std::string>>& che
 // The unit of a key's value as the option table states it ("ms", "Hz", ...; "" for none).
 std::string unit_of_key(const std::string& key);
 
-// Loads and checks docs/model.md 7's CSV (`source,id,step`) against the network's sizes.
-ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint64_t n_neurons,
-                                std::int64_t total_steps);
 
 }  // namespace seqlearn

@@ -67,19 +67,17 @@ struct InputFile {
   std::uint64_t spikes_in_first(std::int64_t steps) const;
 };
 
-// At most how many rows (spikes and labels) the file task's files hold (input.file and
-// input.label_file, and test.file and test.label_file when given), from their sizes (CSV) or
-// dataset lengths (HDF5), without reading them: for the memory estimate that refuses a file too
-// large before any rank loads it. ConfigError for a missing or special file.
-std::uint64_t input_file_rows_at_most(const Config& config);
+// The file sources that the protocol's file phases replay (their settings' file, label file
+// and keys): the train phases' and, if other, the test phases'; in protocol order.
+std::vector<InputSettings> input_file_sources(const Config& config);
 
-// Reads input.file (HDF5 or CSV `step,channel`) and input.label_file (CSV `step,label`).
-// Throws ConfigError naming the key (exit code 2) for a missing, unreadable or malformed
-// file, a channel >= n_inputs, a negative step or label < -1, a `dt` attribute != dt_ms.
-// `key` and `label_key` name them in messages (test.file and test.label_file for test phases).
-InputFile load_input_file(const std::string& path, const std::string& label_path, int n_inputs,
-                          double dt_ms, const std::string& key = "input.file",
-                          const std::string& label_key = "input.label_file");
+// A file task's source, loaded (by the I/O module, input_files.hpp: load_input_files) and
+// handed to the generator: the model layer reads no file.
+struct LoadedInputFile {
+  std::string file;        // the source's input.file / test.file
+  std::string label_file;  // and its label file ("" for none)
+  std::shared_ptr<const InputFile> data;
+};
 
 // The `pattern` task (docs/model.md 5).
 class PatternTask {
@@ -180,8 +178,10 @@ class FileTask {
 
 class InputGenerator {
  public:
-  // Loads input.file when a phase of the protocol runs the file task (ConfigError if bad).
-  InputGenerator(const Config& config, const CounterRng& rng);
+  // `files`: the loaded sources of input_file_sources(config), which file phases replay
+  // (empty when no phase runs the file task).
+  InputGenerator(const Config& config, const CounterRng& rng,
+                 const std::vector<LoadedInputFile>& files);
 
   // Restart under new settings, with their task (start of every protocol phase).
   void start_phase(const InputSettings& settings);

@@ -22,6 +22,12 @@ struct StpParameters {
   double F_s = 0.0;
 };
 
+// K_c of circuit c (docs/model.md 1): drawn from the seed alone, so that every rank, and the
+// readers of input files before any network is built, know the network's size.
+int circuit_size_of(const Config& config, std::int64_t circuit);
+// The number of neurons, sum of K_c (without building the network).
+std::uint64_t count_neurons(const Config& config);
+
 class Network {
  public:
   Network(const Config& config, int n_ranks);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,10 +54,18 @@ struct ProtocolPosition {
   bool checkpoint_published = false;         // this run has written config.checkpoint_file
 };
 
-// The inputs of the current exchange interval, and where validation mode's forced spikes
-// (docs/model.md 7) stand.
+// What the model is handed from files, read by the I/O library (input_files.hpp:
+// load_simulator_inputs): the model layer reads no file.
+struct SimulatorInputs {
+  std::vector<LoadedInputFile> files;  // the sources of input_file_sources(config), in order
+  std::optional<ForcedSpikes> forced;  // validation.forced_spikes (docs/model.md 7), if named
+};
+
+// The inputs of the current exchange interval, and validation mode's forced spikes
+// (docs/model.md 7) with where they stand.
 struct IntervalInputs {
   std::vector<InputStep> steps;  // per step of the interval
+  ForcedSpikes forced;
   std::size_t forced_input_cursor = 0;
   std::size_t forced_neuron_cursor = 0;
 };
@@ -84,7 +93,9 @@ using CheckpointWriter = std::function<void(const CheckpointParts&, const std::s
 // protocol (phases, resets, checkpoint timing) and the steps, in the order of docs/model.md 4.
 class Simulator {
  public:
-  Simulator(const Config& config, Communicator& comm);
+  // `inputs` must hold what the config names (the file task's sources, the forced spikes):
+  // std::logic_error otherwise.
+  Simulator(const Config& config, Communicator& comm, SimulatorInputs inputs = {});
 
   enum class Outcome { completed, stopped };
 

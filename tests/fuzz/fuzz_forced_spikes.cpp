@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "seqlearn/config.hpp"
+#include "seqlearn/forced_spikes.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string path = "/tmp/seqlearn_fuzz_forced_" + std::to_string(getpid()) + ".csv";

@@ -1,0 +1,112 @@
+// The run's report (report.hpp): progress, the figures of /run, the summary and bench line.
+#include "report.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "seqlearn/version.hpp"
+
+namespace seqlearn {
+namespace {
+
+double peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) * 1024.0;
+}
+
+}  // namespace
+
+void print_progress(std::int64_t done, std::int64_t total, double dt_ms, double wall_s) {
+  const double simulated_s = static_cast<double>(done) * dt_ms * 1e-3;
+  const double rtf = simulated_s > 0 ? wall_s / simulated_s : 0.0;
+  const double eta =
+      done > 0 ? wall_s * static_cast<double>(total - done) / static_cast<double>(done) : 0.0;
+  std::fprintf(
+      stderr,
+      "seqlearn_mpi: %5.1f%%  %.1f of %.1f s simulated  real-time factor %.4f  ETA %.0f s\n",
+      100.0 * static_cast<double>(done) / static_cast<double>(total), simulated_s,
+      static_cast<double>(total) * dt_ms * 1e-3, rtf, eta);
+}
+
+RunInfo collect_run_info(const Simulator& simulator, Communicator& comm, const RunTimes& times,
+                         bool stopped, double prior_learning_steps) {
+  const double build_s = times.build_s, simulate_s = times.simulate_s;
+  const Config& config = simulator.config();
+  const std::int64_t steps_run = simulator.steps_done() - simulator.first_step();
+  const double simulated_s =
+      static_cast<double>(std::max<std::int64_t>(steps_run, 1)) * config.dt_s();
+  const auto& counters = simulator.counters();
+  RunInfo info;
+  info["ranks"] = comm.size();
+  info["threads_per_rank"] = simulator.threads();
+  info["simulated_s"] = simulated_s;
+  info["build_s"] = build_s;
+  info["simulate_s"] = simulate_s;
+  info["real_time_factor"] = simulate_s / simulated_s;
+  info["compute_s_max"] = comm.max(simulator.timers().compute_s);
+  info["exchange_s_max"] = comm.max(simulator.timers().exchange_s);
+  info["compute_cpu_s_sum"] = comm.sum(simulator.timers().compute_cpu_s);
+  info["compute_cpu_s_max"] = comm.max(simulator.timers().compute_cpu_s);
+  info["network_spikes"] = static_cast<double>(comm.sum(counters.network_spikes));
+  info["input_spikes"] = static_cast<double>(counters.input_spikes);
+  info["synaptic_events"] = static_cast<double>(comm.sum(counters.deliveries));
+  info["stdp_updates"] = static_cast<double>(comm.sum(counters.stdp_updates));
+  info["synapses"] = static_cast<double>(comm.sum(simulator.local_synapses()));
+  info["exchange_bytes_per_step"] = comm.sum(static_cast<double>(comm.bytes_sent())) /
+                                    static_cast<double>(std::max<std::int64_t>(steps_run, 1));
+  info["first_step"] = static_cast<double>(simulator.first_step());
+  info["last_step"] = static_cast<double>(simulator.steps_done());
+  info["interrupted"] = stopped ? 1.0 : 0.0;
+  info["prior_learning_steps"] = prior_learning_steps;
+
+  return info;
+}
+
+void print_summary(const Config& config, const Simulator& simulator, Communicator& comm,
+                   const RunInfo& info_in, double output_s, bool stopped) {
+  const double peak_rss = comm.max(peak_rss_bytes());
+  const double synapses_per_rank_max = comm.max(static_cast<double>(simulator.local_synapses()));
+  if (comm.rank() != 0) return;
+  RunInfo info = info_in;  // operator[] below, as when it was filled
+  const double simulated_s = info["simulated_s"], simulate_s = info["simulate_s"];
+  const double build_s = info["build_s"];
+  const auto& net = simulator.network();
+  std::printf(
+      "seqlearn_mpi %s: %d rank(s) x %d thread(s) (%s); %lld circuits, %llu neurons, %.0f "
+      "synapses\n",
+      SEQLEARN_VERSION, comm.size(), simulator.threads(), simulator.thread_choice().why.c_str(),
+      static_cast<long long>(net.n_circuits()), static_cast<unsigned long long>(net.n_neurons()),
+      info["synapses"]);
+  std::printf("simulated %.3f s in %.3f s: real-time factor %.5f (build %.3f s, output %.3f s)\n",
+              simulated_s, simulate_s, info["real_time_factor"], build_s, output_s);
+  std::printf("time split (max over ranks): compute %.3f s, exchange %.3f s, output %.3f s\n",
+              info["compute_s_max"], info["exchange_s_max"], output_s);
+  std::printf("network spikes %.0f (%.1f Hz per neuron), input spikes %.0f\n",
+              info["network_spikes"],
+              info["network_spikes"] / simulated_s / static_cast<double>(net.n_neurons()),
+              info["input_spikes"]);
+  std::printf("synaptic events %.3g /s wall, STDP synapse updates %.3g /s wall\n",
+              info["synaptic_events"] / simulate_s, info["stdp_updates"] / simulate_s);
+  std::printf("peak memory %.1f MiB per rank (max); %.0f bytes per synapse on the largest rank\n",
+              peak_rss / 1048576.0, peak_rss / std::max(1.0, synapses_per_rank_max));
+  std::printf("output written to %s\n", config.output_file.c_str());
+  std::printf(
+      "bench: ranks=%d threads=%d rtf=%.6f simulate_s=%.4f build_s=%.4f output_s=%.4f "
+      "spikes=%.0f events_per_s=%.4g stdp_per_s=%.4g peak_rss_mib=%.2f bytes_per_synapse=%.1f "
+      "exchange_s=%.4f compute_s=%.4f simulated_s=%.4f circuits=%lld neurons=%llu synapses=%.0f "
+      "exchange_bytes_per_step=%.1f compute_cpu_s_sum=%.4f compute_cpu_s_max=%.4f\n",
+      comm.size(), simulator.threads(), info["real_time_factor"], simulate_s, build_s, output_s,
+      info["network_spikes"], info["synaptic_events"] / simulate_s,
+      info["stdp_updates"] / simulate_s, peak_rss / 1048576.0,
+      peak_rss / std::max(1.0, synapses_per_rank_max), info["exchange_s_max"],
+      info["compute_s_max"], simulated_s, static_cast<long long>(net.n_circuits()),
+      static_cast<unsigned long long>(net.n_neurons()), info["synapses"],
+      info["exchange_bytes_per_step"], info["compute_cpu_s_sum"], info["compute_cpu_s_max"]);
+  if (config.checkpoint_every_steps > 0 && !stopped)
+    std::printf("checkpoint written to %s\n", config.checkpoint_file.c_str());
+}
+
+}  // namespace seqlearn
