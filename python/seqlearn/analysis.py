@@ -27,8 +27,9 @@ import numpy as np
 from .reader import CHUNK, Phase, Presentation, Run, no_gc, positive_number  # noqa: F401 (re-exported for the tools)
 
 #: the version of analyze()'s result ("analysis_version"); seqlearn-sweep --collect re-analyses
-#: a run whose RUN.analysis.json has another. 2: the readouts of docs/model.md 11.3 (issue 11).
-ANALYSIS_VERSION = 2
+#: a run whose RUN.analysis.json has another. 2: the readouts of docs/model.md 11.3 (issue 11);
+#: 3: the time-warp measure of warped test phases ("warp" in untrained/trained, issue 19).
+ANALYSIS_VERSION = 3
 RAYLEIGH_P = 1e-3
 MIN_LOCKED_SPIKES = 5
 
@@ -776,6 +777,89 @@ def winner_dwell(run: Run, phases):
     return {"mean_dwell_ms": float(np.average(d, weights=k)), "mean_spikes_per_run": float(np.average(k, weights=k))}
 
 
+MIN_WARP_PRESENTATIONS = 3
+
+
+def warp_scaling(steps, ids, shown, nominal, neurons):
+    """How a neuron's response follows the time warp of the presentations `shown` (seqlearn's
+    own measure, docs/analysis.md): per neuron of `neurons` that spikes in at least
+    MIN_WARP_PRESENTATIONS presentations of different lengths, the Pearson r between a
+    presentation's warp factor (length / `nominal` steps) and the neuron's mean spike time in it
+    (steps from the presentation's start). r near 1: the neuron's activation time stretches
+    with the presentation (the assembly sequence is time-warped with the input); near 0: a
+    fixed latency. Returns (median r over those neurons, their number), (nan, 0) when none."""
+    if not shown or len(steps) == 0:
+        return float("nan"), 0
+    starts = np.array([p.start for p in shown])
+    lengths = np.array([p.length for p in shown])
+    which = np.searchsorted(starts, steps, side="right") - 1
+    valid = which >= 0
+    offset = steps - starts[np.clip(which, 0, None)]
+    valid &= offset < lengths[np.clip(which, 0, None)]
+    valid &= np.isin(ids, neurons)
+    ids, which, offset = ids[valid], which[valid], offset[valid]
+    if len(ids) == 0:
+        return float("nan"), 0
+    key = ids.astype(np.int64) * len(shown) + which
+    pairs, inverse = np.unique(key, return_inverse=True)
+    mean_offset = np.bincount(inverse, weights=offset) / np.bincount(inverse)
+    pair_neuron, pair_shown = pairs // len(shown), pairs % len(shown)
+    warp = lengths[pair_shown] / float(nominal)
+    values = []
+    for k in np.unique(pair_neuron):
+        rows = pair_neuron == k
+        if rows.sum() < MIN_WARP_PRESENTATIONS:
+            continue
+        w, t = warp[rows], mean_offset[rows]
+        if np.ptp(w) == 0 or np.ptp(t) == 0:
+            continue
+        values.append(np.corrcoef(w, t)[0, 1])
+    return (float(np.median(values)), len(values)) if values else (float("nan"), 0)
+
+
+def warp_summary(run: Run, phases, max_neurons=None, seed=0):
+    """Time warp of the pattern presentations in `phases` and how the locked neurons follow it:
+    {"presentations", "warp_min", "warp_max" (length / nominal pattern length), "scaling_r",
+    "scaling_neurons" (warp_scaling over the neurons locked in these phases, per pattern, the
+    neurons of all patterns together)}; None when no presentation is warped (every length
+    nominal) or there are no presentations."""
+    if not phases:
+        return None
+    shown = [presentations(run, phase.first, phase.end) for phase in phases]
+    flat = [p for ps in shown for p in ps]
+    if not flat:
+        return None
+    warps = np.array([p.length / run.pattern_steps(p.pattern) for p in flat])
+    if np.all(np.array([p.length for p in flat]) == np.array([run.pattern_steps(p.pattern) for p in flat])):
+        return None
+    neurons = subsample(run.n_neurons, max_neurons, seed) if max_neurons else np.arange(run.n_neurons)
+    spikes = [run.spikes(phase.first, phase.end, None) for phase in phases]
+    rs, counts = [], []
+    for pattern in range(run.n_patterns()):
+        chosen = [[p for p in ps if p.pattern == pattern] for ps in shown]
+        if not any(chosen):
+            continue
+        ids = np.concatenate([pid for pid, _ in (spike_phases(s, n, c) for (s, n), c in zip(spikes, chosen))])
+        ph = np.concatenate([pph for _, pph in (spike_phases(s, n, c) for (s, n), c in zip(spikes, chosen))])
+        _, _, count, p_value, _ = phase_locking(ids.astype(np.int64), ph, run.n_neurons)
+        lock = np.intersect1d(np.flatnonzero(locked(count, p_value)), neurons)
+        steps = np.concatenate([s for s, _ in spikes]) if spikes else np.zeros(0, np.int64)
+        all_ids = np.concatenate([n for _, n in spikes]) if spikes else np.zeros(0, np.int64)
+        order = np.argsort(steps, kind="stable")
+        flat_chosen = sorted((p for c in chosen for p in c), key=lambda p: p.start)
+        r, n = warp_scaling(steps[order], all_ids[order], flat_chosen, run.pattern_steps(pattern), lock)
+        if n:
+            rs.append(r * n)
+            counts.append(n)
+    return {
+        "presentations": int(len(flat)),
+        "warp_min": float(warps.min()),
+        "warp_max": float(warps.max()),
+        "scaling_r": float(sum(rs) / sum(counts)) if counts else float("nan"),
+        "scaling_neurons": int(sum(counts)),
+    }
+
+
 def analyze(path: str, max_neurons=2000, seed=0):
     """All measures of one run. "untrained"/"trained": the measures of docs/model.md section 9
     (locking, persistence, reproducibility) on the `pattern`-task test phases before any
@@ -813,6 +897,7 @@ def analyze(path: str, max_neurons=2000, seed=0):
             entry["locking"] = locking_summary(run, phases)
             entry["persistence"] = winner_dwell(run, phases)
             entry["reproducibility"] = reproducibility(run, phases, max_neurons=max_neurons, seed=seed)
+            entry["warp"] = warp_summary(run, phases, max_neurons=max_neurons, seed=seed)
             result[label] = entry
         result.update(readouts(opened, max_neurons, seed, spikes=run.spikes))
         result["reproducibility_reference"] = reproducibility_reference(opened)

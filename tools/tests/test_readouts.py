@@ -455,3 +455,62 @@ def test_sixty_seconds_of_xor_on_a_5x5_grid_analyses_in_seconds(tmp_path):
     elapsed = time.perf_counter() - start
     assert result["readout_xor"]["n_fit"] == 1000 and result["readout_xor"]["n_score"] == 3 * 60
     assert elapsed < 30, elapsed
+
+
+# --- the time-warp measure of warped test phases (issue 19) -----------------------------------
+
+
+def warped_run(path, lengths, scaled=True):
+    """One pattern test phase after a training phase: presentations of pattern 0 (nominal 100
+    steps) of the given lengths, 200 noise steps apart. Neurons 0-2 fire in every presentation at
+    fixed fractions (0.2, 0.5, 0.8) of its length when `scaled`, else at fixed latencies (20, 50,
+    80 steps); neuron 3 fires at random in noise only."""
+    rng = np.random.default_rng(4)
+    starts, t = [], 200
+    for n in lengths:
+        starts.append(t)
+        t += n + 200
+    total_test = t
+    phases = [("train", 100, 1, "pattern"), ("test", total_test, 0, "pattern")]
+    pattern = np.full(100 + total_test, -1, np.int32)
+    steps, ids = [], []
+    for s, n in zip(starts, lengths):
+        pattern[100 + s: 100 + s + n] = 0
+        for k, frac in enumerate((0.2, 0.5, 0.8)):
+            at = int(frac * n) if scaled else int(frac * 100)
+            for d in (-1, 0, 1, 2):  # a few spikes around it (>= 5 per neuron in all: locked)
+                steps.append(100 + s + at + d)
+                ids.append(k)
+    noise = rng.integers(100, 100 + total_test, 50)
+    noise = noise[pattern[noise] < 0]
+    steps += noise.tolist()
+    ids += [3] * len(noise)
+    return write_run(path, phases, 2, 4, (np.array(steps), np.array(ids)), (np.zeros(0), np.zeros(0)),
+                     np.c_[pattern, np.full(len(pattern), -1)], sequence_id=np.where(pattern >= 0, 0, -1))
+
+
+def test_warp_measure_tells_a_stretched_response_from_a_fixed_latency(tmp_path):
+    lengths = [50, 80, 100, 150, 200, 120, 60]
+    scaled = sa.analyze(warped_run(str(tmp_path / "scaled.h5"), lengths))["trained"]["warp"]
+    assert scaled["presentations"] == len(lengths)
+    assert (scaled["warp_min"], scaled["warp_max"]) == (0.5, 2.0)
+    assert scaled["scaling_neurons"] == 3 and scaled["scaling_r"] > 0.99
+    # at a fixed latency the mean spike time does not depend on the warp: nothing to correlate
+    fixed = sa.analyze(warped_run(str(tmp_path / "fixed.h5"), lengths, scaled=False))["trained"]["warp"]
+    assert fixed["scaling_neurons"] == 0 and math.isnan(fixed["scaling_r"])
+    # unwarped presentations: no warp entry at all
+    plain = sa.analyze(warped_run(str(tmp_path / "plain.h5"), [100] * 5))["trained"]
+    assert plain["warp"] is None
+
+
+def test_warp_scaling_correlates_warp_with_mean_spike_time():
+    shown = [sa.Presentation(s, n, 0, 0) for s, n in ((0, 50), (100, 100), (300, 200))]
+    # neuron 0 at half the length (scales), neuron 1 at 10, 20, 5 steps (r with 0.5, 1, 2 negative)
+    steps = np.array([25, 10, 150, 120, 400, 305])
+    ids = np.array([0, 1, 0, 1, 0, 1])
+    r, n = sa.warp_scaling(steps, ids, shown, 100, np.array([0, 1]))
+    expected = np.median([1.0, np.corrcoef([0.5, 1, 2], [10, 20, 5])[0, 1]])
+    assert n == 2 and r == pytest.approx(expected, abs=1e-9)
+    # a neuron seen in fewer than three presentations is left out
+    r, n = sa.warp_scaling(steps[:4], ids[:4], shown, 100, np.array([0, 1]))
+    assert n == 0 and math.isnan(r)
