@@ -9,7 +9,8 @@ from collections import defaultdict
 
 from replication_report import get, load_runs, stats  # beside this script (sys.path[0])
 
-ORDER = ["pattern1", "sequence_parts", "pattern4A", "pattern5A", "xor", "xor_pattern", "no_stp", "no_variance_tracking"]
+ORDER = ["pattern1", "sequence_parts", "pattern4A", "pattern5A", "xor", "xor_pattern", "no_stp", "no_variance_tracking",
+         "multi"]
 
 
 def readout_cells(results, target):
@@ -81,7 +82,8 @@ def main(folder):
     print("|---|---|---|---|---|---|")
     for name in names:
         results = runs[name]
-        for target in ("pattern", "sequence", "xor", "memory", "labels"):
+        for target in ("pattern", "sequence", "xor", "memory", "labels", "rate_1", "rate_2", "rate_product",
+                       "rate_product_delayed"):
             cells = readout_cells(results, target)
             if cells is not None:
                 print(f"| {name} | {len(results)} | {target} | " + " | ".join(cells) + " |")
