@@ -125,10 +125,11 @@ constexpr KeySpec kKeys[] = {
      "coefficient of variation of U, D, F across sources"},
     {"plasticity.train_inputs",  boolean,   "",               "true",     "",       may_change,
      "input synapses learn too (docs/model.md 4.6)"},
-    {"input.task",               choice,    "pattern | xor | file", "pattern", "",     may_change,
-     "input task of train phases (docs/model.md 5, 11.2): pattern (noise and frozen patterns), "
-     "xor (two streams of short patterns) or file (input.file replayed); a phase of "
-     "run.protocol may name its own", "file: input.file given"},
+    {"input.task",               choice,    "pattern | xor | file | multi", "pattern", "", may_change,
+     "input task of train phases (docs/model.md 5, 11.2, 11.6): pattern (noise and frozen "
+     "patterns), xor (two streams of short patterns), file (input.file replayed) or multi "
+     "(groups of channels at randomly changing rates); a phase of run.protocol may name its "
+     "own", "file: input.file given"},
     {"input.r_input",            real,      "[0, 1e4]",       "5",        "Hz",     fixed,
      "input rate in noise phases and of frozen patterns"},
     {"input.r_noise",            real,      "[0, 1e4]",       "2",        "Hz",     may_change,
@@ -158,6 +159,13 @@ constexpr KeySpec kKeys[] = {
     {"input.t_pattern_xor",      real,      "(0, 1e9]",       "50",       "ms",     fixed,
      "xor task: length of a window and of its four frozen patterns (two per half of the "
      "channels)", "a multiple of neuron.dt"},
+    {"input.multi_groups",       integer,   "[1, 1000000]",   "2",        "",       fixed,
+     "multi task: groups of consecutive channels, each at its own rate (docs/model.md 11.6)",
+     "<= network.n_inputs"},
+    {"input.multi_rate_range",   real_pair, "[0, 1e4]",       "10,80",    "Hz",     fixed,
+     "multi task: range MIN,MAX of a group's rate, drawn anew every input.t_multi_window"},
+    {"input.t_multi_window",     real,      "(0, 1e9]",       "100",      "ms",     fixed,
+     "multi task: how long the groups' rates stay constant", "a multiple of neuron.dt"},
     {"input.file",               text,      "",               "",         "",       may_change,
      "file task: spike file replayed from each file phase's first step, cyclically: HDF5 "
      "(/spikes/step, /spikes/channel, optional /labels, n_steps, dt) or CSV 'step,channel' "
@@ -699,7 +707,8 @@ void expand_protocol(const Values& v, const std::string& text, double dt_ms, int
       const auto it = std::find(names.begin(), names.end(), parts[2]);
       if (it == names.end())
         fail(key, v.text(key),
-             "unknown task '" + parts[2] + "' in '" + item + "'; expected pattern, xor or file");
+             "unknown task '" + parts[2] + "' in '" + item +
+                 "'; expected pattern, xor, file or multi");
       phase.task = static_cast<InputTask>(it - names.begin());
     }
     if (phases.size() >= kMaxPhases)
@@ -911,6 +920,10 @@ Config build_config(const Values& v) {
 
   v.steps("input.t_pattern_xor", c.dt_ms, "expected a multiple of neuron.dt in ms");
   c.t_pattern_xor_ms = v.real("input.t_pattern_xor");
+  c.multi_groups = static_cast<int>(v.integer("input.multi_groups"));
+  std::tie(c.multi_rate_min_hz, c.multi_rate_max_hz) = v.real_pair("input.multi_rate_range");
+  v.steps("input.t_multi_window", c.dt_ms, "expected a multiple of neuron.dt in ms");
+  c.t_multi_window_ms = v.real("input.t_multi_window");
   c.input_file = v.text_value("input.file");
   c.label_file = v.text_value("input.label_file");
   c.train_input.file = c.input_file;
@@ -946,6 +959,11 @@ Config build_config(const Values& v) {
     fail("network.n_inputs", std::to_string(c.n_inputs),
          "at least 2 input channels: a phase of run.protocol runs the xor task, which splits the "
          "channels into two halves");
+  if (c.uses_task(InputTask::multi) && c.multi_groups > c.n_inputs)
+    fail("input.multi_groups", std::to_string(c.multi_groups),
+         "at most network.n_inputs (" + std::to_string(c.n_inputs) +
+             ") groups: a phase of run.protocol runs the multi task, which needs at least one "
+             "channel per group");
   if (!c.label_file.empty() && c.input_file.empty())
     fail("input.label_file", c.label_file,
          "input.label_file only together with a CSV input.file (it labels that file's steps)");
@@ -1061,6 +1079,8 @@ const char* to_string(InputTask task) {
       return "xor";
     case InputTask::file:
       return "file";
+    case InputTask::multi:
+      return "multi";
   }
   return "pattern";
 }
@@ -1091,6 +1111,10 @@ bool Config::uses_task(InputTask task) const {
 
 std::int64_t Config::xor_window_steps() const {
   return std::llround(t_pattern_xor_ms / dt_ms);
+}
+
+std::int64_t Config::multi_window_steps() const {
+  return std::llround(t_multi_window_ms / dt_ms);
 }
 
 std::int64_t Config::total_steps() const {

@@ -482,6 +482,7 @@ void Simulator::receive_inputs(std::int64_t n, const Interval& interval) {
     inputs.channels.clear();
     inputs.from_pattern.clear();
     inputs.pattern_id = inputs.pattern_id_2 = inputs.sequence_id = -1;
+    inputs.rates_new = false;
     const auto& forced = config_.forced.inputs;
     for (; forced_input_cursor_ < forced.size() && forced[forced_input_cursor_].step <= n;
          ++forced_input_cursor_) {
@@ -497,6 +498,11 @@ void Simulator::receive_inputs(std::int64_t n, const Interval& interval) {
   record_.pattern_id.push_back(inputs.pattern_id);
   record_.pattern_id.push_back(inputs.pattern_id_2);
   record_.sequence_id.push_back(inputs.sequence_id);
+  if (inputs.rates_new) {
+    const std::vector<double>& rates = input_.multi_task().rates();
+    record_.rate_step.push_back(n);
+    record_.rate_value.insert(record_.rate_value.end(), rates.begin(), rates.end());
+  }
   record_.input_step.insert(record_.input_step.end(), inputs.channels.size(), n);
   record_.input_channel.insert(record_.input_channel.end(), inputs.channels.begin(),
                                inputs.channels.end());

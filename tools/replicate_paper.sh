@@ -7,7 +7,7 @@
 # Usage: tools/replicate_paper.sh [SEEDS] [EXPERIMENTS]   e.g. tools/replicate_paper.sh "1 2" "xor"
 # Output: results/paper/ (NAME_seedN.h5, .log, .analysis.json, report.md, xor_pattern.png).
 set -euo pipefail
-all="pattern1 sequence_parts pattern4A pattern5A xor xor_pattern no_stp no_variance_tracking"
+all="pattern1 sequence_parts pattern4A pattern5A xor xor_pattern no_stp no_variance_tracking multi"
 usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; echo "Experiments: $all"; }
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 [[ $# -le 2 ]] || { usage >&2; exit 2; }

@@ -37,6 +37,8 @@ struct Record {
   std::vector<std::uint8_t> input_from_pattern;
   std::vector<std::int32_t> pattern_id;      // [T][2]: per step, streams 1 and 2
   std::vector<std::int32_t> sequence_id;     // per step
+  std::vector<std::int64_t> rate_step;       // multi task: steps where the groups' rates start
+  std::vector<double> rate_value;            // [rate_step][groups], Hz
   std::vector<std::uint64_t> trace_neurons;  // this rank's traced neurons, ascending
   std::vector<std::int64_t> trace_steps;
   std::vector<double> trace_u;  // [T][trace_neurons]

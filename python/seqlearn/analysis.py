@@ -148,7 +148,7 @@ def subsample(n, k, seed):
 # the same data from the file directly, so that the analysis works with either reader and on
 # files of any version (1-D /input/pattern_id, no /phases/task: every phase is `pattern`).
 
-TASKS = ("pattern", "xor", "file")
+TASKS = ("pattern", "xor", "file", "multi")
 
 
 def phase_task(run: Run, phase: Phase) -> str:
@@ -203,8 +203,10 @@ def presentations(run: Run, first: int, end: int, name: str = "pattern_id") -> l
 
 # --- readouts as the reference code computes them (MODEL 11.3) ----------------------------
 
-READOUT_TARGETS = ("xor", "memory", "pattern", "sequence", "labels")
-TASK_TARGETS = {"xor": ("xor", "memory"), "pattern": ("pattern", "sequence"), "file": ("labels",)}
+MULTI_TARGETS = ("rate_1", "rate_2", "rate_product", "rate_product_delayed")
+READOUT_TARGETS = ("xor", "memory", "pattern", "sequence", "labels") + MULTI_TARGETS
+TASK_TARGETS = {"xor": ("xor", "memory"), "pattern": ("pattern", "sequence"), "file": ("labels",),
+                "multi": MULTI_TARGETS}
 MAX_CACHED_SPIKES = 20_000_000  # read once and kept (16 bytes each); more: read per phase
 
 
@@ -371,11 +373,45 @@ def tau_ms(run: Run) -> float:
     return positive_number(run.config_text, "neuron.tau_decay", 20.0, run.path)
 
 
-def sample_steps(run: Run, phase: Phase, task: str) -> np.ndarray:
+def multi_window_steps(run: Run) -> int:
+    """input.t_multi_window (default 100 ms) in steps (ValueError naming it unless finite > 0)."""
+    base = getattr(run, "_run", run)
+    return max(1, int(round(positive_number(base.config_text, "input.t_multi_window", 100.0, base.path) / base.dt_ms)))
+
+
+def sample_steps(run: Run, phase: Phase, task: str, role: str = "fit") -> np.ndarray:
     """MODEL 11.3: xor, the last step of every (complete) window from the phase's first step;
-    pattern and file, every tau = 20 ms (phase steps 19, 39, ...)."""
-    every = xor_window_steps(run) if task == "xor" else max(1, int(round(tau_ms(run) / run.dt_ms)))
+    pattern and file, every tau = 20 ms (phase steps 19, 39, ...). multi (docs/model.md 11.6),
+    as the reference code samples it: a fit phase every tau from tau/2 (phase steps 10, 30, ...),
+    a score phase every input.t_multi_window from half of it (50, 150, ...)."""
+    tau_steps = max(1, int(round(tau_ms(run) / run.dt_ms)))
+    if task == "multi":
+        every = tau_steps if role == "fit" else multi_window_steps(run)
+        return np.arange(phase.first + every // 2, phase.end, every, dtype=np.int64)
+    every = xor_window_steps(run) if task == "xor" else tau_steps
     return np.arange(phase.first + every - 1, phase.end, every, dtype=np.int64)
+
+
+def multi_rates(run: Run, phase: Phase, at: np.ndarray) -> np.ndarray:
+    """[len(at), G]: the multi task's group rates as the reference code measures them (its
+    targets, docs/model.md 11.6): at step t, group g's input spikes in the tau steps up to and
+    including t (counted from the phase's first step), per second (summed over its channels)."""
+    base = getattr(run, "_run", run)
+    groups = int(base.config.get("input.multi_groups", 2))
+    size = base.n_inputs // max(1, groups)
+    tau_steps = max(1, int(round(tau_ms(run) / run.dt_ms)))
+    steps, channels, _ = base.input_spikes(phase.first, phase.end)
+    out = np.zeros((len(at), groups))
+    if size == 0:
+        return out
+    group = channels // size
+    keep = group < groups
+    steps, group = steps[keep], group[keep]
+    tau_s = tau_steps * run.dt_ms / 1000.0
+    for g in range(groups):
+        s = np.sort(steps[group == g])
+        out[:, g] = (np.searchsorted(s, at, side="right") - np.searchsorted(s, at - tau_steps, side="right")) / tau_s
+    return out
 
 
 def readout_targets(run: Run, phase: Phase, task: str, at: np.ndarray) -> dict:
@@ -401,6 +437,20 @@ def readout_targets(run: Run, phase: Phase, task: str, at: np.ndarray) -> dict:
         for target, name in (("pattern", "pattern_id"), ("sequence", "sequence_id")):
             labels = stream_labels(run, name, phase.first, phase.end, 0)[rel]
             out[target] = (np.arange(len(rel)), labels)
+    elif task == "multi":
+        rates = multi_rates(run, phase, at)
+        rows = np.arange(len(rel))
+        r1 = rates[:, 0]
+        r2 = rates[:, 1] if rates.shape[1] > 1 else None
+        out["rate_1"] = (rows, r1)
+        if r2 is not None:
+            out["rate_2"] = (rows, r2)
+            out["rate_product"] = (rows, r1 * r2)
+            # the product one window earlier (0 within the phase's first window), as the reference
+            window = multi_window_steps(run)
+            earlier = multi_rates(run, phase, at - window)
+            delayed = np.where(rel >= window, earlier[:, 0] * earlier[:, 1], 0.0)
+            out["rate_product_delayed"] = (rows, delayed)
     else:  # file
         labels = stream_labels(run, "pattern_id", phase.first, phase.end, 0)[rel]
         out["labels"] = (np.arange(len(rel)), labels)
@@ -501,11 +551,13 @@ def readouts(run: Run, max_neurons=2000, seed=0, spikes=None) -> dict:
         phases = [fit] if split else [fit, *scores]
         per_phase = {}
         for phase in phases:
-            at = sample_steps(run, phase, task)
+            at = sample_steps(run, phase, task, "fit" if phase is fit else "score")
             targets = readout_targets(run, phase, task, at) if len(at) else \
                 {t: (np.zeros(0, np.int64), np.zeros(0)) for t in TASK_TARGETS.get(task, ())}
             per_phase[phase.index] = (phase, at, targets)
         for target in TASK_TARGETS.get(task, ()):
+            if target not in per_phase[fit.index][2]:
+                continue  # multi with one group: no second rate, no product
             if split:
                 phase, at, targets = per_phase[fit.index]
                 rows, values = targets[target]

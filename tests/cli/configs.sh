@@ -79,6 +79,13 @@ for name in ("pattern4A", "pattern5A"):
     w = (a["trained"] or {}).get("warp")
     need(w is not None and w["warp_min"] < 0.8 and w["warp_max"] > 1.5 and finite(w["scaling_r"]),
          f"{name}: warped test phases and their warp measure ({w})")
+# multi: the rates of the input groups from the network state, fitted on the 50 s phase.
+m = load("multi")
+for target in ("rate_1", "rate_2", "rate_product", "rate_product_delayed"):
+    r = m[f"readout_{target}"]
+    need(r is not None and r["n_fit"] >= 2400 and r["n_score"] == 60, f"multi: {target} fitted on the 50 s phase ({r and r['n_fit']})")
+    need(r is not None and finite(r["network"]) and finite(r["input"]), f"multi: {target} scores are numbers")
+need(m["readout_rate_1"]["input"] > 0.5, "multi: the input state reads out a group's rate")
 # Without STP: persistent states.
 dwell = load("no_stp")["trained"]["persistence"]["mean_dwell_ms"]
 need(dwell > 100, f"no_stp: winner dwell {dwell:.0f} ms, persistent states expected (> 100 ms)")

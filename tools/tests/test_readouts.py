@@ -514,3 +514,54 @@ def test_warp_scaling_correlates_warp_with_mean_spike_time():
     # a neuron seen in fewer than three presentations is left out
     r, n = sa.warp_scaling(steps[:4], ids[:4], shown, 100, np.array([0, 1]))
     assert n == 0 and math.isnan(r)
+
+
+# --- the multi task's rate readouts (docs/model.md 11.6, issue 19) ------------------------------
+
+
+def multi_run(path, phases, seed=2):
+    """A multi-task run: 4 channels in 2 groups whose rates change every 100 steps (p 0.01-0.04
+    a step); network neuron k copies channel k's spikes (so its state is the input state)."""
+    rng = np.random.default_rng(seed)
+    total = sum(p[1] for p in phases)
+    rate = np.zeros((total, 4))
+    start = 0
+    for name, steps, learning, task in phases:
+        for w in range(start, start + steps, 100):
+            g = rng.uniform(0.01, 0.04, 2)
+            rate[w:min(w + 100, start + steps)] = np.repeat(g, 2)
+        start += steps
+    steps, ids = bernoulli_spikes(rate, rng)
+    return write_run(path, phases, 4, 4, (steps, ids), (steps, ids), np.full((total, 2), -1, np.int32),
+                     config={"input.multi_groups": "2", "input.t_multi_window": "100", "input.task": "multi"})
+
+
+def test_multi_rates_count_each_groups_spikes_in_the_last_tau(tmp_path):
+    path = multi_run(str(tmp_path / "m.h5"), [("test", 1000, 0, "multi")])
+    with sa.Run(path) as run:
+        phase = run.phases[0]
+        at = np.array([10, 30, 500, 999])
+        got = sa.multi_rates(run, phase, at)
+        steps, channels, _ = run.input_spikes(0, 1000)
+        for i, t in enumerate(at):
+            for g in range(2):
+                n = np.sum((steps > t - 20) & (steps <= t) & (channels // 2 == g))
+                assert got[i, g] == pytest.approx(n / 0.020)
+        # fit phases sample every tau from tau/2, score phases every window from its middle
+        assert list(sa.sample_steps(run, phase, "multi", "fit")[:3]) == [10, 30, 50]
+        assert list(sa.sample_steps(run, phase, "multi", "score")[:3]) == [50, 150, 250]
+
+
+def test_multi_readouts_fit_on_the_first_phase_and_score_on_the_others(tmp_path):
+    phases = [("test", 20000, 0, "multi"), ("test", 3000, 0, "multi"), ("test", 3000, 0, "multi")]
+    result = sa.analyze(multi_run(str(tmp_path / "m.h5"), phases))
+    for target in sa.MULTI_TARGETS:
+        readout = result["readout_" + target]
+        assert readout is not None, target
+        assert (readout["n_fit"], readout["n_score"]) == (1000, 60), target  # 20000/20; 2 x 3000/100
+        # the network state is the input state here
+        assert readout["network"] == pytest.approx(readout["input"], abs=1e-9), target
+    # a group's rate over 20 ms is linear in the filtered state: well read out
+    assert result["readout_rate_1"]["network"] > 0.5
+    assert result["readout_pattern"] is None and result["readout_xor"] is None
+    assert result["phase_task_counts"]["multi"] == 3
