@@ -63,12 +63,21 @@ void MultiTask::generate(std::int64_t step, InputStep& out) {
   const std::size_t n = uniforms_.size();
   if (n > 0) {
     rng_.uniforms(Purpose::multi_spike, 0, n, static_cast<std::uint64_t>(step), uniforms_.data());
-    for (std::size_t c = 0; c < n; ++c) {
-      if (uniforms_[c] < p_spike_[c / group_size_]) {
-        out.channels.push_back(static_cast<std::uint32_t>(c));
-        out.from_pattern.push_back(0);
+    // Group by group (no division per channel), branch-free: every channel is written and the
+    // end advances only past those that spike; channels ascending.
+    out.channels.resize(n);
+    std::uint32_t* dst = out.channels.data();
+    std::size_t spikes = 0;
+    std::uint32_t c = 0;
+    for (std::size_t g = 0; g < p_spike_.size(); ++g) {
+      const double p = p_spike_[g];
+      for (const std::uint32_t end = c + group_size_; c < end; ++c) {
+        dst[spikes] = c;
+        spikes += uniforms_[c] < p ? 1 : 0;
       }
     }
+    out.channels.resize(spikes);
+    out.from_pattern.assign(spikes, 0);
   }
   ++position_;
 }
