@@ -1,6 +1,6 @@
 // The input generator alone (bench/tasks.sh): wall nanoseconds per generated step for each
-// input task on the same channels, so that the xor and file tasks' per-step cost can be set
-// against the pattern task's. Prints one `input_cost:` line per task.
+// input task on the same channels, so that the xor, file and multi tasks' per-step cost can be
+// set against the pattern task's. Prints one `input_cost:` line per task.
 // Usage: bench_input [N_INPUTS [STEPS [INPUT_FILE]]]
 #include <chrono>
 #include <cstdint>
@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   const std::string n_inputs = argc > 1 ? argv[1] : "100";
   const std::int64_t steps = argc > 2 ? std::stoll(argv[2]) : 2000000;
   const std::string file = argc > 3 ? argv[3] : "";
-  for (const char* task : {"pattern", "xor", "file"}) {
+  for (const char* task : {"pattern", "xor", "file", "multi"}) {
     if (std::string(task) == "file" && file.empty()) continue;
     const seqlearn::Config config =
         seqlearn::make_config({{"network.n_inputs", n_inputs},

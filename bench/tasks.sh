@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The input tasks' cost (issue 11: the xor task must not slow a step more than the pattern
-# task does). Runs the same network (default 10x5 grid, 100 inputs, ${MS:-20000} ms of
-# learning) with the pattern task, the xor task and the file task (a file replaying a 5 Hz
-# Poisson stimulus, made here), 1 rank x 1 thread, and prints the real-time factor of each;
+# task does; issue 19: the multi task no more than the xor task). Runs the same network
+# (default 10x5 grid, 100 inputs, ${MS:-20000} ms of learning) with the pattern task, the xor
+# task, the file task (a file replaying a 5 Hz Poisson stimulus, made here) and the multi task
+# (2 groups at 10-80 Hz), 1 rank x 1 thread, and prints the real-time factor of each;
 # then the input generator alone (bench_input): wall ns per generated step for each task.
 # A benchmark: nothing fails on a slow machine.
 # Usage: bench/tasks.sh        MS=100000 REPEATS=3 bench/tasks.sh
@@ -26,7 +27,7 @@ with open(sys.argv[1], "w") as f:
     f.writelines(f"{s},{c}\n" for s, c in zip(steps, channels))
 PY
 printf "| task | rtf (best of %s) | simulate_s | input spikes / step |\n|---|---|---|---|\n" "$repeats"
-for task in pattern xor file; do
+for task in pattern xor file multi; do
   best=""
   for ((r = 0; r < repeats; ++r)); do
     line=$(OMP_NUM_THREADS=1 mpirun -n 1 "$binary" --run.protocol "train:$ms:$task" \

@@ -304,3 +304,68 @@ TEST(Checkpoint, XorPhaseCutOnOneProcessContinuesOnAllRanks) {
   comm->barrier();
   if (comm->rank() == 0) std::remove(path.c_str());
 }
+
+// The multi task (docs/model.md 11.6) cut mid-window by one process alone, restored by every
+// rank of the job, continues as the uninterrupted run: spikes, weights, and the groups' rates
+// (the restored file's first rate row is the window's rates at the restored step).
+TEST(Checkpoint, MultiPhaseCutOnOneProcessContinuesOnAllRanks) {
+  auto comm = seqlearn::make_mpi_communicator();
+  const std::string path = checkpoint_path("multi", *comm);
+  const std::string protocol = "train:1000,test:1500:multi,test:500";
+  const Overrides extra = {{"input.multi_groups", "3"}, {"input.multi_rate_range", "5,60"}};
+  std::int64_t stopped_at = 0;
+  if (comm->rank() == 0) {
+    auto alone = seqlearn::make_local_communicator();
+    Simulator sim(
+        seqlearn::make_config(base(protocol, path, extra)), *alone,
+        seqlearn::load_simulator_inputs(seqlearn::make_config(base(protocol, path, extra))));
+    sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
+    const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
+      if (done >= 1623) sim.request_stop();
+    });
+    EXPECT_EQ(outcome, Simulator::Outcome::stopped);
+    stopped_at = sim.steps_done();
+  }
+  stopped_at = static_cast<std::int64_t>(comm->max(static_cast<double>(stopped_at)));
+  comm->barrier();
+  const auto header = seqlearn::read_checkpoint_header(path);
+  EXPECT_EQ(header.remaining_protocol,
+            "test:" + std::to_string(2500 - stopped_at) + ":multi,test:500");
+  EXPECT_TRUE(header.continues_phase);
+  EXPECT_EQ(header.generator.task, seqlearn::InputTask::multi);
+  EXPECT_EQ(header.generator.multi_position, (stopped_at - 1000) % 100);
+  EXPECT_NE(header.generator.multi_position, 0);
+  const auto config =
+      seqlearn::resume_config(header.config, {}, header.remaining_protocol, header.continues_phase);
+  Simulator restored(config, *comm, seqlearn::load_simulator_inputs(config));
+  restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
+  seqlearn::restore(restored, path);
+  EXPECT_EQ(restored.run(), Simulator::Outcome::completed);
+  expect_same_on_rank0(gather(restored, *comm, stopped_at), protocol, stopped_at, *comm, extra);
+  if (comm->rank() == 0) {
+    auto alone = seqlearn::make_local_communicator();
+    Simulator whole(seqlearn::make_config(base(protocol, "unused.ckpt.h5", extra)), *alone,
+                    seqlearn::load_simulator_inputs(
+                        seqlearn::make_config(base(protocol, "unused.ckpt.h5", extra))));
+    whole.set_checkpoint_writer(seqlearn::checkpoint_writer());
+    whole.run();
+    const auto& want = whole.record();
+    const auto& got = restored.record();
+    ASSERT_EQ(want.rate_step.size(), 15u);  // windows of 100 steps in 1500
+    ASSERT_FALSE(got.rate_step.empty());
+    EXPECT_EQ(got.rate_step.front(), stopped_at);
+    // the window holding the restored step: its rates, then every later window's
+    const auto window = static_cast<std::size_t>((stopped_at - 1000) / 100);
+    EXPECT_EQ(got.rate_step.size(), 15u - window);
+    for (std::size_t i = 0; i < got.rate_step.size(); ++i) {
+      if (i > 0) {
+        EXPECT_EQ(got.rate_step[i], want.rate_step[window + i]);
+      }
+      for (std::size_t g = 0; g < 3; ++g)
+        EXPECT_EQ(got.rate_value[3 * i + g], want.rate_value[3 * (window + i) + g])
+            << i << " " << g;
+    }
+  }
+  comm->barrier();
+  if (comm->rank() == 0) std::remove(path.c_str());
+}

@@ -107,6 +107,8 @@ void write_attributes(H5File& file, const CheckpointParts& p) {
   put("/checkpoint", "generator_xor_id_1", static_cast<std::int64_t>(g.xor_id_1));
   put("/checkpoint", "generator_xor_id_2", static_cast<std::int64_t>(g.xor_id_2));
   put("/checkpoint", "generator_file_position", g.file_position);
+  if (p.config.uses_task(InputTask::multi))  // (only then: other runs' checkpoints unchanged)
+    put("/checkpoint", "generator_multi_position", g.multi_position);
   file.attribute("/checkpoint", "attributes_checksum",
                  static_cast<std::int64_t>(attributes_checksum));
 }
@@ -522,11 +524,12 @@ void check_checkpoint_attributes(const H5Input& in, const std::string& path) {
       {"attributes_checksum", Kind::integer, -big, big},
       // The xor and file tasks' position (absent from checkpoints of older versions: the
       // pattern task's).
-      {"generator_task", Kind::integer, 0, 2, true},
+      {"generator_task", Kind::integer, 0, 3, true},
       {"generator_xor_position", Kind::integer, 0, max_step, true},
       {"generator_xor_id_1", Kind::integer, -1, 1, true},
       {"generator_xor_id_2", Kind::integer, -1, 1, true},
       {"generator_file_position", Kind::integer, 0, max_step, true},
+      {"generator_multi_position", Kind::integer, 0, max_step, true},
   };
   for (const AttributeRule& rule : rules) {
     if (rule.optional && in.attribute_kind("/checkpoint", rule.name) == Kind::missing) continue;
@@ -570,6 +573,7 @@ InputGenerator::State read_generator(const H5Input& in) {
   g.xor_id_1 = static_cast<int>(optional_int("generator_xor_id_1", -1));
   g.xor_id_2 = static_cast<int>(optional_int("generator_xor_id_2", -1));
   g.file_position = optional_int("generator_file_position", 0);
+  g.multi_position = optional_int("generator_multi_position", 0);
   return g;
 }
 

@@ -161,7 +161,8 @@ void expand_protocol(const Values& v, const std::string& text, double dt_ms, int
       const auto it = std::find(names.begin(), names.end(), parts[2]);
       if (it == names.end())
         fail(key, v.text(key),
-             "unknown task '" + parts[2] + "' in '" + item + "'; expected pattern, xor or file");
+             "unknown task '" + parts[2] + "' in '" + item +
+                 "'; expected pattern, xor, file or multi");
       phase.task = static_cast<InputTask>(it - names.begin());
     }
     if (phases.size() >= kMaxPhases)
@@ -384,6 +385,10 @@ void build_patterns(const Values& v, Config& c) {
 void build_task_files(const Values& v, Config& c) {
   v.steps("input.t_pattern_xor", c.dt_ms, "expected a multiple of neuron.dt in ms");
   c.t_pattern_xor_ms = v.real("input.t_pattern_xor");
+  c.multi_groups = static_cast<int>(v.integer("input.multi_groups"));
+  std::tie(c.multi_rate_min_hz, c.multi_rate_max_hz) = v.real_pair("input.multi_rate_range");
+  v.steps("input.t_multi_window", c.dt_ms, "expected a multiple of neuron.dt in ms");
+  c.t_multi_window_ms = v.real("input.t_multi_window");
   c.input_file = v.text_value("input.file");
   c.label_file = v.text_value("input.label_file");
   c.train_input.file = c.input_file;
@@ -424,6 +429,11 @@ void build_run(const Values& v, Config& c) {
     fail("network.n_inputs", std::to_string(c.n_inputs),
          "at least 2 input channels: a phase of run.protocol runs the xor task, which splits the "
          "channels into two halves");
+  if (c.uses_task(InputTask::multi) && c.multi_groups > c.n_inputs)
+    fail("input.multi_groups", std::to_string(c.multi_groups),
+         "at most network.n_inputs (" + std::to_string(c.n_inputs) +
+             ") groups: a phase of run.protocol runs the multi task, which needs at least one "
+             "channel per group");
   if (!c.label_file.empty() && c.input_file.empty())
     fail("input.label_file", c.label_file,
          "input.label_file only together with a CSV input.file (it labels that file's steps)");
@@ -494,6 +504,8 @@ const char* to_string(InputTask task) {
       return "xor";
     case InputTask::file:
       return "file";
+    case InputTask::multi:
+      return "multi";
   }
   return "pattern";
 }
@@ -520,6 +532,10 @@ bool Config::uses_task(InputTask task) const {
   for (const Phase& phase : protocol)
     if (input_settings(phase).task == task) return true;
   return false;
+}
+
+std::int64_t Config::multi_window_steps() const {
+  return std::llround(t_multi_window_ms / dt_ms);
 }
 
 std::int64_t Config::xor_window_steps() const {

@@ -76,10 +76,11 @@ constexpr KeySpec kKeys[] = {
      "coefficient of variation of U, D, F across sources"},
     {"plasticity.train_inputs",  boolean,   "",               "true",     "",       may_change,
      "input synapses learn too (docs/model.md 4.6)"},
-    {"input.task",               choice,    "pattern | xor | file", "pattern", "",     may_change,
-     "input task of train phases (docs/model.md 5, 11.2): pattern (noise and frozen patterns), "
-     "xor (two streams of short patterns) or file (input.file replayed); a phase of "
-     "run.protocol may name its own", "file: input.file given"},
+    {"input.task",               choice,    "pattern | xor | file | multi", "pattern", "", may_change,
+     "input task of train phases (docs/model.md 5, 11.2, 11.6): pattern (noise and frozen "
+     "patterns), xor (two streams of short patterns), file (input.file replayed) or multi "
+     "(groups of channels at randomly changing rates); a phase of run.protocol may name its "
+     "own", "file: input.file given"},
     {"input.r_input",            real,      "[0, 1e4]",       "5",        "Hz",     fixed,
      "input rate in noise phases and of frozen patterns"},
     {"input.r_noise",            real,      "[0, 1e4]",       "2",        "Hz",     may_change,
@@ -109,6 +110,13 @@ constexpr KeySpec kKeys[] = {
     {"input.t_pattern_xor",      real,      "(0, 1e9]",       "50",       "ms",     fixed,
      "xor task: length of a window and of its four frozen patterns (two per half of the "
      "channels)", "a multiple of neuron.dt"},
+    {"input.multi_groups",       integer,   "[1, 1000000]",   "2",        "",       fixed,
+     "multi task: groups of consecutive channels, each at its own rate (docs/model.md 11.6)",
+     "<= network.n_inputs"},
+    {"input.multi_rate_range",   real_pair, "[0, 1e4]",       "10,80",    "Hz",     fixed,
+     "multi task: range MIN,MAX of a group's rate, drawn anew every input.t_multi_window"},
+    {"input.t_multi_window",     real,      "(0, 1e9]",       "100",      "ms",     fixed,
+     "multi task: how long the groups' rates stay constant", "a multiple of neuron.dt"},
     {"input.file",               text,      "",               "",         "",       may_change,
      "file task: spike file replayed from each file phase's first step, cyclically: HDF5 "
      "(/spikes/step, /spikes/channel, optional /labels, n_steps, dt) or CSV 'step,channel' "

@@ -141,7 +141,8 @@ inline constexpr const char* kSequencesFormat =
     "pattern ids, ',' within a sequence and ';' between sequences (e.g. 0,1;2)";
 inline constexpr const char* kPhasesFormat =
     "phases NAME:MS[:TASK] separated by ',', NAME train or test, MS > 0 and a multiple of "
-    "neuron.dt, TASK pattern, xor or file (default input.task / test.task); (PHASES)*N repeats "
+    "neuron.dt, TASK pattern, xor, file or multi (default input.task / test.task); (PHASES)*N "
+    "repeats "
     "PHASES N times (e.g. train:100000,test:3000 or test:3000,(train:5000,test:50000:xor)*20)";
 inline constexpr const char* kNeuronsFormat = "all | random:K | range:A-B | list:I,J,... (neuron ids)";
 

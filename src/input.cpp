@@ -421,7 +421,11 @@ std::uint64_t InputFile::spikes_in_first(std::int64_t steps) const {
 
 InputGenerator::InputGenerator(const Config& config, const CounterRng& rng,
                                const std::vector<LoadedInputFile>& files)
-    : pattern_(config, rng), xor_(config, rng), train_file_(nullptr), test_file_(nullptr) {
+    : pattern_(config, rng),
+      xor_(config, rng),
+      multi_(config, rng),
+      train_file_(nullptr),
+      test_file_(nullptr) {
   // At most two sources (train phases', test phases'), each loaded once.
   for (const LoadedInputFile& source : files) {
     const bool test_source =
@@ -449,6 +453,9 @@ void InputGenerator::start_phase(const InputSettings& settings) {
       test_file_active_ = is_test_source(settings);
       (test_file_active_ ? test_file_ : train_file_).start_phase();
       return;
+    case InputTask::multi:
+      multi_.start_phase();
+      return;
   }
 }
 
@@ -457,6 +464,7 @@ InputGenerator::State InputGenerator::state() const {
   state.task = task_;
   pattern_.save(state);
   xor_.save(state);
+  multi_.save(state);
   if (const FileTask& file = test_file_active_ ? test_file_ : train_file_; file.loaded())
     file.save(state);
   return state;
@@ -479,6 +487,9 @@ void InputGenerator::resume(const InputSettings& settings, const State& state) {
     case InputTask::file:
       test_file_active_ = is_test_source(settings);
       (test_file_active_ ? test_file_ : train_file_).resume(state);
+      return;
+    case InputTask::multi:
+      multi_.resume(state);
       return;
   }
 }

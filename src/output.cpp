@@ -112,6 +112,16 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
     file.write_matrix("/input/pattern_id", rec.pattern_id.data(), all, 2, 0, rows, 0, 2);
   }
   write_from_root(file, "/input/sequence_id", rec.sequence_id, comm);
+  if (sim.config().uses_task(InputTask::multi)) {
+    // The multi task's targets: from /input/rate/step[i] on, group g's rate is value[i][g].
+    const auto groups = static_cast<std::uint64_t>(sim.config().multi_groups);
+    const std::uint64_t rows = comm.rank() == 0 ? rec.rate_step.size() : 0;
+    const std::uint64_t all = comm.max(rows);
+    write_from_root(file, "/input/rate/step", rec.rate_step, comm);
+    file.write_matrix("/input/rate/value", rec.rate_value.data(), all, groups, 0, rows, 0, groups);
+    file.units("/input/rate/step", "steps");
+    file.units("/input/rate/value", "Hz");
+  }
   // A restored run starts at its checkpoint's step: pattern_id[i] is step first_step + i.
   file.attribute("/input/pattern_id", "first_step", rec.first_step);
   file.attribute("/input/sequence_id", "first_step", rec.first_step);

@@ -435,6 +435,7 @@ void Simulator::receive_inputs(std::int64_t n, const ExchangeInterval& interval)
     inputs.channels.clear();
     inputs.from_pattern.clear();
     inputs.pattern_id = inputs.pattern_id_2 = inputs.sequence_id = -1;
+    inputs.rates_new = false;
     const auto& forced = interval_inputs_.forced.inputs;
     std::size_t& cursor = interval_inputs_.forced_input_cursor;
     for (; cursor < forced.size() && forced[cursor].step <= n; ++cursor) {
@@ -446,7 +447,9 @@ void Simulator::receive_inputs(std::int64_t n, const ExchangeInterval& interval)
     input_.generate(n, inputs);
   }
   counters_.input_spikes += inputs.channels.size();
-  if (comm_.rank() == 0) recorder_.record_inputs(n, inputs);
+  if (comm_.rank() != 0) return;
+  recorder_.record_inputs(n, inputs);
+  if (inputs.rates_new) recorder_.record_rates(n, input_.multi_task().rates());
 }
 
 // The one collective of the interval, then amplitudes and STP (M12-M14) for the interval's

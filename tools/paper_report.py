@@ -9,7 +9,8 @@ from collections import defaultdict
 
 from replication_report import get, load_runs, stats  # beside this script (sys.path[0])
 
-ORDER = ["pattern1", "sequence_parts", "xor", "xor_pattern", "no_stp", "no_variance_tracking"]
+ORDER = ["pattern1", "sequence_parts", "pattern4A", "pattern5A", "xor", "xor_pattern", "no_stp", "no_variance_tracking",
+         "multi"]
 
 
 def readout_cells(results, target):
@@ -81,7 +82,8 @@ def main(folder):
     print("|---|---|---|---|---|---|")
     for name in names:
         results = runs[name]
-        for target in ("pattern", "sequence", "xor", "memory", "labels"):
+        for target in ("pattern", "sequence", "xor", "memory", "labels", "rate_1", "rate_2", "rate_product",
+                       "rate_product_delayed"):
             cells = readout_cells(results, target)
             if cells is not None:
                 print(f"| {name} | {len(results)} | {target} | " + " | ".join(cells) + " |")
@@ -108,6 +110,21 @@ def main(folder):
         dwell = (f"{stats([get(r, 'untrained', 'persistence', 'mean_dwell_ms') for r in results], 0)} → "
                  f"{stats([get(r, 'trained', 'persistence', 'mean_dwell_ms') for r in results], 0)}")
         print(f"| {name} | {locked} | {rep12} | {rep13} | {dwell} |")
+    warped = [n for n in names if any(get(r, "trained", "warp") for r in runs[n])]
+    if warped:
+        print()
+        print("Time-warped test phases (seqlearn's measure, docs/analysis.md `warp`): warp factors, and the "
+              "correlation of a locked neuron's mean spike time with the warp (median over neurons).")
+        print()
+        print("| experiment | warp factors | locked fraction (normalised time) | scaling r (neurons) |")
+        print("|---|---|---|---|")
+        for name in warped:
+            results = runs[name]
+            lo = stats([get(r, "trained", "warp", "warp_min") for r in results])
+            hi = stats([get(r, "trained", "warp", "warp_max") for r in results])
+            print(f"| {name} | {lo} - {hi} | {stats([get(r, 'trained', 'locking', 'locked_fraction') for r in results])} | "
+                  f"{stats([get(r, 'trained', 'warp', 'scaling_r') for r in results])} "
+                  f"({stats([get(r, 'trained', 'warp', 'scaling_neurons') for r in results], 0)}) |")
     if "xor_pattern" in runs:
         path = os.path.join(folder, "xor_pattern.png")
         figure(runs["xor_pattern"], path)

@@ -3,11 +3,12 @@
 # them: every config of configs/paper/ at seeds 1-5, then tools/seqlearn-analyze on every run
 # and tools/paper_report.py for the tables and the xor_pattern figure.
 # Runs two simulations at a time, one rank each (results are identical for any rank count).
+# pattern5A runs at seeds 10+N: at the same seed it is the same run as pattern4A (see its config).
 # Usage: tools/replicate_paper.sh [SEEDS] [EXPERIMENTS]   e.g. tools/replicate_paper.sh "1 2" "xor"
 # Output: results/paper/ (NAME_seedN.h5, .log, .analysis.json, report.md, xor_pattern.png).
 set -euo pipefail
-all="pattern1 sequence_parts xor xor_pattern no_stp no_variance_tracking"
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; echo "Experiments: $all"; }
+all="pattern1 sequence_parts pattern4A pattern5A xor xor_pattern no_stp no_variance_tracking multi"
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; echo "Experiments: $all"; }
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 [[ $# -le 2 ]] || { usage >&2; exit 2; }
 for seed in ${1:-}; do
@@ -29,6 +30,7 @@ mkdir -p "$out"
 jobs=()
 for name in $experiments; do
   for seed in $seeds; do
+    [[ $name == pattern5A ]] && seed=$((10 + seed))
     run="$out/${name}_seed$seed"
     jobs+=("build/release/seqlearn_mpi --config configs/paper/$name.ini --threads 1 --seed $seed --output $run.h5 --overwrite >$run.log 2>&1 && $python_q tools/seqlearn-analyze $run.h5 >$run.analysis.txt 2>&1 || { echo 'failed: $run (see $run.log)' >&2; exit 1; }")
   done

@@ -23,10 +23,11 @@ enum class Connectivity { km2013, fixed_indegree };
 enum class Boundary { open, periodic };
 enum class InitialWeights { zero, log_uniform };
 enum class PatternMode { random_switching, random_independent, alternating };
-// The input task of a phase (docs/model.md 5 and 11.2): `xor` is a C++ keyword, hence xor_task.
-enum class InputTask { pattern, xor_task, file };
+// The input task of a phase (docs/model.md 5, 11.2 and 11.6): `xor` is a C++ keyword, hence
+// xor_task.
+enum class InputTask { pattern, xor_task, file, multi };
 
-// "pattern", "xor" or "file", as in input.task, run.protocol and the output's /phases/task.
+// "pattern", "xor", "file" or "multi", as in input.task, run.protocol and /phases/task.
 const char* to_string(InputTask task);
 
 // Every member initialiser below is the option table's default (src/config.cpp): Config{} is the
@@ -134,6 +135,10 @@ struct Config {
   InputSettings test_input{.mode = PatternMode::alternating};
   bool reset_transients = true;
   double t_pattern_xor_ms = 50.0;  // xor task: window length (docs/model.md 11.2)
+  int multi_groups = 2;              // multi task: channel groups (docs/model.md 11.6)
+  double multi_rate_min_hz = 10.0;   // multi task: range of a group's rate
+  double multi_rate_max_hz = 80.0;
+  double t_multi_window_ms = 100.0;  // multi task: steps during which the rates stay constant
   std::string input_file;          // file task: spikes (HDF5 or CSV `step,channel`)
   std::string label_file;          // file task: labels (CSV `step,label`) of a CSV spike file
   // [run]
@@ -175,6 +180,7 @@ struct Config {
   bool traces_phase(const Phase& phase) const;
   bool uses_task(InputTask task) const;   // some phase of the protocol runs `task`
   std::int64_t xor_window_steps() const;  // input.t_pattern_xor in steps
+  std::int64_t multi_window_steps() const;  // input.t_multi_window in steps
   std::string resolved_protocol_text() const;
   // ":TASK" when a phase names its task or runs another than `pattern`, else "" (so that the
   // text of a pattern-only run stays as it was).

@@ -19,6 +19,7 @@
 
 #include "seqlearn/config.hpp"
 #include "seqlearn/rng.hpp"
+#include "seqlearn/task_multi.hpp"
 
 namespace seqlearn {
 
@@ -29,6 +30,7 @@ struct InputStep {
   int pattern_id = -1;    // stream 1: pattern id, xor half 1's id, file label (-1: none)
   int pattern_id_2 = -1;  // stream 2: xor half 2's id (-1 for one-stream tasks)
   int sequence_id = -1;   // the pattern task's sequence (-1 otherwise)
+  bool rates_new = false;  // multi task: the groups' rates (MultiTask::rates) start this step
 };
 
 // The generator's position, for checkpoints: everything that determines its future (the
@@ -53,6 +55,8 @@ struct InputState {
   int xor_id_2 = -1;
   // file task: the file's step that comes next
   std::int64_t file_position = 0;
+  // multi task: the step within the window (== window length: a new window starts next)
+  std::int64_t multi_position = 0;
 };
 
 // The file task's input (input.file, input.label_file), checked on load.
@@ -196,6 +200,7 @@ class InputGenerator {
 
   // Generates global step `step` (steps must come in order within a phase).
   void generate(std::int64_t step, InputStep& out) {
+    out.rates_new = false;
     switch (task_) {
       case InputTask::pattern:
         pattern_.generate(step, out);
@@ -206,6 +211,9 @@ class InputGenerator {
       case InputTask::file:
         (test_file_active_ ? test_file_ : train_file_).generate(step, out);
         return;
+      case InputTask::multi:
+        multi_.generate(step, out);
+        return;
     }
   }
 
@@ -213,6 +221,7 @@ class InputGenerator {
   // The pattern task's frozen pattern p: spike times in ms from its start, per channel.
   const std::vector<std::vector<double>>& pattern(int p) const { return pattern_.pattern(p); }
   const XorTask& xor_task() const { return xor_; }
+  const MultiTask& multi_task() const { return multi_; }
 
   // The file that phases with these settings replay (nullptr when none is loaded for them).
   const InputFile* file(const InputSettings& settings) const { return file_task(settings).file(); }
@@ -231,6 +240,7 @@ class InputGenerator {
   InputTask task_ = InputTask::pattern;
   PatternTask pattern_;
   XorTask xor_;
+  MultiTask multi_;
   FileTask train_file_;
   FileTask test_file_;
   std::pair<std::string, std::string> test_file_source_;  // (file, label file)

@@ -25,6 +25,8 @@ struct Record {
   std::vector<std::uint8_t> input_from_pattern;
   std::vector<std::int32_t> pattern_id;      // [T][2]: per step, streams 1 and 2
   std::vector<std::int32_t> sequence_id;     // per step
+  std::vector<std::int64_t> rate_step;       // multi task: steps where the groups' rates start
+  std::vector<double> rate_value;            // [rate_step][groups], Hz
   std::vector<std::uint64_t> trace_neurons;  // this rank's traced neurons, ascending
   std::vector<std::int64_t> trace_steps;
   // Per recorded neuron quantity (recordables.hpp), in registry order: [T][trace_neurons].
@@ -48,6 +50,11 @@ class Recorder {
   // A run starting at `first_step` of `total_steps`; `inputs_here`: this rank keeps the inputs.
   void start(std::int64_t first_step, std::int64_t total_steps, bool inputs_here);
   void record_inputs(std::int64_t n, const InputStep& inputs);
+  // The multi task's new rates, from step n on (its targets, docs/output.md /input/rate).
+  void record_rates(std::int64_t n, const std::vector<double>& rates) {
+    record_.rate_step.push_back(n);
+    record_.rate_value.insert(record_.rate_value.end(), rates.begin(), rates.end());
+  }
   void record_spike(std::int64_t n, std::uint64_t neuron) {
     record_.spike_step.push_back(n);
     record_.spike_neuron.push_back(neuron);

@@ -36,6 +36,9 @@ enum class Purpose : std::uint32_t {
   // xor task (docs/model.md 11.2):
   xor_pattern = 22,  // entity = (2 half + id) * 2^32 + channel, counter = spike number
   xor_switch = 23,   // entity = the window's first step, counter 0; which = half
+  // multi task (docs/model.md 11.6):
+  multi_rate = 24,   // entity = the window's first step, counter = group
+  multi_spike = 25,  // entity = channel, counter = step
 };
 
 class CounterRng {

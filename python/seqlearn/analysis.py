@@ -27,8 +27,9 @@ import numpy as np
 from .reader import CHUNK, Phase, Presentation, Run, no_gc, positive_number  # noqa: F401 (re-exported for the tools)
 
 #: the version of analyze()'s result ("analysis_version"); seqlearn-sweep --collect re-analyses
-#: a run whose RUN.analysis.json has another. 2: the readouts of docs/model.md 11.3 (issue 11).
-ANALYSIS_VERSION = 2
+#: a run whose RUN.analysis.json has another. 2: the readouts of docs/model.md 11.3 (issue 11);
+#: 3: the time-warp measure of warped test phases ("warp" in untrained/trained, issue 19).
+ANALYSIS_VERSION = 3
 RAYLEIGH_P = 1e-3
 MIN_LOCKED_SPIKES = 5
 
@@ -147,7 +148,7 @@ def subsample(n, k, seed):
 # the same data from the file directly, so that the analysis works with either reader and on
 # files of any version (1-D /input/pattern_id, no /phases/task: every phase is `pattern`).
 
-TASKS = ("pattern", "xor", "file")
+TASKS = ("pattern", "xor", "file", "multi")
 
 
 def phase_task(run: Run, phase: Phase) -> str:
@@ -202,8 +203,10 @@ def presentations(run: Run, first: int, end: int, name: str = "pattern_id") -> l
 
 # --- readouts as the reference code computes them (MODEL 11.3) ----------------------------
 
-READOUT_TARGETS = ("xor", "memory", "pattern", "sequence", "labels")
-TASK_TARGETS = {"xor": ("xor", "memory"), "pattern": ("pattern", "sequence"), "file": ("labels",)}
+MULTI_TARGETS = ("rate_1", "rate_2", "rate_product", "rate_product_delayed")
+READOUT_TARGETS = ("xor", "memory", "pattern", "sequence", "labels") + MULTI_TARGETS
+TASK_TARGETS = {"xor": ("xor", "memory"), "pattern": ("pattern", "sequence"), "file": ("labels",),
+                "multi": MULTI_TARGETS}
 MAX_CACHED_SPIKES = 20_000_000  # read once and kept (16 bytes each); more: read per phase
 
 
@@ -370,11 +373,45 @@ def tau_ms(run: Run) -> float:
     return positive_number(run.config_text, "neuron.tau_decay", 20.0, run.path)
 
 
-def sample_steps(run: Run, phase: Phase, task: str) -> np.ndarray:
+def multi_window_steps(run: Run) -> int:
+    """input.t_multi_window (default 100 ms) in steps (ValueError naming it unless finite > 0)."""
+    base = getattr(run, "_run", run)
+    return max(1, int(round(positive_number(base.config_text, "input.t_multi_window", 100.0, base.path) / base.dt_ms)))
+
+
+def sample_steps(run: Run, phase: Phase, task: str, role: str = "fit") -> np.ndarray:
     """MODEL 11.3: xor, the last step of every (complete) window from the phase's first step;
-    pattern and file, every tau = 20 ms (phase steps 19, 39, ...)."""
-    every = xor_window_steps(run) if task == "xor" else max(1, int(round(tau_ms(run) / run.dt_ms)))
+    pattern and file, every tau = 20 ms (phase steps 19, 39, ...). multi (docs/model.md 11.6),
+    as the reference code samples it: a fit phase every tau from tau/2 (phase steps 10, 30, ...),
+    a score phase every input.t_multi_window from half of it (50, 150, ...)."""
+    tau_steps = max(1, int(round(tau_ms(run) / run.dt_ms)))
+    if task == "multi":
+        every = tau_steps if role == "fit" else multi_window_steps(run)
+        return np.arange(phase.first + every // 2, phase.end, every, dtype=np.int64)
+    every = xor_window_steps(run) if task == "xor" else tau_steps
     return np.arange(phase.first + every - 1, phase.end, every, dtype=np.int64)
+
+
+def multi_rates(run: Run, phase: Phase, at: np.ndarray) -> np.ndarray:
+    """[len(at), G]: the multi task's group rates as the reference code measures them (its
+    targets, docs/model.md 11.6): at step t, group g's input spikes in the tau steps up to and
+    including t (counted from the phase's first step), per second (summed over its channels)."""
+    base = getattr(run, "_run", run)
+    groups = int(base.config.get("input.multi_groups", 2))
+    size = base.n_inputs // max(1, groups)
+    tau_steps = max(1, int(round(tau_ms(run) / run.dt_ms)))
+    steps, channels, _ = base.input_spikes(phase.first, phase.end)
+    out = np.zeros((len(at), groups))
+    if size == 0:
+        return out
+    group = channels // size
+    keep = group < groups
+    steps, group = steps[keep], group[keep]
+    tau_s = tau_steps * run.dt_ms / 1000.0
+    for g in range(groups):
+        s = np.sort(steps[group == g])
+        out[:, g] = (np.searchsorted(s, at, side="right") - np.searchsorted(s, at - tau_steps, side="right")) / tau_s
+    return out
 
 
 def readout_targets(run: Run, phase: Phase, task: str, at: np.ndarray) -> dict:
@@ -400,6 +437,20 @@ def readout_targets(run: Run, phase: Phase, task: str, at: np.ndarray) -> dict:
         for target, name in (("pattern", "pattern_id"), ("sequence", "sequence_id")):
             labels = stream_labels(run, name, phase.first, phase.end, 0)[rel]
             out[target] = (np.arange(len(rel)), labels)
+    elif task == "multi":
+        rates = multi_rates(run, phase, at)
+        rows = np.arange(len(rel))
+        r1 = rates[:, 0]
+        r2 = rates[:, 1] if rates.shape[1] > 1 else None
+        out["rate_1"] = (rows, r1)
+        if r2 is not None:
+            out["rate_2"] = (rows, r2)
+            out["rate_product"] = (rows, r1 * r2)
+            # the product one window earlier (0 within the phase's first window), as the reference
+            window = multi_window_steps(run)
+            earlier = multi_rates(run, phase, at - window)
+            delayed = np.where(rel >= window, earlier[:, 0] * earlier[:, 1], 0.0)
+            out["rate_product_delayed"] = (rows, delayed)
     else:  # file
         labels = stream_labels(run, "pattern_id", phase.first, phase.end, 0)[rel]
         out["labels"] = (np.arange(len(rel)), labels)
@@ -500,11 +551,13 @@ def readouts(run: Run, max_neurons=2000, seed=0, spikes=None) -> dict:
         phases = [fit] if split else [fit, *scores]
         per_phase = {}
         for phase in phases:
-            at = sample_steps(run, phase, task)
+            at = sample_steps(run, phase, task, "fit" if phase is fit else "score")
             targets = readout_targets(run, phase, task, at) if len(at) else \
                 {t: (np.zeros(0, np.int64), np.zeros(0)) for t in TASK_TARGETS.get(task, ())}
             per_phase[phase.index] = (phase, at, targets)
         for target in TASK_TARGETS.get(task, ()):
+            if target not in per_phase[fit.index][2]:
+                continue  # multi with one group: no second rate, no product
             if split:
                 phase, at, targets = per_phase[fit.index]
                 rows, values = targets[target]
@@ -776,6 +829,89 @@ def winner_dwell(run: Run, phases):
     return {"mean_dwell_ms": float(np.average(d, weights=k)), "mean_spikes_per_run": float(np.average(k, weights=k))}
 
 
+MIN_WARP_PRESENTATIONS = 3
+
+
+def warp_scaling(steps, ids, shown, nominal, neurons):
+    """How a neuron's response follows the time warp of the presentations `shown` (seqlearn's
+    own measure, docs/analysis.md): per neuron of `neurons` that spikes in at least
+    MIN_WARP_PRESENTATIONS presentations of different lengths, the Pearson r between a
+    presentation's warp factor (length / `nominal` steps) and the neuron's mean spike time in it
+    (steps from the presentation's start). r near 1: the neuron's activation time stretches
+    with the presentation (the assembly sequence is time-warped with the input); near 0: a
+    fixed latency. Returns (median r over those neurons, their number), (nan, 0) when none."""
+    if not shown or len(steps) == 0:
+        return float("nan"), 0
+    starts = np.array([p.start for p in shown])
+    lengths = np.array([p.length for p in shown])
+    which = np.searchsorted(starts, steps, side="right") - 1
+    valid = which >= 0
+    offset = steps - starts[np.clip(which, 0, None)]
+    valid &= offset < lengths[np.clip(which, 0, None)]
+    valid &= np.isin(ids, neurons)
+    ids, which, offset = ids[valid], which[valid], offset[valid]
+    if len(ids) == 0:
+        return float("nan"), 0
+    key = ids.astype(np.int64) * len(shown) + which
+    pairs, inverse = np.unique(key, return_inverse=True)
+    mean_offset = np.bincount(inverse, weights=offset) / np.bincount(inverse)
+    pair_neuron, pair_shown = pairs // len(shown), pairs % len(shown)
+    warp = lengths[pair_shown] / float(nominal)
+    values = []
+    for k in np.unique(pair_neuron):
+        rows = pair_neuron == k
+        if rows.sum() < MIN_WARP_PRESENTATIONS:
+            continue
+        w, t = warp[rows], mean_offset[rows]
+        if np.ptp(w) == 0 or np.ptp(t) == 0:
+            continue
+        values.append(np.corrcoef(w, t)[0, 1])
+    return (float(np.median(values)), len(values)) if values else (float("nan"), 0)
+
+
+def warp_summary(run: Run, phases, max_neurons=None, seed=0):
+    """Time warp of the pattern presentations in `phases` and how the locked neurons follow it:
+    {"presentations", "warp_min", "warp_max" (length / nominal pattern length), "scaling_r",
+    "scaling_neurons" (warp_scaling over the neurons locked in these phases, per pattern, the
+    neurons of all patterns together)}; None when no presentation is warped (every length
+    nominal) or there are no presentations."""
+    if not phases:
+        return None
+    shown = [presentations(run, phase.first, phase.end) for phase in phases]
+    flat = [p for ps in shown for p in ps]
+    if not flat:
+        return None
+    warps = np.array([p.length / run.pattern_steps(p.pattern) for p in flat])
+    if np.all(np.array([p.length for p in flat]) == np.array([run.pattern_steps(p.pattern) for p in flat])):
+        return None
+    neurons = subsample(run.n_neurons, max_neurons, seed) if max_neurons else np.arange(run.n_neurons)
+    spikes = [run.spikes(phase.first, phase.end, None) for phase in phases]
+    rs, counts = [], []
+    for pattern in range(run.n_patterns()):
+        chosen = [[p for p in ps if p.pattern == pattern] for ps in shown]
+        if not any(chosen):
+            continue
+        ids = np.concatenate([pid for pid, _ in (spike_phases(s, n, c) for (s, n), c in zip(spikes, chosen))])
+        ph = np.concatenate([pph for _, pph in (spike_phases(s, n, c) for (s, n), c in zip(spikes, chosen))])
+        _, _, count, p_value, _ = phase_locking(ids.astype(np.int64), ph, run.n_neurons)
+        lock = np.intersect1d(np.flatnonzero(locked(count, p_value)), neurons)
+        steps = np.concatenate([s for s, _ in spikes]) if spikes else np.zeros(0, np.int64)
+        all_ids = np.concatenate([n for _, n in spikes]) if spikes else np.zeros(0, np.int64)
+        order = np.argsort(steps, kind="stable")
+        flat_chosen = sorted((p for c in chosen for p in c), key=lambda p: p.start)
+        r, n = warp_scaling(steps[order], all_ids[order], flat_chosen, run.pattern_steps(pattern), lock)
+        if n:
+            rs.append(r * n)
+            counts.append(n)
+    return {
+        "presentations": int(len(flat)),
+        "warp_min": float(warps.min()),
+        "warp_max": float(warps.max()),
+        "scaling_r": float(sum(rs) / sum(counts)) if counts else float("nan"),
+        "scaling_neurons": int(sum(counts)),
+    }
+
+
 def analyze(path: str, max_neurons=2000, seed=0):
     """All measures of one run. "untrained"/"trained": the measures of docs/model.md section 9
     (locking, persistence, reproducibility) on the `pattern`-task test phases before any
@@ -813,6 +949,7 @@ def analyze(path: str, max_neurons=2000, seed=0):
             entry["locking"] = locking_summary(run, phases)
             entry["persistence"] = winner_dwell(run, phases)
             entry["reproducibility"] = reproducibility(run, phases, max_neurons=max_neurons, seed=seed)
+            entry["warp"] = warp_summary(run, phases, max_neurons=max_neurons, seed=seed)
             result[label] = entry
         result.update(readouts(opened, max_neurons, seed, spikes=run.spikes))
         result["reproducibility_reference"] = reproducibility_reference(opened)

@@ -33,7 +33,7 @@ class Phase:
     steps: int
     learning: bool
     planned_steps: int | None = None
-    #: the phase's input task: "pattern", "xor" or "file" ("pattern" for files without /phases/task)
+    #: the phase's input task: "pattern", "xor", "file" or "multi" ("pattern" for files without /phases/task)
     task: str = "pattern"
 
     @property

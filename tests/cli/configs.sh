@@ -64,10 +64,28 @@ for target in ("xor", "memory"):
     blocks = xp[f"readout_{target}"]["blocks"]
     need(len(blocks) == 21, f"xor_pattern: {len(blocks)} {target} blocks, 21 expected")
     need([b["trained_ms"] for b in blocks] == [5000.0 * i for i in range(21)], f"xor_pattern: {target} training times")
+    need(all(len(b["score_phases"]) == 3 for b in blocks), f"xor_pattern: {target} scored on three 3 s phases per block")
 phases = xp["reproducibility_reference"]["phases"]
 need(len(phases) == 21, f"xor_pattern: {len(phases)} reproducibility points, 21 expected")
 need(finite(xp["reproducibility_reference"]["corr_1_2"]), "xor_pattern: reproducibility after training")
 need(finite(load("pattern1")["reproducibility_reference"]["corr_1_3"]), "pattern1: reproducibility 1 vs 3")
+# pattern4A / pattern5A: time-warped test phases, readouts before and after training, the warp measure.
+for name in ("pattern4A", "pattern5A"):
+    a = load(name)
+    for target in ("pattern", "sequence"):
+        r = a[f"readout_{target}"]
+        need(r is not None and r["before"] is not None and r["n_fit"] == r["before"]["n_fit"] == 150,
+             f"{name}: readout_{target} before and after training on 150 samples each")
+    w = (a["trained"] or {}).get("warp")
+    need(w is not None and w["warp_min"] < 0.8 and w["warp_max"] > 1.5 and finite(w["scaling_r"]),
+         f"{name}: warped test phases and their warp measure ({w})")
+# multi: the rates of the input groups from the network state, fitted on the 50 s phase.
+m = load("multi")
+for target in ("rate_1", "rate_2", "rate_product", "rate_product_delayed"):
+    r = m[f"readout_{target}"]
+    need(r is not None and r["n_fit"] >= 2400 and r["n_score"] == 60, f"multi: {target} fitted on the 50 s phase ({r and r['n_fit']})")
+    need(r is not None and finite(r["network"]) and finite(r["input"]), f"multi: {target} scores are numbers")
+need(m["readout_rate_1"]["input"] > 0.5, "multi: the input state reads out a group's rate")
 # Without STP: persistent states.
 dwell = load("no_stp")["trained"]["persistence"]["mean_dwell_ms"]
 need(dwell > 100, f"no_stp: winner dwell {dwell:.0f} ms, persistent states expected (> 100 ms)")

@@ -455,3 +455,113 @@ def test_sixty_seconds_of_xor_on_a_5x5_grid_analyses_in_seconds(tmp_path):
     elapsed = time.perf_counter() - start
     assert result["readout_xor"]["n_fit"] == 1000 and result["readout_xor"]["n_score"] == 3 * 60
     assert elapsed < 30, elapsed
+
+
+# --- the time-warp measure of warped test phases (issue 19) -----------------------------------
+
+
+def warped_run(path, lengths, scaled=True):
+    """One pattern test phase after a training phase: presentations of pattern 0 (nominal 100
+    steps) of the given lengths, 200 noise steps apart. Neurons 0-2 fire in every presentation at
+    fixed fractions (0.2, 0.5, 0.8) of its length when `scaled`, else at fixed latencies (20, 50,
+    80 steps); neuron 3 fires at random in noise only."""
+    rng = np.random.default_rng(4)
+    starts, t = [], 200
+    for n in lengths:
+        starts.append(t)
+        t += n + 200
+    total_test = t
+    phases = [("train", 100, 1, "pattern"), ("test", total_test, 0, "pattern")]
+    pattern = np.full(100 + total_test, -1, np.int32)
+    steps, ids = [], []
+    for s, n in zip(starts, lengths):
+        pattern[100 + s: 100 + s + n] = 0
+        for k, frac in enumerate((0.2, 0.5, 0.8)):
+            at = int(frac * n) if scaled else int(frac * 100)
+            for d in (-1, 0, 1, 2):  # a few spikes around it (>= 5 per neuron in all: locked)
+                steps.append(100 + s + at + d)
+                ids.append(k)
+    noise = rng.integers(100, 100 + total_test, 50)
+    noise = noise[pattern[noise] < 0]
+    steps += noise.tolist()
+    ids += [3] * len(noise)
+    return write_run(path, phases, 2, 4, (np.array(steps), np.array(ids)), (np.zeros(0), np.zeros(0)),
+                     np.c_[pattern, np.full(len(pattern), -1)], sequence_id=np.where(pattern >= 0, 0, -1))
+
+
+def test_warp_measure_tells_a_stretched_response_from_a_fixed_latency(tmp_path):
+    lengths = [50, 80, 100, 150, 200, 120, 60]
+    scaled = sa.analyze(warped_run(str(tmp_path / "scaled.h5"), lengths))["trained"]["warp"]
+    assert scaled["presentations"] == len(lengths)
+    assert (scaled["warp_min"], scaled["warp_max"]) == (0.5, 2.0)
+    assert scaled["scaling_neurons"] == 3 and scaled["scaling_r"] > 0.99
+    # at a fixed latency the mean spike time does not depend on the warp: nothing to correlate
+    fixed = sa.analyze(warped_run(str(tmp_path / "fixed.h5"), lengths, scaled=False))["trained"]["warp"]
+    assert fixed["scaling_neurons"] == 0 and math.isnan(fixed["scaling_r"])
+    # unwarped presentations: no warp entry at all
+    plain = sa.analyze(warped_run(str(tmp_path / "plain.h5"), [100] * 5))["trained"]
+    assert plain["warp"] is None
+
+
+def test_warp_scaling_correlates_warp_with_mean_spike_time():
+    shown = [sa.Presentation(s, n, 0, 0) for s, n in ((0, 50), (100, 100), (300, 200))]
+    # neuron 0 at half the length (scales), neuron 1 at 10, 20, 5 steps (r with 0.5, 1, 2 negative)
+    steps = np.array([25, 10, 150, 120, 400, 305])
+    ids = np.array([0, 1, 0, 1, 0, 1])
+    r, n = sa.warp_scaling(steps, ids, shown, 100, np.array([0, 1]))
+    expected = np.median([1.0, np.corrcoef([0.5, 1, 2], [10, 20, 5])[0, 1]])
+    assert n == 2 and r == pytest.approx(expected, abs=1e-9)
+    # a neuron seen in fewer than three presentations is left out
+    r, n = sa.warp_scaling(steps[:4], ids[:4], shown, 100, np.array([0, 1]))
+    assert n == 0 and math.isnan(r)
+
+
+# --- the multi task's rate readouts (docs/model.md 11.6, issue 19) ------------------------------
+
+
+def multi_run(path, phases, seed=2):
+    """A multi-task run: 4 channels in 2 groups whose rates change every 100 steps (p 0.01-0.04
+    a step); network neuron k copies channel k's spikes (so its state is the input state)."""
+    rng = np.random.default_rng(seed)
+    total = sum(p[1] for p in phases)
+    rate = np.zeros((total, 4))
+    start = 0
+    for name, steps, learning, task in phases:
+        for w in range(start, start + steps, 100):
+            g = rng.uniform(0.01, 0.04, 2)
+            rate[w:min(w + 100, start + steps)] = np.repeat(g, 2)
+        start += steps
+    steps, ids = bernoulli_spikes(rate, rng)
+    return write_run(path, phases, 4, 4, (steps, ids), (steps, ids), np.full((total, 2), -1, np.int32),
+                     config={"input.multi_groups": "2", "input.t_multi_window": "100", "input.task": "multi"})
+
+
+def test_multi_rates_count_each_groups_spikes_in_the_last_tau(tmp_path):
+    path = multi_run(str(tmp_path / "m.h5"), [("test", 1000, 0, "multi")])
+    with sa.Run(path) as run:
+        phase = run.phases[0]
+        at = np.array([10, 30, 500, 999])
+        got = sa.multi_rates(run, phase, at)
+        steps, channels, _ = run.input_spikes(0, 1000)
+        for i, t in enumerate(at):
+            for g in range(2):
+                n = np.sum((steps > t - 20) & (steps <= t) & (channels // 2 == g))
+                assert got[i, g] == pytest.approx(n / 0.020)
+        # fit phases sample every tau from tau/2, score phases every window from its middle
+        assert list(sa.sample_steps(run, phase, "multi", "fit")[:3]) == [10, 30, 50]
+        assert list(sa.sample_steps(run, phase, "multi", "score")[:3]) == [50, 150, 250]
+
+
+def test_multi_readouts_fit_on_the_first_phase_and_score_on_the_others(tmp_path):
+    phases = [("test", 20000, 0, "multi"), ("test", 3000, 0, "multi"), ("test", 3000, 0, "multi")]
+    result = sa.analyze(multi_run(str(tmp_path / "m.h5"), phases))
+    for target in sa.MULTI_TARGETS:
+        readout = result["readout_" + target]
+        assert readout is not None, target
+        assert (readout["n_fit"], readout["n_score"]) == (1000, 60), target  # 20000/20; 2 x 3000/100
+        # the network state is the input state here
+        assert readout["network"] == pytest.approx(readout["input"], abs=1e-9), target
+    # a group's rate over 20 ms is linear in the filtered state: well read out
+    assert result["readout_rate_1"]["network"] > 0.5
+    assert result["readout_pattern"] is None and result["readout_xor"] is None
+    assert result["phase_task_counts"]["multi"] == 3

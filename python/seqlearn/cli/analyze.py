@@ -1,5 +1,5 @@
 """seqlearn-analyze RUN.h5 [RUN.h5 ...]: the measures of docs/model.md sections 9 and 11 for
-each run (any input task: pattern, xor, file; files of older versions too).
+each run (any input task: pattern, xor, file, multi; files of older versions too).
 
 Prints two tables and writes JSON (default: RUN.analysis.json beside each run; refused, exit 2,
 when the run's folder is under /dev, /proc or /sys, as for /dev/stdin: give --json).

@@ -1,0 +1,58 @@
+// The `multi` input task (docs/model.md 11.6): rate-modulated groups of input channels.
+//
+// The channels [0, G * (n / G)) form G = input.multi_groups groups of n / G consecutive
+// channels (channels beyond the last whole group stay silent). Windows of
+// input.t_multi_window follow back to back from a phase's first step; at the first step s of
+// every window each group g draws its rate uniformly from input.multi_rate_range
+// (uniform (Purpose::multi_rate, s, 0, g)). In each step every channel of a group spikes
+// independently with probability 1 - exp(-rate dt) (uniform (Purpose::multi_spike, channel,
+// step)). No noise, no patterns: the labels of the step are -1; the rates are the task's
+// targets, recorded at every window start (docs/output.md /input/rate).
+//
+// Kept apart from the other tasks (src/task_multi.cpp) so that it moves as a unit: its hooks
+// are InputGenerator's dispatch (input.hpp), the keys in src/config.cpp, the checkpoint field
+// generator_multi_position and the /input/rate datasets of src/output.cpp.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "seqlearn/config.hpp"
+#include "seqlearn/rng.hpp"
+
+namespace seqlearn {
+
+struct InputStep;
+struct InputState;
+
+class MultiTask {
+ public:
+  MultiTask(const Config& config, const CounterRng& rng);
+  void start_phase();
+  void save(InputState& state) const;
+  // Continues a checkpointed phase at its position within the window; the window's rates are
+  // drawn again (they are keyed by the window's first step) at the next step and reported as
+  // new there, so a restored run's file holds the rates of its first steps too.
+  void resume(const InputState& state);
+  void generate(std::int64_t step, InputStep& out);
+  std::int64_t window_steps() const { return window_; }
+  int groups() const { return groups_; }
+  // The rates (Hz) of the current window, one per group.
+  const std::vector<double>& rates() const { return rates_; }
+
+ private:
+  void draw_rates(std::int64_t window_start);
+
+  const Config& config_;
+  CounterRng rng_;
+  std::int64_t window_ = 1;  // steps per window
+  int groups_ = 1;
+  std::uint32_t group_size_ = 0;
+  std::int64_t position_ = 0;  // step within the window; == window_: a new one starts
+  bool rates_known_ = false;   // false after resume: drawn at the next step
+  std::vector<double> rates_;          // per group, Hz
+  std::vector<double> p_spike_;        // per group, 1 - exp(-rate dt)
+  std::vector<double> uniforms_;       // per channel, this step's draws
+};
+
+}  // namespace seqlearn
