@@ -85,9 +85,8 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
   }
 }
 
-void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
-  const Record& rec = sim.record();
-  // Spikes ordered by (neuron, step): each rank's neurons form one contiguous block.
+// /spikes, ordered by (neuron, step): each rank's neurons form one contiguous block.
+void write_spikes(H5File& file, const Record& rec) {
   std::vector<std::size_t> order(rec.spike_step.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -101,7 +100,11 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   }
   file.write_concatenated("/spikes/step", steps);
   file.write_concatenated("/spikes/neuron", neurons);
+  file.units("/spikes/step", "steps");
+}
 
+// /input: the input spikes and the tasks' labels and targets, from rank 0.
+void write_inputs(H5File& file, const Simulator& sim, const Record& rec, Communicator& comm) {
   write_from_root(file, "/input/spikes/step", rec.input_step, comm);
   write_from_root(file, "/input/spikes/channel", rec.input_channel, comm);
   write_from_root(file, "/input/spikes/from_pattern", rec.input_from_pattern, comm);
@@ -125,9 +128,11 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   // A restored run starts at its checkpoint's step: pattern_id[i] is step first_step + i.
   file.attribute("/input/pattern_id", "first_step", rec.first_step);
   file.attribute("/input/sequence_id", "first_step", rec.first_step);
-  file.units("/spikes/step", "steps");
   file.units("/input/spikes/step", "steps");
+}
 
+// /phases: the protocol as run.
+void write_phases(H5File& file, const Simulator& sim, Communicator& comm) {
   const Config& config = sim.config();
   std::vector<std::string> names, tasks;
   std::vector<std::int64_t> first_step, steps_of_phase;
@@ -148,8 +153,11 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
   write_from_root(file, "/phases/learning", learning, comm);
   file.units("/phases/first_step", "steps");
   file.units("/phases/steps", "steps");
+}
 
-  // Traces: [T, n] and [T, m], each rank owning a block of columns.
+// /traces: [T, n] per recorded neuron quantity and [T, m] weights, each rank owning a block of
+// columns.
+void write_traces(H5File& file, const Config& config, const Record& rec, Communicator& comm) {
   const std::uint64_t n_times = rec.trace_steps.size();  // the same on every rank
   file.create_group("/traces");
   file.attribute("/traces", "dt_rec_steps", static_cast<std::int64_t>(config.dt_rec));
@@ -170,6 +178,13 @@ void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
                     weight_offset, rec.trace_weight_pre.size());
   file.units("/traces/step", "steps");
   file.units("/traces/weight", "1");
+}
+
+void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
+  write_spikes(file, sim.record());
+  write_inputs(file, sim, sim.record(), comm);
+  write_phases(file, sim, comm);
+  write_traces(file, sim.config(), sim.record(), comm);
 }
 
 // Units of the /run attributes: durations in s, the real-time factor a ratio; counts none.
