@@ -12,6 +12,7 @@
 
 #include "config_options.hpp"
 #include "seqlearn/config.hpp"
+#include "seqlearn/network.hpp"
 #include "seqlearn/text.hpp"
 
 namespace seqlearn {
@@ -441,9 +442,30 @@ void build_run(const Values& v, Config& c) {
   c.threads = static_cast<int>(v.integer("run.threads"));
 }
 
+// record.neurons names only neurons the network has (its size follows from the seed alone:
+// count_neurons), so that the run is refused before any part is built.
+void check_record_neurons(const Config& c) {
+  if (c.record_mode == RecordMode::all || (c.record_mode == RecordMode::random &&
+                                           c.record_random_capped))
+    return;
+  const std::uint64_t n = count_neurons(c);
+  const std::string key = "record.neurons";
+  const std::string ids = "neuron ids go from 0 to " + std::to_string(n - 1);
+  if (c.record_mode == RecordMode::random && c.record_list[0] > n)
+    fail(key, "random:" + std::to_string(c.record_list[0]),
+         "the network has only " + std::to_string(n) + " neurons");
+  if (c.record_mode == RecordMode::range && c.record_list[1] >= n)
+    fail(key,
+         "range:" + std::to_string(c.record_list[0]) + "-" + std::to_string(c.record_list[1]), ids);
+  if (c.record_mode == RecordMode::list && c.record_list.back() >= n)
+    throw ConfigError("invalid neuron id " + std::to_string(c.record_list.back()) + " for " + key +
+                      ": " + ids);
+}
+
 // [record].
 void build_record(const Values& v, Config& c) {
   parse_record_neurons(v, c);
+  check_record_neurons(c);
   c.dt_rec = v.integer("record.dt_rec");
   c.trace_phases = v.choice<TracePhases>("record.trace_phases");
   c.record_weight_traces = v.boolean("record.weight_traces");

@@ -143,9 +143,9 @@ TEST(Recorder, TracedNeuronsSplitOverRanksAsTheChoiceSays) {
     }
   }
   EXPECT_EQ(joined, chosen);
-  const Config range = make_config({{"network.grid", "2x2"}, {"record.neurons", "range:0-500"}});
-  const Network small(range, 1);
-  EXPECT_THROW(Recorder(range, small, LocalDomain(small, 0), rng), ConfigError);
+  // Neurons the network lacks are refused with the config, before any part is built.
+  EXPECT_THROW(make_config({{"network.grid", "2x2"}, {"record.neurons", "range:0-500"}}),
+               ConfigError);
 }
 
 TEST(Recorder, TracesAndWeightsOfTracedNeuronsOnly) {

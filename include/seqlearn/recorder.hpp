@@ -43,7 +43,7 @@ struct Record {
 class Recorder {
  public:
   // Chooses the traced neurons (record.neurons: all | random:K, Floyd's sampling keyed by the
-  // seed | range:A-B | list) and keeps this rank's. ConfigError for neurons the network lacks.
+  // seed | range:A-B | list) and keeps this rank's (the config's are checked to exist).
   Recorder(const Config& config, const Network& network, const LocalDomain& domain,
            const CounterRng& rng);
 
