@@ -442,30 +442,26 @@ void build_run(const Values& v, Config& c) {
   c.threads = static_cast<int>(v.integer("run.threads"));
 }
 
-// record.neurons names only neurons the network has (its size follows from the seed alone:
-// count_neurons), so that the run is refused before any part is built.
-void check_record_neurons(const Config& c) {
-  if (c.record_mode == RecordMode::all || (c.record_mode == RecordMode::random &&
-                                           c.record_random_capped))
+// record.neurons names only neurons the network has, refused before any part is built: the
+// network's size follows from the seed (count_neurons), counted here when that is cheap or
+// the lower bound K_min per circuit decides (the recorder checks again with the network).
+void check_record_neurons_early(const Config& c) {
+  if (c.record_mode == RecordMode::all || c.record_list.empty()) return;
+  if (c.record_mode == RecordMode::random && (c.record_random_capped || c.record_list[0] == 0))
     return;
-  const std::uint64_t n = count_neurons(c);
-  const std::string key = "record.neurons";
-  const std::string ids = "neuron ids go from 0 to " + std::to_string(n - 1);
-  if (c.record_mode == RecordMode::random && c.record_list[0] > n)
-    fail(key, "random:" + std::to_string(c.record_list[0]),
-         "the network has only " + std::to_string(n) + " neurons");
-  if (c.record_mode == RecordMode::range && c.record_list[1] >= n)
-    fail(key,
-         "range:" + std::to_string(c.record_list[0]) + "-" + std::to_string(c.record_list[1]), ids);
-  if (c.record_mode == RecordMode::list && c.record_list.back() >= n)
-    throw ConfigError("invalid neuron id " + std::to_string(c.record_list.back()) + " for " + key +
-                      ": " + ids);
+  const auto circuits = static_cast<std::uint64_t>(c.n_circuits());
+  const std::uint64_t largest =  // the largest neuron id named (random:K: the K-th)
+      c.record_mode == RecordMode::random ? c.record_list[0] - 1 : c.record_list.back();
+  if (largest < circuits * static_cast<std::uint64_t>(c.k_min)) return;
+  constexpr std::uint64_t kCountedCircuitsAtMost = std::uint64_t{1} << 22;  // a few ms
+  if (circuits > kCountedCircuitsAtMost) return;  // the recorder checks, once the network is built
+  check_record_neurons(c, count_neurons(c));
 }
 
 // [record].
 void build_record(const Values& v, Config& c) {
   parse_record_neurons(v, c);
-  check_record_neurons(c);
+  check_record_neurons_early(c);
   c.dt_rec = v.integer("record.dt_rec");
   c.trace_phases = v.choice<TracePhases>("record.trace_phases");
   c.record_weight_traces = v.boolean("record.weight_traces");
@@ -554,6 +550,23 @@ bool Config::uses_task(InputTask task) const {
   for (const Phase& phase : protocol)
     if (input_settings(phase).task == task) return true;
   return false;
+}
+
+void check_record_neurons(const Config& c, std::uint64_t n) {
+  if (c.record_mode == RecordMode::all ||
+      (c.record_mode == RecordMode::random && c.record_random_capped))
+    return;
+  const std::string key = "record.neurons";
+  const std::string ids = "neuron ids go from 0 to " + std::to_string(n - 1);
+  if (c.record_mode == RecordMode::random && c.record_list[0] > n)
+    fail(key, "random:" + std::to_string(c.record_list[0]),
+         "the network has only " + std::to_string(n) + " neurons");
+  if (c.record_mode == RecordMode::range && c.record_list[1] >= n)
+    fail(key,
+         "range:" + std::to_string(c.record_list[0]) + "-" + std::to_string(c.record_list[1]), ids);
+  if (c.record_mode == RecordMode::list && c.record_list.back() >= n)
+    throw ConfigError("invalid neuron id " + std::to_string(c.record_list.back()) + " for " + key +
+                      ": " + ids);
 }
 
 std::int64_t Config::multi_window_steps() const {

@@ -12,7 +12,7 @@
 namespace seqlearn {
 
 ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint64_t n_neurons,
-                                std::int64_t total_steps) {
+                                std::int64_t end_step) {
   const std::string key = "validation.forced_spikes";
   constexpr std::uint64_t kMaxForcedSpikesBytes = std::uint64_t{1} << 30;
   std::istringstream file(read_regular_file(key, path, kMaxForcedSpikesBytes));
@@ -33,8 +33,8 @@ ForcedSpikes load_forced_spikes(const std::string& path, int n_inputs, std::uint
     std::int64_t id = 0, step = 0;
     if (fields.size() != 3 || !parse_int(fields[1], id) || !parse_int(fields[2], step))
       bad("expected 'input|neuron,ID,STEP' with integer ID and STEP");
-    if (step < 0 || step >= total_steps)
-      bad("step " + fields[2] + " outside the run's steps [0, " + std::to_string(total_steps - 1) +
+    if (step < 0 || step >= end_step)
+      bad("step " + fields[2] + " outside the run's steps [0, " + std::to_string(end_step - 1) +
           "]");
     if (fields[0] == "input") {
       if (id < 0 || id >= n_inputs)

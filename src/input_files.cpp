@@ -298,12 +298,12 @@ std::vector<LoadedInputFile> load_input_files(const Config& config) {
   return files;
 }
 
-SimulatorInputs load_simulator_inputs(const Config& config) {
+SimulatorInputs load_simulator_inputs(const Config& config, std::int64_t first_step) {
   SimulatorInputs inputs;
   inputs.files = load_input_files(config);
   if (!config.forced_spikes_file.empty())
     inputs.forced = load_forced_spikes(config.forced_spikes_file, config.n_inputs,
-                                       count_neurons(config), config.total_steps());
+                                       count_neurons(config), first_step + config.total_steps());
   return inputs;
 }
 

@@ -363,7 +363,13 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
 
   g_stage = "building the network";
   const auto build_start = std::chrono::steady_clock::now();
-  seqlearn::Simulator simulator(config, comm, seqlearn::load_simulator_inputs(config));
+  // A restored run's forced spikes may run to its checkpoint's step plus its protocol.
+  const std::int64_t first_step =
+      invocation.restore_path.empty()
+          ? 0
+          : seqlearn::read_checkpoint_header(invocation.restore_path).step;
+  seqlearn::Simulator simulator(config, comm,
+                                seqlearn::load_simulator_inputs(config, first_step));
   simulator.set_checkpoint_writer(seqlearn::checkpoint_writer());
   const double build_s = finish_building(simulator, config, invocation, comm, build_start);
   warn_if_threads_share_cores(simulator, comm);

@@ -8,8 +8,8 @@
 namespace seqlearn {
 namespace {
 
-// record.neurons' choice over the whole network (build_config has checked that the network
-// has every neuron it names: check_record_neurons).
+// record.neurons' choice over the whole network (check_record_neurons has refused neurons it
+// lacks).
 std::vector<std::uint64_t> traced_neurons(const Config& config, std::uint64_t n,
                                           const LocalDomain& domain, const CounterRng& rng) {
   switch (config.record_mode) {
@@ -56,6 +56,7 @@ Recorder::Recorder(const Config& config, const Network& network, const LocalDoma
     quantities_.push_back(&quantity);
   }
   record_.traces.resize(quantities_.size());
+  check_record_neurons(config, network.n_neurons());
   for (auto g : traced_neurons(config, network.n_neurons(), domain, rng)) {
     if (!domain.owns_neuron(g)) continue;
     record_.trace_neurons.push_back(g);

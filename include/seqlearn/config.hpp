@@ -226,6 +226,10 @@ Config resume_config(const std::vector<std::pair<std::string, std::string>>& che
                      const std::vector<std::pair<std::string, std::string>>& explicit_values,
                      const std::string& remaining_protocol, bool continues_phase);
 
+// ConfigError if record.neurons names a neuron a network of `n_neurons` lacks (build_config
+// checks it when the size is cheap to count; the recorder always, with the network's).
+void check_record_neurons(const Config& config, std::uint64_t n_neurons);
+
 // The unit of a key's value as the option table states it ("ms", "Hz", ...; "" for none).
 std::string unit_of_key(const std::string& key);
 

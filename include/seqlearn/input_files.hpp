@@ -37,8 +37,9 @@ InputFile load_input_file(const std::string& path, const std::string& label_path
 std::vector<LoadedInputFile> load_input_files(const Config& config);
 
 // Everything a Simulator of `config` is handed from files: the file task's sources and the
-// forced spikes (checked against the network's size, counted from the seed). ConfigError
-// naming the key.
-SimulatorInputs load_simulator_inputs(const Config& config);
+// forced spikes (checked against the network's size, counted from the seed, and the run's
+// steps, which a restored run starts at its checkpoint's `first_step`: forced spikes before it
+// are skipped, docs/model.md 7). ConfigError naming the key.
+SimulatorInputs load_simulator_inputs(const Config& config, std::int64_t first_step = 0);
 
 }  // namespace seqlearn

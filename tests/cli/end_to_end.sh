@@ -105,4 +105,46 @@ check "--overwrite replaces it" mpirun -n 1 "$binary" "${args[@]}" --seed 5 --ou
 check "replaced file differs" test "$before" != "$(md5sum <"$work/np1.h5")"
 check "--help exits 0 and lists keys" bash -c "'$binary' --help | grep -q 'network.grid'"
 check "--version" bash -c "'$binary' --version | grep -q 'seqlearn_mpi'"
+# Forced spikes on --restore (hostile round of issue 16): the file's steps are absolute. A
+# validation run cut by a checkpoint continues with the file of its second part or with the
+# whole run's file (steps before the checkpoint skipped), as the uninterrupted run.
+forced_common=(--network.grid 4x3 --network.n_inputs 40 --record.neurons all)
+{
+  echo "source,id,step"
+  for s in $(seq 0 3 597); do
+    echo "input,$((s % 40)),$s"
+    echo "neuron,$((s * 7 % 73)),$((s + 1))"
+  done
+} >"$work/forced.csv"
+{ echo "source,id,step"; awk -F, 'NR > 1 && $3 < 300' "$work/forced.csv"; } >"$work/forced_a.csv"
+{ echo "source,id,step"; awk -F, 'NR > 1 && $3 >= 300' "$work/forced.csv"; } >"$work/forced_b.csv"
+check "forced: the whole run" mpirun -n 2 --oversubscribe "$binary" "${forced_common[@]}" \
+  --validation.forced_spikes "$work/forced.csv" --run.protocol train:300,test:300 \
+  --output "$work/forced_full.h5"
+check "forced: the first part, checkpointed" mpirun -n 2 --oversubscribe "$binary" \
+  "${forced_common[@]}" --validation.forced_spikes "$work/forced_a.csv" --run.protocol train:300 \
+  --output.checkpoint_every_ms 300 --output "$work/forced_1.h5"
+check "forced: restored with the second part's file" mpirun -n 2 --oversubscribe "$binary" \
+  --restore "$work/forced_1.ckpt.h5" --run.protocol test:300 \
+  --validation.forced_spikes "$work/forced_b.csv" --output "$work/forced_2b.h5"
+check "forced: restored with the whole run's file" mpirun -n 1 "$binary" \
+  --restore "$work/forced_1.ckpt.h5" --run.protocol test:300 \
+  --validation.forced_spikes "$work/forced.csv" --output "$work/forced_2w.h5"
+check "forced: both restored runs continue the whole one" /usr/bin/python3 - "$work" <<'PY'
+import sys, h5py, numpy as np
+work = sys.argv[1]
+full = h5py.File(work + "/forced_full.h5", "r")
+keep = full["spikes/step"][:] >= 300
+assert keep.sum() > 50
+for name in ("forced_2b", "forced_2w"):
+    part = h5py.File(work + "/" + name + ".h5", "r")
+    for column in ("step", "neuron"):
+        assert np.array_equal(full["spikes/" + column][:][keep], part["spikes/" + column][:]), name
+PY
+mpirun -n 1 "$binary" --restore "$work/forced_1.ckpt.h5" --run.protocol test:200 \
+  --validation.forced_spikes "$work/forced.csv" --output "$work/forced_x.h5" >"$work/forced_x.log" 2>&1
+code=$?
+check "forced: a step beyond the restored run's end is refused (exit 2, naming the range)" \
+  bash -c "[[ $code -eq 2 ]] && grep -q \"outside the run's steps \\[0, 499\\]\" '$work/forced_x.log'"
+
 cli_end "end-to-end"

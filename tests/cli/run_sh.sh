@@ -38,8 +38,13 @@ for delay in 0.02 0.1 0.3 0.6 1 2; do
   kill -TERM "$pid"
   wait "$pid"
   code=$?
+  # At 0.02 s a loaded machine may not have run bash up to run.sh's trap: the signal then acts
+  # as by default (143), with nothing written (docs/design.md section 8, "A signal at any moment").
+  early=0
+  [[ $delay == 0.02 ]] && early=1
   check "SIGTERM to run.sh at ${delay}s: exit $code is 3 with a checkpoint, or 4 with no output" \
-    bash -c "[[ ($code -eq 3 && -f tree/results/sig.ckpt.h5) || ($code -eq 4 && ! -e tree/results/sig.h5) ]]" ||
+    bash -c "[[ ($code -eq 3 && -f tree/results/sig.ckpt.h5) || ($code -eq 4 && ! -e tree/results/sig.h5) ||
+                ($early -eq 1 && $code -eq 143 && ! -e tree/results/sig.h5 && ! -s sig.log) ]]" ||
     tail -3 sig.log
 done
 
