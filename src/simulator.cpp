@@ -34,9 +34,9 @@ void guarded(std::exception_ptr& failure, F&& f) noexcept {
 // M6 for one neuron's weighted sums in one step: decay by the factors, then add w_kj R_j u_j
 // of the step's leading inputs and then of its recurrent events, in that order. deliver and
 // deliver_by_circuit both go through it: their bit-identity rests on it.
-inline void neuron_sums_step(double& decay, double& rise, double decay_factor, double rise_factor,
-                             const double* row, const Arrival* inputs, std::size_t n_inputs,
-                             const PendingEvent* events, std::size_t n_events) {
+[[gnu::always_inline]] inline void neuron_sums_step(
+    double& decay, double& rise, double decay_factor, double rise_factor, const double* row,
+    const Arrival* inputs, std::size_t n_inputs, const PendingEvent* events, std::size_t n_events) {
   double d = decay * decay_factor;
   double r = rise * rise_factor;
   for (std::size_t i = 0; i < n_inputs; ++i) {
@@ -57,11 +57,13 @@ inline void neuron_sums_step(double& decay, double& rise, double decay_factor, d
 // run would silently replay nothing or force nothing).
 const Config& with_inputs_loaded(const Config& config, const SimulatorInputs& inputs) {
   if (inputs.files.size() != input_file_sources(config).size())
-    throw std::logic_error("Simulator: the input files the config names were not loaded "
-                           "(load_simulator_inputs)");
+    throw std::logic_error(
+        "Simulator: the input files the config names were not loaded "
+        "(load_simulator_inputs)");
   if (!config.forced_spikes_file.empty() && !inputs.forced)
-    throw std::logic_error("Simulator: validation.forced_spikes was not loaded "
-                           "(load_simulator_inputs)");
+    throw std::logic_error(
+        "Simulator: validation.forced_spikes was not loaded "
+        "(load_simulator_inputs)");
   return config;
 }
 
@@ -96,9 +98,8 @@ Simulator::Simulator(const Config& config, Communicator& comm, SimulatorInputs i
       router_(network_, domain_.circuit_begin(), domain_.circuit_end(), config.delay_steps),
       state_(initial_state()),
       team_(make_team()),
-      exchange_(comm),
-      interval_inputs_{.steps =
-                           std::vector<InputStep>(static_cast<std::size_t>(config.delay_steps))} {
+      exchange_(comm) {
+  interval_inputs_.steps.resize(static_cast<std::size_t>(config.delay_steps));
   if (inputs.forced) interval_inputs_.forced = std::move(*inputs.forced);
 }
 
