@@ -253,10 +253,14 @@ int show_help_or_version(const seqlearn::Invocation& invocation, seqlearn::Commu
 
 // The configuration: the command line's, or a checkpoint's keys overridden by the command
 // line's (--restore).
-seqlearn::Config resolve_configuration(const seqlearn::Invocation& invocation) {
+// `first_step`: the checkpoint's step (0 without --restore), where the run starts.
+seqlearn::Config resolve_configuration(const seqlearn::Invocation& invocation,
+                                       std::int64_t& first_step) {
+  first_step = 0;
   if (invocation.restore_path.empty()) return invocation.config;
   const seqlearn::CheckpointHeader header =
       seqlearn::read_checkpoint_header(invocation.restore_path);
+  first_step = header.step;
   return seqlearn::resume_config(header.config, invocation.explicit_values,
                                  header.remaining_protocol, header.continues_phase);
 }
@@ -358,16 +362,13 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   const seqlearn::Invocation invocation = seqlearn::parse_command_line(argc, argv);
   if (invocation.show_help || invocation.show_version)
     return show_help_or_version(invocation, comm);
-  const seqlearn::Config config = resolve_configuration(invocation);
+  std::int64_t first_step = 0;
+  const seqlearn::Config config = resolve_configuration(invocation, first_step);
   const auto claim = check_before_building(config, invocation, comm);
 
   g_stage = "building the network";
   const auto build_start = std::chrono::steady_clock::now();
   // A restored run's forced spikes may run to its checkpoint's step plus its protocol.
-  const std::int64_t first_step =
-      invocation.restore_path.empty()
-          ? 0
-          : seqlearn::read_checkpoint_header(invocation.restore_path).step;
   seqlearn::Simulator simulator(config, comm,
                                 seqlearn::load_simulator_inputs(config, first_step));
   simulator.set_checkpoint_writer(seqlearn::checkpoint_writer());

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 
 #include "seqlearn/registry.hpp"
@@ -23,7 +22,7 @@ struct NeuronQuantity {
   std::string help;  // one line for docs and --help
   // The value of local neuron k at the end of the step. Called from the serial part of the
   // step, which must not be slowed down: keep it a read of the state.
-  std::function<double(const NeuronState& neurons, std::uint64_t k)> value;
+  double (*value)(const NeuronState& neurons, std::uint64_t k);  // a capture-free lambda
 };
 
 // Every neuron quantity, the built-in ones first; register yours with
