@@ -75,6 +75,26 @@ class MpiCommunicator final : public Communicator {
     capacity_ = std::max(2 * capacity_, largest);
   }
 
+  void all_to_all(const std::vector<std::uint64_t>& send, const std::vector<int>& counts,
+                  std::vector<std::uint64_t>& received) override {
+    const auto n = static_cast<std::size_t>(size_);
+    receive_counts_.resize(n);
+    check(MPI_Alltoall(counts.data(), 1, MPI_INT, receive_counts_.data(), 1, MPI_INT, comm_),
+          "MPI_Alltoall");
+    send_displs_.assign(n, 0);
+    receive_displs_.assign(n, 0);
+    for (std::size_t r = 1; r < n; ++r) {
+      send_displs_[r] = send_displs_[r - 1] + counts[r - 1];
+      receive_displs_[r] = receive_displs_[r - 1] + receive_counts_[r - 1];
+    }
+    received.resize(static_cast<std::size_t>(receive_displs_[n - 1] + receive_counts_[n - 1]));
+    check(MPI_Alltoallv(send.data(), counts.data(), send_displs_.data(), MPI_UINT64_T,
+                        received.data(), receive_counts_.data(), receive_displs_.data(),
+                        MPI_UINT64_T, comm_),
+          "MPI_Alltoallv");
+    bytes_sent_ += (send.size() + n / 2) * sizeof(std::uint64_t);  // the words and the counts
+  }
+
   double max(double value) override { return reduce(value, MPI_DOUBLE, MPI_MAX); }
   double sum(double value) override { return reduce(value, MPI_DOUBLE, MPI_SUM); }
   std::uint64_t sum(std::uint64_t value) override { return reduce(value, MPI_UINT64_T, MPI_SUM); }
@@ -102,6 +122,7 @@ class MpiCommunicator final : public Communicator {
   std::vector<std::uint64_t> send_;
   std::vector<std::uint64_t> receive_;
   std::vector<int> counts_;
+  std::vector<int> receive_counts_, send_displs_, receive_displs_;  // all_to_all
   std::uint64_t bytes_sent_ = 0;
 };
 

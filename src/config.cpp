@@ -440,6 +440,7 @@ void build_run(const Values& v, Config& c) {
          "input.label_file only together with a CSV input.file (it labels that file's steps)");
   c.seed = static_cast<std::uint32_t>(v.integer("run.seed"));
   c.threads = static_cast<int>(v.integer("run.threads"));
+  c.exchange = v.choice<ExchangeChoice>("run.exchange");
 }
 
 // record.neurons names only neurons the network has, refused before any part is built: the

@@ -1,10 +1,91 @@
 #include "seqlearn/spike_exchange.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "seqlearn/scoped_timer.hpp"
 
 namespace seqlearn {
+
+const char* to_string(ExchangeMode mode) {
+  return mode == ExchangeMode::directed ? "directed" : "allgather";
+}
+
+ExchangeRoutes ExchangeRoutes::everything(std::uint64_t n_circuits) {
+  ExchangeRoutes routes;
+  routes.n_circuits = n_circuits;
+  routes.needed = CircuitSet::all(n_circuits);
+  routes.owned_end = static_cast<std::int64_t>(n_circuits);
+  routes.listener_begin.resize(n_circuits + 1);
+  for (std::uint64_t c = 0; c <= n_circuits; ++c) routes.listener_begin[c] = static_cast<std::uint32_t>(c);
+  routes.listeners.assign(n_circuits, 0);
+  routes.mean_listeners = 1;
+  return routes;
+}
+
+namespace {
+
+// `needed` (ascending) as [number of runs, first, end, first, end, ...], runs of consecutive
+// circuits: a strip of grid rows is a few runs, however many circuits it holds.
+std::vector<std::uint64_t> as_runs(std::span<const std::uint32_t> needed) {
+  std::vector<std::uint64_t> runs{0};
+  for (std::size_t i = 0; i < needed.size();) {
+    std::size_t end = i + 1;
+    while (end < needed.size() && needed[end] == needed[end - 1] + 1) ++end;
+    runs.push_back(needed[i]);
+    runs.push_back(std::uint64_t{needed[end - 1]} + 1);
+    i = end;
+  }
+  runs[0] = (runs.size() - 1) / 2;
+  return runs;
+}
+
+}  // namespace
+
+ExchangeRoutes find_listeners(Communicator& comm, std::uint64_t n_circuits,
+                              std::int64_t owned_begin, std::int64_t owned_end,
+                              std::span<const std::uint32_t> needed) {
+  ExchangeRoutes routes;
+  routes.n_circuits = n_circuits;
+  routes.needed = CircuitSet(n_circuits, needed);
+  routes.owned_begin = owned_begin;
+  routes.owned_end = owned_end;
+  const std::vector<std::uint64_t> all = comm.all_gather(as_runs(needed));
+  // Calls f(owned circuit index, rank) for every rank that needs an owned circuit, by rank.
+  auto for_each_listener = [&](auto&& f) {
+    std::size_t i = 0;
+    for (std::uint32_t rank = 0; rank < static_cast<std::uint32_t>(comm.size()); ++rank) {
+      const std::uint64_t n_runs = all[i++];
+      for (std::uint64_t k = 0; k < n_runs; ++k, i += 2) {
+        const auto first = std::max<std::int64_t>(static_cast<std::int64_t>(all[i]), owned_begin);
+        const auto end = std::min<std::int64_t>(static_cast<std::int64_t>(all[i + 1]), owned_end);
+        for (std::int64_t c = first; c < end; ++c)
+          f(static_cast<std::size_t>(c - owned_begin), rank);
+      }
+    }
+  };
+  std::vector<std::uint32_t>& begin = routes.listener_begin;
+  begin.assign(static_cast<std::size_t>(owned_end - owned_begin) + 1, 0);
+  for_each_listener([&](std::size_t b, std::uint32_t) { ++begin[b + 1]; });
+  for (std::size_t b = 1; b < begin.size(); ++b) begin[b] += begin[b - 1];
+  routes.listeners.resize(begin.back());
+  std::vector<std::uint32_t> cursor(begin.begin(), begin.end() - 1);
+  for_each_listener([&](std::size_t b, std::uint32_t rank) { routes.listeners[cursor[b]++] = rank; });
+  routes.mean_listeners = comm.sum(static_cast<double>(routes.listeners.size())) /
+                          static_cast<double>(std::max<std::uint64_t>(n_circuits, 1));
+  return routes;
+}
+
+// docs/scaling.md: per word, the directed exchange saves the bytes and the walk of the ranks
+// that do not need it, and pays a message per listening peer. Below 16 ranks the peers' latency
+// outweighs what a word saves on the grids we measured; above, it pays once fewer than a quarter
+// of the ranks need a circuit.
+ExchangeMode choose_exchange_mode(int ranks, double mean_listeners) {
+  constexpr int kDirectedMinRanks = 16;
+  return ranks >= kDirectedMinRanks && 4 * mean_listeners <= ranks ? ExchangeMode::directed
+                                                                   : ExchangeMode::allgather;
+}
 
 void SpikeExchange::note_divergence(std::int64_t step, std::uint64_t neuron) {
   const std::lock_guard<std::mutex> lock(divergence_mutex_);
@@ -12,28 +93,65 @@ void SpikeExchange::note_divergence(std::int64_t step, std::uint64_t neuron) {
   if (!divergence_ || d < *divergence_) divergence_ = d;
 }
 
+// A stop request and a divergence report: words for every rank.
+void SpikeExchange::append_control_words() {
+  auto append = [&](ExchangeWord::Kind kind, std::uint64_t payload) {
+    outgoing_.push_back(ExchangeWord::control(kind, payload).bits());
+    outgoing_.push_back(0);
+  };
+  if (stop_requested_.load()) append(ExchangeWord::Kind::stop, 0);
+  const std::lock_guard<std::mutex> lock(divergence_mutex_);
+  if (!divergence_) return;
+  append(ExchangeWord::Kind::diverged_step, static_cast<std::uint64_t>(divergence_->step));
+  append(ExchangeWord::Kind::diverged_neuron, divergence_->neuron);
+}
+
+// outgoing_ to the ranks that listen, each rank's items in posted order (a counting sort by
+// destination): a spike to its circuit's listeners, a control word to every rank.
+void SpikeExchange::send_directed() {
+  const auto n_ranks = static_cast<std::size_t>(comm_.size());
+  auto for_each_destination = [&](std::uint64_t word, auto&& f) {
+    const ExchangeWord w(word);
+    if (!w.is_spike()) {
+      for (std::size_t r = 0; r < n_ranks; ++r) f(r);
+      return;
+    }
+    for (const std::uint32_t r : routes_.listeners_of(w.circuit())) f(r);
+  };
+  std::vector<int>& counts = send_counts_;
+  counts.assign(n_ranks, 0);
+  for (std::size_t i = 0; i < outgoing_.size(); i += kItemWords)
+    for_each_destination(outgoing_[i], [&](std::size_t r) { counts[r] += static_cast<int>(kItemWords); });
+  std::vector<std::size_t> cursor(n_ranks, 0);
+  for (std::size_t r = 1; r < n_ranks; ++r)
+    cursor[r] = cursor[r - 1] + static_cast<std::size_t>(counts[r - 1]);
+  send_.resize(cursor.back() + static_cast<std::size_t>(counts.back()));
+  for (std::size_t i = 0; i < outgoing_.size(); i += kItemWords)
+    for_each_destination(outgoing_[i], [&](std::size_t r) {
+      send_[cursor[r]++] = outgoing_[i];
+      send_[cursor[r]++] = outgoing_[i + 1];
+    });
+  comm_.all_to_all(send_, counts, incoming_);
+}
+
 const ReceivedExchange& SpikeExchange::exchange(std::int64_t interval_steps, double& wall_s,
                                                 double& cpu_s) {
-  if (stop_requested_.load())
-    outgoing_.push_back(ExchangeWord::control(ExchangeWord::Kind::stop, 0).bits());
-  {
-    const std::lock_guard<std::mutex> lock(divergence_mutex_);
-    if (divergence_) {
-      outgoing_.push_back(ExchangeWord::control(ExchangeWord::Kind::diverged_step,
-                                                static_cast<std::uint64_t>(divergence_->step))
-                              .bits());
-      outgoing_.push_back(
-          ExchangeWord::control(ExchangeWord::Kind::diverged_neuron, divergence_->neuron).bits());
-    }
-  }
+  append_control_words();
   {
     const ScopedTimer exchange_time(wall_s);
     std::optional<ScopedCpuTimer> exchange_cpu;
     if (comm_.size() > 1) exchange_cpu.emplace(cpu_s);
-    comm_.all_gather(outgoing_, incoming_);
+    if (mode_ == ExchangeMode::directed)
+      send_directed();
+    else
+      comm_.all_gather(outgoing_, incoming_);
     outgoing_.clear();
   }
-  receive_exchange(incoming_, interval_steps, received_);
+  {
+    const ScopedTimer walk_time(walk_s_);
+    receive_exchange(incoming_, interval_steps, routes_.needed, received_);
+  }
+  received_words_ += received_.words;
   stop_agreed_ = stop_agreed_ || received_.stop;
   if (received_.divergence)
     throw DivergenceError("the dynamics diverged at step " +

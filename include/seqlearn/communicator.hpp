@@ -33,6 +33,13 @@ class Communicator {
     return all;
   }
 
+  // The directed spike exchange: sends send[first_r, first_r + counts[r]) to rank r (first_r:
+  // the sum of the counts before r) and returns in `received` what every rank sent to this
+  // one, in rank order (an Alltoall of the counts, then an Alltoallv). Called by all ranks;
+  // `received` is reused as in all_gather.
+  virtual void all_to_all(const std::vector<std::uint64_t>& send, const std::vector<int>& counts,
+                          std::vector<std::uint64_t>& received) = 0;
+
   virtual double max(double value) = 0;
   virtual double sum(double value) = 0;
   virtual std::uint64_t sum(std::uint64_t value) = 0;
@@ -46,7 +53,7 @@ class Communicator {
   // Address of the underlying MPI_Comm, for parallel HDF5 only; nullptr for the local one.
   virtual const void* mpi_comm_handle() const = 0;
 
-  // Bytes this rank has sent in all_gather so far (benchmark figure).
+  // Bytes this rank has sent in all_gather and all_to_all so far (benchmark figure).
   virtual std::uint64_t bytes_sent() const = 0;
 };
 
