@@ -80,6 +80,12 @@ const Config& within_exchange_limits(const Config& config) {
   return config;
 }
 
+// Spikes expected per exchange interval: every circuit fires at r_max in all (M3-M5).
+double expected_words(const Config& config) {
+  return static_cast<double>(config.n_circuits()) * config.r_max_hz * config.dt_s() *
+         static_cast<double>(config.delay_steps);
+}
+
 // run.exchange; none: auto.
 std::optional<ExchangeMode> exchange_mode(ExchangeChoice choice) {
   switch (choice) {
@@ -115,7 +121,7 @@ Simulator::Simulator(const Config& config, Communicator& comm, SimulatorInputs i
                 find_listeners(comm, static_cast<std::uint64_t>(network_.n_circuits()),
                                domain_.circuit_begin(), domain_.circuit_end(),
                                router_.needed_circuits()),
-                exchange_mode(config.exchange)) {
+                exchange_mode(config.exchange), expected_words(config)) {
   interval_inputs_.steps.resize(static_cast<std::size_t>(config.delay_steps));
   if (inputs.forced) interval_inputs_.forced = std::move(*inputs.forced);
 }

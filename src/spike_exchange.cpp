@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <string>
 
 #include "seqlearn/scoped_timer.hpp"
@@ -77,14 +78,22 @@ ExchangeRoutes find_listeners(Communicator& comm, std::uint64_t n_circuits,
   return routes;
 }
 
-// docs/scaling.md: per word, the directed exchange saves the bytes and the walk of the ranks
-// that do not need it, and pays a message per listening peer. Below 16 ranks the peers' latency
-// outweighs what a word saves on the grids we measured; above, it pays once fewer than a quarter
-// of the ranks need a circuit.
-ExchangeMode choose_exchange_mode(int ranks, double mean_listeners) {
-  constexpr int kDirectedMinRanks = 16;
-  return ranks >= kDirectedMinRanks && 4 * mean_listeners <= ranks ? ExchangeMode::directed
-                                                                   : ExchangeMode::allgather;
+// The cost model of docs/scaling.md, with its constants: per word a rank does not need, the
+// walk (bench/exchange_walk.sh: 1.5 ns) and its 16 bytes at 10 GB/s; per collective step
+// 2 us (an MPI_Allgather of 50 ints took 8 us at 16 ranks, bench/README.md), per peer message
+// 1 us. The directed exchange adds an Alltoall of the counts and a message per listening peer
+// (about mean_listeners of them).
+ExchangeMode choose_exchange_mode(int ranks, double mean_listeners, double words) {
+  constexpr double kWalkSkipS = 1.5e-9;
+  constexpr double kBytePerWordS = 16 / 10e9;
+  constexpr double kCollectiveStepS = 2e-6;
+  constexpr double kPeerMessageS = 1e-6;
+  if (ranks < 2) return ExchangeMode::allgather;
+  const double unneeded = words * (1 - std::min(1.0, mean_listeners / ranks));
+  const double saved_s = unneeded * (kWalkSkipS + kBytePerWordS);
+  const double added_s = kCollectiveStepS * std::log2(static_cast<double>(ranks)) +
+                         kPeerMessageS * mean_listeners;
+  return saved_s > added_s ? ExchangeMode::directed : ExchangeMode::allgather;
 }
 
 void SpikeExchange::note_divergence(std::int64_t step, std::uint64_t neuron) {

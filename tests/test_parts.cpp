@@ -195,11 +195,18 @@ TEST(ExchangeWord, FilterKeepsControlWordsWhateverTheirPayload) {
                std::logic_error);
 }
 
-TEST(SpikeExchange, AutoIsDirectedOnlyForManyRanksAndFewListeners) {
-  EXPECT_EQ(choose_exchange_mode(1, 1.0), ExchangeMode::allgather);
-  EXPECT_EQ(choose_exchange_mode(8, 1.5), ExchangeMode::allgather);
-  EXPECT_EQ(choose_exchange_mode(64, 4.0), ExchangeMode::directed);
-  EXPECT_EQ(choose_exchange_mode(64, 40.0), ExchangeMode::allgather);
+// docs/scaling.md's crossover: the directed exchange pays when many words are not needed by
+// most ranks; few words, few ranks or many listeners keep the allgather.
+TEST(SpikeExchange, AutoIsDirectedWhenManyWordsAreNotNeeded) {
+  const double grid_1000 = 1e6 * 100 * 1e-3;  // 1000x1000 circuits at r_max 100 Hz, dt 1 ms
+  const double grid_256 = 65536 * 100 * 1e-3;
+  EXPECT_EQ(choose_exchange_mode(1, 1.0, grid_1000), ExchangeMode::allgather);
+  EXPECT_EQ(choose_exchange_mode(64, 3.9, grid_1000), ExchangeMode::directed);
+  EXPECT_EQ(choose_exchange_mode(1024, 15.1, grid_1000), ExchangeMode::directed);
+  EXPECT_EQ(choose_exchange_mode(64, 60.0, grid_1000), ExchangeMode::allgather);  // all listen
+  EXPECT_EQ(choose_exchange_mode(16, 3.8, 50 * 100 * 1e-3), ExchangeMode::allgather);  // 10x5
+  EXPECT_EQ(choose_exchange_mode(64, 8.6, grid_256), ExchangeMode::allgather);  // at the edge
+  EXPECT_EQ(choose_exchange_mode(256, 15.0, 4 * grid_256), ExchangeMode::directed);
 }
 
 TEST(Recorder, TracedNeuronsSplitOverRanksAsTheChoiceSays) {

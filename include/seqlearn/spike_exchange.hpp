@@ -63,17 +63,22 @@ ExchangeRoutes find_listeners(Communicator& comm, std::uint64_t n_circuits,
                               std::int64_t owned_begin, std::int64_t owned_end,
                               std::span<const std::uint32_t> needed);
 
-// run.exchange = auto: directed when a circuit is needed by few of many ranks (docs/scaling.md:
-// the crossover of the cost model). The same choice on every rank.
-ExchangeMode choose_exchange_mode(int ranks, double mean_listeners);
+// run.exchange = auto (docs/scaling.md, "Which exchange"): directed when the cost model says
+// that what it saves per exchange, the bytes and the walk of every word a rank does not need,
+// outweighs what it adds, a collective for the counts and a message per listening peer.
+// `words` is the expected number of spikes per exchange interval (every circuit fires at
+// r_max, M3-M5). The same choice on every rank: every argument is the same on all.
+ExchangeMode choose_exchange_mode(int ranks, double mean_listeners, double words);
 
 class SpikeExchange {
  public:
-  // `mode`: none = choose_exchange_mode (the same on every rank).
-  SpikeExchange(Communicator& comm, ExchangeRoutes routes, std::optional<ExchangeMode> mode)
+  // `mode`: none = choose_exchange_mode with `expected_words` per exchange interval.
+  SpikeExchange(Communicator& comm, ExchangeRoutes routes, std::optional<ExchangeMode> mode,
+                double expected_words = 0)
       : comm_(comm),
         routes_(std::move(routes)),
-        mode_(mode.value_or(choose_exchange_mode(comm.size(), routes_.mean_listeners))) {}
+        mode_(mode.value_or(
+            choose_exchange_mode(comm.size(), routes_.mean_listeners, expected_words))) {}
 
   // Local neuron spike at `step_offset` steps into the interval, with the amplitude R*u it
   // carries (M6; this rank, its owner, advanced its STP state: M12-M14). Serial part only.
