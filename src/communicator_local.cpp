@@ -9,10 +9,12 @@ class LocalCommunicator final : public Communicator {
  public:
   int rank() const override { return 0; }
   int size() const override { return 1; }
-  using Communicator::all_gather;
   void all_gather(const std::vector<std::uint64_t>& local,
                   std::vector<std::uint64_t>& all) override {
     all = local;
+  }
+  std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) override {
+    return local;
   }
   void all_to_all(const std::vector<std::uint64_t>& send, const std::vector<int>& counts,
                   std::vector<std::uint64_t>& received) override {

@@ -34,7 +34,6 @@ class MpiCommunicator final : public Communicator {
   // One MPI_Allgather of fixed-size slots [count, items...] per call. Only when some rank has
   // more items than a slot holds does a second collective (Allgatherv with the now known
   // counts) follow, and the slot grows so that it rarely happens again (NEST does the same).
-  using Communicator::all_gather;
   void all_gather(const std::vector<std::uint64_t>& local,
                   std::vector<std::uint64_t>& all) override {
     const std::size_t slot = capacity_ + 1;
@@ -73,6 +72,23 @@ class MpiCommunicator final : public Communicator {
           "MPI_Allgatherv");
     bytes_sent_ += local.size() * sizeof(std::uint64_t);
     capacity_ = std::max(2 * capacity_, largest);
+  }
+
+  std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) override {
+    const std::uint64_t count = local.size();
+    std::vector<std::uint64_t> sizes(static_cast<std::size_t>(size_));
+    check(MPI_Allgather(&count, 1, MPI_UINT64_T, sizes.data(), 1, MPI_UINT64_T, comm_),
+          "MPI_Allgather");
+    std::vector<int> counts(sizes.size()), displs(sizes.size(), 0);
+    for (std::size_t r = 0; r < sizes.size(); ++r) {
+      counts[r] = static_cast<int>(sizes[r]);
+      if (r > 0) displs[r] = displs[r - 1] + counts[r - 1];
+    }
+    std::vector<std::uint64_t> all(static_cast<std::size_t>(displs.back() + counts.back()));
+    check(MPI_Allgatherv(local.data(), static_cast<int>(local.size()), MPI_UINT64_T, all.data(),
+                         counts.data(), displs.data(), MPI_UINT64_T, comm_),
+          "MPI_Allgatherv");
+    return all;
   }
 
   void all_to_all(const std::vector<std::uint64_t>& send, const std::vector<int>& counts,

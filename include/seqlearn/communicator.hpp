@@ -23,15 +23,14 @@ class Communicator {
   virtual int size() const = 0;
 
   // Concatenation of every rank's `local` in rank order (an Allgather(v)). Called by all
-  // ranks. The spike exchange of the step loop; also used for small set-up gathers.
-  // `all` is reused: the step loop keeps one, so the hot path allocates nothing.
+  // ranks. The spike exchange of the step loop: `all` is reused, so the hot path allocates
+  // nothing, and the collective's slot size follows the exchange's sizes.
   virtual void all_gather(const std::vector<std::uint64_t>& local,
                           std::vector<std::uint64_t>& all) = 0;
-  std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) {
-    std::vector<std::uint64_t> all;
-    all_gather(local, all);
-    return all;
-  }
+  // The same for set-up gathers of any size (an Allgather of the counts, then an Allgatherv):
+  // they leave the exchange's slot size alone, which a large one would inflate for the rest
+  // of the run (every exchange would then send that many bytes).
+  virtual std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) = 0;
 
   // The directed spike exchange: sends send[first_r, first_r + counts[r]) to rank r (first_r:
   // the sum of the counts before r) and returns in `received` what every rank sent to this
