@@ -160,8 +160,8 @@ constexpr KeySpec kKeys[] = {
      "OMP_NUM_THREADS), one per 100 thousand local synapses (docs/parallel.md)"},
     {"run.exchange",             choice,    "auto | allgather | directed", "auto", "",   may_change,
      "how spikes reach other ranks: allgather (every rank gets every spike), directed (only the "
-     "ranks that listen to its circuit), auto (directed at 16+ ranks when a circuit has few "
-     "listeners; docs/scaling.md). The results are the same"},
+     "ranks that listen to its circuit), auto (directed where docs/scaling.md's cost model says "
+     "it pays: many spikes, few listeners per circuit). The results are the same"},
     {"record.neurons",           neurons,   "",               "random:20", "",       may_change,
      "traced neurons (the default takes all neurons of a smaller network)",
      "ids < the network's neurons; an explicit K <= the network's neurons"},
