@@ -23,14 +23,17 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < words; ++i) {
     const auto circuit = static_cast<std::uint64_t>(
         rng.uniform(seqlearn::Purpose::generator, i, 0) * static_cast<double>(n_circuits));
-    const auto offset = static_cast<std::int64_t>(i * static_cast<std::size_t>(interval_steps) / words);
-    items.push_back(seqlearn::ExchangeWord::spike(offset, circuit, static_cast<std::uint32_t>(i % 10)).bits());
+    const auto offset =
+        static_cast<std::int64_t>(i * static_cast<std::size_t>(interval_steps) / words);
+    items.push_back(
+        seqlearn::ExchangeWord::spike(offset, circuit, static_cast<std::uint32_t>(i % 10)).bits());
     items.push_back(0);
   }
   for (const double fraction : {0.0, 0.01, 0.1, 0.5, 1.0}) {
     // The needed circuits: a contiguous band of the given share (a rank's strip and halo).
     std::vector<std::uint64_t> band;
-    for (std::uint64_t c = 0; c < static_cast<std::uint64_t>(fraction * static_cast<double>(n_circuits)); ++c)
+    for (std::uint64_t c = 0;
+         c < static_cast<std::uint64_t>(fraction * static_cast<double>(n_circuits)); ++c)
       band.push_back(c);
     const seqlearn::CircuitSet needed(n_circuits, band);
     seqlearn::ReceivedExchange received;

@@ -19,7 +19,8 @@ namespace {
 // Neurons of the circuits `owned` and of all their source circuits.
 std::uint64_t needed_neurons(const seqlearn::Network& network,
                              const std::vector<std::vector<std::uint32_t>>& sources,
-                             const std::vector<std::int64_t>& owned, std::vector<std::uint8_t>& mark) {
+                             const std::vector<std::int64_t>& owned,
+                             std::vector<std::uint8_t>& mark) {
   std::fill(mark.begin(), mark.end(), 0);
   std::uint64_t neurons = 0;
   auto add = [&](std::int64_t c) {

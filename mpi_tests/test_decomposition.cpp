@@ -202,10 +202,14 @@ TEST(Decomposition, PrunedSynapsesTwoThreadsWithDelay) {
 // reference runs alone with the allgather.
 TEST(Decomposition, DirectedExchangeWithDelay) {
   const std::vector<std::pair<std::string, std::string>> local_grid = {
-      {"network.grid", "12x8"},          {"network.connectivity", "fixed_indegree"},
-      {"network.wta_indegree", "6"},     {"network.lambda", "0.8"},
-      {"network.delay", "3"},            {"network.n_inputs", "30"},
-      {"run.protocol", "train:1500,test:300"}, {"record.dt_rec", "100"}};
+      {"network.grid", "12x8"},
+      {"network.connectivity", "fixed_indegree"},
+      {"network.wta_indegree", "6"},
+      {"network.lambda", "0.8"},
+      {"network.delay", "3"},
+      {"network.n_inputs", "30"},
+      {"run.protocol", "train:1500,test:300"},
+      {"record.dt_rec", "100"}};
   for (const char* mode : {"directed", "allgather"}) {
     SCOPED_TRACE(mode);
     auto overrides = local_grid;

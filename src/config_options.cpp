@@ -195,7 +195,9 @@ constexpr KeySpec kKeys[] = {
 
 }  // namespace
 
-std::span<const KeySpec> key_table() { return kKeys; }
+std::span<const KeySpec> key_table() {
+  return kKeys;
+}
 
 const KeySpec* find_spec(std::string_view key) {
   for (const auto& spec : kKeys)
@@ -315,7 +317,6 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     }
   return d[a.size()][b.size()];
 }
-
 
 }  // namespace
 

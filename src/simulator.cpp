@@ -117,11 +117,11 @@ Simulator::Simulator(const Config& config, Communicator& comm, SimulatorInputs i
       router_(network_, domain_.circuit_begin(), domain_.circuit_end(), config.delay_steps),
       state_(initial_state()),
       team_(make_team()),
-      exchange_(comm,
-                find_listeners(comm, static_cast<std::uint64_t>(network_.n_circuits()),
-                               domain_.circuit_begin(), domain_.circuit_end(),
-                               router_.needed_circuits()),
-                exchange_mode(config.exchange), expected_words(config)) {
+      exchange_(
+          comm,
+          find_listeners(comm, static_cast<std::uint64_t>(network_.n_circuits()),
+                         domain_.circuit_begin(), domain_.circuit_end(), router_.needed_circuits()),
+          exchange_mode(config.exchange), expected_words(config)) {
   interval_inputs_.steps.resize(static_cast<std::size_t>(config.delay_steps));
   if (inputs.forced) interval_inputs_.forced = std::move(*inputs.forced);
 }
@@ -503,7 +503,7 @@ void Simulator::exchange(const ExchangeInterval& interval) {
     for (; next < received.spikes.size() && received.spikes[next].step_offset() == o; ++next) {
       const ReceivedSpike& spike = received.spikes[next];
       std::optional<Arrival> arrival = router_.route_neuron(spike.circuit(), spike.position());
-      if (!arrival) continue;  // the exchange keeps needed circuits only: never
+      if (!arrival) continue;                // the exchange keeps needed circuits only: never
       arrival->amplitude = spike.amplitude;  // its owner fired it (post_local_spikes)
       router_.queue(s, *arrival);
     }

@@ -19,7 +19,8 @@ ExchangeRoutes ExchangeRoutes::everything(std::uint64_t n_circuits) {
   routes.needed = CircuitSet::all(n_circuits);
   routes.owned_end = static_cast<std::int64_t>(n_circuits);
   routes.listener_begin.resize(n_circuits + 1);
-  for (std::uint64_t c = 0; c <= n_circuits; ++c) routes.listener_begin[c] = static_cast<std::uint32_t>(c);
+  for (std::uint64_t c = 0; c <= n_circuits; ++c)
+    routes.listener_begin[c] = static_cast<std::uint32_t>(c);
   routes.listeners.assign(n_circuits, 0);
   routes.mean_listeners = 1;
   return routes;
@@ -72,7 +73,8 @@ ExchangeRoutes find_listeners(Communicator& comm, std::uint64_t n_circuits,
   for (std::size_t b = 1; b < begin.size(); ++b) begin[b] += begin[b - 1];
   routes.listeners.resize(begin.back());
   std::vector<std::uint32_t> cursor(begin.begin(), begin.end() - 1);
-  for_each_listener([&](std::size_t b, std::uint32_t rank) { routes.listeners[cursor[b]++] = rank; });
+  for_each_listener(
+      [&](std::size_t b, std::uint32_t rank) { routes.listeners[cursor[b]++] = rank; });
   routes.mean_listeners = comm.sum(static_cast<double>(routes.listeners.size())) /
                           static_cast<double>(std::max<std::uint64_t>(n_circuits, 1));
   return routes;
@@ -91,8 +93,8 @@ ExchangeMode choose_exchange_mode(int ranks, double mean_listeners, double words
   if (ranks < 2) return ExchangeMode::allgather;
   const double unneeded = words * (1 - std::min(1.0, mean_listeners / ranks));
   const double saved_s = unneeded * (kWalkSkipS + kBytePerWordS);
-  const double added_s = kCollectiveStepS * std::log2(static_cast<double>(ranks)) +
-                         kPeerMessageS * mean_listeners;
+  const double added_s =
+      kCollectiveStepS * std::log2(static_cast<double>(ranks)) + kPeerMessageS * mean_listeners;
   return saved_s > added_s ? ExchangeMode::directed : ExchangeMode::allgather;
 }
 
@@ -130,7 +132,8 @@ void SpikeExchange::send_directed() {
   std::vector<int>& counts = send_counts_;
   counts.assign(n_ranks, 0);
   for (std::size_t i = 0; i < outgoing_.size(); i += kItemWords)
-    for_each_destination(outgoing_[i], [&](std::size_t r) { counts[r] += static_cast<int>(kItemWords); });
+    for_each_destination(outgoing_[i],
+                         [&](std::size_t r) { counts[r] += static_cast<int>(kItemWords); });
   std::vector<std::size_t> cursor(n_ranks, 0);
   for (std::size_t r = 1; r < n_ranks; ++r)
     cursor[r] = cursor[r - 1] + static_cast<std::size_t>(counts[r - 1]);

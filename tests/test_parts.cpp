@@ -169,11 +169,16 @@ TEST(ExchangeWord, FilterKeepsControlWordsWhateverTheirPayload) {
   EXPECT_FALSE(needed.contains(6));
   EXPECT_EQ(needed.size(), 1u);
   const std::vector<std::uint64_t> items = {
-      ExchangeWord::spike(0, 6, 1).bits(), 0,
-      ExchangeWord::control(Kind::diverged_step, ExchangeWord::kPayloadMask).bits(), 0,
-      ExchangeWord::control(Kind::diverged_neuron, 123456).bits(), 0,
-      ExchangeWord::spike(0, 5, 3).bits(), std::bit_cast<std::uint64_t>(0.25),
-      ExchangeWord::control(Kind::stop, 0).bits(), 0};
+      ExchangeWord::spike(0, 6, 1).bits(),
+      0,
+      ExchangeWord::control(Kind::diverged_step, ExchangeWord::kPayloadMask).bits(),
+      0,
+      ExchangeWord::control(Kind::diverged_neuron, 123456).bits(),
+      0,
+      ExchangeWord::spike(0, 5, 3).bits(),
+      std::bit_cast<std::uint64_t>(0.25),
+      ExchangeWord::control(Kind::stop, 0).bits(),
+      0};
   ReceivedExchange received;
   receive_exchange(items, 1, needed, received);
   ASSERT_EQ(received.spikes.size(), 1u);
@@ -203,7 +208,7 @@ TEST(SpikeExchange, AutoIsDirectedWhenManyWordsAreNotNeeded) {
   EXPECT_EQ(choose_exchange_mode(1, 1.0, grid_1000), ExchangeMode::allgather);
   EXPECT_EQ(choose_exchange_mode(64, 3.9, grid_1000), ExchangeMode::directed);
   EXPECT_EQ(choose_exchange_mode(1024, 15.1, grid_1000), ExchangeMode::directed);
-  EXPECT_EQ(choose_exchange_mode(64, 60.0, grid_1000), ExchangeMode::allgather);  // all listen
+  EXPECT_EQ(choose_exchange_mode(64, 60.0, grid_1000), ExchangeMode::allgather);       // all listen
   EXPECT_EQ(choose_exchange_mode(16, 3.8, 50 * 100 * 1e-3), ExchangeMode::allgather);  // 10x5
   EXPECT_EQ(choose_exchange_mode(64, 8.6, grid_256), ExchangeMode::allgather);  // at the edge
   EXPECT_EQ(choose_exchange_mode(256, 15.0, 4 * grid_256), ExchangeMode::directed);

@@ -137,13 +137,13 @@ struct Config {
   InputSettings train_input;
   InputSettings test_input{.mode = PatternMode::alternating};
   bool reset_transients = true;
-  double t_pattern_xor_ms = 50.0;  // xor task: window length (docs/model.md 11.2)
-  int multi_groups = 2;              // multi task: channel groups (docs/model.md 11.6)
-  double multi_rate_min_hz = 10.0;   // multi task: range of a group's rate
+  double t_pattern_xor_ms = 50.0;   // xor task: window length (docs/model.md 11.2)
+  int multi_groups = 2;             // multi task: channel groups (docs/model.md 11.6)
+  double multi_rate_min_hz = 10.0;  // multi task: range of a group's rate
   double multi_rate_max_hz = 80.0;
   double t_multi_window_ms = 100.0;  // multi task: steps during which the rates stay constant
-  std::string input_file;          // file task: spikes (HDF5 or CSV `step,channel`)
-  std::string label_file;          // file task: labels (CSV `step,label`) of a CSV spike file
+  std::string input_file;            // file task: spikes (HDF5 or CSV `step,channel`)
+  std::string label_file;            // file task: labels (CSV `step,label`) of a CSV spike file
   // [run]
   std::vector<Phase> protocol{{.kind = PhaseKind::train, .steps = 100000, .learning = true},
                               {.kind = PhaseKind::test, .steps = 3000, .learning = false}};
@@ -182,8 +182,8 @@ struct Config {
   InputSettings input_settings(const Phase& phase) const;
   // Whether the steps of `phase` are traced (record.trace_phases).
   bool traces_phase(const Phase& phase) const;
-  bool uses_task(InputTask task) const;   // some phase of the protocol runs `task`
-  std::int64_t xor_window_steps() const;  // input.t_pattern_xor in steps
+  bool uses_task(InputTask task) const;     // some phase of the protocol runs `task`
+  std::int64_t xor_window_steps() const;    // input.t_pattern_xor in steps
   std::int64_t multi_window_steps() const;  // input.t_multi_window in steps
   std::string resolved_protocol_text() const;
   // ":TASK" when a phase names its task or runs another than `pattern`, else "" (so that the
@@ -236,6 +236,5 @@ void check_record_neurons(const Config& config, std::uint64_t n_neurons);
 
 // The unit of a key's value as the option table states it ("ms", "Hz", ...; "" for none).
 std::string unit_of_key(const std::string& key);
-
 
 }  // namespace seqlearn

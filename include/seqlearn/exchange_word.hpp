@@ -135,8 +135,8 @@ struct ReceivedSpike : ExchangeWord {
 
 // What one exchange brought to this rank.
 struct ReceivedExchange {
-  std::vector<ReceivedSpike> spikes;     // the needed ones of every rank, by step offset, then neuron
-  bool stop = false;                     // some rank asked to stop
+  std::vector<ReceivedSpike> spikes;  // the needed ones of every rank, by step offset, then neuron
+  bool stop = false;                  // some rank asked to stop
   std::optional<Divergence> divergence;  // the earliest over all ranks
   std::uint64_t words = 0;               // items received, spikes and control words, needed or not
   // Scratch, reused from interval to interval (no allocation on the hot path).

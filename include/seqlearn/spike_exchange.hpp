@@ -40,7 +40,7 @@ const char* to_string(ExchangeMode mode);
 // rank owns. Found once at set-up, from every rank's needed circuits (find_listeners).
 struct ExchangeRoutes {
   std::uint64_t n_circuits = 0;
-  CircuitSet needed;          // the circuits this rank listens to
+  CircuitSet needed;             // the circuits this rank listens to
   std::int64_t owned_begin = 0;  // this rank owns circuits [owned_begin, owned_end)
   std::int64_t owned_end = 0;
   std::vector<std::uint32_t> listener_begin;  // CSR per owned circuit into listeners
