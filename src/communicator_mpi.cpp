@@ -44,7 +44,7 @@ class MpiCommunicator final : public Communicator {
     check(MPI_Allgather(send_.data(), static_cast<int>(slot), MPI_UINT64_T, receive_.data(),
                         static_cast<int>(slot), MPI_UINT64_T, comm_),
           "MPI_Allgather");
-    bytes_sent_ += slot * sizeof(std::uint64_t);
+    bytes_sent_ += slot * sizeof(std::uint64_t) * static_cast<std::size_t>(size_ - 1);
 
     std::vector<int>& counts = counts_;
     counts.assign(static_cast<std::size_t>(size_), 0);
@@ -70,7 +70,7 @@ class MpiCommunicator final : public Communicator {
     check(MPI_Allgatherv(local.data(), static_cast<int>(local.size()), MPI_UINT64_T, all.data(),
                          counts.data(), displs.data(), MPI_UINT64_T, comm_),
           "MPI_Allgatherv");
-    bytes_sent_ += local.size() * sizeof(std::uint64_t);
+    bytes_sent_ += local.size() * sizeof(std::uint64_t) * static_cast<std::size_t>(size_ - 1);
     capacity_ = std::max(2 * capacity_, largest);
   }
 
@@ -108,7 +108,10 @@ class MpiCommunicator final : public Communicator {
                         received.data(), receive_counts_.data(), receive_displs_.data(),
                         MPI_UINT64_T, comm_),
           "MPI_Alltoallv");
-    bytes_sent_ += (send.size() + n / 2) * sizeof(std::uint64_t);  // the words and the counts
+    // The words and the counts this rank delivers to the others (not to itself).
+    for (std::size_t r = 0; r < n; ++r)
+      if (r != static_cast<std::size_t>(rank_))
+        bytes_sent_ += static_cast<std::uint64_t>(counts[r]) * sizeof(std::uint64_t) + sizeof(int);
   }
 
   double max(double value) override { return reduce(value, MPI_DOUBLE, MPI_MAX); }

@@ -52,7 +52,9 @@ class Communicator {
   // Address of the underlying MPI_Comm, for parallel HDF5 only; nullptr for the local one.
   virtual const void* mpi_comm_handle() const = 0;
 
-  // Bytes this rank has sent in all_gather and all_to_all so far (benchmark figure).
+  // Bytes of this rank's data that all_gather and all_to_all delivered to the other ranks so
+  // far (benchmark figure, comparable between the two: an all-gather's slot counts once per
+  // other rank, whatever algorithm MPI uses; nothing is counted on one rank).
   virtual std::uint64_t bytes_sent() const = 0;
 };
 

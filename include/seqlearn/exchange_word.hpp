@@ -122,7 +122,9 @@ inline std::uint64_t CircuitSet::size() const {
   return n;
 }
 
-// An exchange item is two words: an ExchangeWord and its payload, for a spike the amplitude
+// What travels per spike or control message is an item of two 64-bit values (16 bytes; the
+// benchmark figures' "words", received_words and walk_ns_per_word, count items): an
+// ExchangeWord and its payload, for a spike the amplitude
 // R*u its source's owner computed when it fired (M6, M12-M14: "owner computes", docs/design.md
 // 2), as the bits of a double; 0 for a control word. So a rank that listens to a neuron keeps
 // no STP state of it, and no two ranks compute the same amplitude.
