@@ -17,7 +17,8 @@ a and h fitted by least squares over LINES' 256x256 runs (the walk is measured, 
 the other runs (other grids) are shown against the fit. A rank's wall time per step adds the
 collective:
     allgather  alpha * log2 R + beta * 16 B * W                     (every rank gets every word)
-    directed   2 alpha * log2 R + alpha_p * L + beta * 16 B * W L / R   (L listeners per circuit)
+    directed   alpha * log2 R + alpha_p * L + beta * 16 B * W L / R   (L listeners per circuit:
+               the control words' all-reduce, neighbour messages, the words to the listeners)
 with W the words per step. alpha, beta, alpha_p are assumptions (see the doc), not fitted: the
 measurements here are oversubscribed on 2 cores and time no network.
 """
@@ -116,7 +117,7 @@ def main():
             if mode == "allgather":
                 collective = ALPHA_S * log_r + BETA_S_PER_B * 16 * words
             else:
-                collective = (2 * ALPHA_S * log_r + ALPHA_PEER_S * listeners
+                collective = (ALPHA_S * log_r + ALPHA_PEER_S * listeners
                               + BETA_S_PER_B * 16 * words * listeners / ranks)
             step = compute + trace + walk + collective
             inflation = ((a * synapses + h * halo * neurons + walk * ranks)

@@ -25,7 +25,9 @@ class MpiCommunicator final : public Communicator {
   ~MpiCommunicator() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized) MPI_Comm_free(&comm_);
+    if (finalized) return;
+    if (graph_ != MPI_COMM_NULL) MPI_Comm_free(&graph_);
+    MPI_Comm_free(&comm_);
   }
 
   int rank() const override { return rank_; }
@@ -91,27 +93,43 @@ class MpiCommunicator final : public Communicator {
     return all;
   }
 
-  void all_to_all(const std::vector<std::uint64_t>& send, const std::vector<int>& counts,
-                  std::vector<std::uint64_t>& received) override {
-    const auto n = static_cast<std::size_t>(size_);
-    receive_counts_.resize(n);
-    check(MPI_Alltoall(counts.data(), 1, MPI_INT, receive_counts_.data(), 1, MPI_INT, comm_),
-          "MPI_Alltoall");
-    send_displs_.assign(n, 0);
-    receive_displs_.assign(n, 0);
-    for (std::size_t r = 1; r < n; ++r) {
-      send_displs_[r] = send_displs_[r - 1] + counts[r - 1];
-      receive_displs_[r] = receive_displs_[r - 1] + receive_counts_[r - 1];
-    }
-    received.resize(static_cast<std::size_t>(receive_displs_[n - 1] + receive_counts_[n - 1]));
-    check(MPI_Alltoallv(send.data(), counts.data(), send_displs_.data(), MPI_UINT64_T,
-                        received.data(), receive_counts_.data(), receive_displs_.data(),
-                        MPI_UINT64_T, comm_),
-          "MPI_Alltoallv");
+  void set_neighbourhood(const std::vector<int>& sources,
+                         const std::vector<int>& destinations) override {
+    if (graph_ != MPI_COMM_NULL) MPI_Comm_free(&graph_);
+    sources_ = sources;
+    destinations_ = destinations;
+    check(MPI_Dist_graph_create_adjacent(comm_, static_cast<int>(sources.size()), sources.data(),
+                                         MPI_UNWEIGHTED, static_cast<int>(destinations.size()),
+                                         destinations.data(), MPI_UNWEIGHTED, MPI_INFO_NULL, 0,
+                                         &graph_),
+          "MPI_Dist_graph_create_adjacent");
+  }
+
+  void neighbour_exchange(const std::vector<std::uint64_t>& send, const std::vector<int>& counts,
+                          std::vector<std::uint64_t>& received) override {
+    if (graph_ == MPI_COMM_NULL)
+      throw std::logic_error("neighbour_exchange before set_neighbourhood");
+    receive_counts_.assign(sources_.size(), 0);
+    check(MPI_Neighbor_alltoall(counts.data(), 1, MPI_INT, receive_counts_.data(), 1, MPI_INT,
+                                graph_),
+          "MPI_Neighbor_alltoall");
+    send_displs_.assign(destinations_.size(), 0);
+    receive_displs_.assign(sources_.size(), 0);
+    for (std::size_t i = 1; i < destinations_.size(); ++i)
+      send_displs_[i] = send_displs_[i - 1] + counts[i - 1];
+    for (std::size_t i = 1; i < sources_.size(); ++i)
+      receive_displs_[i] = receive_displs_[i - 1] + receive_counts_[i - 1];
+    received.resize(sources_.empty() ? 0
+                                     : static_cast<std::size_t>(receive_displs_.back() +
+                                                                receive_counts_.back()));
+    check(MPI_Neighbor_alltoallv(send.data(), counts.data(), send_displs_.data(), MPI_UINT64_T,
+                                 received.data(), receive_counts_.data(), receive_displs_.data(),
+                                 MPI_UINT64_T, graph_),
+          "MPI_Neighbor_alltoallv");
     // The words and the counts this rank delivers to the others (not to itself).
-    for (std::size_t r = 0; r < n; ++r)
-      if (r != static_cast<std::size_t>(rank_))
-        bytes_sent_ += static_cast<std::uint64_t>(counts[r]) * sizeof(std::uint64_t) + sizeof(int);
+    for (std::size_t i = 0; i < destinations_.size(); ++i)
+      if (destinations_[i] != rank_)
+        bytes_sent_ += static_cast<std::uint64_t>(counts[i]) * sizeof(std::uint64_t) + sizeof(int);
   }
 
   double max(double value) override { return reduce(value, MPI_DOUBLE, MPI_MAX); }
@@ -141,7 +159,10 @@ class MpiCommunicator final : public Communicator {
   std::vector<std::uint64_t> send_;
   std::vector<std::uint64_t> receive_;
   std::vector<int> counts_;
-  std::vector<int> receive_counts_, send_displs_, receive_displs_;  // all_to_all
+  // The directed exchange's graph (neighbour_exchange) and its buffers.
+  MPI_Comm graph_ = MPI_COMM_NULL;
+  std::vector<int> sources_, destinations_;
+  std::vector<int> receive_counts_, send_displs_, receive_displs_;
   std::uint64_t bytes_sent_ = 0;
 };
 

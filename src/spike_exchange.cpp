@@ -53,11 +53,16 @@ ExchangeRoutes find_listeners(Communicator& comm, std::uint64_t n_circuits,
   routes.needed = CircuitSet(n_circuits, needed);
   routes.owned_begin = owned_begin;
   routes.owned_end = owned_end;
-  const std::vector<std::uint64_t> all = comm.all_gather(as_runs(needed));
+  // Every rank's [owned begin, owned end, runs of needed circuits...].
+  std::vector<std::uint64_t> mine = as_runs(needed);
+  mine.insert(mine.begin(),
+              {static_cast<std::uint64_t>(owned_begin), static_cast<std::uint64_t>(owned_end)});
+  const std::vector<std::uint64_t> all = comm.all_gather(mine);
   // Calls f(owned circuit index, rank) for every rank that needs an owned circuit, by rank.
   auto for_each_listener = [&](auto&& f) {
     std::size_t i = 0;
     for (std::uint32_t rank = 0; rank < static_cast<std::uint32_t>(comm.size()); ++rank) {
+      i += 2;  // its owned range
       const std::uint64_t n_runs = all[i++];
       for (std::uint64_t k = 0; k < n_runs; ++k, i += 2) {
         const auto first = std::max<std::int64_t>(static_cast<std::int64_t>(all[i]), owned_begin);
@@ -77,14 +82,27 @@ ExchangeRoutes find_listeners(Communicator& comm, std::uint64_t n_circuits,
       [&](std::size_t b, std::uint32_t rank) { routes.listeners[cursor[b]++] = rank; });
   routes.mean_listeners = comm.sum(static_cast<double>(routes.listeners.size())) /
                           static_cast<double>(std::max<std::uint64_t>(n_circuits, 1));
+  // Neighbours: the ranks that listen to an owned circuit; the ranks whose owned circuits
+  // this rank needs.
+  std::vector<std::uint8_t> sends_to(static_cast<std::size_t>(comm.size()), 0);
+  for (const std::uint32_t rank : routes.listeners) sends_to[rank] = 1;
+  std::size_t i = 0;
+  for (int rank = 0; rank < comm.size(); ++rank) {
+    const std::uint64_t begin = all[i], end = all[i + 1], n_runs = all[i + 2];
+    i += 3 + 2 * n_runs;
+    if (sends_to[static_cast<std::size_t>(rank)] != 0) routes.destinations.push_back(rank);
+    bool needs_one = false;
+    for (std::uint64_t c = begin; c < end && !needs_one; ++c) needs_one = routes.needed.contains(c);
+    if (needs_one) routes.sources.push_back(rank);
+  }
   return routes;
 }
 
 // The cost model of docs/scaling.md, with its constants: per word a rank does not need, the
 // walk (bench/exchange_walk.sh: 1.5 ns) and its 16 bytes at 10 GB/s; per collective step
-// 2 us (an MPI_Allgather of 50 ints took 8 us at 16 ranks, bench/README.md), per peer message
-// 1 us. The directed exchange adds an Alltoall of the counts and a message per listening peer
-// (about mean_listeners of them).
+// 2 us (an MPI_Allgather of 50 ints took 8 us at 16 ranks, bench/README.md), per neighbour
+// message 1 us. The directed exchange adds the control words' all-reduce (log2 R steps) and
+// messages to and from its neighbours (about mean_listeners of each).
 ExchangeMode choose_exchange_mode(int ranks, double mean_listeners, double words) {
   constexpr double kWalkSkipS = 1.5e-9;
   constexpr double kBytePerWordS = 16 / 10e9;
@@ -106,9 +124,10 @@ void SpikeExchange::note_divergence(std::int64_t step, std::uint64_t neuron) {
 
 // A stop request and a divergence report: words for every rank.
 void SpikeExchange::append_control_words() {
+  control_.clear();
   auto append = [&](ExchangeWord::Kind kind, std::uint64_t payload) {
-    outgoing_.push_back(ExchangeWord::control(kind, payload).bits());
-    outgoing_.push_back(0);
+    control_.push_back(ExchangeWord::control(kind, payload).bits());
+    control_.push_back(0);
   };
   if (stop_requested_.load()) append(ExchangeWord::Kind::stop, 0);
   const std::lock_guard<std::mutex> lock(divergence_mutex_);
@@ -117,33 +136,47 @@ void SpikeExchange::append_control_words() {
   append(ExchangeWord::Kind::diverged_neuron, divergence_->neuron);
 }
 
-// outgoing_ to the ranks that listen, each rank's items in posted order (a counting sort by
-// destination): a spike to its circuit's listeners, a control word to every rank.
-void SpikeExchange::send_directed() {
-  const auto n_ranks = static_cast<std::size_t>(comm_.size());
+SpikeExchange::SpikeExchange(Communicator& comm, ExchangeRoutes routes,
+                             std::optional<ExchangeMode> mode, double expected_words)
+    : comm_(comm),
+      routes_(std::move(routes)),
+      mode_(mode.value_or(
+          choose_exchange_mode(comm.size(), routes_.mean_listeners, expected_words))) {
+  if (mode_ != ExchangeMode::directed) return;
+  comm_.set_neighbourhood(routes_.sources, routes_.destinations);
+  destination_of_rank_.assign(static_cast<std::size_t>(comm_.size()), -1);
+  for (std::size_t i = 0; i < routes_.destinations.size(); ++i)
+    destination_of_rank_[static_cast<std::size_t>(routes_.destinations[i])] = static_cast<int>(i);
+}
+
+// The directed exchange: outgoing_ to the ranks that listen, each destination's items in
+// posted order (a counting sort by destination), through the neighbours' graph; then, if any
+// rank has control words (a one-word all-reduce says so), every rank's, gathered.
+void SpikeExchange::exchange_directed() {
+  const std::size_t n_destinations = routes_.destinations.size();
   auto for_each_destination = [&](std::uint64_t word, auto&& f) {
-    const ExchangeWord w(word);
-    if (!w.is_spike()) {
-      for (std::size_t r = 0; r < n_ranks; ++r) f(r);
-      return;
-    }
-    for (const std::uint32_t r : routes_.listeners_of(w.circuit())) f(r);
+    for (const std::uint32_t rank : routes_.listeners_of(ExchangeWord(word).circuit()))
+      f(static_cast<std::size_t>(destination_of_rank_[rank]));
   };
   std::vector<int>& counts = send_counts_;
-  counts.assign(n_ranks, 0);
+  counts.assign(n_destinations, 0);
   for (std::size_t i = 0; i < outgoing_.size(); i += kItemWords)
     for_each_destination(outgoing_[i],
-                         [&](std::size_t r) { counts[r] += static_cast<int>(kItemWords); });
-  std::vector<std::size_t> cursor(n_ranks, 0);
-  for (std::size_t r = 1; r < n_ranks; ++r)
-    cursor[r] = cursor[r - 1] + static_cast<std::size_t>(counts[r - 1]);
-  send_.resize(cursor.back() + static_cast<std::size_t>(counts.back()));
+                         [&](std::size_t d) { counts[d] += static_cast<int>(kItemWords); });
+  send_cursor_.assign(n_destinations, 0);
+  for (std::size_t d = 1; d < n_destinations; ++d)
+    send_cursor_[d] = send_cursor_[d - 1] + static_cast<std::size_t>(counts[d - 1]);
+  send_.resize(n_destinations == 0 ? 0
+                                   : send_cursor_.back() + static_cast<std::size_t>(counts.back()));
   for (std::size_t i = 0; i < outgoing_.size(); i += kItemWords)
-    for_each_destination(outgoing_[i], [&](std::size_t r) {
-      send_[cursor[r]++] = outgoing_[i];
-      send_[cursor[r]++] = outgoing_[i + 1];
+    for_each_destination(outgoing_[i], [&](std::size_t d) {
+      send_[send_cursor_[d]++] = outgoing_[i];
+      send_[send_cursor_[d]++] = outgoing_[i + 1];
     });
-  comm_.all_to_all(send_, counts, incoming_);
+  comm_.neighbour_exchange(send_, counts, incoming_);
+  if (comm_.max(std::uint64_t{!control_.empty()}) == 0) return;
+  const std::vector<std::uint64_t> control = comm_.all_gather(control_);
+  incoming_.insert(incoming_.end(), control.begin(), control.end());
 }
 
 const ReceivedExchange& SpikeExchange::exchange(std::int64_t interval_steps, double& wall_s,
@@ -153,10 +186,12 @@ const ReceivedExchange& SpikeExchange::exchange(std::int64_t interval_steps, dou
     const ScopedTimer exchange_time(wall_s);
     std::optional<ScopedCpuTimer> exchange_cpu;
     if (comm_.size() > 1) exchange_cpu.emplace(cpu_s);
-    if (mode_ == ExchangeMode::directed)
-      send_directed();
-    else
+    if (mode_ == ExchangeMode::directed) {
+      exchange_directed();
+    } else {
+      outgoing_.insert(outgoing_.end(), control_.begin(), control_.end());
       comm_.all_gather(outgoing_, incoming_);
+    }
     outgoing_.clear();
   }
   {

@@ -32,12 +32,19 @@ class Communicator {
   // of the run (every exchange would then send that many bytes).
   virtual std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) = 0;
 
-  // The directed spike exchange: sends send[first_r, first_r + counts[r]) to rank r (first_r:
-  // the sum of the counts before r) and returns in `received` what every rank sent to this
-  // one, in rank order (an Alltoall of the counts, then an Alltoallv). Called by all ranks;
-  // `received` is reused as in all_gather.
-  virtual void all_to_all(const std::vector<std::uint64_t>& send, const std::vector<int>& counts,
-                          std::vector<std::uint64_t>& received) = 0;
+  // The directed spike exchange's neighbourhood, fixed at set-up (collective): this rank
+  // receives from `sources` and sends to `destinations` (ranks, ascending; itself included if
+  // it talks to itself). With MPI a distributed graph communicator, so that an exchange costs
+  // per neighbour, not per rank (MPI_Dist_graph_create_adjacent).
+  virtual void set_neighbourhood(const std::vector<int>& sources,
+                                 const std::vector<int>& destinations) = 0;
+  // Sends send[first_i, first_i + counts[i]) to destinations[i] (first_i: the sum of the counts
+  // before i) and returns in `received` what the sources sent to this rank, in the order of
+  // `sources` (MPI_Neighbor_alltoall of the counts, then MPI_Neighbor_alltoallv). Called by
+  // all ranks; `received` is reused as in all_gather.
+  virtual void neighbour_exchange(const std::vector<std::uint64_t>& send,
+                                  const std::vector<int>& counts,
+                                  std::vector<std::uint64_t>& received) = 0;
 
   virtual double max(double value) = 0;
   virtual double sum(double value) = 0;
@@ -52,7 +59,7 @@ class Communicator {
   // Address of the underlying MPI_Comm, for parallel HDF5 only; nullptr for the local one.
   virtual const void* mpi_comm_handle() const = 0;
 
-  // Bytes of this rank's data that all_gather and all_to_all delivered to the other ranks so
+  // Bytes of this rank's data that all_gather and neighbour_exchange delivered to other ranks so
   // far (benchmark figure, comparable between the two: an all-gather's slot counts once per
   // other rank, whatever algorithm MPI uses; nothing is counted on one rank).
   virtual std::uint64_t bytes_sent() const = 0;

@@ -9,7 +9,9 @@
 //   allgather  every rank receives every rank's words (one Allgather) and drops those of
 //              circuits it does not need;
 //   directed   a spike goes only to the ranks that listen to its circuit, found once at set-up
-//              (an Alltoall of the counts, then an Alltoallv); control words go to every rank.
+//              (a graph of neighbours: MPI_Neighbor_alltoall of the counts, then
+//              MPI_Neighbor_alltoallv); control words reach every rank through a one-word
+//              all-reduce that says whether there are any, and then a gather of them.
 #pragma once
 
 #include <atomic>
@@ -45,6 +47,10 @@ struct ExchangeRoutes {
   std::int64_t owned_end = 0;
   std::vector<std::uint32_t> listener_begin;  // CSR per owned circuit into listeners
   std::vector<std::uint32_t> listeners;       // the ranks that need the circuit, ascending
+  // The directed exchange's neighbours, ascending: the ranks that own a circuit this rank
+  // needs (it receives from them) and those that need one of its circuits (it sends to them).
+  std::vector<int> sources;
+  std::vector<int> destinations;
   // Over all ranks: the mean number of ranks that need a circuit (1 when every circuit is
   // needed by its owner alone, the rank count when every rank needs every circuit).
   double mean_listeners = 0;
@@ -72,13 +78,10 @@ ExchangeMode choose_exchange_mode(int ranks, double mean_listeners, double words
 
 class SpikeExchange {
  public:
-  // `mode`: none = choose_exchange_mode with `expected_words` per exchange interval.
+  // `mode`: none = choose_exchange_mode with `expected_words` per exchange interval. Directed:
+  // collective (the neighbours' graph is built).
   SpikeExchange(Communicator& comm, ExchangeRoutes routes, std::optional<ExchangeMode> mode,
-                double expected_words = 0)
-      : comm_(comm),
-        routes_(std::move(routes)),
-        mode_(mode.value_or(
-            choose_exchange_mode(comm.size(), routes_.mean_listeners, expected_words))) {}
+                double expected_words = 0);
 
   // Local neuron spike at `step_offset` steps into the interval, with the amplitude R*u it
   // carries (M6; this rank, its owner, advanced its STP state: M12-M14). Serial part only.
@@ -114,16 +117,19 @@ class SpikeExchange {
 
  private:
   void append_control_words();
-  void send_directed();
+  void exchange_directed();
 
   Communicator& comm_;
   ExchangeRoutes routes_;
   ExchangeMode mode_;
-  std::vector<std::uint64_t> outgoing_;  // items (exchange_word.hpp): local spikes, control words
-  std::vector<std::uint64_t> send_;      // directed: outgoing_ by destination rank
-  std::vector<int> send_counts_;         // directed: words (not items) per destination rank
-  std::vector<std::uint64_t> incoming_;  // what the collective returned
-  ReceivedExchange received_;            // incoming_ decoded
+  std::vector<std::uint64_t> outgoing_;   // items (exchange_word.hpp): local spikes
+  std::vector<std::uint64_t> control_;    // items: this interval's control words
+  std::vector<std::uint64_t> send_;       // directed: outgoing_ by destination
+  std::vector<int> send_counts_;          // directed: words (not items) per destination
+  std::vector<std::size_t> send_cursor_;  // directed: where the next word to a destination goes
+  std::vector<int> destination_of_rank_;  // directed: index in routes_.destinations, or -1
+  std::vector<std::uint64_t> incoming_;   // what the collective returned
+  ReceivedExchange received_;             // incoming_ decoded
   std::atomic<bool> stop_requested_{false};
   bool stop_agreed_ = false;
   std::mutex divergence_mutex_;
