@@ -512,8 +512,8 @@ void check_checkpoint_attributes(const H5Input& in, const std::string& path) {
       {"continues_phase", Kind::integer, 0, 1},
       {"attributes_checksum", Kind::integer, -big, big},
       // Absent from checkpoints of versions with the pattern task alone.
-      {"generator_task", Kind::integer, 0,
-       static_cast<double>(input_tasks().entries().size()) - 1, true},
+      {"generator_task", Kind::integer, 0, static_cast<double>(input_tasks().entries().size()) - 1,
+       true},
   };
   // The tasks' fields; those with a value for when they are absent are optional.
   for (const auto& [task, entry] : input_tasks().entries())
@@ -553,12 +553,11 @@ InputGenerator::State read_generator(const H5Input& in) {
       const std::string name = "generator_" + field.name;
       const bool absent = in.attribute_kind("/checkpoint", name) == H5Input::Kind::missing;
       if (field.real)
-        g.position.set_real(field.name, absent ? *field.when_absent
-                                               : in.double_attribute("/checkpoint", name));
+        g.position.set_real(field.name,
+                            absent ? *field.when_absent : in.double_attribute("/checkpoint", name));
       else
-        g.position.set_integer(field.name,
-                               absent ? static_cast<std::int64_t>(*field.when_absent)
-                                      : in.int_attribute("/checkpoint", name));
+        g.position.set_integer(field.name, absent ? static_cast<std::int64_t>(*field.when_absent)
+                                                  : in.int_attribute("/checkpoint", name));
     }
   return g;
 }

@@ -455,8 +455,7 @@ void build_run(const Values& v, Config& c) {
   c.protocol = parse_protocol(v, c.dt_ms);
   // Cross-key check of input.task: the file task needs its file.
   for (const Phase& phase : c.protocol)
-    if (const InputSettings s = c.input_settings(phase);
-        s.task == "file" && s.file.empty())
+    if (const InputSettings s = c.input_settings(phase); s.task == "file" && s.file.empty())
       fail("input.file", "",
            "expected a spike file (HDF5 or CSV 'step,channel'): a phase of run.protocol runs the "
            "file task");

@@ -67,7 +67,8 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
   bytes = static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * 16.0;  // spikes
   for (const seqlearn::Phase& phase : config.protocol) {  // input spikes at the phase's rates
     const seqlearn::InputSettings input = config.input_settings(phase);
-    if (const auto spikes = simulator.input().spikes_in_phase(input, phase.steps, phase.continues)) {
+    if (const auto spikes =
+            simulator.input().spikes_in_phase(input, phase.steps, phase.continues)) {
       bytes += *spikes * 13.0;  // the spikes the task knows in advance (a file's)
       continue;
     }

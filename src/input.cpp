@@ -5,7 +5,6 @@
 #include <limits>
 #include <span>
 
-
 namespace seqlearn {
 
 namespace {
@@ -143,9 +142,9 @@ void PatternTask::save(TaskPosition& position) const {
   position.set_integer("sequence_position", static_cast<std::int64_t>(sequence_position_));
   position.set_real("warp", warp_);
   position.set_integer(
-      "pattern",
-      in_pattern_ ? config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_]
-                  : -1);
+      "pattern", in_pattern_
+                     ? config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_]
+                     : -1);
 }
 
 void PatternTask::resume(const InputSettings& settings, const TaskPosition& saved) {
@@ -166,12 +165,11 @@ void PatternTask::resume(const InputSettings& settings, const TaskPosition& save
   if (in_pattern_) {
     // The presentation continues if it is still the same one: its sequence and position
     // exist and name the same pattern, and its length agrees with the steps done and left.
-    bool same =
-        known_sequence && sequence_position >= 0 &&
-        sequence_position_ < sequences[static_cast<std::size_t>(sequence_)].size() &&
-        sequences[static_cast<std::size_t>(sequence_)][sequence_position_] ==
-            saved.integer("pattern") &&
-        warp_ > 0 && position_ >= 0 && remaining_ >= 0;
+    bool same = known_sequence && sequence_position >= 0 &&
+                sequence_position_ < sequences[static_cast<std::size_t>(sequence_)].size() &&
+                sequences[static_cast<std::size_t>(sequence_)][sequence_position_] ==
+                    saved.integer("pattern") &&
+                warp_ > 0 && position_ >= 0 && remaining_ >= 0;
     if (same) {
       build_presentation();
       same = static_cast<std::uint64_t>(position_) + static_cast<std::uint64_t>(remaining_) ==
@@ -428,8 +426,8 @@ void FileTask::resume(const InputSettings& settings, const TaskPosition& positio
 
 // The file's own spikes, as replayed from its step 0 (a continued phase may start anywhere in
 // it: one more repetition at most).
-std::optional<double> FileTask::spikes_in_phase(const InputSettings& settings,
-                                                std::int64_t steps, bool continues) const {
+std::optional<double> FileTask::spikes_in_phase(const InputSettings& settings, std::int64_t steps,
+                                                bool continues) const {
   const InputFile* file = replay(settings).file();
   if (file == nullptr) return std::nullopt;
   return continues ? static_cast<double>(steps / file->n_steps + 1) *
@@ -467,7 +465,8 @@ InputGenerator::InputGenerator(const Config& config, const CounterRng& rng,
                                const std::vector<LoadedInputFile>& files) {
   const TaskContext context{config, rng, files};
   for (const auto& [name, entry] : input_tasks().entries())
-    if (entry.in_every_run || config.uses_task(name)) tasks_.emplace_back(name, entry.make(context));
+    if (entry.in_every_run || config.uses_task(name))
+      tasks_.emplace_back(name, entry.make(context));
 }
 
 InputTask& InputGenerator::find(const std::string& name) const {
@@ -521,41 +520,44 @@ using enum options::Restore;
 
 constexpr double kIntMax = std::numeric_limits<int>::max();
 
+// The frozen patterns (spike times) and the presentation buffer, sized when a pattern starts
+// (after the first noise phase).
+std::vector<MemoryPart> pattern_memory(const Config& config) {
+  double longest_pattern = 0, pattern_spikes = 0;
+  for (const double t : config.t_pattern_ms) {
+    longest_pattern = std::max(longest_pattern, t);
+    pattern_spikes += config.n_inputs * config.train_input.r_input_hz * t * 1e-3;
+  }
+  const double warp = std::max({1.0, config.train_input.warp_max, config.test_input.warp_max});
+  const bool presents =
+      static_cast<double>(config.total_steps()) * config.dt_ms >
+      std::min(config.train_input.t_noise_min_ms, config.test_input.t_noise_min_ms);
+  const double presentation = presents ? warp * longest_pattern / config.dt_ms * 24.0 : 0.0;
+  return {{pattern_spikes * 8.0 + presentation, "input.t_pattern",
+           "the frozen input patterns and their presentation"}};
+}
+
 // The pattern task's keys are the [input] and [test] sections' own (config.hpp: InputSettings).
+// Its fields are in every checkpoint since the first version: required.
 TaskEntry pattern_task_entry() {
-  return {
-      .help = "noise phases and sequences of frozen patterns (docs/model.md 5)",
-      .make = [](const TaskContext& context) -> std::unique_ptr<InputTask> {
-        return std::make_unique<PatternTask>(context.config, context.rng);
-      },
-      .position = {{.name = "event",
-                    .high = static_cast<double>(std::numeric_limits<std::int64_t>::max()),
-                    .when_absent = std::nullopt},
-                   {.name = "in_pattern", .high = 1, .when_absent = std::nullopt},
-                   {.name = "first_sequence", .high = 1, .when_absent = std::nullopt},
-                   {.name = "remaining", .high = kMaxCheckpointStep, .when_absent = std::nullopt},
-                   {.name = "position", .high = kMaxCheckpointStep, .when_absent = std::nullopt},
-                   {.name = "sequence", .low = -1, .high = kIntMax, .when_absent = std::nullopt},
-                   {.name = "sequence_position", .high = kIntMax, .when_absent = std::nullopt},
-                   {.name = "warp", .real = true, .high = 1000, .when_absent = std::nullopt},
-                   {.name = "pattern", .low = -1, .high = kIntMax, .when_absent = std::nullopt}},
-      .memory = [](const Config& config) -> std::vector<MemoryPart> {
-        double longest_pattern = 0, pattern_spikes = 0;
-        for (const double t : config.t_pattern_ms) {
-          longest_pattern = std::max(longest_pattern, t);
-          pattern_spikes += config.n_inputs * config.train_input.r_input_hz * t * 1e-3;
-        }
-        const double warp =
-            std::max({1.0, config.train_input.warp_max, config.test_input.warp_max});
-        // A presentation buffer is sized when a pattern starts, after the first noise phase.
-        const bool presents =
-            static_cast<double>(config.total_steps()) * config.dt_ms >
-            std::min(config.train_input.t_noise_min_ms, config.test_input.t_noise_min_ms);
-        return {{pattern_spikes * 8.0 +
-                     (presents ? warp * longest_pattern / config.dt_ms * 24.0 : 0.0),
-                 "input.t_pattern", "the frozen input patterns and their presentation"}};
-      },
-      .in_every_run = true};
+  const std::optional<double> required = std::nullopt;
+  return {.help = "noise phases and sequences of frozen patterns (docs/model.md 5)",
+          .make = [](const TaskContext& context) -> std::unique_ptr<InputTask> {
+            return std::make_unique<PatternTask>(context.config, context.rng);
+          },
+          .position = {{.name = "event",
+                        .high = static_cast<double>(std::numeric_limits<std::int64_t>::max()),
+                        .when_absent = required},
+                       {.name = "in_pattern", .high = 1, .when_absent = required},
+                       {.name = "first_sequence", .high = 1, .when_absent = required},
+                       {.name = "remaining", .high = kMaxCheckpointStep, .when_absent = required},
+                       {.name = "position", .high = kMaxCheckpointStep, .when_absent = required},
+                       {.name = "sequence", .low = -1, .high = kIntMax, .when_absent = required},
+                       {.name = "sequence_position", .high = kIntMax, .when_absent = required},
+                       {.name = "warp", .real = true, .high = 1000, .when_absent = required},
+                       {.name = "pattern", .low = -1, .high = kIntMax, .when_absent = required}},
+          .memory = pattern_memory,
+          .in_every_run = true};
 }
 
 constexpr KeySpec kXorKeys[] = {
@@ -566,44 +568,47 @@ constexpr KeySpec kXorKeys[] = {
     // clang-format on
 };
 
+void check_xor_keys(const Config& config) {
+  steps_option(config, "input.t_pattern_xor");
+  if (config.uses_task("xor") && config.n_inputs < 2)
+    invalid_value("network.n_inputs", std::to_string(config.n_inputs),
+                  "at least 2 input channels: a phase of run.protocol runs the xor task, which "
+                  "splits the channels into two halves");
+}
+
+// Four frozen patterns: their spike times, and per window step the offsets of their channels
+// (CSR); building them holds (step, channel) pairs as well.
+std::vector<MemoryPart> xor_memory(const Config& config) {
+  if (!config.uses_task("xor")) return {};
+  const double window_ms = real_option(config, "input.t_pattern_xor");
+  const double spikes = config.n_inputs * config.train_input.r_input_hz * window_ms * 1e-3 * 2.0;
+  return {{spikes * 28.0 + 4.0 * window_ms / config.dt_ms * 4.0, "input.t_pattern_xor",
+           "the xor task's four frozen patterns"}};
+}
+
 TaskEntry xor_task_entry() {
-  return {
-      .help = "two halves of the channels, each showing one of two short frozen patterns per "
-              "window (docs/model.md 11.2)",
-      .make = [](const TaskContext& context) -> std::unique_ptr<InputTask> {
-        return std::make_unique<XorTask>(context.config, context.rng);
-      },
-      .options = {std::begin(kXorKeys), std::end(kXorKeys)},
-      .position = {{.name = "xor_position", .high = kMaxCheckpointStep},
-                   {.name = "xor_id_1", .low = -1, .high = 1, .when_absent = -1.0},
-                   {.name = "xor_id_2", .low = -1, .high = 1, .when_absent = -1.0}},
-      .check =
-          [](const Config& config) {
-            steps_option(config, "input.t_pattern_xor");
-            if (config.uses_task("xor") && config.n_inputs < 2)
-              invalid_value("network.n_inputs", std::to_string(config.n_inputs),
-                            "at least 2 input channels: a phase of run.protocol runs the xor "
-                            "task, which splits the channels into two halves");
+  return {.help =
+              "two halves of the channels, each showing one of two short frozen patterns "
+              "per window (docs/model.md 11.2)",
+          .make = [](const TaskContext& context) -> std::unique_ptr<InputTask> {
+            return std::make_unique<XorTask>(context.config, context.rng);
           },
-      .memory = [](const Config& config) -> std::vector<MemoryPart> {
-        if (!config.uses_task("xor")) return {};
-        // Four frozen patterns: their spike times, and per window step the offsets of their
-        // channels (CSR); building them holds (step, channel) pairs as well.
-        const double window_ms = real_option(config, "input.t_pattern_xor");
-        const double xor_spikes =
-            config.n_inputs * config.train_input.r_input_hz * window_ms * 1e-3 * 2.0;
-        return {{xor_spikes * 28.0 + 4.0 * window_ms / config.dt_ms * 4.0, "input.t_pattern_xor",
-                 "the xor task's four frozen patterns"}};
-      },
-      .in_every_run = true};
+          .options = {std::begin(kXorKeys), std::end(kXorKeys)},
+          .position = {{.name = "xor_position", .high = kMaxCheckpointStep},
+                       {.name = "xor_id_1", .low = -1, .high = 1, .when_absent = -1.0},
+                       {.name = "xor_id_2", .low = -1, .high = 1, .when_absent = -1.0}},
+          .check = check_xor_keys,
+          .memory = xor_memory,
+          .in_every_run = true};
 }
 
 // The file task's keys (input.file, test.file, their label files) are the table's own: they
 // name the sources that the I/O library loads before the generator is built. Its memory: the
 // loaded file (src/estimates.cpp, which can measure the file).
 TaskEntry file_task_entry() {
-  return {.help = "the spikes and labels of input.file (test.file), replayed cyclically "
-                  "(docs/model.md 11.2)",
+  return {.help =
+              "the spikes and labels of input.file (test.file), replayed cyclically "
+              "(docs/model.md 11.2)",
           .make = [](const TaskContext& context) -> std::unique_ptr<InputTask> {
             return std::make_unique<FileTask>(context.config, context.files);
           },

@@ -47,7 +47,8 @@ std::pair<double, double> real_pair_option(const Config& config, const std::stri
 
 std::int64_t steps_option(const Config& config, const std::string& key) {
   const auto steps = options::whole_steps(real_option(config, key), config.dt_ms);
-  if (!steps) invalid_value(key, option_text(config, key), "expected a multiple of neuron.dt in ms");
+  if (!steps)
+    invalid_value(key, option_text(config, key), "expected a multiple of neuron.dt in ms");
   return *steps;
 }
 

@@ -186,7 +186,7 @@ class FileTask : public InputTask {
   FileReplay train_{nullptr};
   FileReplay test_{nullptr};
   std::pair<std::string, std::string> test_source_;  // (file, label file)
-  bool test_active_ = false;  // the current phase replays test_
+  bool test_active_ = false;                         // the current phase replays test_
 };
 
 // Runs the task of each phase. It builds the tasks the protocol names, and those whose

@@ -32,9 +32,9 @@ namespace seqlearn {
 struct InputStep {
   std::vector<std::uint32_t> channels;     // ascending
   std::vector<std::uint8_t> from_pattern;  // per spike: 1 if the frozen pattern (file) made it
-  int pattern_id = -1;    // stream 1: pattern id, xor half 1's id, file label (-1: none)
-  int pattern_id_2 = -1;  // stream 2: xor half 2's id (-1 for one-stream tasks)
-  int sequence_id = -1;   // the pattern task's sequence (-1 otherwise)
+  int pattern_id = -1;     // stream 1: pattern id, xor half 1's id, file label (-1: none)
+  int pattern_id_2 = -1;   // stream 2: xor half 2's id (-1 for one-stream tasks)
+  int sequence_id = -1;    // the pattern task's sequence (-1 otherwise)
   bool rates_new = false;  // multi task: the groups' rates (MultiTask::rates) start this step
 };
 
@@ -83,9 +83,7 @@ class InputTask {
   virtual void save(TaskPosition&) const {}
   // Continues a checkpointed phase of this task under the same settings. A position the
   // task cannot continue (keys changed on --restore) should start the phase afresh.
-  virtual void resume(const InputSettings& settings, const TaskPosition&) {
-    start_phase(settings);
-  }
+  virtual void resume(const InputSettings& settings, const TaskPosition&) { start_phase(settings); }
   // What outlives a phase (the pattern task's generator-event counter): restored from every
   // checkpoint, whichever task the checkpointed phase ran.
   virtual void carry_over(const TaskPosition&) {}

@@ -48,11 +48,11 @@ class MultiTask : public InputTask {
   std::int64_t window_ = 1;  // steps per window
   int groups_ = 1;
   std::uint32_t group_size_ = 0;
-  std::int64_t position_ = 0;  // step within the window; == window_: a new one starts
-  bool rates_known_ = false;   // false after resume: drawn at the next step
-  std::vector<double> rates_;          // per group, Hz
-  std::vector<double> p_spike_;        // per group, 1 - exp(-rate dt)
-  std::vector<double> uniforms_;       // per channel, this step's draws
+  std::int64_t position_ = 0;     // step within the window; == window_: a new one starts
+  bool rates_known_ = false;      // false after resume: drawn at the next step
+  std::vector<double> rates_;     // per group, Hz
+  std::vector<double> p_spike_;   // per group, 1 - exp(-rate dt)
+  std::vector<double> uniforms_;  // per channel, this step's draws
 };
 
 // The registry entry of the `multi` task (input_tasks(), src/input.cpp).

@@ -94,9 +94,10 @@ const bool task_registered = seqlearn::input_tasks().add(
                  {"input.wave_rate", real, "[0, 1e4]", "20", "Hz", may_change,
                   "wave task: mean rate of every channel"}},
      .position = {{.name = "wave_position", .high = seqlearn::kMaxCheckpointStep}},
-     .check = [](const seqlearn::Config& config) {
-       seqlearn::steps_option(config, "input.wave_period");
-     }});
+     .check =
+         [](const seqlearn::Config& config) {
+           seqlearn::steps_option(config, "input.wave_period");
+         }});
 
 // A recorded quantity: the event-driven part of u_k (M2 without the bias), sampled with the
 // other traces into /traces/input_drive.
