@@ -188,8 +188,10 @@ constexpr KeySpec kKeysAfterTasks[] = {
 
 }  // namespace
 
-// Built on first use, after the tasks registered at start-up (plug-ins included).
+// Built on first use, after the tasks registered at start-up (plug-ins included). A task
+// registered later would have keys that no table holds: refused.
 std::span<const KeySpec> key_table() {
+  static const std::size_t tasks = input_tasks().entries().size();
   static const std::vector<KeySpec> table = [] {
     std::vector<KeySpec> keys(std::begin(kKeysBeforeTasks), std::end(kKeysBeforeTasks));
     for (const auto& [name, task] : input_tasks().entries())
@@ -197,6 +199,10 @@ std::span<const KeySpec> key_table() {
     keys.insert(keys.end(), std::begin(kKeysAfterTasks), std::end(kKeysAfterTasks));
     return keys;
   }();
+  if (input_tasks().entries().size() != tasks)
+    throw std::logic_error(
+        "seqlearn: an input task was registered after the option table was built; register "
+        "tasks at start-up (docs/extending.md)");
   return table;
 }
 

@@ -114,8 +114,9 @@ struct MemoryPart {
 struct TaskEntry {
   std::string help;  // one line for --help: what the channels do
   std::function<std::unique_ptr<InputTask>(const TaskContext&)> make;
-  // The keys the task adds (input.NAME_...), string literals, in --help and /config order.
-  // build_config checks each against its row's type and range.
+  // The keys the task adds (input.NAME_...), string literals, in --help and /config order, of
+  // the types integer, real, boolean, real_pair, real_list, text or file_name. build_config
+  // checks each against its row's type and range.
   std::vector<options::KeySpec> options = {};
   std::vector<PositionField> position = {};
   // Cross-key checks of the task's keys (a run's Config built, its other keys checked);
