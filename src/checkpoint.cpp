@@ -201,8 +201,6 @@ void write_checkpoint(const std::string& path, const CheckpointParts& p) {
 
 namespace {
 
-constexpr std::int64_t kMaxStep = std::int64_t{1} << 53;  // exact as a double; no overflow
-
 std::string corrupt(const std::string& path, const std::string& what) {
   return "--restore '" + path + "': the checkpoint is corrupt or was edited: " + what;
 }
@@ -503,7 +501,7 @@ namespace {
 // within its range.
 void check_checkpoint_attributes(const H5Input& in, const std::string& path) {
   using Kind = H5Input::Kind;
-  const double max_step = static_cast<double>(kMaxStep);
+  const double max_step = kMaxCheckpointStep;  // the tasks' positions share it (input_task.hpp)
   const double big = static_cast<double>(std::numeric_limits<std::int64_t>::max());
   std::vector<AttributeRule> rules = {
       {"step", Kind::integer, 0, max_step},

@@ -419,8 +419,8 @@ void build_patterns(const Values& v, Config& c) {
   }
 }
 
-// The keys that input tasks add, each against its row's type and range (their cross-key
-// checks follow once the Config is built: check_tasks).
+// The keys that input tasks add, each against its row's type and range (their entries'
+// cross-key checks run at the end of build_config, on the built Config).
 void check_task_keys(const Values& v) {
   for (const auto& [name, task] : input_tasks().entries())
     for (const KeySpec& spec : task.options) check_type_and_range(v, spec);

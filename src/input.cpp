@@ -538,7 +538,10 @@ std::vector<MemoryPart> pattern_memory(const Config& config) {
 }
 
 // The pattern task's keys are the [input] and [test] sections' own (config.hpp: InputSettings).
-// Its fields are in every checkpoint since the first version: required.
+// Its position: the generator-event counter, whether a pattern (or noise) is being presented,
+// whether the phase's first sequence is still to come, the steps left in the presentation or
+// noise and done in the pattern, the sequence and the position in it, the warp, and the pattern
+// being presented (-1 in noise). In every checkpoint since the first version: required.
 TaskEntry pattern_task_entry() {
   const std::optional<double> required = std::nullopt;
   return {.help = "noise phases and sequences of frozen patterns (docs/model.md 5)",
@@ -586,6 +589,8 @@ std::vector<MemoryPart> xor_memory(const Config& config) {
            "the xor task's four frozen patterns"}};
 }
 
+// Its position: the step within the window (the window's length: a new one starts next) and the
+// two halves' ids (-1 before the phase's first window).
 TaskEntry xor_task_entry() {
   return {.help =
               "two halves of the channels, each showing one of two short frozen patterns "
@@ -604,7 +609,8 @@ TaskEntry xor_task_entry() {
 
 // The file task's keys (input.file, test.file, their label files) are the table's own: they
 // name the sources that the I/O library loads before the generator is built. Its memory: the
-// loaded file (src/estimates.cpp, which can measure the file).
+// loaded file (src/estimates.cpp, which can measure the file). Its position: the file's step
+// that comes next.
 TaskEntry file_task_entry() {
   return {.help =
               "the spikes and labels of input.file (test.file), replayed cyclically "

@@ -118,6 +118,7 @@ void check_multi_keys(const Config& config) {
 
 }  // namespace
 
+// Its position: the step within the window (the window's length: a new one starts next).
 TaskEntry multi_task_entry() {
   return {.help = "groups of channels at rates drawn anew every window (docs/model.md 11.6)",
           .make = [](const TaskContext& context) -> std::unique_ptr<InputTask> {

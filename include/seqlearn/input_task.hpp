@@ -68,7 +68,7 @@ struct PositionField {
   std::optional<double> when_absent = 0.0;
 };
 
-// The largest step a checkpoint holds (exact as a double).
+// The largest step a checkpoint holds: exact as a double, and no overflow.
 constexpr double kMaxCheckpointStep = 9007199254740992.0;  // 2^53
 
 class InputTask {
