@@ -508,7 +508,6 @@ void check_checkpoint_attributes(const H5Input& in, const std::string& path) {
       {"learning_steps", Kind::integer, 0, max_step},
       {"remaining_protocol", Kind::string},
       {"continues_phase", Kind::integer, 0, 1},
-      {"attributes_checksum", Kind::integer, -big, big},
       // Absent from checkpoints of versions with the pattern task alone.
       {"generator_task", Kind::integer, 0, static_cast<double>(input_tasks().entries().size()) - 1,
        true},
@@ -518,6 +517,7 @@ void check_checkpoint_attributes(const H5Input& in, const std::string& path) {
     for (const PositionField& field : entry.position)
       rules.push_back({"generator_" + field.name, field.real ? Kind::floating : Kind::integer,
                        field.low, field.high, field.when_absent.has_value()});
+  rules.push_back({"attributes_checksum", Kind::integer, -big, big});
   for (const AttributeRule& rule : rules) {
     if (rule.optional && in.attribute_kind("/checkpoint", rule.name) == Kind::missing) continue;
     check_kind(in, path, "/checkpoint", rule.name, rule.kind);
