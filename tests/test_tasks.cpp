@@ -10,7 +10,10 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "seqlearn/communicator.hpp"
@@ -18,6 +21,7 @@
 #include "seqlearn/hdf5_file.hpp"
 #include "seqlearn/input.hpp"
 #include "seqlearn/input_files.hpp"
+#include "seqlearn/input_task.hpp"
 #include "seqlearn/rng.hpp"
 
 using seqlearn::Config;
@@ -437,6 +441,37 @@ TEST(FileTask, LoadingTheGeneratorsFilesChecksThem) {
 }
 
 // --- protocol -------------------------------------------------------------------------------
+
+// The registry: the built-in tasks first, in the order of /checkpoint:generator_task (0 pattern,
+// 1 xor, 2 file, 3 multi: checkpoints of every version keep loading), each with its keys in the
+// option table and its position fields.
+TEST(TaskRegistry, BuiltInTasksInCheckpointOrderWithTheirKeysAndFields) {
+  const auto names = seqlearn::input_tasks().names();
+  ASSERT_GE(names.size(), 4u);
+  EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 4),
+            (std::vector<std::string>{"pattern", "xor", "file", "multi"}));
+  const Config c = make_config({});
+  for (const char* key : {"input.t_pattern_xor", "input.multi_groups", "input.multi_rate_range",
+                          "input.t_multi_window"})
+    EXPECT_EQ(seqlearn::unit_of_key(key).empty(), std::string(key) == "input.multi_groups") << key;
+  EXPECT_EQ(seqlearn::option_text(c, "input.multi_rate_range"), "10,80");
+  EXPECT_EQ(seqlearn::real_pair_option(c, "input.multi_rate_range"), std::make_pair(10.0, 80.0));
+  EXPECT_EQ(seqlearn::integer_option(c, "input.multi_groups"), 2);
+  // A pattern-only run builds pattern, xor and file (their fields are in every checkpoint), not
+  // multi, whose field is written only by runs with multi phases.
+  seqlearn::CounterRng rng(c.seed);
+  InputGenerator gen(c, rng, {});
+  gen.start_phase(c.train_input);
+  const auto state = gen.state();
+  std::set<std::string> fields;
+  for (const auto& [name, value] : state.position.values) fields.insert(name);
+  EXPECT_EQ(fields, (std::set<std::string>{"event", "in_pattern", "first_sequence", "remaining",
+                                           "position", "sequence", "sequence_position", "warp",
+                                           "pattern", "xor_position", "xor_id_1", "xor_id_2",
+                                           "file_position"}));
+  EXPECT_TRUE(std::holds_alternative<double>(state.position.values.at("warp")));
+  EXPECT_THROW(gen.built<seqlearn::MultiTask>("multi"), std::logic_error);
+}
 
 TEST(Protocol, PhasesNameTheirTask) {
   const Config c =
