@@ -373,7 +373,8 @@ TEST(FileTask, ResumeContinuesAndWrapsOnAShorterFile) {
     EXPECT_EQ(rest[static_cast<std::size_t>(s)].pattern_id,
               whole[static_cast<std::size_t>(17 + s)].pattern_id);
   }
-  state.position.set_integer("file_position", 23);  // beyond this file (input.file may change on a restore): wraps
+  // Beyond this file (input.file may change on a restore): wraps.
+  state.position.set_integer("file_position", 23);
   InputGenerator wrapped(c, rng, seqlearn::load_input_files(c));
   wrapped.resume(settings, state);
   wrapped.generate(0, in);
