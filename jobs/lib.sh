@@ -154,7 +154,9 @@ run_program() {
   "${seqlearn_launcher[@]}" "$ranks" "$SEQLEARN_BIN" --output "$out" --overwrite \
     "${threads[@]}" "$@" "${extra[@]}" >"$log" 2>&1 || code=$?
   grep '^bench:' "$log" | sed 's/^bench: //' |
-    awk '{ printf "{"; for (i = 1; i <= NF; ++i) { split($i, kv, "="); printf "%s\"%s\": %s", (i > 1 ? ", " : ""), kv[1], kv[2] } print "}" }' \
+    awk '{ printf "{"; for (i = 1; i <= NF; ++i) { split($i, kv, "=");
+             v = kv[2] ~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/ ? kv[2] : "\"" kv[2] "\""  # exchange=NAME
+             printf "%s\"%s\": %s", (i > 1 ? ", " : ""), kv[1], v } print "}" }' \
       >"$timing" || true
   [[ -s "$timing" ]] || rm -f "$timing"
   return "$code"

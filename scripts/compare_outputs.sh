@@ -22,7 +22,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 export OMP_WAIT_POLICY=passive
 failures=0 runs=0
 
-# run NAME NP THREADS ARGS...: both binaries, then h5diff of the outputs.
+# run NAME NP THREADS ARGS...: both binaries, then h5diff of the outputs; the new binary gets
+# the options in new_only=(...) too (settings that must not change results, e.g. run.exchange).
+new_only=()
 run() {
   local name=$1 np=$2 threads=$3
   shift 3
@@ -30,10 +32,10 @@ run() {
   for b in reference new; do
     # The same relative name for both: output.file is part of what a checkpoint hashes.
     rm -f "$work/$b/$name.h5" "$work/$b/$name.ckpt.h5"
-    local binary=$reference
-    [[ $b == new ]] && binary=$new
+    local binary=$reference extra=()
+    [[ $b == new ]] && binary=$new extra=("${new_only[@]}")
     (cd "$work/$b" && OMP_NUM_THREADS=$threads mpirun -n "$np" --bind-to none "$binary" \
-      --run.threads "$threads" "$@" --output.file "$name.h5" >"$name.log" 2>&1)
+      --run.threads "$threads" "$@" "${extra[@]}" --output.file "$name.h5" >"$name.log" 2>&1)
     local code=$?
     if [[ $b == reference && $code -eq 2 ]] && grep -q "error: invalid\|error: unknown" "$work/$b/$name.log"; then
       echo "skip $name: the reference binary does not know this config (exit 2)"
@@ -77,6 +79,16 @@ run default.np2 2 1 "${common[@]}" --run.protocol "$short"
 run default.threads2 1 2 "${common[@]}" --run.protocol "$short"
 run pruned.np2 2 1 "${common[@]}" --network.p_conn 0.3 --network.train_fraction 0.5 \
   --run.protocol "$short"
+# The directed exchange (docs/scaling.md) against the reference's default, on a local grid
+# where ranks need few circuits, with a delay (several steps per exchange).
+local_grid=(--network.grid 12x10 --network.connectivity fixed_indegree --network.lambda 0.6
+  --network.wta_indegree 8 --network.delay 2 --record.neurons all --record.dt_rec 11)
+new_only=(--run.exchange directed)
+run directed.np3 3 1 "${local_grid[@]}" --run.protocol "$short"
+run directed.default.np2 2 1 "${common[@]}" --run.protocol "$short"
+new_only=(--run.exchange allgather)
+run allgather.np4 4 1 "${local_grid[@]}" --run.protocol "$short"
+new_only=()
 run inverse_time.np1 1 1 --plasticity.schedule inverse_time --run.protocol "$short"
 run constant.np2 2 1 --plasticity.schedule constant --plasticity.train_inputs false \
   --run.protocol "$short"

@@ -25,7 +25,9 @@ class MpiCommunicator final : public Communicator {
   ~MpiCommunicator() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized) MPI_Comm_free(&comm_);
+    if (finalized) return;
+    if (graph_ != MPI_COMM_NULL) MPI_Comm_free(&graph_);
+    MPI_Comm_free(&comm_);
   }
 
   int rank() const override { return rank_; }
@@ -34,7 +36,6 @@ class MpiCommunicator final : public Communicator {
   // One MPI_Allgather of fixed-size slots [count, items...] per call. Only when some rank has
   // more items than a slot holds does a second collective (Allgatherv with the now known
   // counts) follow, and the slot grows so that it rarely happens again (NEST does the same).
-  using Communicator::all_gather;
   void all_gather(const std::vector<std::uint64_t>& local,
                   std::vector<std::uint64_t>& all) override {
     const std::size_t slot = capacity_ + 1;
@@ -45,7 +46,7 @@ class MpiCommunicator final : public Communicator {
     check(MPI_Allgather(send_.data(), static_cast<int>(slot), MPI_UINT64_T, receive_.data(),
                         static_cast<int>(slot), MPI_UINT64_T, comm_),
           "MPI_Allgather");
-    bytes_sent_ += slot * sizeof(std::uint64_t);
+    bytes_sent_ += slot * sizeof(std::uint64_t) * static_cast<std::size_t>(size_ - 1);
 
     std::vector<int>& counts = counts_;
     counts.assign(static_cast<std::size_t>(size_), 0);
@@ -71,8 +72,64 @@ class MpiCommunicator final : public Communicator {
     check(MPI_Allgatherv(local.data(), static_cast<int>(local.size()), MPI_UINT64_T, all.data(),
                          counts.data(), displs.data(), MPI_UINT64_T, comm_),
           "MPI_Allgatherv");
-    bytes_sent_ += local.size() * sizeof(std::uint64_t);
+    bytes_sent_ += local.size() * sizeof(std::uint64_t) * static_cast<std::size_t>(size_ - 1);
     capacity_ = std::max(2 * capacity_, largest);
+  }
+
+  std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) override {
+    const std::uint64_t count = local.size();
+    std::vector<std::uint64_t> sizes(static_cast<std::size_t>(size_));
+    check(MPI_Allgather(&count, 1, MPI_UINT64_T, sizes.data(), 1, MPI_UINT64_T, comm_),
+          "MPI_Allgather");
+    std::vector<int> counts(sizes.size()), displs(sizes.size(), 0);
+    for (std::size_t r = 0; r < sizes.size(); ++r) {
+      counts[r] = static_cast<int>(sizes[r]);
+      if (r > 0) displs[r] = displs[r - 1] + counts[r - 1];
+    }
+    std::vector<std::uint64_t> all(static_cast<std::size_t>(displs.back() + counts.back()));
+    check(MPI_Allgatherv(local.data(), static_cast<int>(local.size()), MPI_UINT64_T, all.data(),
+                         counts.data(), displs.data(), MPI_UINT64_T, comm_),
+          "MPI_Allgatherv");
+    return all;
+  }
+
+  void set_neighbourhood(const std::vector<int>& sources,
+                         const std::vector<int>& destinations) override {
+    if (graph_ != MPI_COMM_NULL) MPI_Comm_free(&graph_);
+    sources_ = sources;
+    destinations_ = destinations;
+    check(MPI_Dist_graph_create_adjacent(comm_, static_cast<int>(sources.size()), sources.data(),
+                                         MPI_UNWEIGHTED, static_cast<int>(destinations.size()),
+                                         destinations.data(), MPI_UNWEIGHTED, MPI_INFO_NULL, 0,
+                                         &graph_),
+          "MPI_Dist_graph_create_adjacent");
+  }
+
+  void neighbour_exchange(const std::vector<std::uint64_t>& send, const std::vector<int>& counts,
+                          std::vector<std::uint64_t>& received) override {
+    if (graph_ == MPI_COMM_NULL)
+      throw std::logic_error("neighbour_exchange before set_neighbourhood");
+    receive_counts_.assign(sources_.size(), 0);
+    check(MPI_Neighbor_alltoall(counts.data(), 1, MPI_INT, receive_counts_.data(), 1, MPI_INT,
+                                graph_),
+          "MPI_Neighbor_alltoall");
+    send_displs_.assign(destinations_.size(), 0);
+    receive_displs_.assign(sources_.size(), 0);
+    for (std::size_t i = 1; i < destinations_.size(); ++i)
+      send_displs_[i] = send_displs_[i - 1] + counts[i - 1];
+    for (std::size_t i = 1; i < sources_.size(); ++i)
+      receive_displs_[i] = receive_displs_[i - 1] + receive_counts_[i - 1];
+    received.resize(sources_.empty() ? 0
+                                     : static_cast<std::size_t>(receive_displs_.back() +
+                                                                receive_counts_.back()));
+    check(MPI_Neighbor_alltoallv(send.data(), counts.data(), send_displs_.data(), MPI_UINT64_T,
+                                 received.data(), receive_counts_.data(), receive_displs_.data(),
+                                 MPI_UINT64_T, graph_),
+          "MPI_Neighbor_alltoallv");
+    // The words and the counts this rank delivers to the others (not to itself).
+    for (std::size_t i = 0; i < destinations_.size(); ++i)
+      if (destinations_[i] != rank_)
+        bytes_sent_ += static_cast<std::uint64_t>(counts[i]) * sizeof(std::uint64_t) + sizeof(int);
   }
 
   double max(double value) override { return reduce(value, MPI_DOUBLE, MPI_MAX); }
@@ -102,6 +159,10 @@ class MpiCommunicator final : public Communicator {
   std::vector<std::uint64_t> send_;
   std::vector<std::uint64_t> receive_;
   std::vector<int> counts_;
+  // The directed exchange's graph (neighbour_exchange) and its buffers.
+  MPI_Comm graph_ = MPI_COMM_NULL;
+  std::vector<int> sources_, destinations_;
+  std::vector<int> receive_counts_, send_displs_, receive_displs_;
   std::uint64_t bytes_sent_ = 0;
 };
 

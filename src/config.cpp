@@ -1,6 +1,8 @@
 // Building and validating a Config from the texts of the option table's keys (build_config),
 // and what a Config says about itself (its protocol as text, the settings of a phase). The
 // table is in config_options.cpp, the command line and --restore in command_line.cpp.
+#include "seqlearn/config.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -11,7 +13,6 @@
 #include <sstream>
 
 #include "config_options.hpp"
-#include "seqlearn/config.hpp"
 #include "seqlearn/input_task.hpp"
 #include "seqlearn/network.hpp"
 #include "seqlearn/text.hpp"
@@ -469,6 +470,7 @@ void build_run(const Values& v, Config& c) {
          "input.label_file only together with a CSV input.file (it labels that file's steps)");
   c.seed = static_cast<std::uint32_t>(v.integer("run.seed"));
   c.threads = static_cast<int>(v.integer("run.threads"));
+  c.exchange = v.choice<ExchangeChoice>("run.exchange");
 }
 
 // record.neurons names only neurons the network has, refused before any part is built: the
@@ -581,8 +583,8 @@ void check_record_neurons(const Config& c, std::uint64_t n) {
     fail(key, "random:" + std::to_string(c.record_list[0]),
          "the network has only " + std::to_string(n) + " neurons");
   if (c.record_mode == RecordMode::range && c.record_list[1] >= n)
-    fail(key,
-         "range:" + std::to_string(c.record_list[0]) + "-" + std::to_string(c.record_list[1]), ids);
+    fail(key, "range:" + std::to_string(c.record_list[0]) + "-" + std::to_string(c.record_list[1]),
+         ids);
   if (c.record_mode == RecordMode::list && c.record_list.back() >= n)
     throw ConfigError("invalid neuron id " + std::to_string(c.record_list.back()) + " for " + key +
                       ": " + ids);

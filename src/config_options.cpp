@@ -155,6 +155,10 @@ constexpr KeySpec kKeysAfterTasks[] = {
     {"run.threads",              integer,   "[0, 1024]",      "0",        "",       may_change,
      "OpenMP threads per rank; 0 = auto: the cores the rank may run on (capped by "
      "OMP_NUM_THREADS), one per 100 thousand local synapses (docs/parallel.md)"},
+    {"run.exchange",             choice,    "auto | allgather | directed", "auto", "",   may_change,
+     "how spikes reach other ranks: allgather (every rank gets every spike), directed (only the "
+     "ranks that listen to its circuit), auto (directed where docs/scaling.md's cost model says "
+     "it pays: many spikes, few listeners per circuit). The results are the same"},
     {"record.neurons",           neurons,   "",               "random:20", "",       may_change,
      "traced neurons (the default takes all neurons of a smaller network)",
      "ids < the network's neurons; an explicit K <= the network's neurons"},
@@ -325,7 +329,6 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     }
   return d[a.size()][b.size()];
 }
-
 
 }  // namespace
 

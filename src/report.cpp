@@ -57,6 +57,16 @@ RunInfo collect_run_info(const Simulator& simulator, Communicator& comm, const R
   info["synapses"] = static_cast<double>(comm.sum(simulator.local_synapses()));
   info["exchange_bytes_per_step"] = comm.sum(static_cast<double>(comm.bytes_sent())) /
                                     static_cast<double>(std::max<std::int64_t>(steps_run, 1));
+  // The exchange's scaling figures (docs/scaling.md): words every rank received and the time
+  // it took to sort them out, and the sources whose traces the ranks advance.
+  const SpikeExchange& exchange = simulator.spike_exchange();
+  info["exchange_directed"] = exchange.mode() == ExchangeMode::directed ? 1.0 : 0.0;
+  info["exchange_mean_listeners"] = exchange.routes().mean_listeners;
+  info["received_words"] = static_cast<double>(comm.sum(exchange.received_words()));
+  info["walk_s_sum"] = comm.sum(exchange.walk_s());
+  const SpikeRouter& router = simulator.router();
+  info["needed_sources"] =
+      static_cast<double>(comm.sum(std::uint64_t{router.n_sources() - router.n_inputs()}));
   info["first_step"] = static_cast<double>(simulator.first_step());
   info["last_step"] = static_cast<double>(simulator.steps_done());
   info["interrupted"] = stopped ? 1.0 : 0.0;
@@ -74,6 +84,7 @@ void print_summary(const Config& config, const Simulator& simulator, Communicato
   const double simulated_s = info["simulated_s"], simulate_s = info["simulate_s"];
   const double build_s = info["build_s"];
   const auto& net = simulator.network();
+  const auto neurons = static_cast<double>(std::max<std::uint64_t>(net.n_neurons(), 1));
   std::printf(
       "seqlearn_mpi %s: %d rank(s) x %d thread(s) (%s); %lld circuits, %llu neurons, %.0f "
       "synapses\n",
@@ -97,14 +108,20 @@ void print_summary(const Config& config, const Simulator& simulator, Communicato
       "bench: ranks=%d threads=%d rtf=%.6f simulate_s=%.4f build_s=%.4f output_s=%.4f "
       "spikes=%.0f events_per_s=%.4g stdp_per_s=%.4g peak_rss_mib=%.2f bytes_per_synapse=%.1f "
       "exchange_s=%.4f compute_s=%.4f simulated_s=%.4f circuits=%lld neurons=%llu synapses=%.0f "
-      "exchange_bytes_per_step=%.1f compute_cpu_s_sum=%.4f compute_cpu_s_max=%.4f\n",
+      "exchange_bytes_per_step=%.1f compute_cpu_s_sum=%.4f compute_cpu_s_max=%.4f exchange=%s "
+      "received_words=%.0f walk_ns_per_word=%.2f needed_sources_fraction=%.4f halo=%.3f "
+      "mean_listeners=%.2f\n",
       comm.size(), simulator.threads(), info["real_time_factor"], simulate_s, build_s, output_s,
       info["network_spikes"], info["synaptic_events"] / simulate_s,
       info["stdp_updates"] / simulate_s, peak_rss / 1048576.0,
       peak_rss / std::max(1.0, synapses_per_rank_max), info["exchange_s_max"],
       info["compute_s_max"], simulated_s, static_cast<long long>(net.n_circuits()),
       static_cast<unsigned long long>(net.n_neurons()), info["synapses"],
-      info["exchange_bytes_per_step"], info["compute_cpu_s_sum"], info["compute_cpu_s_max"]);
+      info["exchange_bytes_per_step"], info["compute_cpu_s_sum"], info["compute_cpu_s_max"],
+      info["exchange_directed"] != 0 ? "directed" : "allgather", info["received_words"],
+      1e9 * info["walk_s_sum"] / std::max(1.0, info["received_words"]),
+      info["needed_sources"] / neurons / comm.size(), info["needed_sources"] / neurons,
+      info["exchange_mean_listeners"]);
   if (config.checkpoint_every_steps > 0 && !stopped)
     std::printf("checkpoint written to %s\n", config.checkpoint_file.c_str());
 }

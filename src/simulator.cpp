@@ -80,6 +80,25 @@ const Config& within_exchange_limits(const Config& config) {
   return config;
 }
 
+// Spikes expected per exchange interval: every circuit fires at r_max in all (M3-M5).
+double expected_words(const Config& config) {
+  return static_cast<double>(config.n_circuits()) * config.r_max_hz * config.dt_s() *
+         static_cast<double>(config.delay_steps);
+}
+
+// run.exchange; none: auto.
+std::optional<ExchangeMode> exchange_mode(ExchangeChoice choice) {
+  switch (choice) {
+    case ExchangeChoice::allgather:
+      return ExchangeMode::allgather;
+    case ExchangeChoice::directed:
+      return ExchangeMode::directed;
+    case ExchangeChoice::automatic:
+      break;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 // The parts in the order they need each other: the network, then what this rank owns and
@@ -98,7 +117,11 @@ Simulator::Simulator(const Config& config, Communicator& comm, SimulatorInputs i
       router_(network_, domain_.circuit_begin(), domain_.circuit_end(), config.delay_steps),
       state_(initial_state()),
       team_(make_team()),
-      exchange_(comm) {
+      exchange_(
+          comm,
+          find_listeners(comm, static_cast<std::uint64_t>(network_.n_circuits()),
+                         domain_.circuit_begin(), domain_.circuit_end(), router_.needed_circuits()),
+          exchange_mode(config.exchange), expected_words(config)) {
   interval_inputs_.steps.resize(static_cast<std::size_t>(config.delay_steps));
   if (inputs.forced) interval_inputs_.forced = std::move(*inputs.forced);
 }
@@ -411,7 +434,8 @@ void Simulator::force_neuron_spikes(std::int64_t n) {
 }
 
 // The readout state x_k (docs/model.md 8, tau = tau_decay) and this step's local spikes: into
-// the exchange and the record.
+// the exchange, with the amplitude R*u each carries (M6) and its source's STP state advanced
+// (M12-M14: the owner computes, the listeners take the amplitude), and into the record.
 void Simulator::post_local_spikes(std::int64_t n, const ExchangeInterval& interval) {
   double* readout = state_.neurons.readout.data();
   const std::uint8_t* spiked = state_.neurons.spiked.data();
@@ -421,8 +445,11 @@ void Simulator::post_local_spikes(std::int64_t n, const ExchangeInterval& interv
     if (!spiked[k]) continue;
     const std::uint32_t b = domain_.circuit_of_neuron(k);
     const auto position = static_cast<std::uint32_t>(k - domain_.first_neuron(b));
-    exchange_.post_spike(n - interval.begin, static_cast<std::uint64_t>(domain_.global_circuit(b)),
-                         position);
+    const auto circuit = static_cast<std::uint64_t>(domain_.global_circuit(b));
+    const std::uint32_t source = router_.route_neuron(circuit, position)->source;  // own: needed
+    const double amplitude =
+        state_.sources.fire(source, n, state_.source_parameters, config_.use_stp, config_.dt_s());
+    exchange_.post_spike(n - interval.begin, circuit, position, amplitude);
     recorder_.record_spike(n, domain_.global_neuron(k));
     ++counters_.network_spikes;
   }
@@ -453,16 +480,17 @@ void Simulator::receive_inputs(std::int64_t n, const ExchangeInterval& interval)
   if (inputs.rates_new) recorder_.record_rates(n, input_.multi_task().rates());
 }
 
-// The one collective of the interval, then amplitudes and STP (M12-M14) for the interval's
-// spikes of every needed source, in step order and, within a step, in global source order
-// (inputs, then neurons by id): the same order on every rank.
+// The one collective of the interval, then the interval's arrivals in step order and, within a
+// step, in global source order (inputs, then neurons by id): the same order on every rank. An
+// input's amplitude and STP (M12-M14) are computed here, by every rank (inputs are not
+// exchanged); a neuron's came with its spike, from its owner.
 void Simulator::exchange(const ExchangeInterval& interval) {
   const std::int64_t interval_steps = interval.end - interval.begin;
   const ReceivedExchange& received =
       exchange_.exchange(interval_steps, timers_.exchange_s, timers_.excluded_cpu_s);
   const double dt_s = config_.dt_s();
   auto queue = [&](std::optional<Arrival> arrival, std::int64_t s) {
-    if (!arrival) return;  // no local synapse listens to it
+    if (!arrival) return;  // no local synapse listens to the input
     arrival->amplitude =
         state_.sources.fire(arrival->source, s, state_.source_parameters, config_.use_stp, dt_s);
     router_.queue(s, *arrival);
@@ -472,9 +500,13 @@ void Simulator::exchange(const ExchangeInterval& interval) {
     const std::int64_t s = interval.begin + o;
     for (auto channel : interval_inputs_.steps[static_cast<std::size_t>(o)].channels)
       queue(router_.route(channel), s);
-    for (; next < received.spikes.size() && received.spikes[next].step_offset() == o; ++next)
-      queue(router_.route_neuron(received.spikes[next].circuit(), received.spikes[next].position()),
-            s);
+    for (; next < received.spikes.size() && received.spikes[next].step_offset() == o; ++next) {
+      const ReceivedSpike& spike = received.spikes[next];
+      std::optional<Arrival> arrival = router_.route_neuron(spike.circuit(), spike.position());
+      if (!arrival) continue;                // the exchange keeps needed circuits only: never
+      arrival->amplitude = spike.amplitude;  // its owner fired it (post_local_spikes)
+      router_.queue(s, *arrival);
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 // domain, the thread team, the spike exchange and the recorder.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <numeric>
 
 #include "seqlearn/communicator.hpp"
@@ -92,9 +93,9 @@ TEST(ThreadTeam, CircuitsSplitByWorkAndSlotsSizedToThem) {
 
 TEST(SpikeExchange, SpikesInStepOrderControlWordsAndDivergence) {
   auto comm = make_local_communicator();
-  SpikeExchange exchange(*comm);
-  exchange.post_spike(1, 7, 2);
-  exchange.post_spike(0, 9, 0);
+  SpikeExchange exchange(*comm, ExchangeRoutes::everything(16), ExchangeMode::allgather);
+  exchange.post_spike(1, 7, 2, 7.5);
+  exchange.post_spike(0, 9, 0, 9.5);
   double wall = 0, cpu = 0;
   const ReceivedExchange& received = exchange.exchange(2, wall, cpu);
   ASSERT_EQ(received.spikes.size(), 2u);
@@ -102,6 +103,7 @@ TEST(SpikeExchange, SpikesInStepOrderControlWordsAndDivergence) {
   EXPECT_EQ(received.spikes[0].circuit(), 9u);
   EXPECT_EQ(received.spikes[1].step_offset(), 1);
   EXPECT_EQ(received.spikes[1].position(), 2u);
+  EXPECT_EQ(received.spikes[1].amplitude, 7.5);  // the owner's R*u travels with its spike
   EXPECT_FALSE(exchange.stop_agreed());
   EXPECT_EQ(cpu, 0.0);  // one rank: nothing waits, nothing is excluded from compute
   // Posted words are sent once.
@@ -122,6 +124,94 @@ TEST(SpikeExchange, SpikesInStepOrderControlWordsAndDivergence) {
   } catch (const DivergenceError& e) {
     EXPECT_NE(std::string(e.what()).find("at step 10: neuron 3 "), std::string::npos) << e.what();
   }
+}
+
+// A rank keeps the spikes of the circuits it needs and every control word, in step order, then
+// in the order the ranks sent them; the directed mode delivers the same words.
+TEST(SpikeExchange, KeepsTheNeededCircuitsInBothModes) {
+  auto comm = make_local_communicator();
+  const std::vector<std::uint32_t> needed = {2, 3, 9};
+  for (const ExchangeMode mode : {ExchangeMode::allgather, ExchangeMode::directed}) {
+    SCOPED_TRACE(to_string(mode));
+    ExchangeRoutes routes = find_listeners(*comm, 12, 0, 12, needed);
+    EXPECT_EQ(routes.listeners.size(), 3u);  // one rank, listening to three of its circuits
+    EXPECT_DOUBLE_EQ(routes.mean_listeners, 3.0 / 12.0);
+    EXPECT_EQ(routes.listeners_of(9).size(), 1u);
+    EXPECT_TRUE(routes.listeners_of(4).empty());
+    SpikeExchange exchange(*comm, std::move(routes), mode);
+    EXPECT_EQ(exchange.mode(), mode);
+    exchange.post_spike(0, 4, 0, 4.5);  // not needed
+    exchange.post_spike(0, 9, 1, 9.5);
+    exchange.post_spike(1, 2, 0, 2.5);
+    exchange.post_spike(1, 11, 3, 11.5);  // not needed
+    exchange.post_spike(2, 3, 5, 3.5);
+    exchange.request_stop();
+    double wall = 0, cpu = 0;
+    const ReceivedExchange& received = exchange.exchange(3, wall, cpu);
+    ASSERT_EQ(received.spikes.size(), 3u);
+    EXPECT_EQ(received.spikes[0].circuit(), 9u);
+    EXPECT_EQ(received.spikes[1].circuit(), 2u);
+    EXPECT_EQ(received.spikes[2].circuit(), 3u);
+    EXPECT_EQ(received.spikes[2].step_offset(), 2);
+    EXPECT_EQ(received.spikes[2].amplitude, 3.5);
+    EXPECT_TRUE(exchange.stop_agreed());  // control words reach every rank in both modes
+    // Allgather: every word arrives and is walked; directed: only those sent here (and the stop).
+    EXPECT_EQ(exchange.received_words(), mode == ExchangeMode::allgather ? 6u : 4u);
+  }
+}
+
+// The filter takes no branch per word: the circuit field of a control word's payload may name
+// any circuit, or none the network has, and the word is still kept whole.
+TEST(ExchangeWord, FilterKeepsControlWordsWhateverTheirPayload) {
+  using Kind = ExchangeWord::Kind;
+  const CircuitSet needed(100, std::vector<std::uint32_t>{5});
+  EXPECT_TRUE(needed.contains(5));
+  EXPECT_FALSE(needed.contains(6));
+  EXPECT_EQ(needed.size(), 1u);
+  const std::vector<std::uint64_t> items = {
+      ExchangeWord::spike(0, 6, 1).bits(),
+      0,
+      ExchangeWord::control(Kind::diverged_step, ExchangeWord::kPayloadMask).bits(),
+      0,
+      ExchangeWord::control(Kind::diverged_neuron, 123456).bits(),
+      0,
+      ExchangeWord::spike(0, 5, 3).bits(),
+      std::bit_cast<std::uint64_t>(0.25),
+      ExchangeWord::control(Kind::stop, 0).bits(),
+      0};
+  ReceivedExchange received;
+  receive_exchange(items, 1, needed, received);
+  ASSERT_EQ(received.spikes.size(), 1u);
+  EXPECT_EQ(received.spikes[0].position(), 3u);
+  EXPECT_EQ(received.spikes[0].amplitude, 0.25);
+  EXPECT_TRUE(received.stop);
+  ASSERT_TRUE(received.divergence);
+  EXPECT_EQ(received.divergence->neuron, 123456u);
+  EXPECT_EQ(received.words, 5u);
+  // Reused: the next exchange starts from nothing.
+  receive_exchange({ExchangeWord::spike(0, 6, 0).bits(), 0}, 1, needed, received);
+  EXPECT_TRUE(received.spikes.empty());
+  EXPECT_FALSE(received.stop);
+  EXPECT_FALSE(received.divergence);
+  // A word without its payload, or a spike beyond the interval, is a programming error.
+  EXPECT_THROW(receive_exchange({ExchangeWord::spike(0, 5, 0).bits()}, 1, needed, received),
+               std::logic_error);
+  EXPECT_THROW(receive_exchange({ExchangeWord::spike(2, 5, 0).bits(), 0}, 2, needed, received),
+               std::logic_error);
+}
+
+// docs/scaling.md's crossover: the directed exchange pays when many words are not needed by
+// most ranks; few words, few ranks or many listeners keep the allgather.
+TEST(SpikeExchange, AutoIsDirectedWhenManyWordsAreNotNeeded) {
+  const double grid_1000 = 1e6 * 100 * 1e-3;  // 1000x1000 circuits at r_max 100 Hz, dt 1 ms
+  const double grid_256 = 65536 * 100 * 1e-3;
+  EXPECT_EQ(choose_exchange_mode(1, 1.0, grid_1000), ExchangeMode::allgather);
+  EXPECT_EQ(choose_exchange_mode(64, 3.9, grid_1000), ExchangeMode::directed);
+  EXPECT_EQ(choose_exchange_mode(1024, 15.1, grid_1000), ExchangeMode::directed);
+  EXPECT_EQ(choose_exchange_mode(64, 60.0, grid_1000), ExchangeMode::allgather);       // all listen
+  EXPECT_EQ(choose_exchange_mode(16, 3.8, 50 * 100 * 1e-3), ExchangeMode::allgather);  // 10x5
+  EXPECT_EQ(choose_exchange_mode(64, 8.6, grid_256), ExchangeMode::allgather);  // at the edge
+  EXPECT_EQ(choose_exchange_mode(256, 15.0, 4 * grid_256), ExchangeMode::directed);
 }
 
 TEST(Recorder, TracedNeuronsSplitOverRanksAsTheChoiceSays) {

@@ -3,7 +3,8 @@
 #   source .device/expose-libs.sh && bash bench/device/run.sh
 # 1. the machine (lscpu) and a smoke run at 1 and 2 ranks (fails fast on a missing library);
 # 2. strong (256x256) and weak (64x64 circuits per rank) scaling at 1, 2, 4, 8, 16 ranks
-#    (RANKS) x 1 thread, then x 2 threads (THREADS_LIST), MS ms of model time with learning
+#    (RANKS) x 1 thread with each exchange of EXCHANGES (run.exchange, docs/scaling.md), then
+#    x 2 threads (THREADS_LIST, exchange auto), MS ms of model time with learning
 #    (bench/scaling.sh: ranks x threads beyond the cores run oversubscribed, scripts/launch.sh);
 #    the strong points of each thread count checked identical (h5diff), and 2 threads' 1-rank
 #    point against 1 thread's;
@@ -19,6 +20,7 @@ export PATH=$PWD/.device/bin:$PATH
 export SEQLEARN_BIN=$PWD/.device/bin/seqlearn_mpi
 RANKS=${RANKS:-"1 2 4 8 16"}
 THREADS_LIST=${THREADS_LIST:-"1 2"}
+EXCHANGES=${EXCHANGES:-"allgather directed"}
 export MS=${MS:-500}
 tables=$out/tables.md
 source scripts/launch.sh
@@ -46,45 +48,52 @@ echo "smoke runs on 1 and 2 ranks: ok"
 # weak: efficiency = 1 rank's step loop / this one's, work inflation = CPU sum / (R x 1 rank's).
 table() {
   local dir=$1
-  echo "| ranks | threads | step loop s | RTF | $([[ $2 == strong ]] && echo 'speedup / efficiency' || echo efficiency) | compute_cpu_s_sum | work inflation | compute_cpu_s_max | imbalance R*max/sum | exchange s | exchange bytes/step | build s | bytes/synapse |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| ranks | threads | exchange | step loop s | RTF | $([[ $2 == strong ]] && echo 'speedup / efficiency' || echo efficiency) | compute_cpu_s_sum | work inflation | compute_cpu_s_max | imbalance R*max/sum | exchange s | exchange bytes/step | build s | bytes/synapse | halo | ns / received word |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for f in $(ls "$dir"/np*/timing.json 2>/dev/null | sort -V); do
     tr -d '{}"' <"$f" | tr ',' '\n' | sed 's/^ *//' | awk -F': ' -v kind="$2" '{ v[$1] = $2 }
-      END { printf "%s %s %s %s %s %s %s %s %s %s %s %s %s\n", v["ranks"], v["threads"], v["simulate_s"],
+      END { printf "%s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s\n", v["ranks"], v["threads"], v["simulate_s"],
                    v["rtf"], v["compute_cpu_s_sum"], v["compute_cpu_s_max"], v["exchange_s"],
-                   v["exchange_bytes_per_step"], v["build_s"], v["bytes_per_synapse"], kind, v["simulated_s"], 0 }'
+                   v["exchange_bytes_per_step"], v["build_s"], v["bytes_per_synapse"], kind, v["simulated_s"], 0,
+                   v["exchange"] == "" ? "-" : v["exchange"], v["halo"] == "" ? "-" : v["halo"],
+                   v["walk_ns_per_word"] == "" ? "-" : v["walk_ns_per_word"] }'
   done | awk '{ if (NR == 1) { s1 = $3; c1 = $5 }
                 strong = ($11 == "strong")
                 eff = strong ? sprintf("%.2f / %.0f %%", s1 / $3, 100 * s1 / ($3 * $1)) : sprintf("%.0f %%", 100 * s1 / $3)
-                printf "| %s | %s | %.3f | %.3f | %s | %.2f | %.3f | %.3f | %.3f | %.3f | %.0f | %.2f | %.1f |\n",
-                       $1, $2, $3, $4, eff, $5, $5 / (strong ? c1 : c1 * $1), $6, $1 * $6 / $5, $7, $8, $9, $10 }'
+                printf "| %s | %s | %s | %.3f | %.3f | %s | %.2f | %.3f | %.3f | %.3f | %.3f | %.0f | %.2f | %.1f | %s | %s |\n",
+                       $1, $2, $14, $3, $4, eff, $5, $5 / (strong ? c1 : c1 * $1), $6, $1 * $6 / $5, $7, $8, $9, $10, $15, $16 }'
 }
 
-# 2. Scaling series, one per thread count.
+# 2. Scaling series, one per thread count and exchange.
+series() { [[ $1 == 1 ]] && echo "$EXCHANGES" || echo auto; }
 for t in $THREADS_LIST; do
-  dir=/tmp/scaling_T$t
+for ex in $(series "$t"); do
+  dir=/tmp/scaling_T${t}_$ex
   rm -rf "$dir"
-  SEQLEARN_RESULTS_SCALING=$dir RANKS=$RANKS THREADS=$t bash bench/scaling.sh >"$out/scaling_T$t.log" 2>&1
+  SEQLEARN_ARGS="--run.exchange $ex" SEQLEARN_RESULTS_SCALING=$dir RANKS=$RANKS THREADS=$t \
+    bash bench/scaling.sh >"$out/scaling_T${t}_$ex.log" 2>&1
   code=$?
-  grep -E '^seqlearn: /tmp|identical|differ|failed' "$out/scaling_T$t.log" | tail -12
-  [[ $code -eq 0 ]] || echo "bench/scaling.sh with $t thread(s) exited $code (log in scaling_T$t.tar.gz)"
-  if [[ $t != 1 && -f /tmp/scaling_T1/strong/np1/run.h5 && -f $dir/strong/np1/run.h5 ]]; then
+  grep -E '^seqlearn: /tmp|identical|differ|failed' "$out/scaling_T${t}_$ex.log" | tail -12
+  [[ $code -eq 0 ]] || echo "bench/scaling.sh with $t thread(s), $ex exchange exited $code (log in scaling_T${t}_$ex.tar.gz)"
+  first=$(ls -d /tmp/scaling_T1_*/strong/np1 2>/dev/null | head -1)
+  if [[ -n "$first" && "$first" != "$dir/strong/np1" && -f "$first/run.h5" && -f $dir/strong/np1/run.h5 ]]; then
     same=yes
     for group in /spikes /input /traces; do
-      h5diff -q /tmp/scaling_T1/strong/np1/run.h5 "$dir/strong/np1/run.h5" $group $group || same=NO
+      h5diff -q "$first/run.h5" "$dir/strong/np1/run.h5" $group $group || same=NO
     done
-    echo "strong, 1 rank x $t threads identical to 1 x 1 (h5diff /spikes /input /traces): $same" | tee -a "$tables"
+    echo "strong, 1 rank x $t threads ($ex) identical to $first (h5diff /spikes /input /traces): $same" | tee -a "$tables"
   fi
   {
-    echo "## strong scaling, ${GRID:-256x256}, $MS ms with learning, $t thread(s) per rank"; echo
+    echo "## strong scaling, ${GRID:-256x256}, $MS ms with learning, $t thread(s) per rank, run.exchange $ex"; echo
     table "$dir/strong" strong; echo
-    echo "## weak scaling, ${BLOCK:-64x64} circuits per rank, $MS ms, $t thread(s) per rank"; echo
+    echo "## weak scaling, ${BLOCK:-64x64} circuits per rank, $MS ms, $t thread(s) per rank, run.exchange $ex"; echo
     table "$dir/weak" weak; echo
   } | tee -a "$tables"
-  cp "$out/scaling_T$t.log" "$dir/" 2>/dev/null
-  (cd "$dir" && tar czf "$out/scaling_T$t.tar.gz" --exclude='*.h5' .)
-  rm -f "$out/scaling_T$t.log"
+  cp "$out/scaling_T${t}_$ex.log" "$dir/" 2>/dev/null
+  (cd "$dir" && tar czf "$out/scaling_T${t}_$ex.tar.gz" --exclude='*.h5' .)
+  rm -f "$out/scaling_T${t}_$ex.log"
   find "$dir" -name '*.h5' ! -path '*/strong/np1/*' -delete
+done
 done
 
 # 3. Threads on one rank, launched as the README says (scripts/launch.sh 1 T).

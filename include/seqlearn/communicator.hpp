@@ -23,15 +23,28 @@ class Communicator {
   virtual int size() const = 0;
 
   // Concatenation of every rank's `local` in rank order (an Allgather(v)). Called by all
-  // ranks. The spike exchange of the step loop; also used for small set-up gathers.
-  // `all` is reused: the step loop keeps one, so the hot path allocates nothing.
+  // ranks. The spike exchange of the step loop: `all` is reused, so the hot path allocates
+  // nothing, and the collective's slot size follows the exchange's sizes.
   virtual void all_gather(const std::vector<std::uint64_t>& local,
                           std::vector<std::uint64_t>& all) = 0;
-  std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) {
-    std::vector<std::uint64_t> all;
-    all_gather(local, all);
-    return all;
-  }
+  // The same for set-up gathers of any size (an Allgather of the counts, then an Allgatherv):
+  // they leave the exchange's slot size alone, which a large one would inflate for the rest
+  // of the run (every exchange would then send that many bytes).
+  virtual std::vector<std::uint64_t> all_gather(const std::vector<std::uint64_t>& local) = 0;
+
+  // The directed spike exchange's neighbourhood, fixed at set-up (collective): this rank
+  // receives from `sources` and sends to `destinations` (ranks, ascending; itself included if
+  // it talks to itself). With MPI a distributed graph communicator, so that an exchange costs
+  // per neighbour, not per rank (MPI_Dist_graph_create_adjacent).
+  virtual void set_neighbourhood(const std::vector<int>& sources,
+                                 const std::vector<int>& destinations) = 0;
+  // Sends send[first_i, first_i + counts[i]) to destinations[i] (first_i: the sum of the counts
+  // before i) and returns in `received` what the sources sent to this rank, in the order of
+  // `sources` (MPI_Neighbor_alltoall of the counts, then MPI_Neighbor_alltoallv). Called by
+  // all ranks; `received` is reused as in all_gather.
+  virtual void neighbour_exchange(const std::vector<std::uint64_t>& send,
+                                  const std::vector<int>& counts,
+                                  std::vector<std::uint64_t>& received) = 0;
 
   virtual double max(double value) = 0;
   virtual double sum(double value) = 0;
@@ -46,7 +59,9 @@ class Communicator {
   // Address of the underlying MPI_Comm, for parallel HDF5 only; nullptr for the local one.
   virtual const void* mpi_comm_handle() const = 0;
 
-  // Bytes this rank has sent in all_gather so far (benchmark figure).
+  // Bytes of this rank's data that all_gather and neighbour_exchange delivered to other ranks so
+  // far (benchmark figure, comparable between the two: an all-gather's slot counts once per
+  // other rank, whatever algorithm MPI uses; nothing is counted on one rank).
   virtual std::uint64_t bytes_sent() const = 0;
 };
 

@@ -56,6 +56,9 @@ struct InputSettings {
 // A train phase learns; a test phase does not (and may use other input settings, `[test]`).
 enum class PhaseKind { train, test };
 
+// run.exchange: how spikes travel between ranks (spike_exchange.hpp, docs/scaling.md).
+enum class ExchangeChoice { automatic, allgather, directed };
+
 // "train" or "test", as in run.protocol and the output's /phases.
 const char* to_string(PhaseKind kind);
 
@@ -139,6 +142,7 @@ struct Config {
                               {.kind = PhaseKind::test, .steps = 3000, .learning = false}};
   std::uint32_t seed = 1;
   int threads = 0;
+  ExchangeChoice exchange = ExchangeChoice::automatic;
   // [record]
   RecordMode record_mode = RecordMode::random;
   std::vector<std::uint64_t> record_list{20};  // random: {K} (here random:20); range: {A, B}; list
@@ -223,6 +227,5 @@ void check_record_neurons(const Config& config, std::uint64_t n_neurons);
 
 // The unit of a key's value as the option table states it ("ms", "Hz", ...; "" for none).
 std::string unit_of_key(const std::string& key);
-
 
 }  // namespace seqlearn

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -75,39 +76,123 @@ struct Divergence {
   friend constexpr auto operator<=>(const Divergence&, const Divergence&) = default;
 };
 
-// What one exchange brought to this rank.
-struct ReceivedExchange {
-  std::vector<ExchangeWord> spikes;      // every rank's, by step offset, then neuron
-  bool stop = false;                     // some rank asked to stop
-  std::optional<Divergence> divergence;  // the earliest over all ranks
+// The circuits whose spikes a rank needs (its own and its sources' circuits, docs/design.md
+// 2), as a bitmap over the global circuits. The exchange keeps a word when its circuit's bit
+// is set; the bitmap is a power of two in size, so that the circuit field of any word (a
+// control word's payload included) indexes it without a bounds check.
+class CircuitSet {
+ public:
+  CircuitSet() = default;
+  // Circuits [0, n_circuits), with those listed in `members` set.
+  template <class Range>
+  CircuitSet(std::uint64_t n_circuits, const Range& members) : CircuitSet(n_circuits) {
+    for (auto c : members) insert(static_cast<std::uint64_t>(c));
+  }
+  // Every circuit of [0, n_circuits) set.
+  static CircuitSet all(std::uint64_t n_circuits) {
+    CircuitSet set(n_circuits);
+    for (std::uint64_t c = 0; c < n_circuits; ++c) set.insert(c);
+    return set;
+  }
+  void insert(std::uint64_t circuit) { bits_[circuit >> 6] |= std::uint64_t{1} << (circuit & 63); }
+  bool contains(std::uint64_t circuit) const { return bit(circuit & mask_) != 0; }
+  std::uint64_t size() const;  // circuits set
+
+  // 1 if the circuit field of `word` is in the set, for any word (no branch).
+  std::uint64_t keeps(std::uint64_t word) const {
+    return bit((word >> ExchangeWord::kCircuitShift) & mask_);
+  }
+
+ private:
+  explicit CircuitSet(std::uint64_t n_circuits) {
+    std::uint64_t capacity = 64;
+    while (capacity < n_circuits) capacity *= 2;
+    bits_.assign(capacity / 64, 0);
+    mask_ = capacity - 1;
+  }
+  std::uint64_t bit(std::uint64_t c) const { return (bits_[c >> 6] >> (c & 63)) & 1; }
+
+  std::vector<std::uint64_t> bits_ = std::vector<std::uint64_t>(1, 0);
+  std::uint64_t mask_ = 63;
 };
 
-// Decodes the concatenation of every rank's words (in rank order, as all_gather returns it)
-// into `received`, which is reused from interval to interval (no allocation on the hot path).
-// Ranks own ascending circuit ranges, so a stable sort by step offset leaves the neurons of
-// one step in id order: the same order on every rank whatever the decomposition
-// (docs/design.md 1).
-inline void receive_exchange(const std::vector<std::uint64_t>& words, std::int64_t interval_steps,
-                             ReceivedExchange& received) {
+inline std::uint64_t CircuitSet::size() const {
+  std::uint64_t n = 0;
+  for (auto word : bits_) n += static_cast<std::uint64_t>(std::popcount(word));
+  return n;
+}
+
+// What travels per spike or control message is an item of two 64-bit values (16 bytes; the
+// benchmark figures' "words", received_words and walk_ns_per_word, count items): an
+// ExchangeWord and its payload, for a spike the amplitude
+// R*u its source's owner computed when it fired (M6, M12-M14: "owner computes", docs/design.md
+// 2), as the bits of a double; 0 for a control word. So a rank that listens to a neuron keeps
+// no STP state of it, and no two ranks compute the same amplitude.
+constexpr std::size_t kItemWords = 2;
+
+// A received spike: the word, and the amplitude its owner computed.
+struct ReceivedSpike : ExchangeWord {
+  double amplitude = 0;
+};
+
+// What one exchange brought to this rank.
+struct ReceivedExchange {
+  std::vector<ReceivedSpike> spikes;  // the needed ones of every rank, by step offset, then neuron
+  bool stop = false;                  // some rank asked to stop
+  std::optional<Divergence> divergence;  // the earliest over all ranks
+  std::uint64_t words = 0;               // items received, spikes and control words, needed or not
+  // Scratch, reused from interval to interval (no allocation on the hot path).
+  std::vector<std::uint64_t> kept;        // the items kept by the filter
+  std::vector<std::uint32_t> step_begin;  // counting sort by step offset
+};
+
+// Decodes the concatenation of every rank's items (in rank order, as all_gather returns it;
+// or the part of them sent to this rank, in the same order) into `received`, keeping the
+// spikes of the circuits in `needed` and every control word.
+//
+// Two passes, so that an item the rank does not need costs two loads, a bitmap test and two
+// stores (no branch; bench/exchange_walk.sh): the filter compacts the items it keeps, then
+// those are decoded and sorted by step offset (a stable counting sort). Ranks own ascending
+// circuit ranges and post their spikes in step order, so within a step the spikes end in id
+// order: the same order on every rank whatever the decomposition (docs/design.md 1).
+inline void receive_exchange(const std::vector<std::uint64_t>& items, std::int64_t interval_steps,
+                             const CircuitSet& needed, ReceivedExchange& received) {
   received.spikes.clear();
   received.stop = false;
   received.divergence.reset();
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    const ExchangeWord word(words[i]);
+  if (items.size() % kItemWords != 0)
+    throw std::logic_error("spike exchange: a word without its payload");
+  received.words = items.size() / kItemWords;
+  std::vector<std::uint64_t>& kept = received.kept;
+  if (kept.size() < items.size()) kept.resize(items.size());
+  std::size_t n_kept = 0;  // words
+  for (std::size_t i = 0; i < items.size(); i += kItemWords) {
+    const std::uint64_t word = items[i];
+    kept[n_kept] = word;
+    kept[n_kept + 1] = items[i + 1];
+    n_kept += kItemWords * (needed.keeps(word) |
+                            static_cast<std::uint64_t>((word >> ExchangeWord::kKindShift) != 0));
+  }
+  std::vector<std::uint32_t>& begin = received.step_begin;
+  begin.assign(static_cast<std::size_t>(interval_steps) + 1, 0);
+  for (std::size_t i = 0; i < n_kept; i += kItemWords) {
+    const ExchangeWord word(kept[i]);
     switch (word.kind()) {
       case ExchangeWord::Kind::spike:
-        received.spikes.push_back(word);
+        if (word.step_offset() >= interval_steps)
+          throw std::logic_error("spike exchange: a spike beyond the interval");
+        ++begin[static_cast<std::size_t>(word.step_offset()) + 1];
         break;
       case ExchangeWord::Kind::stop:
         received.stop = true;
         break;
       case ExchangeWord::Kind::diverged_step: {
-        // A rank sends its report as a (step, neuron) pair of adjacent words.
-        if (i + 1 >= words.size() ||
-            ExchangeWord(words[i + 1]).kind() != ExchangeWord::Kind::diverged_neuron)
+        // A rank sends its report as a (step, neuron) pair of adjacent items.
+        i += kItemWords;
+        if (i >= n_kept || ExchangeWord(kept[i]).kind() != ExchangeWord::Kind::diverged_neuron)
           throw std::logic_error("spike exchange: a divergence step without its neuron");
         const Divergence d{static_cast<std::int64_t>(word.payload()),
-                           ExchangeWord(words[++i]).payload()};
+                           ExchangeWord(kept[i]).payload()};
         if (!received.divergence || d < *received.divergence) received.divergence = d;
         break;
       }
@@ -115,16 +200,31 @@ inline void receive_exchange(const std::vector<std::uint64_t>& words, std::int64
         throw std::logic_error("spike exchange: unknown control word");
     }
   }
-  if (interval_steps > 1)
-    std::stable_sort(
-        received.spikes.begin(), received.spikes.end(),
-        [](ExchangeWord a, ExchangeWord b) { return a.step_offset() < b.step_offset(); });
+  for (std::size_t o = 1; o < begin.size(); ++o) begin[o] += begin[o - 1];
+  received.spikes.resize(begin.back());
+  for (std::size_t i = 0; i < n_kept; i += kItemWords) {
+    const ExchangeWord word(kept[i]);
+    if (!word.is_spike()) continue;
+    ReceivedSpike& spike = received.spikes[begin[static_cast<std::size_t>(word.step_offset())]++];
+    static_cast<ExchangeWord&>(spike) = word;
+    spike.amplitude = std::bit_cast<double>(kept[i + 1]);
+  }
 }
 
+// The same for words without payloads (amplitude 0), for a rank that needs every circuit that
+// occurs in them (tests).
 inline ReceivedExchange receive_exchange(const std::vector<std::uint64_t>& words,
                                          std::int64_t interval_steps) {
+  std::uint64_t n_circuits = 1;
+  std::vector<std::uint64_t> items;
+  for (const std::uint64_t bits : words) {
+    if (ExchangeWord(bits).is_spike())
+      n_circuits = std::max(n_circuits, ExchangeWord(bits).circuit() + 1);
+    items.push_back(bits);
+    items.push_back(0);
+  }
   ReceivedExchange received;
-  receive_exchange(words, interval_steps, received);
+  receive_exchange(items, interval_steps, CircuitSet::all(n_circuits), received);
   return received;
 }
 

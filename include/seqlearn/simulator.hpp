@@ -126,6 +126,8 @@ class Simulator {
   const LocalDomain& domain() const { return domain_; }
   const Record& record() const { return recorder_.record(); }
   const RunCounters& counters() const { return counters_; }
+  const SpikeExchange& spike_exchange() const { return exchange_; }
+  const SpikeRouter& router() const { return router_; }
   const RunTimers& timers() const { return timers_; }
   int threads() const { return team_.size(); }
   const ThreadChoice& thread_choice() const { return team_.choice(); }

@@ -5,7 +5,9 @@
 # refuses edited and non-finite weights), and the restored run, with a delay of 3
 # steps (exchange intervals [9,12), [12,15), ...), forces neuron 0 to spike at step 13. Its
 # STDP update at step 13 is the first non-finite value: the report must name step 13 and
-# neuron 0, on 1 and 2 ranks and on 1 rank with 2 threads, exit 1 and write nothing.
+# neuron 0, on 1 and 2 ranks and on 1 rank with 2 threads, exit 1 and write nothing; and on 3
+# ranks with the directed exchange (docs/scaling.md: the report reaches the ranks that own no
+# circuit, which listen to nobody, through its all-reduce and gather).
 # Usage: divergence_report.sh SEQLEARN_MPI
 set -u
 # shellcheck source=lib.sh
@@ -30,13 +32,15 @@ with h5py.File('first.ckpt.h5', 'r+') as f:
         terms = mix(w.view(np.uint64) ^ mix(np.arange(len(w), dtype=np.uint64)))
         f['synapses/weight'].attrs['checksum'] = terms.sum(dtype=np.uint64).view(np.int64)"
 printf 'source,id,step\nneuron,0,13\n' >forced.csv
-# np 3: 1 rank with 2 threads (the report leaves a parallel region as an exception).
-for np in 1 2 3; do
-  ranks=$np threads=1
+# np 3: 1 rank with 2 threads (the report leaves a parallel region as an exception);
+# np 4: 3 ranks, directed exchange.
+for np in 1 2 3 4; do
+  ranks=$np threads=1 exchange=allgather
   if [[ $np == 3 ]]; then ranks=1 threads=2; fi
+  if [[ $np == 4 ]]; then ranks=3 exchange=directed; fi
   mpirun -n "$ranks" --oversubscribe --bind-to none "$binary" --restore first.ckpt.h5 \
     --run.protocol train:30 --validation.forced_spikes forced.csv --threads "$threads" \
-    --output "np$np.h5" >"np$np.log" 2>&1
+    --run.exchange "$exchange" --output "np$np.h5" >"np$np.log" 2>&1
   code=$?
   check "np $np: exit code 1" test "$code" -eq 1
   check "np $np: names step 13 and neuron 0" grep -q "diverged at step 13: neuron 0 " "np$np.log"

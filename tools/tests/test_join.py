@@ -61,7 +61,8 @@ def write(path, first, end, interrupted, phases, data, seed="1", pre=(0, 1, 2)):
         f["traces"].attrs["dt_rec_steps"] = DT_REC
         run = f.create_group("run")
         for key, value in {"first_step": first, "last_step": end, "interrupted": interrupted,
-                           "simulated_s": (end - first) / 1000, "simulate_s": 0.5, "network_spikes": 1.0}.items():
+                           "simulated_s": (end - first) / 1000, "simulate_s": 0.5, "network_spikes": 1.0,
+                           "received_words": 10.0, "walk_s_sum": 0.25, "exchange_directed": float(first > 0)}.items():
             run.attrs[key] = float(value)
         run.create_group("units").attrs["simulated_s"] = "s"
         f["spikes/step"].attrs["units"] = "steps"
@@ -122,6 +123,9 @@ def test_joined_chain_equals_the_uninterrupted_run(chain):
         assert (run["first_step"], run["last_step"], run["interrupted"], run["segments"]) == (0, TOTAL, 0, 3)
         assert run["simulated_s"] == pytest.approx(TOTAL / 1000)
         assert run["network_spikes"] == 3
+        # the exchange's counters too (hostile test: received_words was the last segment's);
+        # the mode is the last segment's
+        assert (run["received_words"], run["walk_s_sum"], run["exchange_directed"]) == (30, 0.75, 1)
         assert run["joined_from"].split("\n") == ["segment-001.h5", "segment-002.h5", "segment-003.h5"]
 
 

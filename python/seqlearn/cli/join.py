@@ -60,6 +60,7 @@ CHUNK = 1 << 22  # elements read at a time
 SUMMED = (
     "simulated_s", "build_s", "simulate_s", "compute_s_max", "exchange_s_max", "compute_cpu_s_sum",
     "compute_cpu_s_max", "network_spikes", "input_spikes", "synaptic_events", "stdp_updates",
+    "received_words", "walk_s_sum",
 )
 
 

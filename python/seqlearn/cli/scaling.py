@@ -3,8 +3,12 @@
 DIR holds one folder per point (np<R>/timing.json, as jobs/*_scaling.sbatch write them).
 Strong scaling (default): speedup T1/TR and efficiency T1/(R TR) of the step loop;
 --weak: efficiency T1/TR (each rank keeps the same share). Also the real-time factor and the
-time split (compute / exchange / output / build) per rank count. Writes DIR/sweep.json,
-DIR/sweep.png and prints a Markdown table.
+time split (compute / exchange / output / build) per rank count, and what the ranks' work is
+made of (docs/scaling.md): work inflation (CPU seconds of all ranks' step loops against the
+first point's, scaled by the network's size for --weak), imbalance (R x the slowest rank's
+CPU / all ranks'), halo (sources whose traces the ranks advance / neurons), ns per received
+word, and bytes sent per rank and step. Writes DIR/sweep.json, DIR/sweep.png and prints a
+Markdown table.
 """
 import argparse
 import glob
@@ -54,6 +58,11 @@ def report(args):
         return 2
     base = points[0]
     rows = []
+
+    def work(p):  # CPU seconds of all ranks' step loops per synapse, where the line has them
+        cpu, synapses = p.get("compute_cpu_s_sum"), p.get("synapses")
+        return cpu / synapses if cpu and synapses else None
+
     for p in points:
         t1, tr, r = base["simulate_s"], p["simulate_s"], p["ranks"]
         scale = r / base["ranks"]
@@ -65,16 +74,29 @@ def report(args):
             "efficiency": efficiency, "compute_s": p.get("compute_s"), "exchange_s": p.get("exchange_s"),
             "output_s": p.get("output_s"), "build_s": p.get("build_s"),
             "exchange_bytes_per_step": p.get("exchange_bytes_per_step"), "bytes_per_synapse": p.get("bytes_per_synapse"),
+            "exchange": p.get("exchange", "allgather"),
+            "work_inflation": work(p) / work(base) if work(p) and work(base) else None,
+            "imbalance": (r * p["compute_cpu_s_max"] / p["compute_cpu_s_sum"]
+                          if p.get("compute_cpu_s_sum") and p.get("compute_cpu_s_max") else None),
+            "halo": p.get("halo"), "walk_ns_per_word": p.get("walk_ns_per_word"),
+            "bytes_per_step_per_rank": (p["exchange_bytes_per_step"] / r
+                                        if p.get("exchange_bytes_per_step") is not None else None),
         })
     kind = "weak" if args.weak else "strong"
-    print(f"| ranks | circuits | synapses | step loop s | real-time factor | {'speedup | ' if not args.weak else ''}"
-          f"efficiency | compute s | exchange s | output s | build s | bytes/step exchanged | bytes/synapse |")
-    print("|" + "---|" * (12 if not args.weak else 11))
+    def cell(value, form):  # "-" for a figure an older program's bench line lacks
+        return "-" if value is None else format(value, form)
+
+    print(f"| ranks | exchange | circuits | synapses | step loop s | real-time factor | {'speedup | ' if not args.weak else ''}"
+          f"efficiency | compute s | exchange s | output s | build s | work inflation | imbalance | halo "
+          f"| ns / received word | bytes / step / rank | bytes/synapse |")
+    print("|" + "---|" * (18 if not args.weak else 17))
     for row in rows:
-        print(f"| {row['ranks']} | {row['circuits']} | {row['synapses']:.3g} | {row['simulate_s']:.3f} | {row['rtf']:.4f} | "
+        print(f"| {row['ranks']} | {row['exchange']} | {row['circuits']} | {row['synapses']:.3g} | {row['simulate_s']:.3f} | {row['rtf']:.4f} | "
               + (f"{row['speedup']:.2f} | " if not args.weak else "")
               + f"{row['efficiency']:.0%} | {row['compute_s']:.3f} | {row['exchange_s']:.3f} | {row['output_s']:.3f} | "
-              f"{row['build_s']:.3f} | {row['exchange_bytes_per_step']:.0f} | {row['bytes_per_synapse']:.1f} |")
+              f"{row['build_s']:.3f} | {cell(row['work_inflation'], '.3f')} | {cell(row['imbalance'], '.3f')} | "
+              f"{cell(row['halo'], '.2f')} | {cell(row['walk_ns_per_word'], '.2f')} | "
+              f"{cell(row['bytes_per_step_per_rank'], ',.0f')} | {row['bytes_per_synapse']:.1f} |")
     write_text(os.path.join(args.folder, "sweep.json"), json.dumps({"kind": kind, "points": rows}, indent=2),
                overwrite=True)
     if args.no_plot:
