@@ -291,9 +291,9 @@ TEST(Checkpoint, XorPhaseCutOnOneProcessContinuesOnAllRanks) {
   EXPECT_EQ(header.remaining_protocol,
             "test:" + std::to_string(2500 - stopped_at) + ":xor,test:500");
   EXPECT_TRUE(header.continues_phase);
-  EXPECT_EQ(header.generator.task, seqlearn::InputTask::xor_task);
-  EXPECT_EQ(header.generator.xor_position, (stopped_at - 1000) % 50);
-  EXPECT_NE(header.generator.xor_position, 0);
+  EXPECT_EQ(header.generator.task, "xor");
+  EXPECT_EQ(header.generator.position.integer("xor_position"), (stopped_at - 1000) % 50);
+  EXPECT_NE(header.generator.position.integer("xor_position"), 0);
   const auto config =
       seqlearn::resume_config(header.config, {}, header.remaining_protocol, header.continues_phase);
   Simulator restored(config, *comm, seqlearn::load_simulator_inputs(config));
@@ -332,9 +332,9 @@ TEST(Checkpoint, MultiPhaseCutOnOneProcessContinuesOnAllRanks) {
   EXPECT_EQ(header.remaining_protocol,
             "test:" + std::to_string(2500 - stopped_at) + ":multi,test:500");
   EXPECT_TRUE(header.continues_phase);
-  EXPECT_EQ(header.generator.task, seqlearn::InputTask::multi);
-  EXPECT_EQ(header.generator.multi_position, (stopped_at - 1000) % 100);
-  EXPECT_NE(header.generator.multi_position, 0);
+  EXPECT_EQ(header.generator.task, "multi");
+  EXPECT_EQ(header.generator.position.integer("multi_position"), (stopped_at - 1000) % 100);
+  EXPECT_NE(header.generator.position.integer("multi_position"), 0);
   const auto config =
       seqlearn::resume_config(header.config, {}, header.remaining_protocol, header.continues_phase);
   Simulator restored(config, *comm, seqlearn::load_simulator_inputs(config));

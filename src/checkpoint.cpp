@@ -33,6 +33,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <type_traits>
+#include <variant>
+#include <vector>
 
 #include "seqlearn/checksum.hpp"
 #include "seqlearn/file_safety.hpp"
@@ -72,6 +74,13 @@ std::string remaining_protocol(const Config& config, const ProtocolPosition& pos
 
 namespace {
 
+// generator_task: the task's place in the registry (0..3 for pattern, xor, file and multi,
+// which are registered first).
+std::int64_t generator_task_index(const std::string& task) {
+  const auto names = input_tasks().names();
+  return std::find(names.begin(), names.end(), task) - names.begin();
+}
+
 // /config and /checkpoint. Every attribute goes through put(), which adds it to the
 // attributes' checksum.
 void write_attributes(H5File& file, const CheckpointParts& p) {
@@ -93,22 +102,11 @@ void write_attributes(H5File& file, const CheckpointParts& p) {
   put("/checkpoint", "learning_steps", static_cast<std::int64_t>(p.position.learning_steps));
   put("/checkpoint", "remaining_protocol", remaining);
   put("/checkpoint", "continues_phase", static_cast<std::int64_t>(continues));
-  put("/checkpoint", "generator_event", static_cast<std::int64_t>(g.event));
-  put("/checkpoint", "generator_in_pattern", static_cast<std::int64_t>(g.in_pattern));
-  put("/checkpoint", "generator_first_sequence", static_cast<std::int64_t>(g.first_sequence));
-  put("/checkpoint", "generator_remaining", g.remaining);
-  put("/checkpoint", "generator_position", g.position);
-  put("/checkpoint", "generator_sequence", static_cast<std::int64_t>(g.sequence));
-  put("/checkpoint", "generator_sequence_position", g.sequence_position);
-  put("/checkpoint", "generator_warp", g.warp);
-  put("/checkpoint", "generator_pattern", static_cast<std::int64_t>(g.pattern));
-  put("/checkpoint", "generator_task", static_cast<std::int64_t>(g.task));
-  put("/checkpoint", "generator_xor_position", g.xor_position);
-  put("/checkpoint", "generator_xor_id_1", static_cast<std::int64_t>(g.xor_id_1));
-  put("/checkpoint", "generator_xor_id_2", static_cast<std::int64_t>(g.xor_id_2));
-  put("/checkpoint", "generator_file_position", g.file_position);
-  if (p.config.uses_task(InputTask::multi))  // (only then: other runs' checkpoints unchanged)
-    put("/checkpoint", "generator_multi_position", g.multi_position);
+  // The generator: its task's place in the registry, and the fields of the tasks the run
+  // built (input_task.hpp: TaskEntry::position).
+  put("/checkpoint", "generator_task", generator_task_index(g.task));
+  for (const auto& [name, value] : g.position.values)
+    std::visit([&](const auto& number) { put("/checkpoint", "generator_" + name, number); }, value);
   file.attribute("/checkpoint", "attributes_checksum",
                  static_cast<std::int64_t>(attributes_checksum));
 }
@@ -202,8 +200,6 @@ void write_checkpoint(const std::string& path, const CheckpointParts& p) {
 }
 
 namespace {
-
-constexpr std::int64_t kMaxStep = std::int64_t{1} << 53;  // exact as a double; no overflow
 
 std::string corrupt(const std::string& path, const std::string& what) {
   return "--restore '" + path + "': the checkpoint is corrupt or was edited: " + what;
@@ -448,7 +444,7 @@ void restore_checkpoint(const std::string& path, const CheckpointParts& p) {
   p.position.restored_generator = header.generator;
   // The event counter runs on across phases: a new phase after the restore needs it too. The
   // rest of the generator's state is for a continued phase (run() resumes it).
-  p.input.set_event(header.generator.event);
+  p.input.carry_over(header.generator);
   load_state(in, p, offset);
   requeue_pending(in, p, n_pending);
   auto at_step = [&](const std::vector<ForcedSpike>& list) {
@@ -465,7 +461,7 @@ namespace {
 
 // An attribute of the checkpoint and its allowed values (integers and reals: [lo, hi]).
 struct AttributeRule {
-  const char* name;
+  std::string name;
   H5Input::Kind kind;
   double lo = 0, hi = 0;
   bool optional = false;
@@ -505,32 +501,23 @@ namespace {
 // within its range.
 void check_checkpoint_attributes(const H5Input& in, const std::string& path) {
   using Kind = H5Input::Kind;
-  const double max_step = static_cast<double>(kMaxStep);
+  const double max_step = kMaxCheckpointStep;  // the tasks' positions share it (input_task.hpp)
   const double big = static_cast<double>(std::numeric_limits<std::int64_t>::max());
-  const AttributeRule rules[] = {
+  std::vector<AttributeRule> rules = {
       {"step", Kind::integer, 0, max_step},
       {"learning_steps", Kind::integer, 0, max_step},
       {"remaining_protocol", Kind::string},
       {"continues_phase", Kind::integer, 0, 1},
-      {"generator_event", Kind::integer, 0, big},
-      {"generator_in_pattern", Kind::integer, 0, 1},
-      {"generator_first_sequence", Kind::integer, 0, 1},
-      {"generator_remaining", Kind::integer, 0, max_step},
-      {"generator_position", Kind::integer, 0, max_step},
-      {"generator_sequence", Kind::integer, -1, std::numeric_limits<int>::max()},
-      {"generator_sequence_position", Kind::integer, 0, std::numeric_limits<int>::max()},
-      {"generator_warp", Kind::floating, 0, 1000},
-      {"generator_pattern", Kind::integer, -1, std::numeric_limits<int>::max()},
-      {"attributes_checksum", Kind::integer, -big, big},
-      // The xor and file tasks' position (absent from checkpoints of older versions: the
-      // pattern task's).
-      {"generator_task", Kind::integer, 0, 3, true},
-      {"generator_xor_position", Kind::integer, 0, max_step, true},
-      {"generator_xor_id_1", Kind::integer, -1, 1, true},
-      {"generator_xor_id_2", Kind::integer, -1, 1, true},
-      {"generator_file_position", Kind::integer, 0, max_step, true},
-      {"generator_multi_position", Kind::integer, 0, max_step, true},
+      // Absent from checkpoints of versions with the pattern task alone.
+      {"generator_task", Kind::integer, 0, static_cast<double>(input_tasks().entries().size()) - 1,
+       true},
   };
+  // The tasks' fields; those with a value for when they are absent are optional.
+  for (const auto& [task, entry] : input_tasks().entries())
+    for (const PositionField& field : entry.position)
+      rules.push_back({"generator_" + field.name, field.real ? Kind::floating : Kind::integer,
+                       field.low, field.high, field.when_absent.has_value()});
+  rules.push_back({"attributes_checksum", Kind::integer, -big, big});
   for (const AttributeRule& rule : rules) {
     if (rule.optional && in.attribute_kind("/checkpoint", rule.name) == Kind::missing) continue;
     check_kind(in, path, "/checkpoint", rule.name, rule.kind);
@@ -551,29 +538,25 @@ void check_checkpoint_attributes(const H5Input& in, const std::string& path) {
   }
 }
 
-// The input generator's position (attributes already checked).
+// The input generator's position (attributes already checked): every registered task's
+// fields, those a checkpoint lacks at their value for that case.
 InputGenerator::State read_generator(const H5Input& in) {
   InputGenerator::State g;
-  g.event = static_cast<std::uint64_t>(in.int_attribute("/checkpoint", "generator_event"));
-  g.in_pattern = in.int_attribute("/checkpoint", "generator_in_pattern") != 0;
-  g.first_sequence = in.int_attribute("/checkpoint", "generator_first_sequence") != 0;
-  g.remaining = in.int_attribute("/checkpoint", "generator_remaining");
-  g.position = in.int_attribute("/checkpoint", "generator_position");
-  g.sequence = static_cast<int>(in.int_attribute("/checkpoint", "generator_sequence"));
-  g.sequence_position = in.int_attribute("/checkpoint", "generator_sequence_position");
-  g.warp = in.double_attribute("/checkpoint", "generator_warp");
-  g.pattern = static_cast<int>(in.int_attribute("/checkpoint", "generator_pattern"));
-  const auto optional_int = [&in](const char* name, std::int64_t otherwise) {
-    return in.attribute_kind("/checkpoint", name) == H5Input::Kind::missing
-               ? otherwise
-               : in.int_attribute("/checkpoint", name);
-  };
-  g.task = static_cast<InputTask>(optional_int("generator_task", 0));
-  g.xor_position = optional_int("generator_xor_position", 0);
-  g.xor_id_1 = static_cast<int>(optional_int("generator_xor_id_1", -1));
-  g.xor_id_2 = static_cast<int>(optional_int("generator_xor_id_2", -1));
-  g.file_position = optional_int("generator_file_position", 0);
-  g.multi_position = optional_int("generator_multi_position", 0);
+  const auto tasks = input_tasks().names();
+  g.task = in.attribute_kind("/checkpoint", "generator_task") == H5Input::Kind::missing
+               ? tasks.front()
+               : tasks[static_cast<std::size_t>(in.int_attribute("/checkpoint", "generator_task"))];
+  for (const auto& [task, entry] : input_tasks().entries())
+    for (const PositionField& field : entry.position) {
+      const std::string name = "generator_" + field.name;
+      const bool absent = in.attribute_kind("/checkpoint", name) == H5Input::Kind::missing;
+      if (field.real)
+        g.position.set_real(field.name,
+                            absent ? *field.when_absent : in.double_attribute("/checkpoint", name));
+      else
+        g.position.set_integer(field.name, absent ? static_cast<std::int64_t>(*field.when_absent)
+                                                  : in.int_attribute("/checkpoint", name));
+    }
   return g;
 }
 

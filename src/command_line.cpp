@@ -12,6 +12,7 @@
 #include "config_options.hpp"
 #include "seqlearn/config.hpp"
 #include "seqlearn/file_safety.hpp"
+#include "seqlearn/input_task.hpp"
 #include "seqlearn/plasticity.hpp"
 #include "seqlearn/recordables.hpp"
 #include "seqlearn/text.hpp"
@@ -141,6 +142,9 @@ std::string usage_text(const po::options_description& all) {
   help << "\nPlasticity rules (plasticity.schedule):\n";
   for (const auto& [name, rule] : plasticity_rules().entries())
     help << "  " << name << ": " << rule.help << "\n";
+  help << "\nInput tasks (input.task, test.task, run.protocol NAME:MS:TASK):\n";
+  for (const auto& [name, task] : input_tasks().entries())
+    help << "  " << name << ": " << task.help << "\n";
   help << "\nRecorded neuron quantities (/traces/NAME, every record.dt_rec steps):\n";
   for (const auto& [name, quantity] : neuron_quantities().entries())
     help << "  " << name << ": " << quantity.help << " [unit " << quantity.unit << "]\n";

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "config_options.hpp"
+#include "seqlearn/input_task.hpp"
 #include "seqlearn/network.hpp"
 #include "seqlearn/text.hpp"
 
@@ -41,6 +42,45 @@ std::pair<int, int> parse_grid(const Values& v) {
   return {static_cast<int>(rows), static_cast<int>(cols)};
 }
 
+// "pattern, xor, file or multi": the registered tasks, for messages.
+std::string task_names_text() {
+  const auto names = input_tasks().names();
+  std::string text;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    text += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return text;
+}
+
+// A key of a type that Values reads without other keys, read once to check it.
+void check_type_and_range(const Values& v, const KeySpec& spec) {
+  switch (spec.type) {
+    case Type::integer:
+      v.integer(spec.key);
+      return;
+    case Type::real:
+      v.real(spec.key);
+      return;
+    case Type::boolean:
+      v.boolean(spec.key);
+      return;
+    case Type::real_pair:
+      v.real_pair(spec.key);
+      return;
+    case Type::real_list:
+      v.real_list(spec.key);
+      return;
+    case Type::text:
+      v.text_value(spec.key);
+      return;
+    case Type::file_name:
+      v.file_name(spec.key);
+      return;
+    default:
+      throw std::logic_error(std::string("seqlearn: an input task's key ") + spec.key +
+                             " has a type that only build_config reads");
+  }
+}
+
 // Test phases read test.X where it is given, input.X otherwise.
 InputSettings parse_input(const Values& v, const std::string& section, const InputSettings* base) {
   auto key = [&](const char* name) {
@@ -48,7 +88,7 @@ InputSettings parse_input(const Values& v, const std::string& section, const Inp
     return (base == nullptr || v.has(own)) ? own : std::string("input.") + name;
   };
   InputSettings s;
-  s.task = v.choice<InputTask>(key("task"));
+  s.task = v.plugin_name(key("task"));
   s.r_input_hz = v.real(key("r_input"));
   s.r_noise_hz = v.real(key("r_noise"));
   s.use_noise = v.boolean(key("use_noise"));
@@ -159,13 +199,10 @@ void expand_protocol(const Values& v, const std::string& text, double dt_ms, int
     const PhaseKind kind = parts[0] == "train" ? PhaseKind::train : PhaseKind::test;
     Phase phase{.kind = kind, .steps = *steps, .learning = kind == PhaseKind::train};
     if (parts.size() == 3) {
-      const auto names = choices(*find_spec("input.task"));
-      const auto it = std::find(names.begin(), names.end(), parts[2]);
-      if (it == names.end())
+      if (input_tasks().find(parts[2]) == nullptr)
         fail(key, v.text(key),
-             "unknown task '" + parts[2] + "' in '" + item +
-                 "'; expected pattern, xor, file or multi");
-      phase.task = static_cast<InputTask>(it - names.begin());
+             "unknown task '" + parts[2] + "' in '" + item + "'; expected " + task_names_text());
+      phase.task = parts[2];
     }
     if (phases.size() >= kMaxPhases)
       fail(key, v.text(key), "the protocol expands to more than 1000000 phases");
@@ -383,14 +420,16 @@ void build_patterns(const Values& v, Config& c) {
   }
 }
 
-// input.t_pattern_xor and the file task's files of train and test phases.
+// The keys that input tasks add, each against its row's type and range (their entries'
+// cross-key checks run at the end of build_config, on the built Config).
+void check_task_keys(const Values& v) {
+  for (const auto& [name, task] : input_tasks().entries())
+    for (const KeySpec& spec : task.options) check_type_and_range(v, spec);
+}
+
+// The file task's files of train and test phases (kept in InputSettings: the I/O library loads
+// them before the generator is built).
 void build_task_files(const Values& v, Config& c) {
-  v.steps("input.t_pattern_xor", c.dt_ms, "expected a multiple of neuron.dt in ms");
-  c.t_pattern_xor_ms = v.real("input.t_pattern_xor");
-  c.multi_groups = static_cast<int>(v.integer("input.multi_groups"));
-  std::tie(c.multi_rate_min_hz, c.multi_rate_max_hz) = v.real_pair("input.multi_rate_range");
-  v.steps("input.t_multi_window", c.dt_ms, "expected a multiple of neuron.dt in ms");
-  c.t_multi_window_ms = v.real("input.t_multi_window");
   c.input_file = v.text_value("input.file");
   c.label_file = v.text_value("input.label_file");
   c.train_input.file = c.input_file;
@@ -411,14 +450,13 @@ void build_task_files(const Values& v, Config& c) {
   }
 }
 
-// run.protocol with its cross-key checks (the file task's file, a checkpoint's text, xor's
-// channels), then run.seed and run.threads.
+// run.protocol with its cross-key checks (the file task's file, a checkpoint's text), then
+// run.seed and run.threads.
 void build_run(const Values& v, Config& c) {
   c.protocol = parse_protocol(v, c.dt_ms);
   // Cross-key check of input.task: the file task needs its file.
   for (const Phase& phase : c.protocol)
-    if (const InputSettings s = c.input_settings(phase);
-        s.task == InputTask::file && s.file.empty())
+    if (const InputSettings s = c.input_settings(phase); s.task == "file" && s.file.empty())
       fail("input.file", "",
            "expected a spike file (HDF5 or CSV 'step,channel'): a phase of run.protocol runs the "
            "file task");
@@ -427,15 +465,6 @@ void build_run(const Values& v, Config& c) {
          "a protocol a checkpoint can hold: written with repeat groups it still takes " +
              std::to_string(length) + " characters (at most " + std::to_string(kMaxProtocolText) +
              "); repeat blocks of up to 32 phases with (PHASES)*N, or split the run into restarts");
-  if (c.uses_task(InputTask::xor_task) && c.n_inputs < 2)
-    fail("network.n_inputs", std::to_string(c.n_inputs),
-         "at least 2 input channels: a phase of run.protocol runs the xor task, which splits the "
-         "channels into two halves");
-  if (c.uses_task(InputTask::multi) && c.multi_groups > c.n_inputs)
-    fail("input.multi_groups", std::to_string(c.multi_groups),
-         "at most network.n_inputs (" + std::to_string(c.n_inputs) +
-             ") groups: a phase of run.protocol runs the multi task, which needs at least one "
-             "channel per group");
   if (!c.label_file.empty() && c.input_file.empty())
     fail("input.label_file", c.label_file,
          "input.label_file only together with a CSV input.file (it labels that file's steps)");
@@ -504,30 +533,20 @@ Config options::build_config(const Values& v) {
   build_network(v, c);
   build_neuron_and_plasticity(v, c);
   build_patterns(v, c);
+  check_task_keys(v);
   build_task_files(v, c);
   build_run(v, c);
   build_record(v, c);
   build_output(v, c);
   for (const auto& spec : key_table()) c.resolved.emplace_back(spec.key, v.text(spec.key));
+  // The tasks' cross-key checks read their keys from `resolved`.
+  for (const auto& [name, task] : input_tasks().entries())
+    if (task.check) task.check(c);
   return c;
 }
 
 const char* to_string(PhaseKind kind) {
   return kind == PhaseKind::train ? "train" : "test";
-}
-
-const char* to_string(InputTask task) {
-  switch (task) {
-    case InputTask::pattern:
-      return "pattern";
-    case InputTask::xor_task:
-      return "xor";
-    case InputTask::file:
-      return "file";
-    case InputTask::multi:
-      return "multi";
-  }
-  return "pattern";
 }
 
 bool Config::traces_phase(const Phase& phase) const {
@@ -537,7 +556,7 @@ bool Config::traces_phase(const Phase& phase) const {
     case TracePhases::test:
       return phase.kind == PhaseKind::test;
     case TracePhases::pattern_test:
-      return phase.kind == PhaseKind::test && input_settings(phase).task == InputTask::pattern;
+      return phase.kind == PhaseKind::test && input_settings(phase).task == "pattern";
   }
   return true;
 }
@@ -548,7 +567,7 @@ InputSettings Config::input_settings(const Phase& phase) const {
   return settings;
 }
 
-bool Config::uses_task(InputTask task) const {
+bool Config::uses_task(const std::string& task) const {
   for (const Phase& phase : protocol)
     if (input_settings(phase).task == task) return true;
   return false;
@@ -569,14 +588,6 @@ void check_record_neurons(const Config& c, std::uint64_t n) {
   if (c.record_mode == RecordMode::list && c.record_list.back() >= n)
     throw ConfigError("invalid neuron id " + std::to_string(c.record_list.back()) + " for " + key +
                       ": " + ids);
-}
-
-std::int64_t Config::multi_window_steps() const {
-  return std::llround(t_multi_window_ms / dt_ms);
-}
-
-std::int64_t Config::xor_window_steps() const {
-  return std::llround(t_pattern_xor_ms / dt_ms);
 }
 
 std::int64_t Config::total_steps() const {
@@ -623,9 +634,8 @@ std::string join_with_repeat_groups(const std::vector<std::string>& phases) {
 }
 
 std::string Config::phase_task_text(const Phase& phase) const {
-  const InputTask task = input_settings(phase).task;
-  return phase.task || task != InputTask::pattern ? std::string(":") + to_string(task)
-                                                  : std::string();
+  const std::string& task = input_settings(phase).task;
+  return phase.task || task != "pattern" ? ":" + task : std::string();
 }
 
 std::string Config::protocol_text(std::size_t first) const {
@@ -645,7 +655,7 @@ std::string Config::resolved_protocol_text() const {
   for (const Phase& phase : protocol) {
     std::ostringstream text;
     text << to_string(phase.kind) << ":" << static_cast<double>(phase.steps) * dt_ms;
-    if (phase.task) text << ":" << to_string(*phase.task);
+    if (phase.task) text << ":" << *phase.task;
     if (phase.continues) text << " (continued)";
     phases.push_back(text.str());
   }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "seqlearn/input_task.hpp"
 #include "seqlearn/plasticity.hpp"
 
 namespace seqlearn::options {
@@ -16,7 +17,7 @@ namespace {
 using enum Type;
 using enum Restore;
 
-constexpr KeySpec kKeys[] = {
+constexpr KeySpec kKeysBeforeTasks[] = {
     // clang-format off
     // key                       type       range             default     unit      restore
     //  help[, cross-key check: see build_config]
@@ -76,11 +77,11 @@ constexpr KeySpec kKeys[] = {
      "coefficient of variation of U, D, F across sources"},
     {"plasticity.train_inputs",  boolean,   "",               "true",     "",       may_change,
      "input synapses learn too (docs/model.md 4.6)"},
-    {"input.task",               choice,    "pattern | xor | file | multi", "pattern", "", may_change,
-     "input task of train phases (docs/model.md 5, 11.2, 11.6): pattern (noise and frozen "
-     "patterns), xor (two streams of short patterns), file (input.file replayed) or multi "
-     "(groups of channels at randomly changing rates); a phase of run.protocol may name its "
-     "own", "file: input.file given"},
+    {"input.task",               plugin,    "input tasks",    "pattern",  "",       may_change,
+     "input task of train phases (docs/model.md 5, 11.2, 11.6), as listed below the keys: "
+     "pattern (noise and frozen patterns), xor (two streams of short patterns), file "
+     "(input.file replayed), multi (groups of channels at randomly changing rates), and any "
+     "registered one; a phase of run.protocol may name its own", "file: input.file given"},
     {"input.r_input",            real,      "[0, 1e4]",       "5",        "Hz",     fixed,
      "input rate in noise phases and of frozen patterns"},
     {"input.r_noise",            real,      "[0, 1e4]",       "2",        "Hz",     may_change,
@@ -107,16 +108,12 @@ constexpr KeySpec kKeys[] = {
     {"input.time_warp_range",    real_pair, "(0, 1000]",      "1,1",      "",       may_change,
      "time-warp factor range MIN,MAX per presentation",
      "MIN * shortest input.t_pattern >= neuron.dt"},
-    {"input.t_pattern_xor",      real,      "(0, 1e9]",       "50",       "ms",     fixed,
-     "xor task: length of a window and of its four frozen patterns (two per half of the "
-     "channels)", "a multiple of neuron.dt"},
-    {"input.multi_groups",       integer,   "[1, 1000000]",   "2",        "",       fixed,
-     "multi task: groups of consecutive channels, each at its own rate (docs/model.md 11.6)",
-     "<= network.n_inputs"},
-    {"input.multi_rate_range",   real_pair, "[0, 1e4]",       "10,80",    "Hz",     fixed,
-     "multi task: range MIN,MAX of a group's rate, drawn anew every input.t_multi_window"},
-    {"input.t_multi_window",     real,      "(0, 1e9]",       "100",      "ms",     fixed,
-     "multi task: how long the groups' rates stay constant", "a multiple of neuron.dt"},
+    // clang-format on
+};
+
+// The input tasks' own keys (input_task.hpp: TaskEntry::options) come here, then these.
+constexpr KeySpec kKeysAfterTasks[] = {
+    // clang-format off
     {"input.file",               text,      "",               "",         "",       may_change,
      "file task: spike file replayed from each file phase's first step, cyclically: HDF5 "
      "(/spikes/step, /spikes/channel, optional /labels, n_steps, dt) or CSV 'step,channel' "
@@ -195,12 +192,26 @@ constexpr KeySpec kKeys[] = {
 
 }  // namespace
 
+// Built on first use, after the tasks registered at start-up (plug-ins included). A task
+// registered later would have keys that no table holds: refused.
 std::span<const KeySpec> key_table() {
-  return kKeys;
+  static const std::size_t tasks = input_tasks().entries().size();
+  static const std::vector<KeySpec> table = [] {
+    std::vector<KeySpec> keys(std::begin(kKeysBeforeTasks), std::end(kKeysBeforeTasks));
+    for (const auto& [name, task] : input_tasks().entries())
+      keys.insert(keys.end(), task.options.begin(), task.options.end());
+    keys.insert(keys.end(), std::begin(kKeysAfterTasks), std::end(kKeysAfterTasks));
+    return keys;
+  }();
+  if (input_tasks().entries().size() != tasks)
+    throw std::logic_error(
+        "seqlearn: an input task was registered after the option table was built; register "
+        "tasks at start-up (docs/extending.md)");
+  return table;
 }
 
 const KeySpec* find_spec(std::string_view key) {
-  for (const auto& spec : kKeys)
+  for (const auto& spec : key_table())
     if (key == spec.key) return &spec;
   return nullptr;
 }
@@ -224,6 +235,7 @@ const KeySpec& typed_spec(std::string_view key) {
 std::vector<std::string> choices(const KeySpec& spec) {
   if (spec.type == plugin) {
     if (std::string(spec.range) == "plasticity rules") return plasticity_rules().names();
+    if (std::string(spec.range) == "input tasks") return input_tasks().names();
     throw std::logic_error(std::string("seqlearn: no registry '") + spec.range + "' for " +
                            spec.key + " in the option table");
   }

@@ -22,44 +22,12 @@
 #include <vector>
 
 #include "seqlearn/config.hpp"
+#include "seqlearn/option_spec.hpp"
 #include "seqlearn/text.hpp"
 
 namespace seqlearn::options {
 
-// How a key's text is read, and what `range` means for it.
-enum class Type {
-  integer,    // range "[LOW, HIGH]"
-  real,       // range "[LOW, HIGH]", "(LOW, HIGH]", ...: '(' or ')' excludes the bound
-  boolean,    // true | false (also 1 | 0, yes | no, on | off)
-  choice,     // range "a | b | c": the names, in the order of the C++ enum's enumerators
-  plugin,     // range: the registry whose names are allowed ("plasticity rules": plasticity.hpp)
-  real_pair,  // "MIN,MAX" with MIN <= MAX, both in range
-  real_list,  // "A,B,...", each in range; empty allowed
-  text,       // any text, empty allowed
-  file_name,  // any text but empty
-  // Formats of their own, read by build_config:
-  grid,       // "ROWSxCOLS"
-  sequences,  // pattern ids, ',' within a sequence and ';' between sequences
-  phases,     // "NAME:MS,...": run.protocol
-  neurons,    // all | random:K | range:A-B | list:I,J,...
-  auto_bool,  // true | false | auto
-  // test.X: the type, range and unit of input.X; empty = input.X's value (test phases inherit).
-  as_input,
-};
-
-enum class Restore { may_change, fixed };  // fixed: a checkpoint restores only with that value
-
-struct KeySpec {
-  const char* key;
-  Type type;
-  const char* range;          // what is allowed, for the types that say so above ("" otherwise)
-  const char* default_value;  // "" = none
-  const char* unit;           // "" = none (a count or a plain number)
-  Restore restore;  // fixed: the key fixes the network, its random streams or frozen patterns
-  const char* help;
-  // Conditions on other keys, checked in build_config (at the line that names the key).
-  const char* cross_check = "";
-};
+// Type, Restore and KeySpec: seqlearn/option_spec.hpp (input tasks bring rows of their own).
 
 // Every key of the table, in --help and /config order.
 std::span<const KeySpec> key_table();
@@ -141,9 +109,8 @@ inline constexpr const char* kSequencesFormat =
     "pattern ids, ',' within a sequence and ';' between sequences (e.g. 0,1;2)";
 inline constexpr const char* kPhasesFormat =
     "phases NAME:MS[:TASK] separated by ',', NAME train or test, MS > 0 and a multiple of "
-    "neuron.dt, TASK pattern, xor, file or multi (default input.task / test.task); (PHASES)*N "
-    "repeats "
-    "PHASES N times (e.g. train:100000,test:3000 or test:3000,(train:5000,test:50000:xor)*20)";
+    "neuron.dt, TASK an input task: pattern, xor, file, multi or a registered one (default "
+    "input.task / test.task); (PHASES)*N repeats PHASES N times (e.g. train:100000,test:3000 or test:3000,(train:5000,test:50000:xor)*20)";
 inline constexpr const char* kNeuronsFormat = "all | random:K | range:A-B | list:I,J,... (neuron ids)";
 
 // What the key allows, as "expected ..." says it; --help shows the same text.

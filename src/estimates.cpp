@@ -67,15 +67,9 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
   bytes = static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * 16.0;  // spikes
   for (const seqlearn::Phase& phase : config.protocol) {  // input spikes at the phase's rates
     const seqlearn::InputSettings input = config.input_settings(phase);
-    if (const seqlearn::InputFile* file = simulator.input().file(input);
-        file != nullptr && input.task == seqlearn::InputTask::file) {
-      // The file's own spikes, as replayed from its step 0 (a continued phase may start
-      // anywhere in it: one more repetition at most).
-      const double spikes = phase.continues
-                                ? static_cast<double>(phase.steps / file->n_steps + 1) *
-                                      static_cast<double>(file->spike_step.size())
-                                : static_cast<double>(file->spikes_in_first(phase.steps));
-      bytes += spikes * 13.0;
+    if (const auto spikes =
+            simulator.input().spikes_in_phase(input, phase.steps, phase.continues)) {
+      bytes += *spikes * 13.0;  // the spikes the task knows in advance (a file's)
       continue;
     }
     const double rate = std::max(input.r_input_hz, input.use_noise ? input.r_noise_hz : 0.0) * 1.5;
@@ -241,29 +235,14 @@ void add_network_parts(const seqlearn::Config& config, const NetworkSize& n, dou
                      "km2013's table of all circuit pairs (on every rank)"});
 }
 
-// The input tasks' frozen patterns and presentation buffers, and a loaded input file.
-void add_input_parts(const seqlearn::Config& config, double steps, std::vector<Part>& parts) {
-  double longest_pattern = 0, pattern_spikes = 0;
-  for (const double t : config.t_pattern_ms) {
-    longest_pattern = std::max(longest_pattern, t);
-    pattern_spikes += config.n_inputs * config.train_input.r_input_hz * t * 1e-3;
-  }
-  const double warp = std::max({1.0, config.train_input.warp_max, config.test_input.warp_max});
-  // A presentation buffer is sized when a pattern starts, after the first noise phase.
-  const bool presents = steps * config.dt_ms > std::min(config.train_input.t_noise_min_ms,
-                                                        config.test_input.t_noise_min_ms);
-  parts.push_back(
-      {pattern_spikes * 8.0 + (presents ? warp * longest_pattern / config.dt_ms * 24.0 : 0.0),
-       "input.t_pattern", "the frozen input patterns and their presentation"});
-  if (config.uses_task(seqlearn::InputTask::xor_task)) {
-    // Four frozen patterns: their spike times, and per window step the offsets of their
-    // channels (CSR); building them holds (step, channel) pairs as well.
-    const double xor_spikes =
-        config.n_inputs * config.train_input.r_input_hz * config.t_pattern_xor_ms * 1e-3 * 2.0;
-    parts.push_back({xor_spikes * 28.0 + 4.0 * config.t_pattern_xor_ms / config.dt_ms * 4.0,
-                     "input.t_pattern_xor", "the xor task's four frozen patterns"});
-  }
-  if (config.uses_task(seqlearn::InputTask::file)) {
+// What the input tasks hold (their entries' estimates: frozen patterns, presentation
+// buffers), and a loaded input file.
+void add_input_parts(const seqlearn::Config& config, std::vector<Part>& parts) {
+  for (const auto& [name, task] : seqlearn::input_tasks().entries())
+    if (task.memory)
+      for (const seqlearn::MemoryPart& part : task.memory(config))
+        parts.push_back({part.bytes, part.key, part.what});
+  if (config.uses_task("file")) {
     // Every rank loads the whole file: (step, channel) pairs while reading, then the sorted
     // arrays; the row count is an upper bound taken from the file's size or dataset lengths.
     const double rows = static_cast<double>(seqlearn::input_file_rows_at_most(config));
@@ -300,7 +279,7 @@ MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
   const double steps = static_cast<double>(config.total_steps());
   std::vector<Part> parts;
   add_network_parts(config, n, ranks, parts);
-  add_input_parts(config, steps, parts);
+  add_input_parts(config, parts);
   add_recording_parts(config, n, ranks, steps, parts);
   MemoryNeed need;
   for (const Part& part : parts) {

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <span>
-
 
 namespace seqlearn {
 
@@ -132,29 +132,32 @@ void PatternTask::build_presentation() {
   }
 }
 
-void PatternTask::save(InputState& state) const {
-  state.event = event_;
-  state.in_pattern = in_pattern_;
-  state.first_sequence = first_sequence_;
-  state.remaining = remaining_;
-  state.position = position_;
-  state.sequence = sequence_;
-  state.sequence_position = static_cast<std::int64_t>(sequence_position_);
-  state.warp = warp_;
-  state.pattern =
-      in_pattern_ ? config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_] : -1;
+void PatternTask::save(TaskPosition& position) const {
+  position.set_integer("event", static_cast<std::int64_t>(event_));
+  position.set_integer("in_pattern", in_pattern_);
+  position.set_integer("first_sequence", first_sequence_);
+  position.set_integer("remaining", remaining_);
+  position.set_integer("position", position_);
+  position.set_integer("sequence", sequence_);
+  position.set_integer("sequence_position", static_cast<std::int64_t>(sequence_position_));
+  position.set_real("warp", warp_);
+  position.set_integer(
+      "pattern", in_pattern_
+                     ? config_.sequences[static_cast<std::size_t>(sequence_)][sequence_position_]
+                     : -1);
 }
 
-void PatternTask::resume(const InputSettings& settings, const InputState& state) {
+void PatternTask::resume(const InputSettings& settings, const TaskPosition& saved) {
   settings_ = settings;
-  event_ = state.event;
-  in_pattern_ = state.in_pattern;
-  first_sequence_ = state.first_sequence;
-  remaining_ = state.remaining;
-  position_ = state.position;
-  sequence_ = state.sequence;
-  sequence_position_ = static_cast<std::size_t>(std::max<std::int64_t>(0, state.sequence_position));
-  warp_ = state.warp;
+  event_ = static_cast<std::uint64_t>(saved.integer("event"));
+  in_pattern_ = saved.integer("in_pattern") != 0;
+  first_sequence_ = saved.integer("first_sequence") != 0;
+  remaining_ = saved.integer("remaining");
+  position_ = saved.integer("position");
+  sequence_ = static_cast<int>(saved.integer("sequence"));
+  const std::int64_t sequence_position = saved.integer("sequence_position");
+  sequence_position_ = static_cast<std::size_t>(std::max<std::int64_t>(0, sequence_position));
+  warp_ = saved.real("warp");
   presentation_.clear();
   const auto& sequences = config_.sequences;
   const bool known_sequence =
@@ -162,11 +165,11 @@ void PatternTask::resume(const InputSettings& settings, const InputState& state)
   if (in_pattern_) {
     // The presentation continues if it is still the same one: its sequence and position
     // exist and name the same pattern, and its length agrees with the steps done and left.
-    bool same =
-        known_sequence && state.sequence_position >= 0 &&
-        sequence_position_ < sequences[static_cast<std::size_t>(sequence_)].size() &&
-        sequences[static_cast<std::size_t>(sequence_)][sequence_position_] == state.pattern &&
-        warp_ > 0 && position_ >= 0 && remaining_ >= 0;
+    bool same = known_sequence && sequence_position >= 0 &&
+                sequence_position_ < sequences[static_cast<std::size_t>(sequence_)].size() &&
+                sequences[static_cast<std::size_t>(sequence_)][sequence_position_] ==
+                    saved.integer("pattern") &&
+                warp_ > 0 && position_ >= 0 && remaining_ >= 0;
     if (same) {
       build_presentation();
       same = static_cast<std::uint64_t>(position_) + static_cast<std::uint64_t>(remaining_) ==
@@ -238,7 +241,8 @@ void PatternTask::generate(std::int64_t step, InputStep& out) {
 XorTask::XorTask(const Config& config, const CounterRng& rng)
     : config_(config),
       rng_(rng),
-      window_(std::max<std::int64_t>(1, config.xor_window_steps())),
+      window_ms_(real_option(config, "input.t_pattern_xor")),
+      window_(std::max<std::int64_t>(1, std::llround(window_ms_ / config.dt_ms))),
       settings_(config.train_input) {
   const auto n = static_cast<std::uint32_t>(config.n_inputs);
   patterns_.assign(4, std::vector<std::vector<double>>(n));
@@ -247,7 +251,7 @@ XorTask::XorTask(const Config& config, const CounterRng& rng)
   noise_uniforms_.resize(n);
   // Only a run with xor phases holds the patterns (their size grows with input.t_pattern_xor,
   // which a pattern-only run should not pay for; the draws do not depend on when they happen).
-  if (!config.uses_task(InputTask::xor_task)) return;
+  if (!config.uses_task("xor")) return;
   // Four frozen Poisson trains per channel of their half, at r_input over one window.
   const std::uint32_t half_begin[2] = {0, n / 2}, half_end[2] = {n / 2, n};
   const double mean_isi_ms = 1000.0 / config.train_input.r_input_hz;
@@ -261,7 +265,7 @@ XorTask::XorTask(const Config& config, const CounterRng& rng)
       double t = 0;
       for (std::uint64_t spike = 0;; ++spike) {
         t += rng_.exponential(mean_isi_ms, Purpose::xor_pattern, entity, spike);
-        if (t >= config.t_pattern_xor_ms) break;
+        if (t >= window_ms_) break;
         pattern[channel].push_back(t);
         // A spike at t falls into step floor(t/dt); several in one step count once.
         const auto s = static_cast<std::int64_t>(std::floor(t / config.dt_ms));
@@ -286,25 +290,26 @@ void XorTask::start_phase(const InputSettings& settings) {
   id_[0] = id_[1] = -1;
 }
 
-void XorTask::save(InputState& state) const {
-  state.xor_position = position_;
-  state.xor_id_1 = id_[0];
-  state.xor_id_2 = id_[1];
+void XorTask::save(TaskPosition& position) const {
+  position.set_integer("xor_position", position_);
+  position.set_integer("xor_id_1", id_[0]);
+  position.set_integer("xor_id_2", id_[1]);
 }
 
-void XorTask::resume(const InputSettings& settings, const InputState& state) {
+void XorTask::resume(const InputSettings& settings, const TaskPosition& saved) {
   settings_ = settings;
-  const bool ids_known = state.xor_id_1 >= 0 && state.xor_id_2 >= 0;
-  const bool ids_valid = state.xor_id_1 <= 1 && state.xor_id_2 <= 1 && state.xor_id_1 >= -1 &&
-                         state.xor_id_2 >= -1 && (state.xor_id_1 < 0) == (state.xor_id_2 < 0);
-  if (!ids_valid || state.xor_position < 0 || state.xor_position > window_ ||
-      (!ids_known && state.xor_position != window_)) {
+  const std::int64_t at = saved.integer("xor_position");
+  const std::int64_t id_1 = saved.integer("xor_id_1"), id_2 = saved.integer("xor_id_2");
+  const bool ids_known = id_1 >= 0 && id_2 >= 0;
+  const bool ids_valid =
+      id_1 <= 1 && id_2 <= 1 && id_1 >= -1 && id_2 >= -1 && (id_1 < 0) == (id_2 < 0);
+  if (!ids_valid || at < 0 || at > window_ || (!ids_known && at != window_)) {
     start_phase(settings);  // not a position of this task's windows: the phase starts afresh
     return;
   }
-  position_ = state.xor_position;
-  id_[0] = state.xor_id_1;
-  id_[1] = state.xor_id_2;
+  position_ = at;
+  id_[0] = static_cast<int>(id_1);
+  id_[1] = static_cast<int>(id_2);
 }
 
 void XorTask::generate(std::int64_t step, InputStep& out) {
@@ -349,7 +354,7 @@ void XorTask::generate(std::int64_t step, InputStep& out) {
 
 // --- The file task -------------------------------------------------------------------------
 
-void FileTask::seek(std::int64_t position) {
+void FileReplay::seek(std::int64_t position) {
   position_ = position;
   const auto& f = *file_;
   spike_cursor_ = static_cast<std::size_t>(
@@ -359,22 +364,17 @@ void FileTask::seek(std::int64_t position) {
       1);
 }
 
-void FileTask::start_phase() {
+void FileReplay::start_phase() {
   if (!file_) throw std::logic_error("seqlearn: the file task runs without input.file loaded");
   seek(0);
 }
 
-void FileTask::save(InputState& state) const {
-  state.file_position = position_;
-}
-
-// input.file may change on a restore: a position beyond the new file's length wraps.
-void FileTask::resume(const InputState& state) {
+void FileReplay::resume(std::int64_t position) {
   start_phase();
-  seek(std::max<std::int64_t>(0, state.file_position) % file_->n_steps);
+  seek(std::max<std::int64_t>(0, position) % file_->n_steps);
 }
 
-void FileTask::generate(std::int64_t, InputStep& out) {
+void FileReplay::generate(InputStep& out) {
   const auto& f = *file_;
   out.channels.clear();
   out.from_pattern.clear();
@@ -393,13 +393,55 @@ void FileTask::generate(std::int64_t, InputStep& out) {
   }
 }
 
+FileTask::FileTask(const Config& config, const std::vector<LoadedInputFile>& files) {
+  // At most two sources (train phases', test phases'), each loaded once.
+  for (const LoadedInputFile& source : files) {
+    const bool test_source =
+        source.file == config.test_input.file && source.label_file == config.test_input.label_file;
+    const bool train_source = source.file == config.train_input.file &&
+                              source.label_file == config.train_input.label_file;
+    if (train_source) train_ = FileReplay(source.data);
+    if (test_source && !train_source) {
+      test_ = FileReplay(source.data);
+      test_source_ = {source.file, source.label_file};
+    }
+  }
+}
+
+void FileTask::start_phase(const InputSettings& settings) {
+  test_active_ = is_test_source(settings);
+  active().start_phase();
+}
+
+// A run without file phases has no file: its checkpoints hold position 0.
+void FileTask::save(TaskPosition& position) const {
+  const FileReplay& replay = test_active_ ? test_ : train_;
+  position.set_integer("file_position", replay.loaded() ? replay.position() : 0);
+}
+
+void FileTask::resume(const InputSettings& settings, const TaskPosition& position) {
+  test_active_ = is_test_source(settings);
+  active().resume(position.integer("file_position"));
+}
+
+// The file's own spikes, as replayed from its step 0 (a continued phase may start anywhere in
+// it: one more repetition at most).
+std::optional<double> FileTask::spikes_in_phase(const InputSettings& settings, std::int64_t steps,
+                                                bool continues) const {
+  const InputFile* file = replay(settings).file();
+  if (file == nullptr) return std::nullopt;
+  return continues ? static_cast<double>(steps / file->n_steps + 1) *
+                         static_cast<double>(file->spike_step.size())
+                   : static_cast<double>(file->spikes_in_first(steps));
+}
+
 // --- The file task's sources ---------------------------------------------------------------
 
 std::vector<InputSettings> input_file_sources(const Config& config) {
   std::vector<InputSettings> sources;
   for (const Phase& phase : config.protocol) {
     const InputSettings settings = config.input_settings(phase);
-    if (settings.task != InputTask::file) continue;
+    if (settings.task != "file") continue;
     const bool known = std::any_of(sources.begin(), sources.end(), [&](const InputSettings& s) {
       return s.file == settings.file && s.label_file == settings.label_file;
     });
@@ -420,78 +462,178 @@ std::uint64_t InputFile::spikes_in_first(std::int64_t steps) const {
 // --- The generator -------------------------------------------------------------------------
 
 InputGenerator::InputGenerator(const Config& config, const CounterRng& rng,
-                               const std::vector<LoadedInputFile>& files)
-    : pattern_(config, rng),
-      xor_(config, rng),
-      multi_(config, rng),
-      train_file_(nullptr),
-      test_file_(nullptr) {
-  // At most two sources (train phases', test phases'), each loaded once.
-  for (const LoadedInputFile& source : files) {
-    const bool test_source =
-        source.file == config.test_input.file && source.label_file == config.test_input.label_file;
-    const bool train_source = source.file == config.train_input.file &&
-                              source.label_file == config.train_input.label_file;
-    if (train_source) train_file_ = FileTask(source.data);
-    if (test_source && !train_source) {
-      test_file_ = FileTask(source.data);
-      test_file_source_ = {source.file, source.label_file};
-    }
-  }
+                               const std::vector<LoadedInputFile>& files) {
+  const TaskContext context{config, rng, files};
+  for (const auto& [name, entry] : input_tasks().entries())
+    if (entry.in_every_run || config.uses_task(name))
+      tasks_.emplace_back(name, entry.make(context));
+}
+
+InputTask& InputGenerator::find(const std::string& name) const {
+  for (const auto& [task_name, task] : tasks_)
+    if (task_name == name) return *task;
+  throw std::logic_error("seqlearn: the input task '" + name + "' is not built in this run");
 }
 
 void InputGenerator::start_phase(const InputSettings& settings) {
   task_ = settings.task;
-  switch (task_) {
-    case InputTask::pattern:
-      pattern_.start_phase(settings);
-      return;
-    case InputTask::xor_task:
-      xor_.start_phase(settings);
-      return;
-    case InputTask::file:
-      test_file_active_ = is_test_source(settings);
-      (test_file_active_ ? test_file_ : train_file_).start_phase();
-      return;
-    case InputTask::multi:
-      multi_.start_phase();
-      return;
-  }
+  current_ = &find(task_);
+  current_->start_phase(settings);
 }
 
 InputGenerator::State InputGenerator::state() const {
   State state;
   state.task = task_;
-  pattern_.save(state);
-  xor_.save(state);
-  multi_.save(state);
-  if (const FileTask& file = test_file_active_ ? test_file_ : train_file_; file.loaded())
-    file.save(state);
+  for (const auto& [name, task] : tasks_) task->save(state.position);
   return state;
 }
 
+void InputGenerator::carry_over(const State& state) {
+  for (const auto& [name, task] : tasks_) task->carry_over(state.position);
+}
+
 void InputGenerator::resume(const InputSettings& settings, const State& state) {
-  pattern_.set_event(state.event);
+  carry_over(state);
   if (state.task != settings.task) {
     start_phase(settings);
     return;
   }
   task_ = settings.task;
-  switch (task_) {
-    case InputTask::pattern:
-      pattern_.resume(settings, state);
-      return;
-    case InputTask::xor_task:
-      xor_.resume(settings, state);
-      return;
-    case InputTask::file:
-      test_file_active_ = is_test_source(settings);
-      (test_file_active_ ? test_file_ : train_file_).resume(state);
-      return;
-    case InputTask::multi:
-      multi_.resume(state);
-      return;
+  current_ = &find(task_);
+  current_->resume(settings, state.position);
+}
+
+std::optional<double> InputGenerator::spikes_in_phase(const InputSettings& settings,
+                                                      std::int64_t steps, bool continues) const {
+  for (const auto& [name, task] : tasks_)
+    if (name == settings.task) return task->spikes_in_phase(settings, steps, continues);
+  return std::nullopt;
+}
+
+// --- The built-in tasks' entries -----------------------------------------------------------
+
+namespace {
+
+using options::KeySpec;
+using enum options::Type;
+using enum options::Restore;
+
+constexpr double kIntMax = std::numeric_limits<int>::max();
+
+// The frozen patterns (spike times) and the presentation buffer, sized when a pattern starts
+// (after the first noise phase).
+std::vector<MemoryPart> pattern_memory(const Config& config) {
+  double longest_pattern = 0, pattern_spikes = 0;
+  for (const double t : config.t_pattern_ms) {
+    longest_pattern = std::max(longest_pattern, t);
+    pattern_spikes += config.n_inputs * config.train_input.r_input_hz * t * 1e-3;
   }
+  const double warp = std::max({1.0, config.train_input.warp_max, config.test_input.warp_max});
+  const bool presents =
+      static_cast<double>(config.total_steps()) * config.dt_ms >
+      std::min(config.train_input.t_noise_min_ms, config.test_input.t_noise_min_ms);
+  const double presentation = presents ? warp * longest_pattern / config.dt_ms * 24.0 : 0.0;
+  return {{pattern_spikes * 8.0 + presentation, "input.t_pattern",
+           "the frozen input patterns and their presentation"}};
+}
+
+// The pattern task's keys are the [input] and [test] sections' own (config.hpp: InputSettings).
+// Its position: the generator-event counter, whether a pattern (or noise) is being presented,
+// whether the phase's first sequence is still to come, the steps left in the presentation or
+// noise and done in the pattern, the sequence and the position in it, the warp, and the pattern
+// being presented (-1 in noise). In every checkpoint since the first version: required.
+TaskEntry pattern_task_entry() {
+  const std::optional<double> required = std::nullopt;
+  return {.help = "noise phases and sequences of frozen patterns (docs/model.md 5)",
+          .make = [](const TaskContext& context) -> std::unique_ptr<InputTask> {
+            return std::make_unique<PatternTask>(context.config, context.rng);
+          },
+          .position = {{.name = "event",
+                        .high = static_cast<double>(std::numeric_limits<std::int64_t>::max()),
+                        .when_absent = required},
+                       {.name = "in_pattern", .high = 1, .when_absent = required},
+                       {.name = "first_sequence", .high = 1, .when_absent = required},
+                       {.name = "remaining", .high = kMaxCheckpointStep, .when_absent = required},
+                       {.name = "position", .high = kMaxCheckpointStep, .when_absent = required},
+                       {.name = "sequence", .low = -1, .high = kIntMax, .when_absent = required},
+                       {.name = "sequence_position", .high = kIntMax, .when_absent = required},
+                       {.name = "warp", .real = true, .high = 1000, .when_absent = required},
+                       {.name = "pattern", .low = -1, .high = kIntMax, .when_absent = required}},
+          .memory = pattern_memory,
+          .in_every_run = true};
+}
+
+constexpr KeySpec kXorKeys[] = {
+    // clang-format off
+    {"input.t_pattern_xor",      real,      "(0, 1e9]",       "50",       "ms",     fixed,
+     "xor task: length of a window and of its four frozen patterns (two per half of the "
+     "channels)", "a multiple of neuron.dt"},
+    // clang-format on
+};
+
+void check_xor_keys(const Config& config) {
+  steps_option(config, "input.t_pattern_xor");
+  if (config.uses_task("xor") && config.n_inputs < 2)
+    invalid_value("network.n_inputs", std::to_string(config.n_inputs),
+                  "at least 2 input channels: a phase of run.protocol runs the xor task, which "
+                  "splits the channels into two halves");
+}
+
+// Four frozen patterns: their spike times, and per window step the offsets of their channels
+// (CSR); building them holds (step, channel) pairs as well.
+std::vector<MemoryPart> xor_memory(const Config& config) {
+  if (!config.uses_task("xor")) return {};
+  const double window_ms = real_option(config, "input.t_pattern_xor");
+  const double spikes = config.n_inputs * config.train_input.r_input_hz * window_ms * 1e-3 * 2.0;
+  return {{spikes * 28.0 + 4.0 * window_ms / config.dt_ms * 4.0, "input.t_pattern_xor",
+           "the xor task's four frozen patterns"}};
+}
+
+// Its position: the step within the window (the window's length: a new one starts next) and the
+// two halves' ids (-1 before the phase's first window).
+TaskEntry xor_task_entry() {
+  return {.help =
+              "two halves of the channels, each showing one of two short frozen patterns "
+              "per window (docs/model.md 11.2)",
+          .make = [](const TaskContext& context) -> std::unique_ptr<InputTask> {
+            return std::make_unique<XorTask>(context.config, context.rng);
+          },
+          .options = {std::begin(kXorKeys), std::end(kXorKeys)},
+          .position = {{.name = "xor_position", .high = kMaxCheckpointStep},
+                       {.name = "xor_id_1", .low = -1, .high = 1, .when_absent = -1.0},
+                       {.name = "xor_id_2", .low = -1, .high = 1, .when_absent = -1.0}},
+          .check = check_xor_keys,
+          .memory = xor_memory,
+          .in_every_run = true};
+}
+
+// The file task's keys (input.file, test.file, their label files) are the table's own: they
+// name the sources that the I/O library loads before the generator is built. Its memory: the
+// loaded file (src/estimates.cpp, which can measure the file). Its position: the file's step
+// that comes next.
+TaskEntry file_task_entry() {
+  return {.help =
+              "the spikes and labels of input.file (test.file), replayed cyclically "
+              "(docs/model.md 11.2)",
+          .make = [](const TaskContext& context) -> std::unique_ptr<InputTask> {
+            return std::make_unique<FileTask>(context.config, context.files);
+          },
+          .position = {{.name = "file_position", .high = kMaxCheckpointStep}},
+          .in_every_run = true};
+}
+
+}  // namespace
+
+Registry<TaskEntry>& input_tasks() {
+  static Registry<TaskEntry> tasks = [] {
+    Registry<TaskEntry> built_in;
+    built_in.add("pattern", pattern_task_entry());
+    built_in.add("xor", xor_task_entry());
+    built_in.add("file", file_task_entry());
+    built_in.add("multi", multi_task_entry());
+    return built_in;
+  }();
+  return tasks;
 }
 
 }  // namespace seqlearn

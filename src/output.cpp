@@ -115,9 +115,9 @@ void write_inputs(H5File& file, const Simulator& sim, const Record& rec, Communi
     file.write_matrix("/input/pattern_id", rec.pattern_id.data(), all, 2, 0, rows, 0, 2);
   }
   write_from_root(file, "/input/sequence_id", rec.sequence_id, comm);
-  if (sim.config().uses_task(InputTask::multi)) {
+  if (sim.config().uses_task("multi")) {
     // The multi task's targets: from /input/rate/step[i] on, group g's rate is value[i][g].
-    const auto groups = static_cast<std::uint64_t>(sim.config().multi_groups);
+    const auto groups = static_cast<std::uint64_t>(sim.input().multi_task().groups());
     const std::uint64_t rows = comm.rank() == 0 ? rec.rate_step.size() : 0;
     const std::uint64_t all = comm.max(rows);
     write_from_root(file, "/input/rate/step", rec.rate_step, comm);
@@ -140,7 +140,7 @@ void write_phases(H5File& file, const Simulator& sim, Communicator& comm) {
   std::int64_t at = sim.first_step();
   for (const Phase& phase : config.protocol) {
     names.push_back(to_string(phase.kind));
-    tasks.push_back(to_string(config.input_settings(phase).task));
+    tasks.push_back(config.input_settings(phase).task);
     first_step.push_back(at);
     steps_of_phase.push_back(phase.steps);
     learning.push_back(phase.learning ? 1 : 0);

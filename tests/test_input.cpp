@@ -272,7 +272,7 @@ TEST(InputGenerator, ResumeAfterTheSequencesChanged) {
   std::int64_t step = 0;
   for (; step < 1000000; ++step) {
     gen.generate(step, in);
-    if (in.sequence_id == 1 && gen.state().remaining > 10) break;
+    if (in.sequence_id == 1 && gen.state().position.integer("remaining") > 10) break;
   }
   ASSERT_EQ(in.sequence_id, 1) << "no presentation of sequence 1 found";
   const InputGenerator::State state = gen.state();

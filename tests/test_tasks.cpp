@@ -10,7 +10,10 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "seqlearn/communicator.hpp"
@@ -18,13 +21,13 @@
 #include "seqlearn/hdf5_file.hpp"
 #include "seqlearn/input.hpp"
 #include "seqlearn/input_files.hpp"
+#include "seqlearn/input_task.hpp"
 #include "seqlearn/rng.hpp"
 
 using seqlearn::Config;
 using seqlearn::ConfigError;
 using seqlearn::InputGenerator;
 using seqlearn::InputStep;
-using seqlearn::InputTask;
 using seqlearn::make_config;
 
 namespace {
@@ -143,7 +146,7 @@ TEST(XorTask, SpikesAreTheFrozenPatternsOfTheLabelsInTheirHalves) {
   const Config c = xor_config({{"network.n_inputs", "60"}});
   seqlearn::CounterRng rng(c.seed);
   InputGenerator gen(c, rng, seqlearn::load_input_files(c));
-  const auto& task = gen.xor_task();
+  const auto& task = gen.built<seqlearn::XorTask>("xor");
   ASSERT_EQ(task.window_steps(), 50);
   // The expected (step in window, channel) of each pattern; each confined to its half.
   std::set<std::pair<std::int64_t, std::uint32_t>> expected[2][2];
@@ -199,7 +202,7 @@ TEST(XorTask, PatternsDifferFromThePatternTasksAndFollowTheSeed) {
     for (int id = 0; id < 2; ++id) {
       std::size_t same = 0, total = 0;
       for (std::uint32_t ch = 0; ch < 100; ++ch) {
-        const auto& a = gen.xor_task().pattern(half, id)[ch];
+        const auto& a = gen.built<seqlearn::XorTask>("xor").pattern(half, id)[ch];
         if (a.empty()) continue;
         ++total;
         same += a == gen.pattern(0)[ch];
@@ -213,8 +216,8 @@ TEST(XorTask, PatternsDifferFromThePatternTasksAndFollowTheSeed) {
   InputGenerator gen2(other, rng2, seqlearn::load_input_files(other));
   std::size_t differ = 0;
   for (std::uint32_t ch = 0; ch < 100; ++ch)
-    differ += gen.xor_task().pattern(ch < 50 ? 0 : 1, 0)[ch] !=
-              gen2.xor_task().pattern(ch < 50 ? 0 : 1, 0)[ch];
+    differ += gen.built<seqlearn::XorTask>("xor").pattern(ch < 50 ? 0 : 1, 0)[ch] !=
+              gen2.built<seqlearn::XorTask>("xor").pattern(ch < 50 ? 0 : 1, 0)[ch];
   EXPECT_GT(differ, 5u);
 }
 
@@ -228,8 +231,8 @@ TEST(XorTask, ResumeContinuesMidWindowBitIdentically) {
   InputStep in;
   for (std::int64_t s = 0; s < 623; ++s) first.generate(100 + s, in);
   const auto state = first.state();
-  EXPECT_EQ(state.task, InputTask::xor_task);
-  EXPECT_EQ(state.xor_position, 23);
+  EXPECT_EQ(state.task, "xor");
+  EXPECT_EQ(state.position.integer("xor_position"), 23);
   InputGenerator second(c, rng, seqlearn::load_input_files(c));
   second.resume(settings, state);
   for (std::int64_t s = 623; s < 1000; ++s) {
@@ -357,8 +360,8 @@ TEST(FileTask, ResumeContinuesAndWrapsOnAShorterFile) {
   InputStep in;
   for (int s = 0; s < 17; ++s) gen.generate(s, in);
   auto state = gen.state();
-  EXPECT_EQ(state.task, InputTask::file);
-  EXPECT_EQ(state.file_position, 7);
+  EXPECT_EQ(state.task, "file");
+  EXPECT_EQ(state.position.integer("file_position"), 7);
   InputGenerator again(c, rng, seqlearn::load_input_files(c));
   again.resume(settings, state);
   std::vector<InputStep> rest(13);
@@ -370,7 +373,8 @@ TEST(FileTask, ResumeContinuesAndWrapsOnAShorterFile) {
     EXPECT_EQ(rest[static_cast<std::size_t>(s)].pattern_id,
               whole[static_cast<std::size_t>(17 + s)].pattern_id);
   }
-  state.file_position = 23;  // beyond this file (input.file may change on a restore): wraps
+  // Beyond this file (input.file may change on a restore): wraps.
+  state.position.set_integer("file_position", 23);
   InputGenerator wrapped(c, rng, seqlearn::load_input_files(c));
   wrapped.resume(settings, state);
   wrapped.generate(0, in);
@@ -439,39 +443,70 @@ TEST(FileTask, LoadingTheGeneratorsFilesChecksThem) {
 
 // --- protocol -------------------------------------------------------------------------------
 
+// The registry: the built-in tasks first, in the order of /checkpoint:generator_task (0 pattern,
+// 1 xor, 2 file, 3 multi: checkpoints of every version keep loading), each with its keys in the
+// option table and its position fields.
+TEST(TaskRegistry, BuiltInTasksInCheckpointOrderWithTheirKeysAndFields) {
+  const auto names = seqlearn::input_tasks().names();
+  ASSERT_GE(names.size(), 4u);
+  EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 4),
+            (std::vector<std::string>{"pattern", "xor", "file", "multi"}));
+  const Config c = make_config({});
+  for (const char* key : {"input.t_pattern_xor", "input.multi_groups", "input.multi_rate_range",
+                          "input.t_multi_window"})
+    EXPECT_EQ(seqlearn::unit_of_key(key).empty(), std::string(key) == "input.multi_groups") << key;
+  EXPECT_EQ(seqlearn::option_text(c, "input.multi_rate_range"), "10,80");
+  EXPECT_EQ(seqlearn::real_pair_option(c, "input.multi_rate_range"), std::make_pair(10.0, 80.0));
+  EXPECT_EQ(seqlearn::integer_option(c, "input.multi_groups"), 2);
+  // A pattern-only run builds pattern, xor and file (their fields are in every checkpoint), not
+  // multi, whose field is written only by runs with multi phases.
+  seqlearn::CounterRng rng(c.seed);
+  InputGenerator gen(c, rng, {});
+  gen.start_phase(c.train_input);
+  const auto state = gen.state();
+  std::set<std::string> fields;
+  for (const auto& [name, value] : state.position.values) fields.insert(name);
+  EXPECT_EQ(fields, (std::set<std::string>{"event", "in_pattern", "first_sequence", "remaining",
+                                           "position", "sequence", "sequence_position", "warp",
+                                           "pattern", "xor_position", "xor_id_1", "xor_id_2",
+                                           "file_position"}));
+  EXPECT_TRUE(std::holds_alternative<double>(state.position.values.at("warp")));
+  EXPECT_THROW(gen.built<seqlearn::MultiTask>("multi"), std::logic_error);
+}
+
 TEST(Protocol, PhasesNameTheirTask) {
   const Config c =
       make_config({{"run.protocol", "train:5000,test:3000,test:50000:xor,test:3000:xor"}});
   ASSERT_EQ(c.protocol.size(), 4u);
   EXPECT_FALSE(c.protocol[0].task.has_value());
-  EXPECT_EQ(c.input_settings(c.protocol[0]).task, InputTask::pattern);
-  EXPECT_EQ(c.input_settings(c.protocol[1]).task, InputTask::pattern);
-  EXPECT_EQ(c.input_settings(c.protocol[2]).task, InputTask::xor_task);
+  EXPECT_EQ(c.input_settings(c.protocol[0]).task, "pattern");
+  EXPECT_EQ(c.input_settings(c.protocol[1]).task, "pattern");
+  EXPECT_EQ(c.input_settings(c.protocol[2]).task, "xor");
   EXPECT_EQ(c.protocol[2].steps, 50000);
   EXPECT_FALSE(c.protocol[2].learning);
-  EXPECT_EQ(c.input_settings(c.protocol[3]).task, InputTask::xor_task);
-  EXPECT_TRUE(c.uses_task(InputTask::xor_task));
-  EXPECT_FALSE(c.uses_task(InputTask::file));
+  EXPECT_EQ(c.input_settings(c.protocol[3]).task, "xor");
+  EXPECT_TRUE(c.uses_task("xor"));
+  EXPECT_FALSE(c.uses_task("file"));
   EXPECT_EQ(c.resolved_protocol_text(), "train:5000,test:3000,test:50000:xor,test:3000:xor");
-  EXPECT_STREQ(seqlearn::to_string(InputTask::xor_task), "xor");
 }
 
 TEST(Protocol, InputTaskAndTestTaskAreTheDefaults) {
   Config c =
       make_config({{"input.task", "xor"}, {"run.protocol", "train:100,test:100,test:100:pattern"}});
-  EXPECT_EQ(c.input_settings(c.protocol[0]).task, InputTask::xor_task);
-  EXPECT_EQ(c.input_settings(c.protocol[1]).task, InputTask::xor_task);  // test.task inherits
-  EXPECT_EQ(c.input_settings(c.protocol[2]).task, InputTask::pattern);
+  EXPECT_EQ(c.input_settings(c.protocol[0]).task, "xor");
+  EXPECT_EQ(c.input_settings(c.protocol[1]).task, "xor");  // test.task inherits
+  EXPECT_EQ(c.input_settings(c.protocol[2]).task, "pattern");
   c = make_config(
       {{"input.task", "xor"}, {"test.task", "pattern"}, {"run.protocol", "train:100,test:100"}});
-  EXPECT_EQ(c.input_settings(c.protocol[0]).task, InputTask::xor_task);
-  EXPECT_EQ(c.input_settings(c.protocol[1]).task, InputTask::pattern);
+  EXPECT_EQ(c.input_settings(c.protocol[0]).task, "xor");
+  EXPECT_EQ(c.input_settings(c.protocol[1]).task, "pattern");
   const Config d = make_config({});
-  EXPECT_EQ(d.train_input.task, InputTask::pattern);
-  EXPECT_EQ(d.test_input.task, InputTask::pattern);
-  EXPECT_EQ(d.t_pattern_xor_ms, 50.0);
-  EXPECT_EQ(d.xor_window_steps(), 50);
-  EXPECT_EQ(make_config({{"input.t_pattern_xor", "30"}, {"neuron.dt", "0.5"}}).xor_window_steps(),
+  EXPECT_EQ(d.train_input.task, "pattern");
+  EXPECT_EQ(d.test_input.task, "pattern");
+  EXPECT_EQ(seqlearn::real_option(d, "input.t_pattern_xor"), 50.0);
+  EXPECT_EQ(seqlearn::steps_option(d, "input.t_pattern_xor"), 50);
+  EXPECT_EQ(seqlearn::steps_option(make_config({{"input.t_pattern_xor", "30"}, {"neuron.dt", "0.5"}}),
+                                   "input.t_pattern_xor"),
             60);
 }
 
@@ -485,7 +520,7 @@ TEST(Protocol, RepeatGroupsExpand) {
     EXPECT_EQ(train.kind, seqlearn::PhaseKind::train);
     EXPECT_EQ(train.steps, 5000);
     EXPECT_EQ(c.input_settings(c.protocol[static_cast<std::size_t>(3 + 4 * r)]).task,
-              InputTask::xor_task);
+              "xor");
     EXPECT_EQ(c.protocol[static_cast<std::size_t>(3 + 4 * r)].steps, 50000);
   }
   EXPECT_EQ(c.total_steps(), 3000 + 20 * 61000);
@@ -493,7 +528,7 @@ TEST(Protocol, RepeatGroupsExpand) {
   const Config n = make_config({{"run.protocol", " ( (train:10)*2 , test:5:xor )*3 ,test:1"}});
   ASSERT_EQ(n.protocol.size(), 10u);
   EXPECT_EQ(n.protocol[2].steps, 5);
-  EXPECT_EQ(n.input_settings(n.protocol[2]).task, InputTask::xor_task);
+  EXPECT_EQ(n.input_settings(n.protocol[2]).task, "xor");
   EXPECT_EQ(n.protocol[9].steps, 1);
 }
 

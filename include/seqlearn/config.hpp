@@ -23,12 +23,6 @@ enum class Connectivity { km2013, fixed_indegree };
 enum class Boundary { open, periodic };
 enum class InitialWeights { zero, log_uniform };
 enum class PatternMode { random_switching, random_independent, alternating };
-// The input task of a phase (docs/model.md 5, 11.2 and 11.6): `xor` is a C++ keyword, hence
-// xor_task.
-enum class InputTask { pattern, xor_task, file, multi };
-
-// "pattern", "xor", "file" or "multi", as in input.task, run.protocol and /phases/task.
-const char* to_string(InputTask task);
 
 // Every member initialiser below is the option table's default (src/config.cpp): Config{} is the
 // experiment that make_config({}) resolves (tests/test_config.cpp checks it field by field).
@@ -36,7 +30,9 @@ const char* to_string(InputTask task);
 
 // Input-generator settings (docs/model.md 5); `[input]` for train phases, `[test]` for test phases.
 struct InputSettings {
-  InputTask task = InputTask::pattern;
+  // The input task's name (input_task.hpp: input_tasks()), as in input.task, run.protocol and
+  // /phases/task.
+  std::string task = "pattern";
   double r_input_hz = 5.0;
   double r_noise_hz = 2.0;
   bool use_noise = true;
@@ -71,7 +67,7 @@ struct Phase {
   std::int64_t steps = 0;
   bool learning = true;
   // The phase's own task (run.protocol NAME:MS:TASK); empty: input.task / test.task.
-  std::optional<InputTask> task = std::nullopt;
+  std::optional<std::string> task = std::nullopt;
   // Only for the first phase of a restored run: it continues the checkpointed phase (no
   // generator restart, no transient reset) instead of starting a new one.
   bool continues = false;
@@ -137,13 +133,10 @@ struct Config {
   InputSettings train_input;
   InputSettings test_input{.mode = PatternMode::alternating};
   bool reset_transients = true;
-  double t_pattern_xor_ms = 50.0;   // xor task: window length (docs/model.md 11.2)
-  int multi_groups = 2;             // multi task: channel groups (docs/model.md 11.6)
-  double multi_rate_min_hz = 10.0;  // multi task: range of a group's rate
-  double multi_rate_max_hz = 80.0;
-  double t_multi_window_ms = 100.0;  // multi task: steps during which the rates stay constant
-  std::string input_file;            // file task: spikes (HDF5 or CSV `step,channel`)
-  std::string label_file;            // file task: labels (CSV `step,label`) of a CSV spike file
+  // The keys that input tasks add (input.t_pattern_xor, input.multi_*, ...) have no member:
+  // their task reads them from `resolved` (input_task.hpp: real_option and the like).
+  std::string input_file;          // file task: spikes (HDF5 or CSV `step,channel`)
+  std::string label_file;          // file task: labels (CSV `step,label`) of a CSV spike file
   // [run]
   std::vector<Phase> protocol{{.kind = PhaseKind::train, .steps = 100000, .learning = true},
                               {.kind = PhaseKind::test, .steps = 3000, .learning = false}};
@@ -182,9 +175,7 @@ struct Config {
   InputSettings input_settings(const Phase& phase) const;
   // Whether the steps of `phase` are traced (record.trace_phases).
   bool traces_phase(const Phase& phase) const;
-  bool uses_task(InputTask task) const;     // some phase of the protocol runs `task`
-  std::int64_t xor_window_steps() const;    // input.t_pattern_xor in steps
-  std::int64_t multi_window_steps() const;  // input.t_multi_window in steps
+  bool uses_task(const std::string& task) const;  // some phase of the protocol runs `task`
   std::string resolved_protocol_text() const;
   // ":TASK" when a phase names its task or runs another than `pattern`, else "" (so that the
   // text of a pattern-only run stays as it was).

@@ -1,9 +1,10 @@
-// The input generator: one small class per input task behind the per-phase choice
-// (docs/model.md 5 and 11.2):
+// The input generator (docs/model.md 5 and 11.2): the input task of each phase, chosen by name
+// from the registry (input_task.hpp), and the built-in tasks' classes:
 //   PatternTask  noise phases and frozen pattern sequences (the `pattern` task)
 //   XorTask      two halves of the channels, each showing one of its two frozen short
 //                patterns per window, windows in lockstep (the `xor` task)
 //   FileTask     the spikes and labels of input.file, replayed cyclically (the `file` task)
+// (the `multi` task: task_multi.hpp).
 //
 // Every rank runs an identical generator: all its random numbers are keyed by (seed, purpose,
 // channel, step), by a window's first step or by a generator-event number, so no input spike
@@ -18,45 +19,18 @@
 #include <vector>
 
 #include "seqlearn/config.hpp"
+#include "seqlearn/input_task.hpp"
 #include "seqlearn/rng.hpp"
 #include "seqlearn/task_multi.hpp"
 
 namespace seqlearn {
 
-// The input of one step.
-struct InputStep {
-  std::vector<std::uint32_t> channels;     // ascending
-  std::vector<std::uint8_t> from_pattern;  // per spike: 1 if the frozen pattern (file) made it
-  int pattern_id = -1;    // stream 1: pattern id, xor half 1's id, file label (-1: none)
-  int pattern_id_2 = -1;  // stream 2: xor half 2's id (-1 for one-stream tasks)
-  int sequence_id = -1;   // the pattern task's sequence (-1 otherwise)
-  bool rates_new = false;  // multi task: the groups' rates (MultiTask::rates) start this step
-};
-
-// The generator's position, for checkpoints: everything that determines its future (the
-// current presentation is rebuilt from it). Settings come from the phase and are set
-// separately.
+// The generator's position, for checkpoints: the task of the current phase and the positions
+// of the tasks the run builds (their entries' fields), which determine their future (the
+// current presentation is rebuilt from them). Settings come from the phase.
 struct InputState {
-  InputTask task = InputTask::pattern;
-  // pattern task
-  std::uint64_t event = 0;
-  bool in_pattern = false;
-  bool first_sequence = true;
-  std::int64_t remaining = 0;
-  std::int64_t position = 0;
-  int sequence = -1;
-  std::int64_t sequence_position = 0;
-  double warp = 1.0;
-  int pattern = -1;  // the pattern being presented (-1 in noise)
-  // xor task: the step within the window (window length: a new window starts next), the two
-  // halves' ids (-1 before the phase's first window)
-  std::int64_t xor_position = 0;
-  int xor_id_1 = -1;
-  int xor_id_2 = -1;
-  // file task: the file's step that comes next
-  std::int64_t file_position = 0;
-  // multi task: the step within the window (== window length: a new window starts next)
-  std::int64_t multi_position = 0;
+  std::string task = "pattern";
+  TaskPosition position;
 };
 
 // The file task's input (input.file, input.label_file), checked on load.
@@ -84,18 +58,21 @@ struct LoadedInputFile {
 };
 
 // The `pattern` task (docs/model.md 5).
-class PatternTask {
+class PatternTask : public InputTask {
  public:
   PatternTask(const Config& config, const CounterRng& rng);
-  void start_phase(const InputSettings& settings);
-  void save(InputState& state) const;
+  void start_phase(const InputSettings& settings) override;
+  void save(TaskPosition& position) const override;
   // Continues a checkpointed phase: same settings, restored position. The keys that may
   // change on a restore can leave the position outside the sequences (fewer or other
   // input.pattern_sequences): then a presentation in progress ends there (a noise phase
   // follows), and the next sequence is chosen as at the start of a phase.
-  void resume(const InputSettings& settings, const InputState& state);
-  void set_event(std::uint64_t event) { event_ = event; }
-  void generate(std::int64_t step, InputStep& out);
+  void resume(const InputSettings& settings, const TaskPosition& position) override;
+  // The generator-event counter runs on across phases and tasks.
+  void carry_over(const TaskPosition& position) override {
+    event_ = static_cast<std::uint64_t>(position.integer("event"));
+  }
+  void generate(std::int64_t step, InputStep& out) override;
   const std::vector<std::vector<double>>& pattern(int p) const {
     return patterns_[static_cast<std::size_t>(p)];
   }
@@ -131,13 +108,13 @@ class PatternTask {
 // first step s each half switches to its other pattern with probability p_switch (uniform
 // (Purpose::xor_switch, s, 0, half)); the phase's first window takes each id uniformly from
 // the same draws. r_noise is OR-ed on top (Purpose::overlay_noise, as over patterns).
-class XorTask {
+class XorTask : public InputTask {
  public:
   XorTask(const Config& config, const CounterRng& rng);
-  void start_phase(const InputSettings& settings);
-  void save(InputState& state) const;
-  void resume(const InputSettings& settings, const InputState& state);
-  void generate(std::int64_t step, InputStep& out);
+  void start_phase(const InputSettings& settings) override;
+  void save(TaskPosition& position) const override;
+  void resume(const InputSettings& settings, const TaskPosition& position) override;
+  void generate(std::int64_t step, InputStep& out) override;
   std::int64_t window_steps() const { return window_; }
   // Frozen pattern `id` of `half` (0 or 1): spike times in ms from the window start, per
   // channel of the whole input (the other half's channels empty).
@@ -148,6 +125,7 @@ class XorTask {
  private:
   const Config& config_;
   CounterRng rng_;
+  double window_ms_ = 0;                                    // input.t_pattern_xor
   std::int64_t window_ = 1;                                 // steps per window
   std::vector<std::vector<std::vector<double>>> patterns_;  // [2 half + id][channel] -> times
   // [2 half + id]: CSR of the pattern's channels per window step (ascending, de-duplicated).
@@ -160,15 +138,15 @@ class XorTask {
   std::vector<std::uint32_t> window_channels_;  // this step's pattern spikes, both halves
 };
 
-// The `file` task: input.file's spikes and labels from each phase's first step (the file's
-// step 0), cyclically; no noise.
-class FileTask {
+// One source of the file task: a loaded file, replayed from its step 0, cyclically.
+class FileReplay {
  public:
-  explicit FileTask(std::shared_ptr<const InputFile> file) : file_(std::move(file)) {}
+  explicit FileReplay(std::shared_ptr<const InputFile> file) : file_(std::move(file)) {}
   void start_phase();
-  void save(InputState& state) const;
-  void resume(const InputState& state);
-  void generate(std::int64_t step, InputStep& out);
+  std::int64_t position() const { return position_; }
+  // input.file may change on a restore: a position beyond the new file's length wraps.
+  void resume(std::int64_t position);
+  void generate(InputStep& out);
   bool loaded() const { return file_ != nullptr; }
   const InputFile* file() const { return file_.get(); }
 
@@ -180,6 +158,39 @@ class FileTask {
   std::size_t label_cursor_ = 0;  // the label run that holds position_
 };
 
+// The `file` task: input.file's spikes and labels from each phase's first step (the file's
+// step 0), cyclically; no noise. Test phases replay test.file when it is given.
+class FileTask : public InputTask {
+ public:
+  // `files`: the loaded sources of input_file_sources(config).
+  FileTask(const Config& config, const std::vector<LoadedInputFile>& files);
+  void start_phase(const InputSettings& settings) override;
+  void save(TaskPosition& position) const override;
+  void resume(const InputSettings& settings, const TaskPosition& position) override;
+  void generate(std::int64_t, InputStep& out) override { active().generate(out); }
+  std::optional<double> spikes_in_phase(const InputSettings& settings, std::int64_t steps,
+                                        bool continues) const override;
+
+ private:
+  // The train phases' file (input.file) or the test phases' (test.file), by the settings'
+  // source; both may be one loaded file.
+  bool is_test_source(const InputSettings& settings) const {
+    return test_.loaded() && settings.file == test_source_.first &&
+           settings.label_file == test_source_.second;
+  }
+  const FileReplay& replay(const InputSettings& settings) const {
+    return is_test_source(settings) ? test_ : train_;
+  }
+  FileReplay& active() { return test_active_ ? test_ : train_; }
+
+  FileReplay train_{nullptr};
+  FileReplay test_{nullptr};
+  std::pair<std::string, std::string> test_source_;  // (file, label file)
+  bool test_active_ = false;                         // the current phase replays test_
+};
+
+// Runs the task of each phase. It builds the tasks the protocol names, and those whose
+// entries are in every run, once, in registry order.
 class InputGenerator {
  public:
   // `files`: the loaded sources of input_file_sources(config), which file phases replay
@@ -195,56 +206,39 @@ class InputGenerator {
   // Continues a checkpointed phase of the state's task; a state of another task than the
   // settings' starts the phase afresh.
   void resume(const InputSettings& settings, const State& state);
-  // Continues the generator-event counter of a checkpoint (for phases that start afresh).
-  void set_event(std::uint64_t event) { pattern_.set_event(event); }
+  // What outlives a phase (the generator-event counter), from a checkpoint, for phases that
+  // start afresh.
+  void carry_over(const State& state);
 
   // Generates global step `step` (steps must come in order within a phase).
   void generate(std::int64_t step, InputStep& out) {
     out.rates_new = false;
-    switch (task_) {
-      case InputTask::pattern:
-        pattern_.generate(step, out);
-        return;
-      case InputTask::xor_task:
-        xor_.generate(step, out);
-        return;
-      case InputTask::file:
-        (test_file_active_ ? test_file_ : train_file_).generate(step, out);
-        return;
-      case InputTask::multi:
-        multi_.generate(step, out);
-        return;
-    }
+    current_->generate(step, out);
   }
 
-  InputTask task() const { return task_; }
+  const std::string& task() const { return task_; }
+  // The run's task `name` as its class (std::logic_error if the run did not build it).
+  template <class Task>
+  const Task& built(const std::string& name) const {
+    return dynamic_cast<const Task&>(find(name));
+  }
   // The pattern task's frozen pattern p: spike times in ms from its start, per channel.
-  const std::vector<std::vector<double>>& pattern(int p) const { return pattern_.pattern(p); }
-  const XorTask& xor_task() const { return xor_; }
-  const MultiTask& multi_task() const { return multi_; }
+  const std::vector<std::vector<double>>& pattern(int p) const {
+    return built<PatternTask>("pattern").pattern(p);
+  }
+  // The multi task, whose rates the simulator records (/input/rate).
+  const MultiTask& multi_task() const { return built<MultiTask>("multi"); }
 
-  // The file that phases with these settings replay (nullptr when none is loaded for them).
-  const InputFile* file(const InputSettings& settings) const { return file_task(settings).file(); }
+  // InputTask::spikes_in_phase of the settings' task (empty if the run did not build it).
+  std::optional<double> spikes_in_phase(const InputSettings& settings, std::int64_t steps,
+                                        bool continues) const;
 
  private:
-  // The train phases' file (input.file) or the test phases' (test.file), by the settings'
-  // source; both may be one loaded file.
-  bool is_test_source(const InputSettings& settings) const {
-    return test_file_.loaded() && settings.file == test_file_source_.first &&
-           settings.label_file == test_file_source_.second;
-  }
-  const FileTask& file_task(const InputSettings& settings) const {
-    return is_test_source(settings) ? test_file_ : train_file_;
-  }
+  InputTask& find(const std::string& name) const;
 
-  InputTask task_ = InputTask::pattern;
-  PatternTask pattern_;
-  XorTask xor_;
-  MultiTask multi_;
-  FileTask train_file_;
-  FileTask test_file_;
-  std::pair<std::string, std::string> test_file_source_;  // (file, label file)
-  bool test_file_active_ = false;  // the current file phase replays test_file_
+  std::vector<std::pair<std::string, std::unique_ptr<InputTask>>> tasks_;  // registry order
+  std::string task_ = "pattern";
+  InputTask* current_ = nullptr;
 };
 
 }  // namespace seqlearn

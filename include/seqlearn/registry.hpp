@@ -1,5 +1,5 @@
 // Plug-ins found by name (cf. NEST's register_node_model, arbor's samplers): the plasticity
-// rules (plasticity.hpp), the input tasks (task.hpp) and the recorded quantities
+// rules (plasticity.hpp), the input tasks (input_task.hpp) and the recorded quantities
 // (recordables.hpp) each live in a Registry, filled with the built-in ones on first use. A
 // researcher's own plug-in is one class and one line that adds it (docs/extending.md).
 #pragma once

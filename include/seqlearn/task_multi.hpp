@@ -9,32 +9,30 @@
 // step)). No noise, no patterns: the labels of the step are -1; the rates are the task's
 // targets, recorded at every window start (docs/output.md /input/rate).
 //
-// Kept apart from the other tasks (src/task_multi.cpp) so that it moves as a unit: its hooks
-// are InputGenerator's dispatch (input.hpp), the keys in src/config.cpp, the checkpoint field
-// generator_multi_position and the /input/rate datasets of src/output.cpp.
+// One file for the whole task: the class, its keys (input.multi_groups, input.multi_rate_range,
+// input.t_multi_window), its checkpoint field generator_multi_position and its registry entry.
+// The simulator records its rates (/input/rate, src/output.cpp).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "seqlearn/config.hpp"
+#include "seqlearn/input_task.hpp"
 #include "seqlearn/rng.hpp"
 
 namespace seqlearn {
 
-struct InputStep;
-struct InputState;
-
-class MultiTask {
+class MultiTask : public InputTask {
  public:
   MultiTask(const Config& config, const CounterRng& rng);
-  void start_phase();
-  void save(InputState& state) const;
+  void start_phase(const InputSettings& settings) override;
+  void save(TaskPosition& position) const override;
   // Continues a checkpointed phase at its position within the window; the window's rates are
   // drawn again (they are keyed by the window's first step) at the next step and reported as
   // new there, so a restored run's file holds the rates of its first steps too.
-  void resume(const InputState& state);
-  void generate(std::int64_t step, InputStep& out);
+  void resume(const InputSettings& settings, const TaskPosition& position) override;
+  void generate(std::int64_t step, InputStep& out) override;
   std::int64_t window_steps() const { return window_; }
   int groups() const { return groups_; }
   // The rates (Hz) of the current window, one per group.
@@ -44,15 +42,20 @@ class MultiTask {
   void draw_rates(std::int64_t window_start);
 
   const Config& config_;
+  double rate_min_hz_ = 0;  // input.multi_rate_range
+  double rate_max_hz_ = 0;
   CounterRng rng_;
   std::int64_t window_ = 1;  // steps per window
   int groups_ = 1;
   std::uint32_t group_size_ = 0;
-  std::int64_t position_ = 0;  // step within the window; == window_: a new one starts
-  bool rates_known_ = false;   // false after resume: drawn at the next step
-  std::vector<double> rates_;          // per group, Hz
-  std::vector<double> p_spike_;        // per group, 1 - exp(-rate dt)
-  std::vector<double> uniforms_;       // per channel, this step's draws
+  std::int64_t position_ = 0;     // step within the window; == window_: a new one starts
+  bool rates_known_ = false;      // false after resume: drawn at the next step
+  std::vector<double> rates_;     // per group, Hz
+  std::vector<double> p_spike_;   // per group, 1 - exp(-rate dt)
+  std::vector<double> uniforms_;  // per channel, this step's draws
 };
+
+// The registry entry of the `multi` task (input_tasks(), src/input.cpp).
+TaskEntry multi_task_entry();
 
 }  // namespace seqlearn

@@ -210,6 +210,12 @@ TASK_TARGETS = {"xor": ("xor", "memory"), "pattern": ("pattern", "sequence"), "f
 MAX_CACHED_SPIKES = 20_000_000  # read once and kept (16 bytes each); more: read per phase
 
 
+def task_targets(task: str) -> tuple:
+    """The readout targets of a task's phases, by the task's name in /phases/task: a task not in
+    TASK_TARGETS (a plug-in, docs/extending.md) is read out on its labels, as the file task."""
+    return TASK_TARGETS.get(task, ("labels",))
+
+
 def sampled_state(steps, ids, n_units, first, sample_steps, decay):
     """The filtered state x_j(n) = decay x_j(n - 1) + s_j(n), with x = 0 before step `first`,
     at each of the ascending `sample_steps` (>= first): [len(sample_steps), n_units].
@@ -451,7 +457,7 @@ def readout_targets(run: Run, phase: Phase, task: str, at: np.ndarray) -> dict:
             earlier = multi_rates(run, phase, at - window)
             delayed = np.where(rel >= window, earlier[:, 0] * earlier[:, 1], 0.0)
             out["rate_product_delayed"] = (rows, delayed)
-    else:  # file
+    else:  # file, and any task that labels its steps (a plug-in: docs/extending.md)
         labels = stream_labels(run, "pattern_id", phase.first, phase.end, 0)[rel]
         out["labels"] = (np.arange(len(rel)), labels)
     return out
@@ -553,9 +559,9 @@ def readouts(run: Run, max_neurons=2000, seed=0, spikes=None) -> dict:
         for phase in phases:
             at = sample_steps(run, phase, task, "fit" if phase is fit else "score")
             targets = readout_targets(run, phase, task, at) if len(at) else \
-                {t: (np.zeros(0, np.int64), np.zeros(0)) for t in TASK_TARGETS.get(task, ())}
+                {t: (np.zeros(0, np.int64), np.zeros(0)) for t in task_targets(task)}
             per_phase[phase.index] = (phase, at, targets)
-        for target in TASK_TARGETS.get(task, ()):
+        for target in task_targets(task):
             if target not in per_phase[fit.index][2]:
                 continue  # multi with one group: no second rate, no product
             if split:
@@ -934,7 +940,8 @@ def analyze(path: str, max_neurons=2000, seed=0):
             "first_step": run.first_step,
             "last_step": run.last_step,
             "phase_tasks": [p.task for p in opened.phases] if len(opened.phases) <= MAX_PHASE_DETAIL else None,
-            "phase_task_counts": {t: sum(1 for p in opened.phases if p.task == t) for t in TASKS},
+            "phase_task_counts": {t: sum(1 for p in opened.phases if p.task == t)
+                                  for t in TASKS + tuple(sorted({p.task for p in opened.phases} - set(TASKS)))},
             "prior_learning_ms": None if prior_learning_steps(opened) is None
             else prior_learning_steps(opened) * opened.dt_ms,
             "config": dict(run.config),

@@ -111,16 +111,16 @@ def to_neo(run, inputs: bool = True, phases=None, max_trains: int | None = MAX_T
                                      [f"pattern {p.pattern}" for p in presentations],
                                      pattern=[p.pattern for p in presentations],
                                      sequence=[p.sequence for p in presentations]))
-        if phase.task == "xor":
-            windows = run.xor_windows(phase.first, phase.end)
-            segment.epochs.append(_epoch(neo, pq, dt, windows, "xor windows",
-                                         [f"h1={w.half1} h2={w.half2}" for w in windows],
-                                         half1=[w.half1 for w in windows], half2=[w.half2 for w in windows],
-                                         xor=[w.xor for w in windows]))
-        elif phase.task == "file":
-            epochs = run.label_epochs(phase.first, phase.end)
-            segment.epochs.append(_epoch(neo, pq, dt, epochs, "file labels", [f"label {e.label}" for e in epochs],
-                                         label=[e.label for e in epochs]))
+        if phase.task != "pattern":  # its presentations are above
+            method, name, epochs = run.task_epochs(phase)
+            if method == "xor_windows":
+                segment.epochs.append(_epoch(neo, pq, dt, epochs, name,
+                                             [f"h1={w.half1} h2={w.half2}" for w in epochs],
+                                             half1=[w.half1 for w in epochs], half2=[w.half2 for w in epochs],
+                                             xor=[w.xor for w in epochs]))
+            elif epochs or phase.task == "file":  # a task without labels (multi) has none
+                segment.epochs.append(_epoch(neo, pq, dt, epochs, name, [f"label {e.label}" for e in epochs],
+                                             label=[e.label for e in epochs]))
         block.segments.append(segment)
     block.groups.append(neuron_group)
     if inputs:

@@ -21,6 +21,16 @@ import numpy as np
 CHUNK = 1 << 22  # spikes read at a time
 MAX_CACHED_LABEL_ROWS = 20_000_000  # label arrays up to this many steps are read once and kept
 
+#: Tasks whose label stream 0 holds the ids of what they show (pattern ids, xor half 1's id), not
+#: labels of the input; every other task's (the file task's, a plug-in's: docs/extending.md) are
+#: labels.
+PATTERN_ID_TASKS = ("pattern", "xor")
+#: A phase's epochs by its task's name in /phases/task: the Run method that lists them and what
+#: they are called. A task not listed (multi, a plug-in) has its labels' stretches, as `file`.
+TASK_EPOCHS = {"pattern": ("presentations", "pattern presentations"),
+               "xor": ("xor_windows", "xor windows"),
+               "file": ("label_epochs", "file labels")}
+
 
 @(dataclass(slots=True) if sys.version_info >= (3, 10) else dataclass)  # slots: files may hold 10^6 phases
 class Phase:
@@ -338,9 +348,10 @@ class Run:
     def sequence_id(self, first: int | None = None, end: int | None = None) -> np.ndarray:
         return self.labels("sequence_id", first, end)
 
-    def phases_of_task(self, task: str, first: int | None = None, end: int | None = None):
-        """The phases of `task` ("pattern", "xor", "file") that ran, each as (phase, a, b): its
-        steps [a, b) inside [first, end)."""
+    def phases_of_task(self, task, first: int | None = None, end: int | None = None):
+        """The phases of `task` ("pattern", "xor", "file", ...; or a test of the task's name)
+        that ran, each as (phase, a, b): its steps [a, b) inside [first, end)."""
+        wanted = task if callable(task) else (lambda name: name == task)
         first = self.first_step if first is None else first
         end = self.last_step if end is None else end
         if "_phase_ends" not in self.__dict__:
@@ -353,7 +364,7 @@ class Run:
             if phase.first >= end:
                 break
             a, b = max(first, phase.first), min(end, phase.end)
-            if phase.task == task and b > a:
+            if wanted(phase.task) and b > a:
                 out.append((phase, a, b))
         return out
 
@@ -401,17 +412,27 @@ class Run:
         return result
 
     def label_epochs(self, first: int | None = None, end: int | None = None) -> list[LabelEpoch]:
-        """The `file` phases' labels in [first, end) as stretches of one label value >= 0 (steps
-        labelled -1 left out). A stretch is cut at the window and at its phase's ends: a file
-        phase replays the file from its step 0."""
+        """The labels in [first, end) of the phases whose tasks label their steps (`file`, and
+        every task but `pattern` and `xor`, whose stream 0 holds pattern ids) as stretches of
+        one label value >= 0 (steps labelled -1 left out). A stretch is cut at the window and at
+        its phase's ends: a file phase replays the file from its step 0."""
         result = []
-        for _, a, b in self.phases_of_task("file", first, end):
+        for _, a, b in self.phases_of_task(lambda task: task not in PATTERN_ID_TASKS, first, end):
             label = self.labels("pattern_id", a, b)
             change = np.flatnonzero(np.diff(label) != 0) + 1
             bounds = np.r_[0, change, len(label)]
             result += [LabelEpoch(a + int(lo), int(hi - lo), int(label[lo]))
                        for lo, hi in zip(bounds[:-1], bounds[1:]) if label[lo] >= 0]
         return result
+
+    def task_epochs(self, phase: Phase, first: int | None = None, end: int | None = None):
+        """The epochs of `phase`'s task inside [first, end) (default: the phase), found by the
+        task's name in /phases/task (TASK_EPOCHS): (the Run method that lists them, what they
+        are called, the epochs)."""
+        first = phase.first if first is None else max(first, phase.first)
+        end = phase.end if end is None else min(end, phase.end)
+        method, name = TASK_EPOCHS.get(phase.task, ("label_epochs", f"{phase.task} labels"))
+        return method, name, getattr(self, method)(first, end)
 
     def _streams(self) -> int:
         dataset = self.file["input/pattern_id"]

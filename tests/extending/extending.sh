@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # docs/extending.md's worked examples through the engine (CTest label `extending`): the program
 # built with tests/extending/plugins.cpp accepts their names, its results are identical on 1 and
-# 2 ranks, the rule acts, the quantity is written, and a checkpoint written on 2 ranks and
-# restored on 1 continues the run bit-identically.
+# 2 ranks, the rule acts, the task's input follows its wave, the quantity is written, and a
+# checkpoint written on 2 ranks and restored on 1 continues the run bit-identically.
 #   tests/extending/extending.sh SEQLEARN_EXTENDED
 source "$(dirname "$0")/../cli/lib.sh"
 cli_begin extending.sh "${1:-}"
 
 network=(--network.grid 4x3 --record.neurons all --record.dt_rec 5)
 args=("${network[@]}" --plasticity.schedule inverse_sqrt_time)
-check "the rule and the quantity are listed in --help" \
-  bash -c "'$binary' --help | grep -q 'inverse_sqrt_time' && '$binary' --help | grep -q 'input_drive'"
+check "the rule, the task and its keys, and the quantity are listed in --help" \
+  bash -c "'$binary' --help | grep -q 'inverse_sqrt_time' && '$binary' --help | grep -q 'input_drive' \
+    && '$binary' --help | grep -q '  wave: Poisson' && '$binary' --help | grep -q 'input.wave_period'"
 check "1 rank" mpirun -n 1 "$binary" "${args[@]}" --run.protocol train:1000,test:500 --output np1.h5
 check "2 ranks" mpirun -n 2 --oversubscribe "$binary" "${args[@]}" --run.protocol train:1000,test:500 \
   --output np2.h5
@@ -48,5 +49,47 @@ for name in ("weight", "variance_tracking_mean"):
 later = whole["traces/step"][:] >= 1000
 for name in ("u", "input_drive"):
     assert whole["traces/" + name][:][later].tobytes() == rest["traces/" + name][:].tobytes(), name
+PY
+# The input task: wave phases between pattern phases, on 1 and 2 ranks.
+wave=("${network[@]}" --input.wave_period 100 --input.wave_rate 30)
+check "wave task: 1 rank" mpirun -n 1 "$binary" "${wave[@]}" \
+  --run.protocol train:500,train:1000:wave,test:500:wave --output wave1.h5
+check "wave task: 2 ranks" mpirun -n 2 --oversubscribe "$binary" "${wave[@]}" \
+  --run.protocol train:500,train:1000:wave,test:500:wave --output wave2.h5
+check "wave task: 1 and 2 ranks, every dataset identical" \
+  h5diff -c --exclude-path /config --exclude-path /run wave1.h5 wave2.h5
+check "wave task: the phases name it, its labels are the quarters, its rate follows the wave" \
+  /usr/bin/python3 - wave1.h5 <<'PY'
+import sys, h5py, numpy as np
+run = h5py.File(sys.argv[1], "r")
+assert [t.decode() if isinstance(t, bytes) else t for t in run["phases/task"][:]] == ["pattern", "wave", "wave"]
+labels = run["input/pattern_id"][:, 0]
+steps = np.arange(500, 2000)
+assert np.array_equal(labels[500:2000], ((steps - np.where(steps < 1500, 500, 1500)) % 100) // 25)
+step, channel = run["input/spikes/step"][:], run["input/spikes/channel"][:]
+wave = step >= 500
+position = (step[wave] - np.where(step[wave] < 1500, 500, 1500)) % 100
+rising, silent = np.sum((position >= 15) & (position < 35)), np.sum((position >= 65) & (position < 85))
+assert rising > 4 * silent, (rising, silent)
+PY
+check "wave task: first part on 2 ranks, checkpointed" mpirun -n 2 --oversubscribe "$binary" \
+  "${wave[@]}" --run.protocol train:500,train:1000:wave --output.checkpoint_every_ms 1500 \
+  --output wave_first.h5
+check "wave task: its position is in the checkpoint" /usr/bin/python3 -c "
+import h5py
+attributes = h5py.File('wave_first.ckpt.h5', 'r')['checkpoint'].attrs
+assert attributes['generator_wave_position'] == 1000 and attributes['generator_task'] == 4"
+check "wave task: restored on 1 rank" mpirun -n 1 "$binary" --restore wave_first.ckpt.h5 \
+  --run.protocol test:500:wave --output wave_rest.h5
+check "wave task: the restored run continues the whole one bit-identically" \
+  /usr/bin/python3 - wave1.h5 wave_rest.h5 <<'PY'
+import sys, h5py, numpy as np
+whole, rest = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+for group in ("spikes", "input/spikes"):
+    keep = whole[group + "/step"][:] >= 1500
+    assert keep.sum() > 0, group
+    for name in whole[group]:
+        assert np.array_equal(whole[group + "/" + name][:][keep], rest[group + "/" + name][:]), name
+assert np.array_equal(whole["input/pattern_id"][1500:], rest["input/pattern_id"][:])
 PY
 cli_end extending.sh

@@ -1,9 +1,13 @@
 // docs/extending.md's worked examples, compiled into seqlearn_extended (the program with them):
-// a plasticity rule and a recorded neuron quantity defined outside src/ and registered through
-// the public registries. tests/extending/extending.sh runs them through the engine.
+// a plasticity rule, an input task and a recorded neuron quantity defined outside src/ and
+// registered through the public registries. tests/extending/extending.sh runs them through the
+// engine.
 #include <cmath>
+#include <cstdint>
 #include <memory>
+#include <numbers>
 
+#include "seqlearn/input_task.hpp"
 #include "seqlearn/kernels.hpp"
 #include "seqlearn/plasticity.hpp"
 #include "seqlearn/recordables.hpp"
@@ -25,6 +29,75 @@ const bool rule_registered = seqlearn::plasticity_rules().add(
     "inverse_sqrt_time",
     {"eta / sqrt(N_train), M8-M9 (docs/extending.md)",
      [](const seqlearn::Config&) { return std::make_unique<InverseSqrtTime>(); }});
+
+// An input task: every channel fires as a Poisson process whose rate follows a sine wave over
+// the phase, r(t) = input.wave_rate (1 + sin(2 pi t / input.wave_period)), t counted from the
+// phase's first step. A step's label (stream 1) is the quarter of the period it falls in.
+class WaveTask : public seqlearn::InputTask {
+ public:
+  WaveTask(const seqlearn::Config& config, const seqlearn::CounterRng& rng)
+      : rng_(rng),
+        channels_(static_cast<std::uint32_t>(config.n_inputs)),
+        period_(seqlearn::steps_option(config, "input.wave_period")),
+        rate_hz_(seqlearn::real_option(config, "input.wave_rate")),
+        dt_s_(config.dt_s()) {}
+
+  void start_phase(const seqlearn::InputSettings&) override { position_ = 0; }
+
+  void generate(std::int64_t step, seqlearn::InputStep& out) override {
+    const double cycle = static_cast<double>(position_ % period_) / static_cast<double>(period_);
+    const double rate = rate_hz_ * (1.0 + std::sin(2.0 * std::numbers::pi * cycle));
+    const double p_spike = 1.0 - std::exp(-rate * dt_s_);
+    out.channels.clear();
+    out.from_pattern.clear();
+    for (std::uint32_t c = 0; c < channels_; ++c)
+      if (rng_.uniform(kSpike, c, static_cast<std::uint64_t>(step)) < p_spike) {
+        out.channels.push_back(c);
+        out.from_pattern.push_back(0);
+      }
+    out.pattern_id = static_cast<int>(4.0 * cycle);
+    out.pattern_id_2 = out.sequence_id = -1;
+    ++position_;
+  }
+
+  // Its position is the step within the phase: checkpointed as generator_wave_position.
+  void save(seqlearn::TaskPosition& position) const override {
+    position.set_integer("wave_position", position_);
+  }
+  void resume(const seqlearn::InputSettings&, const seqlearn::TaskPosition& position) override {
+    position_ = position.integer("wave_position");
+  }
+
+ private:
+  // Keyed by (channel, step): the same spikes on every rank, and after a restore.
+  static constexpr seqlearn::Purpose kSpike = seqlearn::plugin_purpose(0);
+  seqlearn::CounterRng rng_;
+  std::uint32_t channels_;
+  std::int64_t period_;  // steps
+  double rate_hz_;
+  double dt_s_;
+  std::int64_t position_ = 0;  // steps since the phase began
+};
+
+// One line registers it, with its keys and its checkpoint field: input.task = wave, or
+// run.protocol test:MS:wave.
+using enum seqlearn::options::Type;
+using enum seqlearn::options::Restore;
+const bool task_registered = seqlearn::input_tasks().add(
+    "wave",
+    {.help = "Poisson channels at a rate that follows a sine wave (docs/extending.md)",
+     .make = [](const seqlearn::TaskContext& context) -> std::unique_ptr<seqlearn::InputTask> {
+       return std::make_unique<WaveTask>(context.config, context.rng);
+     },
+     .options = {{"input.wave_period", real, "(0, 1e9]", "200", "ms", may_change,
+                  "wave task: period of the rate", "a multiple of neuron.dt"},
+                 {"input.wave_rate", real, "[0, 1e4]", "20", "Hz", may_change,
+                  "wave task: mean rate of every channel"}},
+     .position = {{.name = "wave_position", .high = seqlearn::kMaxCheckpointStep}},
+     .check =
+         [](const seqlearn::Config& config) {
+           seqlearn::steps_option(config, "input.wave_period");
+         }});
 
 // A recorded quantity: the event-driven part of u_k (M2 without the bias), sampled with the
 // other traces into /traces/input_drive.

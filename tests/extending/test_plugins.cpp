@@ -1,12 +1,26 @@
 // The worked examples of docs/extending.md by hand (tests/extending/plugins.cpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "seqlearn/input.hpp"
 #include "seqlearn/plasticity.hpp"
 #include "seqlearn/recordables.hpp"
 
 namespace {
+
+std::string error_of(const std::vector<std::pair<std::string, std::string>>& overrides) {
+  try {
+    seqlearn::make_config(overrides);
+  } catch (const seqlearn::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
 
 TEST(ExtendingRule, RegisteredAfterTheBuiltInOnesAndWorkedByHand) {
   const auto names = seqlearn::plasticity_rules().names();
@@ -44,6 +58,54 @@ TEST(ExtendingQuantity, InputDriveIsTheEventDrivenPartOfU) {
   EXPECT_EQ(drive->value(neurons, 1), 0.5);
   EXPECT_EQ(drive->value(neurons, 0), 0.0);
   EXPECT_EQ(seqlearn::neuron_quantities().names().back(), "input_drive");
+}
+
+TEST(ExtendingTask, RegisteredWithItsKeysAndWorkedByHand) {
+  const auto names = seqlearn::input_tasks().names();
+  ASSERT_EQ(names.size(), 5u);
+  EXPECT_EQ(names[0], "pattern");
+  EXPECT_EQ(names.back(), "wave");
+  // A period of 4 steps: the rate at the quarters is 250 (1 + sin(k pi / 2)) Hz.
+  const seqlearn::Config config = seqlearn::make_config({{"input.task", "wave"},
+                                                         {"input.wave_period", "4"},
+                                                         {"input.wave_rate", "250"},
+                                                         {"network.n_inputs", "4000"}});
+  EXPECT_TRUE(config.uses_task("wave"));
+  const seqlearn::CounterRng rng(config.seed);
+  seqlearn::InputGenerator generator(config, rng, {});
+  generator.start_phase(config.train_input);
+  seqlearn::InputStep step;
+  const double rates[4] = {250, 500, 250, 0};
+  for (int s = 0; s < 8; ++s) {
+    generator.generate(100 + s, step);
+    EXPECT_EQ(step.pattern_id, s % 4) << s;
+    const double expected = 4000 * (1 - std::exp(-rates[s % 4] * 1e-3));
+    EXPECT_NEAR(static_cast<double>(step.channels.size()), expected, 150) << s;
+    EXPECT_TRUE(std::is_sorted(step.channels.begin(), step.channels.end()));
+  }
+  // Its position is checkpointed; a generator resumed from it continues identically.
+  const seqlearn::InputGenerator::State state = generator.state();
+  EXPECT_EQ(state.task, "wave");
+  EXPECT_EQ(state.position.integer("wave_position"), 8);
+  seqlearn::InputGenerator resumed(config, rng, {});
+  resumed.resume(config.train_input, state);
+  seqlearn::InputStep continued;
+  for (int s = 8; s < 12; ++s) {
+    generator.generate(100 + s, step);
+    resumed.generate(100 + s, continued);
+    EXPECT_EQ(continued.channels, step.channels) << s;
+    EXPECT_EQ(continued.pattern_id, step.pattern_id) << s;
+  }
+}
+
+TEST(ExtendingTask, ItsKeysAreCheckedAndNamed) {
+  EXPECT_EQ(error_of({{"run.protocol", "train:100,test:100:wave"}}), "");
+  const std::string period = error_of({{"input.wave_period", "2.5"}, {"neuron.dt", "2"}});
+  EXPECT_NE(period.find("input.wave_period"), std::string::npos) << period;
+  EXPECT_NE(period.find("multiple of neuron.dt"), std::string::npos) << period;
+  EXPECT_NE(error_of({{"input.wave_rate", "-1"}}).find("input.wave_rate"), std::string::npos);
+  const std::string task = error_of({{"run.protocol", "train:100:waves"}});
+  EXPECT_NE(task.find("pattern, xor, file, multi or wave"), std::string::npos) << task;
 }
 
 }  // namespace

@@ -143,3 +143,40 @@ def test_a_real_run_with_xor_test_phases(tmp_path):
     plot = subprocess.run([PYTHON, os.path.join(TOOLS, "seqlearn-plot"), str(out), "--out", str(tmp_path / "fig")],
                           capture_output=True, text=True)
     assert plot.returncode == 0, plot.stderr
+
+
+
+def wave_run(path):
+    """A pattern phase, then a phase of a task registered outside seqlearn (docs/extending.md:
+    `wave`), which labels the quarters of its period, 100 steps each."""
+    phases = [("test", 600, 0, "pattern"), ("test", 400, 0, "wave")]
+    labels = np.full((1000, 2), -1, np.int32)
+    labels[100:200, 0] = 0  # a pattern presentation
+    for k in range(4):
+        labels[600 + 100 * k:700 + 100 * k, 0] = k
+    rng = np.random.default_rng(2)
+    return write_run(str(path), phases, 8, 4, np.nonzero(rng.random((1000, 4)) < 0.02),
+                     np.nonzero(rng.random((1000, 8)) < 0.02), labels, np.full(1000, -1, np.int32))
+
+
+def test_a_plug_in_task_is_found_by_its_name_and_read_by_its_labels(tmp_path):
+    """The reader and seqlearn-plot read a plug-in task's phases (named in /phases/task) by
+    their labels, as the file task's, with no branch for the task."""
+    with seqlearn.open(wave_run(tmp_path / "wave.h5")) as run:
+        assert [p.task for p in run.phases] == ["pattern", "wave"]
+        assert [(e.start, e.label) for e in run.label_epochs()] == [(600, 0), (700, 1), (800, 2), (900, 3)]
+        method, name, epochs = run.task_epochs(run.phases[1])
+        assert (method, name, len(epochs)) == ("label_epochs", "wave labels", 4)
+        assert [p.start for p in run.presentations()] == [100]
+        shaded, note, texts = load_plot().shaded_epochs(run, run.phases[1], 600, 1000)
+        assert note == "task wave: stretches of each label shaded" and texts == ["0", "1", "2", "3"]
+        epochs, what = load_plot().order_epochs(run, run.phases[1], 2)
+        assert [e.start for e in epochs] == [800] and what == "label 2"
+
+
+def test_neo_epochs_of_a_plug_in_task(tmp_path):
+    pytest.importorskip("neo")
+    with seqlearn.open(wave_run(tmp_path / "wave.h5")) as run:
+        block = run.to_neo(inputs=False)
+    epochs = {e.name: e for e in block.segments[1].epochs}
+    assert list(epochs["wave labels"].labels) == ["label 0", "label 1", "label 2", "label 3"]

@@ -52,14 +52,12 @@ def shaded_epochs(run, phase, first, end):
     """What a raster of [first, end) of `phase` shades, by the phase's task: (epochs with
     start and length, a note for the title, text per epoch or None)."""
     task = getattr(phase, "task", "pattern")
-    if task == "xor":
-        windows = run.xor_windows(first, end)
-        return [w for w in windows if w.xor], f"task xor: shaded windows XOR = 1 ({len(windows)} windows)", None
-    if task == "file":
-        epochs = run.label_epochs(first, end)
-        return epochs, "task file: stretches of each label shaded", [str(e.label) for e in epochs]
-    presentations = run.presentations(first, end)
-    return presentations, f"{len(presentations)} pattern presentations shaded", None
+    method, _, epochs = run.task_epochs(phase, first, end)
+    if method == "xor_windows":
+        return [w for w in epochs if w.xor], f"task xor: shaded windows XOR = 1 ({len(epochs)} windows)", None
+    if method == "label_epochs" and (epochs or task == "file"):  # multi labels no step
+        return epochs, f"task {task}: stretches of each label shaded", [str(e.label) for e in epochs]
+    return epochs, f"{len(epochs)} pattern presentations shaded", None
 
 
 SPIKE_SOURCE = {"pattern": "pattern", "xor": "xor patterns", "file": "file spikes"}
@@ -68,17 +66,17 @@ SPIKE_SOURCE = {"pattern": "pattern", "xor": "xor patterns", "file": "file spike
 def order_epochs(run, phase, which=None):
     """The stretches the neurons' activation times are measured in, by the phase's task:
     `pattern`, the presentations of pattern `which` (default 0); `xor`, every complete window
-    (`which`: only windows whose half-1 id is `which`); `file`, the stretches of label `which`
-    (default: the label with the most steps). Returns (epochs with start and length, what they
-    are, in words)."""
+    (`which`: only windows whose half-1 id is `which`); `file` and any task that labels its
+    steps, the stretches of label `which` (default: the label with the most steps). Returns
+    (epochs with start and length, what they are, in words)."""
     task = getattr(phase, "task", "pattern")
-    if task == "xor":
-        windows = run.xor_windows(phase.first, phase.end)
+    method, _, epochs = run.task_epochs(phase)
+    if method == "xor_windows":
+        windows = epochs
         if which is not None:
             windows = [w for w in windows if w.half1 == which]
         return windows, "xor windows" + ("" if which is None else f" with half 1 = {which}")
-    if task == "file":
-        epochs = run.label_epochs(phase.first, phase.end)
+    if method == "label_epochs" and (epochs or task == "file"):  # multi labels no step
         if which is None and epochs:
             totals = {}
             for e in epochs:
@@ -86,7 +84,7 @@ def order_epochs(run, phase, which=None):
             which = max(sorted(totals), key=lambda label: totals[label])
         return [e for e in epochs if e.label == which], f"label {which}"
     which = 0 if which is None else which
-    return [p for p in run.presentations(phase.first, phase.end) if p.pattern == which], f"pattern {which}"
+    return [p for p in epochs if p.pattern == which], f"pattern {which}"
 
 
 def neuron_order(run, phase, neurons, which=None):
