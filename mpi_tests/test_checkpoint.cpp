@@ -349,20 +349,22 @@ TEST(Checkpoint, MultiPhaseCutOnOneProcessContinuesOnAllRanks) {
                         seqlearn::make_config(base(protocol, "unused.ckpt.h5", extra))));
     whole.set_checkpoint_writer(seqlearn::checkpoint_writer());
     whole.run();
-    const auto& want = whole.record();
-    const auto& got = restored.record();
-    ASSERT_EQ(want.rate_step.size(), 15u);  // windows of 100 steps in 1500
-    ASSERT_FALSE(got.rate_step.empty());
-    EXPECT_EQ(got.rate_step.front(), stopped_at);
+    ASSERT_EQ(whole.record().targets.count("multi"), 1u);
+    ASSERT_EQ(restored.record().targets.count("multi"), 1u);
+    const auto& want = whole.record().targets.at("multi");
+    const auto& got = restored.record().targets.at("multi");
+    ASSERT_EQ(want.step.size(), 15u);  // windows of 100 steps in 1500
+    ASSERT_FALSE(got.step.empty());
+    EXPECT_EQ(got.step.front(), stopped_at);
     // the window holding the restored step: its rates, then every later window's
     const auto window = static_cast<std::size_t>((stopped_at - 1000) / 100);
-    EXPECT_EQ(got.rate_step.size(), 15u - window);
-    for (std::size_t i = 0; i < got.rate_step.size(); ++i) {
+    EXPECT_EQ(got.step.size(), 15u - window);
+    for (std::size_t i = 0; i < got.step.size(); ++i) {
       if (i > 0) {
-        EXPECT_EQ(got.rate_step[i], want.rate_step[window + i]);
+        EXPECT_EQ(got.step[i], want.step[window + i]);
       }
       for (std::size_t g = 0; g < 3; ++g)
-        EXPECT_EQ(got.rate_value[3 * i + g], want.rate_value[3 * (window + i) + g])
+        EXPECT_EQ(got.value[3 * i + g], want.value[3 * (window + i) + g])
             << i << " " << g;
     }
   }

@@ -148,6 +148,10 @@ std::string usage_text(const po::options_description& all) {
   help << "\nRecorded neuron quantities (/traces/NAME, every record.dt_rec steps):\n";
   for (const auto& [name, quantity] : neuron_quantities().entries())
     help << "  " << name << ": " << quantity.help << " [unit " << quantity.unit << "]\n";
+  help << "\nRecorded synapse quantities (/traces/NAME, of the traced neurons' synapses, with "
+          "record.weight_traces):\n";
+  for (const auto& [name, quantity] : synapse_quantities().entries())
+    help << "  " << name << ": " << quantity.help << " [unit " << quantity.unit << "]\n";
   return help.str();
 }
 

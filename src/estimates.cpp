@@ -20,6 +20,7 @@
 
 #include "seqlearn/input.hpp"
 #include "seqlearn/input_files.hpp"
+#include "seqlearn/recordables.hpp"
 
 namespace seqlearn {
 namespace {
@@ -76,8 +77,13 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
     bytes += config.n_inputs * rate * static_cast<double>(phase.steps) * config.dt_s() * 13.0;
   }
   bytes += steps * 12.0;  // labels
-  const double weight_columns = config.record_weight_traces ? traced * fan_in : 0.0;
-  bytes += samples * (traced * 3.0 + weight_columns) * 8.0 + weight_columns * 16.0;  // traces
+  // Traces: every recorded quantity (recordables.hpp) per sample, and the synapses' two ends.
+  const double neuron_columns = traced * static_cast<double>(neuron_quantities().entries().size());
+  const double synapse_columns = config.record_weight_traces ? traced * fan_in : 0.0;
+  bytes += samples * 8.0 *
+               (neuron_columns +
+                synapse_columns * static_cast<double>(synapse_quantities().entries().size())) +
+           synapse_columns * 16.0;
   if (config.writes_synapses(synapses)) bytes += synapses * 40.0;
   bytes += 2e5;  // metadata, /network, /phases
   need.checkpoint = synapses * 24.0 + (static_cast<double>(config.n_inputs) + neurons) * 48.0 +
@@ -133,7 +139,6 @@ void check_space(const seqlearn::Config& config, const seqlearn::Simulator& simu
   }
   if (comm.max(problem.empty() ? 0.0 : 1.0) > 0) throw ConfigError(problem);
 }
-
 
 namespace {
 
@@ -260,15 +265,23 @@ void add_recording_parts(const seqlearn::Config& config, const NetworkSize& n, d
   parts.push_back({circuits * config.r_max_hz * steps * config.dt_s() * 16.0 / ranks,
                    "run.protocol", "the recorded spikes"});
   if (config.dt_rec > 0) {
-    // Per sample and traced neuron: u, p, readout, and with weight traces its whole row.
+    // Per sample and traced neuron: each neuron quantity, and with weight traces each synapse
+    // quantity of its whole row (recordables.hpp).
     const double row = config.n_inputs + (recurrent / std::max(1.0, neurons)) * config.p_conn;
-    const double per_neuron = 3.0 + (config.record_weight_traces ? row : 0.0);
+    const double per_neuron =
+        static_cast<double>(neuron_quantities().entries().size()) +
+        (config.record_weight_traces
+             ? row * static_cast<double>(synapse_quantities().entries().size())
+             : 0.0);
     parts.push_back({traced_steps(config) / static_cast<double>(config.dt_rec) *
                          traced_neurons(config, neurons) / ranks * per_neuron * 8.0,
                      config.record_weight_traces ? "record.weight_traces" : "record.dt_rec",
                      config.record_weight_traces
-                         ? "the traces (u, p, readout and every synapse's weight of each traced "
-                           "neuron at every sample; record.dt_rec, record.neurons)"
+                         ? "the traces (" + neuron_quantities().joined_names(", ") +
+                               " of each traced neuron and " +
+                               synapse_quantities().joined_names(", ") +
+                               " of every synapse onto it at every sample; record.dt_rec, "
+                               "record.neurons)"
                          : "the traces (record.dt_rec, record.neurons)"});
   }
 }
@@ -292,7 +305,6 @@ MemoryNeed estimate_memory(const seqlearn::Config& config, int n_ranks) {
   }
   return need;
 }
-
 
 }  // namespace
 
@@ -342,6 +354,5 @@ void check_memory(const seqlearn::Config& config, seqlearn::Communicator& comm,
                 short_here ? why.c_str() : "another node's limit", need.key.c_str());
   throw ConfigError(text);
 }
-
 
 }  // namespace seqlearn

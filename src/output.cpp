@@ -4,9 +4,12 @@
 #include <cstdio>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 
 #include "seqlearn/config.hpp"
 #include "seqlearn/hdf5_file.hpp"
+#include "seqlearn/input_task.hpp"
+#include "seqlearn/recordables.hpp"
 #include "seqlearn/version.hpp"
 
 namespace seqlearn {
@@ -115,15 +118,23 @@ void write_inputs(H5File& file, const Simulator& sim, const Record& rec, Communi
     file.write_matrix("/input/pattern_id", rec.pattern_id.data(), all, 2, 0, rows, 0, 2);
   }
   write_from_root(file, "/input/sequence_id", rec.sequence_id, comm);
-  if (sim.config().uses_task("multi")) {
-    // The multi task's targets: from /input/rate/step[i] on, group g's rate is value[i][g].
-    const auto groups = static_cast<std::uint64_t>(sim.input().multi_task().groups());
-    const std::uint64_t rows = comm.rank() == 0 ? rec.rate_step.size() : 0;
+  for (const auto& [task, entry] : input_tasks().entries()) {
+    if (!entry.targets || !sim.config().uses_task(task)) continue;
+    // The task's targets (input_task.hpp): from /input/NAME/step[i] on, they are value[i].
+    static const Record::Targets none;
+    const auto found = rec.targets.find(task);
+    const Record::Targets& targets = found == rec.targets.end() ? none : found->second;
+    const std::string group = "/input/" + entry.targets->name;
+    const std::uint64_t width = entry.targets->width(sim.config());
+    const std::uint64_t rows = comm.rank() == 0 ? targets.step.size() : 0;
+    if (targets.value.size() != targets.step.size() * width)
+      throw std::logic_error("task " + task + ": its targets are not rows of width " +
+                             std::to_string(width) + " (TaskTargets::width)");
     const std::uint64_t all = comm.max(rows);
-    write_from_root(file, "/input/rate/step", rec.rate_step, comm);
-    file.write_matrix("/input/rate/value", rec.rate_value.data(), all, groups, 0, rows, 0, groups);
-    file.units("/input/rate/step", "steps");
-    file.units("/input/rate/value", "Hz");
+    write_from_root(file, group + "/step", targets.step, comm);
+    file.write_matrix(group + "/value", targets.value.data(), all, width, 0, rows, 0, width);
+    file.units(group + "/step", "steps");
+    file.units(group + "/value", entry.targets->unit);
   }
   // A restored run starts at its checkpoint's step: pattern_id[i] is step first_step + i.
   file.attribute("/input/pattern_id", "first_step", rec.first_step);
@@ -155,8 +166,8 @@ void write_phases(H5File& file, const Simulator& sim, Communicator& comm) {
   file.units("/phases/steps", "steps");
 }
 
-// /traces: [T, n] per recorded neuron quantity and [T, m] weights, each rank owning a block of
-// columns.
+// /traces: [T, n] per recorded neuron quantity and [T, m] per recorded synapse quantity, each
+// rank owning a block of columns.
 void write_traces(H5File& file, const Config& config, const Record& rec, Communicator& comm) {
   const std::uint64_t n_times = rec.trace_steps.size();  // the same on every rank
   file.create_group("/traces");
@@ -174,10 +185,13 @@ void write_traces(H5File& file, const Config& config, const Record& rec, Communi
   const auto [weight_offset, n_weights] = file.offset_in_concatenation(rec.trace_weight_pre.size());
   file.write_rows("/traces/weight_pre", rec.trace_weight_pre, weight_offset, n_weights);
   file.write_rows("/traces/weight_post", rec.trace_weight_post, weight_offset, n_weights);
-  file.write_matrix("/traces/weight", rec.trace_weight.data(), n_times, n_weights, 0, n_times,
-                    weight_offset, rec.trace_weight_pre.size());
+  for (std::size_t q = 0; q < rec.synapse_trace_names.size(); ++q) {  // recordables.hpp
+    const std::string name = "/traces/" + rec.synapse_trace_names[q];
+    file.write_matrix(name, rec.synapse_traces[q].data(), n_times, n_weights, 0, n_times,
+                      weight_offset, rec.trace_weight_pre.size());
+    file.units(name, synapse_quantities().find(rec.synapse_trace_names[q])->unit);
+  }
   file.units("/traces/step", "steps");
-  file.units("/traces/weight", "1");
 }
 
 void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
@@ -192,8 +206,7 @@ std::string run_unit(const std::string& name) {
   if (name == "real_time_factor") return "1";
   if (name.ends_with("_s") || name.ends_with("_s_max") || name.ends_with("_s_sum")) return "s";
   if (name.ends_with("_step") && name.starts_with("exchange_bytes")) return "byte";
-  if (name == "first_step" || name == "last_step" || name == "prior_learning_steps")
-    return "steps";
+  if (name == "first_step" || name == "last_step" || name == "prior_learning_steps") return "steps";
   return "";
 }
 

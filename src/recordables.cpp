@@ -1,5 +1,8 @@
 #include "seqlearn/recordables.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace seqlearn {
 
 Registry<NeuronQuantity>& neuron_quantities() {
@@ -14,6 +17,29 @@ Registry<NeuronQuantity>& neuron_quantities() {
     return built_in;
   }();
   return quantities;
+}
+
+Registry<SynapseQuantity>& synapse_quantities() {
+  static Registry<SynapseQuantity> quantities = [] {
+    Registry<SynapseQuantity> built_in;
+    built_in.add("weight", {"1", "log-weight w_kj (M2, M9)",
+                            [](const SynapseRows& s, std::uint64_t i) { return s.weight[i]; }});
+    return built_in;
+  }();
+  return quantities;
+}
+
+void check_quantity_names(const Registry<NeuronQuantity>& neuron,
+                          const Registry<SynapseQuantity>& synapse) {
+  const std::vector<std::string> reserved = {"step", "neuron", "weight_pre", "weight_post"};
+  std::vector<std::string> taken = reserved;
+  for (const auto& names : {neuron.names(), synapse.names()})
+    for (const auto& name : names) {
+      if (std::find(taken.begin(), taken.end(), name) != taken.end())
+        throw std::logic_error("recorded quantity '" + name +
+                               "': the name is taken in /traces (docs/output.md)");
+      taken.push_back(name);
+    }
 }
 
 }  // namespace seqlearn

@@ -49,6 +49,12 @@ const std::vector<double>& Record::trace(const std::string& name) const {
   throw std::out_of_range("no recorded neuron quantity '" + name + "'");
 }
 
+const std::vector<double>& Record::synapse_trace(const std::string& name) const {
+  for (std::size_t i = 0; i < synapse_trace_names.size(); ++i)
+    if (synapse_trace_names[i] == name) return synapse_traces[i];
+  throw std::out_of_range("no recorded synapse quantity '" + name + "'");
+}
+
 Recorder::Recorder(const Config& config, const Network& network, const LocalDomain& domain,
                    const CounterRng& rng) {
   for (const auto& [name, quantity] : neuron_quantities().entries()) {
@@ -56,6 +62,12 @@ Recorder::Recorder(const Config& config, const Network& network, const LocalDoma
     quantities_.push_back(&quantity);
   }
   record_.traces.resize(quantities_.size());
+  check_quantity_names();
+  for (const auto& [name, quantity] : synapse_quantities().entries()) {
+    record_.synapse_trace_names.push_back(name);
+    synapse_quantities_.push_back(&quantity);
+  }
+  record_.synapse_traces.resize(synapse_quantities_.size());
   check_record_neurons(config, network.n_neurons());
   for (auto g : traced_neurons(config, network.n_neurons(), domain, rng)) {
     if (!domain.owns_neuron(g)) continue;

@@ -463,7 +463,7 @@ void Simulator::receive_inputs(std::int64_t n, const ExchangeInterval& interval)
     inputs.channels.clear();
     inputs.from_pattern.clear();
     inputs.pattern_id = inputs.pattern_id_2 = inputs.sequence_id = -1;
-    inputs.rates_new = false;
+    inputs.targets_new = false;
     const auto& forced = interval_inputs_.forced.inputs;
     std::size_t& cursor = interval_inputs_.forced_input_cursor;
     for (; cursor < forced.size() && forced[cursor].step <= n; ++cursor) {
@@ -477,7 +477,7 @@ void Simulator::receive_inputs(std::int64_t n, const ExchangeInterval& interval)
   counters_.input_spikes += inputs.channels.size();
   if (comm_.rank() != 0) return;
   recorder_.record_inputs(n, inputs);
-  if (inputs.rates_new) recorder_.record_rates(n, input_.multi_task().rates());
+  if (inputs.targets_new) recorder_.record_targets(n, input_.task(), input_.targets());
 }
 
 // The one collective of the interval, then the interval's arrivals in step order and, within a
@@ -588,7 +588,7 @@ void Simulator::propagate_and_learn(std::size_t t, std::int64_t n, bool learning
 }
 
 // After every thread is done with step n: its arrivals leave the ring, and its weights are
-// recorded when traces are sampled.
+// synapses recorded when traces are sampled.
 void Simulator::finish_step(std::int64_t n) {
   std::vector<Arrival>& arrivals = router_.arrivals_at(n);
   for (const Arrival& a : arrivals) {
@@ -600,7 +600,7 @@ void Simulator::finish_step(std::int64_t n) {
   arrivals.clear();
   if (config_.dt_rec > 0 && n % config_.dt_rec == 0 && position_.trace_phase &&
       config_.record_weight_traces)
-    recorder_.record_weights(state_.synapses, domain_, [&](std::uint64_t k) {
+    recorder_.record_synapses(state_.synapses, domain_, [&](std::uint64_t k) {
       return router_.neuron_row_sources(k, domain_.circuit_of_neuron(k));
     });
 }

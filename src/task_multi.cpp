@@ -57,14 +57,14 @@ void MultiTask::generate(std::int64_t step, InputStep& out) {
   out.pattern_id = out.pattern_id_2 = out.sequence_id = -1;
   out.channels.clear();
   out.from_pattern.clear();
-  out.rates_new = false;
+  out.targets_new = false;
   if (position_ >= window_) {
     position_ = 0;
     draw_rates(step);
-    out.rates_new = true;
+    out.targets_new = true;
   } else if (!rates_known_) {
     draw_rates(step - position_);  // a restored phase: the window began before this step
-    out.rates_new = true;
+    out.targets_new = true;
   }
   const std::size_t n = uniforms_.size();
   if (n > 0) {
@@ -126,7 +126,13 @@ TaskEntry multi_task_entry() {
           },
           .options = {std::begin(kMultiKeys), std::end(kMultiKeys)},
           .position = {{.name = "multi_position", .low = 0, .high = kMaxCheckpointStep}},
-          .check = check_multi_keys};
+          .check = check_multi_keys,
+          .targets = TaskTargets{.name = "rate",
+                                 .unit = "Hz",
+                                 .width = [](const Config& config) {
+                                   return static_cast<std::uint64_t>(
+                                       integer_option(config, "input.multi_groups"));
+                                 }}};
 }
 
 }  // namespace seqlearn

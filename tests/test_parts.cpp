@@ -252,8 +252,8 @@ TEST(Recorder, TracesAndWeightsOfTracedNeuronsOnly) {
   synapses.weight[2] = -1.0;
   synapses.weight[3] = -2.0;
   const std::vector<std::uint64_t> sources{4, 9};
-  recorder.record_weights(synapses, domain, [&](std::uint64_t) { return sources; });
-  recorder.record_weights(synapses, domain, [&](std::uint64_t) { return sources; });
+  recorder.record_synapses(synapses, domain, [&](std::uint64_t) { return sources; });
+  recorder.record_synapses(synapses, domain, [&](std::uint64_t) { return sources; });
   const Record& r = recorder.record();
   EXPECT_EQ(r.trace_steps, (std::vector<std::int64_t>{40}));
   EXPECT_EQ(r.trace("u"), (std::vector<double>{0.25}));
@@ -261,7 +261,33 @@ TEST(Recorder, TracesAndWeightsOfTracedNeuronsOnly) {
   EXPECT_EQ(r.trace("readout"), (std::vector<double>{2.0}));
   EXPECT_EQ(r.trace_weight_pre, sources);  // once, however often weights are recorded
   EXPECT_EQ(r.trace_weight_post, (std::vector<std::uint64_t>{1, 1}));
-  EXPECT_EQ(r.trace_weight, (std::vector<double>{-1.0, -2.0, -1.0, -2.0}));
+  EXPECT_EQ(r.synapse_trace("weight"), (std::vector<double>{-1.0, -2.0, -1.0, -2.0}));
+}
+
+// /traces/NAME holds one quantity: a name taken by both registries, or by the traced neurons'
+// and synapses' indices, is refused before anything is recorded.
+TEST(Recorder, QuantityNamesDoNotClash) {
+  EXPECT_NO_THROW(check_quantity_names());  // the built-in ones
+  const auto read = [](const NeuronState&, std::uint64_t) { return 0.0; };
+  const auto read_synapse = [](const SynapseRows&, std::uint64_t) { return 0.0; };
+  Registry<NeuronQuantity> neuron;
+  Registry<SynapseQuantity> synapse;
+  neuron.add("u", {"1", "u", read});
+  synapse.add("weight", {"1", "w", read_synapse});
+  EXPECT_NO_THROW(check_quantity_names(neuron, synapse));
+  synapse.add("u", {"1", "a second u", read_synapse});
+  EXPECT_THROW(check_quantity_names(neuron, synapse), std::logic_error);
+  for (const char* index : {"step", "neuron", "weight_pre", "weight_post"}) {
+    Registry<NeuronQuantity> clashing;
+    clashing.add(index, {"1", "an index's name", read});
+    EXPECT_THROW(check_quantity_names(clashing, Registry<SynapseQuantity>{}), std::logic_error)
+        << index;
+    Registry<SynapseQuantity> clashing_synapse;
+    clashing_synapse.add(index, {"1", "an index's name", read_synapse});
+    EXPECT_THROW(check_quantity_names(Registry<NeuronQuantity>{}, clashing_synapse),
+                 std::logic_error)
+        << index;
+  }
 }
 
 // The core writes no files: a checkpoint goes through the writer the caller installs (the I/O

@@ -154,9 +154,8 @@ class DenseReference {
         double eta = c_.learning_rate;  // M7''
         if (c_.schedule == "variance_tracking")
           eta = c_.learning_rate * (Q_[k][j] - S_[k][j] * S_[k][j]) /
-                (std::exp(-S_[k][j]) + 1);  // M7
-        if (c_.schedule == "inverse_time")
-          eta = c_.learning_rate / n_train_;  // M7'
+                (std::exp(-S_[k][j]) + 1);                                     // M7
+        if (c_.schedule == "inverse_time") eta = c_.learning_rate / n_train_;  // M7'
         const double delta = (Y[j] - std::exp(w_[k][j])) / std::max(std::exp(w_[k][j]), eta);  // M8
         w_[k][j] += eta * delta;                                                               // M9
         if (c_.schedule == "variance_tracking") {
@@ -243,7 +242,7 @@ void compare_with_dense(const Config& config, const Forced& forced) {
       }
     }
     for (std::size_t i = 0; i < m; ++i) {
-      const double w = rec.trace_weight[static_cast<std::size_t>(s) * m + i];
+      const double w = rec.synapse_trace("weight")[static_cast<std::size_t>(s) * m + i];
       const double w_ref = ref.w_[rec.trace_weight_post[i]][rec.trace_weight_pre[i]];
       largest_weight_change = std::max(
           largest_weight_change,
@@ -302,10 +301,11 @@ TEST(WorkedExample, MatchesModelTable) {
     EXPECT_NEAR(r.trace("u")[2 * n], u0[n], 1e-6) << "u_0 at step " << n;
     EXPECT_NEAR(r.trace("u")[2 * n + 1], u1[n], 1e-6) << "u_1 at step " << n;
     EXPECT_NEAR(r.trace("p")[2 * n], p0[n], 1e-6) << "p_0 at step " << n;
-    EXPECT_NEAR(r.trace_weight[2 * n], w0[n], 1e-6) << "w(in->n0) at step " << n;
-    EXPECT_NEAR(r.trace_weight[2 * n + 1], w1[n], 1e-6) << "w(in->n1) at step " << n;
+    EXPECT_NEAR(r.synapse_trace("weight")[2 * n], w0[n], 1e-6) << "w(in->n0) at step " << n;
+    EXPECT_NEAR(r.synapse_trace("weight")[2 * n + 1], w1[n], 1e-6) << "w(in->n1) at step " << n;
   }
-  EXPECT_DOUBLE_EQ(r.trace_weight[4], -0.01375);  // eta/2 * (0.45 - 1), as worked by hand
+  EXPECT_DOUBLE_EQ(r.synapse_trace("weight")[4],
+                   -0.01375);  // eta/2 * (0.45 - 1), as worked by hand
   // Readout state of neuron 0 (spikes at 2 and 5): 0, 0, 1, 0.95, 0.9025, 0.857375 + 1.
   const double x0[6] = {0, 0, 1, 0.95, 0.9025, 1.857375};
   for (int n = 0; n < 6; ++n)
@@ -539,7 +539,7 @@ TEST(Recording, TracePhasesTestRecordsOnlyTestSteps) {
   for (std::int64_t s = 100; s < 110; ++s) expected.push_back(s);
   EXPECT_EQ(r.trace_steps, expected);
   EXPECT_EQ(r.trace("p").size(), expected.size() * r.trace_neurons.size());
-  EXPECT_EQ(r.trace_weight.size(), expected.size() * r.trace_weight_pre.size());
+  EXPECT_EQ(r.synapse_trace("weight").size(), expected.size() * r.trace_weight_pre.size());
 }
 
 // record.trace_phases = pattern_test: only the test phases of the pattern task (the paper's

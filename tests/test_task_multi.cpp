@@ -44,7 +44,7 @@ std::vector<Step> run_phase(const Config& c, std::int64_t first, std::int64_t st
   for (std::int64_t s = 0; s < steps; ++s) {
     auto& step = out[static_cast<std::size_t>(s)];
     gen.generate(first + s, step.in);
-    step.rates = gen.multi_task().rates();
+    step.rates = gen.targets();
   }
   return out;
 }
@@ -67,7 +67,7 @@ TEST(MultiTask, RatesChangeOnlyAtWindowStartsWithinTheirRange) {
   double sum = 0, n = 0;
   for (std::size_t s = 0; s < steps.size(); ++s) {
     const bool window_start = s % 100 == 0;
-    EXPECT_EQ(steps[s].in.rates_new, window_start) << s;
+    EXPECT_EQ(steps[s].in.targets_new, window_start) << s;
     EXPECT_EQ(steps[s].in.pattern_id, -1);
     EXPECT_EQ(steps[s].in.pattern_id_2, -1);
     EXPECT_EQ(steps[s].in.sequence_id, -1);
@@ -135,9 +135,9 @@ TEST(MultiTask, ResumeContinuesMidWindowBitIdentically) {
     second.generate(100 + s, in);
     const Step& want = whole[static_cast<std::size_t>(s)];
     ASSERT_EQ(in.channels, want.in.channels) << s;
-    ASSERT_EQ(second.multi_task().rates(), want.rates) << s;
+    ASSERT_EQ(second.targets(), want.rates) << s;
     // the restored phase reports its window's rates at its first step
-    ASSERT_EQ(in.rates_new, s == 623 || want.in.rates_new) << s;
+    ASSERT_EQ(in.targets_new, s == 623 || want.in.targets_new) << s;
   }
 }
 

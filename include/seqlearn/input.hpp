@@ -212,9 +212,11 @@ class InputGenerator {
 
   // Generates global step `step` (steps must come in order within a phase).
   void generate(std::int64_t step, InputStep& out) {
-    out.rates_new = false;
+    out.targets_new = false;
     current_->generate(step, out);
   }
+  // The current task's targets (InputTask::targets), new where the step said so.
+  const std::vector<double>& targets() const { return current_->targets(); }
 
   const std::string& task() const { return task_; }
   // The run's task `name` as its class (std::logic_error if the run did not build it).
@@ -226,8 +228,6 @@ class InputGenerator {
   const std::vector<std::vector<double>>& pattern(int p) const {
     return built<PatternTask>("pattern").pattern(p);
   }
-  // The multi task, whose rates the simulator records (/input/rate).
-  const MultiTask& multi_task() const { return built<MultiTask>("multi"); }
 
   // InputTask::spikes_in_phase of the settings' task (empty if the run did not build it).
   std::optional<double> spikes_in_phase(const InputSettings& settings, std::int64_t steps,

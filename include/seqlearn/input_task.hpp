@@ -35,7 +35,7 @@ struct InputStep {
   int pattern_id = -1;     // stream 1: pattern id, xor half 1's id, file label (-1: none)
   int pattern_id_2 = -1;   // stream 2: xor half 2's id (-1 for one-stream tasks)
   int sequence_id = -1;    // the pattern task's sequence (-1 otherwise)
-  bool rates_new = false;  // multi task: the groups' rates (MultiTask::rates) start this step
+  bool targets_new = false;  // the task's targets (InputTask::targets) start this step
 };
 
 struct LoadedInputFile;  // input.hpp: a file task's source, loaded by the I/O library
@@ -93,6 +93,21 @@ class InputTask {
                                                 bool /*continues*/) const {
     return std::nullopt;
   }
+  // The task's targets from the step whose InputStep::targets_new it set on (the multi task's
+  // rates), TaskTargets::width values; recorded to /input/NAME (TaskEntry::targets).
+  virtual const std::vector<double>& targets() const {
+    static const std::vector<double> none;
+    return none;
+  }
+};
+
+// What a task records besides its spikes and labels: values that change at some steps (the
+// multi task's group rates), written as /input/NAME/step [R] (the steps where a row starts)
+// and /input/NAME/value [R, width] (docs/output.md). NAME is global among the tasks.
+struct TaskTargets {
+  std::string name;
+  std::string unit;  // of /input/NAME/value
+  std::function<std::uint64_t(const Config&)> width;
 };
 
 // What a task is built from. Random numbers are keyed by (seed, purpose, entity, counter), so
@@ -124,6 +139,7 @@ struct TaskEntry {
   // for what matters only when a phase runs it.
   std::function<void(const Config&)> check = nullptr;
   std::function<std::vector<MemoryPart>(const Config&)> memory = nullptr;
+  std::optional<TaskTargets> targets = std::nullopt;
   // Built, and its position checkpointed, in every run (pattern, xor, file: as checkpoints
   // have always held them); otherwise only in runs whose protocol names it.
   bool in_every_run = false;

@@ -1,12 +1,14 @@
-// Recorded quantities of a neuron (cf. NEST's RecordablesMap, arbor's samplers): each is
-// sampled every record.dt_rec steps (of the phases record.trace_phases traces) for the traced
-// neurons (record.neurons) and written to /traces/NAME, [samples][traced neurons]
-// (docs/output.md). The built-in ones, at the end of the step:
+// Recorded quantities (cf. NEST's RecordablesMap, arbor's samplers), sampled every
+// record.dt_rec steps (of the phases record.trace_phases traces) at the end of the step and
+// written to /traces/NAME (docs/output.md).
+// Of a neuron, for the traced neurons (record.neurons), [samples][traced neurons]:
 //   u        the membrane potential u_k (M2)
 //   p        the rate fraction p_k (M3)
 //   readout  the readout state x_k (docs/model.md 8)
-// Adding one: docs/extending.md. The output, the size estimates and the Python reader follow
-// from the registry.
+// Of a synapse, for every synapse onto a traced neuron (record.weight_traces), [samples][m]:
+//   weight   the log-weight w_kj (M2, M9)
+// Adding one: docs/extending.md. The output, the size estimates, --help and the Python reader
+// follow from the registries.
 #pragma once
 
 #include <cstdint>
@@ -28,5 +30,23 @@ struct NeuronQuantity {
 // Every neuron quantity, the built-in ones first; register yours with
 //   const bool registered = neuron_quantities().add("name", {"unit", "help", value});
 Registry<NeuronQuantity>& neuron_quantities();
+
+struct SynapseQuantity {
+  std::string unit;  // as in /traces/NAME's `units` attribute ("1" for none)
+  std::string help;  // one line for docs and --help
+  // The value of the rank's synapse i (an index into the arrays of SynapseRows) at the end of
+  // the step; a read of the state, as a neuron quantity's.
+  double (*value)(const SynapseRows& synapses, std::uint64_t i);  // a capture-free lambda
+};
+
+// Every synapse quantity, the built-in one first; register yours with
+//   const bool registered = synapse_quantities().add("name", {"unit", "help", value});
+Registry<SynapseQuantity>& synapse_quantities();
+
+// The names of /traces that are not quantities (the sampled steps, the traced neurons, the
+// traced synapses' ends): a quantity must not take one, nor a name of the other registry.
+// Throws std::logic_error naming the clash.
+void check_quantity_names(const Registry<NeuronQuantity>& neuron = neuron_quantities(),
+                          const Registry<SynapseQuantity>& synapse = synapse_quantities());
 
 }  // namespace seqlearn

@@ -1,9 +1,11 @@
 // What one rank records (docs/model.md 8; docs/output.md): its neurons' spikes, the traces of
-// its traced neurons (record.neurons) and their weights, and, on rank 0 only (every rank has
+// its traced neurons (record.neurons) and of their synapses, and, on rank 0 only (every rank has
 // the same), the input spikes and the task's labels.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "seqlearn/config.hpp"
@@ -25,8 +27,13 @@ struct Record {
   std::vector<std::uint8_t> input_from_pattern;
   std::vector<std::int32_t> pattern_id;      // [T][2]: per step, streams 1 and 2
   std::vector<std::int32_t> sequence_id;     // per step
-  std::vector<std::int64_t> rate_step;       // multi task: steps where the groups' rates start
-  std::vector<double> rate_value;            // [rate_step][groups], Hz
+  // Per task with targets (input_task.hpp TaskTargets), by the task's name: the steps where a
+  // row of targets starts, and the rows, [steps][width].
+  struct Targets {
+    std::vector<std::int64_t> step;
+    std::vector<double> value;
+  };
+  std::map<std::string, Targets> targets;
   std::vector<std::uint64_t> trace_neurons;  // this rank's traced neurons, ascending
   std::vector<std::int64_t> trace_steps;
   // Per recorded neuron quantity (recordables.hpp), in registry order: [T][trace_neurons].
@@ -34,10 +41,15 @@ struct Record {
   std::vector<std::vector<double>> traces;
   std::vector<std::uint64_t> trace_weight_pre;   // [m] source ids of the traced neurons' synapses
   std::vector<std::uint64_t> trace_weight_post;  // [m]
-  std::vector<double> trace_weight;              // [T][m], at the end of each recorded step
+  // Per recorded synapse quantity (recordables.hpp), in registry order: [T][m], at the end of
+  // each step whose synapses are recorded.
+  std::vector<std::string> synapse_trace_names;
+  std::vector<std::vector<double>> synapse_traces;
 
   // The samples of neuron quantity `name` (std::out_of_range if it is not recorded).
   const std::vector<double>& trace(const std::string& name) const;
+  // The samples of synapse quantity `name` (std::out_of_range if it is not recorded).
+  const std::vector<double>& synapse_trace(const std::string& name) const;
 };
 
 class Recorder {
@@ -50,10 +62,11 @@ class Recorder {
   // A run starting at `first_step` of `total_steps`; `inputs_here`: this rank keeps the inputs.
   void start(std::int64_t first_step, std::int64_t total_steps, bool inputs_here);
   void record_inputs(std::int64_t n, const InputStep& inputs);
-  // The multi task's new rates, from step n on (its targets, docs/output.md /input/rate).
-  void record_rates(std::int64_t n, const std::vector<double>& rates) {
-    record_.rate_step.push_back(n);
-    record_.rate_value.insert(record_.rate_value.end(), rates.begin(), rates.end());
+  // Task `task`'s new targets, from step n on (docs/output.md /input/NAME).
+  void record_targets(std::int64_t n, const std::string& task, const std::vector<double>& values) {
+    Record::Targets& targets = record_.targets[task];
+    targets.step.push_back(n);
+    targets.value.insert(targets.value.end(), values.begin(), values.end());
   }
   void record_spike(std::int64_t n, std::uint64_t neuron) {
     record_.spike_step.push_back(n);
@@ -61,10 +74,11 @@ class Recorder {
   }
   // Every neuron quantity of the traced neurons at the end of step n.
   void record_traces(std::int64_t n, const NeuronState& neurons);
-  // The traced neurons' weights; `row_sources(k)`: the source ids of local neuron k's row.
+  // Every synapse quantity of the traced neurons' synapses; `row_sources(k)`: the source ids
+  // of local neuron k's row.
   template <class RowSources>
-  void record_weights(const SynapseRows& synapses, const LocalDomain& domain,
-                      RowSources&& row_sources) {
+  void record_synapses(const SynapseRows& synapses, const LocalDomain& domain,
+                       RowSources&& row_sources) {
     if (record_.trace_weight_pre.empty() && !traced_local_.empty()) {
       for (auto k : traced_local_) {
         const auto row = row_sources(k);
@@ -73,19 +87,19 @@ class Recorder {
                                          domain.global_neuron(k));
       }
     }
-    for (auto k : traced_local_)
-      record_.trace_weight.insert(
-          record_.trace_weight.end(),
-          synapses.weight.begin() + static_cast<std::ptrdiff_t>(synapses.row_begin[k]),
-          synapses.weight.begin() + static_cast<std::ptrdiff_t>(synapses.row_begin[k + 1]));
+    for (std::size_t q = 0; q < synapse_quantities_.size(); ++q)
+      for (auto k : traced_local_)
+        for (auto i = synapses.row_begin[k]; i < synapses.row_begin[k + 1]; ++i)
+          record_.synapse_traces[q].push_back(synapse_quantities_[q]->value(synapses, i));
   }
 
   const Record& record() const { return record_; }
 
  private:
   Record record_;
-  std::vector<std::uint64_t> traced_local_;        // local indices of the traced neurons
-  std::vector<const NeuronQuantity*> quantities_;  // as record_.trace_names
+  std::vector<std::uint64_t> traced_local_;                 // local indices of the traced neurons
+  std::vector<const NeuronQuantity*> quantities_;           // as record_.trace_names
+  std::vector<const SynapseQuantity*> synapse_quantities_;  // as record_.synapse_trace_names
 };
 
 }  // namespace seqlearn

@@ -201,7 +201,6 @@ class Simulator {
   void deliver_by_circuit(ThreadSlot& slot, std::int64_t circuit_first, std::int64_t circuit_last,
                           const std::vector<Arrival>& arrivals, std::size_t n_leading_inputs);
   void recompute_sums(std::uint64_t k0, std::uint64_t k1, std::int64_t n, const TraceView& traces);
-  void record_weights();
   void write_checkpoint();
 
   Config config_;

@@ -11,7 +11,7 @@
 //
 // One file for the whole task: the class, its keys (input.multi_groups, input.multi_rate_range,
 // input.t_multi_window), its checkpoint field generator_multi_position and its registry entry.
-// The simulator records its rates (/input/rate, src/output.cpp).
+// Its entry names its targets, the rates, which the simulator records (/input/rate).
 #pragma once
 
 #include <cstdint>
@@ -35,8 +35,9 @@ class MultiTask : public InputTask {
   void generate(std::int64_t step, InputStep& out) override;
   std::int64_t window_steps() const { return window_; }
   int groups() const { return groups_; }
-  // The rates (Hz) of the current window, one per group.
+  // The rates (Hz) of the current window, one per group: its targets (/input/rate).
   const std::vector<double>& rates() const { return rates_; }
+  const std::vector<double>& targets() const override { return rates_; }
 
  private:
   void draw_rates(std::int64_t window_start);

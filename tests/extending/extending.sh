@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # docs/extending.md's worked examples through the engine (CTest label `extending`): the program
 # built with tests/extending/plugins.cpp accepts their names, its results are identical on 1 and
-# 2 ranks, the rule acts, the task's input follows its wave, the quantity is written, and a
+# 2 ranks, the rule acts, the task's input follows its wave, the quantities are written, and a
 # checkpoint written on 2 ranks and restored on 1 continues the run bit-identically.
 #   tests/extending/extending.sh SEQLEARN_EXTENDED
 source "$(dirname "$0")/../cli/lib.sh"
@@ -9,8 +9,9 @@ cli_begin extending.sh "${1:-}"
 
 network=(--network.grid 4x3 --record.neurons all --record.dt_rec 5)
 args=("${network[@]}" --plasticity.schedule inverse_sqrt_time)
-check "the rule, the task and its keys, and the quantity are listed in --help" \
+check "the rule, the task and its keys, and the quantities are listed in --help" \
   bash -c "'$binary' --help | grep -q 'inverse_sqrt_time' && '$binary' --help | grep -q 'input_drive' \
+    && '$binary' --help | grep -q '  efficacy: e^{w_kj}' \
     && '$binary' --help | grep -q '  wave: Poisson' && '$binary' --help | grep -q 'input.wave_period'"
 check "1 rank" mpirun -n 1 "$binary" "${args[@]}" --run.protocol train:1000,test:500 --output np1.h5
 check "2 ranks" mpirun -n 2 --oversubscribe "$binary" "${args[@]}" --run.protocol train:1000,test:500 \
@@ -19,7 +20,7 @@ check "1 and 2 ranks: every dataset identical" \
   h5diff -c --exclude-path /config --exclude-path /run np1.h5 np2.h5
 check "the same network under the constant rule" mpirun -n 1 "$binary" "${network[@]}" \
   --plasticity.schedule constant --run.protocol train:1000,test:500 --output constant.h5
-check "the rule acts: other weights than constant's; /traces/input_drive is u less its bias" \
+check "the rule acts; /traces/input_drive is u less its bias; /traces/efficacy is e^weight" \
   /usr/bin/python3 - np1.h5 constant.h5 <<'PY'
 import sys, h5py, numpy as np
 run, constant = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
@@ -30,6 +31,11 @@ assert drive.shape == u.shape and drive.shape[0] == 300 and drive.shape[1] == ru
 assert np.array_equal(drive, u), "the bias is 0 (priors off): u = input_drive exactly"
 assert np.abs(drive).max() > 0
 assert run["traces/input_drive"].attrs["units"] in (b"1", "1")
+efficacy, weight = run["traces/efficacy"][:], run["traces/weight"][:]
+assert efficacy.shape == weight.shape and weight.shape[0] == 300
+assert weight.shape[1] == run["traces/weight_pre"].shape[0] > 0
+assert np.allclose(efficacy, np.exp(weight), rtol=1e-15, atol=0)
+assert np.abs(weight[-1] - weight[0]).max() > 0, "the weights learn"
 PY
 check "first part on 2 ranks, checkpointed" mpirun -n 2 --oversubscribe "$binary" "${args[@]}" \
   --run.protocol train:1000 --output.checkpoint_every_ms 1000 --output first.h5
@@ -47,7 +53,7 @@ for name in ("weight", "variance_tracking_mean"):
     a, b = whole["network/synapses/" + name][:], rest["network/synapses/" + name][:]
     assert a.tobytes() == b.tobytes(), name
 later = whole["traces/step"][:] >= 1000
-for name in ("u", "input_drive"):
+for name in ("u", "input_drive", "weight", "efficacy"):
     assert whole["traces/" + name][:][later].tobytes() == rest["traces/" + name][:].tobytes(), name
 PY
 # The input task: wave phases between pattern phases, on 1 and 2 ranks.
@@ -58,7 +64,7 @@ check "wave task: 2 ranks" mpirun -n 2 --oversubscribe "$binary" "${wave[@]}" \
   --run.protocol train:500,train:1000:wave,test:500:wave --output wave2.h5
 check "wave task: 1 and 2 ranks, every dataset identical" \
   h5diff -c --exclude-path /config --exclude-path /run wave1.h5 wave2.h5
-check "wave task: the phases name it, its labels are the quarters, its rate follows the wave" \
+check "wave task: the phases name it, its labels are the quarters, its rate follows the wave, its targets are recorded" \
   /usr/bin/python3 - wave1.h5 <<'PY'
 import sys, h5py, numpy as np
 run = h5py.File(sys.argv[1], "r")
@@ -71,6 +77,14 @@ wave = step >= 500
 position = (step[wave] - np.where(step[wave] < 1500, 500, 1500)) % 100
 rising, silent = np.sum((position >= 15) & (position < 35)), np.sum((position >= 65) & (position < 85))
 assert rising > 4 * silent, (rising, silent)
+# its targets: the rate at the first step of each quarter of the wave phases
+target_step, target = run["input/wave_rate/step"][:], run["input/wave_rate/value"][:]
+steps = np.arange(500, 2000)
+quarter_starts = steps[(steps - np.where(steps < 1500, 500, 1500)) % 25 == 0]
+assert np.array_equal(target_step, quarter_starts), target_step
+assert target.shape == (60, 1) and run["input/wave_rate/value"].attrs["units"] in (b"Hz", "Hz")
+position = (target_step - np.where(target_step < 1500, 500, 1500)) % 100
+assert np.allclose(target[:, 0], 30 * (1 + np.sin(2 * np.pi * position / 100)), rtol=1e-12, atol=1e-9)
 PY
 check "wave task: first part on 2 ranks, checkpointed" mpirun -n 2 --oversubscribe "$binary" \
   "${wave[@]}" --run.protocol train:500,train:1000:wave --output.checkpoint_every_ms 1500 \
@@ -91,5 +105,8 @@ for group in ("spikes", "input/spikes"):
     for name in whole[group]:
         assert np.array_equal(whole[group + "/" + name][:][keep], rest[group + "/" + name][:]), name
 assert np.array_equal(whole["input/pattern_id"][1500:], rest["input/pattern_id"][:])
+keep = whole["input/wave_rate/step"][:] >= 1500
+assert np.array_equal(whole["input/wave_rate/step"][:][keep], rest["input/wave_rate/step"][:])
+assert whole["input/wave_rate/value"][:][keep].tobytes() == rest["input/wave_rate/value"][:].tobytes()
 PY
 cli_end extending.sh

@@ -1,11 +1,13 @@
 // docs/extending.md's worked examples, compiled into seqlearn_extended (the program with them):
-// a plasticity rule, an input task and a recorded neuron quantity defined outside src/ and
+// a plasticity rule, an input task, and recorded quantities of a neuron and of a synapse defined
+// outside src/ and
 // registered through the public registries. tests/extending/extending.sh runs them through the
 // engine.
 #include <cmath>
 #include <cstdint>
 #include <memory>
 #include <numbers>
+#include <vector>
 
 #include "seqlearn/input_task.hpp"
 #include "seqlearn/kernels.hpp"
@@ -42,7 +44,10 @@ class WaveTask : public seqlearn::InputTask {
         rate_hz_(seqlearn::real_option(config, "input.wave_rate")),
         dt_s_(config.dt_s()) {}
 
-  void start_phase(const seqlearn::InputSettings&) override { position_ = 0; }
+  void start_phase(const seqlearn::InputSettings&) override {
+    position_ = 0;
+    label_ = -1;
+  }
 
   void generate(std::int64_t step, seqlearn::InputStep& out) override {
     const double cycle = static_cast<double>(position_ % period_) / static_cast<double>(period_);
@@ -57,8 +62,13 @@ class WaveTask : public seqlearn::InputTask {
       }
     out.pattern_id = static_cast<int>(4.0 * cycle);
     out.pattern_id_2 = out.sequence_id = -1;
+    // Its targets: the rate at the first step of each quarter (/input/wave_rate).
+    out.targets_new = out.pattern_id != label_;
+    label_ = out.pattern_id;
+    rate_[0] = rate;
     ++position_;
   }
+  const std::vector<double>& targets() const override { return rate_; }
 
   // Its position is the step within the phase: checkpointed as generator_wave_position.
   void save(seqlearn::TaskPosition& position) const override {
@@ -66,6 +76,7 @@ class WaveTask : public seqlearn::InputTask {
   }
   void resume(const seqlearn::InputSettings&, const seqlearn::TaskPosition& position) override {
     position_ = position.integer("wave_position");
+    label_ = -1;  // the restored step reports its rate
   }
 
  private:
@@ -77,6 +88,8 @@ class WaveTask : public seqlearn::InputTask {
   double rate_hz_;
   double dt_s_;
   std::int64_t position_ = 0;  // steps since the phase began
+  int label_ = -1;             // the last step's quarter
+  std::vector<double> rate_ = {0.0};
 };
 
 // One line registers it, with its keys and its checkpoint field: input.task = wave, or
@@ -97,7 +110,11 @@ const bool task_registered = seqlearn::input_tasks().add(
      .check =
          [](const seqlearn::Config& config) {
            seqlearn::steps_option(config, "input.wave_period");
-         }});
+         },
+     .targets =
+         seqlearn::TaskTargets{.name = "wave_rate",
+                               .unit = "Hz",
+                               .width = [](const seqlearn::Config&) { return std::uint64_t{1}; }}});
 
 // A recorded quantity: the event-driven part of u_k (M2 without the bias), sampled with the
 // other traces into /traces/input_drive.
@@ -106,5 +123,12 @@ const bool quantity_registered = seqlearn::neuron_quantities().add(
                     [](const seqlearn::NeuronState& n, std::uint64_t k) {
                       return n.weighted_decay[k] - n.weighted_rise[k];
                     }});
+
+// A recorded synapse quantity: the linear efficacy e^{w_kj} of a traced neuron's synapse (w_kj
+// is a log-weight, M2), sampled with the weights into /traces/efficacy.
+const bool synapse_quantity_registered = seqlearn::synapse_quantities().add(
+    "efficacy",
+    {"1", "e^{w_kj}: the linear efficacy of the log-weight w_kj (M2)",
+     [](const seqlearn::SynapseRows& s, std::uint64_t i) { return std::exp(s.weight[i]); }});
 
 }  // namespace example

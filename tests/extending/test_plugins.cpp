@@ -60,6 +60,18 @@ TEST(ExtendingQuantity, InputDriveIsTheEventDrivenPartOfU) {
   EXPECT_EQ(seqlearn::neuron_quantities().names().back(), "input_drive");
 }
 
+TEST(ExtendingQuantity, EfficacyIsTheLinearWeight) {
+  const auto* efficacy = seqlearn::synapse_quantities().find("efficacy");
+  ASSERT_NE(efficacy, nullptr);
+  seqlearn::SynapseRows synapses({1, 2});
+  synapses.weight[2] = std::log(2.0);
+  EXPECT_EQ(efficacy->value(synapses, 0), 1.0);  // w = 0
+  EXPECT_DOUBLE_EQ(efficacy->value(synapses, 2), 2.0);
+  EXPECT_EQ(seqlearn::synapse_quantities().names(),
+            (std::vector<std::string>{"weight", "efficacy"}));
+  EXPECT_NO_THROW(seqlearn::check_quantity_names());
+}
+
 TEST(ExtendingTask, RegisteredWithItsKeysAndWorkedByHand) {
   const auto names = seqlearn::input_tasks().names();
   ASSERT_EQ(names.size(), 5u);
