@@ -152,6 +152,10 @@ std::string usage_text(const po::options_description& all) {
           "record.weight_traces):\n";
   for (const auto& [name, quantity] : synapse_quantities().entries())
     help << "  " << name << ": " << quantity.help << " [unit " << quantity.unit << "]\n";
+  help << "\nRecorded spike quantities (/spikes/NAME, one value per spike):"
+       << (spike_quantities().entries().empty() ? " none\n" : "\n");
+  for (const auto& [name, quantity] : spike_quantities().entries())
+    help << "  " << name << ": " << quantity.help << " [unit " << quantity.unit << "]\n";
   return help.str();
 }
 

@@ -32,6 +32,12 @@ constexpr double kSynapseBytes = 24.0;
 // One entry of km2013's table of all circuit pairs (network.cpp).
 constexpr double kKm2013PairBytes = 25.0;
 
+// A recorded spike: its step and neuron (8 bytes each) and a double per spike quantity
+// (recordables.hpp).
+double spike_bytes() {
+  return 16.0 + 8.0 * static_cast<double>(spike_quantities().entries().size());
+}
+
 // A full disk is known before the run where the files' sizes can be estimated: spikes at
 // r_max per circuit, input spikes at each phase's own rates ([input] for train phases, [test]
 // for test phases), traces, the synapse list, and the checkpoint, which a stop request writes
@@ -65,7 +71,8 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
   const double neurons = static_cast<double>(net.n_neurons());
   SpaceNeed need;
   double& bytes = need.output;
-  bytes = static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * 16.0;  // spikes
+  bytes =
+      static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * spike_bytes();  // spikes
   for (const seqlearn::Phase& phase : config.protocol) {  // input spikes at the phase's rates
     const seqlearn::InputSettings input = config.input_settings(phase);
     if (const auto spikes =
@@ -262,7 +269,7 @@ void add_recording_parts(const seqlearn::Config& config, const NetworkSize& n, d
   const double circuits = n.circuits, neurons = n.neurons, recurrent = n.recurrent;
   parts.push_back(
       {steps * 12.0, "run.protocol", "rank 0's labels per step (two streams) and sequence ids"});
-  parts.push_back({circuits * config.r_max_hz * steps * config.dt_s() * 16.0 / ranks,
+  parts.push_back({circuits * config.r_max_hz * steps * config.dt_s() * spike_bytes() / ranks,
                    "run.protocol", "the recorded spikes"});
   if (config.dt_rec > 0) {
     // Per sample and traced neuron: each neuron quantity, and with weight traces each synapse

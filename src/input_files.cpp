@@ -183,8 +183,7 @@ void read_hdf5_attributes(const H5Input& in, RawInput& raw, double dt_ms) {
   }
 }
 
-void read_hdf5_input(const std::string& path, const std::string& key, RawInput& raw,
-                     double dt_ms) {
+void read_hdf5_input(const std::string& path, const std::string& key, RawInput& raw, double dt_ms) {
   try {
     const H5Input in(path);
     read_hdf5_spikes(in, raw);
@@ -198,8 +197,7 @@ void read_hdf5_input(const std::string& path, const std::string& key, RawInput& 
 }
 
 // A CSV label file `step,label`: sorted by step, a step labelled twice alike counts once.
-void read_csv_labels(const std::string& label_path, const std::string& label_key,
-                     RawInput& raw) {
+void read_csv_labels(const std::string& label_path, const std::string& label_key, RawInput& raw) {
   auto& labels = raw.labels;
   const std::string label_where = "invalid " + label_key + " '" + label_path + "': ";
   for (const auto& row : read_csv_pairs(label_key, label_path, "step,label")) {

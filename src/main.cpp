@@ -19,18 +19,17 @@
 #include <iostream>
 #include <new>
 
+#include "estimates.hpp"
+#include "report.hpp"
 #include "seqlearn/checkpoint.hpp"
-#include "seqlearn/input_files.hpp"
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
+#include "seqlearn/input_files.hpp"
 #include "seqlearn/output.hpp"
 #include "seqlearn/output_claim.hpp"
 #include "seqlearn/simulator.hpp"
 #include "seqlearn/threads.hpp"
 #include "seqlearn/version.hpp"
-
-#include "estimates.hpp"
-#include "report.hpp"
 
 namespace {
 
@@ -266,9 +265,9 @@ seqlearn::Config resolve_configuration(const seqlearn::Invocation& invocation,
 }
 
 // Before anything is built: the files claimed, the stop note ready, the memory estimated.
-std::unique_ptr<seqlearn::OutputClaim> check_before_building(
-    const seqlearn::Config& config, const seqlearn::Invocation& invocation,
-    seqlearn::Communicator& comm) {
+std::unique_ptr<seqlearn::OutputClaim> check_before_building(const seqlearn::Config& config,
+                                                             const seqlearn::Invocation& invocation,
+                                                             seqlearn::Communicator& comm) {
   auto claim = check_output(config, invocation, comm);
   prepare_stop_note(config);
   seqlearn::check_memory(config, comm, g_memory);
@@ -344,9 +343,8 @@ int write_and_report(const seqlearn::Config& config, const seqlearn::Simulator& 
         "written to %s and output to %s.\nResume with: mpirun -n %d seqlearn_mpi --restore %s "
         "--output NEW_OUTPUT.h5\n",
         signal_name(g_signal), static_cast<long long>(simulator.steps_done()),
-        static_cast<double>(simulator.steps_done()) * config.dt_s(),
-        config.checkpoint_file.c_str(), config.output_file.c_str(), comm.size(),
-        config.checkpoint_file.c_str());
+        static_cast<double>(simulator.steps_done()) * config.dt_s(), config.checkpoint_file.c_str(),
+        config.output_file.c_str(), comm.size(), config.checkpoint_file.c_str());
   return kExitStopped;
 }
 
@@ -369,8 +367,7 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   g_stage = "building the network";
   const auto build_start = std::chrono::steady_clock::now();
   // A restored run's forced spikes may run to its checkpoint's step plus its protocol.
-  seqlearn::Simulator simulator(config, comm,
-                                seqlearn::load_simulator_inputs(config, first_step));
+  seqlearn::Simulator simulator(config, comm, seqlearn::load_simulator_inputs(config, first_step));
   simulator.set_checkpoint_writer(seqlearn::checkpoint_writer());
   const double build_s = finish_building(simulator, config, invocation, comm, build_start);
   warn_if_threads_share_cores(simulator, comm);
@@ -414,10 +411,10 @@ int main(int argc, char** argv) {
     std::cerr << "seqlearn_mpi: rank " << rank << ": fatal error: out of memory while " << g_stage
               << " (" << e.what() << ")";
     if (g_memory.bytes > 0)
-      std::cerr << "; the estimate was " << seqlearn::gigabytes(g_memory.bytes) << " per rank, largest part "
-                << g_memory.what << " (" << seqlearn::gigabytes(g_memory.largest) << ", set by "
-                << g_memory.key << "), with " << seqlearn::gigabytes(g_memory.available)
-                << " available per rank";
+      std::cerr << "; the estimate was " << seqlearn::gigabytes(g_memory.bytes)
+                << " per rank, largest part " << g_memory.what << " ("
+                << seqlearn::gigabytes(g_memory.largest) << ", set by " << g_memory.key
+                << "), with " << seqlearn::gigabytes(g_memory.available) << " available per rank";
     std::cerr << "\n";
     if (comm) comm->abort(1);
     return 1;

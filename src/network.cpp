@@ -13,8 +13,9 @@ namespace seqlearn {
 
 // K_c ~ U{k_min..k_max} (docs/model.md 1).
 int circuit_size_of(const Config& config, std::int64_t circuit) {
-  return static_cast<int>(CounterRng(config.seed).uniform_int(
-      config.k_min, config.k_max, Purpose::circuit_size, static_cast<std::uint64_t>(circuit), 0));
+  return static_cast<int>(CounterRng(config.seed)
+                              .uniform_int(config.k_min, config.k_max, Purpose::circuit_size,
+                                           static_cast<std::uint64_t>(circuit), 0));
 }
 
 std::uint64_t count_neurons(const Config& config) {
@@ -44,7 +45,8 @@ Network::Network(const Config& config, int n_ranks)
   circuit_size_.resize(n_circuits);
   first_neuron_.resize(n_circuits + 1, 0);
   for (std::size_t c = 0; c < n_circuits; ++c) {
-    circuit_size_[c] = static_cast<std::uint16_t>(circuit_size_of(config, static_cast<std::int64_t>(c)));
+    circuit_size_[c] =
+        static_cast<std::uint16_t>(circuit_size_of(config, static_cast<std::int64_t>(c)));
     first_neuron_[c + 1] = first_neuron_[c] + circuit_size_[c];
   }
   if (connectivity_ == Connectivity::km2013) build_km2013(config);

@@ -104,6 +104,13 @@ void write_spikes(H5File& file, const Record& rec) {
   file.write_concatenated("/spikes/step", steps);
   file.write_concatenated("/spikes/neuron", neurons);
   file.units("/spikes/step", "steps");
+  std::vector<double> values(rec.spike_value_names.empty() ? 0 : order.size());
+  for (std::size_t q = 0; q < rec.spike_value_names.size(); ++q) {  // recordables.hpp
+    for (std::size_t i = 0; i < order.size(); ++i) values[i] = rec.spike_values[q][order[i]];
+    const std::string name = "/spikes/" + rec.spike_value_names[q];
+    file.write_concatenated(name, values);
+    file.units(name, spike_quantities().find(rec.spike_value_names[q])->unit);
+  }
 }
 
 // /input: the input spikes and the tasks' labels and targets, from rank 0.

@@ -138,10 +138,9 @@ void check_name(const PlannedFile& file) {
   for (const char* suffix : {".lock", ".partial"})
     if (file.path.size() > std::strlen(suffix) &&
         file.path.compare(file.path.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
-      throw ConfigError(file.key + " " + quoted(file.path) + " ends in " + suffix +
-                        ", the name of a run's " +
-                        (suffix[1] == 'l' ? "lock file" : "unfinished file") +
-                        "; choose another " + file.option);
+      throw ConfigError(
+          file.key + " " + quoted(file.path) + " ends in " + suffix + ", the name of a run's " +
+          (suffix[1] == 'l' ? "lock file" : "unfinished file") + "; choose another " + file.option);
   // Open MPI's MPI-IO (its shared-file-pointer component) names a file in /tmp after the
   // file being written and overflows a buffer on long names (a crash after the whole run,
   // found with 240 characters): refuse them before anything is simulated.
@@ -175,8 +174,7 @@ void check_existing(const PlannedFile& file, bool overwrite) {
     struct stat info {};
     if (::lstat(name.c_str(), &info) != 0 || S_ISREG(info.st_mode)) continue;
     if (*suffix == '\0')
-      throw ConfigError(file.key + " " + quoted(file.path) + " is " +
-                        file_type_name(info.st_mode) +
+      throw ConfigError(file.key + " " + quoted(file.path) + " is " + file_type_name(info.st_mode) +
                         ", not a regular file; seqlearn_mpi replaces only regular files, even "
                         "with --overwrite: choose another " +
                         file.option);
@@ -195,7 +193,6 @@ void check_existing(const PlannedFile& file, bool overwrite) {
   if (::lstat(file.path.c_str(), &info) == 0 && !overwrite)
     throw ConfigError(file.key + " " + quoted(file.path) + " exists; choose another " +
                       file.option + " or pass --overwrite to replace it");
-
 }
 
 // Checks each file and its folder; returns the missing folders (parents first) with the key.
@@ -233,9 +230,9 @@ void create_folders(const std::vector<std::pair<fs::path, std::string>>& to_crea
     struct stat info {};
     if (error == EEXIST && ::stat(folder.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) continue;
     if (::lstat(folder.c_str(), &info) == 0)  // the name leads to no folder
-      throw ConfigError(key + ": " + quoted(folder.string()) +
-                        (S_ISLNK(info.st_mode) ? " is a symbolic link to a missing folder"
-                                               : " is not a folder"));
+      throw ConfigError(
+          key + ": " + quoted(folder.string()) +
+          (S_ISLNK(info.st_mode) ? " is a symbolic link to a missing folder" : " is not a folder"));
     throw ConfigError(key + ": cannot create folder " + quoted(folder.string()) + ": " +
                       std::strerror(error));
   }
@@ -280,13 +277,11 @@ int take_lock(const PlannedFile& file, const std::string& lock) {
       const bool unsupported = errno != EWOULDBLOCK && errno != EINTR;
       if (created && unsupported) break;
       const std::string holder =
-          holder_text(fd) +
-          (unsupported ? "; if no run is writing it, remove the lock file" : "");
+          holder_text(fd) + (unsupported ? "; if no run is writing it, remove the lock file" : "");
       ::close(fd);
-      throw ConfigError(file.key + " " + quoted(file.path) +
-                        " is being written by another run (" + holder + "; lock file " +
-                        quoted(lock) + "); wait for it to end or choose another " +
-                        file.option);
+      throw ConfigError(file.key + " " + quoted(file.path) + " is being written by another run (" +
+                        holder + "; lock file " + quoted(lock) +
+                        "); wait for it to end or choose another " + file.option);
     }
     // Locked: valid only if the name still leads to this file (not one unlinked by a run
     // that just ended).

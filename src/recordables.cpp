@@ -29,8 +29,18 @@ Registry<SynapseQuantity>& synapse_quantities() {
   return quantities;
 }
 
+Registry<NeuronQuantity>& spike_quantities() {
+  static Registry<NeuronQuantity> quantities;  // none built in
+  return quantities;
+}
+
 void check_quantity_names(const Registry<NeuronQuantity>& neuron,
-                          const Registry<SynapseQuantity>& synapse) {
+                          const Registry<SynapseQuantity>& synapse,
+                          const Registry<NeuronQuantity>& at_spikes) {
+  for (const auto& name : at_spikes.names())
+    if (name == "step" || name == "neuron")
+      throw std::logic_error("spike quantity '" + name +
+                             "': the name is taken in /spikes (docs/output.md)");
   const std::vector<std::string> reserved = {"step", "neuron", "weight_pre", "weight_post"};
   std::vector<std::string> taken = reserved;
   for (const auto& names : {neuron.names(), synapse.names()})

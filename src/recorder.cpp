@@ -68,6 +68,11 @@ Recorder::Recorder(const Config& config, const Network& network, const LocalDoma
     synapse_quantities_.push_back(&quantity);
   }
   record_.synapse_traces.resize(synapse_quantities_.size());
+  for (const auto& [name, quantity] : spike_quantities().entries()) {
+    record_.spike_value_names.push_back(name);
+    spike_quantities_.push_back(&quantity);
+  }
+  record_.spike_values.resize(spike_quantities_.size());
   check_record_neurons(config, network.n_neurons());
   for (auto g : traced_neurons(config, network.n_neurons(), domain, rng)) {
     if (!domain.owns_neuron(g)) continue;

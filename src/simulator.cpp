@@ -450,7 +450,7 @@ void Simulator::post_local_spikes(std::int64_t n, const ExchangeInterval& interv
     const double amplitude =
         state_.sources.fire(source, n, state_.source_parameters, config_.use_stp, config_.dt_s());
     exchange_.post_spike(n - interval.begin, circuit, position, amplitude);
-    recorder_.record_spike(n, domain_.global_neuron(k));
+    recorder_.record_spike(n, domain_.global_neuron(k), state_.neurons, k);
     ++counters_.network_spikes;
   }
 }

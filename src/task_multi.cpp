@@ -127,9 +127,7 @@ TaskEntry multi_task_entry() {
           .options = {std::begin(kMultiKeys), std::end(kMultiKeys)},
           .position = {{.name = "multi_position", .low = 0, .high = kMaxCheckpointStep}},
           .check = check_multi_keys,
-          .targets = TaskTargets{.name = "rate",
-                                 .unit = "Hz",
-                                 .width = [](const Config& config) {
+          .targets = TaskTargets{.name = "rate", .unit = "Hz", .width = [](const Config& config) {
                                    return static_cast<std::uint64_t>(
                                        integer_option(config, "input.multi_groups"));
                                  }}};

@@ -288,6 +288,17 @@ TEST(Recorder, QuantityNamesDoNotClash) {
                  std::logic_error)
         << index;
   }
+  // /spikes has names of its own: u may be a trace and a spike quantity at once.
+  Registry<NeuronQuantity> at_spikes;
+  at_spikes.add("u", {"1", "u at the spike", read});
+  EXPECT_NO_THROW(check_quantity_names(neuron, Registry<SynapseQuantity>{}, at_spikes));
+  for (const char* index : {"step", "neuron"}) {
+    Registry<NeuronQuantity> clashing;
+    clashing.add(index, {"1", "an index's name", read});
+    EXPECT_THROW(check_quantity_names(neuron, Registry<SynapseQuantity>{}, clashing),
+                 std::logic_error)
+        << index;
+  }
 }
 
 // The core writes no files: a checkpoint goes through the writer the caller installs (the I/O

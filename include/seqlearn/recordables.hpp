@@ -7,6 +7,8 @@
 //   readout  the readout state x_k (docs/model.md 8)
 // Of a synapse, for every synapse onto a traced neuron (record.weight_traces), [samples][m]:
 //   weight   the log-weight w_kj (M2, M9)
+// Of a neuron at its spikes: a neuron quantity read at each spike of every neuron, written to
+// /spikes/NAME [spikes] beside /spikes/step and /spikes/neuron (none built in).
 // Adding one: docs/extending.md. The output, the size estimates, --help and the Python reader
 // follow from the registries.
 #pragma once
@@ -43,10 +45,17 @@ struct SynapseQuantity {
 //   const bool registered = synapse_quantities().add("name", {"unit", "help", value});
 Registry<SynapseQuantity>& synapse_quantities();
 
-// The names of /traces that are not quantities (the sampled steps, the traced neurons, the
-// traced synapses' ends): a quantity must not take one, nor a name of the other registry.
-// Throws std::logic_error naming the clash.
+// Neuron quantities sampled at every spike instead of every record.dt_rec steps, at the end of
+// the spike's step (after M2-M5: u_k is the potential the neuron spiked from). Register with
+//   const bool registered = spike_quantities().add("name", {"unit", "help", value});
+Registry<NeuronQuantity>& spike_quantities();
+
+// Each recorded quantity is one dataset: a name must not be taken twice in /traces (neuron and
+// synapse quantities together) or /spikes, nor by a dataset that is not a quantity (/traces:
+// step, neuron, weight_pre, weight_post; /spikes: step, neuron). Throws std::logic_error naming
+// the clash.
 void check_quantity_names(const Registry<NeuronQuantity>& neuron = neuron_quantities(),
-                          const Registry<SynapseQuantity>& synapse = synapse_quantities());
+                          const Registry<SynapseQuantity>& synapse = synapse_quantities(),
+                          const Registry<NeuronQuantity>& at_spikes = spike_quantities());
 
 }  // namespace seqlearn

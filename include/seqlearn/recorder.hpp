@@ -22,11 +22,14 @@ struct Record {
   std::int64_t first_step = 0;  // step of pattern_id[0] (a restored run starts later)
   std::vector<std::int64_t> spike_step;
   std::vector<std::uint64_t> spike_neuron;
+  // Per spike quantity (recordables.hpp), in registry order: one value per spike, as above.
+  std::vector<std::string> spike_value_names;
+  std::vector<std::vector<double>> spike_values;
   std::vector<std::int64_t> input_step;
   std::vector<std::uint32_t> input_channel;
   std::vector<std::uint8_t> input_from_pattern;
-  std::vector<std::int32_t> pattern_id;      // [T][2]: per step, streams 1 and 2
-  std::vector<std::int32_t> sequence_id;     // per step
+  std::vector<std::int32_t> pattern_id;   // [T][2]: per step, streams 1 and 2
+  std::vector<std::int32_t> sequence_id;  // per step
   // Per task with targets (input_task.hpp TaskTargets), by the task's name: the steps where a
   // row of targets starts, and the rows, [steps][width].
   struct Targets {
@@ -68,9 +71,14 @@ class Recorder {
     targets.step.push_back(n);
     targets.value.insert(targets.value.end(), values.begin(), values.end());
   }
-  void record_spike(std::int64_t n, std::uint64_t neuron) {
+  // Local neuron k (global id `neuron`) spiked at step n; `neurons`: the state at the end of
+  // its sub-steps, for the spike quantities.
+  void record_spike(std::int64_t n, std::uint64_t neuron, const NeuronState& neurons,
+                    std::uint64_t k) {
     record_.spike_step.push_back(n);
     record_.spike_neuron.push_back(neuron);
+    for (std::size_t q = 0; q < spike_quantities_.size(); ++q)
+      record_.spike_values[q].push_back(spike_quantities_[q]->value(neurons, k));
   }
   // Every neuron quantity of the traced neurons at the end of step n.
   void record_traces(std::int64_t n, const NeuronState& neurons);
@@ -100,6 +108,7 @@ class Recorder {
   std::vector<std::uint64_t> traced_local_;                 // local indices of the traced neurons
   std::vector<const NeuronQuantity*> quantities_;           // as record_.trace_names
   std::vector<const SynapseQuantity*> synapse_quantities_;  // as record_.synapse_trace_names
+  std::vector<const NeuronQuantity*> spike_quantities_;     // as record_.spike_value_names
 };
 
 }  // namespace seqlearn

@@ -11,7 +11,7 @@ network=(--network.grid 4x3 --record.neurons all --record.dt_rec 5)
 args=("${network[@]}" --plasticity.schedule inverse_sqrt_time)
 check "the rule, the task and its keys, and the quantities are listed in --help" \
   bash -c "'$binary' --help | grep -q 'inverse_sqrt_time' && '$binary' --help | grep -q 'input_drive' \
-    && '$binary' --help | grep -q '  efficacy: e^{w_kj}' \
+    && '$binary' --help | grep -q '  efficacy: e^{w_kj}' && '$binary' --help | grep -q '  u_at_spike: ' \
     && '$binary' --help | grep -q '  wave: Poisson' && '$binary' --help | grep -q 'input.wave_period'"
 check "1 rank" mpirun -n 1 "$binary" "${args[@]}" --run.protocol train:1000,test:500 --output np1.h5
 check "2 ranks" mpirun -n 2 --oversubscribe "$binary" "${args[@]}" --run.protocol train:1000,test:500 \
@@ -36,6 +36,15 @@ assert efficacy.shape == weight.shape and weight.shape[0] == 300
 assert weight.shape[1] == run["traces/weight_pre"].shape[0] > 0
 assert np.allclose(efficacy, np.exp(weight), rtol=1e-15, atol=0)
 assert np.abs(weight[-1] - weight[0]).max() > 0, "the weights learn"
+# the spike quantity: u at each spike, which the traces show where a spike falls on a sample
+at_spike, spike_step, spike_neuron = run["spikes/u_at_spike"][:], run["spikes/step"][:], run["spikes/neuron"][:]
+assert at_spike.shape == spike_step.shape and run["spikes/u_at_spike"].attrs["units"] in (b"1", "1")
+row = {int(s): i for i, s in enumerate(run["traces/step"][:])}
+column = {int(k): i for i, k in enumerate(run["traces/neuron"][:])}
+sampled = [(i, row[int(s)]) for i, s in enumerate(spike_step) if int(s) in row]
+assert len(sampled) > 10, len(sampled)
+for i, r in sampled:
+    assert at_spike[i] == u[r, column[int(spike_neuron[i])]], (i, r)
 PY
 check "first part on 2 ranks, checkpointed" mpirun -n 2 --oversubscribe "$binary" "${args[@]}" \
   --run.protocol train:1000 --output.checkpoint_every_ms 1000 --output first.h5
@@ -49,6 +58,7 @@ keep = whole["spikes/step"][:] >= 1000
 assert keep.sum() > 0
 for name in ("step", "neuron"):
     assert np.array_equal(whole["spikes/" + name][:][keep], rest["spikes/" + name][:]), name
+assert whole["spikes/u_at_spike"][:][keep].tobytes() == rest["spikes/u_at_spike"][:].tobytes()
 for name in ("weight", "variance_tracking_mean"):
     a, b = whole["network/synapses/" + name][:], rest["network/synapses/" + name][:]
     assert a.tobytes() == b.tobytes(), name

@@ -131,4 +131,10 @@ const bool synapse_quantity_registered = seqlearn::synapse_quantities().add(
     {"1", "e^{w_kj}: the linear efficacy of the log-weight w_kj (M2)",
      [](const seqlearn::SynapseRows& s, std::uint64_t i) { return std::exp(s.weight[i]); }});
 
+// A spike quantity: the membrane potential a neuron spiked from, one value per spike in
+// /spikes/u_at_spike.
+const bool spike_quantity_registered = seqlearn::spike_quantities().add(
+    "u_at_spike", {"1", "u_k at the step of each spike (M2)",
+                   [](const seqlearn::NeuronState& n, std::uint64_t k) { return n.potential[k]; }});
+
 }  // namespace example

@@ -72,6 +72,15 @@ TEST(ExtendingQuantity, EfficacyIsTheLinearWeight) {
   EXPECT_NO_THROW(seqlearn::check_quantity_names());
 }
 
+TEST(ExtendingQuantity, UAtSpikeIsThePotential) {
+  const auto* at_spike = seqlearn::spike_quantities().find("u_at_spike");
+  ASSERT_NE(at_spike, nullptr);
+  seqlearn::NeuronState neurons(2);
+  neurons.potential[1] = -0.5;
+  EXPECT_EQ(at_spike->value(neurons, 1), -0.5);
+  EXPECT_EQ(seqlearn::spike_quantities().names(), std::vector<std::string>{"u_at_spike"});
+}
+
 TEST(ExtendingTask, RegisteredWithItsKeysAndWorkedByHand) {
   const auto names = seqlearn::input_tasks().names();
   ASSERT_EQ(names.size(), 5u);

@@ -41,6 +41,8 @@ def write(path, first, end, interrupted, phases, data, seed="1", pre=(0, 1, 2)):
         order = np.lexsort((data["step"][keep], data["neuron"][keep]))
         f["spikes/step"] = data["step"][keep][order]
         f["spikes/neuron"] = data["neuron"][keep][order]
+        f["spikes/u_at_spike"] = data["spike_u"][keep][order]  # a spike quantity (docs/extending.md)
+        f["spikes/u_at_spike"].attrs["units"] = "1"
         keep = (data["in_step"] >= first) & (data["in_step"] < end)
         f["input/spikes/step"] = data["in_step"][keep]
         f["input/spikes/channel"] = data["in_channel"][keep]
@@ -86,7 +88,7 @@ def chain(tmp_path):
     step, neuron = spikes(rng, 0, TOTAL)
     in_all = np.flatnonzero(rng.random(TOTAL * N_INPUTS) < 0.01)
     t_step = np.arange(0, TOTAL, DT_REC, dtype=np.int64)
-    data = {"step": step, "neuron": neuron, "in_step": (in_all // N_INPUTS).astype(np.int64),
+    data = {"step": step, "neuron": neuron, "spike_u": rng.random(len(step)), "in_step": (in_all // N_INPUTS).astype(np.int64),
             "in_channel": (in_all % N_INPUTS).astype(np.uint32),
             "pattern": np.where(np.arange(TOTAL) % 200 < 50, 0, -1).astype(np.int32),
             "t_step": t_step, "u": rng.random((len(t_step), 2))}
@@ -108,7 +110,7 @@ def test_joined_chain_equals_the_uninterrupted_run(chain):
     proc = join(chain / "chain")
     assert proc.returncode == 0, proc.stderr
     with h5py.File(chain / "full.h5") as full, h5py.File(chain / "chain" / "run.h5") as joined:
-        for path in ("spikes/step", "spikes/neuron", "input/spikes/step", "input/spikes/channel",
+        for path in ("spikes/step", "spikes/neuron", "spikes/u_at_spike", "input/spikes/step", "input/spikes/channel",
                      "input/pattern_id", "input/sequence_id", "phases/name", "phases/first_step",
                      "phases/steps", "phases/learning", "traces/step", "traces/u", "traces/neuron"):
             assert np.array_equal(full[path][:], joined[path][:]), path
@@ -118,6 +120,7 @@ def test_joined_chain_equals_the_uninterrupted_run(chain):
         assert joined["config/units"].attrs["run.protocol"] == "ms"
         assert joined["run/units"].attrs["simulated_s"] == "s"
         assert joined["spikes/step"].attrs["units"] == "steps"
+        assert joined["spikes/u_at_spike"].attrs["units"] == "1"
         assert joined["network/synapses/weight"][0] == TOTAL  # the last segment's network
         run = joined["run"].attrs
         assert (run["first_step"], run["last_step"], run["interrupted"], run["segments"]) == (0, TOTAL, 0, 3)
@@ -127,6 +130,23 @@ def test_joined_chain_equals_the_uninterrupted_run(chain):
         # the mode is the last segment's
         assert (run["received_words"], run["walk_s_sum"], run["exchange_directed"]) == (30, 0.75, 1)
         assert run["joined_from"].split("\n") == ["segment-001.h5", "segment-002.h5", "segment-003.h5"]
+
+
+@pytest.mark.parametrize("damage", ["missing", "short", "group"])
+def test_a_segment_whose_spike_columns_differ_is_refused(chain, damage):
+    """Each spike quantity is one value per spike in every segment (hostile: a column of
+    another length would pair values with other spikes)."""
+    with h5py.File(chain / "chain" / "segment-002.h5", "a") as f:
+        column = f["spikes/u_at_spike"][:]
+        del f["spikes/u_at_spike"]
+        if damage == "short":
+            f["spikes/u_at_spike"] = column[:-1]
+        elif damage == "group":
+            f.create_group("spikes/u_at_spike")
+    proc = join("--out", chain / "joined.h5", chain / "chain")
+    assert proc.returncode == 2, proc.stderr
+    assert "/spikes" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (chain / "joined.h5").exists()
 
 
 def test_segments_out_of_order_or_missing_are_refused(chain):

@@ -276,28 +276,35 @@ def join_spikes(files: list[h5py.File], out: h5py.File, n_neurons: int) -> None:
     total = int(per_neuron.sum())
     group = out.create_group("spikes")
     copy_attrs(files[-1]["spikes"], group)
-    step_out = group.create_dataset("step", shape=(total,), dtype=files[0]["spikes/step"].dtype,
-                                    chunks=True if total else None)
-    neuron_out = group.create_dataset("neuron", shape=(total,), dtype=files[0]["spikes/neuron"].dtype,
-                                      chunks=True if total else None)
-    copy_attrs(files[0]["spikes/step"], step_out)  # units
-    copy_attrs(files[0]["spikes/neuron"], neuron_out)
+    # step, neuron and one column per spike quantity (docs/output.md), in the same order
+    columns = list(files[0]["spikes"])
+    for f in files:
+        if sorted(f["spikes"]) != sorted(columns) or "step" not in columns:
+            fail(f"{f.filename}: /spikes holds {sorted(f['spikes'])}, the first segment {sorted(columns)}")
+        for key in columns:
+            item = f["spikes"][key]
+            if not isinstance(item, h5py.Dataset) or item.shape != f["spikes/neuron"].shape:
+                fail(f"{f.filename}: /spikes/{key} is not one value per spike")
+    outputs = {}
+    for key in columns:
+        outputs[key] = group.create_dataset(key, shape=(total,), dtype=files[0]["spikes"][key].dtype,
+                                            chunks=True if total else None)
+        copy_attrs(files[0]["spikes"][key], outputs[key])  # units
     at, lo = 0, 0
     cumulative = np.concatenate(([0], np.cumsum(per_neuron)))
     while lo < n_neurons:  # a block of neurons holding about CHUNK spikes (at least one neuron)
         hi = max(lo + 1, int(np.searchsorted(cumulative, cumulative[lo] + CHUNK, side="right")) - 1)
         hi = min(hi, n_neurons)
-        steps, neurons = [], []
+        parts = {key: [] for key in columns}
         for f, off in zip(files, offsets):
             a, b = int(off[lo]), int(off[hi])
-            steps.append(f["spikes/step"][a:b])
-            neurons.append(f["spikes/neuron"][a:b])
-        step = np.concatenate(steps)
-        neuron = np.concatenate(neurons)
-        order = np.argsort(neuron, kind="stable")  # segments in order within each neuron
-        n = len(step)
-        step_out[at:at + n] = step[order]
-        neuron_out[at:at + n] = neuron[order]
+            for key in columns:
+                parts[key].append(f["spikes"][key][a:b])
+        block = {key: np.concatenate(parts[key]) for key in columns}
+        order = np.argsort(block["neuron"], kind="stable")  # segments in order within each neuron
+        n = len(order)
+        for key in columns:
+            outputs[key][at:at + n] = block[key][order]
         at += n
         lo = hi
 
