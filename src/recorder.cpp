@@ -97,6 +97,11 @@ void Recorder::record_inputs(std::int64_t n, const InputStep& inputs) {
                                     inputs.from_pattern.end());
 }
 
+void Recorder::record_spike_values(const NeuronState& neurons, std::uint64_t k) {
+  for (std::size_t q = 0; q < spike_quantities_.size(); ++q)
+    record_.spike_values[q].push_back(spike_quantities_[q]->value(neurons, k));
+}
+
 void Recorder::record_traces(std::int64_t n, const NeuronState& neurons) {
   record_.trace_steps.push_back(n);
   for (std::size_t q = 0; q < quantities_.size(); ++q)

@@ -77,8 +77,7 @@ class Recorder {
                     std::uint64_t k) {
     record_.spike_step.push_back(n);
     record_.spike_neuron.push_back(neuron);
-    for (std::size_t q = 0; q < spike_quantities_.size(); ++q)
-      record_.spike_values[q].push_back(spike_quantities_[q]->value(neurons, k));
+    if (!spike_quantities_.empty()) record_spike_values(neurons, k);
   }
   // Every neuron quantity of the traced neurons at the end of step n.
   void record_traces(std::int64_t n, const NeuronState& neurons);
@@ -104,6 +103,9 @@ class Recorder {
   const Record& record() const { return record_; }
 
  private:
+  // Out of line: the spike loop (Simulator::post_local_spikes) stays as small as without them.
+  void record_spike_values(const NeuronState& neurons, std::uint64_t k);
+
   Record record_;
   std::vector<std::uint64_t> traced_local_;                 // local indices of the traced neurons
   std::vector<const NeuronQuantity*> quantities_;           // as record_.trace_names
