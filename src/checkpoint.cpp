@@ -497,6 +497,10 @@ void check_kind(const H5Input& in, const std::string& path, const std::string& o
 
 namespace {
 
+// More tasks than any program registers: a larger generator_task is corruption, a smaller one
+// beyond this program's tasks a checkpoint of a program with plug-in tasks.
+constexpr std::int64_t kMaxRegisteredTasks = 1000;
+
 // Every attribute of /checkpoint present (the optional ones may be missing), of its kind and
 // within its range.
 void check_checkpoint_attributes(const H5Input& in, const std::string& path) {
@@ -524,6 +528,15 @@ void check_checkpoint_attributes(const H5Input& in, const std::string& path) {
     const std::string name = std::string("/checkpoint:") + rule.name;
     if (rule.kind == Kind::integer) {
       const std::int64_t value = in.int_attribute("/checkpoint", rule.name);
+      if (rule.name == "generator_task" && static_cast<double>(value) > rule.hi &&
+          value < kMaxRegisteredTasks)
+        throw ConfigError(
+            "--restore '" + path +
+            "': the checkpoint was written in a phase of input task number " +
+            std::to_string(value) + ", which this program does not register (it has " +
+            input_tasks().joined_names(", ") +
+            "): a program built with more tasks (docs/extending.md) wrote it; restore "
+            "it with that program");
       if (static_cast<double>(value) < rule.lo || static_cast<double>(value) > rule.hi)
         throw ConfigError(corrupt(path, name + " is " + std::to_string(value) + ", outside [" +
                                             checksum::text(rule.lo) + ", " +

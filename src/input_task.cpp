@@ -2,7 +2,9 @@
 // has checked each against its row of the option table, so reading cannot fail here.
 #include "seqlearn/input_task.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "config_options.hpp"
 #include "seqlearn/text.hpp"
@@ -54,6 +56,24 @@ std::int64_t steps_option(const Config& config, const std::string& key) {
 
 void invalid_value(const std::string& key, const std::string& value, const std::string& allowed) {
   options::fail(key, value, allowed);
+}
+
+void check_target_names(const Registry<TaskEntry>& tasks) {
+  std::vector<std::string> taken = {"spikes", "pattern_id", "sequence_id"};
+  for (const auto& [task_name, entry] : tasks.entries()) {
+    if (!entry.targets) continue;
+    const std::string& task = task_name;
+    const std::string& name = entry.targets->name;
+    const auto refuse = [&](const std::string& why) {
+      throw std::logic_error("input task '" + task + "': its targets '" + name + "' " + why +
+                             " (docs/extending.md)");
+    };
+    if (!is_dataset_name(name)) refuse("are not a dataset name");
+    if (std::find(taken.begin(), taken.end(), name) != taken.end())
+      refuse("take a name already used in /input");
+    if (!entry.targets->width) refuse("have no width");
+    taken.push_back(name);
+  }
 }
 
 }  // namespace seqlearn

@@ -37,17 +37,20 @@ Registry<NeuronQuantity>& spike_quantities() {
 void check_quantity_names(const Registry<NeuronQuantity>& neuron,
                           const Registry<SynapseQuantity>& synapse,
                           const Registry<NeuronQuantity>& at_spikes) {
-  for (const auto& name : at_spikes.names())
+  const auto refuse = [](const std::string& kind, const std::string& name, const std::string& why) {
+    throw std::logic_error(kind + " '" + name + "': " + why + " (docs/extending.md)");
+  };
+  for (const auto& name : at_spikes.names()) {
+    if (!is_dataset_name(name)) refuse("spike quantity", name, "not a dataset name");
     if (name == "step" || name == "neuron")
-      throw std::logic_error("spike quantity '" + name +
-                             "': the name is taken in /spikes (docs/output.md)");
-  const std::vector<std::string> reserved = {"step", "neuron", "weight_pre", "weight_post"};
-  std::vector<std::string> taken = reserved;
+      refuse("spike quantity", name, "the name is taken in /spikes");
+  }
+  std::vector<std::string> taken = {"step", "neuron", "weight_pre", "weight_post"};
   for (const auto& names : {neuron.names(), synapse.names()})
     for (const auto& name : names) {
+      if (!is_dataset_name(name)) refuse("recorded quantity", name, "not a dataset name");
       if (std::find(taken.begin(), taken.end(), name) != taken.end())
-        throw std::logic_error("recorded quantity '" + name +
-                               "': the name is taken in /traces (docs/output.md)");
+        refuse("recorded quantity", name, "the name is taken in /traces");
       taken.push_back(name);
     }
 }

@@ -63,6 +63,10 @@ Recorder::Recorder(const Config& config, const Network& network, const LocalDoma
   }
   record_.traces.resize(quantities_.size());
   check_quantity_names();
+  check_target_names();
+  for (const auto& [task, entry] : input_tasks().entries())
+    if (entry.targets && config.uses_task(task))
+      target_widths_[task] = entry.targets->width(config);
   for (const auto& [name, quantity] : synapse_quantities().entries()) {
     record_.synapse_trace_names.push_back(name);
     synapse_quantities_.push_back(&quantity);
@@ -100,6 +104,17 @@ void Recorder::record_inputs(std::int64_t n, const InputStep& inputs) {
 void Recorder::record_spike_values(const NeuronState& neurons, std::uint64_t k) {
   for (std::size_t q = 0; q < spike_quantities_.size(); ++q)
     record_.spike_values[q].push_back(spike_quantities_[q]->value(neurons, k));
+}
+
+void Recorder::check_target_width(std::int64_t n, const std::string& task,
+                                  std::size_t values) const {
+  const auto width = target_widths_.find(task);
+  if (width == target_widths_.end() || width->second != values)
+    throw std::logic_error(
+        "input task '" + task + "': " + std::to_string(values) + " targets at step " +
+        std::to_string(n) + ", not the width its entry says (" +
+        (width == target_widths_.end() ? std::string("none") : std::to_string(width->second)) +
+        ", TaskTargets::width)");
 }
 
 void Recorder::record_traces(std::int64_t n, const NeuronState& neurons) {

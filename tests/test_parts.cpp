@@ -8,6 +8,7 @@
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/config.hpp"
 #include "seqlearn/input_files.hpp"
+#include "seqlearn/input_task.hpp"
 #include "seqlearn/local_domain.hpp"
 #include "seqlearn/partition.hpp"
 #include "seqlearn/recorder.hpp"
@@ -288,6 +289,20 @@ TEST(Recorder, QuantityNamesDoNotClash) {
                  std::logic_error)
         << index;
   }
+  // One HDF5 path component (hostile test: 'u/v' became /traces/u/v, a clash found only when
+  // the output was written, after the whole run).
+  for (const char* bad : {"u/v", ".", "..", "/x"}) {
+    Registry<NeuronQuantity> odd;
+    odd.add(bad, {"1", "a path", read});
+    EXPECT_THROW(check_quantity_names(odd, Registry<SynapseQuantity>{}), std::logic_error) << bad;
+    Registry<SynapseQuantity> odd_synapse;
+    odd_synapse.add(bad, {"1", "a path", read_synapse});
+    EXPECT_THROW(check_quantity_names(Registry<NeuronQuantity>{}, odd_synapse), std::logic_error)
+        << bad;
+    EXPECT_THROW(check_quantity_names(Registry<NeuronQuantity>{}, Registry<SynapseQuantity>{}, odd),
+                 std::logic_error)
+        << bad;
+  }
   // /spikes has names of its own: u may be a trace and a spike quantity at once.
   Registry<NeuronQuantity> at_spikes;
   at_spikes.add("u", {"1", "u at the spike", read});
@@ -299,6 +314,47 @@ TEST(Recorder, QuantityNamesDoNotClash) {
                  std::logic_error)
         << index;
   }
+}
+
+// A task's targets are /input/NAME (hostile test: a clash with /input/rate or /input/spikes was
+// found only when the output was written, after the whole run).
+TEST(Recorder, TaskTargetNamesDoNotClash) {
+  EXPECT_NO_THROW(check_target_names());  // the built-in ones: multi's rate
+  const auto with_targets = [](const std::string& name, bool width) {
+    TaskEntry entry;
+    entry.targets = TaskTargets{.name = name, .unit = "Hz", .width = nullptr};
+    if (width) entry.targets->width = [](const Config&) { return std::uint64_t{1}; };
+    return entry;
+  };
+  Registry<TaskEntry> tasks;
+  tasks.add("a", with_targets("rate", true));
+  tasks.add("b", with_targets("level", true));
+  tasks.add("c", TaskEntry{});  // no targets
+  EXPECT_NO_THROW(check_target_names(tasks));
+  for (const char* bad : {"rate", "spikes", "pattern_id", "sequence_id", "a/b", "."}) {
+    Registry<TaskEntry> clashing = tasks;
+    clashing.add("d", with_targets(bad, true));
+    EXPECT_THROW(check_target_names(clashing), std::logic_error) << bad;
+  }
+  Registry<TaskEntry> no_width;
+  no_width.add("e", with_targets("level", false));
+  EXPECT_THROW(check_target_names(no_width), std::logic_error);
+}
+
+// Targets of another width than the entry says are refused at the step that makes them, not
+// when the output is written.
+TEST(Recorder, TaskTargetsOfTheWrongWidthAreRefusedAtOnce) {
+  const Config config = make_config(
+      {{"network.grid", "2x1"}, {"run.protocol", "train:100:multi"}, {"input.multi_groups", "2"}});
+  const Network network(config, 1);
+  const LocalDomain domain(network, 0);
+  Recorder recorder(config, network, domain, CounterRng(config.seed));
+  recorder.record_targets(3, "multi", {5.0, 6.0});
+  EXPECT_THROW(recorder.record_targets(4, "multi", {5.0}), std::logic_error);
+  EXPECT_THROW(recorder.record_targets(4, "pattern", {5.0}), std::logic_error);  // has none
+  const auto& targets = recorder.record().targets.at("multi");
+  EXPECT_EQ(targets.step, (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(targets.value, (std::vector<double>{5.0, 6.0}));
 }
 
 // The core writes no files: a checkpoint goes through the writer the caller installs (the I/O

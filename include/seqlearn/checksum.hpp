@@ -54,12 +54,16 @@ inline std::uint64_t of_attribute(const std::string& object, const std::string& 
 }
 
 // Attribute values as text, as H5Input::attributes prints them.
-inline std::string text(std::int64_t value) { return std::to_string(value); }
+inline std::string text(std::int64_t value) {
+  return std::to_string(value);
+}
 inline std::string text(double value) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.17g", value);
   return buffer;
 }
-inline std::string text(const std::string& value) { return value; }
+inline std::string text(const std::string& value) {
+  return value;
+}
 
 }  // namespace seqlearn::checksum

@@ -135,8 +135,8 @@ struct Config {
   bool reset_transients = true;
   // The keys that input tasks add (input.t_pattern_xor, input.multi_*, ...) have no member:
   // their task reads them from `resolved` (input_task.hpp: real_option and the like).
-  std::string input_file;          // file task: spikes (HDF5 or CSV `step,channel`)
-  std::string label_file;          // file task: labels (CSV `step,label`) of a CSV spike file
+  std::string input_file;  // file task: spikes (HDF5 or CSV `step,channel`)
+  std::string label_file;  // file task: labels (CSV `step,label`) of a CSV spike file
   // [run]
   std::vector<Phase> protocol{{.kind = PhaseKind::train, .steps = 100000, .learning = true},
                               {.kind = PhaseKind::test, .steps = 3000, .learning = false}};

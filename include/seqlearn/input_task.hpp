@@ -32,9 +32,9 @@ namespace seqlearn {
 struct InputStep {
   std::vector<std::uint32_t> channels;     // ascending
   std::vector<std::uint8_t> from_pattern;  // per spike: 1 if the frozen pattern (file) made it
-  int pattern_id = -1;     // stream 1: pattern id, xor half 1's id, file label (-1: none)
-  int pattern_id_2 = -1;   // stream 2: xor half 2's id (-1 for one-stream tasks)
-  int sequence_id = -1;    // the pattern task's sequence (-1 otherwise)
+  int pattern_id = -1;       // stream 1: pattern id, xor half 1's id, file label (-1: none)
+  int pattern_id_2 = -1;     // stream 2: xor half 2's id (-1 for one-stream tasks)
+  int sequence_id = -1;      // the pattern task's sequence (-1 otherwise)
   bool targets_new = false;  // the task's targets (InputTask::targets) start this step
 };
 
@@ -148,6 +148,11 @@ struct TaskEntry {
 // Every task, the built-in ones first. Register yours with
 //   const bool registered = input_tasks().add("name", {"help", make, ...});
 Registry<TaskEntry>& input_tasks();
+
+// Each task's targets are /input/NAME: NAME must be a dataset name, neither one of /input's own
+// (spikes, pattern_id, sequence_id) nor another task's, and the entry must say their width.
+// Throws std::logic_error naming the task (checked before a run starts).
+void check_target_names(const Registry<TaskEntry>& tasks = input_tasks());
 
 // The value of a key of the option table, as build_config checked it (the table's default
 // for a Config not made by build_config). For the keys that tasks add.

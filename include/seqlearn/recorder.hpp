@@ -65,8 +65,10 @@ class Recorder {
   // A run starting at `first_step` of `total_steps`; `inputs_here`: this rank keeps the inputs.
   void start(std::int64_t first_step, std::int64_t total_steps, bool inputs_here);
   void record_inputs(std::int64_t n, const InputStep& inputs);
-  // Task `task`'s new targets, from step n on (docs/output.md /input/NAME).
+  // Task `task`'s new targets, from step n on (docs/output.md /input/NAME); std::logic_error
+  // if they are not as many as the task's entry says (TaskTargets::width).
   void record_targets(std::int64_t n, const std::string& task, const std::vector<double>& values) {
+    check_target_width(n, task, values.size());
     Record::Targets& targets = record_.targets[task];
     targets.step.push_back(n);
     targets.value.insert(targets.value.end(), values.begin(), values.end());
@@ -105,12 +107,14 @@ class Recorder {
  private:
   // Out of line: the spike loop (Simulator::post_local_spikes) stays as small as without them.
   void record_spike_values(const NeuronState& neurons, std::uint64_t k);
+  void check_target_width(std::int64_t n, const std::string& task, std::size_t values) const;
 
   Record record_;
   std::vector<std::uint64_t> traced_local_;                 // local indices of the traced neurons
   std::vector<const NeuronQuantity*> quantities_;           // as record_.trace_names
   std::vector<const SynapseQuantity*> synapse_quantities_;  // as record_.synapse_trace_names
   std::vector<const NeuronQuantity*> spike_quantities_;     // as record_.spike_value_names
+  std::map<std::string, std::uint64_t> target_widths_;      // per task with targets in the run
 };
 
 }  // namespace seqlearn

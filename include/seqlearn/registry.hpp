@@ -12,6 +12,12 @@
 
 namespace seqlearn {
 
+// A name that is one HDF5 path component, for a plug-in whose name becomes a dataset or group
+// name (recorded quantities, task targets): not empty, no '/', not "." or "..".
+inline bool is_dataset_name(const std::string& name) {
+  return !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
+}
+
 template <class Entry>
 class Registry {
  public:

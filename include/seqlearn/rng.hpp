@@ -43,7 +43,9 @@ enum class Purpose : std::uint32_t {
 
 // The streams of plug-ins (docs/extending.md): plugin_purpose(0), plugin_purpose(1), ...; apart
 // from every built-in purpose above.
-constexpr Purpose plugin_purpose(std::uint32_t n) { return static_cast<Purpose>(1000 + n); }
+constexpr Purpose plugin_purpose(std::uint32_t n) {
+  return static_cast<Purpose>(1000 + n);
+}
 
 class CounterRng {
  public:

@@ -3,9 +3,10 @@
 # built with tests/extending/plugins.cpp accepts their names, its results are identical on 1 and
 # 2 ranks, the rule acts, the task's input follows its wave, the quantities are written, and a
 # checkpoint written on 2 ranks and restored on 1 continues the run bit-identically.
-#   tests/extending/extending.sh SEQLEARN_EXTENDED
+#   tests/extending/extending.sh SEQLEARN_EXTENDED [SEQLEARN_MPI (the program without them)]
 source "$(dirname "$0")/../cli/lib.sh"
 cli_begin extending.sh "${1:-}"
+plain=${2:+$(realpath "$2")}
 
 network=(--network.grid 4x3 --record.neurons all --record.dt_rec 5)
 args=("${network[@]}" --plasticity.schedule inverse_sqrt_time)
@@ -103,6 +104,13 @@ check "wave task: its position is in the checkpoint" /usr/bin/python3 -c "
 import h5py
 attributes = h5py.File('wave_first.ckpt.h5', 'r')['checkpoint'].attrs
 assert attributes['generator_wave_position'] == 1000 and attributes['generator_task'] == 4"
+if [[ -n "$plain" ]]; then
+  # hostile test: the plain program called a wave phase's checkpoint corrupt
+  check "wave task: the program without the task refuses its checkpoint, naming why" bash -c "
+    mpirun -n 1 '$plain' --restore wave_first.ckpt.h5 --output plain.h5 >plain.log 2>&1
+    code=\$?; [[ \$code -eq 2 ]] && grep -q 'input task number 4, which this program does not register' plain.log \
+      && ! grep -q corrupt plain.log && [[ ! -e plain.h5 ]]"
+fi
 check "wave task: restored on 1 rank" mpirun -n 1 "$binary" --restore wave_first.ckpt.h5 \
   --run.protocol test:500:wave --output wave_rest.h5
 check "wave task: the restored run continues the whole one bit-identically" \

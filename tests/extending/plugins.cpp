@@ -50,8 +50,7 @@ class WaveTask : public seqlearn::InputTask {
   }
 
   void generate(std::int64_t step, seqlearn::InputStep& out) override {
-    const double cycle = static_cast<double>(position_ % period_) / static_cast<double>(period_);
-    const double rate = rate_hz_ * (1.0 + std::sin(2.0 * std::numbers::pi * cycle));
+    const double rate = rate_at(position_);
     const double p_spike = 1.0 - std::exp(-rate * dt_s_);
     out.channels.clear();
     out.from_pattern.clear();
@@ -60,12 +59,17 @@ class WaveTask : public seqlearn::InputTask {
         out.channels.push_back(c);
         out.from_pattern.push_back(0);
       }
-    out.pattern_id = static_cast<int>(4.0 * cycle);
+    out.pattern_id = quarter_of(position_);
     out.pattern_id_2 = out.sequence_id = -1;
-    // Its targets: the rate at the first step of each quarter (/input/wave_rate).
+    // Its targets: the rate at the first step of each quarter (/input/wave_rate). A restored
+    // phase repeats the current quarter's at its first step (label_ = -1 after resume).
     out.targets_new = out.pattern_id != label_;
+    if (out.targets_new) {
+      std::int64_t first = position_;
+      while (first % period_ > 0 && quarter_of(first - 1) == out.pattern_id) --first;
+      rate_[0] = rate_at(first);
+    }
     label_ = out.pattern_id;
-    rate_[0] = rate;
     ++position_;
   }
   const std::vector<double>& targets() const override { return rate_; }
@@ -76,10 +80,18 @@ class WaveTask : public seqlearn::InputTask {
   }
   void resume(const seqlearn::InputSettings&, const seqlearn::TaskPosition& position) override {
     position_ = position.integer("wave_position");
-    label_ = -1;  // the restored step reports its rate
+    label_ = -1;  // the restored step repeats its quarter's targets
   }
 
  private:
+  double cycle_of(std::int64_t position) const {
+    return static_cast<double>(position % period_) / static_cast<double>(period_);
+  }
+  int quarter_of(std::int64_t position) const { return static_cast<int>(4.0 * cycle_of(position)); }
+  double rate_at(std::int64_t position) const {
+    return rate_hz_ * (1.0 + std::sin(2.0 * std::numbers::pi * cycle_of(position)));
+  }
+
   // Keyed by (channel, step): the same spikes on every rank, and after a restore.
   static constexpr seqlearn::Purpose kSpike = seqlearn::plugin_purpose(0);
   seqlearn::CounterRng rng_;
