@@ -22,7 +22,7 @@ def spikes(rng, first, end):
     return step[order].astype(np.int64), neuron[order].astype(np.uint64)
 
 
-def write(path, first, end, interrupted, phases, data, seed="1", pre=(0, 1, 2)):
+def write(path, first, end, interrupted, phases, data, seed="1", pre=(0, 1, 2), targets=True):
     """The part [first, end) of the run in `data`, as seqlearn writes it."""
     with h5py.File(path, "w") as f:
         f.create_group("config").attrs["run.protocol"] = "test:300,train:1000,test:400"
@@ -47,6 +47,16 @@ def write(path, first, end, interrupted, phases, data, seed="1", pre=(0, 1, 2)):
         f["input/spikes/step"] = data["in_step"][keep]
         f["input/spikes/channel"] = data["in_channel"][keep]
         f["input/spikes/from_pattern"] = np.zeros(keep.sum(), np.uint8)
+        if targets:  # a task's targets: rows from window starts; a restored run repeats the current
+            rows = [i for i, s in enumerate(data["rate_step"]) if first <= s < end]
+            step, value = data["rate_step"][rows], data["rate_value"][rows]
+            if first > 0 and first not in data["rate_step"]:
+                current = int(np.searchsorted(data["rate_step"], first)) - 1
+                step = np.concatenate(([first], step))
+                value = np.concatenate((data["rate_value"][current:current + 1], value))
+            f["input/rate/step"] = step.astype(np.int64)
+            f["input/rate/value"] = value
+            f["input/rate/value"].attrs["units"] = "Hz"
         for key in ("pattern_id", "sequence_id"):
             f["input/" + key] = data["pattern"][first:end]
             f["input/" + key].attrs["first_step"] = first
@@ -91,7 +101,8 @@ def chain(tmp_path):
     data = {"step": step, "neuron": neuron, "spike_u": rng.random(len(step)), "in_step": (in_all // N_INPUTS).astype(np.int64),
             "in_channel": (in_all % N_INPUTS).astype(np.uint32),
             "pattern": np.where(np.arange(TOTAL) % 200 < 50, 0, -1).astype(np.int32),
-            "t_step": t_step, "u": rng.random((len(t_step), 2))}
+            "t_step": t_step, "u": rng.random((len(t_step), 2)),
+            "rate_step": np.arange(0, TOTAL, 100, dtype=np.int64), "rate_value": rng.random((TOTAL // 100 + 1, 2))[:len(range(0, TOTAL, 100))]}
     cuts = [0, 555, 1234, TOTAL]  # stops inside the train phase (twice): a cut phase continues
     write(tmp_path / "full.h5", 0, TOTAL, 0, phases_from(0), data)
     folder = tmp_path / "chain"
@@ -110,7 +121,7 @@ def test_joined_chain_equals_the_uninterrupted_run(chain):
     proc = join(chain / "chain")
     assert proc.returncode == 0, proc.stderr
     with h5py.File(chain / "full.h5") as full, h5py.File(chain / "chain" / "run.h5") as joined:
-        for path in ("spikes/step", "spikes/neuron", "spikes/u_at_spike", "input/spikes/step", "input/spikes/channel",
+        for path in ("spikes/step", "spikes/neuron", "spikes/u_at_spike", "input/rate/step", "input/rate/value", "input/spikes/step", "input/spikes/channel",
                      "input/pattern_id", "input/sequence_id", "phases/name", "phases/first_step",
                      "phases/steps", "phases/learning", "traces/step", "traces/u", "traces/neuron"):
             assert np.array_equal(full[path][:], joined[path][:]), path
@@ -130,6 +141,29 @@ def test_joined_chain_equals_the_uninterrupted_run(chain):
         # the mode is the last segment's
         assert (run["received_words"], run["walk_s_sum"], run["exchange_directed"]) == (30, 0.75, 1)
         assert run["joined_from"].split("\n") == ["segment-001.h5", "segment-002.h5", "segment-003.h5"]
+
+
+def test_targets_absent_from_a_later_segment_join(chain, tmp_path):
+    """A segment whose remaining protocol no longer runs the task has no /input/rate (hostile
+    test: the join failed on it); the rows of the others are the joined run's."""
+    with h5py.File(chain / "chain" / "segment-003.h5", "a") as f:
+        del f["input/rate"]
+    proc = join("--out", tmp_path / "joined.h5", chain / "chain")
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(chain / "full.h5") as full, h5py.File(tmp_path / "joined.h5") as joined:
+        keep = full["input/rate/step"][:] < 1234
+        assert np.array_equal(joined["input/rate/step"][:], full["input/rate/step"][:][keep])
+        assert np.array_equal(joined["input/rate/value"][:], full["input/rate/value"][:][keep])
+        assert joined["input/rate/value"].attrs["units"] == "Hz"
+
+
+def test_messages_name_the_segment_not_a_descriptor(chain):
+    """Hostile test: the messages said /proc/self/fd/3."""
+    with h5py.File(chain / "chain" / "segment-002.h5", "a") as f:
+        del f["input/rate/value"]
+    proc = join("--out", chain / "joined.h5", chain / "chain")
+    assert proc.returncode == 2
+    assert "segment-002.h5" in proc.stderr and "/proc/self" not in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize("damage", ["missing", "short", "group"])

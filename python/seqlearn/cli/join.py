@@ -8,11 +8,14 @@ A chain (jobs/run.sbatch, docs/checkpoint.md "Restart chains") is a run stopped 
 (exit 3, checkpoint), restored with --restore, possibly stopped again, and so on. Each segment's
 file covers the steps [/run first_step, /run last_step); the next one must start where it
 stopped. The joined file holds:
-  /spikes        every segment's spikes, ordered by neuron then step as in one run's file;
+  /spikes        every segment's spikes, ordered by neuron then step as in one run's file,
+                 with every spike quantity's column (/spikes/NAME) in the same order;
   /input         input spikes (by step) and the per-step labels pattern_id, sequence_id
                  concatenated; attribute first_step from the first segment; a chain that
                  spans the upgrade of issue 11 (pattern_id [T] in older segments, [T, 2] in
                  later ones) gets [T, 2], the older labels in column 0 and -1 in column 1;
+                 a task's targets (/input/NAME: rate, or a plug-in's) from the segments that
+                 ran the task, less the row a restored segment repeats at its first step;
   /traces        the sampled rows concatenated (the traced neurons and synapses must agree);
   /phases        the protocol as one run: a phase cut by a stop and continued by the next
                  segment is one phase again; task is "pattern" for the phases of segments
@@ -101,12 +104,22 @@ def segment_files(paths: list[str]) -> list[str]:
     return paths
 
 
+SEGMENT_NAMES: dict[int, str] = {}  # id of an open segment -> its path, for messages
+
+
+def label(f: h5py.File) -> str:
+    """The segment's path as the user named it (h5py knows it as /proc/self/fd/N)."""
+    return SEGMENT_NAMES.get(id(f), f.filename)
+
+
 def open_segment(path: str) -> h5py.File:
     """Read-only HDF5 of a checked regular file (the descriptor that was checked, by /proc)."""
     with open_input(path, "rb") as handle:
         proc = f"/proc/self/fd/{handle.fileno()}"
         try:
-            return h5py.File(proc if os.path.exists(proc) else path, "r")
+            segment = h5py.File(proc if os.path.exists(proc) else path, "r")
+            SEGMENT_NAMES[id(segment)] = path
+            return segment
         except OSError as error:
             fail(f"{path} is not a readable HDF5 file ({str(error).splitlines()[0] if str(error) else error})")
 
@@ -225,10 +238,10 @@ def concat(files: list[h5py.File], path: str, out: h5py.File, keep=None) -> None
     """Concatenates dataset `path` (along axis 0) of every file into out[path], in chunks.
     keep(i, f) -> (start, stop) may restrict the rows taken from file i."""
     for f in files:
-        checked(f, path, f.filename)
+        checked(f, path, label(f))
     first = files[0][path]
     if first.ndim == 0:
-        fail(f"{f.filename}: /{path} is a scalar, not rows")
+        fail(f"{label(f)}: /{path} is a scalar, not rows")
     shape = first.shape[1:]
     dtype = first.dtype
     if path in WIDENED:  # the widest of the segments ([T, 2] once any segment has it)
@@ -246,7 +259,7 @@ def concat(files: list[h5py.File], path: str, out: h5py.File, keep=None) -> None
         source = f[path]
         widen = path in WIDENED and source.ndim == 1 and len(shape) == 1
         if source.shape[1:] != shape and not widen:
-            fail(f"{path} has shape {source.shape} in {f.filename}, {(first.shape[0],) + shape} in the joined file")
+            fail(f"{path} has shape {source.shape} in {label(f)}, {(first.shape[0],) + shape} in the joined file")
         for a in range(start, stop, rows):
             b = min(stop, a + rows)
             block = source[a:b]
@@ -268,7 +281,7 @@ def join_spikes(files: list[h5py.File], out: h5py.File, n_neurons: int) -> None:
         for a in range(0, neuron.shape[0], CHUNK):
             block = neuron[a:a + CHUNK]
             if len(block) and (int(block.max()) >= n_neurons or int(block.min()) < 0):
-                fail(f"{f.filename}: /spikes/neuron holds ids outside 0..{n_neurons - 1}")
+                fail(f"{label(f)}: /spikes/neuron holds ids outside 0..{n_neurons - 1}")
             c += np.bincount(block.astype(np.int64), minlength=n_neurons)[:n_neurons]
         counts.append(c)
     offsets = [np.concatenate(([0], np.cumsum(c))) for c in counts]
@@ -280,11 +293,11 @@ def join_spikes(files: list[h5py.File], out: h5py.File, n_neurons: int) -> None:
     columns = list(files[0]["spikes"])
     for f in files:
         if sorted(f["spikes"]) != sorted(columns) or "step" not in columns:
-            fail(f"{f.filename}: /spikes holds {sorted(f['spikes'])}, the first segment {sorted(columns)}")
+            fail(f"{label(f)}: /spikes holds {sorted(f['spikes'])}, the first segment {sorted(columns)}")
         for key in columns:
             item = f["spikes"][key]
             if not isinstance(item, h5py.Dataset) or item.shape != f["spikes/neuron"].shape:
-                fail(f"{f.filename}: /spikes/{key} is not one value per spike")
+                fail(f"{label(f)}: /spikes/{key} is not one value per spike")
     outputs = {}
     for key in columns:
         outputs[key] = group.create_dataset(key, shape=(total,), dtype=files[0]["spikes"][key].dtype,
@@ -309,13 +322,43 @@ def join_spikes(files: list[h5py.File], out: h5py.File, n_neurons: int) -> None:
         lo = hi
 
 
+def join_targets(files: list[h5py.File], key: str, out: h5py.File) -> None:
+    """A task's targets, /input/KEY/step and value (docs/output.md). A segment holds them only
+    if its own protocol runs the task; a restored segment repeats the current row at its first
+    step, which the uninterrupted run does not have: dropped where it equals the row before."""
+    steps, values, source = [], [], None
+    for f in files:
+        if key not in f["input"]:
+            continue
+        if not isinstance(f["input"][key], h5py.Group):
+            fail(f"{label(f)}: /input/{key} is not a group of targets (step, value)")
+        step = checked(f, f"input/{key}/step", label(f))[:]
+        value = checked(f, f"input/{key}/value", label(f))[:]
+        if step.ndim != 1 or value.ndim != 2 or value.shape[0] != step.shape[0]:
+            fail(f"{label(f)}: /input/{key}/value is not one row per /input/{key}/step")
+        if source is not None and value.shape[1] != values[0].shape[1]:
+            fail(f"{label(f)}: /input/{key}/value has {value.shape[1]} columns, an earlier segment {values[0].shape[1]}")
+        first = int(f["run"].attrs["first_step"])
+        earlier = [v for v in values if len(v)]
+        if len(step) and step[0] == first and earlier and np.array_equal(value[0], earlier[-1][-1]):
+            step, value = step[1:], value[1:]
+        source = source or f
+        steps.append(step)
+        values.append(value)
+    group = out["input"].create_group(key)
+    copy_attrs(source["input"][key], group)
+    for name, parts in (("step", steps), ("value", values)):
+        group.create_dataset(name, data=np.concatenate(parts).astype(source["input"][key][name].dtype))
+        copy_attrs(source["input"][key][name], group[name])  # units
+
+
 def join_phases(files: list[h5py.File], out: h5py.File) -> None:
     phases: list[list] = []  # [name, first_step, steps, learning, task]
     for i, f in enumerate(files):
         p = f["phases"]
         # /phases/task: files of older versions have none (the pattern task)
         if "task" in p:
-            checked(f, "phases/task", f.filename)
+            checked(f, "phases/task", label(f))
         tasks = [t.decode() if isinstance(t, bytes) else str(t) for t in p["task"][:]] if "task" in p \
             else ["pattern"] * p["name"].shape[0]
         mine = [[n, int(a), int(s), int(l), t] for n, a, s, l, t in
@@ -357,14 +400,14 @@ def join_traces(files: list[h5py.File], out: h5py.File) -> None:
     for key in ("neuron", "weight_pre", "weight_post"):
         if key in files[0]["traces"]:
             for f in files:
-                checked(f, f"traces/{key}", f.filename)
+                checked(f, f"traces/{key}", label(f))
             for f in files[1:]:
                 if not np.array_equal(f["traces"][key][:], files[0]["traces"][key][:]):
-                    fail(f"{f.filename}: /traces/{key} differs from the first segment's")
+                    fail(f"{label(f)}: /traces/{key} differs from the first segment's")
             out.copy(files[0]["traces"][key], group, name=key)
     ends = []
     for i, f in enumerate(files):  # rows of a segment from its first step on (no repeats)
-        step = checked(f, "traces/step", f.filename)[:]
+        step = checked(f, "traces/step", label(f))[:]
         start = int(f["run"].attrs["first_step"]) if i else -np.inf
         stop = int(f["run"].attrs["last_step"])
         ends.append((int(np.searchsorted(step, start, side="left")), int(np.searchsorted(step, stop, side="left"))))
@@ -467,9 +510,12 @@ def join(segments: list[str], output: str, overwrite: bool = False, start_step: 
             join_spikes(files, out, int(files[0]["network"].attrs["n_neurons"]))
             inp = out.create_group("input")
             copy_attrs(files[0]["input"], inp)
-            for key in files[0]["input"]:
-                item = files[0]["input"][key]
-                if isinstance(item, h5py.Group):
+            keys = list(dict.fromkeys(key for f in files for key in f["input"]))
+            for key in keys:
+                item = next(f["input"][key] for f in files if key in f["input"])
+                if key != "spikes" and isinstance(item, h5py.Group):
+                    join_targets(files, key, out)
+                elif isinstance(item, h5py.Group):
                     sub = inp.create_group(key)
                     copy_attrs(item, sub)
                     for name in item:
