@@ -67,16 +67,17 @@ const Config& with_inputs_loaded(const Config& config, const SimulatorInputs& in
   return config;
 }
 
-// The limits of the exchange word (exchange_word.hpp), checked before any part is built.
+// The limits of the exchange word (exchange_word.hpp), checked before any part is built. The
+// option table's ranges keep every Config that build_config makes within them (k_max <= 1000,
+// network.delay <= 1000, a grid of < 2^31 circuits: tests/test_router.cpp checks the margins),
+// so a Config beyond them is a programming error, not a user's: validation is build_config's.
 const Config& within_exchange_limits(const Config& config) {
-  if (static_cast<std::uint64_t>(config.n_circuits()) > ExchangeWord::kMaxCircuits)
-    throw ConfigError("network.grid: more than 2^36 circuits are not supported");
-  if (static_cast<std::uint64_t>(config.k_max) > ExchangeWord::kMaxCircuitSize)
-    throw ConfigError("network.k_max: at most " + std::to_string(ExchangeWord::kMaxCircuitSize) +
-                      " neurons per circuit");
-  if (config.delay_steps >= ExchangeWord::kMaxIntervalSteps)
-    throw ConfigError("network.delay: at most " +
-                      std::to_string(ExchangeWord::kMaxIntervalSteps - 1) + " steps");
+  if (static_cast<std::uint64_t>(config.n_circuits()) > ExchangeWord::kMaxCircuits ||
+      static_cast<std::uint64_t>(config.k_max) > ExchangeWord::kMaxCircuitSize ||
+      config.delay_steps >= ExchangeWord::kMaxIntervalSteps)
+    throw std::logic_error(
+        "Simulator: network.grid, network.k_max or network.delay beyond the exchange word's "
+        "limits (exchange_word.hpp); build_config's ranges keep them within");
   return config;
 }
 
