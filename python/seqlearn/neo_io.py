@@ -34,6 +34,9 @@ def to_neo(run, inputs: bool = True, phases=None, max_trains: int | None = MAX_T
         annotations half1, half2, xor: 1 if the ids differ, else 0);
       - `file` phases: "file labels", an entry per stretch of one label value >= 0 (label
         "label L", array annotation label).
+    A neuron's SpikeTrain carries each spike quantity of the file (/spikes/NAME) as an array
+    annotation NAME, one value per spike; a task's targets in the phase (/input/NAME: the multi
+    task's rate) are an IrregularlySampledSignal "targets NAME".
     The Block's `groups`: Group "neurons" (every neuron SpikeTrain of every Segment) and, with
     `inputs`, Group "inputs" (every input channel's).
     `phases`: the indices (Phase.index) of the phases to include (default: every phase that
@@ -84,6 +87,10 @@ def to_neo(run, inputs: bool = True, phases=None, max_trains: int | None = MAX_T
     lo_all = chosen[0].first if chosen else run.first_step
     hi_all = chosen[-1].end if chosen else run.first_step
     net_steps, net_ids = run.spikes(lo_all, hi_all) if chosen else (np.zeros(0, np.int64),) * 2
+    # Spike quantities (/spikes/NAME): one value per spike, as the trains' array annotations.
+    spike_values = {name: run.spike_values(name, lo_all, hi_all)[2] for name in run.spike_quantities} \
+        if chosen else {}
+    targets = run.task_targets()
     if inputs and chosen:
         in_steps, in_channels, _ = run.input_spikes(lo_all, hi_all)
     for phase in chosen:
@@ -92,9 +99,12 @@ def to_neo(run, inputs: bool = True, phases=None, max_trains: int | None = MAX_T
         segment.annotate(phase=phase.index, kind=phase.name, task=phase.task, learning=phase.learning,
                          first_step=phase.first, last_step=phase.last, complete=phase.complete)
         a, b = np.searchsorted(net_steps, [phase.first, phase.end])
+        values = {name: _split_values(net_steps[a:b], net_ids[a:b], v[a:b], run.n_neurons)
+                  for name, v in spike_values.items()}
         for neuron, steps in enumerate(_split(net_steps[a:b], net_ids[a:b], run.n_neurons)):
             train = neo.SpikeTrain(steps * dt, units="ms", t_start=t_start, t_stop=t_stop,
-                                   name=f"neuron {neuron}")
+                                   name=f"neuron {neuron}",
+                                   array_annotations={name: v[neuron] for name, v in values.items()})
             train.annotate(neuron_id=neuron, circuit=int(circuits[neuron]), source="neuron")
             segment.spiketrains.append(train)
             neuron_group.add(train)
@@ -121,6 +131,10 @@ def to_neo(run, inputs: bool = True, phases=None, max_trains: int | None = MAX_T
             elif epochs or phase.task == "file":  # a task without labels (multi) has none
                 segment.epochs.append(_epoch(neo, pq, dt, epochs, name, [f"label {e.label}" for e in epochs],
                                              label=[e.label for e in epochs]))
+        for name, (steps, rows, unit) in targets.items():  # a task's targets in force in the phase
+            a, b = np.searchsorted(steps, [phase.first, phase.end])
+            if b > a:
+                segment.irregularlysampledsignals.append(_targets(neo, pq, dt, name, steps[a:b], rows[a:b], unit))
         block.segments.append(segment)
     block.groups.append(neuron_group)
     if inputs:
@@ -128,6 +142,26 @@ def to_neo(run, inputs: bool = True, phases=None, max_trains: int | None = MAX_T
     if hasattr(block, "create_relationship"):  # Neo < 0.12: parents set explicitly
         block.create_relationship()
     return block
+
+
+def _split_values(steps, ids, values, n):
+    """`values` per neuron, in the order _split gives each neuron's steps."""
+    order = np.lexsort((steps, ids))
+    bounds = np.searchsorted(ids[order], np.arange(n + 1))
+    values = values[order]
+    return [values[bounds[i] : bounds[i + 1]] for i in range(n)]
+
+
+def _targets(neo, pq, dt, name, steps, rows, unit):
+    """A task's targets (/input/NAME) as an IrregularlySampledSignal: row i from steps[i] on."""
+    try:
+        units = pq.Quantity(1.0, unit or "dimensionless").units
+    except (LookupError, ValueError):  # a plug-in's unit that quantities does not know
+        units = pq.dimensionless
+    signal = neo.IrregularlySampledSignal(steps * dt * pq.ms, rows, units=units, name=f"targets {name}",
+                                          description=f"/input/{name}: value[i] from step[i] on")
+    signal.annotate(targets=name, unit=unit or "")
+    return signal
 
 
 def _epoch(neo, pq, dt, items, name, labels, **columns):

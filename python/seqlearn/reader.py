@@ -263,11 +263,27 @@ class Run:
     def spikes(self, first: int | None = None, end: int | None = None, neurons: np.ndarray | None = None):
         """Network spikes with first <= step < end (and neuron in `neurons`), ordered by step:
         (steps, neuron ids), both int64."""
+        steps, ids, _ = self.spike_values(None, first, end, neurons)
+        return steps, ids
+
+    @property
+    def spike_quantities(self) -> list[str]:
+        """The spike quantities the file holds: /spikes/NAME beside step and neuron, one value
+        per spike (docs/extending.md; none built in)."""
+        return [name for name in self.file["spikes"] if name not in ("step", "neuron")]
+
+    def spike_values(self, name: str | None, first: int | None = None, end: int | None = None,
+                     neurons: np.ndarray | None = None):
+        """As spikes(), with spike quantity `name`'s value of each spike (float64; None for
+        name None): (steps, neuron ids, values)."""
         first = self.first_step if first is None else first
         end = self.last_step if end is None else end
         step_ds, neuron_ds = self.file["spikes/step"], self.file["spikes/neuron"]
+        value_ds = None if name is None else self.file["spikes/" + name]
+        if value_ds is not None and value_ds.shape != step_ds.shape:
+            raise ValueError(f"{self.path}: /spikes/{name} is not one value per spike")
         keep = None if neurons is None else np.asarray(neurons, dtype=np.int64)
-        steps, ids = [], []
+        steps, ids, values = [], [], []
         for lo in range(0, step_ds.shape[0], CHUNK):
             s = step_ds[lo : lo + CHUNK].astype(np.int64)
             n = neuron_ds[lo : lo + CHUNK].astype(np.int64)
@@ -276,10 +292,15 @@ class Run:
                 mask &= np.isin(n, keep)
             steps.append(s[mask])
             ids.append(n[mask])
+            if value_ds is not None:
+                values.append(value_ds[lo : lo + CHUNK].astype(np.float64)[mask])
         steps = np.concatenate(steps) if steps else np.zeros(0, np.int64)
         ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
         order = np.argsort(steps, kind="stable")
-        return steps[order], ids[order]
+        if value_ds is None:
+            return steps[order], ids[order], None
+        values = np.concatenate(values) if values else np.zeros(0, np.float64)
+        return steps[order], ids[order], values[order]
 
     def spike_steps(self, first: int | None = None, end: int | None = None) -> list[np.ndarray]:
         """Per neuron (list index = neuron id): its spike steps in [first, end), int64, ascending."""
@@ -313,6 +334,22 @@ class Run:
     def input_spike_times(self, first: int | None = None, end: int | None = None) -> list[np.ndarray]:
         """Per input channel: spike times in ms."""
         return [s * self.dt_ms for s in self.input_spike_steps(first, end)]
+
+    def task_targets(self) -> dict:
+        """The tasks' targets (docs/output.md /input/NAME: the multi task's rate, a plug-in
+        task's): {NAME: (steps int64 [R], values float64 [R, width], unit or None)}, row i in
+        force from steps[i] on."""
+        out = {}
+        for name, group in self.file["input"].items():
+            if name == "spikes" or not isinstance(group, h5py.Group):
+                continue
+            if "step" not in group or "value" not in group:
+                continue
+            steps, values = group["step"][:].astype(np.int64), group["value"][:].astype(np.float64)
+            if values.ndim != 2 or values.shape[0] != steps.shape[0]:
+                raise ValueError(f"{self.path}: /input/{name}/value is not one row per step")
+            out[name] = (steps, values, self.units(f"input/{name}/value"))
+        return out
 
     def labels(self, name: str, first: int | None = None, end: int | None = None, stream: int = 0) -> np.ndarray:
         """input/pattern_id or input/sequence_id for steps [first, end) (-1: noise, no label).

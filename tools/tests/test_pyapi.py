@@ -373,6 +373,40 @@ def test_to_neo_groups(tiny_run):
         assert isinstance(block, neo.Block)
 
 
+def test_spike_quantities_and_targets_reach_neo(tmp_path):
+    """A spike quantity (docs/extending.md: /spikes/NAME, here written into a real run's file)
+    travels with each spike as an array annotation; the multi task's targets (/input/rate)
+    become an IrregularlySampledSignal per phase."""
+    neo = pytest.importorskip("neo")
+    if not (os.access(PROGRAM, os.X_OK) and shutil.which("mpirun")):
+        pytest.skip("no seqlearn_mpi (SEQLEARN_MPI) or mpirun")
+    out = tmp_path / "m.h5"
+    seqlearn.run(out, program=PROGRAM, progress=False,
+                 overrides={"network.grid": "3x3", "run.protocol": "train:300:multi,test:200",
+                            "input.t_multi_window": "100"}).close()
+    with h5py.File(out, "a") as f:  # a value each spike can be checked by: neuron * 1000 + step
+        f["spikes/code"] = f["spikes/neuron"][:] * 1000.0 + f["spikes/step"][:]
+        f["spikes/code"].attrs["units"] = "1"
+    with seqlearn.open(out) as run:
+        assert run.spike_quantities == ["code"]
+        steps, ids, codes = run.spike_values("code")
+        assert np.array_equal(codes, ids * 1000.0 + steps) and np.array_equal((steps, ids), run.spikes())
+        targets = run.task_targets()
+        assert list(targets) == ["rate"] and targets["rate"][2] == "Hz"
+        assert np.array_equal(targets["rate"][0], [0, 100, 200])
+        block = run.to_neo(inputs=False)
+        first, second = block.segments
+        trains = [t for t in first.spiketrains if len(t)]
+        assert trains
+        for train in trains:
+            steps = np.rint(train.times.rescale("ms").magnitude / run.dt_ms)
+            assert np.array_equal(train.array_annotations["code"], train.annotations["neuron_id"] * 1000.0 + steps)
+        (signal,) = first.irregularlysampledsignals
+        assert signal.name == "targets rate" and str(signal.units.dimensionality) == "Hz"
+        assert np.array_equal(signal.magnitude, targets["rate"][1])
+        assert not second.irregularlysampledsignals  # the test phase has no multi rows
+
+
 def crafted(src, dst, **config):
     shutil.copy(src, dst)
     with h5py.File(dst, "r+") as f:
