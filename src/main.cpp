@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>  // program_invocation_short_name (GNU)
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -340,11 +341,13 @@ int write_and_report(const seqlearn::Config& config, const seqlearn::Simulator& 
     std::fprintf(
         stderr,
         "seqlearn_mpi: stopped on request (%s) at step %lld (%.3f s of model time); checkpoint "
-        "written to %s and output to %s.\nResume with: mpirun -n %d seqlearn_mpi --restore %s "
+        "written to %s and output to %s.\nResume with: mpirun -n %d %s --restore %s "
         "--output NEW_OUTPUT.h5\n",
         signal_name(g_signal), static_cast<long long>(simulator.steps_done()),
         static_cast<double>(simulator.steps_done()) * config.dt_s(), config.checkpoint_file.c_str(),
-        config.output_file.c_str(), comm.size(), config.checkpoint_file.c_str());
+        config.output_file.c_str(), comm.size(),
+        // the program that ran: one built with plug-ins (docs/extending.md) must restore it
+        program_invocation_short_name, config.checkpoint_file.c_str());
   return kExitStopped;
 }
 

@@ -111,6 +111,15 @@ if [[ -n "$plain" ]]; then
     code=\$?; [[ \$code -eq 2 ]] && grep -q 'input task number 4, which this program does not register' plain.log \
       && ! grep -q corrupt plain.log && [[ ! -e plain.h5 ]]"
 fi
+# SIGTERM to the ranks: the resume line names this program, the one that has the task.
+mpirun -n 1 "$binary" --network.grid 4x3 --record.dt_rec 0 --run.protocol train:600000:wave \
+  --output cut.h5 >cut.log 2>&1 &
+job=$!
+sleep 2.0
+pkill -TERM -f "^$binary .*--output cut.h5"
+wait $job
+check "a stopped run says to resume with this program" \
+  grep -q "Resume with: mpirun -n 1 ${binary##*/} --restore cut.ckpt.h5" cut.log
 check "wave task: restored on 1 rank" mpirun -n 1 "$binary" --restore wave_first.ckpt.h5 \
   --run.protocol test:500:wave --output wave_rest.h5
 check "wave task: the restored run continues the whole one bit-identically" \
