@@ -41,6 +41,18 @@ std::vector<std::uint64_t> traced_neurons(const Config& config, std::uint64_t n,
   return {};
 }
 
+// A registry's quantities, in its order: their names, the entries, and one series each.
+template <class Quantity>
+void take_quantities(const Registry<Quantity>& registry, std::vector<std::string>& names,
+                     std::vector<const Quantity*>& quantities,
+                     std::vector<std::vector<double>>& series) {
+  for (const auto& [name, quantity] : registry.entries()) {
+    names.push_back(name);
+    quantities.push_back(&quantity);
+  }
+  series.resize(quantities.size());
+}
+
 }  // namespace
 
 const std::vector<double>& Record::trace(const std::string& name) const {
@@ -57,26 +69,16 @@ const std::vector<double>& Record::synapse_trace(const std::string& name) const 
 
 Recorder::Recorder(const Config& config, const Network& network, const LocalDomain& domain,
                    const CounterRng& rng) {
-  for (const auto& [name, quantity] : neuron_quantities().entries()) {
-    record_.trace_names.push_back(name);
-    quantities_.push_back(&quantity);
-  }
-  record_.traces.resize(quantities_.size());
   check_quantity_names();
   check_target_names();
+  take_quantities(neuron_quantities(), record_.trace_names, quantities_, record_.traces);
+  take_quantities(synapse_quantities(), record_.synapse_trace_names, synapse_quantities_,
+                  record_.synapse_traces);
+  take_quantities(spike_quantities(), record_.spike_value_names, spike_quantities_,
+                  record_.spike_values);
   for (const auto& [task, entry] : input_tasks().entries())
     if (entry.targets && config.uses_task(task))
       target_widths_[task] = entry.targets->width(config);
-  for (const auto& [name, quantity] : synapse_quantities().entries()) {
-    record_.synapse_trace_names.push_back(name);
-    synapse_quantities_.push_back(&quantity);
-  }
-  record_.synapse_traces.resize(synapse_quantities_.size());
-  for (const auto& [name, quantity] : spike_quantities().entries()) {
-    record_.spike_value_names.push_back(name);
-    spike_quantities_.push_back(&quantity);
-  }
-  record_.spike_values.resize(spike_quantities_.size());
   check_record_neurons(config, network.n_neurons());
   for (auto g : traced_neurons(config, network.n_neurons(), domain, rng)) {
     if (!domain.owns_neuron(g)) continue;
