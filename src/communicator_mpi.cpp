@@ -14,6 +14,14 @@ void check(int code, const char* what) {
   if (code != MPI_SUCCESS) throw std::runtime_error(std::string("MPI call failed: ") + what);
 }
 
+// Where each part of counts' lengths starts when they follow each other (MPI's displacements),
+// into `displs` (reused: no allocation per exchange). Returns the total.
+int displacements(const std::vector<int>& counts, std::vector<int>& displs) {
+  displs.assign(counts.size(), 0);
+  for (std::size_t i = 1; i < counts.size(); ++i) displs[i] = displs[i - 1] + counts[i - 1];
+  return counts.empty() ? 0 : displs.back() + counts.back();
+}
+
 class MpiCommunicator final : public Communicator {
  public:
   MpiCommunicator() {
@@ -51,12 +59,10 @@ class MpiCommunicator final : public Communicator {
     std::vector<int>& counts = counts_;
     counts.assign(static_cast<std::size_t>(size_), 0);
     std::size_t largest = 0;
-    std::size_t total = 0;
     for (int r = 0; r < size_; ++r) {
       const auto count = receive_[static_cast<std::size_t>(r) * slot];
       counts[static_cast<std::size_t>(r)] = static_cast<int>(count);
       largest = std::max<std::size_t>(largest, count);
-      total += count;
     }
     all.clear();
     if (largest <= capacity_) {
@@ -66,12 +72,7 @@ class MpiCommunicator final : public Communicator {
       }
       return;
     }
-    std::vector<int> displs(counts.size(), 0);
-    for (std::size_t r = 1; r < counts.size(); ++r) displs[r] = displs[r - 1] + counts[r - 1];
-    all.resize(total);
-    check(MPI_Allgatherv(local.data(), static_cast<int>(local.size()), MPI_UINT64_T, all.data(),
-                         counts.data(), displs.data(), MPI_UINT64_T, comm_),
-          "MPI_Allgatherv");
+    gather_parts(local, counts, all);
     bytes_sent_ += local.size() * sizeof(std::uint64_t) * static_cast<std::size_t>(size_ - 1);
     capacity_ = std::max(2 * capacity_, largest);
   }
@@ -81,15 +82,9 @@ class MpiCommunicator final : public Communicator {
     std::vector<std::uint64_t> sizes(static_cast<std::size_t>(size_));
     check(MPI_Allgather(&count, 1, MPI_UINT64_T, sizes.data(), 1, MPI_UINT64_T, comm_),
           "MPI_Allgather");
-    std::vector<int> counts(sizes.size()), displs(sizes.size(), 0);
-    for (std::size_t r = 0; r < sizes.size(); ++r) {
-      counts[r] = static_cast<int>(sizes[r]);
-      if (r > 0) displs[r] = displs[r - 1] + counts[r - 1];
-    }
-    std::vector<std::uint64_t> all(static_cast<std::size_t>(displs.back() + counts.back()));
-    check(MPI_Allgatherv(local.data(), static_cast<int>(local.size()), MPI_UINT64_T, all.data(),
-                         counts.data(), displs.data(), MPI_UINT64_T, comm_),
-          "MPI_Allgatherv");
+    const std::vector<int> counts(sizes.begin(), sizes.end());
+    std::vector<std::uint64_t> all;
+    gather_parts(local, counts, all);
     return all;
   }
 
@@ -113,15 +108,8 @@ class MpiCommunicator final : public Communicator {
     check(MPI_Neighbor_alltoall(counts.data(), 1, MPI_INT, receive_counts_.data(), 1, MPI_INT,
                                 graph_),
           "MPI_Neighbor_alltoall");
-    send_displs_.assign(destinations_.size(), 0);
-    receive_displs_.assign(sources_.size(), 0);
-    for (std::size_t i = 1; i < destinations_.size(); ++i)
-      send_displs_[i] = send_displs_[i - 1] + counts[i - 1];
-    for (std::size_t i = 1; i < sources_.size(); ++i)
-      receive_displs_[i] = receive_displs_[i - 1] + receive_counts_[i - 1];
-    received.resize(sources_.empty() ? 0
-                                     : static_cast<std::size_t>(receive_displs_.back() +
-                                                                receive_counts_.back()));
+    displacements(counts, send_displs_);
+    received.resize(static_cast<std::size_t>(displacements(receive_counts_, receive_displs_)));
     check(MPI_Neighbor_alltoallv(send.data(), counts.data(), send_displs_.data(), MPI_UINT64_T,
                                  received.data(), receive_counts_.data(), receive_displs_.data(),
                                  MPI_UINT64_T, graph_),
@@ -145,6 +133,15 @@ class MpiCommunicator final : public Communicator {
   std::uint64_t bytes_sent() const override { return bytes_sent_; }
 
  private:
+  // MPI_Allgatherv of every rank's `local`, whose lengths `counts` holds, into `all`.
+  void gather_parts(const std::vector<std::uint64_t>& local, const std::vector<int>& counts,
+                    std::vector<std::uint64_t>& all) {
+    all.resize(static_cast<std::size_t>(displacements(counts, displs_)));
+    check(MPI_Allgatherv(local.data(), static_cast<int>(local.size()), MPI_UINT64_T, all.data(),
+                         counts.data(), displs_.data(), MPI_UINT64_T, comm_),
+          "MPI_Allgatherv");
+  }
+
   template <class T>
   T reduce(T value, MPI_Datatype type, MPI_Op op) {
     T result{};
@@ -159,6 +156,7 @@ class MpiCommunicator final : public Communicator {
   std::vector<std::uint64_t> send_;
   std::vector<std::uint64_t> receive_;
   std::vector<int> counts_;
+  std::vector<int> displs_;
   // The directed exchange's graph (neighbour_exchange) and its buffers.
   MPI_Comm graph_ = MPI_COMM_NULL;
   std::vector<int> sources_, destinations_;

@@ -588,8 +588,8 @@ void Simulator::propagate_and_learn(std::size_t t, std::int64_t n, bool learning
   if (waiting != kNoNeuron) recompute_sums(waiting, kNoNeuron, n, traces);
 }
 
-// After every thread is done with step n: its arrivals leave the ring, and its weights are
-// synapses recorded when traces are sampled.
+// After every thread is done with step n: its arrivals leave the ring, and the traced
+// neurons' synapses are recorded when traces are sampled.
 void Simulator::finish_step(std::int64_t n) {
   std::vector<Arrival>& arrivals = router_.arrivals_at(n);
   for (const Arrival& a : arrivals) {

@@ -35,8 +35,7 @@ class MultiTask : public InputTask {
   void generate(std::int64_t step, InputStep& out) override;
   std::int64_t window_steps() const { return window_; }
   int groups() const { return groups_; }
-  // The rates (Hz) of the current window, one per group: its targets (/input/rate).
-  const std::vector<double>& rates() const { return rates_; }
+  // Its targets (/input/rate): the rates (Hz) of the current window, one per group.
   const std::vector<double>& targets() const override { return rates_; }
 
  private:
