@@ -45,9 +45,9 @@ Result gather(const Simulator& sim, seqlearn::Communicator& comm, std::int64_t f
   for (double w : sim.weights()) bits.push_back(std::bit_cast<std::uint64_t>(w));
   r.weight_bits = comm.all_gather(bits);
   const auto from = static_cast<std::size_t>(2 * (from_step - rec.first_step));
-  if (comm.rank() == 0 && from <= rec.pattern_id.size())
-    r.labels.assign(rec.pattern_id.begin() + static_cast<std::ptrdiff_t>(from),
-                    rec.pattern_id.end());
+  const auto& pattern_id = rec.label("pattern_id");
+  if (comm.rank() == 0 && from <= pattern_id.size())
+    r.labels.assign(pattern_id.begin() + static_cast<std::ptrdiff_t>(from), pattern_id.end());
   return r;
 }
 
@@ -364,8 +364,7 @@ TEST(Checkpoint, MultiPhaseCutOnOneProcessContinuesOnAllRanks) {
         EXPECT_EQ(got.step[i], want.step[window + i]);
       }
       for (std::size_t g = 0; g < 3; ++g)
-        EXPECT_EQ(got.value[3 * i + g], want.value[3 * (window + i) + g])
-            << i << " " << g;
+        EXPECT_EQ(got.value[3 * i + g], want.value[3 * (window + i) + g]) << i << " " << g;
     }
   }
   comm->barrier();

@@ -70,7 +70,7 @@ Outcome gather(const Simulator& sim, Communicator& comm) {
     }
   }
   o.trace_bits = comm.all_gather(per_neuron);
-  o.pattern_id = rec.pattern_id;  // rank 0's
+  o.pattern_id = rec.label("pattern_id");  // rank 0's
   return o;
 }
 

@@ -2,6 +2,7 @@
 // of a run restored from a checkpoint (resume_config): both resolve the keys' texts and leave
 // the checks to build_config (config.cpp). Part of the I/O library: it reads the --config file.
 #include <boost/program_options.hpp>
+#include <cerrno>  // program_invocation_short_name (GNU)
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -121,7 +122,8 @@ po::options_description general_options() {
 std::string usage_text(const po::options_description& all) {
   std::ostringstream help;
   help
-      << "Usage: seqlearn_mpi [--config FILE] [--restore CHECKPOINT] [--output FILE.h5] "
+      << "Usage: " << program_invocation_short_name
+      << " [--config FILE] [--restore CHECKPOINT] [--output FILE.h5] "
          "[--overwrite]\n"
          "                    [--seed N] [--threads N] [--SECTION.KEY VALUE ...]\n\n"
          "Simulates grids of winner-take-all circuits learning with STDP (Klampfl & Maass 2013)\n"
@@ -156,6 +158,9 @@ std::string usage_text(const po::options_description& all) {
        << (spike_quantities().entries().empty() ? " none\n" : "\n");
   for (const auto& [name, quantity] : spike_quantities().entries())
     help << "  " << name << ": " << quantity.help << " [unit " << quantity.unit << "]\n";
+  help << "\nInput labels (/input/NAME, every step, always recorded):\n";
+  for (const auto& [name, label] : input_labels().entries())
+    help << "  " << name << ": " << label.help << " [" << label.width << " per step]\n";
   return help.str();
 }
 

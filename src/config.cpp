@@ -15,6 +15,7 @@
 #include "config_options.hpp"
 #include "seqlearn/input_task.hpp"
 #include "seqlearn/network.hpp"
+#include "seqlearn/recordables.hpp"
 #include "seqlearn/text.hpp"
 
 namespace seqlearn {
@@ -489,6 +490,36 @@ void check_record_neurons_early(const Config& c) {
   check_record_neurons(c, count_neurons(c));
 }
 
+// record.quantities: all, none, or registered names (recordables.hpp), each recorded where its
+// kind is: a name the other record keys would leave out is refused rather than not recorded.
+void parse_record_quantities(const Values& v, Config& c) {
+  const std::string key = "record.quantities";
+  const std::string text = trim(v.text(key));
+  c.record_quantities.reset();
+  if (text == "all") return;
+  c.record_quantities.emplace();
+  if (text == "none") return;
+  if (text.empty()) fail(key, text, "expected all, none or names of recorded quantities");
+  const auto kinds =
+      "registered: neuron quantities " + neuron_quantities().joined_names(", ") +
+      "; synapse quantities " + synapse_quantities().joined_names(", ") + "; spike quantities " +
+      (spike_quantities().entries().empty() ? std::string("none")
+                                            : spike_quantities().joined_names(", ")) +
+      "; or all | none";
+  for (const auto& part : split(text, ',')) {
+    const std::string name = trim(part);
+    const bool neuron = neuron_quantities().find(name) != nullptr;
+    const bool synapse = synapse_quantities().find(name) != nullptr;
+    if (!neuron && !synapse && spike_quantities().find(name) == nullptr)
+      fail(key, text, "no recorded quantity '" + name + "' (" + kinds + ")");
+    if ((neuron || synapse) && c.dt_rec == 0)
+      fail(key, text, "'" + name + "' is sampled every record.dt_rec steps, and record.dt_rec = 0");
+    if (synapse && !c.record_weight_traces)
+      fail(key, text, "synapse quantity '" + name + "' needs record.weight_traces = true");
+    if (!c.records(name)) c.record_quantities->push_back(name);
+  }
+}
+
 // [record].
 void build_record(const Values& v, Config& c) {
   parse_record_neurons(v, c);
@@ -496,6 +527,7 @@ void build_record(const Values& v, Config& c) {
   c.dt_rec = v.integer("record.dt_rec");
   c.trace_phases = v.choice<TracePhases>("record.trace_phases");
   c.record_weight_traces = v.boolean("record.weight_traces");
+  parse_record_quantities(v, c);
   c.record_synapses = v.auto_boolean("record.synapses");
 }
 

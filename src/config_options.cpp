@@ -172,6 +172,11 @@ constexpr KeySpec kKeysAfterTasks[] = {
     {"record.weight_traces",     boolean,   "",               "true",     "",       may_change,
      "trace the weights of the traced neurons' synapses too (false: u, p and readout only; "
      "a weight trace holds every synapse of every traced neuron at every sample)"},
+    {"record.quantities",        text,      "",               "all",      "",       may_change,
+     "recorded quantities: names from the lists at the end, comma-separated, or all, or none "
+     "(neuron and synapse quantities go to /traces/NAME, spike quantities to /spikes/NAME)",
+     "registered names; a neuron or synapse quantity needs record.dt_rec > 0, a synapse "
+     "quantity record.weight_traces = true"},
     {"record.synapses",          auto_bool, "",               "auto",     "",       may_change,
      "write the synapse list and final synaptic state (auto: true up to 10 million synapses)"},
     {"validation.forced_spikes", text,      "",               "",         "",       may_change,

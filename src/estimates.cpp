@@ -1,8 +1,8 @@
 // What a run needs before it starts, estimated from the configuration (memory, before the
 // network is built) and from the built network (disk space): a run that cannot fit is refused
 // with exit code 2 and one message (D12, D14, D19) instead of failing after hours. The bytes
-// per item are those of the structures they measure (state.hpp, network.cpp, input.cpp,
-// output.cpp), named below.
+// per item come from the structures they measure: the states' checkpoint fields (state.hpp),
+// Network::km2013_table_bytes, InputFile::kLoadBytesPerRow and the Recorder's costs.
 #include "estimates.hpp"
 
 #include <sys/resource.h>
@@ -27,15 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A synapse's state at least (SynapseRows, state.hpp): weight, mean and second moment.
-constexpr double kSynapseBytes = 24.0;
-// One entry of km2013's table of all circuit pairs (network.cpp).
-constexpr double kKm2013PairBytes = 25.0;
-
-// A recorded spike: its step and neuron (8 bytes each) and a double per spike quantity
-// (recordables.hpp).
-double spike_bytes() {
-  return 16.0 + 8.0 * static_cast<double>(spike_quantities().entries().size());
+// A synapse's state (SynapseRows, state.hpp): all of it is in its checkpoint fields.
+double synapse_bytes() {
+  return static_cast<double>(checkpoint_bytes_per_item<SynapseRows>());
 }
 
 // A full disk is known before the run where the files' sizes can be estimated: spikes at
@@ -71,30 +65,32 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
   const double neurons = static_cast<double>(net.n_neurons());
   SpaceNeed need;
   double& bytes = need.output;
-  bytes =
-      static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds * spike_bytes();  // spikes
+  bytes = static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds *
+          seqlearn::Recorder::bytes_per_spike(config);    // spikes
   for (const seqlearn::Phase& phase : config.protocol) {  // input spikes at the phase's rates
     const seqlearn::InputSettings input = config.input_settings(phase);
     if (const auto spikes =
             simulator.input().spikes_in_phase(input, phase.steps, phase.continues)) {
-      bytes += *spikes * 13.0;  // the spikes the task knows in advance (a file's)
+      bytes += *spikes * Recorder::kBytesPerInputSpike;  // known in advance (a file's)
       continue;
     }
     const double rate = std::max(input.r_input_hz, input.use_noise ? input.r_noise_hz : 0.0) * 1.5;
-    bytes += config.n_inputs * rate * static_cast<double>(phase.steps) * config.dt_s() * 13.0;
+    bytes += config.n_inputs * rate * static_cast<double>(phase.steps) * config.dt_s() *
+             Recorder::kBytesPerInputSpike;
   }
-  bytes += steps * 12.0;  // labels
-  // Traces: every recorded quantity (recordables.hpp) per sample, and the synapses' two ends.
-  const double neuron_columns = traced * static_cast<double>(neuron_quantities().entries().size());
-  const double synapse_columns = config.record_weight_traces ? traced * fan_in : 0.0;
-  bytes += samples * 8.0 *
-               (neuron_columns +
-                synapse_columns * static_cast<double>(synapse_quantities().entries().size())) +
-           synapse_columns * 16.0;
-  if (config.writes_synapses(synapses)) bytes += synapses * 40.0;
+  bytes += Recorder::label_bytes(config);
+  // Traces: each chosen quantity per sample (recordables.hpp), and the synapses' two ends.
+  bytes += samples * traced * sizeof(double) * Recorder::values_per_traced_neuron(config, fan_in);
+  if (Recorder::samples_synapses(config)) bytes += traced * fan_in * 2.0 * sizeof(std::uint64_t);
+  // The synapse list: source and target ids and the synapses' state.
+  if (config.writes_synapses(synapses))
+    bytes += synapses * (2.0 * sizeof(std::uint64_t) + synapse_bytes());
   bytes += 2e5;  // metadata, /network, /phases
-  need.checkpoint = synapses * 24.0 + (static_cast<double>(config.n_inputs) + neurons) * 48.0 +
-                    neurons * 24.0 + 1e5;
+  // The checkpoint: every state's checkpoint fields (state.hpp), and the input's position.
+  need.checkpoint = synapses * synapse_bytes() +
+                    (static_cast<double>(config.n_inputs) + neurons) *
+                        static_cast<double>(checkpoint_bytes_per_item<SourceState>()) +
+                    neurons * static_cast<double>(checkpoint_bytes_per_item<NeuronState>()) + 1e5;
   if (config.checkpoint_every_steps > 0) need.checkpoint *= 2.0;
   return need;
 }
@@ -233,18 +229,18 @@ struct Part {
   std::string key, what;
 };
 
-// Synapses (kSynapseBytes each) and km2013's table of circuit pairs.
+// Synapses (SynapseRows) and km2013's table of circuit pairs (Network).
 void add_network_parts(const seqlearn::Config& config, const NetworkSize& n, double ranks,
                        std::vector<Part>& parts) {
   const double input_synapses = n.neurons * config.n_inputs;
   char text[256];
   std::snprintf(text, sizeof text, "%.3g synapses from other circuits", n.recurrent);
-  parts.push_back({n.recurrent * kSynapseBytes / ranks, n.recurrent_key, text});
+  parts.push_back({n.recurrent * synapse_bytes() / ranks, n.recurrent_key, text});
   std::snprintf(text, sizeof text, "%.3g synapses from the input channels", input_synapses);
-  parts.push_back({input_synapses * kSynapseBytes / ranks, "network.n_inputs", text});
+  parts.push_back({input_synapses * synapse_bytes() / ranks, "network.n_inputs", text});
   if (config.connectivity == seqlearn::Connectivity::km2013)
-    parts.push_back({n.circuits * n.circuits * kKm2013PairBytes, "network.grid",
-                     "km2013's table of all circuit pairs (on every rank)"});
+    parts.push_back({Network::km2013_table_bytes(static_cast<std::int64_t>(n.circuits)),
+                     "network.grid", "km2013's table of all circuit pairs (on every rank)"});
 }
 
 // What the input tasks hold (their entries' estimates: frozen patterns, presentation
@@ -258,8 +254,8 @@ void add_input_parts(const seqlearn::Config& config, std::vector<Part>& parts) {
     // Every rank loads the whole file: (step, channel) pairs while reading, then the sorted
     // arrays; the row count is an upper bound taken from the file's size or dataset lengths.
     const double rows = static_cast<double>(seqlearn::input_file_rows_at_most(config));
-    parts.push_back(
-        {rows * 24.0, "input.file", "the spikes and labels of input.file, loaded on every rank"});
+    parts.push_back({rows * InputFile::kLoadBytesPerRow, "input.file",
+                     "the spikes and labels of input.file, loaded on every rank"});
   }
 }
 
@@ -268,28 +264,24 @@ void add_recording_parts(const seqlearn::Config& config, const NetworkSize& n, d
                          double steps, std::vector<Part>& parts) {
   const double circuits = n.circuits, neurons = n.neurons, recurrent = n.recurrent;
   parts.push_back(
-      {steps * 12.0, "run.protocol", "rank 0's labels per step (two streams) and sequence ids"});
-  parts.push_back({circuits * config.r_max_hz * steps * config.dt_s() * spike_bytes() / ranks,
+      {Recorder::label_bytes(config), "run.protocol",
+       "rank 0's labels per step (" + input_labels().joined_names(", ") + ") and task targets"});
+  parts.push_back({circuits * config.r_max_hz * steps * config.dt_s() *
+                       Recorder::bytes_per_spike(config) / ranks,
                    "run.protocol", "the recorded spikes"});
   if (config.dt_rec > 0) {
-    // Per sample and traced neuron: each neuron quantity, and with weight traces each synapse
-    // quantity of its whole row (recordables.hpp).
+    // Per sample and traced neuron: each recorded neuron quantity, and with weight traces each
+    // recorded synapse quantity of its whole row (recordables.hpp, record.quantities).
     const double row = config.n_inputs + (recurrent / std::max(1.0, neurons)) * config.p_conn;
-    const double per_neuron =
-        static_cast<double>(neuron_quantities().entries().size()) +
-        (config.record_weight_traces
-             ? row * static_cast<double>(synapse_quantities().entries().size())
-             : 0.0);
+    const bool synapses = Recorder::samples_synapses(config);
     parts.push_back({traced_steps(config) / static_cast<double>(config.dt_rec) *
-                         traced_neurons(config, neurons) / ranks * per_neuron * 8.0,
-                     config.record_weight_traces ? "record.weight_traces" : "record.dt_rec",
-                     config.record_weight_traces
-                         ? "the traces (" + neuron_quantities().joined_names(", ") +
-                               " of each traced neuron and " +
-                               synapse_quantities().joined_names(", ") +
-                               " of every synapse onto it at every sample; record.dt_rec, "
-                               "record.neurons)"
-                         : "the traces (record.dt_rec, record.neurons)"});
+                         traced_neurons(config, neurons) / ranks *
+                         Recorder::values_per_traced_neuron(config, row) * sizeof(double),
+                     synapses ? "record.weight_traces" : "record.dt_rec",
+                     synapses ? "the traces (the neuron quantities of each traced neuron and the "
+                                "synapse quantities of every synapse onto it at every sample; "
+                                "record.dt_rec, record.neurons, record.quantities)"
+                              : "the traces (record.dt_rec, record.neurons, record.quantities)"});
   }
 }
 

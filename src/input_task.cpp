@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "config_options.hpp"
+#include "seqlearn/recordables.hpp"
 #include "seqlearn/text.hpp"
 
 namespace seqlearn {
@@ -59,7 +60,8 @@ void invalid_value(const std::string& key, const std::string& value, const std::
 }
 
 void check_target_names(const Registry<TaskEntry>& tasks) {
-  std::vector<std::string> taken = {"spikes", "pattern_id", "sequence_id"};
+  std::vector<std::string> taken = input_labels().names();  // recordables.hpp
+  taken.push_back("spikes");
   for (const auto& [task_name, entry] : tasks.entries()) {
     if (!entry.targets) continue;
     const std::string& task = task_name;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>  // program_invocation_short_name (GNU)
 #include <chrono>
@@ -46,7 +47,9 @@ volatile std::sig_atomic_t g_signal = 0;
 // Rank 0 says at once, from the handler (write(2) is async-signal-safe), what a stop request
 // does, so that a launcher that kills the ranks before they are done (mpirun: SIGKILL
 // odls_base_sigkill_timeout s after SIGTERM) leaves a log that says which checkpoint is valid.
-const char kStopNote[] = "seqlearn_mpi: stop requested: stopping at the next exchange interval\n";
+// The short note until then, with the program's name (set before the handlers are installed).
+char g_early_note[256];
+std::size_t g_early_note_length = 0;
 char g_stop_note[1024];                          // the full note, once the files are known
 std::atomic<std::size_t> g_stop_note_length{0};  // 0 until g_stop_note is complete
 std::atomic<bool> g_stop_note_written{false};
@@ -58,12 +61,20 @@ extern "C" void on_stop_signal(int signal_number) {
   if (g_speaks && !g_stop_note_written.exchange(true)) {
     const std::size_t length = g_stop_note_length.load();
     const ssize_t ignored =
-        length > 0 ? write(2, g_stop_note, length) : write(2, kStopNote, sizeof kStopNote - 1);
+        length > 0 ? write(2, g_stop_note, length) : write(2, g_early_note, g_early_note_length);
     (void)ignored;
   }
 }
 
 void install_stop_handlers() {
+  if (g_early_note_length == 0) {
+    const int length = std::snprintf(g_early_note, sizeof g_early_note,
+                                     "%.200s: stop requested: stopping at the next exchange "
+                                     "interval\n",
+                                     program_invocation_short_name);
+    g_early_note_length =
+        static_cast<std::size_t>(std::clamp(length, 0, static_cast<int>(sizeof g_early_note) - 1));
+  }
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
@@ -121,7 +132,8 @@ const char* signal_name(int signal_number) {
 // read it: set while g_stop_note_length is 0, published by storing the length).
 void prepare_stop_note(const seqlearn::Config& config) {
   std::string note =
-      "seqlearn_mpi: stop requested: the ranks stop at the next exchange interval and write the "
+      std::string(program_invocation_short_name) +
+      ": stop requested: the ranks stop at the next exchange interval and write the "
       "checkpoint " +
       config.checkpoint_file + " (via " + config.checkpoint_file +
       ".partial; an earlier checkpoint of that name stays valid until the new one is complete), "
@@ -214,19 +226,19 @@ void warn_if_threads_share_cores(const seqlearn::Simulator& simulator,
   const std::string fix = seqlearn::launch_hint(comm.size(), static_cast<int>(threads), share);
   if (piled_ranks > 0) {
     std::fprintf(stderr,
-                 "seqlearn_mpi: warning: %.0f ranks of a node start their threads on the same "
+                 "%s: warning: %.0f ranks of a node start their threads on the same "
                  "OpenMP place (OMP_PROC_BIND or OMP_PLACES is set, and the ranks may run on the "
                  "same cores): they share its processors. Set OMP_PROC_BIND=false, or give each "
                  "rank cores of its own: %s\n",
-                 piled_ranks, fix.c_str());
+                 program_invocation_short_name, piled_ranks, fix.c_str());
     return;
   }
   if (crowded > 0) {
     std::fprintf(stderr,
-                 "seqlearn_mpi: warning: more ranks of a node than the cores they may run on "
+                 "%s: warning: more ranks of a node than the cores they may run on "
                  "(up to %.0f ranks share their CPU affinities) while the node has others: they "
                  "take turns on those cores; %s\n",
-                 sharing_ranks, fix.c_str());
+                 program_invocation_short_name, sharing_ranks, fix.c_str());
     return;
   }
   if (short_of_cores == 0) return;
@@ -238,16 +250,17 @@ void warn_if_threads_share_cores(const seqlearn::Simulator& simulator,
           : "a rank may run on only " + std::to_string(static_cast<int>(fewest_cores)) +
                 " core(s) (its CPU affinity)";
   std::fprintf(stderr,
-               "seqlearn_mpi: warning: %.0f threads per rank, but %s: threads beyond that share "
+               "%s: warning: %.0f threads per rank, but %s: threads beyond that share "
                "cores and gain nothing; %s\n",
-               threads, why.c_str(), fix.c_str());
+               program_invocation_short_name, threads, why.c_str(), fix.c_str());
 }
 
 // --help or --version, on rank 0.
 int show_help_or_version(const seqlearn::Invocation& invocation, seqlearn::Communicator& comm) {
   if (comm.rank() == 0)
-    std::cout << (invocation.show_help ? invocation.help_text
-                                       : "seqlearn_mpi " SEQLEARN_VERSION "\n");
+    std::cout << (invocation.show_help
+                      ? invocation.help_text
+                      : std::string(program_invocation_short_name) + " " SEQLEARN_VERSION "\n");
   return 0;
 }
 
@@ -285,8 +298,9 @@ double finish_building(seqlearn::Simulator& simulator, const seqlearn::Config& c
   seqlearn::check_space(config, simulator, comm);
   const double build_s = comm.max(seconds_since(build_start));
   if (comm.rank() == 0 && restoring)
-    std::fprintf(stderr, "seqlearn_mpi: restored '%s' at step %lld; running %s\n",
-                 invocation.restore_path.c_str(), static_cast<long long>(simulator.first_step()),
+    std::fprintf(stderr, "%s: restored '%s' at step %lld; running %s\n",
+                 program_invocation_short_name, invocation.restore_path.c_str(),
+                 static_cast<long long>(simulator.first_step()),
                  config.resolved_protocol_text().c_str());
   return build_s;
 }
@@ -320,8 +334,9 @@ Simulated simulate(seqlearn::Simulator& simulator, const seqlearn::Config& confi
   });
   const bool stopped = outcome == seqlearn::Simulator::Outcome::stopped;
   if (stopped && root)
-    std::fprintf(stderr, "seqlearn_mpi: checkpoint written to %s; writing the output %s\n",
-                 config.checkpoint_file.c_str(), config.output_file.c_str());
+    std::fprintf(stderr, "%s: checkpoint written to %s; writing the output %s\n",
+                 program_invocation_short_name, config.checkpoint_file.c_str(),
+                 config.output_file.c_str());
   g_stage = "writing the output";
   return {stopped, comm.max(seconds_since(run_start))};
 }
@@ -340,10 +355,11 @@ int write_and_report(const seqlearn::Config& config, const seqlearn::Simulator& 
   if (comm.rank() == 0)
     std::fprintf(
         stderr,
-        "seqlearn_mpi: stopped on request (%s) at step %lld (%.3f s of model time); checkpoint "
+        "%s: stopped on request (%s) at step %lld (%.3f s of model time); checkpoint "
         "written to %s and output to %s.\nResume with: mpirun -n %d %s --restore %s "
         "--output NEW_OUTPUT.h5\n",
-        signal_name(g_signal), static_cast<long long>(simulator.steps_done()),
+        program_invocation_short_name, signal_name(g_signal),
+        static_cast<long long>(simulator.steps_done()),
         static_cast<double>(simulator.steps_done()) * config.dt_s(), config.checkpoint_file.c_str(),
         config.output_file.c_str(), comm.size(),
         // the program that ran: one built with plug-ins (docs/extending.md) must restore it
@@ -401,18 +417,18 @@ int main(int argc, char** argv) {
     // handler below.
     g_stop_note_written.store(true);
     // Every rank reaches this with the same error; rank 0 speaks for all of them.
-    if (rank == 0) std::cerr << "seqlearn_mpi: error: " << e.what() << "\n";
+    if (rank == 0) std::cerr << program_invocation_short_name << ": error: " << e.what() << "\n";
     return 2;
   } catch (const seqlearn::DivergenceError& e) {
     g_stop_note_written.store(true);
     // Every rank learns of it in the same exchange and stops; nothing is written.
-    if (rank == 0) std::cerr << "seqlearn_mpi: error: " << e.what() << "\n";
+    if (rank == 0) std::cerr << program_invocation_short_name << ": error: " << e.what() << "\n";
     return 1;
   } catch (const std::bad_alloc& e) {
     g_stop_note_written.store(true);
     // Only this rank knows: say what was being done and what the estimate was, then abort.
-    std::cerr << "seqlearn_mpi: rank " << rank << ": fatal error: out of memory while " << g_stage
-              << " (" << e.what() << ")";
+    std::cerr << program_invocation_short_name << ": rank " << rank
+              << ": fatal error: out of memory while " << g_stage << " (" << e.what() << ")";
     if (g_memory.bytes > 0)
       std::cerr << "; the estimate was " << seqlearn::gigabytes(g_memory.bytes)
                 << " per rank, largest part " << g_memory.what << " ("
@@ -423,8 +439,8 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::exception& e) {
     g_stop_note_written.store(true);
-    std::cerr << "seqlearn_mpi: rank " << rank << ": fatal error while " << g_stage << ": "
-              << e.what() << "\n";
+    std::cerr << program_invocation_short_name << ": rank " << rank << ": fatal error while "
+              << g_stage << ": " << e.what() << "\n";
     if (comm) comm->abort(1);
     return 1;
   }

@@ -61,13 +61,23 @@ std::int64_t Network::circuit_of(std::uint64_t neuron) const {
 // docs/model.md 1, rule km2013: repeat { d ~ Exp(mean 1/lambda); pick uniformly an ordered pair (A,
 // B) with d-1 < dist(A,B) <= d+1 (A = B included, then nothing is marked) } until n_conn distinct
 // pairs A != B are marked. Pairs sorted by distance make each draw a binary search.
+namespace {
+struct Km2013Pair {
+  double distance;
+  std::uint32_t from, to;
+};
+}  // namespace
+
+// Per ordered pair: the pair, its distance again (the binary search's array) and its mark.
+double Network::km2013_table_bytes(std::int64_t circuits) {
+  const auto n = static_cast<double>(circuits);
+  return n * n * static_cast<double>(sizeof(Km2013Pair) + sizeof(double) + sizeof(char));
+}
+
 void Network::build_km2013(const Config& config) {
   const std::int64_t n = config.n_circuits();
   const std::int64_t target = std::min<std::int64_t>(config.n_conn, n * (n - 1));
-  struct Pair {
-    double distance;
-    std::uint32_t from, to;
-  };
+  using Pair = Km2013Pair;
   std::vector<Pair> pairs;
   pairs.reserve(static_cast<std::size_t>(n * n));
   for (std::int64_t a = 0; a < n; ++a) {

@@ -118,13 +118,20 @@ void write_inputs(H5File& file, const Simulator& sim, const Record& rec, Communi
   write_from_root(file, "/input/spikes/step", rec.input_step, comm);
   write_from_root(file, "/input/spikes/channel", rec.input_channel, comm);
   write_from_root(file, "/input/spikes/from_pattern", rec.input_from_pattern, comm);
-  {
-    // [T, 2]: column 0 = stream 1, column 1 = stream 2 (docs/output.md).
-    const std::uint64_t rows = comm.rank() == 0 ? rec.pattern_id.size() / 2 : 0;
-    const std::uint64_t all = comm.max(rows);
-    file.write_matrix("/input/pattern_id", rec.pattern_id.data(), all, 2, 0, rows, 0, 2);
+  for (std::size_t l = 0; l < rec.label_names.size(); ++l) {  // recordables.hpp input_labels
+    // [T] or [T, width] (pattern_id: column 0 = stream 1, column 1 = stream 2); a restored run
+    // starts at its checkpoint's step: row i is step first_step + i.
+    const std::string name = "/input/" + rec.label_names[l];
+    const std::uint64_t width = input_labels().find(rec.label_names[l])->width;
+    if (width == 1) {
+      write_from_root(file, name, rec.labels[l], comm);
+    } else {
+      const std::uint64_t rows = comm.rank() == 0 ? rec.labels[l].size() / width : 0;
+      const std::uint64_t all = comm.max(rows);
+      file.write_matrix(name, rec.labels[l].data(), all, width, 0, rows, 0, width);
+    }
+    file.attribute(name, "first_step", rec.first_step);
   }
-  write_from_root(file, "/input/sequence_id", rec.sequence_id, comm);
   for (const auto& [task, entry] : input_tasks().entries()) {
     if (!entry.targets || !sim.config().uses_task(task)) continue;
     // The task's targets (input_task.hpp): from /input/NAME/step[i] on, they are value[i].
@@ -141,9 +148,6 @@ void write_inputs(H5File& file, const Simulator& sim, const Record& rec, Communi
     file.units(group + "/step", "steps");
     file.units(group + "/value", entry.targets->unit);
   }
-  // A restored run starts at its checkpoint's step: pattern_id[i] is step first_step + i.
-  file.attribute("/input/pattern_id", "first_step", rec.first_step);
-  file.attribute("/input/sequence_id", "first_step", rec.first_step);
   file.units("/input/spikes/step", "steps");
 }
 

@@ -34,12 +34,34 @@ Registry<NeuronQuantity>& spike_quantities() {
   return quantities;
 }
 
+Registry<InputLabel>& input_labels() {
+  static Registry<InputLabel> labels = [] {
+    Registry<InputLabel> built_in;
+    built_in.add("pattern_id", {"pattern id, xor half or file label of streams 1 and 2", 2,
+                                [](const InputStep& in, std::int32_t* row) {
+                                  row[0] = in.pattern_id;
+                                  row[1] = in.pattern_id_2;
+                                }});
+    built_in.add("sequence_id",
+                 {"the pattern task's sequence", 1,
+                  [](const InputStep& in, std::int32_t* row) { row[0] = in.sequence_id; }});
+    return built_in;
+  }();
+  return labels;
+}
+
 void check_quantity_names(const Registry<NeuronQuantity>& neuron,
                           const Registry<SynapseQuantity>& synapse,
-                          const Registry<NeuronQuantity>& at_spikes) {
+                          const Registry<NeuronQuantity>& at_spikes,
+                          const Registry<InputLabel>& labels) {
   const auto refuse = [](const std::string& kind, const std::string& name, const std::string& why) {
     throw std::logic_error(kind + " '" + name + "': " + why + " (docs/extending.md)");
   };
+  for (const auto& [name, label] : labels.entries()) {
+    if (!is_dataset_name(name) || name == "spikes")
+      refuse("input label", name, "not a dataset name in /input");
+    if (label.width == 0) refuse("input label", name, "width 0");
+  }
   for (const auto& name : at_spikes.names()) {
     if (!is_dataset_name(name)) refuse("spike quantity", name, "not a dataset name");
     if (name == "step" || name == "neuron")

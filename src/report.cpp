@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>  // program_invocation_short_name (GNU)
 #include <cstdio>
 
 #include "seqlearn/version.hpp"
@@ -24,11 +25,10 @@ void print_progress(std::int64_t done, std::int64_t total, double dt_ms, double 
   const double rtf = simulated_s > 0 ? wall_s / simulated_s : 0.0;
   const double eta =
       done > 0 ? wall_s * static_cast<double>(total - done) / static_cast<double>(done) : 0.0;
-  std::fprintf(
-      stderr,
-      "seqlearn_mpi: %5.1f%%  %.1f of %.1f s simulated  real-time factor %.4f  ETA %.0f s\n",
-      100.0 * static_cast<double>(done) / static_cast<double>(total), simulated_s,
-      static_cast<double>(total) * dt_ms * 1e-3, rtf, eta);
+  std::fprintf(stderr, "%s: %5.1f%%  %.1f of %.1f s simulated  real-time factor %.4f  ETA %.0f s\n",
+               program_invocation_short_name,
+               100.0 * static_cast<double>(done) / static_cast<double>(total), simulated_s,
+               static_cast<double>(total) * dt_ms * 1e-3, rtf, eta);
 }
 
 RunInfo collect_run_info(const Simulator& simulator, Communicator& comm, const RunTimes& times,
@@ -86,11 +86,11 @@ void print_summary(const Config& config, const Simulator& simulator, Communicato
   const auto& net = simulator.network();
   const auto neurons = static_cast<double>(std::max<std::uint64_t>(net.n_neurons(), 1));
   std::printf(
-      "seqlearn_mpi %s: %d rank(s) x %d thread(s) (%s); %lld circuits, %llu neurons, %.0f "
+      "%s %s: %d rank(s) x %d thread(s) (%s); %lld circuits, %llu neurons, %.0f "
       "synapses\n",
-      SEQLEARN_VERSION, comm.size(), simulator.threads(), simulator.thread_choice().why.c_str(),
-      static_cast<long long>(net.n_circuits()), static_cast<unsigned long long>(net.n_neurons()),
-      info["synapses"]);
+      program_invocation_short_name, SEQLEARN_VERSION, comm.size(), simulator.threads(),
+      simulator.thread_choice().why.c_str(), static_cast<long long>(net.n_circuits()),
+      static_cast<unsigned long long>(net.n_neurons()), info["synapses"]);
   std::printf("simulated %.3f s in %.3f s: real-time factor %.5f (build %.3f s, output %.3f s)\n",
               simulated_s, simulate_s, info["real_time_factor"], build_s, output_s);
   std::printf("time split (max over ranks): compute %.3f s, exchange %.3f s, output %.3f s\n",

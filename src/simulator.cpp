@@ -600,7 +600,7 @@ void Simulator::finish_step(std::int64_t n) {
   }
   arrivals.clear();
   if (config_.dt_rec > 0 && n % config_.dt_rec == 0 && position_.trace_phase &&
-      config_.record_weight_traces)
+      recorder_.records_synapses())
     recorder_.record_synapses(state_.synapses, domain_, [&](std::uint64_t k) {
       return router_.neuron_row_sources(k, domain_.circuit_of_neuron(k));
     });

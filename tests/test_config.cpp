@@ -115,6 +115,7 @@ TEST(Config, MemberInitialisersAreTheTableDefaults) {
   EXPECT_SAME(dt_rec);
   EXPECT_SAME(trace_phases);
   EXPECT_SAME(record_weight_traces);
+  EXPECT_SAME(record_quantities);
   EXPECT_SAME(record_synapses);
   EXPECT_SAME(forced_spikes_file);
   EXPECT_SAME(output_file);
@@ -134,8 +135,7 @@ TEST(Config, ChoicesMapToTheirEnumerators) {
   EXPECT_EQ(make_config({{"network.boundary", "periodic"}}).boundary, Boundary::periodic);
   EXPECT_EQ(make_config({{"network.initial_weights", "log_uniform"}}).initial_weights,
             InitialWeights::log_uniform);
-  EXPECT_EQ(make_config({{"plasticity.schedule", "inverse_time"}}).schedule,
-            "inverse_time");
+  EXPECT_EQ(make_config({{"plasticity.schedule", "inverse_time"}}).schedule, "inverse_time");
   EXPECT_EQ(make_config({{"plasticity.schedule", "constant"}}).schedule, "constant");
   EXPECT_EQ(make_config({{"record.trace_phases", "test"}}).trace_phases, TracePhases::test);
   EXPECT_EQ(make_config({{"record.trace_phases", "pattern_test"}}).trace_phases,
@@ -475,8 +475,7 @@ TEST(Config, UnknownKeySuggestsTheNearestKey) {
   } catch (const ConfigError& e) {
     message = e.what();
   }
-  EXPECT_NE(message.find("network.gird'; did you mean 'network.grid'?"),
-            std::string::npos)
+  EXPECT_NE(message.find("network.gird'; did you mean 'network.grid'?"), std::string::npos)
       << message;
   try {
     parse({"--network.gird=3x3"});
@@ -528,4 +527,34 @@ TEST(Text, ByteOrderMarkRemovedOnlyAtTheStart) {
   std::string inside = "a\xEF\xBB\xBF";
   seqlearn::strip_byte_order_mark(inside);
   EXPECT_EQ(inside, "a\xEF\xBB\xBF");
+}
+
+// record.quantities: all (every registered quantity), none, or names, each recorded where its
+// kind is; a name that would not be recorded, or no name at all, is refused naming the key.
+TEST(Config, RecordQuantitiesSelectsRegisteredNames) {
+  EXPECT_FALSE(make_config({}).record_quantities.has_value());
+  EXPECT_TRUE(make_config({}).records("weight"));
+  const Config none = make_config({{"record.quantities", "none"}});
+  ASSERT_TRUE(none.record_quantities.has_value());
+  EXPECT_TRUE(none.record_quantities->empty());
+  EXPECT_FALSE(none.records("u"));
+  const Config some = make_config({{"record.quantities", " p, weight ,p"}});
+  EXPECT_EQ(*some.record_quantities, (std::vector<std::string>{"p", "weight"}));
+  EXPECT_TRUE(some.records("p"));
+  EXPECT_FALSE(some.records("u"));
+  for (const auto& [overrides, why] :
+       std::vector<std::pair<std::vector<std::pair<std::string, std::string>>, std::string>>{
+           {{{"record.quantities", "u,voltage"}}, "no recorded quantity 'voltage'"},
+           {{{"record.quantities", "u,,p"}}, "no recorded quantity ''"},
+           {{{"record.quantities", ""}}, "expected all, none or names"},
+           {{{"record.quantities", "ALL"}}, "no recorded quantity 'ALL'"},
+           {{{"record.quantities", "u"}, {"record.dt_rec", "0"}}, "record.dt_rec = 0"},
+           {{{"record.quantities", "weight"}, {"record.weight_traces", "false"}},
+            "needs record.weight_traces = true"}}) {
+    const std::string message = error_of(overrides);
+    EXPECT_NE(message.find("record.quantities"), std::string::npos) << message;
+    EXPECT_NE(message.find(why), std::string::npos) << message;
+  }
+  // The defaults of the other keys leave out nothing: all of them with dt_rec = 0 is fine.
+  EXPECT_EQ(error_of({{"record.dt_rec", "0"}, {"record.weight_traces", "false"}}), "");
 }

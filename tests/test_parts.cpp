@@ -380,3 +380,34 @@ TEST(Simulator, CheckpointsGoThroughTheInstalledWriter) {
 
 }  // namespace
 }  // namespace seqlearn
+
+// The sizes the estimates take from the structures (src/estimates.cpp), worked by hand: a state's
+// checkpoint fields, km2013's pair table, and what the recorder keeps per spike, step and sample.
+TEST(Estimates, SizesComeFromTheStructures) {
+  using seqlearn::checkpoint_bytes_per_item;
+  EXPECT_EQ(checkpoint_bytes_per_item<seqlearn::SynapseRows>(), 24u);  // w, S, Q
+  EXPECT_EQ(checkpoint_bytes_per_item<seqlearn::SourceState>(), 40u);  // e, ê, R, u, last spike
+  EXPECT_EQ(checkpoint_bytes_per_item<seqlearn::NeuronState>(), 24u);  // the sums, x
+  EXPECT_EQ(seqlearn::Network::km2013_table_bytes(10), 100.0 * (16 + 8 + 1));
+  EXPECT_EQ(seqlearn::Recorder::kBytesPerInputSpike, 13.0);
+
+  using seqlearn::Recorder;
+  const auto with = [](std::vector<std::pair<std::string, std::string>> overrides) {
+    overrides.emplace_back("run.protocol", "train:100,test:50:multi");
+    return seqlearn::make_config(overrides);
+  };
+  const seqlearn::Config all = with({{"input.multi_groups", "3"}});
+  EXPECT_EQ(Recorder::bytes_per_spike(all), 16.0);  // step, neuron; no spike quantity built in
+  // 150 steps x 3 int32 labels, and multi's targets: at most a step and 3 rates per step of its
+  // 50 steps.
+  EXPECT_EQ(Recorder::label_bytes(all), 150.0 * 12 + 50.0 * (8 + 3 * 8));
+  EXPECT_TRUE(Recorder::samples_synapses(all));
+  EXPECT_EQ(Recorder::values_per_traced_neuron(all, 10.0), 3.0 + 10.0);  // u, p, readout; weight
+  const seqlearn::Config p_only = with({{"record.quantities", "p"}});
+  EXPECT_FALSE(Recorder::samples_synapses(p_only));
+  EXPECT_EQ(Recorder::values_per_traced_neuron(p_only, 10.0), 1.0);
+  const seqlearn::Config no_weights = with({{"record.weight_traces", "false"}});
+  EXPECT_FALSE(Recorder::samples_synapses(no_weights));
+  EXPECT_EQ(Recorder::values_per_traced_neuron(no_weights, 10.0), 3.0);
+  EXPECT_EQ(Recorder::values_per_traced_neuron(with({{"record.quantities", "none"}}), 10.0), 0.0);
+}

@@ -560,3 +560,40 @@ TEST(Recording, TracePhasesPatternTestSkipsXorTests) {
   EXPECT_EQ(r.trace_steps, expected);
   EXPECT_EQ(r.trace("p").size(), expected.size() * r.trace_neurons.size());
 }
+
+// record.quantities: only the named quantities are recorded, and each holds what the run with
+// every quantity holds (the choice changes what is kept, never the dynamics); without a synapse
+// quantity the synapses are not sampled at all.
+TEST(Recording, RecordQuantitiesKeepsOnlyTheNamedOnes) {
+  const std::vector<std::pair<std::string, std::string>> base = {
+      {"network.grid", "2x2"}, {"run.protocol", "train:60,test:20"}, {"record.dt_rec", "3"}};
+  auto with = [&](const std::string& quantities) {
+    auto overrides = base;
+    overrides.emplace_back("record.quantities", quantities);
+    return seqlearn::make_config(overrides);
+  };
+  auto comm = seqlearn::make_local_communicator();
+  const Config all_config = seqlearn::make_config(base);
+  Simulator all(all_config, *comm, seqlearn::load_simulator_inputs(all_config));
+  all.run();
+  const Config p_config = with("p");
+  Simulator p_only(p_config, *comm, seqlearn::load_simulator_inputs(p_config));
+  p_only.run();
+  const auto& r = p_only.record();
+  EXPECT_EQ(r.trace_names, std::vector<std::string>{"p"});
+  EXPECT_TRUE(r.synapse_trace_names.empty());
+  EXPECT_TRUE(r.trace_weight_pre.empty());
+  EXPECT_THROW(r.trace("u"), std::out_of_range);
+  ASSERT_FALSE(r.trace("p").empty());
+  EXPECT_EQ(r.trace("p"), all.record().trace("p"));
+  EXPECT_EQ(r.spike_step, all.record().spike_step);
+  EXPECT_EQ(r.spike_neuron, all.record().spike_neuron);
+  EXPECT_EQ(p_only.weights(), all.weights());
+
+  const Config weight_config = with("weight");
+  Simulator weight_only(weight_config, *comm, seqlearn::load_simulator_inputs(weight_config));
+  weight_only.run();
+  EXPECT_TRUE(weight_only.record().trace_names.empty());
+  EXPECT_EQ(weight_only.record().synapse_trace("weight"), all.record().synapse_trace("weight"));
+  EXPECT_EQ(weight_only.record().trace_weight_pre, all.record().trace_weight_pre);
+}

@@ -5,6 +5,7 @@
 // simulated: a bad one throws ConfigError naming the key and what is allowed (exit code 2).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -151,6 +152,14 @@ struct Config {
   std::int64_t dt_rec = 100;
   TracePhases trace_phases = TracePhases::all;
   bool record_weight_traces = true;
+  // record.quantities: the names of the recorded quantities (recordables.hpp); empty optional:
+  // "all", every registered one. Each is recorded where its kind is: neuron quantities when
+  // traces are (record.dt_rec), synapse quantities with record.weight_traces too.
+  std::optional<std::vector<std::string>> record_quantities;
+  bool records(const std::string& quantity) const {
+    return !record_quantities || std::find(record_quantities->begin(), record_quantities->end(),
+                                           quantity) != record_quantities->end();
+  }
   std::optional<bool> record_synapses;  // empty: auto (on up to kAutoSynapseLimit synapses)
   static constexpr double kAutoSynapseLimit = 1e7;
   bool writes_synapses(double total_synapses) const {

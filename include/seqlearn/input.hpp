@@ -43,6 +43,11 @@ struct InputFile {
 
   // Spikes replayed in the first `steps` steps of a phase (the file repeats).
   std::uint64_t spikes_in_first(std::int64_t steps) const;
+
+  // Memory per row of the file while it is loaded (the estimates): the (step, value) pair read
+  // (input_files.cpp), then its place in the arrays above.
+  static constexpr double kLoadBytesPerRow =
+      2 * sizeof(std::int64_t) + sizeof(std::int64_t) + sizeof(std::uint32_t);
 };
 
 // The file sources that the protocol's file phases replay (their settings' file, label file

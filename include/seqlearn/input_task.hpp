@@ -150,7 +150,7 @@ struct TaskEntry {
 Registry<TaskEntry>& input_tasks();
 
 // Each task's targets are /input/NAME: NAME must be a dataset name, neither one of /input's own
-// (spikes, pattern_id, sequence_id) nor another task's, and the entry must say their width.
+// (spikes, the labels of recordables.hpp) nor another task's, and the entry must say their width.
 // Throws std::logic_error naming the task (checked before a run starts).
 void check_target_names(const Registry<TaskEntry>& tasks = input_tasks());
 

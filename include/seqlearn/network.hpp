@@ -32,6 +32,10 @@ class Network {
  public:
   Network(const Config& config, int n_ranks);
 
+  // The memory km2013's table of all ordered circuit pairs takes while the network is built
+  // (on every rank), for the estimates.
+  static double km2013_table_bytes(std::int64_t circuits);
+
   std::int64_t n_circuits() const { return static_cast<std::int64_t>(circuit_size_.size()); }
   std::uint64_t n_neurons() const { return first_neuron_.back(); }
   int n_inputs() const { return n_inputs_; }

@@ -19,7 +19,7 @@
 namespace seqlearn {
 
 struct Record {
-  std::int64_t first_step = 0;  // step of pattern_id[0] (a restored run starts later)
+  std::int64_t first_step = 0;  // step of each label's first row (a restored run starts later)
   std::vector<std::int64_t> spike_step;
   std::vector<std::uint64_t> spike_neuron;
   // Per spike quantity (recordables.hpp), in registry order: one value per spike, as above.
@@ -28,8 +28,9 @@ struct Record {
   std::vector<std::int64_t> input_step;
   std::vector<std::uint32_t> input_channel;
   std::vector<std::uint8_t> input_from_pattern;
-  std::vector<std::int32_t> pattern_id;   // [T][2]: per step, streams 1 and 2
-  std::vector<std::int32_t> sequence_id;  // per step
+  // Per input label (recordables.hpp), in registry order: [T][its width], on rank 0.
+  std::vector<std::string> label_names;
+  std::vector<std::vector<std::int32_t>> labels;
   // Per task with targets (input_task.hpp TaskTargets), by the task's name: the steps where a
   // row of targets starts, and the rows, [steps][width].
   struct Targets {
@@ -53,6 +54,8 @@ struct Record {
   const std::vector<double>& trace(const std::string& name) const;
   // The samples of synapse quantity `name` (std::out_of_range if it is not recorded).
   const std::vector<double>& synapse_trace(const std::string& name) const;
+  // The rows of input label `name` (std::out_of_range if no label has that name).
+  const std::vector<std::int32_t>& label(const std::string& name) const;
 };
 
 class Recorder {
@@ -102,6 +105,25 @@ class Recorder {
           record_.synapse_traces[q].push_back(synapse_quantities_[q]->value(synapses, i));
   }
 
+  // What recording costs, from what a Record holds, for the estimates (src/estimates.cpp):
+  // a network spike (its step, its neuron and each chosen spike quantity);
+  static double bytes_per_spike(const Config& config);
+  // an input spike (step, channel, from_pattern);
+  static constexpr double kBytesPerInputSpike =
+      sizeof(std::int64_t) + sizeof(std::uint32_t) + sizeof(std::uint8_t);
+  // rank 0's labels and the tasks' targets over the whole protocol;
+  static double label_bytes(const Config& config);
+  // the doubles of one sample of a traced neuron whose row has `row_length` synapses: each
+  // chosen neuron quantity and, with weight traces, each chosen synapse quantity per synapse.
+  static double values_per_traced_neuron(const Config& config, double row_length);
+  // Whether a traced neuron's synapses are sampled (then /traces/weight_pre and weight_post
+  // hold one source and one target per synapse).
+  static bool samples_synapses(const Config& config);
+
+  // Whether any synapse quantity is recorded (record.weight_traces, record.quantities): the
+  // traced neurons' synapses are sampled only then.
+  bool records_synapses() const { return records_synapses_; }
+
   const Record& record() const { return record_; }
 
  private:
@@ -114,7 +136,9 @@ class Recorder {
   std::vector<const NeuronQuantity*> quantities_;           // as record_.trace_names
   std::vector<const SynapseQuantity*> synapse_quantities_;  // as record_.synapse_trace_names
   std::vector<const NeuronQuantity*> spike_quantities_;     // as record_.spike_value_names
-  std::map<std::string, std::uint64_t> target_widths_;      // per task with targets in the run
+  std::vector<const InputLabel*> labels_;                   // as record_.label_names
+  bool records_synapses_ = false;
+  std::map<std::string, std::uint64_t> target_widths_;  // per task with targets in the run
 };
 
 }  // namespace seqlearn

@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #if defined(__linux__)
@@ -171,6 +173,19 @@ struct SynapseRows {
     f("variance_tracking_second_moment", self.variance_tracking_second_moment, Valid::finite);
   }
 };
+
+// The bytes that one item of State (a source, a neuron, a synapse) holds in its checkpoint
+// fields, which are all of a synapse's state: what the memory and disk estimates count per item
+// (src/estimates.cpp), so that a field added to a state is counted without more code.
+template <class State>
+std::size_t checkpoint_bytes_per_item() {
+  State none{};
+  std::size_t bytes = 0;
+  State::checkpoint_fields(none, [&](const char*, const auto& values, auto) {
+    bytes += sizeof(typename std::decay_t<decltype(values)>::value_type);
+  });
+  return bytes;
+}
 
 // One rank's whole model state, with the fixed STP parameters its sources' resets start from.
 struct ModelState {

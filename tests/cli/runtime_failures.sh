@@ -144,6 +144,22 @@ code=$?
 check "D12 weight traces of every neuron beyond memory: exit 2 (got $code)" test $code -eq 2
 check "D12: names record.weight_traces" \
   grep -q "seqlearn_mpi: error: record.weight_traces: the run needs about [0-9.]* GB of memory per rank" d12b.log
+# The estimate counts only the quantities record.quantities chooses: the same traces without the
+# weights fit (about 50 MB of traces) and run; with them they would not.
+(ulimit -v 2000000; timeout $limit mpirun -n 2 --oversubscribe "$binary" --network.grid 5x5 \
+  --network.k_max 25 --record.neurons all --record.dt_rec 1 --run.protocol train:10000 \
+  --output d12c.h5) >d12c.log 2>&1
+code=$?
+check "D12 weight traces for 10 s: still beyond memory (got $code)" test $code -eq 2
+(ulimit -v 2000000; timeout $limit mpirun -n 2 --oversubscribe "$binary" --network.grid 5x5 \
+  --network.k_max 25 --record.neurons all --record.dt_rec 1 --run.protocol train:10000 \
+  --record.quantities u,p --output d12d.h5) >d12d.log 2>&1
+code=$?
+check "D12 the same run recording u and p alone runs (got $code)" test $code -eq 0
+check "D12 ... and writes u and p alone" /usr/bin/python3 -c "
+import h5py; t = h5py.File('d12d.h5', 'r')['traces']
+assert sorted(t) == ['neuron', 'p', 'step', 'u', 'weight_post', 'weight_pre'] and t['u'].shape[0] == 10000"
+rm -f d12d.h5
 
 # The xor task's frozen patterns grow with input.t_pattern_xor: counted in the estimate (exit 2
 # naming the key), and not built at all by a run without xor phases (hostile test of issue 11:

@@ -13,7 +13,8 @@ args=("${network[@]}" --plasticity.schedule inverse_sqrt_time)
 check "the rule, the task and its keys, and the quantities are listed in --help" \
   bash -c "'$binary' --help | grep -q 'inverse_sqrt_time' && '$binary' --help | grep -q 'input_drive' \
     && '$binary' --help | grep -q '  efficacy: e^{w_kj}' && '$binary' --help | grep -q '  u_at_spike: ' \
-    && '$binary' --help | grep -q '  wave: Poisson' && '$binary' --help | grep -q 'input.wave_period'"
+    && '$binary' --help | grep -q '  wave: Poisson' && '$binary' --help | grep -q 'input.wave_period' \
+    && '$binary' --help | grep -q '  active_channels: input channels'"
 check "1 rank" mpirun -n 1 "$binary" "${args[@]}" --run.protocol train:1000,test:500 --output np1.h5
 check "2 ranks" mpirun -n 2 --oversubscribe "$binary" "${args[@]}" --run.protocol train:1000,test:500 \
   --output np2.h5
@@ -46,7 +47,30 @@ sampled = [(i, row[int(s)]) for i, s in enumerate(spike_step) if int(s) in row]
 assert len(sampled) > 10, len(sampled)
 for i, r in sampled:
     assert at_spike[i] == u[r, column[int(spike_neuron[i])]], (i, r)
+# the input label: the input spikes per step, one row per step like the built-in labels
+active, input_step = run["input/active_channels"][:], run["input/spikes/step"][:]
+assert active.dtype == np.int32 and active.shape == (1500,) == run["input/sequence_id"].shape
+assert run["input/active_channels"].attrs["first_step"] == 0
+assert np.array_equal(active, np.bincount(input_step, minlength=1500)) and active.sum() > 0
 PY
+# record.quantities takes the plug-ins' names too: only those are written, with the same values.
+check "record.quantities: the plug-ins' quantities alone, 2 ranks" mpirun -n 2 --oversubscribe \
+  "$binary" "${args[@]}" --run.protocol train:1000,test:500 \
+  --record.quantities u_at_spike,efficacy,input_drive --output chosen.h5
+check "record.quantities: only the named ones, each as in the run that records all" \
+  /usr/bin/python3 - np1.h5 chosen.h5 <<'PY'
+import sys, h5py, numpy as np
+every, chosen = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+assert sorted(chosen["traces"]) == ["efficacy", "input_drive", "neuron", "step", "weight_post", "weight_pre"], list(chosen["traces"])
+assert sorted(chosen["spikes"]) == ["neuron", "step", "u_at_spike"], list(chosen["spikes"])
+for name in ("traces/efficacy", "traces/input_drive", "traces/weight_pre", "spikes/u_at_spike", "spikes/step"):
+    assert every[name][:].tobytes() == chosen[name][:].tobytes(), name
+PY
+check "record.quantities: a name no registry has is refused, naming the key and the plug-ins" \
+  bash -c "! mpirun -n 1 '$binary' --record.quantities u,efficacies --output refused.h5 >refused.log 2>&1 \
+    && grep -q \"^seqlearn_extended: error: .*record.quantities: no recorded quantity 'efficacies'.*synapse quantities weight, efficacy; spike quantities u_at_spike\" refused.log \
+    && ! grep -q seqlearn_mpi refused.log \
+    && [[ ! -e refused.h5 ]]"
 check "first part on 2 ranks, checkpointed" mpirun -n 2 --oversubscribe "$binary" "${args[@]}" \
   --run.protocol train:1000 --output.checkpoint_every_ms 1000 --output first.h5
 check "restored on 1 rank" mpirun -n 1 "$binary" --restore first.ckpt.h5 --run.protocol test:500 \
@@ -118,8 +142,12 @@ job=$!
 sleep 2.0
 pkill -TERM -f "^$binary .*--output cut.h5"
 wait $job
-check "a stopped run says to resume with this program" \
-  grep -q "Resume with: mpirun -n 1 ${binary##*/} --restore cut.ckpt.h5" cut.log
+check "a stopped run says to resume with this program, and its messages name it" \
+  bash -c "grep -q 'Resume with: mpirun -n 1 ${binary##*/} --restore cut.ckpt.h5' cut.log \
+    && grep -q '^${binary##*/}: stop requested' cut.log && grep -q '^${binary##*/}: stopped on request' cut.log \
+    && ! grep -q seqlearn_mpi cut.log"
+check "--version and --help name this program" \
+  bash -c "'$binary' --version | grep -q '^${binary##*/} ' && '$binary' --help | grep -q '^Usage: ${binary##*/} '"
 check "wave task: restored on 1 rank" mpirun -n 1 "$binary" --restore wave_first.ckpt.h5 \
   --run.protocol test:500:wave --output wave_rest.h5
 check "wave task: the restored run continues the whole one bit-identically" \
@@ -132,6 +160,8 @@ for group in ("spikes", "input/spikes"):
     for name in whole[group]:
         assert np.array_equal(whole[group + "/" + name][:][keep], rest[group + "/" + name][:]), name
 assert np.array_equal(whole["input/pattern_id"][1500:], rest["input/pattern_id"][:])
+assert np.array_equal(whole["input/active_channels"][1500:], rest["input/active_channels"][:])
+assert rest["input/active_channels"].attrs["first_step"] == 1500
 keep = whole["input/wave_rate/step"][:] >= 1500
 assert np.array_equal(whole["input/wave_rate/step"][:][keep], rest["input/wave_rate/step"][:])
 assert whole["input/wave_rate/value"][:][keep].tobytes() == rest["input/wave_rate/value"][:].tobytes()

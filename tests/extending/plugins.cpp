@@ -149,4 +149,12 @@ const bool spike_quantity_registered = seqlearn::spike_quantities().add(
     "u_at_spike", {"1", "u_k at the step of each spike (M2)",
                    [](const seqlearn::NeuronState& n, std::uint64_t k) { return n.potential[k]; }});
 
+// An input label: how many input channels spiked at each step, in /input/active_channels beside
+// the built-in labels (every task's steps have it).
+const bool label_registered = seqlearn::input_labels().add(
+    "active_channels", {"input channels that spiked at the step", 1,
+                        [](const seqlearn::InputStep& in, std::int32_t* row) {
+                          row[0] = static_cast<std::int32_t>(in.channels.size());
+                        }});
+
 }  // namespace example

@@ -130,3 +130,17 @@ TEST(ExtendingTask, ItsKeysAreCheckedAndNamed) {
 }
 
 }  // namespace
+
+// The input label counts the step's input spikes, after the built-in labels.
+TEST(Extending, InputLabelCountsTheStepsInputSpikes) {
+  const auto* label = seqlearn::input_labels().find("active_channels");
+  ASSERT_NE(label, nullptr);
+  EXPECT_EQ(label->width, 1u);
+  seqlearn::InputStep in;
+  in.channels = {2, 5, 9};
+  std::int32_t row[1] = {-7};
+  label->value(in, row);
+  EXPECT_EQ(row[0], 3);
+  EXPECT_EQ(seqlearn::input_labels().names(),
+            (std::vector<std::string>{"pattern_id", "sequence_id", "active_channels"}));
+}

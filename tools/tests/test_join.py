@@ -416,3 +416,20 @@ def test_joined_chain_keeps_the_first_segments_prior_training(chain):
     assert proc.returncode == 0, proc.stderr
     with h5py.File(folder / "run.h5") as joined:
         assert joined["run"].attrs["prior_learning_steps"] == 0.0
+
+
+@pytest.mark.parametrize("change", ["dropped", "added"])
+def test_segments_that_record_other_quantities_are_refused(chain, change):
+    """record.quantities may change at a restore; the join then has rows of a quantity for only
+    some segments, and refuses the chain naming the segment and the dataset (hostile: a dropped
+    column would make a /traces/u shorter than /traces/step, an added one be lost)."""
+    with h5py.File(chain / "chain" / "segment-002.h5", "a") as f:
+        if change == "dropped":
+            del f["traces/u"]
+        else:
+            f["traces/p"] = f["traces/u"][:]
+    proc = join("--out", chain / "joined.h5", chain / "chain")
+    assert proc.returncode == 2, proc.stderr
+    assert "segment-002.h5" in proc.stderr and "/traces" in proc.stderr, proc.stderr
+    assert "record.quantities" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (chain / "joined.h5").exists()

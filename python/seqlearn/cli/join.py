@@ -293,7 +293,8 @@ def join_spikes(files: list[h5py.File], out: h5py.File, n_neurons: int) -> None:
     columns = list(files[0]["spikes"])
     for f in files:
         if sorted(f["spikes"]) != sorted(columns) or "step" not in columns:
-            fail(f"{label(f)}: /spikes holds {sorted(f['spikes'])}, the first segment {sorted(columns)}")
+            fail(f"{label(f)}: /spikes holds {sorted(f['spikes'])}, the first segment {sorted(columns)} "
+                 "(record.quantities or the program's quantities changed between segments)")
         for key in columns:
             item = f["spikes"][key]
             if not isinstance(item, h5py.Dataset) or item.shape != f["spikes/neuron"].shape:
@@ -395,6 +396,14 @@ def join_phases(files: list[h5py.File], out: h5py.File) -> None:
 def join_traces(files: list[h5py.File], out: h5py.File) -> None:
     if "traces" not in files[0]:
         return
+    # the same datasets in every segment: record.quantities may change at a restore, and a
+    # quantity that only some segments hold has no rows for the others
+    names = sorted(files[0]["traces"])
+    for f in files[1:]:
+        held = sorted(f["traces"]) if isinstance(f.get("traces"), h5py.Group) else []
+        if held != names:
+            fail(f"{label(f)}: /traces holds {held}, the first segment {names} (record.quantities or "
+                 "the program's quantities changed between segments)")
     group = out.create_group("traces")
     copy_attrs(files[-1]["traces"], group)
     for key in ("neuron", "weight_pre", "weight_post"):

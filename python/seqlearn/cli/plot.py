@@ -205,6 +205,8 @@ def trace_pictures(run, out_dir, pdf, max_neurons=4):
     traces = run.file["traces"]
     if traces["step"].shape[0] == 0 or traces["neuron"].shape[0] == 0:
         return []
+    if "u" not in traces and "weight" not in traces:  # record.quantities left both out
+        return []
     t = traces["step"][:] * run.dt_ms * 1e-3
     neurons = traces["neuron"][:]
     show = min(max_neurons, len(neurons))
@@ -212,17 +214,19 @@ def trace_pictures(run, out_dir, pdf, max_neurons=4):
     post = traces["weight_post"][:]
     pre = traces["weight_pre"][:]
     for i in range(show):
-        axes[0, i].plot(t, traces["u"][:, i], lw=0.7)
+        if "u" in traces:
+            axes[0, i].plot(t, traces["u"][:, i], lw=0.7)
         axes[0, i].set_title(f"neuron {neurons[i]}")
         columns = np.flatnonzero(post == neurons[i])
-        if len(columns):
+        if len(columns) and "weight" in traces:
             w = traces["weight"][:, columns[0] : columns[-1] + 1]
             is_input = pre[columns] < run.n_inputs
             axes[1, i].plot(t, w[:, is_input], lw=0.3, color="tab:red", alpha=0.5)
             axes[1, i].plot(t, w[:, ~is_input], lw=0.3, color="tab:blue", alpha=0.5)
         axes[1, i].set_xlabel("time (s)")
-    axes[0, 0].set_ylabel("u (M2)")
-    axes[1, 0].set_ylabel("incoming weights (red: input)")
+    missing = " (not recorded: record.quantities)"
+    axes[0, 0].set_ylabel("u (M2)" + ("" if "u" in traces else missing))
+    axes[1, 0].set_ylabel("incoming weights (red: input)" + ("" if "weight" in traces else missing))
     return [save(fig, out_dir, "traces", pdf)]
 
 
