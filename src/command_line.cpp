@@ -121,11 +121,12 @@ po::options_description general_options() {
 // --help: the usage, then every option and key.
 std::string usage_text(const po::options_description& all) {
   std::ostringstream help;
+  const std::string program = program_invocation_short_name;
   help
-      << "Usage: " << program_invocation_short_name
-      << " [--config FILE] [--restore CHECKPOINT] [--output FILE.h5] "
-         "[--overwrite]\n"
-         "                    [--seed N] [--threads N] [--SECTION.KEY VALUE ...]\n\n"
+      << "Usage: " << program
+      << " [--config FILE] [--restore CHECKPOINT] [--output FILE.h5] [--overwrite]\n"
+      << std::string(program.size() + 8, ' ')
+      << "[--seed N] [--threads N] [--SECTION.KEY VALUE ...]\n\n"
          "Simulates grids of winner-take-all circuits learning with STDP (Klampfl & Maass 2013)\n"
          "and writes one HDF5 file (docs/output.md). Without arguments it runs the default\n"
          "experiment: 10x5 grid, train 100 s, test 3 s, output results/default.h5.\n"
@@ -251,8 +252,10 @@ Config resume_config(const std::vector<std::pair<std::string, std::string>>& che
   for (const auto& spec : key_table()) values[spec.key] = spec.default_value;
   for (const auto& [key, value] : checkpoint_values) {
     if (!values.contains(key))
-      throw ConfigError("--restore: the checkpoint has the key '" + key +
-                        "', unknown to this version of seqlearn_mpi");
+      throw ConfigError("--restore: the checkpoint has the key '" + key + "', unknown to " +
+                        program_invocation_short_name +
+                        ": it was written by another version, or by a program built with "
+                        "other plug-ins (docs/extending.md), which restores it");
     values[key] = value;
   }
   bool protocol_given = false;

@@ -503,7 +503,7 @@ void parse_record_quantities(const Values& v, Config& c) {
   const auto kinds =
       "registered: neuron quantities " + neuron_quantities().joined_names(", ") +
       "; synapse quantities " + synapse_quantities().joined_names(", ") + "; spike quantities " +
-      (spike_quantities().entries().empty() ? std::string("none")
+      (spike_quantities().entries().empty() ? std::string("(none registered)")
                                             : spike_quantities().joined_names(", ")) +
       "; or all | none";
   for (const auto& part : split(text, ',')) {
@@ -570,7 +570,15 @@ Config options::build_config(const Values& v) {
   build_run(v, c);
   build_record(v, c);
   build_output(v, c);
-  for (const auto& spec : key_table()) c.resolved.emplace_back(spec.key, v.text(spec.key));
+  for (const auto& spec : key_table()) {
+    // Every value is stored as an attribute of /config, which HDF5 limits to 64 KiB: refused
+    // here rather than when the output is written, after the run.
+    constexpr std::size_t kMaxValueBytes = 60000;
+    if (v.text(spec.key).size() > kMaxValueBytes)
+      fail(spec.key, v.text(spec.key),
+           "longer than " + std::to_string(kMaxValueBytes) + " bytes, more than /config can store");
+    c.resolved.emplace_back(spec.key, v.text(spec.key));
+  }
   // The tasks' cross-key checks read their keys from `resolved`.
   for (const auto& [name, task] : input_tasks().entries())
     if (task.check) task.check(c);

@@ -233,7 +233,12 @@ const KeySpec& typed_spec(std::string_view key) {
 
 [[noreturn]] void fail(const std::string& key, const std::string& value,
                        const std::string& allowed) {
-  throw ConfigError("invalid value '" + value + "' for " + key + ": " + allowed);
+  // A long value is shown by its start (a list of thousands of names would bury the reason).
+  constexpr std::size_t kShown = 120;
+  const std::string shown = value.size() <= kShown ? value
+                                                   : value.substr(0, kShown) + "... (" +
+                                                         std::to_string(value.size()) + " bytes)";
+  throw ConfigError("invalid value '" + shown + "' for " + key + ": " + allowed);
 }
 
 // The choices "a | b | c" of a choice key; the registered names of a plug-in key.

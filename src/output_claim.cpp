@@ -175,7 +175,7 @@ void check_existing(const PlannedFile& file, bool overwrite) {
     if (::lstat(name.c_str(), &info) != 0 || S_ISREG(info.st_mode)) continue;
     if (*suffix == '\0')
       throw ConfigError(file.key + " " + quoted(file.path) + " is " + file_type_name(info.st_mode) +
-                        ", not a regular file; seqlearn_mpi replaces only regular files, even "
+                        ", not a regular file; seqlearn replaces only regular files, even "
                         "with --overwrite: choose another " +
                         file.option);
     throw ConfigError(file.key + " " + quoted(file.path) + ": " + quoted(name) +
@@ -298,7 +298,7 @@ int take_lock(const PlannedFile& file, const std::string& lock) {
   if (!seqlearn_lock(fd)) {
     ::close(fd);
     throw ConfigError(file.key + " " + quoted(file.path) + ": " + quoted(lock) +
-                      " exists and is not a seqlearn_mpi lock file (it holds other text); "
+                      " exists and is not a seqlearn lock file (it holds other text); "
                       "remove it");
   }
   return fd;

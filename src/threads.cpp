@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>  // program_invocation_short_name (GNU)
 #include <cstdlib>
 #include <functional>
 #include <string_view>
@@ -155,13 +156,14 @@ ThreadChoice choose_threads(int requested, std::uint64_t local_synapses, const C
 
 std::string launch_hint(int ranks, int threads, const CoreShare& share) {
   const std::string r = std::to_string(ranks);
+  // The program that runs: one built with plug-ins (docs/extending.md) must be launched again.
+  const std::string program = program_invocation_short_name;
   auto line = [&](int t) {
     const std::string ts = std::to_string(t);
-    return "mpirun -n " + r + " --map-by slot:PE=" + ts +
-           " --bind-to core seqlearn_mpi --threads " + ts +
-           " ... (Open MPI), or srun --ntasks=" + r + " --cpus-per-task=" + ts +
-           " seqlearn_mpi --threads " + ts + " ... (SLURM); scripts/launch.sh " + r + " " + ts +
-           " prints it";
+    return "mpirun -n " + r + " --map-by slot:PE=" + ts + " --bind-to core " + program +
+           " --threads " + ts + " ... (Open MPI), or srun --ntasks=" + r +
+           " --cpus-per-task=" + ts + " " + program + " --threads " + ts +
+           " ... (SLURM); scripts/launch.sh " + r + " " + ts + " prints it";
   };
   const int node_ranks = std::max(share.node_ranks, 1);
   if (node_ranks * threads <= share.node_cores) return "launch with: " + line(threads);

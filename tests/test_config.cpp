@@ -555,6 +555,14 @@ TEST(Config, RecordQuantitiesSelectsRegisteredNames) {
     EXPECT_NE(message.find("record.quantities"), std::string::npos) << message;
     EXPECT_NE(message.find(why), std::string::npos) << message;
   }
+  // A value too long for /config (an HDF5 attribute holds 64 KiB) is refused before the run, not
+  // when the output is written after it; the message shows the value's start only.
+  std::string names = "readout";
+  while (names.size() < 70000) names += ",readout";
+  const std::string message = error_of({{"record.quantities", names}});
+  EXPECT_NE(message.find("longer than 60000 bytes"), std::string::npos) << message.substr(0, 300);
+  EXPECT_NE(message.find("for record.quantities"), std::string::npos) << message.substr(0, 300);
+  EXPECT_LT(message.size(), 400u);
   // The defaults of the other keys leave out nothing: all of them with dt_rec = 0 is fine.
   EXPECT_EQ(error_of({{"record.dt_rec", "0"}, {"record.weight_traces", "false"}}), "");
 }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cerrno>  // program_invocation_short_name (GNU)
 #include <cstdlib>
 #include <initializer_list>
 #include <vector>
@@ -75,6 +76,11 @@ TEST(Threads, LaunchHintBindsThreadsToCores) {
   EXPECT_NE(hint.find("mpirun -n 4 --map-by slot:PE=2 --bind-to core"), std::string::npos) << hint;
   EXPECT_NE(hint.find("--cpus-per-task=2"), std::string::npos) << hint;
   EXPECT_NE(hint.find("scripts/launch.sh 4 2 prints it"), std::string::npos) << hint;
+  // It names the program that runs (one built with plug-ins must be launched again, not
+  // seqlearn_mpi): here the test program.
+  const std::string program = program_invocation_short_name;
+  EXPECT_NE(hint.find("--bind-to core " + program + " --threads 2"), std::string::npos) << hint;
+  EXPECT_NE(hint.find("--cpus-per-task=2 " + program + " --threads 2"), std::string::npos) << hint;
 }
 
 // The hint never names a line the node cannot run: with 4 threads per rank on 8 processors
@@ -85,7 +91,8 @@ TEST(Threads, LaunchHintFitsTheNode) {
   node.node_cores = 8;
   const std::string fewer = seqlearn::launch_hint(4, 4, node);
   EXPECT_NE(fewer.find("at most 2 thread(s) each"), std::string::npos) << fewer;
-  EXPECT_NE(fewer.find("--map-by slot:PE=2 --bind-to core seqlearn_mpi --threads 2"),
+  EXPECT_NE(fewer.find("--map-by slot:PE=2 --bind-to core " +
+                       std::string(program_invocation_short_name) + " --threads 2"),
             std::string::npos)
       << fewer;
   EXPECT_EQ(fewer.find("PE=4"), std::string::npos) << fewer;

@@ -279,6 +279,9 @@ class Run:
         first = self.first_step if first is None else first
         end = self.last_step if end is None else end
         step_ds, neuron_ds = self.file["spikes/step"], self.file["spikes/neuron"]
+        if name is not None and name not in self.spike_quantities:
+            raise KeyError(f"{self.path} has no spike quantity {name!r} (it holds "
+                           f"{self.spike_quantities or 'none'}; record.quantities chooses them)")
         value_ds = None if name is None else self.file["spikes/" + name]
         if value_ds is not None and value_ds.shape != step_ds.shape:
             raise ValueError(f"{self.path}: /spikes/{name} is not one value per spike")

@@ -129,6 +129,12 @@ import h5py
 attributes = h5py.File('wave_first.ckpt.h5', 'r')['checkpoint'].attrs
 assert attributes['generator_wave_position'] == 1000 and attributes['generator_task'] == 4"
 if [[ -n "$plain" ]]; then
+  # hostile test: a checkpoint of this program, restored by the plain one, was said to come from
+  # "another version of seqlearn_mpi"; the plug-ins' keys are why
+  check "the program without the plug-ins refuses their checkpoint, naming them" bash -c "
+    mpirun -n 1 '$plain' --restore first.ckpt.h5 --run.protocol test:100 --output plain_keys.h5 >plain_keys.log 2>&1
+    code=\$?; [[ \$code -eq 2 ]] && grep -q \"unknown to seqlearn_mpi: it was written by another version, or by a program built with other plug-ins\" plain_keys.log \
+      && [[ ! -e plain_keys.h5 ]]"
   # hostile test: the plain program called a wave phase's checkpoint corrupt
   check "wave task: the program without the task refuses its checkpoint, naming why" bash -c "
     mpirun -n 1 '$plain' --restore wave_first.ckpt.h5 --output plain.h5 >plain.log 2>&1

@@ -391,6 +391,8 @@ def test_spike_quantities_and_targets_reach_neo(tmp_path):
         assert run.spike_quantities == ["code"]
         steps, ids, codes = run.spike_values("code")
         assert np.array_equal(codes, ids * 1000.0 + steps) and np.array_equal((steps, ids), run.spikes())
+        with pytest.raises(KeyError, match="no spike quantity 'u_at_spike'.*record.quantities"):
+            run.spike_values("u_at_spike")  # not recorded: the error says why, not h5py's
         targets = run.task_targets()
         assert list(targets) == ["rate"] and targets["rate"][2] == "Hz"
         assert np.array_equal(targets["rate"][0], [0, 100, 200])

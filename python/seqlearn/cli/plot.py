@@ -224,7 +224,7 @@ def trace_pictures(run, out_dir, pdf, max_neurons=4):
             axes[1, i].plot(t, w[:, is_input], lw=0.3, color="tab:red", alpha=0.5)
             axes[1, i].plot(t, w[:, ~is_input], lw=0.3, color="tab:blue", alpha=0.5)
         axes[1, i].set_xlabel("time (s)")
-    missing = " (not recorded: record.quantities)"
+    missing = " (not recorded)"  # record.quantities left it out
     axes[0, 0].set_ylabel("u (M2)" + ("" if "u" in traces else missing))
     axes[1, 0].set_ylabel("incoming weights (red: input)" + ("" if "weight" in traces else missing))
     return [save(fig, out_dir, "traces", pdf)]
