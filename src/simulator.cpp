@@ -372,7 +372,6 @@ void Simulator::serial_part(std::int64_t n, const ExchangeInterval& interval, bo
     recorder_.record_traces(n, state_.neurons);
   if (learning) ++position_.learning_steps;
   if (n + 1 == interval.end) exchange(interval);
-  take_arrivals(n);
 }
 
 // Sub-steps 2-3 for this thread's circuits, each as one loop over all its neurons (the
@@ -511,20 +510,23 @@ void Simulator::exchange(const ExchangeInterval& interval) {
   }
 }
 
-// This step's arrivals as a per-source amplitude for M6 (a source spikes at most once per
-// step, so it has at most one arrival per step).
-void Simulator::take_arrivals(std::int64_t n) {
-  for (const Arrival& a : router_.arrivals_at(n)) state_.sources.arriving[a.source] = a.amplitude;
-}
-
 // M1 and M6 for sources [j_begin, j_end) in `traces`: the EPSP Y_j(n) from the traces
-// before this step's arrival, then the traces' decay and the arrival.
-void Simulator::advance_sources(const TraceView& traces, std::size_t j_begin, std::size_t j_end) {
-  const double* arriving = state_.sources.arriving.data();
+// before this step's arrivals, then the traces' decay, then the arrivals. M6 with no arrival is
+// e f + 0, and an arrival adds its amplitude to that: (e f + 0) + s equals e f + s bit for bit
+// (x + 0 = x for x != -0, and -0 + 0 + s = s). So the loop over every source (the halo's cost,
+// docs/scaling.md) reads no amplitude array, and only the few sources that spiked are visited
+// again. A source spikes at most once per step: at most one arrival each.
+void Simulator::advance_sources(const TraceView& traces, std::size_t j_begin, std::size_t j_end,
+                                const std::vector<Arrival>& arrivals) {
   for (std::size_t j = j_begin; j < j_end; ++j) {
-    traces.epsp[j] = kernels::epsp(traces.decay[j], traces.rise[j]);                     // M1
-    traces.decay[j] = kernels::trace_step(traces.decay[j], decay_factor_, arriving[j]);  // M6
-    traces.rise[j] = kernels::trace_step(traces.rise[j], rise_factor_, arriving[j]);     // M6
+    traces.epsp[j] = kernels::epsp(traces.decay[j], traces.rise[j]);             // M1
+    traces.decay[j] = kernels::trace_step(traces.decay[j], decay_factor_, 0.0);  // M6
+    traces.rise[j] = kernels::trace_step(traces.rise[j], rise_factor_, 0.0);     // M6
+  }
+  for (const Arrival& a : arrivals) {
+    if (a.source < j_begin || a.source >= j_end) continue;
+    traces.decay[a.source] += a.amplitude;  // M6's s R u
+    traces.rise[a.source] += a.amplitude;
   }
 }
 
@@ -560,10 +562,11 @@ void Simulator::propagate_and_learn(std::size_t t, std::int64_t n, bool learning
   const std::size_t n_sources = state_.sources.trace_decay.size();
   if (team_.shares_sources()) {  // thread t's contiguous block, one loop the compiler vectorises
     const auto n_threads = static_cast<std::size_t>(team_.size());
-    advance_sources(traces, n_sources * t / n_threads, n_sources * (t + 1) / n_threads);
+    advance_sources(traces, n_sources * t / n_threads, n_sources * (t + 1) / n_threads,
+                    router_.arrivals_at(n));
 #pragma omp barrier
   } else {
-    advance_sources(traces, 0, n_sources);
+    advance_sources(traces, 0, n_sources, router_.arrivals_at(n));
   }
   const auto first = team_.circuit_begin(t);
   const auto last = team_.circuit_begin(t + 1);
@@ -593,7 +596,6 @@ void Simulator::propagate_and_learn(std::size_t t, std::int64_t n, bool learning
 void Simulator::finish_step(std::int64_t n) {
   std::vector<Arrival>& arrivals = router_.arrivals_at(n);
   for (const Arrival& a : arrivals) {
-    state_.sources.arriving[a.source] = 0.0;
     counters_.deliveries += a.source_circuit == SpikeRouter::kInput ? state_.neurons.size()
                             : router_.per_neuron_rows() ? router_.neuron_targets(a.source).size()
                                                         : router_.target_neurons(a.source_circuit);

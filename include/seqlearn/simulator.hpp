@@ -182,14 +182,14 @@ class Simulator {
   void post_local_spikes(std::int64_t n, const ExchangeInterval& interval);
   void receive_inputs(std::int64_t n, const ExchangeInterval& interval);
   void exchange(const ExchangeInterval& interval);
-  void take_arrivals(std::int64_t n);
   // Where a thread reads and advances the sources' traces (M1, M6): the sources', or its copy.
   struct TraceView {
     double* decay;  // e_j
     double* rise;   // ê_j
     double* epsp;   // Y_j(n)
   };
-  void advance_sources(const TraceView& traces, std::size_t j_begin, std::size_t j_end);
+  void advance_sources(const TraceView& traces, std::size_t j_begin, std::size_t j_end,
+                       const std::vector<Arrival>& arrivals);
   TraceView traces_of(std::size_t thread);
   void copy_traces_to_threads();
   void propagate_and_learn(std::size_t t, std::int64_t n, bool learning);

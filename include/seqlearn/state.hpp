@@ -44,7 +44,6 @@ struct SourceState {
   std::vector<double> stp_R;             // R_j (M12)
   std::vector<double> stp_u;             // u_j (M13)
   std::vector<std::int64_t> last_spike;  // isi_j = (n - last_spike_j - 1) dt (M14)
-  std::vector<double> arriving;          // this step's arrival amplitude R*u, 0 if none (M6)
 
   // Traces 0, R = 1, u = U, and the ISI clock started at `step` (docs/model.md 2 and 6).
   void reset(const SourceParameters& parameters, std::int64_t step) {
@@ -55,7 +54,6 @@ struct SourceState {
     stp_R.assign(n, 1.0);
     stp_u = parameters.U;
     last_spike.assign(n, step - 1);
-    arriving.assign(n, 0.0);
   }
 
   // Source j spikes at step n: returns the amplitude R*u its spike carries (1 without STP)
@@ -73,7 +71,7 @@ struct SourceState {
     return amplitude;
   }
 
-  // /sources/NAME in a checkpoint. `epsp` and `arriving` are recomputed each step.
+  // /sources/NAME in a checkpoint. `epsp` is recomputed each step.
   template <class Self, class F>
   static void checkpoint_fields(Self& self, F&& f) {
     f("trace_decay", self.trace_decay, Valid::finite);  // < 0 after spikes with R u < 0 (U > 1)
