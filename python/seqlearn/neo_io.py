@@ -36,7 +36,9 @@ def to_neo(run, inputs: bool = True, phases=None, max_trains: int | None = MAX_T
         "label L", array annotation label).
     A neuron's SpikeTrain carries each spike quantity of the file (/spikes/NAME) as an array
     annotation NAME, one value per spike; a task's targets in the phase (/input/NAME: the multi
-    task's rate) are an IrregularlySampledSignal "targets NAME".
+    task's rate) are an IrregularlySampledSignal "targets NAME"; each label of the input
+    (/input/NAME: pattern_id, sequence_id, a program's own) an AnalogSignal "label NAME", one
+    sample per step and a channel per stream.
     The Block's `groups`: Group "neurons" (every neuron SpikeTrain of every Segment) and, with
     `inputs`, Group "inputs" (every input channel's).
     `phases`: the indices (Phase.index) of the phases to include (default: every phase that
@@ -131,6 +133,15 @@ def to_neo(run, inputs: bool = True, phases=None, max_trains: int | None = MAX_T
             elif epochs or phase.task == "file":  # a task without labels (multi) has none
                 segment.epochs.append(_epoch(neo, pq, dt, epochs, name, [f"label {e.label}" for e in epochs],
                                              label=[e.label for e in epochs]))
+        for name in run.input_labels:  # one sample per step of the phase
+            data = run.label_data(name)
+            lo, hi = phase.first - run.label_first_step, phase.end - run.label_first_step
+            rows = np.asarray(data[max(0, lo):max(0, hi)])
+            signal = neo.AnalogSignal(rows.reshape(len(rows), -1), units=pq.dimensionless,
+                                      sampling_period=dt * pq.ms,
+                                      t_start=max(phase.first, run.label_first_step) * dt * pq.ms,
+                                      name=f"label {name}")
+            segment.analogsignals.append(signal)
         for name, (steps, rows, unit) in targets.items():  # a task's targets in force in the phase
             a, b = np.searchsorted(steps, [phase.first, phase.end])
             if b > a:

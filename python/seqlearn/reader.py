@@ -272,6 +272,12 @@ class Run:
         per spike (docs/extending.md; none built in)."""
         return [name for name in self.file["spikes"] if name not in ("step", "neuron")]
 
+    @property
+    def input_labels(self) -> list[str]:
+        """The input's labels the file holds, one row per step: /input/NAME datasets
+        (pattern_id, sequence_id, and a program's own: docs/extending.md); read with labels()."""
+        return [name for name, item in self.file["input"].items() if isinstance(item, h5py.Dataset)]
+
     def spike_values(self, name: str | None, first: int | None = None, end: int | None = None,
                      neurons: np.ndarray | None = None):
         """As spikes(), with spike quantity `name`'s value of each spike (float64; None for

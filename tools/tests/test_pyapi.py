@@ -407,6 +407,13 @@ def test_spike_quantities_and_targets_reach_neo(tmp_path):
         assert signal.name == "targets rate" and str(signal.units.dimensionality) == "Hz"
         assert np.array_equal(signal.magnitude, targets["rate"][1])
         assert not second.irregularlysampledsignals  # the test phase has no multi rows
+        # the input's labels, one sample per step and a channel per stream
+        assert run.input_labels == ["pattern_id", "sequence_id"]
+        labels = {s.name: s for s in second.analogsignals}
+        assert sorted(labels) == ["label pattern_id", "label sequence_id"]
+        assert labels["label pattern_id"].shape == (200, 2) and labels["label sequence_id"].shape == (200, 1)
+        assert float(labels["label pattern_id"].t_start.rescale("ms")) == 300 * run.dt_ms
+        assert np.array_equal(labels["label pattern_id"].magnitude[:, 0], run.pattern_id(300, 500))
 
 
 def crafted(src, dst, **config):
