@@ -13,7 +13,13 @@
 #     halo           = sources whose traces the ranks advance, summed, / the network's neurons
 #   The spikes of every run are checked to equal those of the first (h5diff on /spikes);
 #   the script fails otherwise.
+#   REPEATS=N (default 1) runs every point N times, the rounds interleaved (all points, then all
+#   again), and the table gives each run and the medians; inflation is against the median of
+#   the first point's runs of the same build. REF_BIN=PATH runs each point with that build too,
+#   right after this one's, so that two builds are compared in one sitting (their spikes must
+#   agree as well).
 # Usage: bench/work_inflation.sh     MS=100 RANKS="1 4 16" GRIDS=128x128 bench/work_inflation.sh
+#        RANKS="1 64" MS=300 GRIDS=256x256 REPEATS=3 REF_BIN=/tmp/ref/seqlearn_mpi bench/work_inflation.sh
 #   OUT (default results/work_inflation) keeps run.h5, run.log per point and the tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +30,13 @@ ms=${MS:-200}
 ranks_list=${RANKS:-"1 16 32 64"}
 exchanges=${EXCHANGES:-"allgather directed"}
 grids=${GRIDS:-"128x128 256x256"}
+repeats=${REPEATS:-1}
+[[ "$repeats" =~ ^[1-9][0-9]?$ ]] || { echo "work_inflation: REPEATS must be 1-99" >&2; exit 2; }
+builds=("this:$bin")
+if [[ -n "${REF_BIN:-}" ]]; then
+  [[ -x "$REF_BIN" && -f "$REF_BIN" ]] || { echo "work_inflation: REF_BIN '$REF_BIN' is not an executable file" >&2; exit 2; }
+  builds+=("ref:$REF_BIN")
+fi
 out=${OUT:-results/work_inflation}
 mkdir -p "$out"
 command -v h5diff >/dev/null || { echo "work_inflation: h5diff not found" >&2; exit 2; }
@@ -32,52 +45,70 @@ for grid in $grids; do
   first=""
   rows="$out/$grid.tsv"
   : >"$rows"
+  for round in $(seq 1 "$repeats"); do
   for ranks in $ranks_list; do
   for exchange in $exchanges; do
-    dir="$out/$grid/np$ranks.$exchange"
+  for build in "${builds[@]}"; do
+    label=${build%%:*}
+    program=${build#*:}
+    dir="$out/$grid/np$ranks.$exchange.$label.$round"
     mkdir -p "$dir"
-    echo "work_inflation: $grid, $ranks rank(s), $exchange, train:$ms ..." >&2
-    if ! mpirun --oversubscribe --bind-to none --mca mpi_yield_when_idle 1 -n "$ranks" "$bin" \
+    echo "work_inflation: $grid, $ranks rank(s), $exchange, $label build, round $round, train:$ms ..." >&2
+    if ! mpirun --oversubscribe --bind-to none --mca mpi_yield_when_idle 1 -n "$ranks" "$program" \
          --network.grid "$grid" --network.connectivity fixed_indegree --network.boundary periodic \
          --run.protocol "train:$ms" --record.dt_rec 0 --record.synapses false \
          --run.exchange "$exchange" --threads 1 \
          --output "$dir/run.h5" --overwrite >"$dir/run.log" 2>&1; then
-      echo "work_inflation: $grid at $ranks rank(s) failed; see $dir/run.log" >&2
+      echo "work_inflation: $grid at $ranks rank(s) ($label build) failed; see $dir/run.log" >&2
       tail -5 "$dir/run.log" >&2
       exit 1
     fi
     line=$(grep '^bench:' "$dir/run.log" | tail -1)
     [[ -n "$line" ]] || { echo "work_inflation: no bench: line in $dir/run.log" >&2; exit 1; }
-    echo "${line#bench: }" >>"$rows"
+    echo "build=$label ${line#bench: }" >>"$rows"
     if [[ -z "$first" ]]; then
       first=$dir
     elif ! h5diff -q "$first/run.h5" "$dir/run.h5" /spikes /spikes; then
-      echo "work_inflation: FAIL: $grid spikes at $ranks rank(s) differ from $first (h5diff /spikes)" >&2
+      echo "work_inflation: FAIL: $grid spikes at $ranks rank(s) ($label build) differ from $first (h5diff /spikes)" >&2
       exit 1
     fi
-    [[ $ranks == 1 ]] && break  # one rank: nothing is exchanged
+  done
+  [[ $ranks == 1 ]] && break  # one rank: nothing is exchanged
   done
   done
-  echo "work_inflation: $grid: spikes identical at ranks $ranks_list ($exchanges)" >&2
+  done
+  echo "work_inflation: $grid: spikes identical at ranks $ranks_list ($exchanges; ${#builds[@]} build(s), $repeats round(s))" >&2
   python3 - "$rows" "$grid" "$ms" <<'EOF' | tee "$out/$grid.md"
+import statistics
 import sys
 rows = [dict(kv.split("=", 1) for kv in line.split()) for line in open(sys.argv[1]) if line.strip()]
-base = float(rows[0]["compute_cpu_s_sum"])
+steps = int(sys.argv[3])
+points = {}  # (build, ranks, exchange) -> its runs, in the order they ran
+for r in rows:
+    points.setdefault((r["build"], int(r["ranks"]), r["exchange"]), []).append(r)
+def cpu(runs, key):
+    return [float(r[key]) for r in runs]
+# inflation against the median of each build's runs at the first point's ranks (normally 1)
+first_ranks = int(rows[0]["ranks"])
+base = {b: statistics.median(cpu(runs, "compute_cpu_s_sum"))
+        for (b, R, _), runs in points.items() if R == first_ranks}
 r0 = rows[0]
 print(f"{sys.argv[2]} grid ({int(r0['circuits']):,} circuits, {int(r0['neurons']):,} neurons, "
       f"{float(r0['synapses']):.3g} synapses), train:{sys.argv[3]} ms, {r0['threads']} thread(s) per rank; "
-      f"inflation relative to {r0['ranks']} rank(s)\n")
-print("| ranks | exchange | compute_cpu_s_sum | work inflation | compute_cpu_s_max | imbalance "
+      f"inflation relative to the median of {first_ranks} rank(s) of the same build\n")
+print("| build | ranks | exchange | compute_cpu_s_sum (runs) | work inflation (median) | imbalance (runs) "
       "| halo | walk ns / word | words received / step / rank | bytes sent / step / rank "
       "| peak RSS MiB / rank (max) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-for r in rows:
-    R = int(r["ranks"]); s = float(r["compute_cpu_s_sum"]); m = float(r["compute_cpu_s_max"])
-    ex = float(r["exchange_bytes_per_step"]); steps = int(sys.argv[3])
-    print(f"| {R} | {r['exchange']} | {s:.2f} | {s / base:.3f} | {m:.2f} | {R * m / s:.3f} | "
-          f"{float(r['halo']):.2f} | {float(r['walk_ns_per_word']):.2f} | "
-          f"{float(r['received_words']) / R / steps:,.0f} | {ex / R:,.0f} | "
-          f"{float(r['peak_rss_mib']):,.1f} |")
+for (b, R, exchange), runs in points.items():
+    sums = cpu(runs, "compute_cpu_s_sum")
+    imbalance = [R * float(r["compute_cpu_s_max"]) / float(r["compute_cpu_s_sum"]) for r in runs]
+    r = runs[0]
+    print(f"| {b} | {R} | {exchange} | {', '.join(f'{s:.2f}' for s in sums)} | "
+          f"{statistics.median(sums) / base[b]:.3f} | {', '.join(f'{i:.3f}' for i in imbalance)} | "
+          f"{float(r['halo']):.2f} | {statistics.median(cpu(runs, 'walk_ns_per_word')):.2f} | "
+          f"{float(r['received_words']) / R / steps:,.0f} | {float(r['exchange_bytes_per_step']) / R:,.0f} | "
+          f"{max(cpu(runs, 'peak_rss_mib')):,.1f} |")
 print()
 EOF
 done
