@@ -124,7 +124,7 @@ Recorder::Recorder(const Config& config, const Network& network, const LocalDoma
   // Without record.weight_traces, /traces/NAME of a synapse quantity has no columns.
   take_quantities(config, synapse_quantities(), record_.synapse_trace_names, synapse_quantities_,
                   record_.synapse_traces);
-  records_synapses_ = config.record_weight_traces && !synapse_quantities_.empty();
+  records_synapses_ = samples_synapses(config);
   for (const auto& [name, label] : input_labels().entries()) {  // always recorded
     record_.label_names.push_back(name);
     labels_.push_back(&label);

@@ -116,13 +116,11 @@ class Recorder {
   // the doubles of one sample of a traced neuron whose row has `row_length` synapses: each
   // chosen neuron quantity and, with weight traces, each chosen synapse quantity per synapse.
   static double values_per_traced_neuron(const Config& config, double row_length);
-  // Whether a traced neuron's synapses are sampled (then /traces/weight_pre and weight_post
-  // hold one source and one target per synapse).
+  // Whether the traced neurons' synapses are sampled: traces on, record.weight_traces, and a
+  // synapse quantity chosen (then /traces/weight_pre and weight_post hold one source and one
+  // target per synapse).
   static bool samples_synapses(const Config& config);
-
-  // Whether any synapse quantity is recorded (record.weight_traces, record.quantities): the
-  // traced neurons' synapses are sampled only then.
-  bool records_synapses() const { return records_synapses_; }
+  bool records_synapses() const { return records_synapses_; }  // samples_synapses(its config)
 
   const Record& record() const { return record_; }
 
