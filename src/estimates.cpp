@@ -66,7 +66,7 @@ SpaceNeed estimate_space(const seqlearn::Config& config, const seqlearn::Simulat
   SpaceNeed need;
   double& bytes = need.output;
   bytes = static_cast<double>(net.n_circuits()) * config.r_max_hz * seconds *
-          seqlearn::Recorder::bytes_per_spike(config);    // spikes
+          Recorder::bytes_per_spike(config);              // spikes
   for (const seqlearn::Phase& phase : config.protocol) {  // input spikes at the phase's rates
     const seqlearn::InputSettings input = config.input_settings(phase);
     if (const auto spikes =
