@@ -9,4 +9,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake --preset release >/dev/null
 cmake --build --preset release --target bench_exchange >/dev/null
-build/release/bench_exchange "${CIRCUITS:-1000000}" "${WORDS:-100000}" "${STEPS:-1}"
+build/release/bench_exchange "${CIRCUITS:-1000000}" "${WORDS:-100000}" "${STEPS:-1}" "${RANKS:-64}"

@@ -17,7 +17,8 @@
 #   again), and the table gives each run and the medians; inflation is against the median of
 #   the first point's runs of the same build. REF_BIN=PATH runs each point with that build too,
 #   right after this one's, so that two builds are compared in one sitting (their spikes must
-#   agree as well).
+#   agree as well). PARTITIONS (default "auto") lists the run.partition values this build runs
+#   each point with (e.g. "strips tiles"; the reference build runs with its own default).
 # Usage: bench/work_inflation.sh     MS=100 RANKS="1 4 16" GRIDS=128x128 bench/work_inflation.sh
 #        RANKS="1 64" MS=300 GRIDS=256x256 REPEATS=3 REF_BIN=/tmp/ref/seqlearn_mpi bench/work_inflation.sh
 #   OUT (default results/work_inflation) keeps run.h5, run.log per point and the tables.
@@ -32,10 +33,14 @@ exchanges=${EXCHANGES:-"allgather directed"}
 grids=${GRIDS:-"128x128 256x256"}
 repeats=${REPEATS:-1}
 [[ "$repeats" =~ ^[1-9][0-9]?$ ]] || { echo "work_inflation: REPEATS must be 1-99" >&2; exit 2; }
-builds=("this:$bin")
+builds=()  # label:partition:program (partition empty: the build's default)
+for partition in ${PARTITIONS:-auto}; do
+  [[ "$partition" =~ ^(auto|strips|tiles)$ ]] || { echo "work_inflation: PARTITIONS takes auto, strips, tiles" >&2; exit 2; }
+  builds+=("this-$partition:$partition:$bin")
+done
 if [[ -n "${REF_BIN:-}" ]]; then
   [[ -x "$REF_BIN" && -f "$REF_BIN" ]] || { echo "work_inflation: REF_BIN '$REF_BIN' is not an executable file" >&2; exit 2; }
-  builds+=("ref:$REF_BIN")
+  builds+=("ref::$REF_BIN")
 fi
 out=${OUT:-results/work_inflation}
 mkdir -p "$out"
@@ -50,14 +55,18 @@ for grid in $grids; do
   for exchange in $exchanges; do
   for build in "${builds[@]}"; do
     label=${build%%:*}
-    program=${build#*:}
+    partition=${build#*:}
+    partition=${partition%%:*}
+    program=${build#*:*:}
+    partition_args=()
+    [[ -n "$partition" ]] && partition_args=(--run.partition "$partition")
     dir="$out/$grid/np$ranks.$exchange.$label.$round"
     mkdir -p "$dir"
     echo "work_inflation: $grid, $ranks rank(s), $exchange, $label build, round $round, train:$ms ..." >&2
     if ! mpirun --oversubscribe --bind-to none --mca mpi_yield_when_idle 1 -n "$ranks" "$program" \
          --network.grid "$grid" --network.connectivity fixed_indegree --network.boundary periodic \
          --run.protocol "train:$ms" --record.dt_rec 0 --record.synapses false \
-         --run.exchange "$exchange" --threads 1 \
+         --run.exchange "$exchange" --threads 1 "${partition_args[@]}" \
          --output "$dir/run.h5" --overwrite >"$dir/run.log" 2>&1; then
       echo "work_inflation: $grid at $ranks rank(s) ($label build) failed; see $dir/run.log" >&2
       tail -5 "$dir/run.log" >&2
@@ -96,15 +105,15 @@ r0 = rows[0]
 print(f"{sys.argv[2]} grid ({int(r0['circuits']):,} circuits, {int(r0['neurons']):,} neurons, "
       f"{float(r0['synapses']):.3g} synapses), train:{sys.argv[3]} ms, {r0['threads']} thread(s) per rank; "
       f"inflation relative to the median of {first_ranks} rank(s) of the same build\n")
-print("| build | ranks | exchange | compute_cpu_s_sum (runs) | work inflation (median) | imbalance (runs) "
-      "| halo | walk ns / word | words received / step / rank | bytes sent / step / rank "
-      "| peak RSS MiB / rank (max) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| build | ranks | exchange | partition | compute_cpu_s_sum (runs) | work inflation (median) "
+      "| imbalance (runs) | halo | walk ns / word | words received / step / rank "
+      "| bytes sent / step / rank | peak RSS MiB / rank (max) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for (b, R, exchange), runs in points.items():
     sums = cpu(runs, "compute_cpu_s_sum")
     imbalance = [R * float(r["compute_cpu_s_max"]) / float(r["compute_cpu_s_sum"]) for r in runs]
     r = runs[0]
-    print(f"| {b} | {R} | {exchange} | {', '.join(f'{s:.2f}' for s in sums)} | "
+    print(f"| {b} | {R} | {exchange} | {r.get('partition', 'strips')} | {', '.join(f'{s:.2f}' for s in sums)} | "
           f"{statistics.median(sums) / base[b]:.3f} | {', '.join(f'{i:.3f}' for i in imbalance)} | "
           f"{float(r['halo']):.2f} | {statistics.median(cpu(runs, 'walk_ns_per_word')):.2f} | "
           f"{float(r['received_words']) / R / steps:,.0f} | {float(r['exchange_bytes_per_step']) / R:,.0f} | "

@@ -41,9 +41,16 @@ Result gather(const Simulator& sim, seqlearn::Communicator& comm, std::int64_t f
   for (std::size_t i = 0; i < all.size(); i += 2)
     r.spikes.emplace_back(static_cast<std::int64_t>(all[i]), all[i + 1]);
   std::sort(r.spikes.begin(), r.spikes.end());
+  // In global row order: sorted by target, stably (tiles interleave the ranks' neurons).
   std::vector<std::uint64_t> bits;
   for (double w : sim.weights()) bits.push_back(std::bit_cast<std::uint64_t>(w));
-  r.weight_bits = comm.all_gather(bits);
+  const std::vector<std::uint64_t> all_bits = comm.all_gather(bits);
+  const std::vector<std::uint64_t> targets = comm.all_gather(sim.synapse_targets());
+  std::vector<std::size_t> order(targets.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return targets[a] < targets[b]; });
+  for (const std::size_t i : order) r.weight_bits.push_back(all_bits[i]);
   const auto from = static_cast<std::size_t>(2 * (from_step - rec.first_step));
   const auto& pattern_id = rec.label("pattern_id");
   if (comm.rank() == 0 && from <= pattern_id.size())
@@ -229,6 +236,44 @@ TEST(Checkpoint, PhaseCutOnTwoThreadsContinuesOnTwoThreads) {
   seqlearn::restore(restored, path);
   EXPECT_EQ(restored.run(), Simulator::Outcome::completed);
   expect_same_on_rank0(gather(restored, *comm, stopped_at), protocol, stopped_at, *comm);
+  comm->barrier();
+  if (comm->rank() == 0) std::remove(path.c_str());
+}
+
+// A checkpoint written by ranks that own tiles restores on ranks that own strips, and the run goes
+// on as one process's would: a checkpoint holds the state in global order, whatever the shape.
+TEST(Checkpoint, TilesCutContinuesOnStrips) {
+  auto comm = seqlearn::make_mpi_communicator();
+  const std::string path = checkpoint_path("tiles", *comm);
+  const std::string protocol = "train:3000";
+  const Overrides local = {{"network.connectivity", "fixed_indegree"},
+                           {"network.wta_indegree", "4"},
+                           {"network.lambda", "0.6"},
+                           {"network.p_conn", "0.5"}};
+  Overrides tiles = local;
+  tiles.emplace_back("run.partition", "tiles");
+  std::int64_t stopped_at = 0;
+  {
+    const auto config = seqlearn::make_config(base(protocol, path, tiles));
+    Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
+    sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
+    EXPECT_EQ(sim.network().partition().shape(), seqlearn::PartitionShape::tiles);
+    const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
+      if (done >= 1501) sim.request_stop();
+    });
+    EXPECT_EQ(outcome, Simulator::Outcome::stopped);
+    stopped_at = sim.steps_done();
+  }
+  const auto header = seqlearn::read_checkpoint_header(path);
+  ASSERT_TRUE(header.continues_phase);
+  const auto config = seqlearn::resume_config(header.config, {{"run.partition", "strips"}},
+                                              header.remaining_protocol, header.continues_phase);
+  Simulator restored(config, *comm, seqlearn::load_simulator_inputs(config));
+  restored.set_checkpoint_writer(seqlearn::checkpoint_writer());
+  EXPECT_EQ(restored.network().partition().shape(), seqlearn::PartitionShape::strips);
+  seqlearn::restore(restored, path);
+  EXPECT_EQ(restored.run(), Simulator::Outcome::completed);
+  expect_same_on_rank0(gather(restored, *comm, stopped_at), protocol, stopped_at, *comm, local);
   comm->barrier();
   if (comm->rank() == 0) std::remove(path.c_str());
 }

@@ -52,14 +52,27 @@ Outcome gather(const Simulator& sim, Communicator& comm) {
   for (std::size_t i = 0; i < all.size(); i += 2)
     o.spikes.emplace_back(all[i], static_cast<std::int64_t>(all[i + 1]));
   std::sort(o.spikes.begin(), o.spikes.end());
-  // Ranks own consecutive neurons, so concatenating rows in rank order is the global order.
-  o.weight_bits = comm.all_gather(bits(sim.weights()));
-  o.mean_bits = comm.all_gather(bits(sim.variance_tracking_mean()));
-  o.second_bits = comm.all_gather(bits(sim.variance_tracking_second_moment()));
-  o.sources = comm.all_gather(sim.synapse_sources());
+  // Rows in global order: each rank's rows are whole and ascending, but tiles interleave the
+  // ranks' neurons, so the concatenation is sorted by target, stably (a row keeps its order).
   o.targets = comm.all_gather(sim.synapse_targets());
-  // Traces: [T][n_local] per rank; regroup per neuron so that ranks concatenate.
+  std::vector<std::size_t> order(o.targets.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return o.targets[a] < o.targets[b]; });
+  auto in_row_order = [&](const std::vector<std::uint64_t>& all) {
+    std::vector<std::uint64_t> sorted;
+    for (const std::size_t i : order) sorted.push_back(all[i]);
+    return sorted;
+  };
+  o.targets = in_row_order(o.targets);
+  o.weight_bits = in_row_order(comm.all_gather(bits(sim.weights())));
+  o.mean_bits = in_row_order(comm.all_gather(bits(sim.variance_tracking_mean())));
+  o.second_bits = in_row_order(comm.all_gather(bits(sim.variance_tracking_second_moment())));
+  o.sources = in_row_order(comm.all_gather(sim.synapse_sources()));
+  // Traces: [T][n_local] per rank; regrouped per neuron (a record of its id and its values),
+  // then the records sorted by neuron.
   const std::size_t n_local = rec.trace_neurons.size();
+  const std::size_t record = 1 + 3 * rec.trace_steps.size();
   std::vector<std::uint64_t> per_neuron;
   for (std::size_t k = 0; k < n_local; ++k) {
     per_neuron.push_back(rec.trace_neurons[k]);
@@ -69,7 +82,13 @@ Outcome gather(const Simulator& sim, Communicator& comm) {
       per_neuron.push_back(std::bit_cast<std::uint64_t>(rec.trace("readout")[t * n_local + k]));
     }
   }
-  o.trace_bits = comm.all_gather(per_neuron);
+  const std::vector<std::uint64_t> all_traces = comm.all_gather(per_neuron);
+  std::vector<std::vector<std::uint64_t>> records;
+  for (std::size_t i = 0; i < all_traces.size(); i += record)
+    records.emplace_back(all_traces.begin() + static_cast<std::ptrdiff_t>(i),
+                         all_traces.begin() + static_cast<std::ptrdiff_t>(i + record));
+  std::sort(records.begin(), records.end());
+  for (const auto& r : records) o.trace_bits.insert(o.trace_bits.end(), r.begin(), r.end());
   o.pattern_id = rec.label("pattern_id");  // rank 0's
   return o;
 }
@@ -211,10 +230,13 @@ TEST(Decomposition, DirectedExchangeWithDelay) {
       {"run.protocol", "train:1500,test:300"},
       {"record.dt_rec", "100"}};
   for (const char* mode : {"directed", "allgather"}) {
-    SCOPED_TRACE(mode);
-    auto overrides = local_grid;
-    overrides.emplace_back("run.exchange", mode);
-    expect_decomposition_independent(overrides, 1);
+    for (const char* shape : {"strips", "tiles"}) {
+      SCOPED_TRACE(std::string(mode) + ", " + shape);
+      auto overrides = local_grid;
+      overrides.emplace_back("run.exchange", mode);
+      overrides.emplace_back("run.partition", shape);
+      expect_decomposition_independent(overrides, 1);
+    }
   }
   // The test means something: on 3 or more ranks most circuits have fewer listeners than ranks.
   auto comm = seqlearn::make_mpi_communicator();
@@ -253,6 +275,43 @@ TEST(Decomposition, DirectedExchangeTwoThreadsPrunedSynapses) {
                                     {"run.protocol", "train:1500,test:300"},
                                     {"record.dt_rec", "100"}},
                                    2);
+}
+
+// Tiles (run.partition, docs/scaling.md): a rank owns a rectangle of the grid, one run of circuit
+// ids per grid row, so its neurons are not one range and the ranks' spikes interleave in id
+// order. Pruned synapses (per-neuron rows), untrained circuits, two threads (a thread's circuits
+// span rows), delay 2, all traced; and auto takes the shape with the smaller halo.
+TEST(Decomposition, TilesWithPrunedSynapsesTwoThreadsAndDelay) {
+  const std::vector<std::pair<std::string, std::string>> grid = {
+      {"network.grid", "9x10"},
+      {"network.connectivity", "fixed_indegree"},
+      {"network.wta_indegree", "5"},
+      {"network.lambda", "0.6"},
+      {"network.p_conn", "0.6"},
+      {"network.train_fraction", "0.7"},
+      {"network.delay", "2"},
+      {"network.n_inputs", "30"},
+      {"run.protocol", "train:1200,test:300"},
+      {"record.neurons", "all"},
+      {"record.dt_rec", "150"}};
+  auto tiles = grid;
+  tiles.emplace_back("run.partition", "tiles");
+  expect_decomposition_independent(tiles, 2);
+  auto comm = seqlearn::make_mpi_communicator();
+  const Simulator sim(seqlearn::make_config(grid), *comm);  // run.partition = auto
+  std::uint64_t halo[2] = {0, 0};
+  for (const char* shape : {"strips", "tiles"}) {
+    auto shaped = grid;
+    shaped.emplace_back("run.partition", shape);
+    const seqlearn::Network network(seqlearn::make_config(shaped), comm->size());
+    for (int r = 0; r < comm->size(); ++r)
+      halo[shape[0] == 't'] += network.needed_neurons(network.circuits_of_rank(r));
+  }
+  EXPECT_EQ(sim.network().partition().shape() == seqlearn::PartitionShape::tiles, halo[1] < halo[0])
+      << "halo: strips " << halo[0] << ", tiles " << halo[1];
+  if (comm->size() == 4) {
+    EXPECT_LT(halo[1], halo[0]);  // 2x2 tiles of 4-5 x 5 circuits against strips of 2-3 rows
+  }
 }
 
 // More ranks than circuits: some ranks own nothing and must still take part.

@@ -111,59 +111,76 @@ void write_attributes(H5File& file, const CheckpointParts& p) {
                  static_cast<std::int64_t>(attributes_checksum));
 }
 
-// A dataset with its checksum: the sum over ranks of their rows' terms.
+// A dataset with its checksum: the sum over ranks of their slices' terms.
 template <class Values>
 void write_checked(H5File& file, Communicator& comm, const std::string& name, const Values& values,
-                   std::uint64_t offset, std::uint64_t total) {
-  file.write_rows(name, values, offset, total);
-  const std::uint64_t sum = comm.sum(checksum::of_elements(values.data(), values.size(), offset));
-  file.attribute(name, "checksum", static_cast<std::int64_t>(sum));
+                   const Slices& slices) {
+  file.write_slices(name, values, slices);
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0, at = 0; i < slices.offsets.size(); at += slices.counts[i++])
+    sum += checksum::of_elements(values.data() + at, slices.counts[i], slices.offsets[i]);
+  file.attribute(name, "checksum", static_cast<std::int64_t>(comm.sum(sum)));
 }
 
 template <class Values>
 void write_concatenated(H5File& file, Communicator& comm, const std::string& name,
                         const Values& values) {
-  const auto [offset, total] = file.offset_in_concatenation(values.size());
-  write_checked(file, comm, name, values, offset, total);
+  const auto [offset, total] = offset_in_concatenation(comm, values.size());
+  write_checked(file, comm, name, values, Slices{{offset}, {values.size()}, total});
 }
 
-// The global source ids [first, last) whose state this rank writes: rank 0 the input channels,
-// which precede neuron 0, then every rank its own neurons, so that each block is contiguous.
-std::pair<std::uint64_t, std::uint64_t> written_sources(const CheckpointParts& p) {
+// The global source ids whose state this rank writes: rank 0 the input channels, which precede
+// neuron 0, then every rank its own neurons, a slice per run of its circuits.
+Slices written_sources(const CheckpointParts& p) {
   const auto n_inputs = static_cast<std::uint64_t>(p.config.n_inputs);
-  return {p.comm.rank() == 0 ? 0 : n_inputs + p.domain.neuron_begin(),
-          n_inputs + p.domain.neuron_end()};
+  Slices slices = p.domain.neuron_slices(n_inputs + p.network.n_neurons(), n_inputs);
+  if (p.comm.rank() == 0) {
+    slices.offsets.insert(slices.offsets.begin(), 0);
+    slices.counts.insert(slices.counts.begin(), n_inputs);
+  }
+  return slices;
+}
+
+// The slices of the synapse rows of this rank's runs in global order (collective).
+Slices synapse_slices(const CheckpointParts& p) {
+  return slices_in_key_order(p.comm, p.domain.run_keys(),
+                             p.domain.sum_per_run(p.state.synapses.row_begin));
 }
 
 // /synapses, /sources, /neurons: each state group names its checkpointed arrays once
 // (state.hpp).
 void write_state(H5File& file, const CheckpointParts& p) {
+  const Slices synapses = synapse_slices(p);
   SynapseRows::checkpoint_fields(
       p.state.synapses, [&](const char* name, const auto& values, Valid) {
-        write_concatenated(file, p.comm, std::string("/synapses/") + name, values);
+        write_checked(file, p.comm, std::string("/synapses/") + name, values, synapses);
       });
-  const auto [first, last] = written_sources(p);
+  const Slices sources = written_sources(p);
   std::vector<std::uint32_t> local_sources;
-  for (std::uint64_t id = first; id < last; ++id)
-    local_sources.push_back(p.router.route(id)->source);  // inputs and own neurons: always
-  const std::uint64_t n_source_ids =
-      static_cast<std::uint64_t>(p.config.n_inputs) + p.network.n_neurons();
+  for (std::size_t i = 0; i < sources.offsets.size(); ++i)
+    for (std::uint64_t id = sources.offsets[i]; id < sources.offsets[i] + sources.counts[i]; ++id)
+      local_sources.push_back(p.router.route(id)->source);  // inputs and own neurons: always
   SourceState::checkpoint_fields(p.state.sources, [&](const char* name, const auto& values, Valid) {
     std::vector<typename std::decay_t<decltype(values)>::value_type> rows;
     rows.reserve(local_sources.size());
     for (auto j : local_sources) rows.push_back(values[j]);
-    write_checked(file, p.comm, std::string("/sources/") + name, rows, first, n_source_ids);
+    write_checked(file, p.comm, std::string("/sources/") + name, rows, sources);
   });
+  const Slices neurons = p.domain.neuron_slices(p.network.n_neurons());
   NeuronState::checkpoint_fields(p.state.neurons, [&](const char* name, const auto& values, Valid) {
-    write_checked(file, p.comm, std::string("/neurons/") + name, values, p.domain.neuron_begin(),
-                  p.network.n_neurons());
+    write_checked(file, p.comm, std::string("/neurons/") + name, values, neurons);
   });
 }
 
 // /pending: spikes in flight, each at the one step >= the position's whose ring slot holds it;
 // a source's owner writes its spikes.
 void write_pending(H5File& file, const CheckpointParts& p) {
-  const auto [first, last] = written_sources(p);
+  const Slices sources = written_sources(p);
+  auto written = [&](std::uint64_t id) {
+    for (std::size_t i = 0; i < sources.offsets.size(); ++i)
+      if (id >= sources.offsets[i] && id < sources.offsets[i] + sources.counts[i]) return true;
+    return false;
+  };
   std::vector<std::int64_t> pending_step;
   std::vector<std::uint64_t> pending_source;
   std::vector<double> pending_amplitude;
@@ -171,7 +188,7 @@ void write_pending(H5File& file, const CheckpointParts& p) {
   for (std::int64_t arrival = step; arrival < step + p.router.delay_steps(); ++arrival) {
     for (const Arrival& a : p.router.arrivals_at(arrival)) {
       const std::uint64_t id = p.router.source_id(a.source);
-      if (id < first || id >= last) continue;
+      if (!written(id)) continue;
       pending_step.push_back(arrival);
       pending_source.push_back(id);
       pending_amplitude.push_back(a.amplitude);
@@ -361,18 +378,18 @@ std::vector<DatasetCheck> dataset_checks(const CheckpointParts& p, const H5Input
   return checks;
 }
 
-// The state arrays of this rank from checked datasets: its synapse rows (which sit after those
-// of all lower ranks, from `synapse_offset`), the sources it listens to, its neurons.
-void load_state(const H5Input& in, const CheckpointParts& p, std::uint64_t synapse_offset) {
+// The state arrays of this rank from checked datasets: its synapse rows (the slices of its
+// runs: synapse_slices), the sources it listens to, its neurons.
+void load_state(const H5Input& in, const CheckpointParts& p, const Slices& synapses) {
   SynapseRows::checkpoint_fields(p.state.synapses, [&](const char* name, auto& values, Valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
-    // Copied into the arrays as they are (same size): they keep their huge pages (state.hpp).
-    const std::vector<T> rows =
-        in.read_rows<T>(std::string("/synapses/") + name, synapse_offset, values.size());
-    if (rows.size() == values.size())
-      std::copy(rows.begin(), rows.end(), values.begin());
-    else
-      values.assign(rows.begin(), rows.end());
+    // Copied into the arrays slice by slice (same size): they keep their huge pages (state.hpp).
+    if (values.size() != synapses.local()) values.resize(synapses.local());
+    for (std::size_t i = 0, at = 0; i < synapses.offsets.size(); at += synapses.counts[i++]) {
+      const std::vector<T> rows = in.read_rows<T>(std::string("/synapses/") + name,
+                                                  synapses.offsets[i], synapses.counts[i]);
+      std::copy(rows.begin(), rows.end(), values.begin() + static_cast<std::ptrdiff_t>(at));
+    }
   });
   // Sources: the inputs, then each run of consecutive needed circuits' neurons.
   p.router.for_each_source_run([&](std::uint64_t id, std::uint32_t j, std::uint64_t count) {
@@ -384,8 +401,13 @@ void load_state(const H5Input& in, const CheckpointParts& p, std::uint64_t synap
   });
   NeuronState::checkpoint_fields(p.state.neurons, [&](const char* name, auto& values, Valid) {
     using T = typename std::decay_t<decltype(values)>::value_type;
-    values = in.read_rows<T>(std::string("/neurons/") + name, p.domain.neuron_begin(),
-                             p.state.neurons.size());
+    values.resize(p.domain.n_neurons());
+    for (const LocalDomain::Run& run : p.domain.runs()) {
+      const auto rows =
+          in.read_rows<T>(std::string("/neurons/") + name, run.first_neuron, run.n_neurons());
+      std::copy(rows.begin(), rows.end(),
+                values.begin() + static_cast<std::ptrdiff_t>(run.local_neuron));
+    }
   });
 }
 
@@ -435,9 +457,9 @@ void restore_checkpoint(const std::string& path, const CheckpointParts& p) {
   if (p.comm.max(unreadable) > 0)
     throw ConfigError("--restore '" + path + "' cannot be opened on every rank");
   const H5Input& in = *input;
-  const auto [offset, total] = offset_in_concatenation(p.comm, p.state.synapses.size());
+  const Slices synapses = synapse_slices(p);
   std::uint64_t n_pending = 0;
-  verify_datasets(dataset_checks(p, in, header.step, total, n_pending), in, path, p.comm);
+  verify_datasets(dataset_checks(p, in, header.step, synapses.total, n_pending), in, path, p.comm);
 
   p.position.step = p.position.first_step = header.step;
   p.position.learning_steps = header.learning_steps;
@@ -445,7 +467,7 @@ void restore_checkpoint(const std::string& path, const CheckpointParts& p) {
   // The event counter runs on across phases: a new phase after the restore needs it too. The
   // rest of the generator's state is for a continued phase (run() resumes it).
   p.input.carry_over(header.generator);
-  load_state(in, p, offset);
+  load_state(in, p, synapses);
   requeue_pending(in, p, n_pending);
   auto at_step = [&](const std::vector<ForcedSpike>& list) {
     return static_cast<std::size_t>(

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdlib>
 
 #include "seqlearn/communicator.hpp"
@@ -50,6 +51,33 @@ std::pair<std::uint64_t, std::uint64_t> offset_in_concatenation(Communicator& co
     total += counts[static_cast<std::size_t>(r)];
   }
   return {offset, total};
+}
+
+std::uint64_t Slices::local() const {
+  std::uint64_t sum = 0;
+  for (const std::uint64_t count : counts) sum += count;
+  return sum;
+}
+
+Slices slices_in_key_order(Communicator& comm, const std::vector<std::uint64_t>& keys,
+                           const std::vector<std::uint64_t>& counts) {
+  std::vector<std::uint64_t> mine;
+  for (std::size_t i = 0; i < keys.size(); ++i) mine.insert(mine.end(), {keys[i], counts[i]});
+  const std::vector<std::uint64_t> all = comm.all_gather(mine);  // (key, count) pairs
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> pieces;
+  for (std::size_t i = 0; i + 1 < all.size(); i += 2) pieces.emplace_back(all[i], all[i + 1]);
+  std::sort(pieces.begin(), pieces.end());
+  Slices slices;
+  std::size_t next = 0;  // the next of this rank's keys (ascending)
+  for (const auto& [key, count] : pieces) {
+    if (next < keys.size() && key == keys[next]) {
+      slices.offsets.push_back(slices.total);
+      slices.counts.push_back(count);
+      ++next;
+    }
+    slices.total += count;
+  }
+  return slices;
 }
 
 std::unique_ptr<Communicator> make_local_communicator() {

@@ -472,6 +472,7 @@ void build_run(const Values& v, Config& c) {
   c.seed = static_cast<std::uint32_t>(v.integer("run.seed"));
   c.threads = static_cast<int>(v.integer("run.threads"));
   c.exchange = v.choice<ExchangeChoice>("run.exchange");
+  c.partition = v.choice<PartitionChoice>("run.partition");
 }
 
 // record.neurons names only neurons the network has, refused before any part is built: the

@@ -159,6 +159,10 @@ constexpr KeySpec kKeysAfterTasks[] = {
      "how spikes reach other ranks: allgather (every rank gets every spike), directed (only the "
      "ranks that listen to its circuit), auto (directed where docs/scaling.md's cost model says "
      "it pays: many spikes, few listeners per circuit). The results are the same"},
+    {"run.partition",            choice,    "auto | strips | tiles", "auto", "",      may_change,
+     "the shape of a rank's circuits: strips (whole grid rows, the ends cut anywhere), tiles "
+     "(rectangles: bands of rows, each cut into column ranges), auto (the one whose ranks listen "
+     "to fewer sources, measured at set-up; docs/scaling.md). The results are the same"},
     {"record.neurons",           neurons,   "",               "random:20", "",       may_change,
      "traced neurons (the default takes all neurons of a smaller network)",
      "ids < the network's neurons; an explicit K <= the network's neurons"},

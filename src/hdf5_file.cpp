@@ -143,10 +143,6 @@ void H5File::close() {
   checked_status(H5Fclose(handles->file), "closing '" + file_name_ + "'");
 }
 
-std::pair<std::uint64_t, std::uint64_t> H5File::offset_in_concatenation(std::uint64_t count) {
-  return seqlearn::offset_in_concatenation(comm_, count);
-}
-
 void H5File::create_group(const std::string& path) {
   Handle group(
       H5Gcreate2(handles_->file, path.c_str(), handles_->link_create, H5P_DEFAULT, H5P_DEFAULT),
@@ -203,10 +199,34 @@ void H5File::write_block(const std::string& path, Type type, const void* data,
                          const std::vector<std::uint64_t>& dims,
                          const std::vector<std::uint64_t>& offset,
                          const std::vector<std::uint64_t>& count) {
+  write_blocks(path, type, data, dims, {{offset, count}});
+}
+
+void H5File::write_slices_of(const std::string& path, Type type, const void* data,
+                             const Slices& slices, int axis, std::uint64_t other) {
+  std::vector<Block> blocks;
+  for (std::size_t i = 0; i < slices.offsets.size(); ++i) {
+    if (axis < 0)
+      blocks.push_back({{slices.offsets[i]}, {slices.counts[i]}});
+    else if (axis == 0)
+      blocks.push_back({{slices.offsets[i], 0}, {slices.counts[i], other}});
+    else
+      blocks.push_back({{0, slices.offsets[i]}, {other, slices.counts[i]}});
+  }
+  if (axis < 0)
+    write_blocks(path, type, data, {slices.total}, blocks);
+  else
+    write_blocks(path, type, data,
+                 axis == 0 ? std::vector<std::uint64_t>{slices.total, other}
+                           : std::vector<std::uint64_t>{other, slices.total},
+                 blocks);
+}
+
+void H5File::write_blocks(const std::string& path, Type type, const void* data,
+                          const std::vector<std::uint64_t>& dims,
+                          const std::vector<Block>& blocks) {
   const auto rank = static_cast<int>(dims.size());
   std::vector<hsize_t> h_dims(dims.begin(), dims.end());
-  std::vector<hsize_t> h_offset(offset.begin(), offset.end());
-  std::vector<hsize_t> h_count(count.begin(), count.end());
   const hid_t mem_type = native(static_cast<int>(type));
   Handle file_space(H5Screate_simple(rank, h_dims.data(), nullptr), H5Sclose,
                     "dataspace of " + path);
@@ -215,20 +235,28 @@ void H5File::write_block(const std::string& path, Type type, const void* data,
                  H5Dclose, "creating dataset " + path);
   // An empty dataset has nothing to write (every rank knows the global shape, so all skip).
   if (std::any_of(dims.begin(), dims.end(), [](auto d) { return d == 0; })) return;
-  Handle mem_space(H5Screate_simple(rank, h_count.data(), nullptr), H5Sclose,
-                   "memory space of " + path);
-  const bool empty = std::any_of(count.begin(), count.end(), [](auto c) { return c == 0; });
-  if (empty) {
-    checked_status(H5Sselect_none(file_space.get()), "H5Sselect_none");
-    checked_status(H5Sselect_none(mem_space.get()), "H5Sselect_none");
-  } else {
-    checked_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, h_offset.data(), nullptr,
+  checked_status(H5Sselect_none(file_space.get()), "H5Sselect_none");
+  hsize_t selected = 0;
+  for (const Block& block : blocks) {
+    if (std::any_of(block.count.begin(), block.count.end(), [](auto c) { return c == 0; }))
+      continue;
+    std::vector<hsize_t> h_offset(block.offset.begin(), block.offset.end());
+    std::vector<hsize_t> h_count(block.count.begin(), block.count.end());
+    checked_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_OR, h_offset.data(), nullptr,
                                        h_count.data(), nullptr),
                    "selecting block of " + path);
+    hsize_t elements = 1;
+    for (const hsize_t c : h_count) elements *= c;
+    selected += elements;
   }
+  // The memory holds the selected elements one after another, in the file selection's order.
+  const hsize_t mem_elements = std::max<hsize_t>(selected, 1);
+  Handle mem_space(H5Screate_simple(1, &mem_elements, nullptr), H5Sclose,
+                   "memory space of " + path);
+  if (selected == 0) checked_status(H5Sselect_none(mem_space.get()), "H5Sselect_none");
   static const std::uint64_t dummy = 0;
   checked_status(H5Dwrite(dataset.get(), mem_type, mem_space.get(), file_space.get(),
-                          handles_->transfer, empty ? &dummy : data),
+                          handles_->transfer, selected == 0 ? &dummy : data),
                  "writing " + path + " to '" + file_name_ + "'");
 }
 

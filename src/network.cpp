@@ -40,7 +40,8 @@ Network::Network(const Config& config, int n_ranks)
       stp_F_s_(config.stp_F_ms * 1e-3),
       stp_cv_(config.stp_cv),
       p_conn_(config.p_conn),
-      train_fraction_(config.train_fraction) {
+      train_fraction_(config.train_fraction),
+      n_ranks_(n_ranks) {
   const auto n_circuits = static_cast<std::size_t>(config.n_circuits());
   circuit_size_.resize(n_circuits);
   first_neuron_.resize(n_circuits + 1, 0);
@@ -50,7 +51,9 @@ Network::Network(const Config& config, int n_ranks)
     first_neuron_[c + 1] = first_neuron_[c] + circuit_size_[c];
   }
   if (connectivity_ == Connectivity::km2013) build_km2013(config);
-  partition(config, n_ranks);
+  estimate_work(config);
+  partition_ = make_partition(config.partition == PartitionChoice::tiles ? PartitionShape::tiles
+                                                                         : PartitionShape::strips);
 }
 
 std::int64_t Network::circuit_of(std::uint64_t neuron) const {
@@ -184,10 +187,13 @@ StpParameters Network::stp_parameters(std::uint64_t source) const {
 
 // Contiguous circuits per rank, balanced by estimated work = synapses onto the circuit. A
 // circuit goes to the rank in whose share the midpoint of its work falls.
-void Network::partition(const Config& config, int n_ranks) {
+// The work of a circuit: its neurons' synapses (inputs and the expected recurrent ones), and
+// one more per neuron for its own update.
+void Network::estimate_work(const Config& config) {
   const auto n = static_cast<std::size_t>(n_circuits());
   const double mean_k = 0.5 * (config.k_min + config.k_max);
-  std::vector<double> work(n);
+  std::vector<double>& work = circuit_work_;
+  work.resize(n);
   for (std::size_t c = 0; c < n; ++c) {
     double fan_in = n_inputs_;
     if (connectivity_ == Connectivity::km2013) {
@@ -197,7 +203,26 @@ void Network::partition(const Config& config, int n_ranks) {
     }
     work[c] = circuit_size_[c] * (fan_in + 1.0);
   }
-  partition_ = balanced_partition(work, n_ranks);
+}
+
+std::uint64_t Network::needed_neurons(const std::vector<CircuitRun>& owned) const {
+  std::vector<std::uint32_t> needed;
+  for (const CircuitRun& run : owned)
+    for (std::int64_t c = run.first; c < run.end; ++c) {
+      const std::vector<std::uint32_t> sources = sources_of(c);
+      needed.insert(needed.end(), sources.begin(), sources.end());
+      needed.push_back(static_cast<std::uint32_t>(c));
+    }
+  std::sort(needed.begin(), needed.end());
+  needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
+  std::uint64_t neurons = 0;
+  for (const std::uint32_t c : needed) neurons += circuit_size_[c];
+  return neurons;
+}
+
+Partition Network::make_partition(PartitionShape shape) const {
+  return shape == PartitionShape::tiles ? Partition::tiles(circuit_work_, rows_, cols_, n_ranks_)
+                                        : Partition::strips(circuit_work_, n_ranks_);
 }
 
 }  // namespace seqlearn

@@ -24,8 +24,17 @@ void write_from_root(H5File& file, const std::string& path, const std::vector<T>
   file.write_rows(path, values.data(), total, 0, all);
 }
 
+// This rank's pieces of a dataset in global order whose runs hold `counts` elements each.
+Slices run_slices(Communicator& comm, const LocalDomain& domain,
+                  const std::vector<std::uint64_t>& counts) {
+  return slices_in_key_order(comm, domain.run_keys(), counts);
+}
+
+// /network: every dataset in global order (of circuits, neurons, sources or synapses), each rank
+// writing the pieces of its runs of circuits (local_domain.hpp).
 void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
   const Network& net = sim.network();
+  const LocalDomain& domain = sim.domain();
   const Config& config = sim.config();
   file.create_group("/network");
   file.attribute("/network", "n_circuits", static_cast<std::int64_t>(net.n_circuits()));
@@ -36,60 +45,71 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
 
   std::vector<std::int32_t> sizes, positions, pair_pre, pair_post;
   std::vector<std::uint32_t> circuit_of;
-  for (auto c = sim.circuit_begin(); c < sim.circuit_end(); ++c) {
-    sizes.push_back(net.circuit_size(c));
-    positions.push_back(static_cast<std::int32_t>(c / net.cols()));
-    positions.push_back(static_cast<std::int32_t>(c % net.cols()));
-    circuit_of.insert(circuit_of.end(), static_cast<std::size_t>(net.circuit_size(c)),
-                      static_cast<std::uint32_t>(c));
-    for (auto a : net.sources_of(c)) {
-      pair_pre.push_back(static_cast<std::int32_t>(a));
-      pair_post.push_back(static_cast<std::int32_t>(c));
+  std::vector<std::uint64_t> pairs_per_run(domain.runs().size(), 0);
+  for (std::size_t r = 0; r < domain.runs().size(); ++r) {
+    for (auto c = domain.runs()[r].first_circuit; c < domain.runs()[r].end_circuit; ++c) {
+      sizes.push_back(net.circuit_size(c));
+      positions.push_back(static_cast<std::int32_t>(c / net.cols()));
+      positions.push_back(static_cast<std::int32_t>(c % net.cols()));
+      circuit_of.insert(circuit_of.end(), static_cast<std::size_t>(net.circuit_size(c)),
+                        static_cast<std::uint32_t>(c));
+      for (auto a : net.sources_of(c)) {
+        pair_pre.push_back(static_cast<std::int32_t>(a));
+        pair_post.push_back(static_cast<std::int32_t>(c));
+        ++pairs_per_run[r];
+      }
     }
   }
-  const auto [circuit_offset, n_circuits] = file.offset_in_concatenation(sizes.size());
-  file.write_rows("/network/circuit_size", sizes, circuit_offset, n_circuits);
-  file.write_matrix("/network/circuit_position", positions.data(), n_circuits, 2, circuit_offset,
-                    sizes.size(), 0, 2);
-  file.write_rows("/network/circuit_trained", sim.circuit_trained(), circuit_offset, n_circuits);
-  file.write_concatenated("/network/circuit_of", circuit_of);
-  file.write_concatenated("/network/circuit_pairs/pre", pair_pre);
-  file.write_concatenated("/network/circuit_pairs/post", pair_post);
+  const auto n_circuits = static_cast<std::uint64_t>(net.n_circuits());
+  const Slices circuits = domain.circuit_slices(n_circuits);
+  file.write_slices("/network/circuit_size", sizes, circuits);
+  file.write_row_slices("/network/circuit_position", positions.data(), 2, circuits);
+  file.write_slices("/network/circuit_trained", sim.circuit_trained(), circuits);
+  file.write_slices("/network/circuit_of", circuit_of, domain.neuron_slices(net.n_neurons()));
+  const Slices pairs = run_slices(comm, domain, pairs_per_run);
+  file.write_slices("/network/circuit_pairs/pre", pair_pre, pairs);
+  file.write_slices("/network/circuit_pairs/post", pair_post, pairs);
 
   // STP parameters per source: rank 0 also writes the input channels, which precede neuron 0.
-  std::vector<double> U, D, F;
-  const std::uint64_t first =
-      comm.rank() == 0 ? 0 : static_cast<std::uint64_t>(config.n_inputs) + sim.neuron_begin();
-  const std::uint64_t last = static_cast<std::uint64_t>(config.n_inputs) + sim.neuron_end();
-  for (std::uint64_t source = first; source < last; ++source) {
-    const StpParameters p = net.stp_parameters(source);
-    U.push_back(p.U);
-    D.push_back(p.D_s * 1e3);  // ms, as plasticity.stp_D/F in /config
-    F.push_back(p.F_s * 1e3);
+  const auto n_inputs = static_cast<std::uint64_t>(config.n_inputs);
+  Slices sources = domain.neuron_slices(n_inputs + net.n_neurons(), n_inputs);
+  if (comm.rank() == 0) {
+    sources.offsets.insert(sources.offsets.begin(), 0);
+    sources.counts.insert(sources.counts.begin(), n_inputs);
   }
-  const std::uint64_t n_sources = static_cast<std::uint64_t>(config.n_inputs) + net.n_neurons();
-  file.write_rows("/network/stp/U", U, first, n_sources);
-  file.write_rows("/network/stp/D", D, first, n_sources);
-  file.write_rows("/network/stp/F", F, first, n_sources);
+  std::vector<double> U, D, F;
+  for (std::size_t i = 0; i < sources.offsets.size(); ++i) {
+    for (std::uint64_t source = sources.offsets[i]; source < sources.offsets[i] + sources.counts[i];
+         ++source) {
+      const StpParameters p = net.stp_parameters(source);
+      U.push_back(p.U);
+      D.push_back(p.D_s * 1e3);  // ms, as plasticity.stp_D/F in /config
+      F.push_back(p.F_s * 1e3);
+    }
+  }
+  file.write_slices("/network/stp/U", U, sources);
+  file.write_slices("/network/stp/D", D, sources);
+  file.write_slices("/network/stp/F", F, sources);
   file.units("/network/stp/U", "1");
   file.units("/network/stp/D", "ms");
   file.units("/network/stp/F", "ms");
 
   if (config.writes_synapses(static_cast<double>(comm.sum(sim.local_synapses())))) {
-    file.write_concatenated("/network/synapses/pre", sim.synapse_sources());
-    file.write_concatenated("/network/synapses/post", sim.synapse_targets());
-    file.write_concatenated("/network/synapses/weight", sim.weights());
-    file.write_concatenated("/network/synapses/variance_tracking_mean",
-                            sim.variance_tracking_mean());
-    file.write_concatenated("/network/synapses/variance_tracking_second_moment",
-                            sim.variance_tracking_second_moment());
+    const Slices synapses = run_slices(comm, domain, domain.sum_per_run(sim.synapse_row_begin()));
+    file.write_slices("/network/synapses/pre", sim.synapse_sources(), synapses);
+    file.write_slices("/network/synapses/post", sim.synapse_targets(), synapses);
+    file.write_slices("/network/synapses/weight", sim.weights(), synapses);
+    file.write_slices("/network/synapses/variance_tracking_mean", sim.variance_tracking_mean(),
+                      synapses);
+    file.write_slices("/network/synapses/variance_tracking_second_moment",
+                      sim.variance_tracking_second_moment(), synapses);
     for (const char* name : {"weight", "variance_tracking_mean", "variance_tracking_second_moment"})
       file.units(std::string("/network/synapses/") + name, "1");
   }
 }
 
-// /spikes, ordered by (neuron, step): each rank's neurons form one contiguous block.
-void write_spikes(H5File& file, const Record& rec) {
+// /spikes, ordered by (neuron, step): each run of a rank's circuits is one block of neurons.
+void write_spikes(H5File& file, const LocalDomain& domain, const Record& rec, Communicator& comm) {
   std::vector<std::size_t> order(rec.spike_step.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -101,14 +121,15 @@ void write_spikes(H5File& file, const Record& rec) {
     steps[i] = rec.spike_step[order[i]];
     neurons[i] = rec.spike_neuron[order[i]];
   }
-  file.write_concatenated("/spikes/step", steps);
-  file.write_concatenated("/spikes/neuron", neurons);
+  const Slices slices = run_slices(comm, domain, domain.count_per_run(neurons));
+  file.write_slices("/spikes/step", steps, slices);
+  file.write_slices("/spikes/neuron", neurons, slices);
   file.units("/spikes/step", "steps");
   std::vector<double> values(rec.spike_value_names.empty() ? 0 : order.size());
   for (std::size_t q = 0; q < rec.spike_value_names.size(); ++q) {  // recordables.hpp
     for (std::size_t i = 0; i < order.size(); ++i) values[i] = rec.spike_values[q][order[i]];
     const std::string name = "/spikes/" + rec.spike_value_names[q];
-    file.write_concatenated(name, values);
+    file.write_slices(name, values, slices);
     file.units(name, spike_quantities().find(rec.spike_value_names[q])->unit);
   }
 }
@@ -176,38 +197,37 @@ void write_phases(H5File& file, const Simulator& sim, Communicator& comm) {
 }
 
 // /traces: [T, n] per recorded neuron quantity and [T, m] per recorded synapse quantity, each
-// rank owning a block of columns.
-void write_traces(H5File& file, const Config& config, const Record& rec, Communicator& comm) {
+// run of a rank's circuits owning a block of columns.
+void write_traces(H5File& file, const Config& config, const LocalDomain& domain, const Record& rec,
+                  Communicator& comm) {
   const std::uint64_t n_times = rec.trace_steps.size();  // the same on every rank
   file.create_group("/traces");
   file.attribute("/traces", "dt_rec_steps", static_cast<std::int64_t>(config.dt_rec));
   write_from_root(file, "/traces/step", rec.trace_steps, comm);
-  const auto [neuron_offset, n_traced] = file.offset_in_concatenation(rec.trace_neurons.size());
-  file.write_rows("/traces/neuron", rec.trace_neurons, neuron_offset, n_traced);
-  const std::uint64_t n_local = rec.trace_neurons.size();
+  const Slices neurons = run_slices(comm, domain, domain.count_per_run(rec.trace_neurons));
+  file.write_slices("/traces/neuron", rec.trace_neurons, neurons);
   for (std::size_t q = 0; q < rec.trace_names.size(); ++q) {  // recordables.hpp
     const std::string name = "/traces/" + rec.trace_names[q];
-    file.write_matrix(name, rec.traces[q].data(), n_times, n_traced, 0, n_times, neuron_offset,
-                      n_local);
+    file.write_column_slices(name, rec.traces[q].data(), n_times, neurons);
     file.units(name, neuron_quantities().find(rec.trace_names[q])->unit);
   }
-  const auto [weight_offset, n_weights] = file.offset_in_concatenation(rec.trace_weight_pre.size());
-  file.write_rows("/traces/weight_pre", rec.trace_weight_pre, weight_offset, n_weights);
-  file.write_rows("/traces/weight_post", rec.trace_weight_post, weight_offset, n_weights);
+  // A traced neuron's synapses follow it: runs hold them as they hold their posts.
+  const Slices weights = run_slices(comm, domain, domain.count_per_run(rec.trace_weight_post));
+  file.write_slices("/traces/weight_pre", rec.trace_weight_pre, weights);
+  file.write_slices("/traces/weight_post", rec.trace_weight_post, weights);
   for (std::size_t q = 0; q < rec.synapse_trace_names.size(); ++q) {  // recordables.hpp
     const std::string name = "/traces/" + rec.synapse_trace_names[q];
-    file.write_matrix(name, rec.synapse_traces[q].data(), n_times, n_weights, 0, n_times,
-                      weight_offset, rec.trace_weight_pre.size());
+    file.write_column_slices(name, rec.synapse_traces[q].data(), n_times, weights);
     file.units(name, synapse_quantities().find(rec.synapse_trace_names[q])->unit);
   }
   file.units("/traces/step", "steps");
 }
 
 void write_activity(H5File& file, const Simulator& sim, Communicator& comm) {
-  write_spikes(file, sim.record());
+  write_spikes(file, sim.domain(), sim.record(), comm);
   write_inputs(file, sim, sim.record(), comm);
   write_phases(file, sim, comm);
-  write_traces(file, sim.config(), sim.record(), comm);
+  write_traces(file, sim.config(), sim.domain(), sim.record(), comm);
 }
 
 // Units of the /run attributes: durations in s, the real-time factor a ratio; counts none.

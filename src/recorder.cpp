@@ -15,8 +15,8 @@ std::vector<std::uint64_t> traced_neurons(const Config& config, std::uint64_t n,
   switch (config.record_mode) {
     case RecordMode::all: {
       std::vector<std::uint64_t> chosen;
-      for (std::uint64_t g = domain.neuron_begin(); g < domain.neuron_end(); ++g)
-        chosen.push_back(g);
+      for (std::uint64_t k = 0; k < domain.n_neurons(); ++k)
+        chosen.push_back(domain.global_neuron(k));
       return chosen;
     }
     case RecordMode::random: {
@@ -137,9 +137,10 @@ Recorder::Recorder(const Config& config, const Network& network, const LocalDoma
       target_widths_[task] = entry.targets->width(config);
   check_record_neurons(config, network.n_neurons());
   for (auto g : traced_neurons(config, network.n_neurons(), domain, rng)) {
-    if (!domain.owns_neuron(g)) continue;
+    const std::uint64_t k = domain.local_neuron(g);
+    if (k == LocalDomain::kNotLocal) continue;
     record_.trace_neurons.push_back(g);
-    traced_local_.push_back(g - domain.neuron_begin());
+    traced_local_.push_back(k);
   }
 }
 

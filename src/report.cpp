@@ -64,6 +64,10 @@ RunInfo collect_run_info(const Simulator& simulator, Communicator& comm, const R
   info["exchange_mean_listeners"] = exchange.routes().mean_listeners;
   info["received_words"] = static_cast<double>(comm.sum(exchange.received_words()));
   info["walk_s_sum"] = comm.sum(exchange.walk_s());
+  const Partition& partition = simulator.network().partition();
+  info["partition_tiles"] = partition.shape() == PartitionShape::tiles ? 1.0 : 0.0;
+  info["partition_bands"] = partition.bands();
+  info["partition_columns"] = partition.columns();
   const SpikeRouter& router = simulator.router();
   info["needed_sources"] =
       static_cast<double>(comm.sum(std::uint64_t{router.n_sources() - router.n_inputs()}));
@@ -95,6 +99,10 @@ void print_summary(const Config& config, const Simulator& simulator, Communicato
               simulated_s, simulate_s, info["real_time_factor"], build_s, output_s);
   std::printf("time split (max over ranks): compute %.3f s, exchange %.3f s, output %.3f s\n",
               info["compute_s_max"], info["exchange_s_max"], output_s);
+  if (comm.size() > 1)
+    std::printf("partition: %s; the ranks advance %.2fx the network's sources (the halo)\n",
+                info["partition_tiles"] != 0 ? "tiles" : "strips",
+                info["needed_sources"] / neurons);
   std::printf("network spikes %.0f (%.1f Hz per neuron), input spikes %.0f\n",
               info["network_spikes"],
               info["network_spikes"] / simulated_s / static_cast<double>(net.n_neurons()),
@@ -104,13 +112,19 @@ void print_summary(const Config& config, const Simulator& simulator, Communicato
   std::printf("peak memory %.1f MiB per rank (max); %.0f bytes per synapse on the largest rank\n",
               peak_rss / 1048576.0, peak_rss / std::max(1.0, synapses_per_rank_max));
   std::printf("output written to %s\n", config.output_file.c_str());
+  char partition[64];
+  if (info["partition_tiles"] != 0)
+    std::snprintf(partition, sizeof partition, "tiles:%.0fx%.0f", info["partition_bands"],
+                  info["partition_columns"]);
+  else
+    std::snprintf(partition, sizeof partition, "strips");
   std::printf(
       "bench: ranks=%d threads=%d rtf=%.6f simulate_s=%.4f build_s=%.4f output_s=%.4f "
       "spikes=%.0f events_per_s=%.4g stdp_per_s=%.4g peak_rss_mib=%.2f bytes_per_synapse=%.1f "
       "exchange_s=%.4f compute_s=%.4f simulated_s=%.4f circuits=%lld neurons=%llu synapses=%.0f "
       "exchange_bytes_per_step=%.1f compute_cpu_s_sum=%.4f compute_cpu_s_max=%.4f exchange=%s "
       "received_words=%.0f walk_ns_per_word=%.2f needed_sources_fraction=%.4f halo=%.3f "
-      "mean_listeners=%.2f\n",
+      "mean_listeners=%.2f partition=%s\n",
       comm.size(), simulator.threads(), info["real_time_factor"], simulate_s, build_s, output_s,
       info["network_spikes"], info["synaptic_events"] / simulate_s,
       info["stdp_updates"] / simulate_s, peak_rss / 1048576.0,
@@ -121,7 +135,7 @@ void print_summary(const Config& config, const Simulator& simulator, Communicato
       info["exchange_directed"] != 0 ? "directed" : "allgather", info["received_words"],
       1e9 * info["walk_s_sum"] / std::max(1.0, info["received_words"]),
       info["needed_sources"] / neurons / comm.size(), info["needed_sources"] / neurons,
-      info["exchange_mean_listeners"]);
+      info["exchange_mean_listeners"], partition);
   if (config.checkpoint_every_steps > 0 && !stopped)
     std::printf("checkpoint written to %s\n", config.checkpoint_file.c_str());
 }

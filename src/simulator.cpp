@@ -100,6 +100,27 @@ std::optional<ExchangeMode> exchange_mode(ExchangeChoice choice) {
   return std::nullopt;
 }
 
+// The order of received spikes (receive_exchange): tiles, whose ranks' ids interleave, by grid
+// row; strips by step alone (ranks ascend with their ids).
+GridRows spike_order(const Network& network) {
+  if (network.partition().shape() == PartitionShape::strips) return {};
+  return {static_cast<std::uint64_t>(network.rows()), static_cast<std::uint64_t>(network.cols())};
+}
+
+// The network, partitioned as run.partition says; auto: the shape whose ranks, all together,
+// listen to fewer sources (the halo, docs/scaling.md), each rank counting its own under both
+// (collective; the same choice on every rank).
+Network partitioned_network(const Config& config, Communicator& comm) {
+  Network network(config, comm.size());
+  if (config.partition != PartitionChoice::automatic || comm.size() == 1) return network;
+  Partition tiles = network.make_partition(PartitionShape::tiles);
+  const std::uint64_t strips_halo =
+      comm.sum(network.needed_neurons(network.circuits_of_rank(comm.rank())));
+  const std::uint64_t tiles_halo = comm.sum(network.needed_neurons(tiles.runs_of(comm.rank())));
+  if (tiles_halo < strips_halo) network.set_partition(std::move(tiles));
+  return network;
+}
+
 }  // namespace
 
 // The parts in the order they need each other: the network, then what this rank owns and
@@ -108,21 +129,21 @@ Simulator::Simulator(const Config& config, Communicator& comm, SimulatorInputs i
     : config_(within_exchange_limits(with_inputs_loaded(config, inputs))),
       comm_(comm),
       rng_(config.seed),
-      network_(config, comm.size()),
+      network_(partitioned_network(config_, comm)),
       input_(config_, rng_, inputs.files),
       decay_factor_(1.0 - config.dt_ms / config.tau_decay_ms),
       rise_factor_(1.0 - config.dt_ms / config.tau_rise_ms),
       rule_(make_rule(config.schedule, config)),
       domain_(network_, comm.rank()),
       recorder_(config_, network_, domain_, rng_),
-      router_(network_, domain_.circuit_begin(), domain_.circuit_end(), config.delay_steps),
+      router_(network_, domain_.circuits(), config.delay_steps),
       state_(initial_state()),
       team_(make_team()),
-      exchange_(
-          comm,
-          find_listeners(comm, static_cast<std::uint64_t>(network_.n_circuits()),
-                         domain_.circuit_begin(), domain_.circuit_end(), router_.needed_circuits()),
-          exchange_mode(config.exchange), expected_words(config)) {
+      exchange_(comm,
+                find_listeners(comm, static_cast<std::uint64_t>(network_.n_circuits()),
+                               spike_order(network_), network_.circuits_of_rank(comm.rank()),
+                               router_.needed_circuits()),
+                exchange_mode(config.exchange), expected_words(config)) {
   interval_inputs_.steps.resize(static_cast<std::size_t>(config.delay_steps));
   if (inputs.forced) interval_inputs_.forced = std::move(*inputs.forced);
 }
@@ -206,7 +227,7 @@ std::vector<std::uint64_t> Simulator::synapse_targets() const {
   std::vector<std::uint64_t> targets;
   targets.reserve(state_.synapses.size());
   for (std::size_t k = 0; k < state_.neurons.size(); ++k)
-    targets.insert(targets.end(), state_.synapses.row_length(k), domain_.neuron_begin() + k);
+    targets.insert(targets.end(), state_.synapses.row_length(k), domain_.global_neuron(k));
   return targets;
 }
 
@@ -388,8 +409,7 @@ void Simulator::update_circuits(std::size_t t, std::int64_t n) {
   const double* decay = state_.neurons.weighted_decay.data() + k_first;
   const double* rise = state_.neurons.weighted_rise.data() + k_first;
   for (std::uint64_t i = 0; i < count; ++i) potential[i] = bias[i] + (decay[i] - rise[i]);  // M2
-  kernels::softmax_circuits(potential, rate_fraction,
-                            network_.first_neurons(domain_.circuit_begin() + first),
+  kernels::softmax_circuits(potential, rate_fraction, domain_.first_neurons(first),
                             static_cast<std::size_t>(last - first));  // M3
   // One vectorised pass (a non-finite double has every exponent bit set); the neuron is
   // looked for only if there is one.
@@ -404,8 +424,10 @@ void Simulator::update_circuits(std::size_t t, std::int64_t n) {
         exchange_.note_divergence(n, domain_.global_neuron(k_first + i));
   if (interval_inputs_.forced.neurons_forced) return;  // validation mode: spikes are forced
   double* uniforms = team_.slot(t).uniforms.data();
-  rng_.uniforms(Purpose::neuron_spike, domain_.neuron_begin() + k_first, count,
-                static_cast<std::uint64_t>(n), uniforms);
+  domain_.for_each_neuron_run(first, last, [&](std::uint64_t g, std::uint64_t k, std::uint64_t m) {
+    rng_.uniforms(Purpose::neuron_spike, g, m, static_cast<std::uint64_t>(n),
+                  uniforms + (k - k_first));
+  });
   const double r_max_hz = config_.r_max_hz;
   const double dt_s = config_.dt_s();
   std::uint8_t* spiked = state_.neurons.spiked.data() + k_first;
@@ -428,8 +450,9 @@ void Simulator::force_neuron_spikes(std::int64_t n) {
   std::size_t& cursor = interval_inputs_.forced_neuron_cursor;
   for (; cursor < forced.size() && forced[cursor].step <= n; ++cursor) {
     const auto& spike = forced[cursor];
-    if (spike.step == n && domain_.owns_neuron(spike.id))
-      state_.neurons.spiked[spike.id - domain_.neuron_begin()] = 1;
+    if (spike.step != n) continue;
+    if (const std::uint64_t k = domain_.local_neuron(spike.id); k != LocalDomain::kNotLocal)
+      state_.neurons.spiked[k] = 1;
   }
 }
 

@@ -17,7 +17,8 @@ ExchangeRoutes ExchangeRoutes::everything(std::uint64_t n_circuits) {
   ExchangeRoutes routes;
   routes.n_circuits = n_circuits;
   routes.needed = CircuitSet::all(n_circuits);
-  routes.owned_end = static_cast<std::int64_t>(n_circuits);
+  routes.owned = {{0, static_cast<std::int64_t>(n_circuits)}};
+  routes.owned_index = {0};
   routes.listener_begin.resize(n_circuits + 1);
   for (std::uint64_t c = 0; c <= n_circuits; ++c)
     routes.listener_begin[c] = static_cast<std::uint32_t>(c);
@@ -28,52 +29,82 @@ ExchangeRoutes ExchangeRoutes::everything(std::uint64_t n_circuits) {
 
 namespace {
 
-// `needed` (ascending) as [number of runs, first, end, first, end, ...], runs of consecutive
-// circuits: a strip of grid rows is a few runs, however many circuits it holds.
-std::vector<std::uint64_t> as_runs(std::span<const std::uint32_t> needed) {
-  std::vector<std::uint64_t> runs{0};
+// Appends [number of runs, first, end, first, end, ...].
+void append_runs(std::vector<std::uint64_t>& out, std::span<const CircuitRun> runs) {
+  out.push_back(runs.size());
+  for (const CircuitRun& r : runs) {
+    out.push_back(static_cast<std::uint64_t>(r.first));
+    out.push_back(static_cast<std::uint64_t>(r.end));
+  }
+}
+
+// `needed` (ascending) as runs of consecutive circuits: a strip of grid rows is a few runs,
+// however many circuits it holds, a tile a few per grid row.
+std::vector<CircuitRun> as_runs(std::span<const std::uint32_t> needed) {
+  std::vector<CircuitRun> runs;
   for (std::size_t i = 0; i < needed.size();) {
     std::size_t end = i + 1;
     while (end < needed.size() && needed[end] == needed[end - 1] + 1) ++end;
-    runs.push_back(needed[i]);
-    runs.push_back(std::uint64_t{needed[end - 1]} + 1);
+    runs.push_back({needed[i], std::int64_t{needed[end - 1]} + 1});
     i = end;
   }
-  runs[0] = (runs.size() - 1) / 2;
   return runs;
+}
+
+// Every rank's owned and needed runs, from the gathered [owned runs][needed runs] of each.
+struct RankRuns {
+  std::vector<CircuitRun> owned, needed;
+};
+std::vector<RankRuns> unpack_runs(const std::vector<std::uint64_t>& all, int ranks) {
+  std::vector<RankRuns> result(static_cast<std::size_t>(ranks));
+  std::size_t i = 0;
+  auto read = [&](std::vector<CircuitRun>& runs) {
+    const std::uint64_t n = all[i++];
+    for (std::uint64_t k = 0; k < n; ++k, i += 2)
+      runs.push_back({static_cast<std::int64_t>(all[i]), static_cast<std::int64_t>(all[i + 1])});
+  };
+  for (RankRuns& r : result) {
+    read(r.owned);
+    read(r.needed);
+  }
+  return result;
 }
 
 }  // namespace
 
-ExchangeRoutes find_listeners(Communicator& comm, std::uint64_t n_circuits,
-                              std::int64_t owned_begin, std::int64_t owned_end,
+ExchangeRoutes find_listeners(Communicator& comm, std::uint64_t n_circuits, const GridRows& order,
+                              std::span<const CircuitRun> owned,
                               std::span<const std::uint32_t> needed) {
   ExchangeRoutes routes;
   routes.n_circuits = n_circuits;
+  routes.grid = order;
   routes.needed = CircuitSet(n_circuits, needed);
-  routes.owned_begin = owned_begin;
-  routes.owned_end = owned_end;
-  // Every rank's [owned begin, owned end, runs of needed circuits...].
-  std::vector<std::uint64_t> mine = as_runs(needed);
-  mine.insert(mine.begin(),
-              {static_cast<std::uint64_t>(owned_begin), static_cast<std::uint64_t>(owned_end)});
-  const std::vector<std::uint64_t> all = comm.all_gather(mine);
-  // Calls f(owned circuit index, rank) for every rank that needs an owned circuit, by rank.
+  routes.owned.assign(owned.begin(), owned.end());
+  std::uint32_t n_owned = 0;
+  for (const CircuitRun& r : owned) {
+    routes.owned_index.push_back(n_owned);
+    n_owned += static_cast<std::uint32_t>(r.size());
+  }
+  std::vector<std::uint64_t> mine;
+  append_runs(mine, owned);
+  append_runs(mine, as_runs(needed));
+  const std::vector<RankRuns> all = unpack_runs(comm.all_gather(mine), comm.size());
+  // Calls f(owned circuit index, rank) for every rank that needs an owned circuit, by rank,
+  // then by circuit (both run lists ascending: one merge per rank).
   auto for_each_listener = [&](auto&& f) {
-    std::size_t i = 0;
-    for (std::uint32_t rank = 0; rank < static_cast<std::uint32_t>(comm.size()); ++rank) {
-      i += 2;  // its owned range
-      const std::uint64_t n_runs = all[i++];
-      for (std::uint64_t k = 0; k < n_runs; ++k, i += 2) {
-        const auto first = std::max<std::int64_t>(static_cast<std::int64_t>(all[i]), owned_begin);
-        const auto end = std::min<std::int64_t>(static_cast<std::int64_t>(all[i + 1]), owned_end);
-        for (std::int64_t c = first; c < end; ++c)
-          f(static_cast<std::size_t>(c - owned_begin), rank);
+    for (std::uint32_t rank = 0; rank < all.size(); ++rank) {
+      std::size_t o = 0;
+      for (const CircuitRun& n : all[rank].needed) {
+        while (o < owned.size() && owned[o].end <= n.first) ++o;
+        for (std::size_t p = o; p < owned.size() && owned[p].first < n.end; ++p)
+          for (std::int64_t c = std::max(n.first, owned[p].first);
+               c < std::min(n.end, owned[p].end); ++c)
+            f(routes.owned_index[p] + static_cast<std::size_t>(c - owned[p].first), rank);
       }
     }
   };
   std::vector<std::uint32_t>& begin = routes.listener_begin;
-  begin.assign(static_cast<std::size_t>(owned_end - owned_begin) + 1, 0);
+  begin.assign(std::size_t{n_owned} + 1, 0);
   for_each_listener([&](std::size_t b, std::uint32_t) { ++begin[b + 1]; });
   for (std::size_t b = 1; b < begin.size(); ++b) begin[b] += begin[b - 1];
   routes.listeners.resize(begin.back());
@@ -86,13 +117,12 @@ ExchangeRoutes find_listeners(Communicator& comm, std::uint64_t n_circuits,
   // this rank needs.
   std::vector<std::uint8_t> sends_to(static_cast<std::size_t>(comm.size()), 0);
   for (const std::uint32_t rank : routes.listeners) sends_to[rank] = 1;
-  std::size_t i = 0;
   for (int rank = 0; rank < comm.size(); ++rank) {
-    const std::uint64_t begin = all[i], end = all[i + 1], n_runs = all[i + 2];
-    i += 3 + 2 * n_runs;
     if (sends_to[static_cast<std::size_t>(rank)] != 0) routes.destinations.push_back(rank);
     bool needs_one = false;
-    for (std::uint64_t c = begin; c < end && !needs_one; ++c) needs_one = routes.needed.contains(c);
+    for (const CircuitRun& r : all[static_cast<std::size_t>(rank)].owned)
+      for (std::int64_t c = r.first; c < r.end && !needs_one; ++c)
+        needs_one = routes.needed.contains(static_cast<std::uint64_t>(c));
     if (needs_one) routes.sources.push_back(rank);
   }
   return routes;
@@ -196,7 +226,7 @@ const ReceivedExchange& SpikeExchange::exchange(std::int64_t interval_steps, dou
   }
   {
     const ScopedTimer walk_time(walk_s_);
-    receive_exchange(incoming_, interval_steps, routes_.needed, received_);
+    receive_exchange(incoming_, interval_steps, routes_.needed, received_, routes_.grid);
   }
   received_words_ += received_.words;
   stop_agreed_ = stop_agreed_ || received_.stop;

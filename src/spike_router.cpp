@@ -6,20 +6,24 @@
 
 namespace seqlearn {
 
-SpikeRouter::SpikeRouter(const Network& network, std::int64_t circuit_begin,
-                         std::int64_t circuit_end, int delay_steps)
+SpikeRouter::SpikeRouter(const Network& network, std::span<const std::int64_t> local_circuits,
+                         int delay_steps)
     : network_(network),
-      circuit_begin_(circuit_begin),
+      local_circuits_(local_circuits.begin(), local_circuits.end()),
       n_inputs_(static_cast<std::uint32_t>(network.n_inputs())),
       arrivals_(static_cast<std::size_t>(delay_steps)) {
-  const auto n_local_circuits = static_cast<std::size_t>(circuit_end - circuit_begin);
+  const std::size_t n_local_circuits = local_circuits_.size();
+  circuit_first_neuron_.assign(1, 0);
+  for (const std::int64_t c : local_circuits_)
+    circuit_first_neuron_.push_back(circuit_first_neuron_.back() +
+                                    static_cast<std::uint64_t>(network.circuit_size(c)));
 
   // Source circuits of every local circuit; their union is the set of needed circuits.
   // The local circuits are included too: their owner keeps (and checkpoints) their state as
   // sources, whether or not a local circuit listens to them.
   std::vector<std::vector<std::uint32_t>> sources(n_local_circuits);
   for (std::size_t b = 0; b < n_local_circuits; ++b) {
-    const auto circuit = circuit_begin + static_cast<std::int64_t>(b);
+    const std::int64_t circuit = local_circuits_[b];
     sources[b] = network.sources_of(circuit);
     needed_circuits_.insert(needed_circuits_.end(), sources[b].begin(), sources[b].end());
     needed_circuits_.push_back(static_cast<std::uint32_t>(circuit));
@@ -73,7 +77,7 @@ SpikeRouter::SpikeRouter(const Network& network, std::int64_t circuit_begin,
     target_begin_[i + 1] = targets_.size();
     std::uint64_t reached = 0;
     for (const Target& t : targets_of[i])
-      reached += static_cast<std::uint64_t>(network.circuit_size(circuit_begin + t.circuit));
+      reached += static_cast<std::uint64_t>(network.circuit_size(local_circuits_[t.circuit]));
     target_neurons_.push_back(reached);
   }
 }
@@ -82,24 +86,24 @@ SpikeRouter::SpikeRouter(const Network& network, std::int64_t circuit_begin,
 // which Network::synapse_kept (keyed by global ids) says so; inputs are always kept. Rows are
 // [inputs][kept sources, ascending]; row_start_ stays all zero (no shared rows).
 void SpikeRouter::build_neuron_rows(std::size_t n_local_circuits) {
-  const std::uint64_t neuron_begin = network_.first_neuron(circuit_begin_);
-  const std::uint64_t n_local_neurons =
-      network_.first_neuron(circuit_begin_ + static_cast<std::int64_t>(n_local_circuits)) -
-      neuron_begin;
+  const std::uint64_t n_local_neurons = circuit_first_neuron_.back();
   if (n_local_neurons > std::numeric_limits<std::uint32_t>::max())
     throw ConfigError("network: more than 2^32 neurons on one rank; use more ranks");
   neuron_row_start_.assign(n_local_neurons + 1, 0);
   std::vector<std::uint64_t> target_count(n_sources_ + 1, 0);
   std::uint64_t k = 0;
   for (std::size_t b = 0; b < n_local_circuits; ++b) {
-    const int size = network_.circuit_size(circuit_begin_ + static_cast<std::int64_t>(b));
+    const int size = network_.circuit_size(local_circuits_[b]);
+    const std::uint64_t first_post = network_.first_neuron(local_circuits_[b]);
     for (int i = 0; i < size; ++i, ++k) {
       for (const Block& block : blocks_of(static_cast<std::int64_t>(b))) {
         const bool input = block.first_source < n_inputs_;  // a block is inputs or one circuit
         const std::uint64_t first_pre = input ? 0 : source_id(block.first_source) - n_inputs_;
         for (std::uint32_t o = 0; o < block.count; ++o) {
           const std::uint32_t j = block.first_source + o;
-          if (!input && !network_.synapse_kept(neuron_begin + k, first_pre + o)) continue;
+          if (!input &&
+              !network_.synapse_kept(first_post + static_cast<std::uint64_t>(i), first_pre + o))
+            continue;
           if (!input) ++target_count[j + 1];
           row_local_sources_.push_back(j);
         }
@@ -134,12 +138,11 @@ std::vector<std::uint64_t> SpikeRouter::neuron_row_sources(std::uint64_t local_n
 }
 
 std::uint64_t SpikeRouter::circuit_synapses(std::int64_t local_circuit) const {
-  const std::int64_t c = circuit_begin_ + local_circuit;
-  if (!per_neuron_rows())
-    return row_length(local_circuit) * static_cast<std::uint64_t>(network_.circuit_size(c));
-  const std::uint64_t first = network_.first_neuron(c) - network_.first_neuron(circuit_begin_);
-  return neuron_row_start_[first + static_cast<std::uint64_t>(network_.circuit_size(c))] -
-         neuron_row_start_[first];
+  const auto b = static_cast<std::size_t>(local_circuit);
+  const auto size = static_cast<std::uint64_t>(network_.circuit_size(local_circuits_[b]));
+  if (!per_neuron_rows()) return row_length(local_circuit) * size;
+  return neuron_row_start_[circuit_first_neuron_[b] + size] -
+         neuron_row_start_[circuit_first_neuron_[b]];
 }
 
 std::uint64_t SpikeRouter::source_id(std::uint32_t local_source) const {

@@ -9,8 +9,11 @@
 #include "seqlearn/config.hpp"
 #include "seqlearn/network.hpp"
 
+using seqlearn::CircuitRun;
 using seqlearn::Config;
 using seqlearn::Network;
+using seqlearn::PartitionChoice;
+using seqlearn::PartitionShape;
 
 TEST(Network, CircuitSizesAreUniformInRange) {
   const Config c = seqlearn::make_config(
@@ -142,20 +145,34 @@ TEST(FixedIndegree, SourcesDependOnlyOnSeedAndCircuit) {
   EXPECT_NE(one.sources_of(777), other.sources_of(777));
 }
 
-TEST(Partition, ContiguousCompleteAndBalanced) {
-  const Config c = seqlearn::make_config({});
+// Every circuit owned by exactly one rank, a rank's runs ascending and maximal.
+void expect_complete(const Network& net, int ranks, int& empty) {
+  std::vector<int> owner(static_cast<std::size_t>(net.n_circuits()), -1);
+  empty = 0;
+  for (int r = 0; r < ranks; ++r) {
+    const std::vector<CircuitRun> runs = net.circuits_of_rank(r);
+    empty += runs.empty();
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      EXPECT_LT(runs[i].first, runs[i].end);
+      if (i > 0) {
+        EXPECT_LT(runs[i - 1].end, runs[i].first);  // maximal: a gap between runs
+      }
+      for (std::int64_t c = runs[i].first; c < runs[i].end; ++c) {
+        EXPECT_EQ(owner[static_cast<std::size_t>(c)], -1) << "circuit " << c;
+        owner[static_cast<std::size_t>(c)] = r;
+      }
+    }
+  }
+  EXPECT_EQ(std::count(owner.begin(), owner.end(), -1), 0);
+}
+
+TEST(Partition, StripsContiguousCompleteAndBalanced) {
+  const Config c = seqlearn::make_config({{"run.partition", "strips"}});
   for (int ranks : {1, 2, 3, 4, 7, 50, 64}) {
     const Network net(c, ranks);
-    std::int64_t expected_first = 0;
     int empty = 0;
-    for (int r = 0; r < ranks; ++r) {
-      const auto [first, last] = net.circuits_of_rank(r);
-      EXPECT_EQ(first, expected_first);
-      EXPECT_LE(first, last);
-      empty += first == last;
-      expected_first = last;
-    }
-    EXPECT_EQ(expected_first, net.n_circuits());
+    expect_complete(net, ranks, empty);
+    for (int r = 0; r < ranks; ++r) EXPECT_LE(net.circuits_of_rank(r).size(), 1u);
     if (ranks > net.n_circuits()) {
       EXPECT_GE(empty, ranks - net.n_circuits());
     }
@@ -165,9 +182,78 @@ TEST(Partition, ContiguousCompleteAndBalanced) {
   }
   // Balance: each rank's neuron count within one largest circuit-share of the mean (2 ranks).
   const Network net(c, 2);
-  const auto [f0, l0] = net.circuits_of_rank(0);
-  const double n0 = static_cast<double>(net.first_neuron(l0) - net.first_neuron(f0));
+  const CircuitRun r0 = net.circuits_of_rank(0).at(0);
+  const double n0 = static_cast<double>(net.first_neuron(r0.end) - net.first_neuron(r0.first));
   EXPECT_NEAR(n0 / static_cast<double>(net.n_neurons()), 0.5, 0.1);
+}
+
+// The factorisations worked by hand: tiles as square as the grid allows; of two as square, more
+// bands.
+TEST(Partition, TileGridNearestToSquares) {
+  using seqlearn::Partition;
+  EXPECT_EQ(Partition::tile_grid(256, 256, 64), std::make_pair(8, 8));
+  EXPECT_EQ(Partition::tile_grid(256, 256, 32), std::make_pair(8, 4));  // 32x64 or 64x32
+  EXPECT_EQ(Partition::tile_grid(10, 5, 2), std::make_pair(2, 1));      // 5x5 tiles
+  EXPECT_EQ(Partition::tile_grid(10, 5, 4), std::make_pair(4, 1));      // 2.5x5 or 5x2.5
+  EXPECT_EQ(Partition::tile_grid(100, 50, 7), std::make_pair(7, 1));    // a prime: bands of rows
+  EXPECT_EQ(Partition::tile_grid(3, 100, 16), std::make_pair(1, 16));   // 3 rows: one band
+  EXPECT_EQ(Partition::tile_grid(2, 1, 3), std::make_pair(3, 1));  // nothing fits: the squarest
+}
+
+// A 4x4 grid of equal circuits on 4 ranks: 2x2 tiles of 2x2 circuits, each two runs of two.
+TEST(Partition, TilesOfAnEvenGridWorkedByHand) {
+  const Config c = seqlearn::make_config({{"network.grid", "4x4"},
+                                          {"network.connectivity", "fixed_indegree"},
+                                          {"network.wta_indegree", "3"},
+                                          {"network.k_min", "5"},
+                                          {"network.k_max", "5"},
+                                          {"run.partition", "tiles"}});
+  const Network net(c, 4);
+  EXPECT_EQ(net.partition().shape(), PartitionShape::tiles);
+  EXPECT_EQ(net.circuits_of_rank(0), (std::vector<CircuitRun>{{0, 2}, {4, 6}}));
+  EXPECT_EQ(net.circuits_of_rank(1), (std::vector<CircuitRun>{{2, 4}, {6, 8}}));
+  EXPECT_EQ(net.circuits_of_rank(2), (std::vector<CircuitRun>{{8, 10}, {12, 14}}));
+  EXPECT_EQ(net.circuits_of_rank(3), (std::vector<CircuitRun>{{10, 12}, {14, 16}}));
+  // One band: tiles of whole rows merge into one run per rank.
+  const Network two(c, 2);
+  EXPECT_EQ(two.partition().bands(), 2);
+  EXPECT_EQ(two.circuits_of_rank(0), (std::vector<CircuitRun>{{0, 8}}));
+}
+
+TEST(Partition, TilesCompleteAndBalancedAndSmallerHalo) {
+  const Config c = seqlearn::make_config({{"network.grid", "48x48"},
+                                          {"network.connectivity", "fixed_indegree"},
+                                          {"network.boundary", "periodic"},
+                                          {"run.partition", "tiles"}});
+  for (int ranks : {1, 2, 6, 16, 17, 64}) {
+    const Network net(c, ranks);
+    int empty = 0;
+    expect_complete(net, ranks, empty);
+    EXPECT_EQ(empty, 0);
+    EXPECT_EQ(net.partition().bands() * net.partition().columns(), ranks);
+    double most = 0;
+    for (int r = 0; r < ranks; ++r) {
+      double neurons = 0;
+      for (const CircuitRun& run : net.circuits_of_rank(r))
+        neurons += static_cast<double>(net.first_neuron(run.end) - net.first_neuron(run.first));
+      most = std::max(most, neurons);
+    }
+    // Two cuts of whole rows and columns: within a row and a column's share of the mean
+    // (48x48 circuits of 2-10 neurons: a few per cent at 64 ranks).
+    EXPECT_LT(most * ranks / static_cast<double>(net.n_neurons()), 1.2) << ranks << " ranks";
+  }
+  // At 16 ranks, 4x4 tiles of 12x12 circuits listen to fewer sources than strips of 3 rows.
+  const Network tiles(c, 16);
+  Config strips_config = c;
+  strips_config.partition = PartitionChoice::strips;
+  const Network strips(strips_config, 16);
+  std::uint64_t tiles_halo = 0, strips_halo = 0;
+  for (int r = 0; r < 16; ++r) {
+    tiles_halo += tiles.needed_neurons(tiles.circuits_of_rank(r));
+    strips_halo += strips.needed_neurons(strips.circuits_of_rank(r));
+  }
+  EXPECT_LT(tiles_halo, strips_halo);
+  EXPECT_GT(tiles_halo, tiles.n_neurons());
 }
 
 TEST(StpParameters, DistributionsAndInputs) {

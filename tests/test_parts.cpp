@@ -2,6 +2,7 @@
 // domain, the thread team, the spike exchange and the recorder.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <numeric>
 
@@ -32,36 +33,69 @@ TEST(BalancedPartition, MidpointRuleByHand) {
 }
 
 TEST(LocalDomain, RanksCoverTheNetworkOnceAndAgreeWithIt) {
-  const Config config = make_config({{"network.grid", "7x5"}, {"network.train_fraction", "0.5"}});
-  const int n_ranks = 3;
-  const Network network(config, n_ranks);
-  std::uint64_t neurons = 0;
-  std::int64_t next_circuit = 0;
-  for (int rank = 0; rank < n_ranks; ++rank) {
-    const LocalDomain domain(network, rank);
-    EXPECT_EQ(domain.circuit_begin(), next_circuit);
-    next_circuit = domain.circuit_end();
-    EXPECT_EQ(domain.neuron_begin(), network.first_neuron(domain.circuit_begin()));
-    EXPECT_EQ(domain.n_neurons(), domain.neuron_end() - domain.neuron_begin());
-    neurons += domain.n_neurons();
-    bool all = true;
-    for (std::int64_t b = 0; b < domain.n_circuits(); ++b) {
-      const std::int64_t c = domain.global_circuit(b);
-      EXPECT_EQ(domain.circuit_size(b), network.circuit_size(c));
-      EXPECT_EQ(domain.global_neuron(domain.first_neuron(b)), network.first_neuron(c));
-      EXPECT_EQ(domain.circuit_trained()[static_cast<std::size_t>(b)], network.circuit_trained(c));
-      all = all && network.circuit_trained(c);
-      for (std::uint64_t k = domain.first_neuron(b); k < domain.first_neuron(b + 1); ++k) {
-        EXPECT_EQ(domain.circuit_of_neuron(k), b);
-        EXPECT_EQ(domain.neuron_trained(k), network.circuit_trained(c));
-        EXPECT_TRUE(domain.owns_neuron(domain.global_neuron(k)));
+  for (const char* shape : {"strips", "tiles"}) {
+    SCOPED_TRACE(shape);
+    const Config config = make_config(
+        {{"network.grid", "7x5"}, {"network.train_fraction", "0.5"}, {"run.partition", shape}});
+    const int n_ranks = 4;
+    const Network network(config, n_ranks);
+    std::vector<int> owner(network.n_neurons(), -1);
+    for (int rank = 0; rank < n_ranks; ++rank) {
+      const LocalDomain domain(network, rank);
+      bool all = true;
+      for (std::int64_t b = 0; b < domain.n_circuits(); ++b) {
+        const std::int64_t c = domain.global_circuit(b);
+        if (b > 0) {
+          EXPECT_LT(domain.global_circuit(b - 1), c);  // ascending
+        }
+        EXPECT_EQ(domain.circuit_size(b), network.circuit_size(c));
+        EXPECT_EQ(domain.global_neuron(domain.first_neuron(b)), network.first_neuron(c));
+        EXPECT_EQ(domain.circuit_trained()[static_cast<std::size_t>(b)],
+                  network.circuit_trained(c));
+        all = all && network.circuit_trained(c);
+        for (std::uint64_t k = domain.first_neuron(b); k < domain.first_neuron(b + 1); ++k) {
+          EXPECT_EQ(domain.circuit_of_neuron(k), b);
+          EXPECT_EQ(domain.neuron_trained(k), network.circuit_trained(c));
+          const std::uint64_t g = domain.global_neuron(k);
+          EXPECT_EQ(domain.local_neuron(g), k);
+          EXPECT_EQ(owner[g], -1);
+          owner[g] = rank;
+        }
       }
+      EXPECT_EQ(domain.all_trained(), all);
+      // The runs and the slices of a sequence in global order agree with the circuits.
+      const Slices neurons = domain.neuron_slices(network.n_neurons(), 3);
+      EXPECT_EQ(neurons.local(), domain.n_neurons());
+      std::uint64_t k = 0;
+      for (const LocalDomain::Run& run : domain.runs()) {
+        EXPECT_EQ(run.local_neuron, k);
+        EXPECT_EQ(domain.global_neuron(k), run.first_neuron);
+        k += run.n_neurons();
+      }
+      std::uint64_t covered = 0;
+      domain.for_each_neuron_run(
+          0, domain.n_circuits(), [&](std::uint64_t g, std::uint64_t local, std::uint64_t count) {
+            EXPECT_EQ(domain.global_neuron(local), g);
+            EXPECT_EQ(domain.global_neuron(local + count - 1), g + count - 1);
+            covered += count;
+          });
+      EXPECT_EQ(covered, domain.n_neurons());
     }
-    EXPECT_EQ(domain.all_trained(), all);
-    EXPECT_FALSE(domain.owns_neuron(domain.neuron_end()));
+    for (std::uint64_t g = 0; g < network.n_neurons(); ++g) {
+      ASSERT_NE(owner[g], -1) << "neuron " << g << " has no owner";
+      EXPECT_FALSE(LocalDomain(network, (owner[g] + 1) % n_ranks).owns_neuron(g));
+    }
   }
-  EXPECT_EQ(next_circuit, network.n_circuits());
-  EXPECT_EQ(neurons, network.n_neurons());
+}
+
+// Pieces laid out by key: one rank's keys and counts, worked by hand.
+TEST(Slices, InKeyOrder) {
+  auto comm = make_local_communicator();
+  const Slices slices = slices_in_key_order(*comm, {3, 7, 9}, {2, 0, 5});
+  EXPECT_EQ(slices.offsets, (std::vector<std::uint64_t>{0, 2, 2}));
+  EXPECT_EQ(slices.counts, (std::vector<std::uint64_t>{2, 0, 5}));
+  EXPECT_EQ(slices.total, 7u);
+  EXPECT_EQ(slices.local(), 7u);
 }
 
 TEST(ThreadTeam, CircuitsSplitByWorkAndSlotsSizedToThem) {
@@ -134,7 +168,8 @@ TEST(SpikeExchange, KeepsTheNeededCircuitsInBothModes) {
   const std::vector<std::uint32_t> needed = {2, 3, 9};
   for (const ExchangeMode mode : {ExchangeMode::allgather, ExchangeMode::directed}) {
     SCOPED_TRACE(to_string(mode));
-    ExchangeRoutes routes = find_listeners(*comm, 12, 0, 12, needed);
+    const std::vector<CircuitRun> owned{{0, 12}};
+    ExchangeRoutes routes = find_listeners(*comm, 12, GridRows(3, 4), owned, needed);
     EXPECT_EQ(routes.listeners.size(), 3u);  // one rank, listening to three of its circuits
     EXPECT_DOUBLE_EQ(routes.mean_listeners, 3.0 / 12.0);
     EXPECT_EQ(routes.listeners_of(9).size(), 1u);
@@ -215,6 +250,39 @@ TEST(SpikeExchange, AutoIsDirectedWhenManyWordsAreNotNeeded) {
   EXPECT_EQ(choose_exchange_mode(256, 15.0, 4 * grid_256), ExchangeMode::directed);
 }
 
+// Tiles interleave the ranks' circuit ids: on a 2x4 grid, rank 0 owns circuits {0, 1, 4, 5}, rank
+// 1 {2, 3, 6, 7}; each posts its spikes by step, then id. The words of a step still end in id
+// order: by step and grid row (a counting sort), or, for ranks in no such order, sorted.
+TEST(SpikeExchange, WordsOfInterleavedRanksEndInIdOrder) {
+  using W = ExchangeWord;
+  auto order_of = [](const std::vector<std::uint64_t>& words, const GridRows& grid) {
+    std::vector<std::uint64_t> items;
+    for (const std::uint64_t word : words) items.insert(items.end(), {word, 0});
+    ReceivedExchange received;
+    receive_exchange(items, 2, CircuitSet::all(8), received, grid);
+    std::vector<std::pair<std::int64_t, std::uint64_t>> order;
+    for (const ReceivedSpike& spike : received.spikes)
+      order.emplace_back(spike.step_offset(), spike.circuit());
+    return order;
+  };
+  const std::vector<std::pair<std::int64_t, std::uint64_t>> id_order{{0, 0}, {0, 2}, {0, 4},
+                                                                     {1, 1}, {1, 3}, {1, 6}};
+  const std::vector<std::uint64_t> tiles{
+      W::spike(0, 0, 1).bits(), W::spike(0, 4, 0).bits(), W::spike(1, 1, 0).bits(),   // rank 0
+      W::spike(0, 2, 3).bits(), W::spike(1, 3, 0).bits(), W::spike(1, 6, 2).bits()};  // rank 1
+  EXPECT_EQ(order_of(tiles, GridRows(2, 4)), id_order);
+  EXPECT_EQ(order_of(tiles, GridRows()), id_order);  // no rows: sorted
+  // Rank 1 owns the left of each row: not a partition seqlearn makes; sorted all the same.
+  const std::vector<std::uint64_t> reversed{W::spike(0, 2, 3).bits(), W::spike(1, 3, 0).bits(),
+                                            W::spike(1, 6, 2).bits(), W::spike(0, 0, 1).bits(),
+                                            W::spike(0, 4, 0).bits(), W::spike(1, 1, 0).bits()};
+  EXPECT_EQ(order_of(reversed, GridRows(2, 4)), id_order);
+  // The row of a circuit without a division, near multiples of a large width too.
+  const GridRows wide(5, 1000003);
+  for (const std::uint64_t c : {0ull, 1000002ull, 1000003ull, 2000005ull, 2000006ull, 5000014ull})
+    EXPECT_EQ(wide.row(c), c / 1000003) << c;
+}
+
 TEST(Recorder, TracedNeuronsSplitOverRanksAsTheChoiceSays) {
   const Config config = make_config({{"network.grid", "6x5"}, {"record.neurons", "random:25"}});
   const CounterRng rng(config.seed);
@@ -223,17 +291,22 @@ TEST(Recorder, TracedNeuronsSplitOverRanksAsTheChoiceSays) {
       Recorder(config, whole, LocalDomain(whole, 0), rng).record().trace_neurons;
   ASSERT_EQ(chosen.size(), 25u);
   EXPECT_TRUE(std::is_sorted(chosen.begin(), chosen.end()));
-  const Network split(config, 3);
-  std::vector<std::uint64_t> joined;
-  for (int rank = 0; rank < 3; ++rank) {
-    const LocalDomain domain(split, rank);
-    const Recorder recorder(config, split, domain, rng);
-    for (auto g : recorder.record().trace_neurons) {
-      EXPECT_TRUE(domain.owns_neuron(g));
-      joined.push_back(g);
+  for (const PartitionChoice shape : {PartitionChoice::strips, PartitionChoice::tiles}) {
+    Config shaped = config;
+    shaped.partition = shape;
+    const Network split(shaped, 4);
+    std::vector<std::uint64_t> joined;
+    for (int rank = 0; rank < 4; ++rank) {
+      const LocalDomain domain(split, rank);
+      const Recorder recorder(shaped, split, domain, rng);
+      for (auto g : recorder.record().trace_neurons) {
+        EXPECT_TRUE(domain.owns_neuron(g));
+        joined.push_back(g);
+      }
     }
+    std::sort(joined.begin(), joined.end());  // tiles: ranks do not own ascending ranges
+    EXPECT_EQ(joined, chosen);
   }
-  EXPECT_EQ(joined, chosen);
   // Neurons the network lacks are refused with the config, before any part is built.
   EXPECT_THROW(make_config({{"network.grid", "2x2"}, {"record.neurons", "range:0-500"}}),
                ConfigError);

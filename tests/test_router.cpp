@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "seqlearn/config.hpp"
 #include "seqlearn/exchange_word.hpp"
@@ -32,11 +33,18 @@ Config three_circuits() {
                                 {"network.n_conn", "6"}});
 }
 
+// The router of a rank that owns circuits [first, end).
+std::vector<std::int64_t> circuits(std::int64_t first, std::int64_t end) {
+  std::vector<std::int64_t> ids;
+  for (std::int64_t c = first; c < end; ++c) ids.push_back(c);
+  return ids;
+}
+
 }  // namespace
 
 TEST(SpikeRouter, RowLayoutIsInputsThenSourceCircuitsAscending) {
   const Network net(three_circuits(), 1);
-  const SpikeRouter router(net, 1, 3, 1);  // owns circuits 1 and 2, needs all three
+  const SpikeRouter router(net, circuits(1, 3), 1);  // owns circuits 1 and 2, needs all three
   EXPECT_EQ(router.needed_circuits(), (std::vector<std::uint32_t>{0, 1, 2}));
   EXPECT_EQ(router.n_sources(), 3u + 6u);
   // Circuit 1 (local 0) listens to circuits 0 and 2; circuit 2 (local 1) to circuits 0 and 1.
@@ -56,7 +64,7 @@ TEST(SpikeRouter, RowLayoutIsInputsThenSourceCircuitsAscending) {
 
 TEST(SpikeRouter, TargetsSayWhichLocalCircuitsListenAndWhere) {
   const Network net(three_circuits(), 1);
-  const SpikeRouter router(net, 1, 3, 1);
+  const SpikeRouter router(net, circuits(1, 3), 1);
   const auto of0 = router.targets_of(0);  // circuit 0 -> both local circuits, at offset 3
   ASSERT_EQ(of0.size(), 2u);
   EXPECT_EQ(of0[0].circuit, 0u);
@@ -85,7 +93,7 @@ TEST(SpikeRouter, RoutesGlobalIdsToLocalSourcesAndBack) {
                                            {"network.k_max", "2"},
                                            {"network.n_inputs", "3"}}),
                     2);
-  const SpikeRouter router(net, 1, 2, 1);  // owns circuit 1, which listens to circuit 0
+  const SpikeRouter router(net, circuits(1, 2), 1);  // owns circuit 1, which listens to circuit 0
   const auto input = router.route(2);
   ASSERT_TRUE(input);
   EXPECT_EQ(input->source, 2u);
@@ -110,14 +118,14 @@ TEST(SpikeRouter, RoutesGlobalIdsToLocalSourcesAndBack) {
                                               {"network.n_inputs", "3"},
                                               {"network.n_conn", "0"}}),
                        1);
-  const SpikeRouter alone(sparse, 0, 1, 1);
+  const SpikeRouter alone(sparse, circuits(0, 1), 1);
   EXPECT_FALSE(alone.route(3 + 4));  // neuron 4 of circuit 2
   EXPECT_TRUE(alone.route(3 + 1));   // its own neuron
 }
 
 TEST(SpikeRouter, SourceRunsCoverEverySourceOnceInIdOrder) {
   const Network net(three_circuits(), 1);
-  const SpikeRouter router(net, 2, 3, 1);
+  const SpikeRouter router(net, circuits(2, 3), 1);
   std::vector<int> seen(router.n_sources(), 0);
   router.for_each_source_run([&](std::uint64_t id, std::uint32_t j, std::uint64_t count) {
     for (std::uint64_t i = 0; i < count; ++i) {
@@ -130,7 +138,7 @@ TEST(SpikeRouter, SourceRunsCoverEverySourceOnceInIdOrder) {
 
 TEST(SpikeRouter, ArrivalRingDelaysByDelayMinusOneSteps) {
   const Network net(three_circuits(), 1);
-  SpikeRouter router(net, 0, 3, 3);
+  SpikeRouter router(net, circuits(0, 3), 3);
   router.queue(5, Arrival{1, SpikeRouter::kInput, 1, 0.25});
   EXPECT_TRUE(router.arrivals_at(5).empty());
   EXPECT_TRUE(router.arrivals_at(6).empty());
@@ -138,7 +146,7 @@ TEST(SpikeRouter, ArrivalRingDelaysByDelayMinusOneSteps) {
   EXPECT_EQ(router.arrivals_at(7)[0].amplitude, 0.25);
   router.clear_arrivals();
   EXPECT_TRUE(router.arrivals_at(7).empty());
-  SpikeRouter one_step(net, 0, 3, 1);
+  SpikeRouter one_step(net, circuits(0, 3), 1);
   one_step.queue(5, Arrival{});
   EXPECT_EQ(one_step.arrivals_at(5).size(), 1u);  // delay 1: the same step's sub-step 5
 }
@@ -237,7 +245,8 @@ TEST(StateGroups, CheckpointFieldsNameTheDatasets) {
             "trace_decay trace_rise stp_R stp_u last_spike weighted_decay weighted_rise readout "
             "weight variance_tracking_mean variance_tracking_second_moment ");
   EXPECT_EQ(synapses.row_begin, (std::vector<std::uint64_t>{0, 3, 6}));
-  EXPECT_EQ(synapses.variance_tracking_second_moment, std::vector<double>(6, 1.0));  // Q = 1, S = 0, w = 0
+  EXPECT_EQ(synapses.variance_tracking_second_moment,
+            std::vector<double>(6, 1.0));  // Q = 1, S = 0, w = 0
   neurons.weighted_decay[1] = 2.0;
   neurons.readout[0] = 1.0;
   neurons.bias[0] = 0.5;

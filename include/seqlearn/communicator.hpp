@@ -70,6 +70,21 @@ class Communicator {
 std::pair<std::uint64_t, std::uint64_t> offset_in_concatenation(Communicator& comm,
                                                                 std::uint64_t count);
 
+// A rank's pieces of a 1-D sequence in global order (an output dataset): piece i is elements
+// [offsets[i], offsets[i] + counts[i]) of `total`, ascending and not overlapping.
+struct Slices {
+  std::vector<std::uint64_t> offsets;
+  std::vector<std::uint64_t> counts;
+  std::uint64_t total = 0;
+  std::uint64_t local() const;  // the sum of the counts
+};
+
+// Where this rank's pieces go when every rank's pieces are laid end to end in the order of
+// their keys (ascending on each rank, unique over all ranks), with `counts[i]` elements for
+// piece `keys[i]` (collective). One piece per rank, keyed by rank: offset_in_concatenation.
+Slices slices_in_key_order(Communicator& comm, const std::vector<std::uint64_t>& keys,
+                           const std::vector<std::uint64_t>& counts);
+
 std::unique_ptr<Communicator> make_local_communicator();
 
 // Needs an initialised MPI (see MpiSession). Duplicates MPI_COMM_WORLD so that the

@@ -59,6 +59,8 @@ enum class PhaseKind { train, test };
 
 // run.exchange: how spikes travel between ranks (spike_exchange.hpp, docs/scaling.md).
 enum class ExchangeChoice { automatic, allgather, directed };
+// run.partition: the shape of a rank's circuits (partition.hpp, docs/scaling.md).
+enum class PartitionChoice { automatic, strips, tiles };
 
 // "train" or "test", as in run.protocol and the output's /phases.
 const char* to_string(PhaseKind kind);
@@ -144,6 +146,7 @@ struct Config {
   std::uint32_t seed = 1;
   int threads = 0;
   ExchangeChoice exchange = ExchangeChoice::automatic;
+  PartitionChoice partition = PartitionChoice::automatic;
   // [record]
   RecordMode record_mode = RecordMode::random;
   std::vector<std::uint64_t> record_list{20};  // random: {K} (here random:20); range: {A, B}; list

@@ -142,8 +142,32 @@ struct ReceivedExchange {
   std::optional<Divergence> divergence;  // the earliest over all ranks
   std::uint64_t words = 0;               // items received, spikes and control words, needed or not
   // Scratch, reused from interval to interval (no allocation on the hot path).
-  std::vector<std::uint64_t> kept;        // the items kept by the filter
-  std::vector<std::uint32_t> step_begin;  // counting sort by step offset
+  std::vector<std::uint64_t> kept;          // the items kept by the filter
+  std::vector<std::uint32_t> bucket_begin;  // counting sort by (step offset, grid row)
+  std::vector<std::uint32_t> bucket;        // per kept item: its (step offset, grid row)
+};
+
+// The grid's rows, for the order of received spikes: circuit c lies in row c / cols. The default
+// is one row of every circuit (strips: the ranks' ids ascend with the rank, so the order by step
+// is id order already).
+class GridRows {
+ public:
+  GridRows() = default;
+  GridRows(std::uint64_t rows, std::uint64_t cols)
+      : rows_(rows), cols_(cols), inverse_cols_(1.0 / static_cast<double>(cols)) {}
+  std::uint64_t rows() const { return rows_; }
+  // c / cols without a division (the product's rounding is off by at most one, and corrected).
+  std::uint64_t row(std::uint64_t circuit) const {
+    auto r = static_cast<std::uint64_t>(static_cast<double>(circuit) * inverse_cols_);
+    if (r * cols_ > circuit) --r;
+    if ((r + 1) * cols_ <= circuit) ++r;
+    return r;
+  }
+
+ private:
+  std::uint64_t rows_ = 1;
+  std::uint64_t cols_ = ExchangeWord::kMaxCircuits;
+  double inverse_cols_ = 1.0 / static_cast<double>(ExchangeWord::kMaxCircuits);
 };
 
 // Decodes the concatenation of every rank's items (in rank order, as all_gather returns it;
@@ -152,11 +176,16 @@ struct ReceivedExchange {
 //
 // Two passes, so that an item the rank does not need costs two loads, a bitmap test and two
 // stores (no branch; bench/exchange_walk.sh): the filter compacts the items it keeps, then
-// those are decoded and sorted by step offset (a stable counting sort). Ranks own ascending
-// circuit ranges and post their spikes in step order, so within a step the spikes end in id
-// order: the same order on every rank whatever the decomposition (docs/design.md 1).
+// those are decoded and sorted by step offset and grid row (a stable counting sort). Every
+// rank posts its spikes by step and, within a step, by ascending id, and the ranks that own
+// circuits of one grid row come in the order of those circuits (strips: ascending ranges by
+// rank; tiles: a band's ranks by column range, partition.hpp), so within a step and row the
+// spikes end in id order: the same order on every rank whatever the decomposition
+// (docs/design.md 1). Should a partition ever break that, the spikes are sorted (checked, one
+// comparison per spike).
 inline void receive_exchange(const std::vector<std::uint64_t>& items, std::int64_t interval_steps,
-                             const CircuitSet& needed, ReceivedExchange& received) {
+                             const CircuitSet& needed, ReceivedExchange& received,
+                             const GridRows& grid = {}) {
   received.spikes.clear();
   received.stop = false;
   received.divergence.reset();
@@ -173,16 +202,23 @@ inline void receive_exchange(const std::vector<std::uint64_t>& items, std::int64
     n_kept += kItemWords * (needed.keeps(word) |
                             static_cast<std::uint64_t>((word >> ExchangeWord::kKindShift) != 0));
   }
-  std::vector<std::uint32_t>& begin = received.step_begin;
-  begin.assign(static_cast<std::size_t>(interval_steps) + 1, 0);
+  const std::uint64_t rows = grid.rows();
+  std::vector<std::uint32_t>& begin = received.bucket_begin;
+  std::vector<std::uint32_t>& bucket = received.bucket;  // per kept item: (step, row)
+  begin.assign(static_cast<std::size_t>(interval_steps) * rows + 1, 0);
+  if (bucket.size() < n_kept / kItemWords) bucket.resize(n_kept / kItemWords);
   for (std::size_t i = 0; i < n_kept; i += kItemWords) {
     const ExchangeWord word(kept[i]);
     switch (word.kind()) {
-      case ExchangeWord::Kind::spike:
-        if (word.step_offset() >= interval_steps)
-          throw std::logic_error("spike exchange: a spike beyond the interval");
-        ++begin[static_cast<std::size_t>(word.step_offset()) + 1];
+      case ExchangeWord::Kind::spike: {
+        const std::uint64_t row = rows == 1 ? 0 : grid.row(word.circuit());
+        if (word.step_offset() >= interval_steps || row >= rows)
+          throw std::logic_error("spike exchange: a spike beyond the interval or the grid");
+        bucket[i / kItemWords] =
+            static_cast<std::uint32_t>(static_cast<std::uint64_t>(word.step_offset()) * rows + row);
+        ++begin[bucket[i / kItemWords] + 1];
         break;
+      }
       case ExchangeWord::Kind::stop:
         received.stop = true;
         break;
@@ -200,15 +236,20 @@ inline void receive_exchange(const std::vector<std::uint64_t>& items, std::int64
         throw std::logic_error("spike exchange: unknown control word");
     }
   }
-  for (std::size_t o = 1; o < begin.size(); ++o) begin[o] += begin[o - 1];
+  for (std::size_t b = 1; b < begin.size(); ++b) begin[b] += begin[b - 1];
   received.spikes.resize(begin.back());
   for (std::size_t i = 0; i < n_kept; i += kItemWords) {
     const ExchangeWord word(kept[i]);
     if (!word.is_spike()) continue;
-    ReceivedSpike& spike = received.spikes[begin[static_cast<std::size_t>(word.step_offset())]++];
+    ReceivedSpike& spike = received.spikes[begin[bucket[i / kItemWords]]++];
     static_cast<ExchangeWord&>(spike) = word;
     spike.amplitude = std::bit_cast<double>(kept[i + 1]);
   }
+  auto by_step_and_id = [](const ReceivedSpike& a, const ReceivedSpike& b) {
+    return a.bits() < b.bits();
+  };
+  if (!std::is_sorted(received.spikes.begin(), received.spikes.end(), by_step_and_id))
+    std::sort(received.spikes.begin(), received.spikes.end(), by_step_and_id);
 }
 
 // The same for words without payloads (amplitude 0), for a rank that needs every circuit that

@@ -45,15 +45,28 @@ class H5File {
                   std::uint64_t total) {
     write_rows(path, data.data(), data.size(), offset, total);
   }
-  // 1-D dataset that concatenates every rank's `local` in rank order.
+  // 1-D dataset of `slices.total` elements; this rank writes `data`, its slices in order.
   template <class T>
-  void write_concatenated(const std::string& path, const std::vector<T>& local) {
-    const auto [offset, total] = offset_in_concatenation(local.size());
-    write_rows(path, local, offset, total);
+  void write_slices(const std::string& path, const T* data, const Slices& slices) {
+    write_slices_of(path, type_of<T>(), data, slices, -1, 0);
   }
-  // Where this rank's `count` items start in a concatenation in rank order, and its length.
-  std::pair<std::uint64_t, std::uint64_t> offset_in_concatenation(std::uint64_t count);
-
+  template <class T>
+  void write_slices(const std::string& path, const std::vector<T>& data, const Slices& slices) {
+    write_slices(path, data.data(), slices);
+  }
+  // 2-D dataset [slices.total, width]: this rank's slices of rows, row-major.
+  template <class T>
+  void write_row_slices(const std::string& path, const T* data, std::uint64_t width,
+                        const Slices& slices) {
+    write_slices_of(path, type_of<T>(), data, slices, 0, width);
+  }
+  // 2-D dataset [rows, slices.total]: this rank's slices of columns, [rows, slices.local()]
+  // row-major.
+  template <class T>
+  void write_column_slices(const std::string& path, const T* data, std::uint64_t rows,
+                           const Slices& slices) {
+    write_slices_of(path, type_of<T>(), data, slices, 1, rows);
+  }
   // 2-D dataset [rows, total_cols]; this rank writes its row-major block
   // [row_offset, row_offset + row_count) x [col_offset, col_offset + col_count).
   template <class T>
@@ -83,6 +96,17 @@ class H5File {
   void write_block(const std::string& path, Type type, const void* data,
                    const std::vector<std::uint64_t>& dims, const std::vector<std::uint64_t>& offset,
                    const std::vector<std::uint64_t>& count);
+  // Slices along `axis` (-1: of a 1-D dataset; 0: rows of `other` columns; 1: columns of `other`
+  // rows).
+  void write_slices_of(const std::string& path, Type type, const void* data, const Slices& slices,
+                       int axis, std::uint64_t other);
+  // One dataset of shape `dims`, this rank's selection the union of the blocks (offset, count)
+  // (ascending, not overlapping: `data` holds them in the selection's row-major order).
+  struct Block {
+    std::vector<std::uint64_t> offset, count;
+  };
+  void write_blocks(const std::string& path, Type type, const void* data,
+                    const std::vector<std::uint64_t>& dims, const std::vector<Block>& blocks);
 
   struct Handles;
   std::unique_ptr<Handles> handles_;

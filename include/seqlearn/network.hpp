@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "seqlearn/config.hpp"
+#include "seqlearn/partition.hpp"
 #include "seqlearn/rng.hpp"
 
 namespace seqlearn {
@@ -30,6 +31,7 @@ std::uint64_t count_neurons(const Config& config);
 
 class Network {
  public:
+  // Partitioned over `n_ranks` as run.partition says (strips for auto: see set_partition).
   Network(const Config& config, int n_ranks);
 
   // The memory km2013's table of all ordered circuit pairs takes while the network is built
@@ -76,16 +78,22 @@ class Network {
   // STP parameters of source `source` (inputs 0..n_inputs-1, then neuron g as n_inputs+g).
   StpParameters stp_parameters(std::uint64_t source) const;
 
-  // Circuits [first, last) owned by `rank`: contiguous, balanced by estimated synapses.
-  std::pair<std::int64_t, std::int64_t> circuits_of_rank(int rank) const {
-    return {partition_[static_cast<std::size_t>(rank)],
-            partition_[static_cast<std::size_t>(rank) + 1]};
-  }
+  // The neurons a rank owning `owned` listens to: those of its circuits and of their source
+  // circuits (the sources whose traces it advances every step: the halo, docs/scaling.md).
+  std::uint64_t needed_neurons(const std::vector<CircuitRun>& owned) const;
+
+  // The circuits owned by `rank` (partition.hpp), balanced by estimated synapses.
+  std::vector<CircuitRun> circuits_of_rank(int rank) const { return partition_.runs_of(rank); }
+  const Partition& partition() const { return partition_; }
+  // The partition of this grid's circuits in `shape` over the same ranks, and the one to use
+  // (run.partition = auto chooses at set-up by the halo each would give: Simulator).
+  Partition make_partition(PartitionShape shape) const;
+  void set_partition(Partition partition) { partition_ = std::move(partition); }
 
  private:
   void build_km2013(const Config& config);
   std::vector<std::uint32_t> draw_fixed_indegree(std::int64_t circuit) const;
-  void partition(const Config& config, int n_ranks);
+  void estimate_work(const Config& config);
 
   CounterRng rng_;
   int rows_;
@@ -103,7 +111,9 @@ class Network {
   // km2013 only: CSR of source circuits per target circuit.
   std::vector<std::uint64_t> km_source_begin_;
   std::vector<std::uint32_t> km_sources_;
-  std::vector<std::int64_t> partition_;  // size n_ranks + 1
+  std::vector<double> circuit_work_;  // estimated synapses (+ the neurons) per circuit
+  int n_ranks_;
+  Partition partition_;
 };
 
 }  // namespace seqlearn

@@ -1,9 +1,10 @@
-// Contiguous shares of a sequence of items balanced by work: the ranks' circuits
-// (Network::partition) and, within a rank, the threads' circuits (ThreadTeam).
+// How work is shared out: the ranks' circuits (Partition, built by Network) and, within a rank,
+// the threads' circuits (balanced_partition, ThreadTeam). docs/design.md 5, docs/scaling.md 2.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace seqlearn {
@@ -28,5 +29,54 @@ inline std::vector<std::int64_t> balanced_partition(const std::vector<double>& w
   }
   return begin;
 }
+
+// Circuits [first, end): consecutive ids, i.e. part of one grid row or whole rows.
+struct CircuitRun {
+  std::int64_t first = 0;
+  std::int64_t end = 0;
+  std::int64_t size() const { return end - first; }
+  friend bool operator==(const CircuitRun&, const CircuitRun&) = default;
+};
+
+// run.partition: the shape of a rank's share of the grid (circuit c sits at row c / cols,
+// column c % cols).
+//   strips  a contiguous range of circuit ids: whole grid rows, the ends cut anywhere;
+//   tiles   a rectangle: the rows are cut into `bands`, each band's columns into `columns`
+//           ranges (bands x columns = ranks), rank b * columns + j owning band b's range j.
+// Both balance the estimated work (synapses) per circuit: strips over all circuits, tiles
+// first over the rows, then within each band over its columns. A tile's halo (the sources
+// its synapses listen to beyond its own circuits) grows with its perimeter, a strip's with
+// the grid's width: docs/scaling.md.
+enum class PartitionShape { strips, tiles };
+const char* to_string(PartitionShape shape);
+
+class Partition {
+ public:
+  Partition() = default;
+  static Partition strips(const std::vector<double>& circuit_work, int ranks);
+  // `circuit_work` holds rows x cols values.
+  static Partition tiles(const std::vector<double>& circuit_work, int rows, int cols, int ranks);
+  // The bands x columns = ranks of the tiles nearest to squares on a rows x cols grid.
+  static std::pair<int, int> tile_grid(int rows, int cols, int ranks);
+
+  PartitionShape shape() const { return shape_; }
+  int ranks() const { return ranks_; }
+  int bands() const { return bands_; }      // tiles: bands of rows (strips: 1)
+  int columns() const { return columns_; }  // tiles: ranges per band (strips: 1)
+
+  // The circuits of `rank`, ascending, as maximal runs of consecutive ids (none if it owns
+  // none: more ranks than circuits).
+  std::vector<CircuitRun> runs_of(int rank) const;
+
+ private:
+  PartitionShape shape_ = PartitionShape::strips;
+  int ranks_ = 1;
+  int cols_ = 1;
+  int bands_ = 1;
+  int columns_ = 1;
+  std::vector<std::int64_t> strip_begin_;   // strips: per rank + 1, circuit ids
+  std::vector<std::int64_t> band_begin_;    // tiles: per band + 1, grid rows
+  std::vector<std::int64_t> column_begin_;  // tiles: per band, columns + 1 grid columns each
+};
 
 }  // namespace seqlearn

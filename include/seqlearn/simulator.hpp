@@ -134,11 +134,6 @@ class Simulator {
   // This rank's share of its node's cores (threads.hpp), for the warning in main.
   const CoreShare& core_share() const { return team_.core_share(); }
 
-  std::int64_t circuit_begin() const { return domain_.circuit_begin(); }
-  std::int64_t circuit_end() const { return domain_.circuit_end(); }
-  std::uint64_t neuron_begin() const { return domain_.neuron_begin(); }
-  std::uint64_t neuron_end() const { return domain_.neuron_end(); }
-
   // This rank's synapses, in row order (by postsynaptic neuron, then source id).
   std::uint64_t local_synapses() const { return state_.synapses.size(); }
   const std::vector<double>& weights() const { return state_.synapses.weight; }
@@ -148,6 +143,8 @@ class Simulator {
   const std::vector<double>& variance_tracking_second_moment() const {
     return state_.synapses.variance_tracking_second_moment;
   }
+  // Where each local neuron's row starts among them (n_neurons + 1 values).
+  const std::vector<std::uint64_t>& synapse_row_begin() const { return state_.synapses.row_begin; }
   std::vector<std::uint64_t> synapse_sources() const;  // source ids (inputs, then n_inputs + g)
   std::vector<std::uint64_t> synapse_targets() const;  // neuron ids
   // Per local circuit: 1 if it learns (network.train_fraction, docs/model.md 11.1).

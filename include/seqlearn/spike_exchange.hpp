@@ -14,6 +14,7 @@
 //              all-reduce that says whether there are any, and then a gather of them.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cstdint>
@@ -25,6 +26,7 @@
 
 #include "seqlearn/communicator.hpp"
 #include "seqlearn/exchange_word.hpp"
+#include "seqlearn/partition.hpp"
 
 namespace seqlearn {
 
@@ -42,10 +44,11 @@ const char* to_string(ExchangeMode mode);
 // rank owns. Found once at set-up, from every rank's needed circuits (find_listeners).
 struct ExchangeRoutes {
   std::uint64_t n_circuits = 0;
-  CircuitSet needed;             // the circuits this rank listens to
-  std::int64_t owned_begin = 0;  // this rank owns circuits [owned_begin, owned_end)
-  std::int64_t owned_end = 0;
-  std::vector<std::uint32_t> listener_begin;  // CSR per owned circuit into listeners
+  GridRows grid;                           // the rows received spikes are put in order by (tiles)
+  CircuitSet needed;                       // the circuits this rank listens to
+  std::vector<CircuitRun> owned;           // the circuits this rank owns, ascending
+  std::vector<std::uint32_t> owned_index;  // per run of `owned`: the index of its first
+  std::vector<std::uint32_t> listener_begin;  // CSR per owned circuit (ascending) into listeners
   std::vector<std::uint32_t> listeners;       // the ranks that need the circuit, ascending
   // The directed exchange's neighbours, ascending: the ranks that own a circuit this rank
   // needs (it receives from them) and those that need one of its circuits (it sends to them).
@@ -57,16 +60,24 @@ struct ExchangeRoutes {
 
   // A single rank that owns and needs circuits [0, n_circuits) (tests, one-rank runs).
   static ExchangeRoutes everything(std::uint64_t n_circuits);
+  // The ranks that need owned circuit `circuit` (a run of a tile per grid row: a short search).
   std::span<const std::uint32_t> listeners_of(std::uint64_t circuit) const {
-    const auto b = static_cast<std::size_t>(static_cast<std::int64_t>(circuit) - owned_begin);
+    const auto c = static_cast<std::int64_t>(circuit);
+    const auto run =
+        std::upper_bound(owned.begin(), owned.end(), c,
+                         [](std::int64_t x, const CircuitRun& r) { return x < r.first; }) -
+        1;
+    const auto b = owned_index[static_cast<std::size_t>(run - owned.begin())] +
+                   static_cast<std::size_t>(c - run->first);
     return {listeners.data() + listener_begin[b], listeners.data() + listener_begin[b + 1]};
   }
 };
 
-// Collective: every rank's routes from its owned circuits and the circuits it needs
-// (ascending, global ids).
-ExchangeRoutes find_listeners(Communicator& comm, std::uint64_t n_circuits,
-                              std::int64_t owned_begin, std::int64_t owned_end,
+// Collective: every rank's routes from its owned circuits (ascending runs) and the circuits
+// it needs (ascending, global ids); received spikes are put in order by step and `order`'s rows
+// (receive_exchange).
+ExchangeRoutes find_listeners(Communicator& comm, std::uint64_t n_circuits, const GridRows& order,
+                              std::span<const CircuitRun> owned,
                               std::span<const std::uint32_t> needed);
 
 // run.exchange = auto (docs/scaling.md, "Which exchange"): directed when the cost model says
@@ -101,8 +112,8 @@ class SpikeExchange {
   void note_divergence(std::int64_t step, std::uint64_t neuron);
 
   // The collective of an interval of `interval_steps` steps: sends the posted words and the
-  // control words, and returns the spikes of the circuits this rank needs in step order (then
-  // rank order, then as posted: global neuron order). Throws DivergenceError, on every rank
+  // control words, and returns the spikes of the circuits this rank needs in step order, then
+  // global neuron order (receive_exchange). Throws DivergenceError, on every rank
   // alike, if any rank reported one. Adds its wall time to `wall_s` and, on more than one rank,
   // its CPU time to `cpu_s` (waiting in a collective may burn CPU: that is not compute).
   const ReceivedExchange& exchange(std::int64_t interval_steps, double& wall_s, double& cpu_s);

@@ -1,6 +1,6 @@
-// Where spikes go on one rank (docs/design.md 2-4). A rank owns the circuits [circuit_begin,
-// circuit_end); their neurons listen to every input channel and to the neurons of their
-// source circuits. The router knows
+// Where spikes go on one rank (docs/design.md 2-4). A rank owns some circuits (local_domain.hpp:
+// ascending global ids, local circuit b the b-th of them); their neurons listen to every input
+// channel and to the neurons of their source circuits. The router knows
 //   - the rank's *sources*: the input channels, then the neurons of every *needed* circuit
 //     (a source circuit of a local circuit, or a local circuit itself), each under a local
 //     source index; the EPSP and STP state of sources lives at these indices (SourceState);
@@ -55,7 +55,8 @@ class SpikeRouter {
   };
   static constexpr std::uint32_t kInput = std::numeric_limits<std::uint32_t>::max();
 
-  SpikeRouter(const Network& network, std::int64_t circuit_begin, std::int64_t circuit_end,
+  // `local_circuits`: the rank's circuits, ascending global ids (LocalDomain::circuits).
+  SpikeRouter(const Network& network, std::span<const std::int64_t> local_circuits,
               int delay_steps);
 
   // --- Sources. A source id is global: input channels 0..n_inputs-1, then n_inputs + neuron.
@@ -78,7 +79,7 @@ class SpikeRouter {
   template <class F>
   void for_each_source_run(F&& f) const;
 
-  // --- Rows of the local circuit `local_circuit` (0 = circuit_begin).
+  // --- Rows of the local circuit `local_circuit` (0 = the first of the rank's circuits).
   std::span<const Block> blocks_of(std::int64_t local_circuit) const;
   std::uint64_t row_length(std::int64_t local_circuit) const {
     return row_length_[static_cast<std::size_t>(local_circuit)];
@@ -137,7 +138,8 @@ class SpikeRouter {
   void build_neuron_rows(std::size_t n_local_circuits);
 
   const Network& network_;
-  std::int64_t circuit_begin_;
+  std::vector<std::int64_t> local_circuits_;         // global ids, ascending
+  std::vector<std::uint64_t> circuit_first_neuron_;  // per local circuit: its first local neuron
   std::uint32_t n_inputs_;
   std::uint32_t n_sources_ = 0;
   std::vector<std::uint32_t> needed_circuits_;         // ascending

@@ -45,6 +45,12 @@ assert len(da) > 20, sorted(da)
 PY
 }
 check "pruned np=2 datasets identical to np=1" same_datasets "$work/p1.h5" "$work/p2.h5"
+# Tiles (run.partition): 2x2 rectangles of the 6x5 grid, a run of circuit ids per grid row, so
+# every dataset is written in slices; the file is the same.
+check "pruned np=4 tiles run" mpirun -n 4 --oversubscribe "$binary" "${pruned[@]}" --threads 1 \
+  --run.partition tiles --output "$work/ptiles.h5"
+check "pruned np=4 ran on 2x2 tiles" bash -c "h5dump -a /run/partition_bands '$work/ptiles.h5' | grep -q '(0): 2'"
+check "pruned np=4 tiles datasets identical to np=1" same_datasets "$work/p1.h5" "$work/ptiles.h5"
 check "pruned 2 threads datasets identical to np=1" same_datasets "$work/p1.h5" "$work/pt2.h5"
 check "pruned run: some circuits untrained, synapses pruned, traces only in test phases" \
   /usr/bin/python3 - "$work/p1.h5" <<'PY'
@@ -89,6 +95,15 @@ for name in ("pre", "post", "weight", "variance_tracking_mean"):
     assert w["network/synapses/" + name][:].tobytes() == r["network/synapses/" + name][:].tobytes(), name
 assert np.array_equal(w["network/circuit_trained"][:], r["network/circuit_trained"][:])
 PY
+# A checkpoint of 2x2 tiles restored on 3 ranks of strips: the same continuation.
+check "pruned: first part on 4 ranks of tiles" mpirun -n 4 --oversubscribe "$binary" "${restore_args[@]}" \
+  --run.protocol train:2000 --output.checkpoint_every_ms 2000 --run.partition tiles \
+  --output "$work/first_tiles.h5"
+check "pruned: restored on 3 ranks of strips" mpirun -n 3 --oversubscribe "$binary" \
+  --restore "$work/first_tiles.ckpt.h5" --run.partition strips --run.protocol test:1000 \
+  --output "$work/rest_strips.h5"
+check "pruned: tiles' checkpoint continued on strips identical to the whole run" same_datasets \
+  "$work/rest.h5" "$work/rest_strips.h5"
 check "np=2 without traces or synapse list" mpirun -n 2 --oversubscribe "$binary" --run.protocol train:500 \
   --record.dt_rec 0 --record.synapses false --output "$work/bare.h5"
 check "bare file has empty traces" bash -c "h5ls '$work/bare.h5/traces' | grep -q 'u .*Dataset {0, 20}'"

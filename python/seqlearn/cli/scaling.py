@@ -7,7 +7,7 @@ time split (compute / exchange / output / build) per rank count, and what the ra
 made of (docs/scaling.md): work inflation (CPU seconds of all ranks' step loops against the
 first point's, scaled by the network's size for --weak), imbalance (R x the slowest rank's
 CPU / all ranks'), halo (sources whose traces the ranks advance / neurons), ns per received
-word, and bytes sent per rank and step. Writes DIR/sweep.json, DIR/sweep.png and prints a
+word, bytes sent per rank and step, and the ranks' shape (run.partition: strips or tiles:BxC). Writes DIR/sweep.json, DIR/sweep.png and prints a
 Markdown table.
 """
 import argparse
@@ -74,7 +74,7 @@ def report(args):
             "efficiency": efficiency, "compute_s": p.get("compute_s"), "exchange_s": p.get("exchange_s"),
             "output_s": p.get("output_s"), "build_s": p.get("build_s"),
             "exchange_bytes_per_step": p.get("exchange_bytes_per_step"), "bytes_per_synapse": p.get("bytes_per_synapse"),
-            "exchange": p.get("exchange", "allgather"),
+            "exchange": p.get("exchange", "allgather"), "partition": p.get("partition", "strips"),
             "work_inflation": work(p) / work(base) if work(p) and work(base) else None,
             "imbalance": (r * p["compute_cpu_s_max"] / p["compute_cpu_s_sum"]
                           if p.get("compute_cpu_s_sum") and p.get("compute_cpu_s_max") else None),
@@ -86,12 +86,12 @@ def report(args):
     def cell(value, form):  # "-" for a figure an older program's bench line lacks
         return "-" if value is None else format(value, form)
 
-    print(f"| ranks | exchange | circuits | synapses | step loop s | real-time factor | {'speedup | ' if not args.weak else ''}"
+    print(f"| ranks | exchange | partition | circuits | synapses | step loop s | real-time factor | {'speedup | ' if not args.weak else ''}"
           f"efficiency | compute s | exchange s | output s | build s | work inflation | imbalance | halo "
           f"| ns / received word | bytes / step / rank | bytes/synapse |")
-    print("|" + "---|" * (18 if not args.weak else 17))
+    print("|" + "---|" * (19 if not args.weak else 18))
     for row in rows:
-        print(f"| {row['ranks']} | {row['exchange']} | {row['circuits']} | {row['synapses']:.3g} | {row['simulate_s']:.3f} | {row['rtf']:.4f} | "
+        print(f"| {row['ranks']} | {row['exchange']} | {row['partition']} | {row['circuits']} | {row['synapses']:.3g} | {row['simulate_s']:.3f} | {row['rtf']:.4f} | "
               + (f"{row['speedup']:.2f} | " if not args.weak else "")
               + f"{row['efficiency']:.0%} | {row['compute_s']:.3f} | {row['exchange_s']:.3f} | {row['output_s']:.3f} | "
               f"{row['build_s']:.3f} | {cell(row['work_inflation'], '.3f')} | {cell(row['imbalance'], '.3f')} | "
