@@ -122,13 +122,6 @@ void write_checked(H5File& file, Communicator& comm, const std::string& name, co
   file.attribute(name, "checksum", static_cast<std::int64_t>(comm.sum(sum)));
 }
 
-template <class Values>
-void write_concatenated(H5File& file, Communicator& comm, const std::string& name,
-                        const Values& values) {
-  const auto [offset, total] = offset_in_concatenation(comm, values.size());
-  write_checked(file, comm, name, values, Slices{{offset}, {values.size()}, total});
-}
-
 // The global source ids whose state this rank writes: rank 0 the input channels, which precede
 // neuron 0, then every rank its own neurons, a slice per run of its circuits.
 Slices written_sources(const CheckpointParts& p) {
@@ -173,30 +166,44 @@ void write_state(H5File& file, const CheckpointParts& p) {
 }
 
 // /pending: spikes in flight, each at the one step >= the position's whose ring slot holds it;
-// a source's owner writes its spikes.
+// a source's owner writes its spikes. Ordered by source, then step, each rank's in the slices of
+// the sources it writes, so the datasets are the same whatever the decomposition.
 void write_pending(H5File& file, const CheckpointParts& p) {
-  const Slices sources = written_sources(p);
-  auto written = [&](std::uint64_t id) {
-    for (std::size_t i = 0; i < sources.offsets.size(); ++i)
-      if (id >= sources.offsets[i] && id < sources.offsets[i] + sources.counts[i]) return true;
-    return false;
+  struct Pending {
+    std::uint64_t source;
+    std::int64_t step;
+    double amplitude;
   };
-  std::vector<std::int64_t> pending_step;
-  std::vector<std::uint64_t> pending_source;
-  std::vector<double> pending_amplitude;
+  const Slices sources = written_sources(p);
+  std::vector<std::uint64_t> per_slice(sources.offsets.size(), 0);
+  std::vector<Pending> pending;
   const std::int64_t step = p.position.step;
   for (std::int64_t arrival = step; arrival < step + p.router.delay_steps(); ++arrival) {
     for (const Arrival& a : p.router.arrivals_at(arrival)) {
       const std::uint64_t id = p.router.source_id(a.source);
-      if (!written(id)) continue;
-      pending_step.push_back(arrival);
-      pending_source.push_back(id);
-      pending_amplitude.push_back(a.amplitude);
+      for (std::size_t i = 0; i < sources.offsets.size(); ++i) {
+        if (id < sources.offsets[i] || id >= sources.offsets[i] + sources.counts[i]) continue;
+        pending.push_back({id, arrival, a.amplitude});
+        ++per_slice[i];
+      }
     }
   }
-  write_concatenated(file, p.comm, "/pending/step", pending_step);
-  write_concatenated(file, p.comm, "/pending/source", pending_source);
-  write_concatenated(file, p.comm, "/pending/amplitude", pending_amplitude);
+  std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
+    return a.source != b.source ? a.source < b.source : a.step < b.step;
+  });
+  // Keyed by the slices' first source ids: unique, and in the order of the sources.
+  const Slices slices = slices_in_key_order(p.comm, sources.offsets, per_slice);
+  std::vector<std::int64_t> pending_step;
+  std::vector<std::uint64_t> pending_source;
+  std::vector<double> pending_amplitude;
+  for (const Pending& spike : pending) {
+    pending_step.push_back(spike.step);
+    pending_source.push_back(spike.source);
+    pending_amplitude.push_back(spike.amplitude);
+  }
+  write_checked(file, p.comm, "/pending/step", pending_step, slices);
+  write_checked(file, p.comm, "/pending/source", pending_source, slices);
+  write_checked(file, p.comm, "/pending/amplitude", pending_amplitude, slices);
 }
 
 }  // namespace
