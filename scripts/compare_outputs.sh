@@ -130,7 +130,7 @@ PY
   for b in reference new; do
     binary=$reference
     [[ $b == new ]] && binary=$new
-    rm -f "$work/$b/restored.h5"
+    rm -f "$work/$b/restored.h5" "$work/$b/restored.ckpt.h5"  # a reused work folder
     (cd "$work/$b" && OMP_NUM_THREADS=1 mpirun -n 1 "$binary" --restore \
       "$work/reference/ckpt.np2.ckpt.h5" --run.protocol test:1000 --output.file restored.h5 \
       >restored.log 2>&1) ||

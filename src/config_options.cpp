@@ -161,8 +161,9 @@ constexpr KeySpec kKeysAfterTasks[] = {
      "it pays: many spikes, few listeners per circuit). The results are the same"},
     {"run.partition",            choice,    "auto | strips | tiles", "auto", "",      may_change,
      "the shape of a rank's circuits: strips (whole grid rows, the ends cut anywhere), tiles "
-     "(rectangles: bands of rows, each cut into column ranges), auto (the one whose ranks listen "
-     "to fewer sources, measured at set-up; docs/scaling.md). The results are the same"},
+     "(about rectangles: bands of rows, each cut into column ranges), auto (the one whose "
+     "ranks listen to fewer sources, measured at set-up; docs/scaling.md). The results are the "
+     "same"},
     {"record.neurons",           neurons,   "",               "random:20", "",       may_change,
      "traced neurons (the default takes all neurons of a smaller network)",
      "ids < the network's neurons; an explicit K <= the network's neurons"},

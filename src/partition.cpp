@@ -40,24 +40,21 @@ std::pair<int, int> Partition::tile_grid(int rows, int cols, int ranks) {
   return {best, ranks / best};
 }
 
+// The bands are cut like strips, at any circuit (so that they balance as finely as strips do:
+// a band's first and last rows may be partial); then each band's columns, by the band's work in
+// them. Within a grid row the circuits of its one or two bands' ranks then ascend with the rank,
+// which the order of received spikes relies on (receive_exchange).
 Partition Partition::tiles(const std::vector<double>& circuit_work, int rows, int cols, int ranks) {
   Partition p;
   p.shape_ = PartitionShape::tiles;
   p.ranks_ = ranks;
   p.cols_ = cols;
   std::tie(p.bands_, p.columns_) = tile_grid(rows, cols, ranks);
-  auto work = [&](std::int64_t row, std::int64_t col) {
-    return circuit_work[static_cast<std::size_t>(row * cols + col)];
-  };
-  std::vector<double> row_work(static_cast<std::size_t>(rows), 0.0);
-  for (std::int64_t i = 0; i < rows; ++i)
-    for (std::int64_t j = 0; j < cols; ++j) row_work[static_cast<std::size_t>(i)] += work(i, j);
-  p.band_begin_ = balanced_partition(row_work, p.bands_);
+  p.band_begin_ = balanced_partition(circuit_work, p.bands_);
   for (std::size_t b = 0; b < static_cast<std::size_t>(p.bands_); ++b) {
     std::vector<double> column_work(static_cast<std::size_t>(cols), 0.0);
-    for (std::int64_t i = p.band_begin_[b]; i < p.band_begin_[b + 1]; ++i)
-      for (std::int64_t j = 0; j < cols; ++j)
-        column_work[static_cast<std::size_t>(j)] += work(i, j);
+    for (std::int64_t c = p.band_begin_[b]; c < p.band_begin_[b + 1]; ++c)
+      column_work[static_cast<std::size_t>(c % cols)] += circuit_work[static_cast<std::size_t>(c)];
     const std::vector<std::int64_t> begin = balanced_partition(column_work, p.columns_);
     p.column_begin_.insert(p.column_begin_.end(), begin.begin(), begin.end());
   }
@@ -67,7 +64,7 @@ Partition Partition::tiles(const std::vector<double>& circuit_work, int rows, in
 std::vector<CircuitRun> Partition::runs_of(int rank) const {
   std::vector<CircuitRun> runs;
   auto add = [&](std::int64_t first, std::int64_t end) {
-    if (first == end) return;
+    if (first >= end) return;
     if (!runs.empty() && runs.back().end == first)
       runs.back().end = end;  // whole rows: one run
     else
@@ -82,8 +79,11 @@ std::vector<CircuitRun> Partition::runs_of(int rank) const {
   const std::size_t range = r % static_cast<std::size_t>(columns_);
   const std::int64_t* columns =
       column_begin_.data() + band * static_cast<std::size_t>(columns_ + 1);
-  for (std::int64_t row = band_begin_[band]; row < band_begin_[band + 1]; ++row)
-    add(row * cols_ + columns[range], row * cols_ + columns[range + 1]);
+  const std::int64_t first = band_begin_[band], end = band_begin_[band + 1];
+  if (first == end) return runs;
+  for (std::int64_t row = first / cols_; row <= (end - 1) / cols_; ++row)
+    add(std::max(first, row * cols_ + columns[range]),
+        std::min(end, row * cols_ + columns[range + 1]));
   return runs;
 }
 

@@ -220,6 +220,25 @@ TEST(Partition, TilesOfAnEvenGridWorkedByHand) {
   EXPECT_EQ(two.circuits_of_rank(0), (std::vector<CircuitRun>{{0, 8}}));
 }
 
+// Bands are cut at any circuit, as strips are: on a 3x4 grid of equal circuits, 4 ranks get 2x2
+// tiles, the bands [0, 6) and [6, 12) each ending or starting in the middle of row 1. Columns by
+// each band's work (midpoints): band 0 has 2, 2, 1, 1 per column -> [0, 1) | [1, 4); band 1 has
+// 1, 1, 2, 2 -> [0, 2) | [2, 4). Within each row the owners ascend with the columns.
+TEST(Partition, TilesCutBandsMidRow) {
+  const Config c = seqlearn::make_config({{"network.grid", "3x4"},
+                                          {"network.connectivity", "fixed_indegree"},
+                                          {"network.wta_indegree", "3"},
+                                          {"network.k_min", "4"},
+                                          {"network.k_max", "4"},
+                                          {"run.partition", "tiles"}});
+  const Network net(c, 4);
+  EXPECT_EQ(net.partition().bands(), 2);
+  EXPECT_EQ(net.circuits_of_rank(0), (std::vector<CircuitRun>{{0, 1}, {4, 5}}));
+  EXPECT_EQ(net.circuits_of_rank(1), (std::vector<CircuitRun>{{1, 4}, {5, 6}}));
+  EXPECT_EQ(net.circuits_of_rank(2), (std::vector<CircuitRun>{{8, 10}}));
+  EXPECT_EQ(net.circuits_of_rank(3), (std::vector<CircuitRun>{{6, 8}, {10, 12}}));
+}
+
 TEST(Partition, TilesCompleteAndBalancedAndSmallerHalo) {
   const Config c = seqlearn::make_config({{"network.grid", "48x48"},
                                           {"network.connectivity", "fixed_indegree"},

@@ -143,8 +143,7 @@ TEST(MultiTask, ResumeContinuesMidWindowBitIdentically) {
 
 TEST(MultiTask, KeysAreCheckedAndNamed) {
   EXPECT_EQ(make_config({{"input.task", "multi"}}).train_input.task, "multi");
-  EXPECT_EQ(make_config({{"run.protocol", "test:100:multi"}}).protocol.front().task,
-            "multi");
+  EXPECT_EQ(make_config({{"run.protocol", "test:100:multi"}}).protocol.front().task, "multi");
   const std::string groups =
       error_of({{"input.task", "multi"}, {"network.n_inputs", "3"}, {"input.multi_groups", "4"}});
   EXPECT_NE(groups.find("input.multi_groups"), std::string::npos) << groups;
@@ -158,7 +157,8 @@ TEST(MultiTask, KeysAreCheckedAndNamed) {
             std::string::npos);
   EXPECT_NE(error_of({{"input.t_multi_window", "0"}}).find("input.t_multi_window"),
             std::string::npos);
-  EXPECT_NE(error_of({{"input.t_multi_window", "2.5"}, {"neuron.dt", "2"}}).find("input.t_multi_window"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of({{"input.t_multi_window", "2.5"}, {"neuron.dt", "2"}}).find("input.t_multi_window"),
+      std::string::npos);
   EXPECT_NE(error_of({{"run.protocol", "test:100:foo"}}).find("file or multi"), std::string::npos);
 }

@@ -466,10 +466,10 @@ TEST(TaskRegistry, BuiltInTasksInCheckpointOrderWithTheirKeysAndFields) {
   const auto state = gen.state();
   std::set<std::string> fields;
   for (const auto& [name, value] : state.position.values) fields.insert(name);
-  EXPECT_EQ(fields, (std::set<std::string>{"event", "in_pattern", "first_sequence", "remaining",
-                                           "position", "sequence", "sequence_position", "warp",
-                                           "pattern", "xor_position", "xor_id_1", "xor_id_2",
-                                           "file_position"}));
+  EXPECT_EQ(fields,
+            (std::set<std::string>{"event", "in_pattern", "first_sequence", "remaining", "position",
+                                   "sequence", "sequence_position", "warp", "pattern",
+                                   "xor_position", "xor_id_1", "xor_id_2", "file_position"}));
   EXPECT_TRUE(std::holds_alternative<double>(state.position.values.at("warp")));
   EXPECT_THROW(gen.built<seqlearn::MultiTask>("multi"), std::logic_error);
 }
@@ -505,9 +505,10 @@ TEST(Protocol, InputTaskAndTestTaskAreTheDefaults) {
   EXPECT_EQ(d.test_input.task, "pattern");
   EXPECT_EQ(seqlearn::real_option(d, "input.t_pattern_xor"), 50.0);
   EXPECT_EQ(seqlearn::steps_option(d, "input.t_pattern_xor"), 50);
-  EXPECT_EQ(seqlearn::steps_option(make_config({{"input.t_pattern_xor", "30"}, {"neuron.dt", "0.5"}}),
-                                   "input.t_pattern_xor"),
-            60);
+  EXPECT_EQ(
+      seqlearn::steps_option(make_config({{"input.t_pattern_xor", "30"}, {"neuron.dt", "0.5"}}),
+                             "input.t_pattern_xor"),
+      60);
 }
 
 TEST(Protocol, RepeatGroupsExpand) {
@@ -519,8 +520,7 @@ TEST(Protocol, RepeatGroupsExpand) {
     const auto& train = c.protocol[static_cast<std::size_t>(1 + 4 * r)];
     EXPECT_EQ(train.kind, seqlearn::PhaseKind::train);
     EXPECT_EQ(train.steps, 5000);
-    EXPECT_EQ(c.input_settings(c.protocol[static_cast<std::size_t>(3 + 4 * r)]).task,
-              "xor");
+    EXPECT_EQ(c.input_settings(c.protocol[static_cast<std::size_t>(3 + 4 * r)]).task, "xor");
     EXPECT_EQ(c.protocol[static_cast<std::size_t>(3 + 4 * r)].steps, 50000);
   }
   EXPECT_EQ(c.total_steps(), 3000 + 20 * 61000);

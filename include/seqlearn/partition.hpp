@@ -41,11 +41,12 @@ struct CircuitRun {
 // run.partition: the shape of a rank's share of the grid (circuit c sits at row c / cols,
 // column c % cols).
 //   strips  a contiguous range of circuit ids: whole grid rows, the ends cut anywhere;
-//   tiles   a rectangle: the rows are cut into `bands`, each band's columns into `columns`
+//   tiles   about a rectangle: the circuits are cut in id order into `bands` (as strips are, so
+//           a band's first and last rows may be partial), each band's columns into `columns`
 //           ranges (bands x columns = ranks), rank b * columns + j owning band b's range j.
 // Both balance the estimated work (synapses) per circuit: strips over all circuits, tiles
-// first over the rows, then within each band over its columns. A tile's halo (the sources
-// its synapses listen to beyond its own circuits) grows with its perimeter, a strip's with
+// first over all circuits into bands, then within each band over its columns. A tile's halo (the
+// sources its synapses listen to beyond its own circuits) grows with its perimeter, a strip's with
 // the grid's width: docs/scaling.md.
 enum class PartitionShape { strips, tiles };
 const char* to_string(PartitionShape shape);
@@ -75,7 +76,7 @@ class Partition {
   int bands_ = 1;
   int columns_ = 1;
   std::vector<std::int64_t> strip_begin_;   // strips: per rank + 1, circuit ids
-  std::vector<std::int64_t> band_begin_;    // tiles: per band + 1, grid rows
+  std::vector<std::int64_t> band_begin_;    // tiles: per band + 1, circuit ids
   std::vector<std::int64_t> column_begin_;  // tiles: per band, columns + 1 grid columns each
 };
 
