@@ -111,6 +111,16 @@ std::string checkpoint_path(const char* name, seqlearn::Communicator& comm) {
   return path;
 }
 
+// Runs `sim` with a stop asked for once `at` steps are done (in the middle of a phase); returns
+// the step it stopped at (a checkpoint of it is written).
+std::int64_t run_until_stopped(Simulator& sim, std::int64_t at) {
+  const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
+    if (done >= at) sim.request_stop();
+  });
+  EXPECT_EQ(outcome, Simulator::Outcome::stopped);
+  return sim.steps_done();
+}
+
 }  // namespace
 
 TEST(Checkpoint, NewPhasesAfterACompleteRun) {
@@ -220,11 +230,7 @@ TEST(Checkpoint, PhaseCutOnTwoThreadsContinuesOnTwoThreads) {
         seqlearn::load_simulator_inputs(seqlearn::make_config(base(protocol, path, threads))));
     sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
     EXPECT_EQ(sim.threads(), 2);
-    const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
-      if (done >= 1501) sim.request_stop();
-    });
-    EXPECT_EQ(outcome, Simulator::Outcome::stopped);
-    stopped_at = sim.steps_done();
+    stopped_at = run_until_stopped(sim, 1501);
   }
   const auto header = seqlearn::read_checkpoint_header(path);
   ASSERT_TRUE(header.continues_phase);
@@ -258,11 +264,7 @@ TEST(Checkpoint, TilesCutContinuesOnStrips) {
     Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
     sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
     EXPECT_EQ(sim.network().partition().shape(), seqlearn::PartitionShape::tiles);
-    const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
-      if (done >= 1501) sim.request_stop();
-    });
-    EXPECT_EQ(outcome, Simulator::Outcome::stopped);
-    stopped_at = sim.steps_done();
+    stopped_at = run_until_stopped(sim, 1501);
   }
   const auto header = seqlearn::read_checkpoint_header(path);
   ASSERT_TRUE(header.continues_phase);
