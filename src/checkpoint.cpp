@@ -125,19 +125,13 @@ void write_checked(H5File& file, Communicator& comm, const std::string& name, co
 // The global source ids whose state this rank writes: rank 0 the input channels, which precede
 // neuron 0, then every rank its own neurons, a slice per run of its circuits.
 Slices written_sources(const CheckpointParts& p) {
-  const auto n_inputs = static_cast<std::uint64_t>(p.config.n_inputs);
-  Slices slices = p.domain.neuron_slices(n_inputs + p.network.n_neurons(), n_inputs);
-  if (p.comm.rank() == 0) {
-    slices.offsets.insert(slices.offsets.begin(), 0);
-    slices.counts.insert(slices.counts.begin(), n_inputs);
-  }
-  return slices;
+  return p.domain.source_slices(static_cast<std::uint64_t>(p.config.n_inputs),
+                                p.network.n_neurons(), p.comm.rank() == 0);
 }
 
 // The slices of the synapse rows of this rank's runs in global order (collective).
 Slices synapse_slices(const CheckpointParts& p) {
-  return slices_in_key_order(p.comm, p.domain.run_keys(),
-                             p.domain.sum_per_run(p.state.synapses.row_begin));
+  return run_slices(p.comm, p.domain, p.domain.sum_per_run(p.state.synapses.row_begin));
 }
 
 // /synapses, /sources, /neurons: each state group names its checkpointed arrays once

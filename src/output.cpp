@@ -24,12 +24,6 @@ void write_from_root(H5File& file, const std::string& path, const std::vector<T>
   file.write_rows(path, values.data(), total, 0, all);
 }
 
-// This rank's pieces of a dataset in global order whose runs hold `counts` elements each.
-Slices run_slices(Communicator& comm, const LocalDomain& domain,
-                  const std::vector<std::uint64_t>& counts) {
-  return slices_in_key_order(comm, domain.run_keys(), counts);
-}
-
 // /network: every dataset in global order (of circuits, neurons, sources or synapses), each rank
 // writing the pieces of its runs of circuits (local_domain.hpp).
 void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
@@ -72,11 +66,7 @@ void write_network(H5File& file, const Simulator& sim, Communicator& comm) {
 
   // STP parameters per source: rank 0 also writes the input channels, which precede neuron 0.
   const auto n_inputs = static_cast<std::uint64_t>(config.n_inputs);
-  Slices sources = domain.neuron_slices(n_inputs + net.n_neurons(), n_inputs);
-  if (comm.rank() == 0) {
-    sources.offsets.insert(sources.offsets.begin(), 0);
-    sources.counts.insert(sources.counts.begin(), n_inputs);
-  }
+  const Slices sources = domain.source_slices(n_inputs, net.n_neurons(), comm.rank() == 0);
   std::vector<double> U, D, F;
   for (std::size_t i = 0; i < sources.offsets.size(); ++i) {
     for (std::uint64_t source = sources.offsets[i]; source < sources.offsets[i] + sources.counts[i];

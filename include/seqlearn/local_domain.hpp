@@ -116,6 +116,17 @@ class LocalDomain {
     }
     return slices;
   }
+  // The sources (input channels 0..n_inputs-1, then n_inputs + neuron id) whose parameters and
+  // state this rank writes: its neurons, and the inputs, which precede neuron 0, if `inputs`
+  // (rank 0).
+  Slices source_slices(std::uint64_t n_inputs, std::uint64_t n_neurons, bool inputs) const {
+    Slices slices = neuron_slices(n_inputs + n_neurons, n_inputs);
+    if (inputs) {
+      slices.offsets.insert(slices.offsets.begin(), 0);
+      slices.counts.insert(slices.counts.begin(), n_inputs);
+    }
+    return slices;
+  }
   std::vector<std::uint64_t> run_keys() const {
     std::vector<std::uint64_t> keys;
     for (const Run& r : runs_) keys.push_back(static_cast<std::uint64_t>(r.first_circuit));
@@ -157,5 +168,12 @@ class LocalDomain {
   std::vector<std::uint8_t> neuron_trained_;        // per local neuron
   bool all_trained_ = true;                         // every local circuit learns
 };
+
+// This rank's pieces of a dataset in global order whose runs hold `counts` elements each (one
+// per run of `domain`; collective).
+inline Slices run_slices(Communicator& comm, const LocalDomain& domain,
+                         const std::vector<std::uint64_t>& counts) {
+  return slices_in_key_order(comm, domain.run_keys(), counts);
+}
 
 }  // namespace seqlearn
