@@ -42,10 +42,11 @@ struct CircuitRun {
 // column c % cols).
 //   strips  a contiguous range of circuit ids: whole grid rows, the ends cut anywhere;
 //   tiles   about a rectangle: the circuits are cut in id order into `bands` (as strips are, so
-//           a band's first and last rows may be partial), each band's columns into `columns`
-//           ranges (bands x columns = ranks), rank b * columns + j owning band b's range j.
-// Both balance the estimated work (synapses) per circuit: strips over all circuits, tiles
-// first over all circuits into bands, then within each band over its columns. A tile's halo (the
+//           a band's first and last rows may be partial), each band in column-major order into
+//           `columns` ranges (so a range's first and last columns may be partial: split between
+//           rows), bands x columns = ranks, rank b * columns + j owning band b's range j.
+// Both balance the estimated work (synapses) per circuit to within one circuit's: strips over
+// all circuits, tiles first over all circuits into bands, then within each band. A tile's halo (the
 // sources its synapses listen to beyond its own circuits) grows with its perimeter, a strip's with
 // the grid's width: docs/scaling.md.
 enum class PartitionShape { strips, tiles };
@@ -75,9 +76,13 @@ class Partition {
   int cols_ = 1;
   int bands_ = 1;
   int columns_ = 1;
-  std::vector<std::int64_t> strip_begin_;   // strips: per rank + 1, circuit ids
-  std::vector<std::int64_t> band_begin_;    // tiles: per band + 1, circuit ids
-  std::vector<std::int64_t> column_begin_;  // tiles: per band, columns + 1 grid columns each
+  std::vector<std::int64_t> strip_begin_;  // strips: per rank + 1, circuit ids
+  std::vector<std::int64_t> band_begin_;   // tiles: per band + 1, circuit ids
+  // tiles: per band, columns + 1 cuts, as positions column * band_rows + row_in_band
+  std::vector<std::int64_t> column_cut_;
+
+  std::int64_t lowest_column(std::int64_t cut, std::int64_t row_in_band,
+                             std::int64_t band_rows) const;
 };
 
 }  // namespace seqlearn
