@@ -39,10 +39,16 @@ using seqlearn::ConfigError;
 
 constexpr int kExitStopped = 3;
 
-// The simulator that a SIGTERM/SIGINT asks to stop (request_stop only stores an atomic flag).
-// The handlers are installed at start-up: a signal during the set-up (parsing, building the
-// network, restoring) is remembered and stops the run at its first exchange interval (D17).
+// The simulator that a SIGTERM/SIGINT asks to stop (request_stop only stores an atomic flag),
+// published by a StopTarget for exactly as long as it lives. The handlers are installed at
+// start-up: a signal during the set-up (parsing, building the network, restoring) is remembered
+// and stops the run at its first exchange interval (D17). One after the simulator is gone (mpirun
+// sends SIGTERM to the ranks still finalising when the first exits with 3) only records itself:
+// it once wrote into the destroyed simulator's stack frame and crashed ranks in their teardown.
 std::atomic<seqlearn::Simulator*> g_simulator{nullptr};
+std::atomic<int> g_handlers_running{0};  // handlers between loading g_simulator and done with it
+static_assert(std::atomic<seqlearn::Simulator*>::is_always_lock_free &&
+              std::atomic<int>::is_always_lock_free);  // async-signal-safe
 volatile std::sig_atomic_t g_signal = 0;
 // Rank 0 says at once, from the handler (write(2) is async-signal-safe), what a stop request
 // does, so that a launcher that kills the ranks before they are done (mpirun: SIGKILL
@@ -57,7 +63,9 @@ bool g_speaks = false;  // rank 0
 
 extern "C" void on_stop_signal(int signal_number) {
   g_signal = signal_number;
+  g_handlers_running.fetch_add(1);
   if (seqlearn::Simulator* simulator = g_simulator.load()) simulator->request_stop();
+  g_handlers_running.fetch_sub(1);
   if (g_speaks && !g_stop_note_written.exchange(true)) {
     const std::size_t length = g_stop_note_length.load();
     const ssize_t ignored =
@@ -77,6 +85,7 @@ void install_stop_handlers() {
   }
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
+  action.sa_flags = SA_RESTART;  // a stop request must not fail a read or write in progress
   sigemptyset(&action.sa_mask);
   for (const int signal_number : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2})
     sigaction(signal_number, &action, nullptr);
@@ -305,6 +314,24 @@ double finish_building(seqlearn::Simulator& simulator, const seqlearn::Config& c
   return build_s;
 }
 
+// Publishes `simulator` to the stop handlers while it lives; declared after the simulator, so
+// gone before it. A handler that loaded the pointer on another thread (MPI's, OpenMP's) is waited
+// for; one on this thread has finished before the destructor resumes.
+class StopTarget {
+ public:
+  explicit StopTarget(seqlearn::Simulator& simulator) {
+    g_simulator.store(&simulator);
+    if (g_signal != 0) simulator.request_stop();  // a signal during the set-up (D17)
+  }
+  ~StopTarget() {
+    g_simulator.store(nullptr);
+    while (g_handlers_running.load() != 0) {
+    }
+  }
+  StopTarget(const StopTarget&) = delete;
+  StopTarget& operator=(const StopTarget&) = delete;
+};
+
 struct Simulated {
   bool stopped = false;  // by a stop request (a checkpoint was written)
   double simulate_s = 0;
@@ -316,8 +343,6 @@ Simulated simulate(seqlearn::Simulator& simulator, const seqlearn::Config& confi
                    seqlearn::Communicator& comm) {
   const bool root = comm.rank() == 0;
   const InjectedFault fault = injected_fault();
-  g_simulator.store(&simulator);
-  if (g_signal != 0) simulator.request_stop();  // a signal during the set-up (D17)
   g_stage = "simulating";
   const auto run_start = std::chrono::steady_clock::now();
   double last_report = 0;
@@ -394,6 +419,7 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
   // Training done before this run (by the run a checkpoint was restored from): the analysis
   // counts it ("after T s of training").
   const auto prior_learning_steps = static_cast<double>(simulator.learning_steps());
+  const StopTarget stop_target(simulator);
   const Simulated simulated = simulate(simulator, config, comm);
 
   return write_and_report(config, simulator, comm, {build_s, simulated.simulate_s},

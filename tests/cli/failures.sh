@@ -9,7 +9,9 @@
 #  4. a trained checkpoint restored into test phases with other input settings runs;
 #  5. extreme valid settings never write non-finite values: they run, or stop with a message
 #     naming the step and neuron (and write nothing);
-#  6. a disk too small for the run is a bad-input error before anything is simulated.
+#  6. a disk too small for the run is a bad-input error before anything is simulated;
+#  7. stop signals arriving all the time, up to the ranks' exit (after a stop, mpirun sends
+#     SIGTERM to the ranks still finalising): exit code 3 every time, never a crash.
 # Usage: failures.sh SEQLEARN_MPI
 set -u
 # shellcheck source=lib.sh
@@ -106,5 +108,26 @@ if mount -t tmpfs -o size=2m tmpfs tiny 2>/dev/null; then
 else
   echo "skip full-disk check: cannot mount a tmpfs here (not root?)"
 fi
+
+# 7. SIGUSR1 every 2 ms to both ranks, from their handlers being ready (SEQLEARN_READY_DIR) until
+# they exit. A handler that ran after the simulator was destroyed wrote into its old stack frame:
+# half of such runs ended with signal 11, 4 or 6 (exit 139, 132, 134).
+for i in 1 2 3 4 5 6 7 8; do
+  rm -rf "ready$i" && mkdir "ready$i"
+  SEQLEARN_READY_DIR="$PWD/ready$i" timeout 120 mpirun -n 2 --oversubscribe "$binary" "${small[@]}" \
+    --run.protocol train:2000 --output "storm$i.h5" >"storm$i.log" 2>&1 &
+  job=$!
+  for _ in $(seq 1 3000); do
+    [[ $(find "ready$i" -name 'ready.*' | wc -l) -ge 2 ]] && break
+    sleep 0.01
+  done
+  pids=$(find "ready$i" -name 'ready.*' -printf '%f\n' | sed 's/^ready\.//')
+  # shellcheck disable=SC2086  # a list of PIDs
+  (while kill -USR1 $pids 2>/dev/null; do sleep 0.002; done) &
+  wait $job
+  code=$?
+  check "stop signals until exit, run $i: exit code 3 (got $code)" test $code -eq 3
+  check "stop signals until exit, run $i: output complete" bash -c "h5ls storm$i.h5/spikes >/dev/null"
+done
 
 cli_end "failure behaviour"
