@@ -3,10 +3,13 @@
 # means something on a machine with fewer cores than ranks (oversubscribed mpirun).
 #   Grids ${GRIDS:-"128x128 256x256"}, fixed_indegree, periodic, learning on (train:${MS:-200}),
 #   no recording; ranks ${RANKS:-"1 16 32 64"}, one at a time (256x256 needs ~2.6 GB in all);
-#   run.exchange ${EXCHANGES:-"allgather directed"} (one rank: the first only).
+#   run.exchange ${EXCHANGES:-"allgather directed"} (one rank: the first only); network.delay
+#   ${DELAY:-1} steps, which is also the exchange interval (DELAY=10: ranks meet every 10 steps,
+#   which on an oversubscribed machine shows what switching ranks at every step costs them).
 #   Per grid a Markdown table from each run's closing "bench:" line:
 #     work inflation = compute_cpu_s_sum(R) / compute_cpu_s_sum(first R, normally 1)
 #     imbalance      = R * compute_cpu_s_max(R) / compute_cpu_s_sum(R)
+#     slowest rank   = compute_cpu_s_max(R) (weak scaling: against one rank on a grid R times smaller)
 #   compute_cpu_s_* is the CPU time (all threads) of the step loop without the Allgather and
 #   checkpoints; wall times are meaningless when oversubscribed and are not shown.
 #     walk ns/word   = time to sort out the received words / words received (all ranks)
@@ -28,6 +31,8 @@ bin=${SEQLEARN_BIN:-build/release/seqlearn_mpi}
 [[ -x "$bin" ]] || scripts/build.sh release --target seqlearn_mpi >/dev/null
 source scripts/env.sh
 ms=${MS:-200}
+delay=${DELAY:-1}
+[[ "$delay" =~ ^[1-9][0-9]{0,2}$ ]] || { echo "work_inflation: DELAY must be 1-999 steps" >&2; exit 2; }
 ranks_list=${RANKS:-"1 16 32 64"}
 exchanges=${EXCHANGES:-"allgather directed"}
 grids=${GRIDS:-"128x128 256x256"}
@@ -62,10 +67,10 @@ for grid in $grids; do
     [[ -n "$partition" ]] && partition_args=(--run.partition "$partition")
     dir="$out/$grid/np$ranks.$exchange.$label.$round"
     mkdir -p "$dir"
-    echo "work_inflation: $grid, $ranks rank(s), $exchange, $label build, round $round, train:$ms ..." >&2
+    echo "work_inflation: $grid, $ranks rank(s), $exchange, $label build, round $round, train:$ms, delay $delay ..." >&2
     if ! mpirun --oversubscribe --bind-to none --mca mpi_yield_when_idle 1 -n "$ranks" "$program" \
          --network.grid "$grid" --network.connectivity fixed_indegree --network.boundary periodic \
-         --run.protocol "train:$ms" --record.dt_rec 0 --record.synapses false \
+         --run.protocol "train:$ms" --network.delay "$delay" --record.dt_rec 0 --record.synapses false \
          --run.exchange "$exchange" --threads 1 "${partition_args[@]}" \
          --output "$dir/run.h5" --overwrite >"$dir/run.log" 2>&1; then
       echo "work_inflation: $grid at $ranks rank(s) ($label build) failed; see $dir/run.log" >&2
@@ -87,7 +92,7 @@ for grid in $grids; do
   done
   done
   echo "work_inflation: $grid: spikes identical at ranks $ranks_list ($exchanges; ${#builds[@]} build(s), $repeats round(s))" >&2
-  python3 - "$rows" "$grid" "$ms" <<'EOF' | tee "$out/$grid.md"
+  python3 - "$rows" "$grid" "$ms" "$delay" <<'EOF' | tee "$out/$grid.md"
 import statistics
 import sys
 rows = [dict(kv.split("=", 1) for kv in line.split()) for line in open(sys.argv[1]) if line.strip()]
@@ -103,18 +108,19 @@ base = {b: statistics.median(cpu(runs, "compute_cpu_s_sum"))
         for (b, R, _), runs in points.items() if R == first_ranks}
 r0 = rows[0]
 print(f"{sys.argv[2]} grid ({int(r0['circuits']):,} circuits, {int(r0['neurons']):,} neurons, "
-      f"{float(r0['synapses']):.3g} synapses), train:{sys.argv[3]} ms, {r0['threads']} thread(s) per rank; "
+      f"{float(r0['synapses']):.3g} synapses), train:{sys.argv[3]} ms, delay {sys.argv[4]}, {r0['threads']} thread(s) per rank; "
       f"inflation relative to the median of {first_ranks} rank(s) of the same build\n")
 print("| build | ranks | exchange | partition | compute_cpu_s_sum (runs) | work inflation (median) "
-      "| imbalance (runs) | halo | walk ns / word | words received / step / rank "
+      "| imbalance (runs) | slowest rank CPU s (runs) | halo | walk ns / word | words received / step / rank "
       "| bytes sent / step / rank | peak RSS MiB / rank (max) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for (b, R, exchange), runs in points.items():
     sums = cpu(runs, "compute_cpu_s_sum")
     imbalance = [R * float(r["compute_cpu_s_max"]) / float(r["compute_cpu_s_sum"]) for r in runs]
     r = runs[0]
     print(f"| {b} | {R} | {exchange} | {r.get('partition', 'strips')} | {', '.join(f'{s:.2f}' for s in sums)} | "
           f"{statistics.median(sums) / base[b]:.3f} | {', '.join(f'{i:.3f}' for i in imbalance)} | "
+          f"{', '.join(f'{m:.4f}' for m in cpu(runs, 'compute_cpu_s_max'))} | "
           f"{float(r['halo']):.2f} | {statistics.median(cpu(runs, 'walk_ns_per_word')):.2f} | "
           f"{float(r['received_words']) / R / steps:,.0f} | {float(r['exchange_bytes_per_step']) / R:,.0f} | "
           f"{max(cpu(runs, 'peak_rss_mib')):,.1f} |")

@@ -3,11 +3,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "seqlearn/config.hpp"
 #include "seqlearn/network.hpp"
+#include "seqlearn/partition.hpp"
 
 using seqlearn::CircuitRun;
 using seqlearn::Config;
@@ -280,6 +284,60 @@ TEST(Partition, TilesCompleteAndBalancedAndSmallerHalo) {
   }
   EXPECT_LT(tiles_halo, strips_halo);
   EXPECT_GT(tiles_halo, tiles.n_neurons());
+}
+
+// Tiles on many grids, rank counts and uneven work (a fixed pseudo-random sequence): every
+// circuit has exactly one owner; a rank's runs ascend; along every grid row the owners never
+// descend (receive_exchange relies on it for the order of arrivals); and a rank's work is within
+// two circuits' of the mean (a band within one circuit of its share, a range within one of the
+// band's: partition.cpp).
+TEST(Partition, TilesCoverOnceAscendAlongRowsAndBalanceOnAnyGrid) {
+  std::uint64_t state = 12345;
+  auto next = [&state] {  // a linear congruential sequence: the same cases on every machine
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  for (int trial = 0; trial < 300; ++trial) {
+    const int rows = 1 + static_cast<int>(next() % 40);
+    const int cols = 1 + static_cast<int>(next() % 40);
+    const int ranks = 1 + static_cast<int>(next() % 70);
+    std::vector<double> work(static_cast<std::size_t>(rows * cols));
+    double total = 0, largest = 0;
+    for (double& w : work) {
+      w = 1.0 + static_cast<double>(next() % 1000) / 100.0;  // 1 to 11: uneven circuits
+      total += w;
+      largest = std::max(largest, w);
+    }
+    const auto p = seqlearn::Partition::tiles(work, rows, cols, ranks);
+    const std::string where = std::to_string(rows) + "x" + std::to_string(cols) + " on " +
+                              std::to_string(ranks) + " ranks (" + std::to_string(p.bands()) + "x" +
+                              std::to_string(p.columns()) + ")";
+    ASSERT_EQ(p.bands() * p.columns(), ranks) << where;
+    std::vector<int> owner(work.size(), -1);
+    for (int r = 0; r < ranks; ++r) {
+      double share = 0;
+      std::int64_t previous_end = -1;
+      for (const CircuitRun& run : p.runs_of(r)) {
+        ASSERT_LT(previous_end, run.first) << where << ", rank " << r;
+        ASSERT_LT(run.first, run.end) << where << ", rank " << r;
+        previous_end = run.end;
+        for (std::int64_t c = run.first; c < run.end; ++c) {
+          ASSERT_EQ(owner[static_cast<std::size_t>(c)], -1) << where << ": circuit " << c;
+          owner[static_cast<std::size_t>(c)] = r;
+          share += work[static_cast<std::size_t>(c)];
+        }
+      }
+      EXPECT_LE(share, total / ranks + 2 * largest + 1e-9) << where << ", rank " << r;
+    }
+    for (int row = 0; row < rows; ++row)
+      for (int col = 0; col < cols; ++col) {
+        const auto c = static_cast<std::size_t>(row * cols + col);
+        ASSERT_NE(owner[c], -1) << where << ": circuit " << c << " has no owner";
+        if (col > 0) {
+          ASSERT_LE(owner[c - 1], owner[c]) << where << ": row " << row;
+        }
+      }
+  }
 }
 
 TEST(StpParameters, DistributionsAndInputs) {
