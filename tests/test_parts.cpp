@@ -283,6 +283,29 @@ TEST(SpikeExchange, WordsOfInterleavedRanksEndInIdOrder) {
     EXPECT_EQ(wide.row(c), c / 1000003) << c;
 }
 
+// A grid of a million rows (tiles of a 1000000x1 grid) with a 1,000-step interval: a bucket per
+// (step, row) would be a billion counters cleared per exchange. The scratch stays a bucket per
+// step, and the spikes of interleaved ranks still end in (step, id) order.
+TEST(SpikeExchange, ManyRowsAndALongIntervalNeedNoBucketPerRow) {
+  using W = ExchangeWord;
+  const std::vector<std::uint64_t> words{
+      W::spike(999, 900000, 1).bits(), W::spike(3, 500000, 0).bits(),  // rank 1, own order
+      W::spike(3, 7, 2).bits(), W::spike(999, 8, 0).bits()};           // rank 0
+  std::vector<std::uint64_t> items;
+  for (const std::uint64_t word : words) items.insert(items.end(), {word, 0});
+  ReceivedExchange received;
+  receive_exchange(items, 1000, CircuitSet::all(1000000), received, GridRows(1000000, 1));
+  std::vector<std::pair<std::int64_t, std::uint64_t>> order;
+  for (const ReceivedSpike& spike : received.spikes)
+    order.emplace_back(spike.step_offset(), spike.circuit());
+  EXPECT_EQ(order, (std::vector<std::pair<std::int64_t, std::uint64_t>>{
+                       {3, 7}, {3, 500000}, {999, 8}, {999, 900000}}));
+  EXPECT_LE(received.bucket_begin.size(), 1001u);
+  // A grid whose rows x steps stay near the items: a bucket per (step, row), as for tiles.
+  receive_exchange(items, 2000, CircuitSet::all(1000000), received, GridRows(10, 100000));
+  EXPECT_EQ(received.bucket_begin.size(), 2000u * 10 + 1);
+}
+
 TEST(Recorder, TracedNeuronsSplitOverRanksAsTheChoiceSays) {
   const Config config = make_config({{"network.grid", "6x5"}, {"record.neurons", "random:25"}});
   const CounterRng rng(config.seed);

@@ -182,7 +182,10 @@ class GridRows {
 // rank; tiles: a band's ranks by column range, partition.hpp), so within a step and row the
 // spikes end in id order: the same order on every rank whatever the decomposition
 // (docs/design.md 1). Should a partition ever break that, the spikes are sorted (checked, one
-// comparison per spike).
+// comparison per spike). The buckets, one per (step, row) of the interval, are used only while
+// they are not many more than the items: a grid of a million rows in tiles with a delay of 1,000
+// steps would otherwise clear a billion of them (4 GB) per exchange. Beyond that the spikes are
+// decoded in arrival order and sorted by their words.
 inline void receive_exchange(const std::vector<std::uint64_t>& items, std::int64_t interval_steps,
                              const CircuitSet& needed, ReceivedExchange& received,
                              const GridRows& grid = {}) {
@@ -202,7 +205,9 @@ inline void receive_exchange(const std::vector<std::uint64_t>& items, std::int64
     n_kept += kItemWords * (needed.keeps(word) |
                             static_cast<std::uint64_t>((word >> ExchangeWord::kKindShift) != 0));
   }
-  const std::uint64_t rows = grid.rows();
+  const std::uint64_t n_buckets_wanted = static_cast<std::uint64_t>(interval_steps) * grid.rows();
+  const bool by_buckets = n_buckets_wanted <= 4 * (n_kept / kItemWords) + 65536;
+  const std::uint64_t rows = by_buckets ? grid.rows() : 1;  // one bucket per step, then sorted
   std::vector<std::uint32_t>& begin = received.bucket_begin;
   std::vector<std::uint32_t>& bucket = received.bucket;  // per kept item: (step, row)
   begin.assign(static_cast<std::size_t>(interval_steps) * rows + 1, 0);
