@@ -92,23 +92,31 @@ def phases_from(first):
     return out
 
 
-@pytest.fixture
-def chain(tmp_path):
+def run_data():
+    """The uninterrupted run's events and samples (a fixed seed)."""
     rng = np.random.default_rng(3)
     step, neuron = spikes(rng, 0, TOTAL)
     in_all = np.flatnonzero(rng.random(TOTAL * N_INPUTS) < 0.01)
     t_step = np.arange(0, TOTAL, DT_REC, dtype=np.int64)
-    data = {"step": step, "neuron": neuron, "spike_u": rng.random(len(step)), "in_step": (in_all // N_INPUTS).astype(np.int64),
+    return {"step": step, "neuron": neuron, "spike_u": rng.random(len(step)), "in_step": (in_all // N_INPUTS).astype(np.int64),
             "in_channel": (in_all % N_INPUTS).astype(np.uint32),
             "pattern": np.where(np.arange(TOTAL) % 200 < 50, 0, -1).astype(np.int32),
             "t_step": t_step, "u": rng.random((len(t_step), 2)),
             "rate_step": np.arange(0, TOTAL, 100, dtype=np.int64), "rate_value": rng.random((TOTAL // 100 + 1, 2))[:len(range(0, TOTAL, 100))]}
-    cuts = [0, 555, 1234, TOTAL]  # stops inside the train phase (twice): a cut phase continues
-    write(tmp_path / "full.h5", 0, TOTAL, 0, phases_from(0), data)
-    folder = tmp_path / "chain"
+
+
+def write_chain(folder, cuts, data):
     folder.mkdir()
-    for k in range(3):
-        write(folder / f"segment-{k + 1:03d}.h5", cuts[k], cuts[k + 1], int(k < 2), phases_from(cuts[k]), data)
+    for k in range(len(cuts) - 1):
+        write(folder / f"segment-{k + 1:03d}.h5", cuts[k], cuts[k + 1], int(k < len(cuts) - 2),
+              phases_from(cuts[k]), data)
+
+
+@pytest.fixture
+def chain(tmp_path):
+    data = run_data()
+    write(tmp_path / "full.h5", 0, TOTAL, 0, phases_from(0), data)
+    write_chain(tmp_path / "chain", [0, 555, 1234, TOTAL], data)  # stops inside the train phase (twice): a cut phase continues
     return tmp_path
 
 
@@ -433,3 +441,37 @@ def test_segments_that_record_other_quantities_are_refused(chain, change):
     assert "segment-002.h5" in proc.stderr and "/traces" in proc.stderr, proc.stderr
     assert "record.quantities" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert not (chain / "joined.h5").exists()
+
+
+def test_a_segment_without_a_trace_sample_joins(tmp_path):
+    """A segment stopped within record.dt_rec steps of its start (here 555-558, samples every 10
+    steps) has no trace row, and seqlearn then writes its weight traces [0, 0] and their synapse
+    lists empty (hostile test: the join refused the chain, the lists differing)."""
+    data = run_data()
+    write(tmp_path / "full.h5", 0, TOTAL, 0, phases_from(0), data)
+    write_chain(tmp_path / "chain", [0, 555, 558, TOTAL], data)
+    weights = np.random.default_rng(5).random((len(data["t_step"]), 2))
+    for path in [tmp_path / "full.h5"] + sorted((tmp_path / "chain").glob("segment-*.h5")):
+        with h5py.File(path, "r+") as f:
+            rows = np.searchsorted(data["t_step"], f["traces/step"][:])
+            if len(rows) == 0:
+                for key in ("weight_pre", "weight_post"):
+                    del f["traces/" + key]
+                    f["traces/" + key] = np.zeros(0, np.uint64)
+                f["traces/weight"] = np.zeros((0, 0))
+            else:
+                f["traces/weight"] = weights[rows]
+    with h5py.File(tmp_path / "chain" / "segment-002.h5") as f:
+        assert f["traces/step"].shape == (0,)
+    proc = join(tmp_path / "chain")
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(tmp_path / "full.h5") as full, h5py.File(tmp_path / "chain" / "run.h5") as joined:
+        for path in ("traces/step", "traces/u", "traces/weight", "traces/neuron", "traces/weight_pre",
+                     "traces/weight_post", "spikes/step", "spikes/neuron"):
+            assert np.array_equal(full[path][:], joined[path][:]), path
+    # a sampled segment whose lists differ is still refused
+    with h5py.File(tmp_path / "chain" / "segment-003.h5", "r+") as f:
+        f["traces/weight_pre"][0] = 7
+    (tmp_path / "chain" / "run.h5").unlink()
+    proc = join(tmp_path / "chain")
+    assert proc.returncode != 0 and "segment-003.h5: /traces/weight_pre differs" in proc.stderr, proc.stderr

@@ -406,24 +406,30 @@ def join_traces(files: list[h5py.File], out: h5py.File) -> None:
                  "the program's quantities changed between segments)")
     group = out.create_group("traces")
     copy_attrs(files[-1]["traces"], group)
-    for key in ("neuron", "weight_pre", "weight_post"):
-        if key in files[0]["traces"]:
-            for f in files:
-                checked(f, f"traces/{key}", label(f))
-            for f in files[1:]:
-                if not np.array_equal(f["traces"][key][:], files[0]["traces"][key][:]):
-                    fail(f"{label(f)}: /traces/{key} differs from the first segment's")
-            out.copy(files[0]["traces"][key], group, name=key)
     ends = []
     for i, f in enumerate(files):  # rows of a segment from its first step on (no repeats)
         step = checked(f, "traces/step", label(f))[:]
         start = int(f["run"].attrs["first_step"]) if i else -np.inf
         stop = int(f["run"].attrs["last_step"])
         ends.append((int(np.searchsorted(step, start, side="left")), int(np.searchsorted(step, stop, side="left"))))
+    # A segment without a trace sample (stopped within record.dt_rec steps of its start, or one
+    # that only ran phases record.trace_phases leaves out) writes empty weight traces and their
+    # empty synapse lists: it adds no rows, and its lists are not compared.
+    sampled = [i for i, f in enumerate(files) if f["traces/step"].shape[0] > 0]
+    model = files[sampled[0]] if sampled else files[0]
+    for key in ("neuron", "weight_pre", "weight_post"):
+        if key in files[0]["traces"]:
+            for f in files:
+                checked(f, f"traces/{key}", label(f))
+            for i, f in enumerate(files):
+                if i in sampled and not np.array_equal(f["traces"][key][:], model["traces"][key][:]):
+                    fail(f"{label(f)}: /traces/{key} differs from the first sampled segment's")
+            out.copy(model["traces"][key], group, name=key)
+    with_rows = [i for i in range(len(files)) if ends[i][1] > ends[i][0]] or [0]
     for key in files[0]["traces"]:
         if key in ("neuron", "weight_pre", "weight_post"):
             continue
-        concat(files, f"traces/{key}", out, keep=lambda i, f: ends[i])
+        concat([files[i] for i in with_rows], f"traces/{key}", out, keep=lambda j, f: ends[with_rows[j]])
 
 
 def join_run(files: list[h5py.File], out: h5py.File, names: list[str]) -> None:
