@@ -26,6 +26,7 @@
 #        RANKS="1 64" MS=300 GRIDS=256x256 REPEATS=3 REF_BIN=/tmp/ref/seqlearn_mpi bench/work_inflation.sh
 #   OUT (default results/work_inflation) keeps run.h5, run.log per point and the tables.
 set -euo pipefail
+set -f  # the lists below are split on spaces, never expanded as file names
 cd "$(dirname "$0")/.."
 bin=${SEQLEARN_BIN:-build/release/seqlearn_mpi}
 [[ -x "$bin" ]] || scripts/build.sh release --target seqlearn_mpi >/dev/null
@@ -38,6 +39,18 @@ exchanges=${EXCHANGES:-"allgather directed"}
 grids=${GRIDS:-"128x128 256x256"}
 repeats=${REPEATS:-1}
 [[ "$repeats" =~ ^[1-9][0-9]?$ ]] || { echo "work_inflation: REPEATS must be 1-99" >&2; exit 2; }
+# Every value is checked before anything runs: grids name folders under OUT.
+[[ "$ms" =~ ^[1-9][0-9]{0,6}$ ]] || { echo "work_inflation: MS must be a whole number of ms, 1-9999999" >&2; exit 2; }
+for ranks in $ranks_list; do
+  [[ "$ranks" =~ ^[1-9][0-9]{0,3}$ ]] || { echo "work_inflation: RANKS must list rank counts 1-9999" >&2; exit 2; }
+done
+for exchange in $exchanges; do
+  [[ "$exchange" =~ ^(allgather|directed|auto)$ ]] || { echo "work_inflation: EXCHANGES takes allgather, directed, auto" >&2; exit 2; }
+done
+for grid in $grids; do
+  [[ "$grid" =~ ^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$ ]] || { echo "work_inflation: GRIDS must list grids ROWSxCOLS, e.g. 256x256" >&2; exit 2; }
+done
+[[ -n "${ranks_list// }" && -n "${exchanges// }" && -n "${grids// }" ]] || { echo "work_inflation: RANKS, EXCHANGES and GRIDS must not be empty" >&2; exit 2; }
 builds=()  # label:partition:program (partition empty: the build's default)
 for partition in ${PARTITIONS:-auto}; do
   [[ "$partition" =~ ^(auto|strips|tiles)$ ]] || { echo "work_inflation: PARTITIONS takes auto, strips, tiles" >&2; exit 2; }
