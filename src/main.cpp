@@ -59,6 +59,12 @@ std::size_t g_early_note_length = 0;
 char g_stop_note[1024];                          // the full note, once the files are known
 std::atomic<std::size_t> g_stop_note_length{0};  // 0 until g_stop_note is complete
 std::atomic<bool> g_stop_note_written{false};
+// Once the last exchange interval is behind, a stop request can stop nothing: the run ends
+// normally (exit 0, no checkpoint), and the note says so instead.
+std::atomic<bool> g_simulation_over{false};
+char g_late_note[256];
+std::size_t g_late_note_length = 0;
+std::atomic<bool> g_late_note_written{false};
 bool g_speaks = false;  // rank 0
 
 extern "C" void on_stop_signal(int signal_number) {
@@ -68,20 +74,34 @@ extern "C" void on_stop_signal(int signal_number) {
   g_handlers_running.fetch_sub(1);
   if (g_speaks && !g_stop_note_written.exchange(true)) {
     const std::size_t length = g_stop_note_length.load();
-    const ssize_t ignored =
-        length > 0 ? write(2, g_stop_note, length) : write(2, g_early_note, g_early_note_length);
+    ssize_t ignored = 0;
+    if (g_simulation_over.load()) {
+      g_late_note_written.store(true);
+      ignored = write(2, g_late_note, g_late_note_length);
+    } else {
+      ignored =
+          length > 0 ? write(2, g_stop_note, length) : write(2, g_early_note, g_early_note_length);
+    }
     (void)ignored;
   }
 }
 
-void install_stop_handlers() {
+std::size_t format_note(char* note, std::size_t size, const char* program, const char* text) {
+  const int length = std::snprintf(note, size, "%.200s: %s\n", program, text);
+  return static_cast<std::size_t>(std::clamp(length, 0, static_cast<int>(size) - 1));
+}
+
+// `program`: the name the notes begin with. From the preinit function it is argv[0]'s last part:
+// glibc sets program_invocation_short_name only in its own initialiser, which runs later (the
+// notes began with ": " when formatted from it there).
+void install_stop_handlers(const char* program) {
   if (g_early_note_length == 0) {
-    const int length = std::snprintf(g_early_note, sizeof g_early_note,
-                                     "%.200s: stop requested: stopping at the next exchange "
-                                     "interval\n",
-                                     program_invocation_short_name);
-    g_early_note_length =
-        static_cast<std::size_t>(std::clamp(length, 0, static_cast<int>(sizeof g_early_note) - 1));
+    g_early_note_length = format_note(g_early_note, sizeof g_early_note, program,
+                                      "stop requested: stopping at the next exchange interval");
+    g_late_note_length = format_note(g_late_note, sizeof g_late_note, program,
+                                     "stop requested after the last step: the run is complete "
+                                     "and ends normally once its output is written (exit code 0, "
+                                     "no checkpoint)");
   }
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
@@ -115,8 +135,10 @@ void announce_ready(char** environment) {
 // The handlers go in before main(), from the executable's .preinit_array, which runs before
 // any shared library's initialiser (MPI's and HDF5's take milliseconds): what remains before
 // them is the dynamic loader mapping the libraries, where a signal still acts as by default.
-extern "C" void seqlearn_preinit(int, char**, char** environment) {
-  install_stop_handlers();
+extern "C" void seqlearn_preinit(int argc, char** argv, char** environment) {
+  const char* program = argc > 0 && argv != nullptr && argv[0] != nullptr ? argv[0] : "seqlearn";
+  if (const char* slash = std::strrchr(program, '/')) program = slash + 1;
+  install_stop_handlers(program);
   announce_ready(environment);
 }
 __attribute__((section(".preinit_array"), used)) void (*const g_preinit)(int, char**,
@@ -358,10 +380,19 @@ Simulated simulate(seqlearn::Simulator& simulator, const seqlearn::Config& confi
     }
   });
   const bool stopped = outcome == seqlearn::Simulator::Outcome::stopped;
+  g_simulation_over.store(true);
   if (stopped && root)
     std::fprintf(stderr, "%s: checkpoint written to %s; writing the output %s\n",
                  program_invocation_short_name, config.checkpoint_file.c_str(),
                  config.output_file.c_str());
+  // A request that reached a rank after the last exchange that could carry it stopped nothing;
+  // say so unless rank 0's handler already has (its first note promised a checkpoint).
+  const bool late_request = !stopped && comm.max(g_signal != 0 ? 1.0 : 0.0) > 0;
+  if (late_request && root && !g_late_note_written.load())
+    std::fprintf(stderr,
+                 "%s: a stop request came after the last exchange interval: the run is "
+                 "complete and ends normally (exit code 0, no checkpoint)\n",
+                 program_invocation_short_name);
   g_stage = "writing the output";
   return {stopped, comm.max(seconds_since(run_start))};
 }
@@ -429,7 +460,7 @@ int run(int argc, char** argv, seqlearn::Communicator& comm) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  install_stop_handlers();  // again (seqlearn_preinit did first), before MPI_Init
+  install_stop_handlers(program_invocation_short_name);  // again (seqlearn_preinit did first)
   seqlearn::MpiSession mpi(&argc, &argv);
   const int rank = seqlearn::MpiSession::world_rank();
   g_speaks = rank == 0;

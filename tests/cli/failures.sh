@@ -11,7 +11,9 @@
 #     naming the step and neuron (and write nothing);
 #  6. a disk too small for the run is a bad-input error before anything is simulated;
 #  7. stop signals arriving all the time, up to the ranks' exit (after a stop, mpirun sends
-#     SIGTERM to the ranks still finalising): exit code 3 every time, never a crash.
+#     SIGTERM to the ranks still finalising): exit code 3 every time, never a crash;
+#  8. a stop request after the last step, while the output is written: exit code 0, no
+#     checkpoint, and a note that says so (it promised a checkpoint that never came).
 # Usage: failures.sh SEQLEARN_MPI
 set -u
 # shellcheck source=lib.sh
@@ -129,5 +131,28 @@ for i in 1 2 3 4 5 6 7 8; do
   check "stop signals until exit, run $i: exit code 3 (got $code)" test $code -eq 3
   check "stop signals until exit, run $i: output complete" bash -c "h5ls storm$i.h5/spikes >/dev/null"
 done
+
+# 8. SIGTERM once the progress line says 100 %: the output of every neuron's traces at every
+# step takes a few hundred ms to write, so the signal lands in it.
+"$binary" --network.grid 24x24 --network.connectivity fixed_indegree --run.protocol train:300 \
+  --record.neurons all --record.dt_rec 1 --record.weight_traces false --output late.h5 >late.log 2>&1 &
+job=$!
+for _ in $(seq 1 6000); do
+  grep -q "100.0%" late.log && break
+  sleep 0.005
+done
+if pkill -TERM -f "^$binary .*--output late.h5"; then
+  wait $job
+  code=$?
+  check "stop after the last step: exit code 0 (got $code)" test $code -eq 0
+  check "stop after the last step: no checkpoint" test ! -e late.ckpt.h5
+  check "stop after the last step: output complete" bash -c "h5ls late.h5/spikes >/dev/null"
+  check "stop after the last step: the note says the run ends normally, with no checkpoint" \
+    grep -q "^seqlearn_mpi: stop requested after the last step: .*no checkpoint" late.log
+  check "stop after the last step: no promise of a checkpoint" bash -c '! grep -q "write the checkpoint" late.log'
+else
+  wait $job
+  echo "skip: the run had ended before the signal (a loaded machine)"
+fi
 
 cli_end "failure behaviour"
