@@ -48,20 +48,21 @@ echo "smoke runs on 1 and 2 ranks: ok"
 # weak: efficiency = 1 rank's step loop / this one's, work inflation = CPU sum / (R x 1 rank's).
 table() {
   local dir=$1
-  echo "| ranks | threads | exchange | step loop s | RTF | $([[ $2 == strong ]] && echo 'speedup / efficiency' || echo efficiency) | compute_cpu_s_sum | work inflation | compute_cpu_s_max | imbalance R*max/sum | exchange s | exchange bytes/step | build s | bytes/synapse | halo | ns / received word |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| ranks | threads | exchange | step loop s | RTF | $([[ $2 == strong ]] && echo 'speedup / efficiency' || echo efficiency) | compute_cpu_s_sum | work inflation | compute_cpu_s_max | imbalance R*max/sum | exchange s | exchange bytes/step | build s | bytes/synapse | halo | ns / received word | partition |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for f in $(ls "$dir"/np*/timing.json 2>/dev/null | sort -V); do
     tr -d '{}"' <"$f" | tr ',' '\n' | sed 's/^ *//' | awk -F': ' -v kind="$2" '{ v[$1] = $2 }
-      END { printf "%s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s\n", v["ranks"], v["threads"], v["simulate_s"],
+      END { printf "%s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s %s\n", v["ranks"], v["threads"], v["simulate_s"],
                    v["rtf"], v["compute_cpu_s_sum"], v["compute_cpu_s_max"], v["exchange_s"],
                    v["exchange_bytes_per_step"], v["build_s"], v["bytes_per_synapse"], kind, v["simulated_s"], 0,
                    v["exchange"] == "" ? "-" : v["exchange"], v["halo"] == "" ? "-" : v["halo"],
-                   v["walk_ns_per_word"] == "" ? "-" : v["walk_ns_per_word"] }'
+                   v["walk_ns_per_word"] == "" ? "-" : v["walk_ns_per_word"],
+                   v["partition"] == "" ? "-" : v["partition"] }'
   done | awk '{ if (NR == 1) { s1 = $3; c1 = $5 }
                 strong = ($11 == "strong")
                 eff = strong ? sprintf("%.2f / %.0f %%", s1 / $3, 100 * s1 / ($3 * $1)) : sprintf("%.0f %%", 100 * s1 / $3)
-                printf "| %s | %s | %s | %.3f | %.3f | %s | %.2f | %.3f | %.3f | %.3f | %.3f | %.0f | %.2f | %.1f | %s | %s |\n",
-                       $1, $2, $14, $3, $4, eff, $5, $5 / (strong ? c1 : c1 * $1), $6, $1 * $6 / $5, $7, $8, $9, $10, $15, $16 }'
+                printf "| %s | %s | %s | %.3f | %.3f | %s | %.2f | %.3f | %.3f | %.3f | %.3f | %.0f | %.2f | %.1f | %s | %s | %s |\n",
+                       $1, $2, $14, $3, $4, eff, $5, $5 / (strong ? c1 : c1 * $1), $6, $1 * $6 / $5, $7, $8, $9, $10, $15, $16, $17 }'
 }
 
 # 2. Scaling series, one per thread count and exchange.
