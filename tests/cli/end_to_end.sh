@@ -51,6 +51,14 @@ check "pruned np=4 tiles run" mpirun -n 4 --oversubscribe "$binary" "${pruned[@]
   --run.partition tiles --output "$work/ptiles.h5"
 check "pruned np=4 ran on 2x2 tiles" bash -c "h5dump -a /run/partition_bands '$work/ptiles.h5' | grep -q '(0): 2'"
 check "pruned np=4 tiles datasets identical to np=1" same_datasets "$work/p1.h5" "$work/ptiles.h5"
+# A tall grid in tiles with a long delay: 3,000 grid rows x 100 steps are more buckets than an
+# exchange has spikes, so the exchange sorts the spikes by their words instead (receive_exchange).
+tall=(--network.grid 3000x1 --network.connectivity fixed_indegree --network.delay 100
+      --run.protocol train:400 --record.dt_rec 50 --threads 1)
+check "tall grid, delay 100: np=1 run" "$binary" "${tall[@]}" --output "$work/tall1.h5"
+check "tall grid, delay 100: np=4 tiles, directed" mpirun -n 4 --oversubscribe "$binary" "${tall[@]}" \
+  --run.partition tiles --run.exchange directed --output "$work/tall4.h5"
+check "tall grid, delay 100: np=4 tiles datasets identical to np=1" same_datasets "$work/tall1.h5" "$work/tall4.h5"
 check "pruned 2 threads datasets identical to np=1" same_datasets "$work/p1.h5" "$work/pt2.h5"
 check "pruned run: some circuits untrained, synapses pruned, traces only in test phases" \
   /usr/bin/python3 - "$work/p1.h5" <<'PY'
