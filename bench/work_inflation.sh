@@ -29,8 +29,6 @@ set -euo pipefail
 set -f  # the lists below are split on spaces, never expanded as file names
 cd "$(dirname "$0")/.."
 bin=${SEQLEARN_BIN:-build/release/seqlearn_mpi}
-[[ -x "$bin" ]] || scripts/build.sh release --target seqlearn_mpi >/dev/null
-source scripts/env.sh
 ms=${MS:-200}
 delay=${DELAY:-1}
 [[ "$delay" =~ ^[1-9][0-9]{0,2}$ ]] || { echo "work_inflation: DELAY must be 1-999 steps" >&2; exit 2; }
@@ -56,6 +54,12 @@ for partition in ${PARTITIONS:-auto}; do
   [[ "$partition" =~ ^(auto|strips|tiles)$ ]] || { echo "work_inflation: PARTITIONS takes auto, strips, tiles" >&2; exit 2; }
   builds+=("this-$partition:$partition:$bin")
 done
+(( ${#builds[@]} > 0 )) || { echo "work_inflation: PARTITIONS must not be empty" >&2; exit 2; }
+if [[ -n "${SEQLEARN_BIN:-}" ]]; then
+  [[ -x "$bin" && -f "$bin" ]] || { echo "work_inflation: SEQLEARN_BIN '$bin' is not an executable file" >&2; exit 2; }
+fi
+[[ -x "$bin" ]] || scripts/build.sh release --target seqlearn_mpi >/dev/null  # only once all is checked
+source scripts/env.sh
 if [[ -n "${REF_BIN:-}" ]]; then
   [[ -x "$REF_BIN" && -f "$REF_BIN" ]] || { echo "work_inflation: REF_BIN '$REF_BIN' is not an executable file" >&2; exit 2; }
   builds+=("ref::$REF_BIN")

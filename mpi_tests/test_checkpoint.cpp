@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,39 @@ std::int64_t run_until_stopped(Simulator& sim, std::int64_t at) {
 }
 
 }  // namespace
+
+// A stop agreed in the protocol's last exchange interval (delay 100: the request at step 250
+// travels with the exchange at 300, the end) stops nothing: the run completes, and no checkpoint
+// is written (it could not be continued: its protocol would be complete). Hostile test: exit 3
+// and a "Resume with" that failed.
+TEST(Checkpoint, AStopInTheLastIntervalCompletesTheRun) {
+  auto comm = seqlearn::make_mpi_communicator();
+  const std::string path = checkpoint_path("last_interval", *comm);
+  auto overrides = base("train:300", path);
+  overrides.emplace_back("network.delay", "100");
+  const seqlearn::Config config = seqlearn::make_config(overrides);
+  {
+    Simulator sim(config, *comm, seqlearn::load_simulator_inputs(config));
+    sim.set_checkpoint_writer(seqlearn::checkpoint_writer());
+    const auto outcome = sim.run([&](std::int64_t done, std::int64_t) {
+      if (done >= 200) sim.request_stop();
+    });
+    EXPECT_EQ(outcome, Simulator::Outcome::completed);
+    EXPECT_EQ(sim.steps_done(), 300);
+  }
+  comm->barrier();
+  EXPECT_FALSE(std::filesystem::exists(path));
+  // The same request one interval earlier stops the run there, with a checkpoint.
+  {
+    Simulator early(config, *comm, seqlearn::load_simulator_inputs(config));
+    early.set_checkpoint_writer(seqlearn::checkpoint_writer());
+    EXPECT_EQ(run_until_stopped(early, 100), 200);
+  }
+  comm->barrier();
+  EXPECT_TRUE(std::filesystem::exists(path));
+  comm->barrier();
+  if (comm->rank() == 0) std::remove(path.c_str());
+}
 
 TEST(Checkpoint, NewPhasesAfterACompleteRun) {
   auto comm = seqlearn::make_mpi_communicator();

@@ -100,8 +100,8 @@ void install_stop_handlers(const char* program) {
                                       "stop requested: stopping at the next exchange interval");
     g_late_note_length = format_note(g_late_note, sizeof g_late_note, program,
                                      "stop requested after the last step: the run is complete "
-                                     "and ends normally once its output is written (exit code 0, "
-                                     "no checkpoint)");
+                                     "and ends normally once its output is written (exit code 0; "
+                                     "no checkpoint is written for the request)");
   }
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
@@ -385,13 +385,15 @@ Simulated simulate(seqlearn::Simulator& simulator, const seqlearn::Config& confi
     std::fprintf(stderr, "%s: checkpoint written to %s; writing the output %s\n",
                  program_invocation_short_name, config.checkpoint_file.c_str(),
                  config.output_file.c_str());
-  // A request that reached a rank after the last exchange that could carry it stopped nothing;
-  // say so unless rank 0's handler already has (its first note promised a checkpoint).
+  // A request that came in the protocol's last exchange interval, or after it, stopped nothing
+  // (Simulator::run); say so unless rank 0's handler already has (a note it printed earlier
+  // promised a checkpoint). One that reaches another rank later still is not reported.
   const bool late_request = !stopped && comm.max(g_signal != 0 ? 1.0 : 0.0) > 0;
   if (late_request && root && !g_late_note_written.load())
     std::fprintf(stderr,
-                 "%s: a stop request came after the last exchange interval: the run is "
-                 "complete and ends normally (exit code 0, no checkpoint)\n",
+                 "%s: a stop request came in or after the last exchange interval: the run is "
+                 "complete and ends normally (exit code 0; no checkpoint is written for the "
+                 "request)\n",
                  program_invocation_short_name);
   g_stage = "writing the output";
   return {stopped, comm.max(seconds_since(run_start))};

@@ -249,8 +249,8 @@ void Simulator::write_checkpoint() {
 
 // The protocol: its phases in order, each started (start_phase) and run in exchange
 // intervals of `delay` steps aligned to the phase start (docs/model.md 4, docs/design.md 3);
-// after each interval progress, then a stop every rank agreed on (checkpoint, return), then a
-// periodic checkpoint when one is due.
+// after each interval progress, then a stop every rank agreed on (checkpoint, return; not at
+// the protocol's end, where the run is complete), then a periodic checkpoint when one is due.
 Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::int64_t)>& progress) {
   const std::int64_t total = config_.total_steps();
   recorder_.start(position_.first_step, total, comm_.rank() == 0);
@@ -277,7 +277,11 @@ Simulator::Outcome Simulator::run(const std::function<void(std::int64_t, std::in
       run_interval(interval, phase.learning);
       position_.step = interval.end;
       if (progress) progress(position_.step - position_.first_step, total);
-      if (exchange_.stop_agreed()) {
+      // A stop agreed at the protocol's last step stops nothing: the run is complete (and a
+      // checkpoint of a complete protocol could not be continued).
+      const bool protocol_done = position_.phase_index + 1 == config_.protocol.size() &&
+                                 position_.step == position_.phase_end;
+      if (exchange_.stop_agreed() && !protocol_done) {
         write_checkpoint();
         return Outcome::stopped;
       }
