@@ -139,7 +139,8 @@ std::string usage_text(const po::options_description& all) {
          "protocol, or with --run.protocol and other [input]/[test]/[record]/[output] keys.\n\n"
          "Exit codes: 0 success; 1 runtime failure (one rank's error aborts the job; diverging\n"
          "dynamics stop every rank); 2 bad input (nothing simulated or written); 3 stopped by\n"
-         "SIGTERM/SIGINT (checkpoint written).\n\n"
+         "SIGTERM/SIGINT (checkpoint written; a request in the protocol's last exchange interval\n"
+         "or later stops nothing: the run completes with 0).\n\n"
       << all;
   // The plug-ins registered in this program (docs/extending.md).
   help << "\nPlasticity rules (plasticity.schedule):\n";

@@ -60,7 +60,7 @@ char g_stop_note[1024];                          // the full note, once the file
 std::atomic<std::size_t> g_stop_note_length{0};  // 0 until g_stop_note is complete
 std::atomic<bool> g_stop_note_written{false};
 // Once the last exchange interval is behind, a stop request can stop nothing: the run ends
-// normally (exit 0, no checkpoint), and the note says so instead.
+// normally (exit 0, no checkpoint for the request), and the note says so instead.
 std::atomic<bool> g_simulation_over{false};
 char g_late_note[256];
 std::size_t g_late_note_length = 0;
